@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
+# outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
+# Components: kubernetes etcd kwok (default: all). Prints the bin directory on the last line.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache="${PGFN_CACHE:-$HOME/.cache/pgfn}"
+bindir="$cache/bin"
+mkdir -p "$bindir"
+export GOFLAGS="${GOFLAGS:--buildvcs=false}" CGO_ENABLED=0
+
+log() { printf '[build-bins %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+have() { # have <file>...: all present and executable
+  local f; for f in "$@"; do [[ -x "$f" ]] || return 1; done
+}
+
+build_kubernetes() {
+  local v="$KUBERNETES_VERSION" out="$bindir/kubernetes-$KUBERNETES_VERSION"
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  if have "${bins[@]/#/$out/}"; then log "kubernetes $v present"; return; fi
+  local mod="$cache/src/kubernetes-$v"
+  mkdir -p "$mod" "$out.tmp"
+  # k8s.io/kubernetes replaces its staging modules with local paths, so `go install` refuses it.
+  # A wrapper module of ours requires it and points each staging module at its published tag.
+  {
+    echo "module pgfn.local/kubernetes-bins"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "godebug default=$KUBERNETES_GODEBUG"
+    echo
+    echo "require k8s.io/kubernetes $v"
+    echo
+    echo "replace ("
+    local s
+    for s in api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider \
+      cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api \
+      cri-client csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms \
+      kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics \
+      mount-utils pod-security-admission sample-apiserver sample-cli-plugin sample-controller; do
+      echo "	k8s.io/$s => k8s.io/$s $KUBERNETES_STAGING_VERSION"
+    done
+    echo ")"
+  } > "$mod/go.mod"
+  cat > "$mod/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
+GO
+  log "kubernetes $v: resolving modules"
+  (cd "$mod" && go mod tidy)
+  local minor="${v#v}"; minor="${minor#*.}"; minor="${minor%%.*}"
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  log "kubernetes $v: building ${bins[*]} (cold: tens of minutes)"
+  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "kubernetes $v built"
+}
+
+build_etcd() {
+  local v="$ETCD_VERSION" out="$bindir/etcd-$ETCD_VERSION"
+  if have "$out/etcd"; then log "etcd $v present"; return; fi
+  local mod="$cache/src/etcd-$v"
+  mkdir -p "$mod" "$out.tmp"
+  # go.etcd.io/etcd/server/v3 replaces its sibling modules with local paths; pin them to the same tag.
+  cat > "$mod/go.mod" <<GOMOD
+module pgfn.local/etcd-bins
+
+go 1.26.0
+
+require go.etcd.io/etcd/server/v3 $v
+
+replace (
+	go.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 $v
+	go.etcd.io/etcd/client/pkg/v3 => go.etcd.io/etcd/client/pkg/v3 $v
+	go.etcd.io/etcd/client/v3 => go.etcd.io/etcd/client/v3 $v
+	go.etcd.io/etcd/pkg/v3 => go.etcd.io/etcd/pkg/v3 $v
+)
+GOMOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$mod/tools.go"
+  log "etcd $v: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "etcd $v: building"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "etcd $v built"
+}
+
+build_kwok() {
+  local v="$KWOK_VERSION" out="$bindir/kwok-$KWOK_VERSION"
+  if have "$out/kwok"; then log "kwok $v present"; return; fi
+  log "kwok $v: building"
+  mkdir -p "$out.tmp"
+  GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$v"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "kwok $v built"
+}
+
+components=("$@")
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes)
+for c in "${components[@]}"; do
+  case "$c" in
+    kubernetes) build_kubernetes ;;
+    etcd) build_etcd ;;
+    kwok) build_kwok ;;
+    *) echo "unknown component: $c" >&2; exit 2 ;;
+  esac
+done
+echo "$bindir"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what pgfn's local stack and tests need on a fresh Debian machine, and nothing twice:
+# Debian packages, the Go-built control-plane binaries (cached in ~/.cache/pgfn), node_modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+# Debian packages. openssl makes the control plane's certificates.
+apt_packages=(openssl ca-certificates)
+missing=()
+for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]} > 0)); then
+  log "installing Debian packages: ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then echo "need root to apt-get install ${missing[*]}" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v go >/dev/null || { echo "Go is required to build the control plane (see README)" >&2; exit 1; }
+command -v node >/dev/null || { echo "Node.js >= 20.19 is required (see README)" >&2; exit 1; }
+
+start=$(date +%s)
+bash hack/build-bins.sh >/dev/null
+log "control-plane binaries ready ($(($(date +%s) - start)) s)"
+
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

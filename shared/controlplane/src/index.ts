@@ -1,0 +1,6 @@
+export { ControlPlane, KWOK_NODE_NAME, KWOK_POD_CIDR, SERVICE_CIDR, TOKEN_USERS, kubectlRun, logTails } from './controlplane.js';
+export type { ControlPlaneOptions, ControlPlaneState } from './controlplane.js';
+export { freePort, freePorts } from './ports.js';
+export { isAlive, tailFile } from './process.js';
+export { binaries, cacheDir, readVersions, repoRoot } from './versions.js';
+export { clusterDir, readClusterState } from './local-cluster.js';

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import { testEnv } from './env.js';
+
+export function adminConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(testEnv().kubeconfig);
+  return kc;
+}
+
+/** A KubeConfig that authenticates with a bearer token (static token file or TokenRequest). */
+export function tokenConfig(token: string): k8s.KubeConfig {
+  const admin = adminConfig();
+  const cluster = admin.getCurrentCluster();
+  if (cluster === null) throw new Error('admin kubeconfig has no cluster');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: 'token', token }],
+    contexts: [{ name: 'token', cluster: cluster.name, user: 'token' }],
+    currentContext: 'token',
+  });
+  return kc;
+}
+
+/** A fresh namespace with a readable, unique name; `cleanup` deletes it (GC removes what is inside). */
+export async function createNamespace(kc: k8s.KubeConfig, prefix: string): Promise<{ name: string; cleanup: () => Promise<void> }> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`.slice(0, 63);
+  await core.createNamespace({ body: { metadata: { name, labels: { 'pgfn.dev/test': 'true' } } } });
+  return {
+    name,
+    cleanup: async () => {
+      await core.deleteNamespace({ name }).catch(() => undefined);
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails with `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The HTTP status of a failed client-node call (1.x throws ApiException with `code`). */
+export function statusOf(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? Number((err as { code: unknown }).code) : undefined;
+}

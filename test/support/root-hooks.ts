@@ -1,0 +1,31 @@
+// Mocha root hook plugin: one real control plane per test run, started in the main mocha process
+// (global fixtures run there even in --parallel mode) and shared by every file through env vars.
+// Tests isolate themselves by namespace. A failing test prints the tail of every component's log.
+import type { Context } from 'mocha';
+import { ControlPlane, logTails } from '@pgfn/controlplane';
+import { STATE_ENV, testEnv } from './env.js';
+
+let controlPlane: ControlPlane | undefined;
+
+export async function mochaGlobalSetup(this: Context): Promise<void> {
+  // For quick edit-test loops over pure unit tests only: any test that needs the control plane then
+  // fails loudly in testEnv(). Never set in CI.
+  if (process.env['PGFN_NO_CONTROL_PLANE'] === '1') return;
+  const started = Date.now();
+  controlPlane = await ControlPlane.start();
+  process.env[STATE_ENV] = `${controlPlane.state.dir}/state.json`;
+  process.env['KUBECONFIG'] = controlPlane.kubeconfig;
+  console.log(`  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${controlPlane.state.server} (logs ${controlPlane.state.logDir})`);
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  await controlPlane?.stop();
+}
+
+export const mochaHooks = {
+  afterEach(this: Context): void {
+    if (this.currentTest?.state !== 'failed' || process.env[STATE_ENV] === undefined) return;
+    const env = testEnv();
+    console.error(`\n  control-plane logs for "${this.currentTest.fullTitle()}":\n${logTails(env.logDir, env.components, 15)}\n`);
+  },
+};
