@@ -5,9 +5,9 @@ import { testEnv } from '../support/env.js';
 import { adminConfig, createNamespace, eventually, statusOf, tokenConfig } from '../support/kube.js';
 
 describe('the test control plane: API semantics', () => {
-  const kc = adminConfig();
+  let kc: k8s.KubeConfig;
   let ns: { name: string; cleanup: () => Promise<void> };
-  before(async () => { ns = await createNamespace(kc, 'cp-api'); });
+  before(async () => { kc = adminConfig(); ns = await createNamespace(kc, 'cp-api'); });
   after(async () => { await ns.cleanup(); });
 
   it('serves a new CRD and streams add, update and delete of a custom object in order', async () => {

@@ -6,11 +6,15 @@ import { adminConfig, createNamespace, eventually, statusOf } from '../support/k
 const inKwokCidr = (ip: string | undefined): boolean => ip !== undefined && /^127\.0\.2\.\d+$/.test(ip);
 
 describe('the test control plane: controllers, scheduler and kwok', () => {
-  const kc = adminConfig();
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
   let ns: { name: string; cleanup: () => Promise<void> };
-  before(async () => { ns = await createNamespace(kc, 'cp-sts'); });
+  before(async () => {
+    kc = adminConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+    ns = await createNamespace(kc, 'cp-sts'); });
   after(async () => { await ns.cleanup(); });
 
   const runningPods = async (): Promise<k8s.V1Pod[] | undefined> => {

@@ -1,0 +1,59 @@
+import type { KubernetesObject, V1StatefulSet } from '@kubernetes/client-node';
+import { refOf, type ObjectRef } from '@pgfn/kube';
+import { APPLIED_HASH_ANNOTATION, appliedHashOf, withAppliedHash } from './applied-hash.js';
+
+export type StatefulSetAction = 'none' | 'patch' | 'roll' | 'replace';
+export type CompareStatefulSet = (live: V1StatefulSet, desired: V1StatefulSet) => { action: StatefulSetAction; reasons: string[] };
+
+export type Step =
+  | { readonly op: 'apply'; readonly object: KubernetesObject; readonly reason: string }
+  | { readonly op: 'replace'; readonly object: KubernetesObject; readonly reason: string }
+  | { readonly op: 'delete'; readonly ref: ObjectRef; readonly reason: string };
+
+export interface Plan {
+  readonly steps: readonly Step[];
+  /** Set when the pod template changed: pods must be rotated by the rolling-update function. */
+  readonly rollReasons: readonly string[];
+  readonly unchanged: number;
+}
+
+const key = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * Pure: what to write so the live objects match the desired ones. An object whose stored applied-hash
+ * equals the desired one's is left alone (no write on a no-op resync); the StatefulSet additionally
+ * goes through `compare`, which knows what needs a replace and what a pod rotation. Live objects
+ * carrying our applied-hash but no longer desired are deleted — objects without it (Patroni's
+ * Endpoints and config Service, user-made Secrets) are never pruned.
+ */
+export function planChanges(desired: readonly KubernetesObject[], live: readonly KubernetesObject[], compare: CompareStatefulSet): Plan {
+  const liveByKey = new Map(live.map((o) => [key(o), o]));
+  const steps: Step[] = [];
+  let rollReasons: string[] = [];
+  let unchanged = 0;
+  for (const raw of desired) {
+    const want = withAppliedHash(raw);
+    const have = liveByKey.get(key(want));
+    if (have === undefined) {
+      steps.push({ op: 'apply', object: want, reason: 'missing' });
+      continue;
+    }
+    if (want.kind === 'StatefulSet') {
+      const cmp = compare(have as V1StatefulSet, want as V1StatefulSet);
+      if (cmp.action === 'replace') steps.push({ op: 'replace', object: want, reason: cmp.reasons.join('; ') });
+      else if (cmp.action !== 'none' || appliedHashOf(have) !== appliedHashOf(want)) steps.push({ op: 'apply', object: want, reason: cmp.reasons.join('; ') || 'changed' });
+      else unchanged++;
+      if (cmp.action === 'roll' || cmp.action === 'replace') rollReasons = cmp.reasons;
+      continue;
+    }
+    if (appliedHashOf(have) === appliedHashOf(want)) unchanged++;
+    else steps.push({ op: 'apply', object: want, reason: appliedHashOf(have) === undefined ? 'adopting an existing object' : 'changed' });
+  }
+  const wanted = new Set(desired.map(key));
+  for (const o of live) {
+    if (!wanted.has(key(o)) && o.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined) {
+      steps.push({ op: 'delete', ref: refOf(o), reason: 'no longer desired' });
+    }
+  }
+  return { steps, rollReasons, unchanged };
+}

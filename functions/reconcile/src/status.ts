@@ -1,0 +1,86 @@
+import type { V1StatefulSet } from '@kubernetes/client-node';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface ClusterStatus {
+  PostgresClusterStatus: string;
+  observedGeneration?: number;
+  conditions: Condition[];
+}
+
+/** What one reconcile saw and did; everything the status is computed from. */
+export interface Observation {
+  readonly generation: number | undefined;
+  readonly invalid: readonly string[];
+  readonly syncError?: string;
+  /** The live StatefulSet after applying (undefined when not created yet or invalid). */
+  readonly statefulSet?: V1StatefulSet;
+  /** No StatefulSet existed before this reconcile: failures are CreateFailed, progress is Creating. */
+  readonly creating: boolean;
+  /** Pods marked for rotation and not yet rotated. */
+  readonly podsPendingRotation: number;
+}
+
+/**
+ * Upstream's status string plus the conditions upstream lacks. Pure: `now` is only used for
+ * conditions whose status changed since `previous`.
+ */
+export function computeStatus(obs: Observation, previous: Partial<ClusterStatus> | undefined, now: Date): ClusterStatus {
+  const g = obs.generation;
+  const desired = obs.statefulSet?.spec?.replicas ?? 0;
+  const ready = obs.statefulSet?.status?.readyReplicas ?? 0;
+  const podsReady = obs.statefulSet !== undefined && ready >= desired;
+  const conds: Omit<Condition, 'lastTransitionTime'>[] = [];
+  const add = (type: string, ok: boolean | undefined, reason: string, message: string): void => {
+    conds.push({ type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', observedGeneration: g, reason, message });
+  };
+  add('Valid', obs.invalid.length === 0, obs.invalid.length === 0 ? 'SpecValid' : 'SpecInvalid',
+    obs.invalid.length === 0 ? 'the manifest passed validation' : obs.invalid.join('; '));
+  if (obs.invalid.length === 0) {
+    add('Synced', obs.syncError === undefined, obs.syncError === undefined ? 'ObjectsApplied' : 'SyncFailed',
+      obs.syncError ?? 'every desired object is applied');
+    add('PodsReady', obs.statefulSet === undefined ? undefined : podsReady, podsReady ? 'AllPodsReady' : 'PodsNotReady',
+      `${ready}/${desired} pods ready`);
+    add('RollingUpdate', obs.podsPendingRotation > 0, obs.podsPendingRotation > 0 ? 'PodsPendingRotation' : 'UpToDate',
+      obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template');
+  }
+  const isReady = obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0;
+  add('Ready', isReady, isReady ? 'ClusterReady' : 'ClusterNotReady', isReady ? 'the cluster is running' : 'see the other conditions');
+  return {
+    PostgresClusterStatus: statusString(obs, podsReady),
+    ...(g === undefined ? {} : { observedGeneration: g }),
+    conditions: conds.map((c) => ({ ...c, lastTransitionTime: transitionTime(c, previous?.conditions, now) })),
+  };
+}
+
+function statusString(obs: Observation, podsReady: boolean): string {
+  if (obs.invalid.length > 0) return 'Invalid';
+  if (obs.syncError !== undefined) return obs.creating ? 'CreateFailed' : 'SyncFailed';
+  if (podsReady && obs.podsPendingRotation === 0) return 'Running';
+  return obs.creating ? 'Creating' : 'Updating';
+}
+
+function transitionTime(c: Omit<Condition, 'lastTransitionTime'>, previous: readonly Condition[] | undefined, now: Date): string {
+  const before = previous?.find((p) => p.type === c.type);
+  return before !== undefined && before.status === c.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** True when writing `next` over `prev` would change anything (so a no-op reconcile writes nothing). */
+export function statusChanged(prev: Partial<ClusterStatus> | undefined, next: ClusterStatus): boolean {
+  return JSON.stringify(normalise(prev)) !== JSON.stringify(normalise(next));
+}
+
+function normalise(s: Partial<ClusterStatus> | undefined): unknown {
+  return {
+    s: s?.PostgresClusterStatus, g: s?.observedGeneration,
+    c: [...(s?.conditions ?? [])].sort((a, b) => a.type.localeCompare(b.type))
+      .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]),
+  };
+}

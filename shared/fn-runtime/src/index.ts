@@ -1,0 +1,10 @@
+export { createCloudEventApp, parseEvent } from './app.js';
+export type { CloudEventAppOptions, EventHandler, HandlerContext, Outcome } from './app.js';
+export { RetryableError, TerminalError, isTerminal } from './errors.js';
+export { createLogger, REDACTED_PATHS } from './logger.js';
+export type { Logger } from './logger.js';
+export { createMetrics } from './metrics.js';
+export type { FunctionMetrics } from './metrics.js';
+export { createEmitter } from './emitter.js';
+export type { Emit } from './emitter.js';
+export { randomPassword } from './passwords.js';

@@ -1,0 +1,27 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The Prometheus metrics every function exposes on /metrics. One registry per app (tests make many). */
+export interface FunctionMetrics {
+  readonly registry: Registry;
+  /** CloudEvents received, by type and outcome (ok, ignored, terminal, retry, malformed). */
+  readonly events: Counter<'type' | 'outcome'>;
+  /** Handler duration in seconds, by event type. */
+  readonly duration: Histogram<'type'>;
+  /** Kubernetes API requests made by the handler, by verb and resource kind. */
+  readonly apiRequests: Counter<'verb' | 'kind'>;
+}
+
+export function createMetrics(fn: string, withProcessMetrics = true): FunctionMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ fn });
+  if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'pgfn_' });
+  return {
+    registry,
+    events: new Counter({ name: 'pgfn_events_total', help: 'CloudEvents received, by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] }),
+    duration: new Histogram({
+      name: 'pgfn_handler_duration_seconds', help: 'Time to handle one CloudEvent', labelNames: ['type'], registers: [registry],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    }),
+    apiRequests: new Counter({ name: 'pgfn_kube_api_requests_total', help: 'Kubernetes API requests, by verb and kind', labelNames: ['verb', 'kind'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,129 @@
+import {
+  CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions,
+  type KubeConfig, type KubernetesObject, type CoreV1Event,
+} from '@kubernetes/client-node';
+
+/** The name of our field manager for server-side apply. */
+export const FIELD_MANAGER = 'pgfn';
+
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+/** Called once per API request, so functions can count them (metrics, benchmarks). */
+export type RequestObserver = (verb: string, kind: string) => void;
+
+/**
+ * Every Kubernetes call a function makes goes through here: reads return `undefined` for 404,
+ * writes are server-side applies with our field manager (idempotent by construction).
+ */
+export class KubeClient {
+  private readonly objects: KubernetesObjectApi;
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+
+  constructor(kc: KubeConfig, private readonly observe: RequestObserver = () => undefined) {
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.core = kc.makeApiClient(CoreV1Api);
+  }
+
+  async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+    this.observe('get', ref.kind);
+    try {
+      return (await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw new Error(`reading ${describe(ref)}`, { cause: err });
+    }
+  }
+
+  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+    this.observe('list', kind);
+    try {
+      const list = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+      return list.items as T[];
+    } catch (err) {
+      throw new Error(`listing ${kind} in ${namespace ?? 'all namespaces'}${labelSelector === undefined ? '' : ` (${labelSelector})`}`, { cause: err });
+    }
+  }
+
+  /** Server-side apply: creates or updates only the fields we own; `force` takes over conflicts. */
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    this.observe('apply', obj.kind ?? 'unknown');
+    try {
+      return (await this.objects.patch(stripServerFields(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as T;
+    } catch (err) {
+      throw new Error(`applying ${describe(refOf(obj))}`, { cause: err });
+    }
+  }
+
+  /** Deletes; a missing object is success. `propagation: 'Orphan'` keeps dependents (pods of a StatefulSet). */
+  async delete(ref: ObjectRef, propagation: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<void> {
+    this.observe('delete', ref.kind);
+    try {
+      await this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
+        undefined, undefined, undefined, undefined, propagation);
+    } catch (err) {
+      if (statusCode(err) === 404) return;
+      throw new Error(`deleting ${describe(ref)}`, { cause: err });
+    }
+  }
+
+  /** Merge-patches the status subresource of a custom object. */
+  async patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, status: unknown): Promise<void> {
+    this.observe('patch-status', plural);
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    } catch (err) {
+      throw new Error(`patching status of ${plural}/${name} in ${namespace}`, { cause: err });
+    }
+  }
+
+  /** Merge-patches metadata (labels/annotations) of any object. */
+  async patchMetadata(ref: ObjectRef, metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void> {
+    this.observe('patch', ref.kind);
+    try {
+      await this.objects.patch({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } } as KubernetesObject,
+        undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    } catch (err) {
+      throw new Error(`patching metadata of ${describe(ref)}`, { cause: err });
+    }
+  }
+
+  async createEvent(event: CoreV1Event): Promise<void> {
+    this.observe('create', 'Event');
+    const namespace = event.metadata.namespace ?? 'default';
+    try {
+      await this.core.createNamespacedEvent({ namespace, body: event });
+    } catch (err) {
+      throw new Error(`recording Event ${event.reason ?? ''} in ${namespace}`, { cause: err });
+    }
+  }
+}
+
+export function statusCode(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  if ('code' in err && typeof (err as { code: unknown }).code === 'number') return (err as { code: number }).code;
+  if ('cause' in err) return statusCode((err as { cause: unknown }).cause);
+  return undefined;
+}
+
+export function refOf(obj: KubernetesObject): ObjectRef {
+  return { apiVersion: obj.apiVersion ?? '', kind: obj.kind ?? '', namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? '' };
+}
+
+function describe(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
+}
+
+/** Server-side apply rejects managedFields and resourceVersion conflicts; desired objects never need them. */
+function stripServerFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata === undefined) return obj;
+  const { managedFields: _m, resourceVersion: _r, uid: _u, creationTimestamp: _c, generation: _g, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
