@@ -125,11 +125,12 @@ async function listOwned(kube: KubeClient, namespace: string, selector: string):
 async function readUnseen(kube: KubeClient, desired: readonly KubernetesObject[], live: readonly KubernetesObject[]): Promise<KubernetesObject[]> {
   const seen = new Set(live.map((o) => `${o.kind}/${o.metadata?.name}`));
   const missing = desired.filter((o) => !seen.has(`${o.kind}/${o.metadata?.name}`));
-  const found = await Promise.all(missing.map(async (o) => {
+  const found: KubernetesObject[] = [];
+  for (const o of missing) {
     const got = await kube.get(refOf(o));
-    return got === undefined ? undefined : { ...got, apiVersion: o.apiVersion, kind: o.kind };
-  }));
-  return found.filter((o): o is KubernetesObject => o !== undefined);
+    if (got !== undefined) found.push({ ...got, apiVersion: o.apiVersion, kind: o.kind });
+  }
+  return found;
 }
 
 async function execute(kube: KubeClient, plan: Plan, log: Logger): Promise<void> {
