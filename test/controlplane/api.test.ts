@@ -34,15 +34,24 @@ describe('the test control plane: API semantics', () => {
         return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
       });
       const seen: string[] = [];
-      const watcher = await new k8s.Watch(kc).watch(`/apis/${group}/v1/namespaces/${ns.name}/${plural}`, {},
+      let watchError: unknown;
+      // Watching from the list's resourceVersion delivers every later event even if the watch
+      // connection is established after the first write.
+      // A just-Established CRD may answer 429 "storage is (re)initializing" for a moment: retry like a client should.
+      const list = await eventually('the new resource to be listable', async () =>
+        await custom.listNamespacedCustomObject({ group, version: 'v1', namespace: ns.name, plural }) as { metadata: { resourceVersion: string } });
+      const watcher = await new k8s.Watch(kc).watch(`/apis/${group}/v1/namespaces/${ns.name}/${plural}`, { resourceVersion: list.metadata.resourceVersion },
         (phase: string, obj: { spec?: { size?: number } }) => { seen.push(`${phase}:${obj.spec?.size}`); },
-        () => undefined);
+        (err: unknown) => { if (err) watchError = err; });
       try {
         const ref = { group, version: 'v1', namespace: ns.name, plural };
         const created = await custom.createNamespacedCustomObject({ ...ref, body: { apiVersion: `${group}/v1`, kind: `W${plural}`, metadata: { name: 'w1' }, spec: { size: 1 } } }) as { metadata: { resourceVersion: string } };
         await custom.replaceNamespacedCustomObject({ ...ref, name: 'w1', body: { apiVersion: `${group}/v1`, kind: `W${plural}`, metadata: { name: 'w1', resourceVersion: created.metadata.resourceVersion }, spec: { size: 2 } } });
         await custom.deleteNamespacedCustomObject({ ...ref, name: 'w1' });
-        await eventually('three watch events', async () => (seen.length >= 3 ? true : undefined));
+        await eventually('three watch events', async () => {
+          if (watchError !== undefined) throw new Error(`watch ended: ${String(watchError)}`);
+          return seen.length >= 3 ? true : undefined;
+        }, 15_000);
         expect(seen).to.deep.equal(['ADDED:1', 'MODIFIED:2', 'DELETED:2']);
       } finally {
         watcher.abort();

@@ -25,7 +25,7 @@ export class KubeClient {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
 
-  constructor(kc: KubeConfig, private readonly observe: RequestObserver = () => undefined) {
+  constructor(kc: KubeConfig, private readonly observe: RequestObserver = () => undefined, private readonly retry: RetryPolicy = DEFAULT_RETRY) {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
@@ -34,7 +34,7 @@ export class KubeClient {
   async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
     this.observe('get', ref.kind);
     try {
-      return (await this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
+      return (await this.retrying(() => this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }))) as T;
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw new Error(`reading ${describe(ref)}`, { cause: err });
@@ -44,7 +44,7 @@ export class KubeClient {
   async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
     this.observe('list', kind);
     try {
-      const list = await this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+      const list = await this.retrying(() => this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
       return list.items as T[];
     } catch (err) {
       throw new Error(`listing ${kind} in ${namespace ?? 'all namespaces'}${labelSelector === undefined ? '' : ` (${labelSelector})`}`, { cause: err });
@@ -55,7 +55,7 @@ export class KubeClient {
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
     this.observe('apply', obj.kind ?? 'unknown');
     try {
-      return (await this.objects.patch(stripServerFields(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply)) as T;
+      return (await this.retrying(() => this.objects.patch(stripServerFields(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply))) as T;
     } catch (err) {
       throw new Error(`applying ${describe(refOf(obj))}`, { cause: err });
     }
@@ -65,8 +65,8 @@ export class KubeClient {
   async delete(ref: ObjectRef, propagation: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<void> {
     this.observe('delete', ref.kind);
     try {
-      await this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
-        undefined, undefined, undefined, undefined, propagation);
+      await this.retrying(() => this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
+        undefined, undefined, undefined, undefined, propagation));
     } catch (err) {
       if (statusCode(err) === 404) return;
       throw new Error(`deleting ${describe(ref)}`, { cause: err });
@@ -77,8 +77,8 @@ export class KubeClient {
   async patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, status: unknown): Promise<void> {
     this.observe('patch-status', plural);
     try {
-      await this.custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name, body: { status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await this.retrying(() => this.custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name, body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
     } catch (err) {
       throw new Error(`patching status of ${plural}/${name} in ${namespace}`, { cause: err });
     }
@@ -88,8 +88,8 @@ export class KubeClient {
   async patchMetadata(ref: ObjectRef, metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void> {
     this.observe('patch', ref.kind);
     try {
-      await this.objects.patch({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } } as KubernetesObject,
-        undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+      await this.retrying(() => this.objects.patch({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } } as KubernetesObject,
+        undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch));
     } catch (err) {
       throw new Error(`patching metadata of ${describe(ref)}`, { cause: err });
     }
@@ -99,11 +99,43 @@ export class KubeClient {
     this.observe('create', 'Event');
     const namespace = event.metadata.namespace ?? 'default';
     try {
-      await this.core.createNamespacedEvent({ namespace, body: event });
+      await this.retrying(() => this.core.createNamespacedEvent({ namespace, body: event }));
     } catch (err) {
       throw new Error(`recording Event ${event.reason ?? ''} in ${namespace}`, { cause: err });
     }
   }
+
+  /**
+   * Retries what the API server says to retry (429 with Retry-After, 500, 503, 504, connection
+   * resets) a few times within one invocation; beyond that the invocation fails and the Broker
+   * redelivers later. Every retried call is idempotent (reads, server-side applies, deletes).
+   */
+  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        const code = statusCode(err);
+        const transient = code === undefined ? isConnectionError(err) : RETRIABLE.has(code);
+        if (!transient || attempt >= this.retry.attempts) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1))));
+      }
+    }
+  }
+}
+
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2000 };
+const RETRIABLE = new Set([429, 500, 502, 503, 504]);
+
+function isConnectionError(err: unknown): boolean {
+  const text = String((err as { code?: unknown })?.code ?? (err as Error)?.message ?? '');
+  return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up/.test(text);
 }
 
 export function statusCode(err: unknown): number | undefined {

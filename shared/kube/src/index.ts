@@ -1,3 +1,3 @@
-export { FIELD_MANAGER, KubeClient, refOf, statusCode } from './client.js';
-export type { ObjectRef, RequestObserver } from './client.js';
+export { DEFAULT_RETRY, FIELD_MANAGER, KubeClient, refOf, statusCode } from './client.js';
+export type { ObjectRef, RequestObserver, RetryPolicy } from './client.js';
 export { loadKubeConfig } from './config.js';

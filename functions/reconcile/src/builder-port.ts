@@ -1,0 +1,17 @@
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import {
+  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, clusterLabels, compareStatefulSet, validateCluster,
+} from '@pgfn/builder';
+import type { BuilderPort } from './reconcile.js';
+
+/** The real resource builder behind reconcile's port. */
+export const realBuilder: BuilderPort = {
+  validate: (cluster, config) => validateCluster(cluster, config),
+  build: (req) => buildCluster({
+    cluster: req.cluster, config: req.config, now: req.now, newPassword: req.newPassword,
+    existingSecrets: req.existingSecrets as ReadonlyMap<string, V1Secret>,
+  }).objects as KubernetesObject[],
+  compareStatefulSet,
+  clusterSelector: (cluster, config) => Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(','),
+  podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],
+};

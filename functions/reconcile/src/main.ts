@@ -1,0 +1,23 @@
+// The reconcile function's process: real clients wired into createApp, listening on $PORT.
+import { createEmitter, createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
+import { KubeClient, loadKubeConfig } from '@pgfn/kube';
+import { createApp } from './app.js';
+import { realBuilder } from './builder-port.js';
+import { configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
+
+const log = createLogger('reconcile');
+const metrics = createMetrics('reconcile');
+const kube = new KubeClient(loadKubeConfig(), (verb, kind) => metrics.apiRequests.inc({ verb, kind }));
+const source = configSourceFromEnv();
+const watched = process.env['WATCHED_NAMESPACE'];
+const app = createApp({
+  kube, builder: realBuilder, log, metrics,
+  loadConfig: () => loadOperatorConfig(kube, source),
+  newPassword: () => randomPassword(),
+  now: () => new Date(),
+  emit: createEmitter(process.env['K_SINK'], 'pgfn/reconcile'),
+  watchedNamespace: watched === undefined || watched === '' || watched === '*' ? undefined : watched,
+});
+const port = Number(process.env['PORT'] ?? 8081);
+const host = process.env['HOST'] ?? '0.0.0.0';
+app.listen(port, host, () => log.info({ port, host }, 'reconcile listening'));

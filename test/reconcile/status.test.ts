@@ -1,0 +1,37 @@
+import { expect } from 'chai';
+import { computeStatus, statusChanged, type Observation } from '../../functions/reconcile/src/status.js';
+
+const t0 = new Date('2026-11-22T00:00:00Z');
+const t1 = new Date('2026-11-22T01:00:00Z');
+const sts = (replicas: number, ready: number): Observation['statefulSet'] => ({ spec: { replicas, selector: {}, serviceName: 'x', template: {} }, status: { replicas, readyReplicas: ready } });
+const base: Observation = { generation: 3, invalid: [], creating: false, podsPendingRotation: 0 };
+const cond = (s: ReturnType<typeof computeStatus>, type: string): string | undefined => s.conditions.find((c) => c.type === type)?.status;
+
+describe('computeStatus', () => {
+  const cases: [string, Observation, string, Record<string, string | undefined>][] = [
+    ['invalid spec', { ...base, invalid: ['spec.postgresql.version: unsupported'] }, 'Invalid', { Valid: 'False', Ready: 'False', Synced: undefined }],
+    ['first sync failed', { ...base, creating: true, syncError: 'boom' }, 'CreateFailed', { Synced: 'False', Ready: 'False' }],
+    ['later sync failed', { ...base, syncError: 'boom', statefulSet: sts(2, 2) }, 'SyncFailed', { Synced: 'False' }],
+    ['pods coming up', { ...base, creating: true, statefulSet: sts(3, 1) }, 'Creating', { PodsReady: 'False', Ready: 'False' }],
+    ['all pods ready', { ...base, statefulSet: sts(3, 3) }, 'Running', { Valid: 'True', Synced: 'True', PodsReady: 'True', RollingUpdate: 'False', Ready: 'True' }],
+    ['pods wait for rotation', { ...base, statefulSet: sts(3, 3), podsPendingRotation: 2 }, 'Updating', { RollingUpdate: 'True', Ready: 'False' }],
+  ];
+  for (const [what, obs, status, conditions] of cases) {
+    it(`says ${status} when ${what}`, () => {
+      const s = computeStatus(obs, undefined, t0);
+      expect(s.PostgresClusterStatus).to.equal(status);
+      expect(s.observedGeneration).to.equal(3);
+      for (const [type, want] of Object.entries(conditions)) expect(cond(s, type), type).to.equal(want);
+    });
+  }
+
+  it('keeps lastTransitionTime while a condition keeps its status, and moves it on a change', () => {
+    const first = computeStatus({ ...base, statefulSet: sts(3, 1) }, undefined, t0);
+    const again = computeStatus({ ...base, statefulSet: sts(3, 1) }, first, t1);
+    expect(statusChanged(first, again)).to.equal(false);
+    const ready = computeStatus({ ...base, statefulSet: sts(3, 3) }, again, t1);
+    expect(statusChanged(again, ready)).to.equal(true);
+    expect(ready.conditions.find((c) => c.type === 'PodsReady')?.lastTransitionTime).to.equal('2026-11-22T01:00:00Z');
+    expect(ready.conditions.find((c) => c.type === 'Valid')?.lastTransitionTime).to.equal('2026-11-22T00:00:00Z');
+  });
+});

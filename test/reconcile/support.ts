@@ -1,0 +1,108 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { CloudEvent, HTTP } from 'cloudevents';
+import { parse } from 'yaml';
+import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { repoRoot } from '@pgfn/controlplane';
+import { createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
+import { KubeClient } from '@pgfn/kube';
+import { createApp } from '../../functions/reconcile/src/app.js';
+import { realBuilder } from '../../functions/reconcile/src/builder-port.js';
+
+/** Every request the function made, by verb, so tests can assert "no writes". */
+export interface RequestLog {
+  readonly counts: Map<string, number>;
+  writes(): number;
+  reset(): void;
+}
+
+export interface RunningReconcile {
+  readonly url: string;
+  readonly requests: RequestLog;
+  readonly emitted: { type: string; subject: string; data: Record<string, unknown> }[];
+  post(event: CloudEvent<unknown>, mode?: 'binary' | 'structured'): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create']);
+
+/** The reconcile app on a free port, with real clients against the test control plane. */
+export async function startReconcile(kc: k8s.KubeConfig, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG): Promise<RunningReconcile> {
+  const counts = new Map<string, number>();
+  const requests: RequestLog = {
+    counts,
+    writes: () => [...counts].filter(([verb]) => WRITE_VERBS.has(verb)).reduce((n, [, c]) => n + c, 0),
+    reset: () => counts.clear(),
+  };
+  const emitted: RunningReconcile['emitted'] = [];
+  const kube = new KubeClient(kc, (verb) => counts.set(verb, (counts.get(verb) ?? 0) + 1));
+  const app = createApp({
+    kube, builder: realBuilder, log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
+    metrics: createMetrics('reconcile-test', false),
+    loadConfig: async () => ({ config, problems: [] }),
+    newPassword: () => randomPassword(), now: () => new Date(),
+    emit: async (type, subject, data) => { emitted.push({ type, subject, data }); },
+  });
+  const server: Server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return {
+    url, requests, emitted,
+    post: async (event, mode = 'binary') => {
+      const msg = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
+      return fetch(url, { method: 'POST', headers: msg.headers as Record<string, string>, body: msg.body as string });
+    },
+    stop: async () => { await new Promise((r) => server.close(r)); },
+  };
+}
+
+/** A CloudEvent shaped like the ApiServerSource's in Resource mode. */
+export function resourceEvent(verb: 'add' | 'update' | 'delete', obj: { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } }): CloudEvent<unknown> {
+  return new CloudEvent({
+    type: `dev.knative.apiserver.resource.${verb}`,
+    source: 'https://127.0.0.1/apis/v1',
+    subject: `/apis/${obj.apiVersion ?? ''}/namespaces/${obj.metadata?.namespace ?? ''}/postgresqls/${obj.metadata?.name ?? ''}`,
+    kind: obj.kind ?? 'postgresql', name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace ?? '',
+    apiversion: obj.apiVersion ?? 'acid.zalan.do/v1',
+    datacontenttype: 'application/json',
+    data: obj,
+  } as never);
+}
+
+export function pingEvent(): CloudEvent<unknown> {
+  return new CloudEvent({ type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/pgfn-system/pingsources/resync', data: {} });
+}
+
+/** An example manifest from crds/examples, renamed and placed in a namespace. */
+export function example(file: string, namespace: string, name?: string): Postgresql & k8s.KubernetesObject {
+  const doc = parse(readFileSync(join(repoRoot, 'crds/examples', file), 'utf8')) as Postgresql & k8s.KubernetesObject;
+  return { ...doc, metadata: { ...doc.metadata, namespace, ...(name === undefined ? {} : { name }) } };
+}
+
+/** Pins a cluster's pods to the kwok node, so other tests' nodes (the Spilo node agent) never get them. */
+export function onKwok<T extends Postgresql>(pg: T): T {
+  return {
+    ...pg,
+    spec: {
+      ...pg.spec,
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'type', operator: 'In', values: ['kwok'] }] }] } },
+    },
+  } as T;
+}
+
+/** Plays Patroni for kwok pods: pod 0 becomes master, the others replicas (only what the operator reads). */
+export async function labelLikePatroni(kc: k8s.KubeConfig, namespace: string, cluster: string): Promise<number> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `cluster-name=${cluster}` })).items;
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? '';
+    const role = name.endsWith('-0') ? 'master' : 'replica';
+    if (pod.metadata?.labels?.['spilo-role'] === role) continue;
+    await core.patchNamespacedPod({ namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  }
+  return pods.length;
+}
