@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok (default: all). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds (default: all). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -108,13 +108,53 @@ build_kwok() {
   log "kwok $v built"
 }
 
+build_knative() {
+  local v="$KNATIVE_EVENTING_VERSION" out="$bindir/knative-$KNATIVE_EVENTING_VERSION"
+  if have "$out/apiserver_receive_adapter"; then log "knative receive adapter $v present"; return; fi
+  # `go install …@v` also asks the proxy for the module's version list (deprecation check), which this
+  # proxy refuses; a wrapper module requiring the exact version needs only that version.
+  local mod="$cache/src/knative-eventing-$v"
+  mkdir -p "$mod" "$out.tmp"
+  printf 'module pgfn.local/knative-bins\n\ngo 1.24.0\n\nrequire knative.dev/eventing %s\n' "$v" > "$mod/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "knative.dev/eventing/cmd/apiserver_receive_adapter"\n' > "$mod/tools.go"
+  log "knative receive adapter $v: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "knative receive adapter $v: building"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/apiserver_receive_adapter" knative.dev/eventing/cmd/apiserver_receive_adapter)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "knative receive adapter $v built"
+}
+
+# Knative's own CRDs, for `kubectl apply --dry-run=server` of knative/: only the CustomResourceDefinition
+# files from the config/ folders of the serving and eventing modules (nothing else is installed).
+build_knative_crds() {
+  local out="$cache/knative-crds-serving-$KNATIVE_SERVING_VERSION-eventing-$KNATIVE_EVENTING_VERSION"
+  if [[ -f "$out/.complete" ]]; then log "knative CRDs present"; return; fi
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  local m dir f
+  for m in "serving@$KNATIVE_SERVING_VERSION" "eventing@$KNATIVE_EVENTING_VERSION"; do
+    log "knative CRDs: downloading knative.dev/$m"
+    dir="$(go mod download -json "knative.dev/$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [[ -d "$dir/config" ]] || { echo "knative.dev/$m has no config/ folder at '$dir'" >&2; exit 1; }
+    mkdir -p "$out.tmp/${m%@*}"
+    while IFS= read -r f; do
+      cp "$f" "$out.tmp/${m%@*}/$(basename "$f")"
+    done < <(grep -rlE '^kind: CustomResourceDefinition' "$dir/config" --include='*.yaml' | sort)
+  done
+  touch "$out.tmp/.complete"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "knative CRDs copied to $out"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
     etcd) build_etcd ;;
     kwok) build_kwok ;;
+    knative) build_knative ;;
+    knative-crds) build_knative_crds ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac
 done

@@ -30,7 +30,7 @@ export interface RunningReconcile {
 const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create']);
 
 /** The reconcile app on a free port, with real clients against the test control plane. */
-export async function startReconcile(kc: k8s.KubeConfig, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG): Promise<RunningReconcile> {
+export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: string, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
   const requests: RequestLog = {
     counts,
@@ -45,6 +45,7 @@ export async function startReconcile(kc: k8s.KubeConfig, config: OperatorConfig 
     loadConfig: async () => ({ config, problems: [] }),
     newPassword: () => randomPassword(), now: () => new Date(),
     emit: async (type, subject, data) => { emitted.push({ type, subject, data }); },
+    watchedNamespace,
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

@@ -1,13 +1,35 @@
 // Mocha root hook plugin: one real control plane per test run, started in the main mocha process
 // (global fixtures run there even in --parallel mode) and shared by every file through env vars.
 // Tests isolate themselves by namespace. A failing test prints the tail of every component's log.
+// Beside it, one PostgreSQL 15 per run (@pgfn/testpg), handed to workers through TEST_POSTGRES_ENV;
+// tests isolate by their own databases and a unique role-name prefix.
 import type { Context } from 'mocha';
 import { ControlPlane, logTails } from '@pgfn/controlplane';
+import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
 
 let controlPlane: ControlPlane | undefined;
+let postgres: RunningPostgres | undefined;
 
 export async function mochaGlobalSetup(this: Context): Promise<void> {
+  // Postgres starts beside the control plane (also with PGFN_NO_CONTROL_PLANE=1); PGFN_NO_POSTGRES=1 skips it.
+  const postgresStarting = startTestPostgres();
+  try {
+    await startControlPlane();
+  } finally {
+    await postgresStarting;
+  }
+}
+
+async function startTestPostgres(): Promise<void> {
+  if (process.env['PGFN_NO_POSTGRES'] === '1' || !postgresAvailable()) return;
+  const started = Date.now();
+  postgres = await startPostgres();
+  process.env[TEST_POSTGRES_ENV] = testPostgresEnvValue(postgres);
+  console.log(`  postgres up in ${((Date.now() - started) / 1000).toFixed(1)} s: 127.0.0.1:${postgres.port} (log ${postgres.logFile})`);
+}
+
+async function startControlPlane(): Promise<void> {
   // For quick edit-test loops over pure unit tests only: any test that needs the control plane then
   // fails loudly in testEnv(). Never set in CI.
   if (process.env['PGFN_NO_CONTROL_PLANE'] === '1') return;
@@ -20,6 +42,7 @@ export async function mochaGlobalSetup(this: Context): Promise<void> {
 
 export async function mochaGlobalTeardown(): Promise<void> {
   await controlPlane?.stop();
+  await postgres?.stop();
 }
 
 export const mochaHooks = {

@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
-  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, clusterLabels, compareStatefulSet, validateCluster,
+  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
 } from '@pgfn/builder';
 import type { BuilderPort } from './reconcile.js';
 
@@ -12,6 +12,8 @@ export const realBuilder: BuilderPort = {
     existingSecrets: req.existingSecrets as ReadonlyMap<string, V1Secret>,
   }).objects as KubernetesObject[],
   compareStatefulSet,
-  clusterSelector: (cluster, config) => Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(','),
+  // Objects: the cluster-name label alone, since pooler objects carry another `application`.
+  objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
+  podSelector: (cluster, config) => Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(','),
   podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],
 };

@@ -14,8 +14,10 @@ export interface BuilderPort {
   validate(cluster: Postgresql, config: OperatorConfig): readonly { path: string; message: string; severity?: string }[];
   build(inputs: BuildRequest): readonly KubernetesObject[];
   compareStatefulSet: CompareStatefulSet;
-  /** Label selector matching every object and pod of the cluster. */
-  clusterSelector(cluster: Postgresql, config: OperatorConfig): string;
+  /** Label selector matching every object of the cluster (Spilo and pooler alike). */
+  objectSelector(cluster: Postgresql, config: OperatorConfig): string;
+  /** Label selector matching the cluster's Spilo pods only. */
+  podSelector(cluster: Postgresql, config: OperatorConfig): string;
   /** The pod-template hash stored on a StatefulSet's template or on a pod. */
   podTemplateHash(obj: { metadata?: { annotations?: Record<string, string> } } | undefined): string | undefined;
 }
@@ -72,8 +74,7 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
     return { outcome: 'invalid', errors: invalid };
   }
 
-  const selector = deps.builder.clusterSelector(cluster, config);
-  const live = await listOwned(deps.kube, namespace, selector);
+  const live = await listOwned(deps.kube, namespace, deps.builder.objectSelector(cluster, config));
   const liveSts = live.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
   let desired = buildDesired(deps, cluster, config, live);
   // Objects the selector cannot see (the shared postgres-pod ServiceAccount, Secrets a user made
@@ -93,7 +94,7 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
   }
 
   const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
-  const pending = await markPodsForRotation(deps, namespace, selector, deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
+  const pending = await markPodsForRotation(deps, namespace, deps.builder.podSelector(cluster, config), deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
   if (pending.newlyMarked > 0 || plan.rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: plan.rollReasons });
   }

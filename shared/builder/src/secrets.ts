@@ -1,0 +1,120 @@
+// Credentials Secrets `<user>.<cluster>.credentials.postgresql.acid.zalan.do` (upstream
+// generateUserSecrets and generateSingleUserSecret in pkg/cluster/k8sres.go; what they hold over time
+// in password-rotation.ts). Keys: username, password and, while rotation applies, nextRotation.
+import { Buffer } from 'node:buffer';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { OperatorConfig, Postgresql } from '@pgfn/api';
+import { clusterNamespace, type BuildInputs } from './inputs.js';
+import { objectLabels } from './labels.js';
+import { clusterName, secretName } from './names.js';
+import { clusterObjectMeta } from './object-meta.js';
+import { decideCredentials, type CredentialOutcome, type SecretData } from './password-rotation.js';
+import { poolerSelectorLabels } from './pooler-labels.js';
+import { desiredUsers, needsSecret, type PgUser } from './users.js';
+
+/** One role's credentials as its Secret will hold them. */
+export interface UserCredentials {
+  readonly user: PgUser;
+  readonly secretName: string;
+  readonly namespace: string;
+  /** The login name in the Secret: the role itself, or its current rotation user. */
+  readonly username: string;
+  readonly password: string;
+  readonly outcome: CredentialOutcome;
+  readonly cleanUpRotationUsersOf?: string;
+}
+
+export interface UserSecrets {
+  readonly secrets: V1Secret[];
+  /** By role name. */
+  readonly credentials: ReadonlyMap<string, UserCredentials>;
+}
+
+/** The name of a role's credentials Secret in this cluster. */
+export function credentialSecretName(cluster: Postgresql, config: OperatorConfig, username: string): string {
+  return secretName(username, clusterName(cluster), config);
+}
+
+/** username/password/nextRotation of an existing Secret, decoded; undefined when it has no username. */
+export function readSecretData(secret: V1Secret | undefined): SecretData | undefined {
+  if (secret === undefined) return undefined;
+  const get = (key: string): string | undefined => {
+    const encoded = secret.data?.[key];
+    return encoded !== undefined ? Buffer.from(encoded, 'base64').toString('utf8') : secret.stringData?.[key];
+  };
+  const username = get('username');
+  if (username === undefined) return undefined;
+  const nextRotation = get('nextRotation');
+  const data: SecretData = { username, password: get('password') ?? '' };
+  return nextRotation === undefined ? data : { ...data, nextRotation };
+}
+
+/** Secret `data` (base64), keys in a fixed order. */
+export function encodeData(values: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined) out[key] = Buffer.from(value, 'utf8').toString('base64');
+  }
+  return out;
+}
+
+/**
+ * Credentials and Secrets of every role that logs in with a password, sorted by role name. Roles
+ * whose names differ only in "-" versus "_" share one Secret name; only one of them can have it
+ * (the one the existing Secret names, else the first by name), the others are reported as conflicts.
+ */
+export function buildUserSecrets(inputs: BuildInputs): UserSecrets {
+  const { cluster, config } = inputs;
+  const credentials = new Map<string, UserCredentials>();
+  const secrets: V1Secret[] = [];
+  const users = desiredUsers(cluster, config).filter(needsSecret);
+  const owners = secretOwners(users, inputs);
+  for (const user of users) {
+    const name = credentialSecretName(cluster, config, user.name);
+    const existing = inputs.existingSecrets.get(name);
+    const sameNamespace = existing?.metadata?.namespace === undefined || existing.metadata.namespace === user.namespace;
+    const current = sameNamespace ? readSecretData(existing) : undefined;
+    if (owners.get(name) !== user.name) {
+      credentials.set(user.name, { user, secretName: name, namespace: user.namespace, username: user.name, password: '', outcome: 'conflict' });
+      continue;
+    }
+    const decision = decideCredentials(user, current, inputs);
+    credentials.set(user.name, {
+      user,
+      secretName: name,
+      namespace: user.namespace,
+      username: decision.data.username,
+      password: decision.data.password,
+      outcome: decision.outcome,
+      ...(decision.cleanUpRotationUsersOf === undefined ? {} : { cleanUpRotationUsersOf: decision.cleanUpRotationUsersOf }),
+    });
+    secrets.push(userSecret(cluster, config, user, name, decision.data));
+  }
+  return { secrets, credentials };
+}
+
+/** Which role gets each Secret name. */
+function secretOwners(users: readonly PgUser[], inputs: BuildInputs): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const user of users) {
+    const name = credentialSecretName(inputs.cluster, inputs.config, user.name);
+    const held = readSecretData(inputs.existingSecrets.get(name))?.username;
+    // The Secret names the role itself or one of its rotation users (<name><YYMMDD>).
+    const claims = held !== undefined && held.startsWith(user.name) && /^(\d{6})?$/.test(held.slice(user.name.length));
+    if (!owners.has(name) || claims) owners.set(name, user.name);
+  }
+  return owners;
+}
+
+function userSecret(cluster: Postgresql, config: OperatorConfig, user: PgUser, name: string, data: SecretData): V1Secret {
+  // A Secret in another namespace cannot have an owner in this one.
+  const owned = !(config.enableCrossNamespaceSecret && user.namespace !== clusterNamespace(cluster));
+  const labels = user.origin === 'connection-pooler' ? poolerSelectorLabels(cluster, config, 'master') : objectLabels(cluster, config);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: clusterObjectMeta(cluster, config, { name, namespace: user.namespace, labels, owned }),
+    type: 'Opaque',
+    data: encodeData({ username: data.username, password: data.password, nextRotation: data.nextRotation }),
+  };
+}

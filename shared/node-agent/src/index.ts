@@ -1,0 +1,24 @@
+// Public API of @pgfn/node-agent: development and test infrastructure that plays kubelet for Spilo
+// and PgBouncer pods with real Patroni, PostgreSQL and PgBouncer processes. Never part of a function image.
+export { startNodeAgent } from './agent.js';
+export type { CrashOptions, NodeAgent, NodeAgentOptions } from './agent.js';
+export { KUBELET_BACKOFF } from './container.js';
+export type { BackoffSettings } from './container.js';
+export { ContainerConfigError, expand, resolveContainerEnv } from './env.js';
+export type { EnvSources, PodRuntimeFacts } from './env.js';
+export { IpPool } from './ip-pool.js';
+export { AGENT_VERSION, NODE_AGENT_LABEL, nodeObject } from './node.js';
+export { pgbouncerFiles } from './pgbouncer/config.js';
+export { CRASH_ANNOTATION, CRASH_HOLD_ANNOTATION } from './pod-worker.js';
+export { buildPodStatus, podPhase } from './pod-status.js';
+export { PROVISIONER_NAME, claimDir, persistentVolumeFor, shouldProvision, storageClass } from './provisioner.js';
+export { createServiceResolver, parseServiceHost } from './resolver.js';
+export type { ServiceAddress, ServiceName, ServiceResolver } from './resolver.js';
+export { DEFAULT_IMAGE_PATTERNS, runtimeKindOf } from './runtime.js';
+export type { ImagePatterns } from './runtime.js';
+export { initScript, shellQuote } from './sandbox.js';
+export { SCRIPTS_DIR, SPILO_IMAGE_ENV, SpiloConfigError, spiloPatroniConfig } from './spilo/patroni-config.js';
+export type { SpiloHostFacts, SpiloPlan } from './spilo/patroni-config.js';
+export { spiloDeepUpdate } from './spilo/merge.js';
+export { appendExtensions, keepInstalled } from './spilo/extensions.js';
+export { walEnvironment } from './spilo/wal-env.js';

@@ -1,0 +1,58 @@
+// What a container kind (Spilo, PgBouncer, simulated) contributes to a start: the sandbox to run, and
+// optional upkeep while it runs. The pod worker owns the lifecycle (restarts, probes, status).
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { ServiceResolver } from './resolver.js';
+import type { SandboxMount, SandboxProcess, SandboxSpec } from './sandbox.js';
+
+export interface LaunchContext {
+  readonly pod: V1Pod;
+  readonly container: V1Container;
+  /** The container environment as kubelet resolves it. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly podIP: string;
+  /** Host directory of the pod; it lives as long as the pod (like a container's writable layer). */
+  readonly podDir: string;
+  /** Host directory mounted at /run, emptied before every start (Spilo's RW_DIR is a fresh tmpfs). */
+  readonly runDir: string;
+  readonly logFile: string;
+  /** The container's volumeMounts as bind mounts. */
+  readonly volumeMounts: readonly SandboxMount[];
+  readonly resolver: ServiceResolver;
+  readonly log: (message: string) => void;
+}
+
+export interface Launch {
+  readonly sandbox: SandboxSpec;
+  /** Called on every agent tick while the process runs (PgBouncer follows its Service's endpoints). */
+  readonly upkeep?: (process: SandboxProcess) => Promise<void>;
+}
+
+export interface ContainerRuntime {
+  readonly kind: string;
+  /** The sandbox to start; throws ContainerConfigError for problems the pod's author must fix. */
+  launch(ctx: LaunchContext): Promise<Launch>;
+}
+
+/** Which runtime runs a container: Spilo and PgBouncer images by pattern, anything else is simulated. */
+export interface ImagePatterns {
+  readonly spilo: RegExp;
+  readonly pgbouncer: RegExp;
+}
+
+export const DEFAULT_IMAGE_PATTERNS: ImagePatterns = { spilo: /spilo/i, pgbouncer: /pgbouncer/i };
+
+export type RuntimeKind = 'spilo' | 'pgbouncer' | 'simulated';
+
+export function runtimeKindOf(container: V1Container, patterns: ImagePatterns): RuntimeKind {
+  const image = container.image ?? '';
+  if (patterns.spilo.test(image)) return 'spilo';
+  if (patterns.pgbouncer.test(image)) return 'pgbouncer';
+  return 'simulated';
+}
+
+/** The OS account Postgres, Patroni and PgBouncer run as (Postgres refuses to run as root). */
+export interface OsUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}

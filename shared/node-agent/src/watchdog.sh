@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Orphan guard of the pgfn node agent: once process $1 (the agent) is gone, however it died, SIGKILL
+# every sandbox process group listed in file $2. Killing a sandbox's group kills its PID namespace.
+agent="$1" groups="$2"
+while kill -0 "$agent" 2>/dev/null; do sleep 1; done
+[[ -f "$groups" ]] || exit 0
+for g in $(cat "$groups"); do
+  # Only our sandboxes: the group leader is util-linux unshare.
+  if tr '\0' ' ' <"/proc/$g/cmdline" 2>/dev/null | grep -q '^/usr/bin/unshare '; then
+    kill -KILL -- "-$g" 2>/dev/null
+  fi
+done
+exit 0

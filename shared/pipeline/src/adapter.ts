@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { cacheDir, freePort, readVersions } from '@pgfn/controlplane';
+import { Child } from './child.js';
+import type { ApiServerSourceManifest } from './manifests.js';
+import { adapterConfigFor, type AdapterConfig } from './source-config.js';
+
+/** The namespace Knative's own components live in; the adapter reads it from SYSTEM_NAMESPACE. */
+export const SYSTEM_NAMESPACE = 'knative-eventing';
+
+/** Path of the cached receive adapter; throws naming the build command when it is missing. */
+export function receiveAdapterBinary(): string {
+  const version = readVersions()['KNATIVE_EVENTING_VERSION'];
+  if (version === undefined) throw new Error('hack/versions.env lacks KNATIVE_EVENTING_VERSION');
+  const bin = join(cacheDir(), 'bin', `knative-${version}`, 'apiserver_receive_adapter');
+  if (!existsSync(bin)) throw new Error(`receive adapter missing (${bin}); build it with: bash hack/build-bins.sh knative`);
+  return bin;
+}
+
+export interface ReceiveAdapterOptions {
+  /** One of our ApiServerSource manifests; K_SOURCE_CONFIG is derived from it. */
+  readonly source: ApiServerSourceManifest;
+  /** Where events go (the local broker's URL). */
+  readonly sink: string;
+  /** Kubeconfig the adapter watches with: in a cluster it runs as the source's ServiceAccount. */
+  readonly kubeconfig: string;
+  readonly logFile: string;
+  readonly binary?: string;
+  /** How long to wait for the adapter to start its watches. */
+  readonly startTimeoutMs?: number;
+}
+
+// Logged once discovery found every watched resource and the reflectors are being started.
+const STARTED = /Starting in (resilient|fail-fast) mode/;
+
+/**
+ * Knative's real ApiServerSource receive adapter, run out of cluster with the environment its
+ * controller would give the Deployment (receive_adapter.go makeEnv). Notes from its code:
+ * - it serves health probes on :8080, a constant (injection.HealthCheckDefaultPort); a bind failure
+ *   there is ignored, so several adapters can run at once — keep everything else off 8080;
+ * - its profiling server binds PROFILING_PORT (default 8008), so each adapter gets a free one;
+ * - discovery runs once at start: a CRD installed later is never watched — start it after crds/.
+ */
+export class ReceiveAdapter {
+  private child: Child | undefined;
+  private starts = 0;
+
+  private constructor(private readonly opts: ReceiveAdapterOptions, readonly config: AdapterConfig) {}
+
+  static async start(opts: ReceiveAdapterOptions): Promise<ReceiveAdapter> {
+    const config = await adapterConfigFor(opts.source, (selector) => listNamespaces(opts.kubeconfig, selector));
+    const adapter = new ReceiveAdapter(opts, config);
+    await adapter.spawn();
+    return adapter;
+  }
+
+  get name(): string {
+    return this.opts.source.metadata.name;
+  }
+
+  get running(): boolean {
+    return this.child?.running ?? false;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the adapter again after stop() or kill(); a running one is left alone. */
+  async restart(): Promise<void> {
+    if (this.running) return;
+    await this.spawn();
+  }
+
+  async stop(): Promise<void> {
+    await this.child?.stop();
+  }
+
+  /** SIGKILL: the adapter dies without flushing, as in a node failure. */
+  async kill(): Promise<void> {
+    await this.child?.kill();
+  }
+
+  tail(lines = 30): string {
+    return this.child?.tail(lines) ?? '';
+  }
+
+  private async spawn(): Promise<void> {
+    const binary = this.opts.binary ?? receiveAdapterBinary();
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      KUBECONFIG: this.opts.kubeconfig,
+      K_SINK: this.opts.sink,
+      K_SOURCE_CONFIG: JSON.stringify(this.config),
+      NAME: this.opts.source.metadata.name,
+      NAMESPACE: this.opts.source.metadata.namespace ?? 'default',
+      SYSTEM_NAMESPACE,
+      METRICS_DOMAIN: 'knative.dev/eventing',
+      PROFILING_PORT: String(await freePort()),
+    };
+    const offset = fileSize(this.opts.logFile);
+    this.starts++;
+    const child = new Child(`adapter ${this.name}`, this.opts.logFile, binary, [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha'], env);
+    this.child = child;
+    await waitForLog(child, this.opts.logFile, offset, STARTED, this.opts.startTimeoutMs ?? 30_000);
+  }
+}
+
+async function waitForLog(child: Child, file: string, offset: number, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pattern.test(readFrom(file, offset))) return;
+    if (!child.running) throw new Error(`${child.name} exited while starting:\n${child.tail(20)}`);
+    if (Date.now() > deadline) {
+      await child.stop();
+      throw new Error(`${child.name} did not start its watches within ${timeoutMs} ms:\n${child.tail(20)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return readFileSync(file).length;
+  } catch {
+    return 0;
+  }
+}
+
+function readFrom(file: string, offset: number): string {
+  try {
+    return readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function listNamespaces(kubeconfig: string, labelSelector: string): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const list = await kc.makeApiClient(CoreV1Api).listNamespace({ labelSelector });
+  return list.items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '');
+}

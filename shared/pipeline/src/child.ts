@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+
+/**
+ * A process of the pipeline (an adapter, a function) in its own process group with its output in a
+ * log file. Stopping signals the whole group, so whatever it forked goes with it.
+ */
+export class Child {
+  private readonly proc: ChildProcess;
+  private exitCode: number | null | undefined;
+  readonly exited: Promise<number | null>;
+  readonly startedAt = performance.now();
+
+  constructor(readonly name: string, readonly logFile: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string) {
+    const fd = openSync(logFile, 'a');
+    try {
+      this.proc = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env, cwd });
+    } finally {
+      closeSync(fd);
+    }
+    this.exited = new Promise((resolve) => {
+      this.proc.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal === null ? null : -1);
+        resolve(this.exitCode);
+      });
+      this.proc.once('error', () => {
+        this.exitCode = -1;
+        resolve(-1);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** SIGTERM to the group, SIGKILL after `graceMs`; resolves when the leader has exited. */
+  async stop(graceMs = 5000): Promise<void> {
+    const pid = this.proc.pid;
+    if (!this.running || pid === undefined) return;
+    signalGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    signalGroup(pid, 'SIGKILL');
+  }
+
+  /** SIGKILL to the group, as a crash or an evicted pod would end it. */
+  async kill(): Promise<void> {
+    if (this.proc.pid !== undefined && this.running) signalGroup(this.proc.pid, 'SIGKILL');
+    await this.exited;
+  }
+
+  tail(lines = 30): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}

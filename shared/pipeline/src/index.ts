@@ -1,0 +1,23 @@
+export { ReceiveAdapter, SYSTEM_NAMESPACE, receiveAdapterBinary } from './adapter.js';
+export type { ReceiveAdapterOptions } from './adapter.js';
+export { LocalBroker } from './broker.js';
+export type { Attempt, BrokerOptions, DeliveryRecord, Destination, ResolveDestination } from './broker.js';
+export { isRetryable, isSuccess, parseIsoDuration, retryPolicy, waitBeforeRetry } from './delivery.js';
+export type { DeliverySpec, DestinationSpec, RetryPolicy } from './delivery.js';
+export { evaluateTrigger, triggerPasses, validateTriggerFilters } from './filters.js';
+export type { FilterResult, SubscriptionsApiFilter, TriggerFilterSpec } from './filters.js';
+export {
+  FUNCTION_LABEL, KNATIVE_DIR, ROLE_LABEL, apiServerSourcesOf, knativeServicesOf, loadKustomization, loadManifests, ofKind,
+  pingSourcesOf, triggersOf,
+} from './manifests.js';
+export type { ApiServerSourceManifest, KnativeServiceManifest, LabelSelector, Manifest, PingSourceManifest, TriggerManifest } from './manifests.js';
+export { LocalPings, PING_TYPE, parseCron, pingEvent, pingSourceUri } from './ping.js';
+export type { CronSchedule } from './ping.js';
+export { startPipeline } from './pipeline.js';
+export type { Pipeline, PipelineOptions } from './pipeline.js';
+export { adapterConfigFor, guessResource, selectorString } from './source-config.js';
+export type { AdapterConfig } from './source-config.js';
+export { FunctionSupervisor } from './supervisor.js';
+export type { ColdStart, FunctionLease, FunctionProcessSpec, SupervisorOptions } from './supervisor.js';
+export { fromHttp, jsonData, toBinaryHeaders, withAttributes } from './wire-event.js';
+export type { WireEvent } from './wire-event.js';

@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { buildCluster } from './shared/builder/src/build-cluster.ts';
+const cluster = parse(readFileSync(process.argv[2]!, 'utf8')) as Postgresql;
+let n = 0;
+const r = buildCluster({ cluster, config: structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig, existingSecrets: new Map(), newPassword: () => `pw${++n}`, now: new Date('2026-01-01T00:00:00Z') });
+console.log(JSON.stringify(r.errors, null, 1));
+for (const o of r.objects) console.log(o.kind, o.metadata.namespace, o.metadata.name);
+if (process.argv[3]) console.log(stringify(r.objects.filter(o => o.kind === process.argv[3]), { aliasDuplicateObjects: false }));

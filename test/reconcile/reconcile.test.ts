@@ -1,0 +1,146 @@
+import * as k8s from '@kubernetes/client-node';
+import { expect } from 'chai';
+import type { Postgresql } from '@pgfn/api';
+import { ensureCrds } from '../crds/install.js';
+import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
+import { provisionVolumes } from '../support/volumes.js';
+import { example, labelLikePatroni, onKwok, pingEvent, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
+
+type Cluster = Postgresql & k8s.KubernetesObject;
+const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
+
+describe('reconcile (real control plane, kwok pods)', function () {
+  this.timeout(180_000);
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
+  let custom: k8s.CustomObjectsApi;
+  let fn: RunningReconcile;
+  let ns: { name: string; cleanup: () => Promise<void> };
+
+  before(async () => {
+    kc = adminConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+    custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await ensureCrds(kc);
+    ns = await createNamespace(kc, 'reconcile');
+    fn = await startReconcile(kc, ns.name);
+  });
+  after(async () => {
+    await fn.stop();
+    await ns.cleanup();
+  });
+
+  const create = async (pg: Cluster): Promise<Cluster> =>
+    await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: pg }) as Cluster;
+  const read = async (name: string): Promise<Cluster> =>
+    await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }) as Cluster;
+  const replaceSpec = async (name: string, edit: (spec: Cluster['spec']) => Cluster['spec']): Promise<Cluster> => {
+    const cur = await read(name);
+    return await custom.replaceNamespacedCustomObject({ ...PG, namespace: ns.name, name, body: { ...cur, spec: edit(cur.spec) } }) as Cluster;
+  };
+  const exists = async (read: () => Promise<unknown>): Promise<boolean> => read().then(() => true, (e: unknown) => {
+    if (statusOf(e) === 404) return false;
+    throw e;
+  });
+
+  it('creates every object of a new cluster from a binary-mode add event and reports Running once pods are up', async () => {
+    const pg = await create(onKwok(example('minimal.yaml', ns.name, 'acid-one')));
+    const res = await fn.post(resourceEvent('add', pg), 'binary');
+    expect(res.status).to.equal(200);
+    const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' });
+    expect(sts.spec?.replicas).to.equal(2);
+    expect(sts.spec?.updateStrategy?.type).to.equal('OnDelete');
+    for (const svc of ['acid-one', 'acid-one-repl']) expect(await exists(() => core.readNamespacedService({ namespace: ns.name, name: svc })), svc).to.equal(true);
+    const secret = await core.readNamespacedSecret({ namespace: ns.name, name: 'postgres.acid-one.credentials.postgresql.acid.zalan.do' });
+    expect(Buffer.from(secret.data?.['password'] ?? '', 'base64').toString()).to.match(/^[A-Za-z0-9]{64}$/);
+    expect(await exists(() => core.readNamespacedServiceAccount({ namespace: ns.name, name: 'postgres-pod' }))).to.equal(true);
+    const created = await read('acid-one');
+    expect(created.status?.PostgresClusterStatus).to.equal('Creating');
+    expect(created.status?.observedGeneration).to.equal(created.metadata?.generation);
+
+    await eventually('2 Running kwok pods', async () => {
+      await provisionVolumes(kc, ns.name);
+      const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items;
+      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+    }, 60_000);
+    await labelLikePatroni(kc, ns.name, 'acid-one');
+    await eventually('status Running after a structured-mode update event', async () => {
+      await fn.post(resourceEvent('update', created), 'structured');
+      const now = await read('acid-one');
+      return now.status?.PostgresClusterStatus === 'Running' ? now : undefined;
+    }, 60_000, 1000);
+    expect(fn.emitted.some((e) => e.type === 'dev.pgfn.cluster.ready' && e.subject === `${ns.name}/acid-one`)).to.equal(true);
+  });
+
+  it('writes nothing when the same event arrives again', async () => {
+    const pg = await read('acid-one');
+    fn.requests.reset();
+    expect((await fn.post(resourceEvent('update', pg))).status).to.equal(200);
+    expect(fn.requests.writes(), JSON.stringify([...fn.requests.counts])).to.equal(0);
+  });
+
+  it('acts on the current object, not on a stale event, and repairs a lost update', async () => {
+    const stale = await read('acid-one');
+    await replaceSpec('acid-one', (spec) => ({ ...spec, numberOfInstances: 3 }));
+    // The event for the edit is "lost"; an older event arrives late instead.
+    expect((await fn.post(resourceEvent('update', stale))).status).to.equal(200);
+    const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' });
+    expect(sts.spec?.replicas).to.equal(3);
+  });
+
+  it('marks pods for rotation when the pod template changes, and emits rollingupdate.required', async () => {
+    fn.emitted.length = 0;
+    await replaceSpec('acid-one', (spec) => ({ ...spec, dockerImage: 'ghcr.io/zalando/spilo-17:4.0-p9' }));
+    await fn.post(resourceEvent('update', await read('acid-one')));
+    const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items;
+    expect(pods.length).to.be.greaterThan(0);
+    expect(pods.every((p) => p.metadata?.annotations?.['zalando-postgres-operator-rolling-update-required'] === 'true')).to.equal(true);
+    expect(fn.emitted.map((e) => e.type)).to.include('dev.pgfn.rollingupdate.required');
+    const status = (await read('acid-one')).status;
+    expect(status?.conditions?.find((c) => c.type === 'RollingUpdate')?.status).to.equal('True');
+  });
+
+  it('removes exactly the pooler objects when the pooler is switched off, and recreates them', async () => {
+    const withPooler = await create(onKwok(example('minimal.yaml', ns.name, 'acid-pool')));
+    await replaceSpec('acid-pool', (spec) => ({ ...spec, enableConnectionPooler: true }));
+    await fn.post(resourceEvent('update', withPooler));
+    expect(await exists(() => apps.readNamespacedDeployment({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(true);
+    expect(await exists(() => core.readNamespacedService({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(true);
+    const before = (await core.listNamespacedService({ namespace: ns.name, labelSelector: 'cluster-name=acid-pool' })).items.map((s) => s.metadata?.name).sort();
+
+    await replaceSpec('acid-pool', (spec) => ({ ...spec, enableConnectionPooler: false }));
+    await fn.post(resourceEvent('update', withPooler));
+    expect(await exists(() => apps.readNamespacedDeployment({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(false);
+    const after = (await core.listNamespacedService({ namespace: ns.name, labelSelector: 'cluster-name=acid-pool' })).items.map((s) => s.metadata?.name).sort();
+    expect(after).to.deep.equal(before.filter((n) => n !== 'acid-pool-pooler'));
+    expect(await exists(() => apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-pool' }))).to.equal(true);
+
+    await replaceSpec('acid-pool', (spec) => ({ ...spec, enableConnectionPooler: true }));
+    await fn.post(resourceEvent('update', withPooler));
+    expect(await exists(() => apps.readNamespacedDeployment({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(true);
+  });
+
+  it('reports an invalid manifest on the status and as a Warning Event, touching nothing', async () => {
+    const bad = onKwok(example('minimal.yaml', ns.name, 'acid-bad'));
+    bad.spec.users = { ...bad.spec.users, both: ['login', 'nologin'] };
+    const pg = await create(bad);
+    expect((await fn.post(resourceEvent('add', pg))).status).to.equal(200);
+    const status = (await read('acid-bad')).status;
+    expect(status?.PostgresClusterStatus).to.equal('Invalid');
+    expect(status?.conditions?.find((c) => c.type === 'Valid')?.message).to.match(/both/);
+    expect(await exists(() => apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-bad' }))).to.equal(false);
+    const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=acid-bad' })).items;
+    expect(events.some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec')).to.equal(true);
+  });
+
+  it('resyncs every cluster on a ping; a converged fleet costs zero writes', async () => {
+    expect((await fn.post(pingEvent())).status).to.be.oneOf([200, 503]);
+    await fn.post(pingEvent());
+    fn.requests.reset();
+    const res = await fn.post(pingEvent());
+    expect(res.status).to.equal(200);
+    expect(fn.requests.writes(), JSON.stringify([...fn.requests.counts])).to.equal(0);
+  });
+});
