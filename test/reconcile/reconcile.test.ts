@@ -144,3 +144,84 @@ describe('reconcile (real control plane, kwok pods)', function () {
     expect(fn.requests.writes(), JSON.stringify([...fn.requests.counts])).to.equal(0);
   });
 });
+
+describe('reconcile: deletion through the finalizer', function () {
+  this.timeout(180_000);
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
+  let custom: k8s.CustomObjectsApi;
+  let ns: { name: string; cleanup: () => Promise<void> };
+
+  before(async () => {
+    kc = adminConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+    custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await ensureCrds(kc);
+    ns = await createNamespace(kc, 'reconcile-del');
+  });
+  after(async () => { await ns.cleanup(); });
+
+  const clusterObjects = async (name: string): Promise<string[]> => {
+    const sel = { namespace: ns.name, labelSelector: `cluster-name=${name}` };
+    return [
+      ...(await apps.listNamespacedStatefulSet(sel)).items.map((o) => `StatefulSet/${o.metadata?.name}`),
+      ...(await core.listNamespacedService(sel)).items.map((o) => `Service/${o.metadata?.name}`),
+      ...(await core.listNamespacedSecret(sel)).items.map((o) => `Secret/${o.metadata?.name}`),
+      ...(await core.listNamespacedEndpoints(sel)).items.map((o) => `Endpoints/${o.metadata?.name}`),
+    ].sort();
+  };
+  const gone = async (name: string): Promise<boolean> =>
+    custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }).then(() => false, (e: unknown) => statusOf(e) === 404);
+
+  it('cleans up after a delete whose event was lost: the next resync finds the finalizer and finishes', async () => {
+    const fn = await startReconcile(kc, ns.name);
+    try {
+      const pg = await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: onKwok(example('minimal.yaml', ns.name, 'acid-del')) }) as Cluster;
+      await fn.post(resourceEvent('add', pg));
+      const withFinalizer = await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-del' }) as Cluster;
+      expect(withFinalizer.metadata?.finalizers).to.include('postgres-operator.acid.zalan.do');
+      // Patroni's own object, which upstream also removes on delete.
+      await core.createNamespacedEndpoints({ namespace: ns.name, body: { metadata: { name: 'acid-del-config', labels: { application: 'spilo', 'cluster-name': 'acid-del' } } } });
+      expect((await clusterObjects('acid-del')).length).to.be.greaterThan(4);
+
+      await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-del' });
+      expect(await gone('acid-del'), 'the finalizer holds the CR').to.equal(false);
+      // No delete event is sent: a periodic resync must finish the job.
+      expect((await fn.post(pingEvent())).status).to.equal(200);
+      await eventually('the CR to be released', async () => ((await gone('acid-del')) ? true : undefined), 30_000);
+      await eventually('every cluster object removed', async () => ((await clusterObjects('acid-del')).length === 0 ? true : undefined), 30_000);
+      expect(fn.emitted.map((e) => e.type)).to.include('dev.pgfn.cluster.deleted');
+    } finally {
+      await fn.stop();
+    }
+  });
+
+  it('refuses a deletion that does not carry the delete-protection annotations, keeping everything', async () => {
+    const { DEFAULT_OPERATOR_CONFIG } = await import('@pgfn/api');
+    const protectedConfig = { ...DEFAULT_OPERATOR_CONFIG, deleteAnnotationDateKey: 'delete-date', deleteAnnotationNameKey: 'delete-clustername' };
+    const fn = await startReconcile(kc, ns.name, protectedConfig);
+    try {
+      const pg = await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: onKwok(example('minimal.yaml', ns.name, 'acid-keep')) }) as Cluster;
+      await fn.post(resourceEvent('add', pg));
+      const before = await clusterObjects('acid-keep');
+      await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-keep' });
+      await fn.post(resourceEvent('delete', pg));
+      expect(await gone('acid-keep')).to.equal(false);
+      expect(await clusterObjects('acid-keep')).to.deep.equal(before);
+      const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=acid-keep' })).items;
+      expect(events.some((e) => e.reason === 'DeleteRefused' && /delete-date/.test(e.message ?? ''))).to.equal(true);
+
+      // With today's date and the name set, the same deletion goes through.
+      const today = new Date().toISOString().slice(0, 10);
+      await custom.patchNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-keep',
+        body: { metadata: { annotations: { 'delete-date': today, 'delete-clustername': 'acid-keep' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      await fn.post(resourceEvent('delete', pg));
+      await eventually('the CR to be released', async () => ((await gone('acid-keep')) ? true : undefined), 30_000);
+    } finally {
+      await fn.stop();
+    }
+  });
+});

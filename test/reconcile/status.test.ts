@@ -4,6 +4,7 @@ import { computeStatus, statusChanged, type Observation } from '../../functions/
 const t0 = new Date('2026-11-22T00:00:00Z');
 const t1 = new Date('2026-11-22T01:00:00Z');
 const sts = (replicas: number, ready: number): Observation['statefulSet'] => ({ spec: { replicas, selector: {}, serviceName: 'x', template: {} }, status: { replicas, readyReplicas: ready } });
+const pods = (total: number, ready: number, masters: number, replicas: number): Observation['pods'] => ({ total, ready, masters, replicas });
 const base: Observation = { generation: 3, invalid: [], creating: false, podsPendingRotation: 0 };
 const cond = (s: ReturnType<typeof computeStatus>, type: string): string | undefined => s.conditions.find((c) => c.type === type)?.status;
 
@@ -12,9 +13,11 @@ describe('computeStatus', () => {
     ['invalid spec', { ...base, invalid: ['spec.postgresql.version: unsupported'] }, 'Invalid', { Valid: 'False', Ready: 'False', Synced: undefined }],
     ['first sync failed', { ...base, creating: true, syncError: 'boom' }, 'CreateFailed', { Synced: 'False', Ready: 'False' }],
     ['later sync failed', { ...base, syncError: 'boom', statefulSet: sts(2, 2) }, 'SyncFailed', { Synced: 'False' }],
-    ['pods coming up', { ...base, creating: true, statefulSet: sts(3, 1) }, 'Creating', { PodsReady: 'False', Ready: 'False' }],
-    ['all pods ready', { ...base, statefulSet: sts(3, 3) }, 'Running', { Valid: 'True', Synced: 'True', PodsReady: 'True', RollingUpdate: 'False', Ready: 'True' }],
-    ['pods wait for rotation', { ...base, statefulSet: sts(3, 3), podsPendingRotation: 2 }, 'Updating', { RollingUpdate: 'True', Ready: 'False' }],
+    ['pods coming up', { ...base, creating: true, statefulSet: sts(3, 1), pods: pods(3, 1, 0, 0) }, 'Creating', { PodsReady: 'False', Ready: 'False' }],
+    ['all pods ready, one master', { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, 'Running', { Valid: 'True', Synced: 'True', PodsReady: 'True', RollingUpdate: 'False', Ready: 'True' }],
+    ['pods ready but no master elected', { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 0, 3) }, 'Updating', { PodsReady: 'False', Ready: 'False' }],
+    ['two masters (split brain)', { ...base, statefulSet: sts(2, 2), pods: pods(2, 2, 2, 0) }, 'Updating', { PodsReady: 'False' }],
+    ['pods wait for rotation', { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2), podsPendingRotation: 2 }, 'Updating', { RollingUpdate: 'True', Ready: 'False' }],
   ];
   for (const [what, obs, status, conditions] of cases) {
     it(`says ${status} when ${what}`, () => {
@@ -26,10 +29,10 @@ describe('computeStatus', () => {
   }
 
   it('keeps lastTransitionTime while a condition keeps its status, and moves it on a change', () => {
-    const first = computeStatus({ ...base, statefulSet: sts(3, 1) }, undefined, t0);
-    const again = computeStatus({ ...base, statefulSet: sts(3, 1) }, first, t1);
+    const first = computeStatus({ ...base, statefulSet: sts(3, 1), pods: pods(3, 1, 1, 0) }, undefined, t0);
+    const again = computeStatus({ ...base, statefulSet: sts(3, 1), pods: pods(3, 1, 1, 0) }, first, t1);
     expect(statusChanged(first, again)).to.equal(false);
-    const ready = computeStatus({ ...base, statefulSet: sts(3, 3) }, again, t1);
+    const ready = computeStatus({ ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, again, t1);
     expect(statusChanged(again, ready)).to.equal(true);
     expect(ready.conditions.find((c) => c.type === 'PodsReady')?.lastTransitionTime).to.equal('2026-11-22T01:00:00Z');
     expect(ready.conditions.find((c) => c.type === 'Valid')?.lastTransitionTime).to.equal('2026-11-22T00:00:00Z');

@@ -2,9 +2,10 @@ import type { CoreV1Event, KubernetesObject, V1Pod, V1StatefulSet } from '@kuber
 import { API_VERSION, POSTGRESQL_KIND, POSTGRESQL_PLURAL, GROUP, VERSION, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { RetryableError, type Logger } from '@pgfn/fn-runtime';
 import { refOf, type KubeClient, type ObjectRef } from '@pgfn/kube';
+import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { LoadedConfig } from './operator-config.js';
 import { planChanges, type CompareStatefulSet, type Plan } from './plan.js';
-import { computeStatus, statusChanged, type ClusterStatus, type Observation } from './status.js';
+import { computeStatus, statusChanged, type ClusterStatus, type Observation, type PodSummary } from './status.js';
 
 /** Upstream's pod annotation asking for a rotation; the rolling-update function acts on it. */
 export const ROLLING_UPDATE_REQUIRED = 'zalando-postgres-operator-rolling-update-required';
@@ -42,6 +43,8 @@ export interface ReconcileDeps {
 
 export type ReconcileResult =
   | { readonly outcome: 'gone' }
+  | { readonly outcome: 'deleted'; readonly objects: number }
+  | { readonly outcome: 'delete-refused'; readonly reasons: readonly string[] }
   | { readonly outcome: 'invalid'; readonly errors: readonly string[] }
   | { readonly outcome: 'synced'; readonly writes: number; readonly unchanged: number; readonly status: string; readonly podsPendingRotation: number };
 
@@ -58,10 +61,11 @@ const OWNED_KINDS: readonly [string, string][] = [
  */
 export async function reconcileCluster(deps: ReconcileDeps, namespace: string, name: string, log: Logger): Promise<ReconcileResult> {
   const cluster = await deps.kube.get<Postgresql & KubernetesObject>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name });
-  if (cluster === undefined || cluster.metadata?.deletionTimestamp !== undefined) return { outcome: 'gone' };
+  if (cluster === undefined) return { outcome: 'gone' };
   const { config, problems } = await deps.loadConfig();
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
   const subject = `${namespace}/${name}`;
+  if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, log);
 
   const invalid = deps.builder.validate(cluster, config).filter((e) => e.severity !== 'warning').map((e) => `${e.path}: ${e.message}`);
   if (invalid.length > 0) {
@@ -74,6 +78,7 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
     return { outcome: 'invalid', errors: invalid };
   }
 
+  if (await ensureFinalizer(deps.kube, cluster)) log.info({ finalizer: FINALIZER }, 'added finalizer');
   const live = await listOwned(deps.kube, namespace, deps.builder.objectSelector(cluster, config));
   const liveSts = live.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
   let desired = buildDesired(deps, cluster, config, live);
@@ -94,22 +99,40 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
   }
 
   const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
-  const pending = await markPodsForRotation(deps, namespace, deps.builder.podSelector(cluster, config), deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
+  const pending = await inspectPods(deps, namespace, deps.builder.podSelector(cluster, config), config.podRoleLabel || 'spilo-role',
+    deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
   if (pending.newlyMarked > 0 || plan.rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: plan.rollReasons });
   }
   const stsNow = plan.steps.length === 0 ? liveSts
     : await deps.kube.get<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: desiredSts?.metadata?.name ?? name });
-  const obs: Observation = { generation: cluster.metadata?.generation, invalid: [], creating: liveSts === undefined, statefulSet: stsNow, podsPendingRotation: pending.stale.length };
+  const obs: Observation = { generation: cluster.metadata?.generation, invalid: [], creating: liveSts === undefined, statefulSet: stsNow, pods: pending.summary, podsPendingRotation: pending.stale.length };
   const before = cluster.status?.PostgresClusterStatus;
   await writeStatus(deps, cluster, obs);
   const status = computeStatus(obs, undefined, deps.now()).PostgresClusterStatus;
-  if (plan.steps.length > 0) {
-    await recordEvent(deps, cluster, 'Normal', 'Synced', summarise(plan));
-  }
+  for (const step of plan.steps) await recordEvent(deps, cluster, 'Normal', STEP_REASON[step.op], describeStep(step));
   if (status === 'Running' && before !== 'Running') await deps.emit('dev.pgfn.cluster.ready', subject, { namespace, name });
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
+}
+
+const STEP_REASON = { apply: 'Applied', replace: 'Replaced', delete: 'Deleted' } as const;
+
+/** The CR is being deleted: refuse per delete protection, or remove everything and release it. */
+async function deleteCluster(deps: ReconcileDeps, cluster: Postgresql & KubernetesObject, config: OperatorConfig, log: Logger): Promise<ReconcileResult> {
+  if (!(cluster.metadata?.finalizers ?? []).includes(FINALIZER)) return { outcome: 'gone' };
+  const namespace = cluster.metadata?.namespace ?? '';
+  const name = cluster.metadata?.name ?? '';
+  const reasons = deletionRefusals(cluster, config, deps.now());
+  if (reasons.length > 0) {
+    await recordEvent(deps, cluster, 'Warning', 'DeleteRefused', `deletion refused, every object is kept: ${reasons.join('; ')}`);
+    log.warn({ reasons }, 'deletion refused by delete protection');
+    return { outcome: 'delete-refused', reasons };
+  }
+  const objects = await cleanUp(deps.kube, cluster, config, deps.builder.objectSelector(cluster, config));
+  await deps.emit('dev.pgfn.cluster.deleted', `${namespace}/${name}`, { namespace, name, objects });
+  log.info({ objects }, 'cluster deleted');
+  return { outcome: 'deleted', objects };
 }
 
 function buildDesired(deps: ReconcileDeps, cluster: Postgresql, config: OperatorConfig, known: readonly KubernetesObject[]): readonly KubernetesObject[] {
@@ -155,10 +178,21 @@ async function replace(kube: KubeClient, object: KubernetesObject): Promise<void
   await kube.apply(object);
 }
 
-async function markPodsForRotation(deps: ReconcileDeps, namespace: string, selector: string, desiredHash: string | undefined, log: Logger): Promise<{ stale: string[]; newlyMarked: number }> {
-  if (desiredHash === undefined) return { stale: [], newlyMarked: 0 };
-  const pods = await deps.kube.list<V1Pod>('v1', 'Pod', namespace, selector);
-  const stale = pods.filter((p) => p.metadata?.deletionTimestamp === undefined && deps.builder.podTemplateHash(p) !== desiredHash);
+interface PodsSeen {
+  readonly stale: string[];
+  readonly newlyMarked: number;
+  readonly summary: PodSummary;
+}
+
+/**
+ * Lists the Spilo pods once: marks those whose template hash differs from the desired one (so the
+ * rotation survives a lost event), and counts roles as Patroni labelled them, for PodsReady.
+ */
+async function inspectPods(deps: ReconcileDeps, namespace: string, selector: string, roleLabel: string, desiredHash: string | undefined, log: Logger): Promise<PodsSeen> {
+  const pods = (await deps.kube.list<V1Pod>('v1', 'Pod', namespace, selector)).filter((p) => p.metadata?.deletionTimestamp === undefined);
+  const summary = summarisePods(pods, roleLabel);
+  if (desiredHash === undefined) return { stale: [], newlyMarked: 0, summary };
+  const stale = pods.filter((p) => deps.builder.podTemplateHash(p) !== desiredHash);
   let newlyMarked = 0;
   for (const pod of stale) {
     if (pod.metadata?.annotations?.[ROLLING_UPDATE_REQUIRED] === 'true') continue;
@@ -167,7 +201,18 @@ async function markPodsForRotation(deps: ReconcileDeps, namespace: string, selec
     newlyMarked++;
   }
   if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name) }, 'marked pods for rotation');
-  return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked };
+  return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
+}
+
+export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSummary {
+  const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
+  const role = (p: V1Pod): string | undefined => p.metadata?.labels?.[roleLabel];
+  return {
+    total: pods.length,
+    ready: ready.length,
+    masters: pods.filter((p) => role(p) === 'master').length,
+    replicas: pods.filter((p) => role(p) === 'replica').length,
+  };
 }
 
 /** Writes status only when it changes; returns whether it did. */
@@ -196,6 +241,3 @@ function describeStep(s: Plan['steps'][number]): string {
   return `${s.op} ${ref.kind}/${ref.name} (${s.reason})`;
 }
 
-function summarise(plan: Plan): string {
-  return `${plan.steps.length} change(s): ${plan.steps.map(describeStep).join(', ')}`.slice(0, 1000);
-}

@@ -15,6 +15,14 @@ export interface ClusterStatus {
   conditions: Condition[];
 }
 
+/** The cluster's Spilo pods as seen in one list: readiness and the roles Patroni labelled. */
+export interface PodSummary {
+  readonly total: number;
+  readonly ready: number;
+  readonly masters: number;
+  readonly replicas: number;
+}
+
 /** What one reconcile saw and did; everything the status is computed from. */
 export interface Observation {
   readonly generation: number | undefined;
@@ -22,6 +30,8 @@ export interface Observation {
   readonly syncError?: string;
   /** The live StatefulSet after applying (undefined when not created yet or invalid). */
   readonly statefulSet?: V1StatefulSet;
+  /** The pods as listed (undefined when not looked at, e.g. invalid spec). */
+  readonly pods?: PodSummary;
   /** No StatefulSet existed before this reconcile: failures are CreateFailed, progress is Creating. */
   readonly creating: boolean;
   /** Pods marked for rotation and not yet rotated. */
@@ -35,8 +45,11 @@ export interface Observation {
 export function computeStatus(obs: Observation, previous: Partial<ClusterStatus> | undefined, now: Date): ClusterStatus {
   const g = obs.generation;
   const desired = obs.statefulSet?.spec?.replicas ?? 0;
-  const ready = obs.statefulSet?.status?.readyReplicas ?? 0;
-  const podsReady = obs.statefulSet !== undefined && ready >= desired;
+  const pods = obs.pods ?? { total: 0, ready: 0, masters: 0, replicas: 0 };
+  const ready = pods.ready;
+  // Ready means: every desired pod is Ready, exactly one is labelled master by Patroni, the others replica.
+  const podsReady = obs.statefulSet !== undefined && pods.total === desired && ready === desired
+    && (desired === 0 || (pods.masters === 1 && pods.replicas === desired - 1));
   const conds: Omit<Condition, 'lastTransitionTime'>[] = [];
   const add = (type: string, ok: boolean | undefined, reason: string, message: string): void => {
     conds.push({ type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', observedGeneration: g, reason, message });
@@ -47,7 +60,7 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
     add('Synced', obs.syncError === undefined, obs.syncError === undefined ? 'ObjectsApplied' : 'SyncFailed',
       obs.syncError ?? 'every desired object is applied');
     add('PodsReady', obs.statefulSet === undefined ? undefined : podsReady, podsReady ? 'AllPodsReady' : 'PodsNotReady',
-      `${ready}/${desired} pods ready`);
+      `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`);
     add('RollingUpdate', obs.podsPendingRotation > 0, obs.podsPendingRotation > 0 ? 'PodsPendingRotation' : 'UpToDate',
       obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template');
   }

@@ -95,6 +95,20 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Replaces metadata.finalizers, guarded by resourceVersion: a concurrent change makes this fail
+   * with 409 instead of dropping someone else's finalizer.
+   */
+  async patchFinalizers(ref: ObjectRef, finalizers: readonly string[], resourceVersion: string | undefined): Promise<void> {
+    this.observe('patch', ref.kind);
+    try {
+      await this.objects.patch({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, finalizers: [...finalizers], resourceVersion } } as KubernetesObject,
+        undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    } catch (err) {
+      throw new Error(`setting finalizers of ${describe(ref)}`, { cause: err });
+    }
+  }
+
   async createEvent(event: CoreV1Event): Promise<void> {
     this.observe('create', 'Event');
     const namespace = event.metadata.namespace ?? 'default';
