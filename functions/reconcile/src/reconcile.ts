@@ -60,7 +60,8 @@ const OWNED_KINDS: readonly [string, string][] = [
  * late, or concurrently: every write is a server-side apply of the same desired state.
  */
 export async function reconcileCluster(deps: ReconcileDeps, namespace: string, name: string, log: Logger): Promise<ReconcileResult> {
-  const cluster = await deps.kube.get<Postgresql & KubernetesObject>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name });
+  const ref = { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name };
+  let cluster = await deps.kube.get<Postgresql & KubernetesObject>(ref);
   if (cluster === undefined) return { outcome: 'gone' };
   const { config, problems } = await deps.loadConfig();
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
@@ -78,7 +79,11 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
     return { outcome: 'invalid', errors: invalid };
   }
 
-  if (await ensureFinalizer(deps.kube, cluster)) log.info({ finalizer: FINALIZER }, 'added finalizer');
+  if (await ensureFinalizer(deps.kube, cluster)) {
+    log.info({ finalizer: FINALIZER }, 'added finalizer');
+    // Re-read so the status write below is guarded by the current resourceVersion.
+    cluster = (await deps.kube.get<Postgresql & KubernetesObject>(ref)) ?? cluster;
+  }
   const live = await listOwned(deps.kube, namespace, deps.builder.objectSelector(cluster, config));
   const liveSts = live.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
   let desired = buildDesired(deps, cluster, config, live);
@@ -220,7 +225,8 @@ async function writeStatus(deps: ReconcileDeps, cluster: Postgresql & Kubernetes
   const previous = cluster.status as Partial<ClusterStatus> | undefined;
   const next = computeStatus(obs, previous, deps.now());
   if (!statusChanged(previous, next)) return false;
-  await deps.kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, cluster.metadata?.namespace ?? '', cluster.metadata?.name ?? '', next);
+  await deps.kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, cluster.metadata?.namespace ?? '', cluster.metadata?.name ?? '', next,
+    cluster.metadata?.resourceVersion);
   return true;
 }
 

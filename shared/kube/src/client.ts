@@ -73,11 +73,16 @@ export class KubeClient {
     }
   }
 
-  /** Merge-patches the status subresource of a custom object. */
-  async patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, status: unknown): Promise<void> {
+  /**
+   * Merge-patches the status subresource of a custom object. With `resourceVersion`, the write fails
+   * with 409 if the object changed since it was read, so a slower concurrent reconcile cannot
+   * overwrite a newer status with an older one.
+   */
+  async patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, status: unknown, resourceVersion?: string): Promise<void> {
     this.observe('patch-status', plural);
     try {
-      await this.retrying(() => this.custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name, body: { status } },
+      await this.retrying(() => this.custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name,
+        body: resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
     } catch (err) {
       throw new Error(`patching status of ${plural}/${name} in ${namespace}`, { cause: err });
