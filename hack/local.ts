@@ -15,7 +15,18 @@ const k = (...args: string[]): string =>
 
 const crds = readdirSync(join(repoRoot, 'crds')).filter((f) => f.endsWith('.crd.yaml')).map((f) => join(repoRoot, 'crds', f));
 for (const crd of crds) process.stdout.write(k('apply', '--server-side', '--field-manager=pgfn', '-f', crd));
-for (const crd of crds) k('wait', '--for=condition=Established', '--timeout=60s', '-f', crd);
+// `kubectl wait` errors out until the CRD has a status at all: retry briefly.
+for (const crd of crds) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      k('wait', '--for=condition=Established', '--timeout=60s', '-f', crd);
+      break;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      execFileSync('sleep', ['0.5']);
+    }
+  }
+}
 const sample = join(repoRoot, 'crds/examples/minimal.yaml');
 if (existsSync(sample)) process.stdout.write(k('apply', '--server-side', '--field-manager=pgfn', '-n', 'default', '-f', sample));
 

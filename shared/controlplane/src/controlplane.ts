@@ -194,6 +194,18 @@ export class ControlPlane {
     return kubectlRun(this.bins.kubectl, this.state.kubeconfig, args, stdin);
   }
 
+  /** Waits until the named CRDs are Established (status appears a moment after creation). */
+  async waitForCrds(names: readonly string[], timeoutMs = 60_000): Promise<void> {
+    for (const name of names) {
+      await this.waitFor(`CRD ${name} Established`, async () => {
+        const r = await this.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+        if (r.status !== 200) return false;
+        const crd = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+      }, timeoutMs);
+    }
+  }
+
   /** A kubeconfig authenticating with a token of the static token file. */
   tokenKubeconfig(user: string): string {
     const token = this.state.tokens[user];
