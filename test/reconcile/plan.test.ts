@@ -44,6 +44,13 @@ describe('planChanges', () => {
     expect(plan.steps[0]).to.deep.include({ op: 'delete', ref: { apiVersion: 'v1', kind: 'Service', namespace: 'ns', name: 'acid-a-pooler' } });
   });
 
+  it('never prunes a Secret unless allowed: a role leaving the manifest keeps its password', () => {
+    const secret = (name: string): KubernetesObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns' } });
+    expect(planChanges([], [live(secret('gone-user'))], never).steps).to.deep.equal([]);
+    const allowed = planChanges([], [live(secret('pooler'))], never, (o) => o.metadata?.name === 'pooler');
+    expect(allowed.steps.map((s) => s.op)).to.deep.equal(['delete']);
+  });
+
   it('follows compareStatefulSet: roll re-applies and reports the reasons, replace becomes a replace step', () => {
     const roll: CompareStatefulSet = () => ({ action: 'roll', reasons: ['image changed'] });
     const p1 = planChanges([sts('spilo:2')], [live(sts('spilo:1'))], roll);

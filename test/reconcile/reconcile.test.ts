@@ -122,6 +122,20 @@ describe('reconcile (real control plane, kwok pods)', function () {
     expect(await exists(() => apps.readNamespacedDeployment({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(true);
   });
 
+  it('keeps the Secret of a user removed from the manifest (its password is never lost)', async () => {
+    await replaceSpec('acid-one', (spec) => ({ ...spec, users: { ...spec.users, leaver: [] } }));
+    await fn.post(resourceEvent('update', await read('acid-one')));
+    const name = 'leaver.acid-one.credentials.postgresql.acid.zalan.do';
+    const before = await core.readNamespacedSecret({ namespace: ns.name, name });
+    await replaceSpec('acid-one', (spec) => {
+      const { leaver: _gone, ...users } = spec.users ?? {};
+      return { ...spec, users };
+    });
+    await fn.post(resourceEvent('update', await read('acid-one')));
+    const after = await core.readNamespacedSecret({ namespace: ns.name, name });
+    expect(after.data?.['password']).to.equal(before.data?.['password']);
+  });
+
   it('reports an invalid manifest on the status and as a Warning Event, touching nothing', async () => {
     const bad = onKwok(example('minimal.yaml', ns.name, 'acid-bad'));
     bad.spec.users = { ...bad.spec.users, both: ['login', 'nologin'] };

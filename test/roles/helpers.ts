@@ -115,6 +115,8 @@ export interface RunInput {
   readonly infrastructureRoles?: readonly InfrastructureRoleInput[];
   readonly newPassword?: () => string;
   readonly options?: SyncOptions;
+  /** Default: the test server's superuser. */
+  readonly connection?: ConnectionConfig;
 }
 
 export interface RunResult {
@@ -135,7 +137,7 @@ export async function runSync(input: RunInput): Promise<RunResult> {
   });
   input.secrets.apply(credentials);
   const { state: desired, problems } = buildDesiredState({ model, cluster: input.cluster, config: input.config, credentials, now });
-  const report = await syncRolesAndDatabases(connection(), desired, { random: (n) => randomBytes(n), attempts: 2, backoffMs: 10, ...input.options });
+  const report = await syncRolesAndDatabases(input.connection ?? connection(), desired, { random: (n) => randomBytes(n), attempts: 2, backoffMs: 10, ...input.options });
   return { model, credentials, desired, problems: [...model.problems, ...credentialProblems, ...problems], report };
 }
 
@@ -146,11 +148,11 @@ export function assertClean(report: SyncReport): void {
 }
 
 /** Removes what a test made: its databases, its schemas elsewhere, then its roles. */
-export async function cleanup(prefix: string): Promise<void> {
+export async function cleanup(prefix: string, extraRoles: readonly string[] = []): Promise<void> {
   const like = `${prefix.replaceAll('_', '\\_')}%`;
   const dbs = await query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [like]);
   for (const { datname } of dbs) await query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
-  const roles = (await query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, [like])).map((r) => r.rolname);
+  const roles = (await query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1 OR rolname = ANY($2)`, [like, extraRoles])).map((r) => r.rolname);
   const others = await query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate`);
   for (const { datname } of others) {
     const schemas = await query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [like], datname);

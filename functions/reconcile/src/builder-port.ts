@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
-  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
+  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, objectKey, prunableObjectRefs, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
 } from '@pgfn/builder';
 import type { BuilderPort } from './reconcile.js';
 
@@ -15,5 +15,6 @@ export const realBuilder: BuilderPort = {
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
   podSelector: (cluster, config) => Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(','),
+  prunableKeys: (cluster, config) => new Set(prunableObjectRefs(cluster, config).map(objectKey)),
   podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],
 };

@@ -23,10 +23,14 @@ const key = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.namespace 
  * Pure: what to write so the live objects match the desired ones. An object whose stored applied-hash
  * equals the desired one's is left alone (no write on a no-op resync); the StatefulSet additionally
  * goes through `compare`, which knows what needs a replace and what a pod rotation. Live objects
- * carrying our applied-hash but no longer desired are deleted — objects without it (Patroni's
- * Endpoints and config Service, user-made Secrets) are never pruned.
+ * carrying our applied-hash but no longer desired are deleted when `mayPrune` allows it (by default
+ * never a Secret: a role leaving the manifest keeps its password, as upstream). Objects without the
+ * hash (Patroni's Endpoints and config Service, user-made Secrets) are never pruned.
  */
-export function planChanges(desired: readonly KubernetesObject[], live: readonly KubernetesObject[], compare: CompareStatefulSet): Plan {
+export function planChanges(
+  desired: readonly KubernetesObject[], live: readonly KubernetesObject[], compare: CompareStatefulSet,
+  mayPrune: (o: KubernetesObject) => boolean = (o) => o.kind !== 'Secret',
+): Plan {
   const liveByKey = new Map(live.map((o) => [key(o), o]));
   const steps: Step[] = [];
   let rollReasons: string[] = [];
@@ -51,7 +55,7 @@ export function planChanges(desired: readonly KubernetesObject[], live: readonly
   }
   const wanted = new Set(desired.map(key));
   for (const o of live) {
-    if (!wanted.has(key(o)) && o.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined) {
+    if (!wanted.has(key(o)) && o.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined && mayPrune(o)) {
       steps.push({ op: 'delete', ref: refOf(o), reason: 'no longer desired' });
     }
   }

@@ -19,6 +19,8 @@ export interface BuilderPort {
   objectSelector(cluster: Postgresql, config: OperatorConfig): string;
   /** Label selector matching the cluster's Spilo pods only. */
   podSelector(cluster: Postgresql, config: OperatorConfig): string;
+  /** Keys (`Kind/namespace/name`) of the objects upstream deletes when they stop being desired. */
+  prunableKeys(cluster: Postgresql, config: OperatorConfig): ReadonlySet<string>;
   /** The pod-template hash stored on a StatefulSet's template or on a pod. */
   podTemplateHash(obj: { metadata?: { annotations?: Record<string, string> } } | undefined): string | undefined;
 }
@@ -91,7 +93,9 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
   // before the cluster) are read by name, so they are adopted rather than blindly re-applied.
   const unseen = await readUnseen(deps.kube, desired, live);
   if (unseen.some((o) => o.kind === 'Secret')) desired = buildDesired(deps, cluster, config, [...live, ...unseen]);
-  const plan = planChanges(desired, [...live, ...unseen], deps.builder.compareStatefulSet);
+  const prunable = deps.builder.prunableKeys(cluster, config);
+  const plan = planChanges(desired, [...live, ...unseen], deps.builder.compareStatefulSet,
+    (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
 
   let syncError: string | undefined;
   try {

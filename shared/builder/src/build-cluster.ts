@@ -7,6 +7,7 @@ import { buildMasterEndpoints } from './endpoints.js';
 import type { BuildInputs, KubeObject } from './inputs.js';
 import type { PostgresRole } from './labels.js';
 import { buildLogicalBackupCronJob } from './logical-backup.js';
+import { normalizeCluster } from './normalize.js';
 import { buildPdbs } from './pdb.js';
 import { buildPodRoleBinding, buildPodServiceAccount } from './pod-service-account.js';
 import { buildPoolerAuthSecret, buildPoolerDeployment } from './pooler.js';
@@ -26,7 +27,8 @@ export interface BuildResult {
   readonly credentials: ReadonlyMap<string, UserCredentials>;
 }
 
-export function buildCluster(inputs: BuildInputs): BuildResult {
+export function buildCluster(raw: BuildInputs): BuildResult {
+  const inputs: BuildInputs = { ...raw, cluster: normalizeCluster(raw.cluster) };
   const errors = validateCluster(inputs.cluster, inputs.config);
   if (!isBuildable(errors)) return { objects: [], errors, credentials: new Map() };
   try {

@@ -14,6 +14,7 @@ export * from './labels.js';
 export * from './logical-backup.js';
 export * from './managed-fields.js';
 export * from './names.js';
+export * from './normalize.js';
 export * from './object-keys.js';
 export * from './object-meta.js';
 export * from './owner.js';

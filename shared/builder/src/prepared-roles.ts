@@ -15,18 +15,27 @@ const DEFAULT_SEARCH_PATH = '"$user"';
 /** The owner of a prepared database's owner role (upstream passes "admin" literally). */
 const DATABASE_ADMIN_ROLE = 'admin';
 
-/** preparedDatabases: {} (present but empty) prepares one database named after the cluster. */
+/**
+ * preparedDatabases: {} (present but empty) prepares one database named after the cluster. A database
+ * written without a body in YAML (`shop:`) is null and means {}.
+ */
 export function preparedDatabases(cluster: Postgresql): Record<string, PreparedDatabase> {
   const prepared = cluster.spec.preparedDatabases;
   if (prepared === undefined || prepared === null) return {};
   if (Object.keys(prepared).length === 0) return { [clusterName(cluster).replaceAll('-', '_')]: {} };
-  return prepared;
+  return withoutNulls(prepared);
 }
 
 /** A database without schemas gets the schema "data" with default roles. */
 export function preparedSchemas(db: PreparedDatabase): Record<string, PreparedSchema> {
-  const schemas = db.schemas ?? {};
+  const schemas = withoutNulls(db.schemas ?? {});
   return Object.keys(schemas).length > 0 ? schemas : { data: { defaultRoles: true } };
+}
+
+function withoutNulls<T extends object>(record: Readonly<Record<string, T | null>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = value ?? ({} as T);
+  return out;
 }
 
 interface RoleGroup {

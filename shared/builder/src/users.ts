@@ -73,20 +73,29 @@ export function systemUsers(cluster: Postgresql, config: OperatorConfig): PgUser
   return users;
 }
 
-/** Why a manifest role is ignored: it carries a protected or a system role's name. */
-export function reservedRoleReason(name: string, cluster: Postgresql, config: OperatorConfig): string | undefined {
+/**
+ * Why a manifest role is ignored: it carries a protected or a system role's name. Pass the system
+ * users when checking many names, so they are worked out once.
+ */
+export function reservedRoleReason(
+  name: string,
+  cluster: Postgresql,
+  config: OperatorConfig,
+  system: readonly PgUser[] = systemUsers(cluster, config),
+): string | undefined {
   if (config.protectedRoleNames.includes(name)) return 'it is a protected role name (configuration protected_role_names)';
-  if (systemUsers(cluster, config).some((u) => u.name === name)) return 'the operator uses this name for its own role';
+  if (system.some((u) => u.name === name)) return 'the operator uses this name for its own role';
   return undefined;
 }
 
 /** Roles from spec.users; invalid or reserved names and invalid options are left out (validation reports them). */
 export function manifestUsers(cluster: Postgresql, config: OperatorConfig): PgUser[] {
   const owners = new Set(Object.values(cluster.spec.databases ?? {}));
+  const system = systemUsers(cluster, config);
   const out: PgUser[] = [];
   for (const [name, rawFlags] of sortedEntries(cluster.spec.users ?? {})) {
     const flags = normalizeUserFlags(rawFlags);
-    if (!isValidUsername(name) || !flags.ok || reservedRoleReason(name, cluster, config) !== undefined) continue;
+    if (!isValidUsername(name) || !flags.ok || reservedRoleReason(name, cluster, config, system) !== undefined) continue;
     // With cross-namespace secrets, "team-ns.app_user" keeps its Secret in namespace "team-ns".
     const dot = name.indexOf('.');
     const namespace = config.enableCrossNamespaceSecret && dot > 0 ? name.slice(0, dot) : clusterNamespace(cluster);

@@ -5,7 +5,7 @@
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { preparedDatabases, preparedSchemas, sortedEntries } from './prepared-roles.js';
 import { credentialSecretName } from './secrets.js';
-import { desiredUsers, isValidUsername, needsSecret, normalizeUserFlags, reservedRoleReason } from './users.js';
+import { desiredUsers, isValidUsername, needsSecret, normalizeUserFlags, reservedRoleReason, systemUsers, type PgUser } from './users.js';
 import type { ValidationError } from './validation.js';
 
 /** Database and schema names Postgres accepts without quoting (upstream databaseNameRegexp). */
@@ -20,6 +20,7 @@ const warning = (path: string, message: string): ValidationError => ({ path, mes
 
 export function validateUsers(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
   const out: ValidationError[] = [];
+  const system = systemUsers(cluster, config);
   for (const [name, flags] of sortedEntries(cluster.spec.users ?? {})) {
     const path = `spec.users.${name}`;
     if (!isValidUsername(name)) {
@@ -28,7 +29,7 @@ export function validateUsers(cluster: Postgresql, config: OperatorConfig): Vali
     }
     const normalized = normalizeUserFlags(flags);
     if (!normalized.ok) out.push(error(path, `The options of role "${name}" are not valid: ${normalized.reason}.`));
-    const reserved = reservedRoleReason(name, cluster, config);
+    const reserved = reservedRoleReason(name, cluster, config, system);
     if (reserved !== undefined) out.push(warning(path, `The role "${name}" is ignored because ${reserved}.`));
     const dot = name.indexOf('.');
     if (config.enableCrossNamespaceSecret && dot > 0 && !NAMESPACE_PATTERN.test(name.slice(0, dot))) {
@@ -39,9 +40,9 @@ export function validateUsers(cluster: Postgresql, config: OperatorConfig): Vali
 }
 
 /** Every credentials Secret name must be a DNS-1123 subdomain (prepared database names may carry capitals). */
-export function validateSecretNames(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
+export function validateSecretNames(cluster: Postgresql, config: OperatorConfig, users: readonly PgUser[] = desiredUsers(cluster, config)): ValidationError[] {
   const out: ValidationError[] = [];
-  for (const user of desiredUsers(cluster, config).filter(needsSecret)) {
+  for (const user of users.filter(needsSecret)) {
     const name = credentialSecretName(cluster, config, user.name);
     if (name.length > 253 || !SUBDOMAIN_PATTERN.test(name)) {
       out.push(error(`secret ${name}`, `The credentials Secret of role "${user.name}" would be named "${name}", which Kubernetes does not accept (lower-case letters, digits, "-" and ".", at most 253 characters).`));
@@ -50,9 +51,9 @@ export function validateSecretNames(cluster: Postgresql, config: OperatorConfig)
   return out;
 }
 
-export function validateDatabases(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
+export function validateDatabases(cluster: Postgresql, config: OperatorConfig, users: readonly PgUser[] = desiredUsers(cluster, config)): ValidationError[] {
   const out: ValidationError[] = [];
-  const roles = new Set(desiredUsers(cluster, config).map((u) => u.name));
+  const roles = new Set(users.map((u) => u.name));
   for (const [db, owner] of sortedEntries(cluster.spec.databases ?? {})) {
     const path = `spec.databases.${db}`;
     if (!DATABASE_NAME_PATTERN.test(db)) {

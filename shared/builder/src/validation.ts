@@ -7,9 +7,11 @@ import type { OperatorConfig, Postgresql, ResourceDescription } from '@pgfn/api'
 import { extractClusterName, SERVICE_NAME_PATTERN } from './cluster-name.js';
 import { isStandbyCluster, numberOfInstances } from './instances.js';
 import { CLUSTER_NAME_MAX_LENGTH, poolerName, SERVICE_NAME_MAX_LENGTH } from './names.js';
+import { normalizeCluster } from './normalize.js';
 import { buildPodRoleBinding, buildPodServiceAccount } from './pod-service-account.js';
 import { needPooler, poolerUser } from './pooler-settings.js';
 import { isQuantity } from './quantity.js';
+import { desiredUsers } from './users.js';
 import { validateDatabases, validateSecretNames, validateUsers } from './validation-users.js';
 
 export interface ValidationError {
@@ -31,16 +33,18 @@ const error = (path: string, message: string): ValidationError => ({ path, messa
 const warning = (path: string, message: string): ValidationError => ({ path, message, severity: 'warning' });
 
 /** Every problem of the manifest under this configuration; an empty list means "build it as is". */
-export function validateCluster(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
+export function validateCluster(raw: Postgresql, config: OperatorConfig): ValidationError[] {
+  const cluster = normalizeCluster(raw);
   const required = validateRequired(cluster);
   if (required.length > 0) return required;
+  const users = desiredUsers(cluster, config);
   return [
     ...validateName(cluster, config),
     ...validateVersion(cluster),
     ...validateInstances(cluster, config),
     ...validateUsers(cluster, config),
-    ...validateSecretNames(cluster, config),
-    ...validateDatabases(cluster, config),
+    ...validateSecretNames(cluster, config, users),
+    ...validateDatabases(cluster, config, users),
     ...validateClone(cluster),
     ...validateStandby(cluster),
     ...validateSchedules(cluster),

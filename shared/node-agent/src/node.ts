@@ -60,6 +60,10 @@ export function nodeStatus(id: NodeIdentity, now: Date, previous: V1NodeConditio
   };
 }
 
+function microTime(at: Date): string {
+  return at.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
+}
+
 function goArch(): string {
   return arch() === 'x64' ? 'amd64' : arch();
 }
@@ -99,7 +103,8 @@ export class NodeHeartbeat {
 
   private async renewLease(now: Date): Promise<void> {
     const namespace = 'kube-node-lease';
-    const spec = { holderIdentity: this.id.name, leaseDurationSeconds: 40, renewTime: now.toISOString() as unknown as Date };
+    // MicroTime wants six fractional digits; the client would send Date's three.
+    const spec = { holderIdentity: this.id.name, leaseDurationSeconds: 40, renewTime: microTime(now) as unknown as Date };
     try {
       const lease = await this.leases.readNamespacedLease({ name: this.id.name, namespace });
       lease.spec = { ...lease.spec, ...spec };

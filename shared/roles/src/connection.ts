@@ -85,8 +85,20 @@ export function sslOption(mode: SslMode, ca: string | undefined, host: string): 
  */
 export class Sessions {
   private readonly clients = new Map<string, pg.Client>();
+  private current: ConnectionConfig;
 
-  constructor(readonly config: ConnectionConfig) {}
+  constructor(config: ConnectionConfig) {
+    this.current = config;
+  }
+
+  get config(): ConnectionConfig {
+    return this.current;
+  }
+
+  /** After the sync changed the password of the user it connects as: new connections use the new one. */
+  usePassword(password: string): void {
+    this.current = { ...this.current, password };
+  }
 
   get maintenanceDatabase(): string {
     return this.config.database ?? DEFAULT_MAINTENANCE_DATABASE;

@@ -8,8 +8,8 @@ import type { CurrentRole, CurrentState, DesiredRole, DesiredState, Statement } 
 import { rotationUserDate } from './names.js';
 import { hashPassword, storedPasswordMatches, type RandomBytes } from './password-hash.js';
 import {
-  alterRoleSql, createRoleSql, dropRoleSql, grantRoleSql, LIST_PARAMETERS, parseListValue, resetParameterSql,
-  revokeRoleSql, scalarValue, setParameterSql, statement,
+  alterRoleSql, createRoleSql, dropRoleSql, grantRoleSql, LIST_PARAMETERS, parseListValue, revokeRoleSql,
+  scalarValue, setParameterSql, statement,
 } from './sql.js';
 
 export interface RolePlan {
@@ -42,6 +42,7 @@ function planRole(role: DesiredRole, cur: CurrentRole | undefined, desired: Desi
     const hash = role.password === undefined ? undefined : hashPassword(role.password, role.name, method, random);
     plan.creates.push(statement({
       kind: 'create-role', sql: createRoleSql(role.name, role.flags, hash), secret: hash,
+      ...(hash !== undefined ? { setsPasswordOf: role.name } : {}),
       reason: `role ${JSON.stringify(role.name)} does not exist`,
     }));
     return;
@@ -63,11 +64,15 @@ function planRole(role: DesiredRole, cur: CurrentRole | undefined, desired: Desi
   if (reasons.length === 0) return;
   plan.alters.push(statement({
     kind: 'alter-role', sql: alterRoleSql(role.name, flags, hash), secret: hash,
+    ...(hash !== undefined ? { setsPasswordOf: role.name } : {}),
     reason: `role ${JSON.stringify(role.name)}: ${reasons.join(', ')}`,
   }));
 }
 
-/** Enforces declared settings; settings nobody declared stay unless the role declares some. */
+/**
+ * Enforces declared settings; settings nobody declared stay (upstream wipes them with RESET ALL, but
+ * only as a side effect whenever a declared one changes).
+ */
 function planSettings(role: DesiredRole, cur: CurrentRole | undefined, current: CurrentState, plan: RolePlan): void {
   const wanted = role.parameters ?? inheritedSettings(role, current);
   if (wanted === undefined) return;
@@ -80,14 +85,6 @@ function planSettings(role: DesiredRole, cur: CurrentRole | undefined, current: 
     plan.settings.push(statement({
       kind: 'role-setting', sql: setParameterSql(role.name, name, value),
       reason: `role ${JSON.stringify(role.name)}: ${name} ${stored === undefined ? 'is not set' : 'differs'}`,
-    }));
-  }
-  const lower = new Set(names.map((n) => n.toLowerCase()));
-  for (const name of [...have.keys()].sort()) {
-    if (lower.has(name.toLowerCase())) continue;
-    plan.settings.push(statement({
-      kind: 'role-setting', sql: resetParameterSql(role.name, name),
-      reason: `role ${JSON.stringify(role.name)}: ${name} is not declared`,
     }));
   }
 }

@@ -223,6 +223,8 @@ export interface Statement {
   readonly reason: string;
   /** A failure is a warning, not an error (dropping an old rotation user that still owns objects). */
   readonly optional?: boolean;
+  /** The role whose password this statement sets (create-role / alter-role). */
+  readonly setsPasswordOf?: string;
 }
 
 export interface Plan {

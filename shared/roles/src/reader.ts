@@ -137,7 +137,10 @@ export async function readCurrentState(sessions: Sessions, desired: DesiredState
   if (desired.databases.some((d) => !databases.has(d.name))) visit.push(TEMPLATE_DATABASE);
   for (const database of visit) {
     if (!databases.has(database)) continue;
-    objects.set(database, await onDb(database, (db) => readDatabaseObjects(db, desired.pooler?.schema)));
+    const read = onDb(database, (db) => readDatabaseObjects(db, desired.pooler?.schema));
+    // template1 only sharpens the plan for new databases; without it they are planned as empty.
+    const found = database === TEMPLATE_DATABASE ? await read.catch(() => undefined) : await read;
+    if (found !== undefined) objects.set(database, found);
   }
   await sessions.releaseOthers();
   return partial;

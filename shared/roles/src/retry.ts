@@ -10,6 +10,7 @@ const RETRYABLE_SQLSTATES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up, recovering)
   '53300', // too_many_connections
+  '55006', // object_in_use: someone else is connected to template1 during CREATE DATABASE
   '25006', // read_only_sql_transaction: we reached a replica during a failover
 ]);
 

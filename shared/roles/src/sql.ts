@@ -15,6 +15,7 @@ interface Make {
   readonly database?: string;
   readonly secret?: string;
   readonly optional?: boolean;
+  readonly setsPasswordOf?: string;
 }
 
 export function statement(make: Make): Statement {
@@ -23,6 +24,7 @@ export function statement(make: Make): Statement {
     kind: make.kind, sql: make.sql, display, reason: make.reason,
     ...(make.database !== undefined ? { database: make.database } : {}),
     ...(make.optional === true ? { optional: true } : {}),
+    ...(make.setsPasswordOf !== undefined ? { setsPasswordOf: make.setsPasswordOf } : {}),
   };
 }
 
@@ -44,10 +46,6 @@ export function alterRoleSql(name: string, flags: FlagSet, hash: string | undefi
 /** Parameter names are validated by the model (letters, digits, `_`, dots), so they need no quoting. */
 export function setParameterSql(role: string, name: string, value: string): string {
   return `ALTER ROLE ${quoteIdent(role)} SET ${name} TO ${parameterValueSql(name, value)}`;
-}
-
-export function resetParameterSql(role: string, name: string): string {
-  return `ALTER ROLE ${quoteIdent(role)} RESET ${name}`;
 }
 
 /**

@@ -36,7 +36,16 @@ export async function syncRolesAndDatabases(connection: ConnectionConfig, desire
     const t2 = now();
     const counts = countByKind(plan);
     if (options.dryRun === true) return { plan, readMs: t1 - t0, planMs: t2 - t1, counts };
-    const execution = await executePlan(sessions, plan.statements, options);
+    // Changing the password of the user we connect as (its Secret changed) must not lock us out of
+    // the databases still to visit.
+    const ownPassword = desired.roles.find((r) => r.name === connection.user)?.password;
+    const execution = await executePlan(sessions, plan.statements, {
+      ...options,
+      onProgress: (event) => {
+        if (event.outcome === 'done' && ownPassword !== undefined && event.statement.setsPasswordOf === connection.user) sessions.usePassword(ownPassword);
+        options.onProgress?.(event);
+      },
+    });
     return { plan, execution, readMs: t1 - t0, planMs: t2 - t1, counts };
   } finally {
     await sessions.close();

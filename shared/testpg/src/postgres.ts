@@ -82,11 +82,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const stop = async (graceMs = 10_000): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    // Postgres' children leave the postmaster's process group (each calls setsid), so remember them:
+    // a graceful stop takes them along, a SIGKILLed postmaster would orphan them.
+    const children = childPids(pid);
     signalGroup(pid, 'SIGINT'); // fast shutdown: ends sessions, no checkpoint wait for fsync=off
     const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
     signalGroup(pid, 'SIGKILL'); // anything left in the group
+    for (const child of children) signalGroup(child, 'SIGKILL');
     if (watchdog !== undefined) signalGroup(watchdog, 'SIGKILL');
     if (removeOnStop) rmSync(dir, { recursive: true, force: true });
   };
@@ -184,6 +188,12 @@ async function waitReady(connection: PostgresConnection, exited: Promise<void>, 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no attempt'}`);
+}
+
+/** Direct children of `pid` (backends, checkpointer, walwriter …). */
+export function childPids(pid: number): number[] {
+  const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0);
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -1,0 +1,140 @@
+// Test and benchmark fixture: a real Spilo cluster on the node agent, built by @pgfn/builder from a
+// `postgresql` manifest exactly as reconcile would build it (ServiceAccount + RoleBinding, Secrets,
+// Services, Endpoints, PDBs, StatefulSet), plus the upstream `postgres-pod` ClusterRole. Pods are
+// steered to the agent's node with the operator's own mechanism, node_readiness_label.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { buildCluster, type KubeObject } from '@pgfn/builder';
+import { KubeClient } from '@pgfn/kube';
+import { NODE_AGENT_LABEL } from '../node.js';
+
+/** The upstream ClusterRole for Spilo pods (manifests/operator-service-account-rbac.yaml, postgres-pod). */
+export function postgresPodClusterRole(name = 'postgres-pod'): KubeObject {
+  const all = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name },
+    rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: all },
+      { apiGroups: [''], resources: ['endpoints'], verbs: all },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'patch', 'update', 'watch'] },
+      { apiGroups: [''], resources: ['services'], verbs: ['create'] },
+    ],
+  } as KubeObject;
+}
+
+export interface SpiloClusterSpec {
+  readonly namespace: string;
+  /** Must start with the team id and a dash; default `acid-ha`. */
+  readonly name?: string;
+  readonly instances?: number;
+  readonly version?: string;
+  /** bootstrap.dcs timings (Patroni section of the manifest). */
+  readonly patroni?: { readonly ttl?: number; readonly loop_wait?: number; readonly retry_timeout?: number };
+  readonly readinessProbe?: boolean;
+  readonly podTerminateGracePeriodSeconds?: number;
+  readonly connectionPooler?: boolean;
+  readonly users?: Readonly<Record<string, string[]>>;
+  readonly databases?: Readonly<Record<string, string>>;
+  /** Any other operator configuration. */
+  readonly config?: Partial<OperatorConfig>;
+}
+
+export interface SpiloCluster {
+  readonly name: string;
+  readonly namespace: string;
+  readonly manifest: Postgresql;
+  readonly config: OperatorConfig;
+  readonly objects: KubeObject[];
+  /** Password of a role from its credentials Secret. */
+  password(role: string): string;
+}
+
+export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
+  const name = spec.name ?? 'acid-ha';
+  return {
+    apiVersion: 'acid.zalan.do/v1', kind: 'postgresql',
+    metadata: { name, namespace: spec.namespace, uid: `00000000-0000-4000-8000-${randomBytes(6).toString('hex')}` },
+    spec: {
+      teamId: name.split('-')[0] ?? 'acid',
+      numberOfInstances: spec.instances ?? 3,
+      postgresql: { version: spec.version ?? '15' },
+      volume: { size: '1Gi' },
+      ...(spec.patroni === undefined ? {} : { patroni: { ...spec.patroni } }),
+      ...(spec.connectionPooler === true ? { enableConnectionPooler: true } : {}),
+      users: Object.fromEntries(Object.entries(spec.users ?? {}).map(([k, v]) => [k, [...v]])),
+      databases: { ...(spec.databases ?? {}) },
+    },
+  } as Postgresql;
+}
+
+export function spiloConfig(spec: SpiloClusterSpec): OperatorConfig {
+  return {
+    ...structuredClone(DEFAULT_OPERATOR_CONFIG),
+    nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
+    enableReadinessProbe: spec.readinessProbe ?? true,
+    podTerminateGracePeriod: spec.podTerminateGracePeriodSeconds ?? 300,
+    // The local machine has no image registry; only the name's "spilo" matters to the agent.
+    dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
+    ...(spec.config ?? {}),
+  } as OperatorConfig;
+}
+
+/** Builds the cluster's objects with @pgfn/builder and applies them (server-side apply). */
+export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec): Promise<SpiloCluster> {
+  const manifest = spiloManifest(spec);
+  const config = spiloConfig(spec);
+  let counter = 0;
+  const result = buildCluster({
+    cluster: manifest, config, existingSecrets: new Map(), now: new Date(),
+    newPassword: () => `${randomBytes(12).toString('hex')}${counter++}`,
+  });
+  const errors = result.errors.filter((e) => e.severity === 'error');
+  if (errors.length > 0) throw new Error(`the test manifest does not build: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  const kube = new KubeClient(kc);
+  await kube.apply(postgresPodClusterRole(config.podServiceAccountName));
+  // The logical-backup CronJob needs its own service account; the pod tests do not use it.
+  const objects = result.objects.filter((o) => o.kind !== 'CronJob');
+  for (const obj of objects) await kube.apply(obj);
+  const passwords = new Map<string, string>();
+  for (const obj of objects) {
+    if (obj.kind !== 'Secret') continue;
+    const data = (obj as { stringData?: Record<string, string>; data?: Record<string, string> });
+    const user = data.stringData?.['username'] ?? decode(data.data?.['username']);
+    const password = data.stringData?.['password'] ?? decode(data.data?.['password']);
+    if (user !== undefined && password !== undefined) passwords.set(user, password);
+  }
+  return {
+    name: manifest.metadata.name ?? '', namespace: spec.namespace, manifest, config, objects,
+    password: (role) => {
+      const value = passwords.get(role);
+      if (value === undefined) throw new Error(`no credentials Secret for role ${role}; known: ${[...passwords.keys()].join(', ')}`);
+      return value;
+    },
+  };
+}
+
+function decode(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+}
+
+export interface MemberView {
+  readonly name: string;
+  readonly ip: string | undefined;
+  readonly role: string | undefined;
+  readonly ready: boolean;
+  readonly uid: string;
+  readonly restarts: number;
+}
+
+/** The cluster's pods with the role label Patroni set and the readiness the agent reported. */
+export async function clusterMembers(kc: KubeConfig, namespace: string, cluster: string): Promise<MemberView[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const pods = await core.listNamespacedPod({ namespace, labelSelector: `application=spilo,cluster-name=${cluster}` });
+  return pods.items.map((p: V1Pod) => ({
+    name: p.metadata?.name ?? '', ip: p.status?.podIP, role: p.metadata?.labels?.['spilo-role'],
+    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    uid: p.metadata?.uid ?? '',
+    restarts: p.status?.containerStatuses?.reduce((n, c) => n + c.restartCount, 0) ?? 0,
+  })).sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,171 @@
+import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import {
+  buildPodStatus, ContainerConfigError, initScript, IpPool, parseServiceHost, persistentVolumeFor, pgbouncerFiles, podPhase,
+  shouldProvision, storageClass,
+} from '@pgfn/node-agent';
+import { expect } from 'chai';
+
+describe('IpPool', () => {
+  it('keeps the first address for the node and hands out the rest, one per key', () => {
+    const pool = new IpPool('127.0.10.0/24');
+    expect(pool.nodeIP).to.equal('127.0.10.1');
+    expect(pool.allocate('a')).to.equal('127.0.10.2');
+    expect(pool.allocate('b')).to.equal('127.0.10.3');
+    expect(pool.allocate('a')).to.equal('127.0.10.2');
+  });
+
+  it('reuses released addresses last', () => {
+    const pool = new IpPool('127.0.10.0/29');
+    const first = pool.allocate('a');
+    pool.release('a');
+    const next = ['b', 'c', 'd', 'e'].map((k) => pool.allocate(k));
+    expect(next).to.deep.equal(['127.0.10.3', '127.0.10.4', '127.0.10.5', '127.0.10.6']);
+    expect(pool.allocate('f')).to.equal(first);
+    expect(() => pool.allocate('g')).to.throw('no free pod address left in ipRange');
+  });
+
+  it('gives a pod its previous address back when it is free', () => {
+    const pool = new IpPool('127.0.10.0/24');
+    expect(pool.allocate('a', '127.0.10.40')).to.equal('127.0.10.40');
+  });
+
+  const bad: [string, string][] = [
+    ['10.0.0.0/24', 'ipRange 10.0.0.0/24 is not inside 127.0.0.0/8: pods must live on loopback'],
+    ['127.0.10.0/30', 'ipRange 127.0.10.0/30: the prefix must be between /8 and /29'],
+    ['127.0.10.0', 'ipRange "127.0.10.0" is not a CIDR like 127.0.10.0/24'],
+  ];
+  for (const [cidr, message] of bad) it(`rejects ${cidr}`, () => expect(() => new IpPool(cidr)).to.throw(message));
+});
+
+describe('parseServiceHost', () => {
+  const cases: [string, ReturnType<typeof parseServiceHost>][] = [
+    ['acid-ha', { service: 'acid-ha', namespace: 'team' }],
+    ['acid-ha.ns1', { service: 'acid-ha', namespace: 'ns1' }],
+    ['acid-ha.ns1.svc', { service: 'acid-ha', namespace: 'ns1' }],
+    ['acid-ha.ns1.svc.cluster.local', { service: 'acid-ha', namespace: 'ns1' }],
+    ['acid-ha.ns1.svc.cluster.local.', { service: 'acid-ha', namespace: 'ns1' }],
+    ['acid-ha.ns1.svc.other.domain', undefined],
+    ['example.com.au', undefined],
+    ['127.0.10.4', undefined],
+    ['localhost', undefined],
+  ];
+  for (const [host, expected] of cases) it(`reads "${host}"`, () => expect(parseServiceHost(host, 'team')).to.deep.equal(expected));
+});
+
+describe('pgbouncerFiles', () => {
+  const env = {
+    PGHOST: 'acid-ha', PGPORT: '5432', PGUSER: 'pooler', PGPASSWORD: 'pw"1', PGSCHEMA: 'pooler',
+    CONNECTION_POOLER_PORT: '5432', CONNECTION_POOLER_MODE: 'session', CONNECTION_POOLER_DEFAULT_SIZE: '30',
+    CONNECTION_POOLER_MIN_SIZE: '15', CONNECTION_POOLER_RESERVE_SIZE: '15', CONNECTION_POOLER_MAX_CLIENT_CONN: '10000',
+    CONNECTION_POOLER_MAX_DB_CONN: '60',
+  };
+  const files = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [{ ip: '127.0.10.2', port: 5432 }, { ip: '127.0.10.3', port: 5432 }], runDir: '/run/pgbouncer' });
+  const lines: string[] = [
+    '* = host=127.0.10.2,127.0.10.3 port=5432 auth_user=pooler',
+    'listen_addr = 127.0.10.9', 'listen_port = 5432', 'pool_mode = session',
+    'auth_query = SELECT * FROM pooler.user_lookup($1)', 'default_pool_size = 30', 'min_pool_size = 15',
+    'reserve_pool_size = 15', 'max_client_conn = 10000', 'max_db_connections = 60', 'server_tls_sslmode = require',
+  ];
+  for (const line of lines) it(`writes "${line}"`, () => expect(files.ini.split('\n')).to.include(line));
+
+  it('lets the auth user log in with its own password', () => expect(files.userlist).to.equal('"pooler" "pw""1"\n'));
+
+  it('points at nothing while the Service has no ready endpoint', () => {
+    const idle = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [], runDir: '/run/pgbouncer' });
+    expect(idle.ini).to.contain('* = host=127.0.0.1 port=1 auth_user=pooler');
+  });
+
+  it('names a missing variable', () => {
+    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '127.0.10.9', upstream: [], runDir: '/run' }))
+      .to.throw(ContainerConfigError, 'environment variable PGUSER is required by the connection pooler');
+  });
+});
+
+describe('podPhase', () => {
+  const c = (hasStarted: boolean, isDone: boolean, exitCode?: number) => ({ hasStarted, isDone, exitCode });
+  const cases: [string, ReturnType<typeof c>[], string][] = [
+    ['no container started yet', [c(false, false), c(true, false)], 'Pending'],
+    ['every container started', [c(true, false), c(true, false)], 'Running'],
+    ['all finished with 0', [c(true, true, 0)], 'Succeeded'],
+    ['one finished with an error', [c(true, true, 0), c(true, true, 1)], 'Failed'],
+  ];
+  for (const [scenario, containers, phase] of cases) it(`is ${phase} when ${scenario}`, () => expect(podPhase(containers)).to.equal(phase));
+});
+
+describe('buildPodStatus', () => {
+  const earlier = new Date('2026-01-01T00:00:00Z');
+  const now = new Date('2026-01-01T00:01:00Z');
+  const pod: V1Pod = {
+    metadata: { name: 'p' },
+    status: { qosClass: 'Burstable', conditions: [
+      { type: 'PodScheduled', status: 'True', lastTransitionTime: earlier },
+      { type: 'Ready', status: 'False', lastTransitionTime: earlier },
+      { type: 'Initialized', status: 'True', lastTransitionTime: earlier },
+    ] },
+  };
+  const status = buildPodStatus({
+    pod, phase: 'Running', podIP: '127.0.10.2', hostIP: '127.0.10.1', startTime: earlier, sandboxReady: true, now,
+    containers: [{ name: 'postgres', image: 'spilo', imageID: '', ready: true, restartCount: 0 }], initContainers: [],
+  });
+  const cond = (type: string) => status.conditions?.find((x) => x.type === type);
+
+  it('reports the addresses and keeps the scheduler condition and QoS class', () => {
+    expect(status).to.deep.include({ phase: 'Running', podIP: '127.0.10.2', podIPs: [{ ip: '127.0.10.2' }], hostIP: '127.0.10.1', qosClass: 'Burstable' });
+    expect(cond('PodScheduled')?.lastTransitionTime).to.equal(earlier);
+  });
+
+  it('moves a condition\'s transition time only when its status changes', () => {
+    expect(cond('Ready')).to.deep.include({ status: 'True', lastTransitionTime: now });
+    expect(cond('Initialized')).to.deep.include({ status: 'True', lastTransitionTime: earlier });
+  });
+});
+
+describe('local volume provisioning', () => {
+  const claim = (storageClassName?: string, annotations: Record<string, string> = {}): V1PersistentVolumeClaim => ({
+    metadata: { name: 'pgdata-acid-ha-0', namespace: 'team', uid: 'uid-1', annotations },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...(storageClassName === undefined ? {} : { storageClassName }) },
+    status: { phase: 'Pending' },
+  });
+  const o = { nodeName: 'pgfn-agent-0', storageClassName: 'pgfn-local', dataDir: '/data' };
+  const cases: [string, V1PersistentVolumeClaim, boolean][] = [
+    ['a claim without a storage class', claim(), true],
+    ['a claim of our class once the scheduler picked this node', claim('pgfn-local', { 'volume.kubernetes.io/selected-node': 'pgfn-agent-0' }), true],
+    ['a claim of our class before the scheduler picked a node', claim('pgfn-local'), false],
+    ['a claim of our class for another node', claim('pgfn-local', { 'volume.kubernetes.io/selected-node': 'kwok-node-0' }), false],
+    ['a claim of another class', claim('gp3'), false],
+    ['a bound claim', { ...claim(), spec: { ...claim().spec, volumeName: 'pv-1' } }, false],
+  ];
+  for (const [scenario, pvc, expected] of cases) it(`${expected ? 'serves' : 'leaves'} ${scenario}`, () => expect(shouldProvision(pvc, o)).to.equal(expected));
+
+  it('makes a local PV on this node, pre-bound to the claim, in <dataDir>/<namespace>/<claim>', () => {
+    const pv = persistentVolumeFor(claim(), o);
+    expect(pv.spec?.local?.path).to.equal('/data/team/pgdata-acid-ha-0');
+    expect(pv.spec?.claimRef).to.deep.include({ namespace: 'team', name: 'pgdata-acid-ha-0', uid: 'uid-1' });
+    expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms[0]?.matchExpressions?.[0]).to.deep.equal({ key: 'kubernetes.io/hostname', operator: 'In', values: ['pgfn-agent-0'] });
+    expect(pv.spec).to.include({ persistentVolumeReclaimPolicy: 'Delete' });
+    expect(pv.spec).to.not.have.key('storageClassName');
+  });
+
+  it('offers a WaitForFirstConsumer StorageClass', () => {
+    expect(storageClass('pgfn-local')).to.deep.include({ provisioner: 'pgfn.dev/node-agent', volumeBindingMode: 'WaitForFirstConsumer', reclaimPolicy: 'Delete' });
+  });
+});
+
+describe('initScript', () => {
+  it('mounts, names the host, then drops to the unprivileged user', () => {
+    const script = initScript({
+      mounts: [{ kind: 'tmpfs', target: '/home' }, { kind: 'bind', source: "/data/it's", target: '/home/postgres/pgdata', readOnly: true }],
+      hostname: 'acid-ha-0', user: 'postgres:postgres', env: {}, argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'], logFile: '/dev/null',
+    }).split('\n');
+    expect(script).to.deep.equal([
+      'set -e',
+      "/usr/bin/mkdir -p '/home'",
+      "/usr/bin/mount -t tmpfs -o mode=0755 tmpfs '/home'",
+      "/usr/bin/mkdir -p '/home/postgres/pgdata'",
+      "/usr/bin/mount --bind '/data/it'\\''s' '/home/postgres/pgdata'",
+      "/usr/bin/mount -o remount,bind,ro '/home/postgres/pgdata'",
+      "/usr/bin/hostname 'acid-ha-0'",
+      "exec /usr/bin/setpriv --reuid='postgres' --regid='postgres' --init-groups -- '/usr/bin/patroni' '/home/postgres/postgres.yml'",
+    ]);
+  });
+});
