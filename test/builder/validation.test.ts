@@ -18,6 +18,15 @@ describe('validateCluster', () => {
   });
 
   const errors: [string, Partial<PostgresSpec>, Partial<Postgresql['metadata']>, Partial<OperatorConfig>, string, RegExp][] = [
+    ['a database name that needs quoting', { users: { owner: [] }, databases: { 'my-db': 'owner' } }, {}, {}, 'spec.databases.my-db', /is not valid: it must start with a letter or "_"/],
+    ['a database name longer than 63 bytes', { users: { owner: [] }, databases: { ['d'.repeat(64)]: 'owner' } }, {}, {}, `spec.databases.${'d'.repeat(64)}`, /at most 63 bytes/],
+    ['a database owner that is no role name', { databases: { app: 'own"er' } }, {}, {}, 'spec.databases.app', /owner "own"er".*not a valid role name/],
+    ['a role name longer than 63 bytes', { users: { ['u'.repeat(64)]: [] } }, {}, {}, `spec.users.${'u'.repeat(64)}`, /longer than 63 bytes/],
+    ['a prepared database with a bad name', { preparedDatabases: { 'bad db': {} } }, {}, {}, 'spec.preparedDatabases.bad db', /prepared database name "bad db" is not valid/],
+    ['a prepared schema with a bad name', { preparedDatabases: { app: { schemas: { 'bad schema': {} } } } }, {}, {}, 'spec.preparedDatabases.app.schemas.bad schema', /schema name "bad schema" is not valid/],
+    ['a sidecar without a name', { sidecars: [{ image: 'busybox' } as never] }, {}, {}, 'spec.sidecars[0].name', /needs a name/],
+    ['two containers with one name', { sidecars: [{ name: 'postgres', image: 'busybox' }] }, {}, {}, 'spec.sidecars[0].name', /used twice/],
+    ['an env variable set twice', { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] }, {}, {}, 'spec.env[1].name', /set twice/],
     ['an unsupported version', { postgresql: { version: '12' } }, {}, {}, 'spec.postgresql.version', /version "12" is not supported; use one of 14, 15, 16, 17, 18/],
     ['conflicting role options', { users: { app: ['login', 'nologin'] } }, {}, {}, 'spec.users.app', /options of role "app" are not valid: the options LOGIN and NOLOGIN contradict/],
     ['an unknown role option', { users: { app: ['superuser1'] } }, {}, {}, 'spec.users.app', /"superuser1" is not a role option/],
@@ -56,7 +65,6 @@ describe('validateCluster', () => {
     ['fewer pods than min_instances (clamped)', { numberOfInstances: 1 }, { minInstances: 2 }, 'spec.numberOfInstances', /runs 2 pod\(s\) instead of 1/],
     ['a standby with several pods', { numberOfInstances: 2, standby: { standby_host: 'h' } }, {}, 'spec.numberOfInstances', /standby cluster is meant to run one pod/],
     ['a database owned by an unknown role', { databases: { app: 'nobody' } }, {}, 'spec.databases.app', /owner "nobody" is not a role of this cluster/],
-    ['a database name that needs quoting', { users: { owner: [] }, databases: { 'my-db': 'owner' } }, {}, 'spec.databases.my-db', /must start with a letter or "_"/],
     ['a pooler user that is the superuser', { connectionPooler: { user: 'postgres' } }, {}, 'spec.connectionPooler.user', /cannot log in as "postgres".*uses "pooler"/],
     ['a secretNamespace without cross-namespace secrets', { preparedDatabases: { shop: { secretNamespace: 'x' } } }, {}, 'spec.preparedDatabases.shop.secretNamespace', /stay in the cluster's namespace/],
   ];

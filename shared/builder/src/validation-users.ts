@@ -1,7 +1,9 @@
 // Checks of roles and databases in a manifest (upstream isValidUsername, normalizeUserFlags,
 // shouldAvoidProtectedOrSystemRole in pkg/cluster/; databaseNameRegexp and databaseNameOwnerValid in
-// pkg/cluster/database.go). Roles upstream refuses make the cluster invalid; roles and databases it
-// skips with a log line are reported as warnings.
+// pkg/cluster/database.go). Roles upstream refuses make the cluster invalid. pgfn is stricter than
+// upstream for names Postgres cannot take (ADR 0006): an invalid or over-long database, schema or
+// role name is an error, not a skipped line in a log. Protected and system role names stay warnings,
+// as upstream ignores them and existing manifests must keep working.
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { preparedDatabases, preparedSchemas, sortedEntries } from './prepared-roles.js';
 import { credentialSecretName } from './secrets.js';
@@ -10,6 +12,9 @@ import type { ValidationError } from './validation.js';
 
 /** Database and schema names Postgres accepts without quoting (upstream databaseNameRegexp). */
 export const DATABASE_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Postgres truncates identifiers to 63 bytes (NAMEDATALEN - 1): longer names would silently collide. */
+export const MAX_IDENTIFIER_BYTES = 63;
+const tooLong = (name: string): boolean => Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES;
 /** A DNS-1123 label: what a namespace name must be. */
 const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A DNS-1123 subdomain: what a Secret name must be. */
@@ -25,6 +30,11 @@ export function validateUsers(cluster: Postgresql, config: OperatorConfig): Vali
     const path = `spec.users.${name}`;
     if (!isValidUsername(name)) {
       out.push(error(path, `The role name "${name}" is not valid: use lower-case letters, digits, "-" and "_", starting and ending with a letter or digit (optionally prefixed with "namespace.").`));
+      continue;
+    }
+    const roleName = name.includes('.') && config.enableCrossNamespaceSecret ? name.slice(name.indexOf('.') + 1) : name;
+    if (tooLong(roleName)) {
+      out.push(error(path, `The role name "${name}" is longer than ${MAX_IDENTIFIER_BYTES} bytes, the most Postgres keeps; shorten it.`));
       continue;
     }
     const normalized = normalizeUserFlags(flags);
@@ -56,21 +66,24 @@ export function validateDatabases(cluster: Postgresql, config: OperatorConfig, u
   const roles = new Set(users.map((u) => u.name));
   for (const [db, owner] of sortedEntries(cluster.spec.databases ?? {})) {
     const path = `spec.databases.${db}`;
-    if (!DATABASE_NAME_PATTERN.test(db)) {
-      out.push(warning(path, `The database "${db}" will not be created: its name must start with a letter or "_" and contain only letters, digits and "_".`));
+    if (!DATABASE_NAME_PATTERN.test(db) || tooLong(db)) {
+      out.push(error(path, `The database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and be at most ${MAX_IDENTIFIER_BYTES} bytes.`));
     }
-    if (!roles.has(owner)) {
+    if (!isValidUsername(owner) || tooLong(owner)) {
+      out.push(error(path, `The owner "${owner}" of database "${db}" is not a valid role name: use lower-case letters, digits, "-" and "_", at most ${MAX_IDENTIFIER_BYTES} bytes.`));
+    } else if (!roles.has(owner)) {
       out.push(warning(path, `The database "${db}" will not be created: its owner "${owner}" is not a role of this cluster (add it to spec.users).`));
     }
   }
   for (const [db, prepared] of sortedEntries(preparedDatabases(cluster))) {
     const path = `spec.preparedDatabases.${db}`;
-    if (!DATABASE_NAME_PATTERN.test(db)) {
-      out.push(warning(path, `The prepared database "${db}" will not be created: its name must start with a letter or "_" and contain only letters, digits and "_".`));
+    // Prepared roles are named <db>_<schema>_writer etc., so the name must leave room for them.
+    if (!DATABASE_NAME_PATTERN.test(db) || tooLong(`${db}_owner_user`)) {
+      out.push(error(path, `The prepared database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and leave room for its roles ("${db}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes).`));
     }
     for (const [schema] of sortedEntries(preparedSchemas(prepared))) {
-      if (!DATABASE_NAME_PATTERN.test(schema)) {
-        out.push(warning(`${path}.schemas.${schema}`, `The schema "${schema}" will not be created: its name must start with a letter or "_" and contain only letters, digits and "_".`));
+      if (!DATABASE_NAME_PATTERN.test(schema) || tooLong(`${db}_${schema}_owner_user`)) {
+        out.push(error(`${path}.schemas.${schema}`, `The schema name "${schema}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and "${db}_${schema}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes.`));
       }
     }
     if (prepared.secretNamespace && !config.enableCrossNamespaceSecret) {

@@ -51,6 +51,7 @@ export function validateCluster(raw: Postgresql, config: OperatorConfig): Valida
     ...validateResources(cluster),
     ...validatePooler(cluster, config),
     ...validateConfigDefinitions(cluster, config),
+    ...validateContainers(cluster),
   ];
 }
 
@@ -195,6 +196,28 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
       out.push(error('metadata.name', `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} characters: shorten the cluster name.`));
     }
   }
+  return out;
+}
+
+/** Names the pod spec needs unique and present; the API server would reject the StatefulSet otherwise. */
+function validateContainers(cluster: Postgresql): ValidationError[] {
+  const out: ValidationError[] = [];
+  const seen = new Set<string>(['postgres']);
+  const containers = [
+    ...(cluster.spec.sidecars ?? []).map((c, i) => ({ c, path: `spec.sidecars[${i}]` })),
+    ...(cluster.spec.initContainers ?? []).map((c, i) => ({ c, path: `spec.initContainers[${i}]` })),
+  ];
+  for (const { c, path } of containers) {
+    const name = (c as { name?: string }).name;
+    if (!name) out.push(error(`${path}.name`, 'Every sidecar and init container needs a name.'));
+    else if (seen.has(name)) out.push(error(`${path}.name`, `The container name "${name}" is used twice in the pod (the Spilo container is "postgres").`));
+    else seen.add(name);
+  }
+  const envNames = new Set<string>();
+  (cluster.spec.env ?? []).forEach((e, i) => {
+    if (envNames.has(e.name)) out.push(error(`spec.env[${i}].name`, `The environment variable "${e.name}" is set twice in spec.env.`));
+    envNames.add(e.name);
+  });
   return out;
 }
 

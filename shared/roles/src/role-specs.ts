@@ -53,22 +53,11 @@ export function buildRoleModel(input: RoleModelInput): RoleModel {
   if (poolerUser && userNameProblem(poolerUser) !== undefined) {
     problems.push({ level: 'error', path: 'spec.connectionPooler.user', message: `the pooler user name ${userNameProblem(poolerUser)}; using ${JSON.stringify(config.connectionPoolerUser)}` });
   }
-  const systemNames = new Set([...system.values()].map((r) => r.name));
+  const avoid = avoidReserved(config, new Set([...system.values()].map((r) => r.name)), problems);
   const roles = new Map<string, RoleSpec>();
   const put = (role: RoleSpec): void => {
     const current = roles.get(role.name);
     roles.set(role.name, current === undefined ? role : resolveNameConflict(current, role));
-  };
-  const avoid = (name: string, path: string, purpose: string): boolean => {
-    if (config.protectedRoleNames.includes(name)) {
-      problems.push({ level: 'warning', path, message: `${purpose} ${JSON.stringify(name)} has the name of a protected role and is ignored` });
-      return true;
-    }
-    if (systemNames.has(name)) {
-      problems.push({ level: 'warning', path, message: `${purpose} ${JSON.stringify(name)} has the name of a system user and is ignored` });
-      return true;
-    }
-    return false;
   };
 
   for (const role of infrastructureRoles(input.infrastructureRoles ?? [], namespace, avoid, problems)) put(role);
@@ -128,6 +117,16 @@ function systemUsers(cluster: RoleCluster, config: RolesConfig): Map<SystemUserK
 }
 
 type Avoid = (name: string, path: string, purpose: string) => boolean;
+
+/** Protected and system role names cannot be taken by other roles (upstream shouldAvoidProtectedOrSystemRole). */
+function avoidReserved(config: RolesConfig, systemNames: ReadonlySet<string>, problems: Problem[]): Avoid {
+  return (name, path, purpose) => {
+    const kind = config.protectedRoleNames.includes(name) ? 'a protected role' : systemNames.has(name) ? 'a system user' : undefined;
+    if (kind === undefined) return false;
+    problems.push({ level: 'warning', path, message: `${purpose} ${JSON.stringify(name)} has the name of ${kind} and is ignored` });
+    return true;
+  };
+}
 
 function infrastructureRoles(inputs: readonly InfrastructureRoleInput[], namespace: string, avoid: Avoid, problems: Problem[]): RoleSpec[] {
   const out: RoleSpec[] = [];
