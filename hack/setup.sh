@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[setup %s] %s\n' "$(date +%T)" "$*" >&2; }
 
-# Debian packages. openssl makes the control plane's certificates.
-apt_packages=(openssl ca-certificates)
+# Debian packages. openssl makes the control plane's certificates; PostgreSQL 15 (with pg_partman,
+# which the complete example uses) is the real database under the role/database tests.
+apt_packages=(openssl ca-certificates postgresql-15 postgresql-client-15 postgresql-15-partman)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]} > 0)); then

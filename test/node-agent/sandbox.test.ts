@@ -35,11 +35,11 @@ describe('SandboxProcess (needs root)', () => {
       mounts: [], hostname: 'crashy', env: { PATH: '/usr/bin:/bin' }, logFile: join(dir, 'log'),
       argv: ['/bin/sh', '-c', `setsid sleep ${marker} & sleep ${marker}.5; wait`],
     });
-    await until('both sleeps', () => pidsWith(`sleep\0${marker}`).length === 1 && pidsWith(`sleep\0${marker}.5`).length === 1);
+    await until('both sleeps', () => pidsWith(`sleep\0${marker}\0`).length === 1 && pidsWith(`sleep\0${marker}.5\0`).length === 1);
     sandbox.signal('SIGKILL');
     const exit = await sandbox.exited;
     expect(exit.signal).to.equal('SIGKILL');
-    await until('every process of the sandbox to be gone', () => pidsWith(`sleep\0${marker}`).length === 0);
+    await until('every process of the sandbox to be gone', () => pidsWith(`sleep\0${marker}\0`).length === 0);
   });
 
   it('shows the pod its own files, host name and user, and leaves the host untouched', async () => {

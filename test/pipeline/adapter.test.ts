@@ -142,7 +142,7 @@ describe('the receive adapter through the local broker', function () {
     expect(quantile(latencies, 0.5)).to.be.below(1000);
   });
 
-  it('loses changes while killed and re-lists after a restart: adds for what exists, nothing for what was deleted', async () => {
+  it('survives a kill and a restart, reporting nothing of what changed while it was down (the resync must)', async () => {
     const adapter = pipeline.adapter('pgfn-resources');
     await create(ns.name, 'acid-kept');
     await create(ns.name, 'acid-gone');
@@ -154,23 +154,22 @@ describe('the receive adapter through the local broker', function () {
     await patchInstances(ns.name, 'acid-kept', 2);
     await remove(ns.name, 'acid-gone');
     await create(ns.name, 'acid-new');
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(received.slice(before).filter((g) => g.headers['ce-kind'] === 'postgresql')).to.deep.equal([]);
-
     const restarted = performance.now();
     await adapter.restart();
+    console.log(`      adapter restart → watching again in ${(performance.now() - restarted).toFixed(0)} ms`);
     expect(adapter.running).to.equal(true);
-    // the initial list after a restart reports every existing object as an add, with its current state
-    const kept = await waitFor('re-listed acid-kept', ns.name, 'acid-kept', 'dev.knative.apiserver.resource.add', (g) => g.at > restarted);
-    expect(kept.data['spec'].numberOfInstances).to.equal(2);
-    await waitFor('re-listed acid-new', ns.name, 'acid-new', 'dev.knative.apiserver.resource.add', (g) => g.at > restarted);
-    await new Promise((r) => setTimeout(r, 500));
-    // the update and the delete that happened while it was down are never reported: the resync repairs those
-    expect(received.slice(before).filter((g) => g.headers['ce-type'] !== 'dev.knative.apiserver.resource.add' && g.headers['ce-kind'] === 'postgresql')).to.deep.equal([]);
-    expect(eventsFor(ns.name, 'acid-gone', 'dev.knative.apiserver.resource.delete')).to.deep.equal([]);
 
-    // and it keeps watching
+    // a change after the restart is delivered ...
     await patchInstances(ns.name, 'acid-new', 2);
     await waitFor('update after restart', ns.name, 'acid-new', 'dev.knative.apiserver.resource.update');
+    await patchInstances(ns.name, 'acid-kept', 3);
+    await waitFor('update after restart', ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update', (g) => g.data['spec']?.numberOfInstances === 3);
+    // ... but the re-list after a restart sends nothing: the update, delete and create made while the
+    // adapter was down were never reported (Knative's adapter ignores its store's Replace)
+    const duringDowntime = received.slice(before).filter((g) => g.headers['ce-kind'] === 'postgresql' && g.at < restarted);
+    expect(duringDowntime).to.deep.equal([]);
+    expect(eventsFor(ns.name, 'acid-gone', 'dev.knative.apiserver.resource.delete')).to.deep.equal([]);
+    expect(eventsFor(ns.name, 'acid-new', 'dev.knative.apiserver.resource.add')).to.deep.equal([]);
+    expect(eventsFor(ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update').map((g) => g.data['spec'].numberOfInstances)).to.deep.equal([3]);
   });
 });

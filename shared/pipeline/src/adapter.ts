@@ -31,8 +31,8 @@ export interface ReceiveAdapterOptions {
   readonly startTimeoutMs?: number;
 }
 
-// Logged once discovery found every watched resource and the reflectors are being started.
-const STARTED = /Starting in (resilient|fail-fast) mode/;
+// client-go logs this (klog V(2)) when a reflector's initial list is done and its watch begins.
+const POPULATED = /"Caches populated".*reflector="([^"]+)"/g;
 
 /**
  * Knative's real ApiServerSource receive adapter, run out of cluster with the environment its
@@ -40,7 +40,11 @@ const STARTED = /Starting in (resilient|fail-fast) mode/;
  * - it serves health probes on :8080, a constant (injection.HealthCheckDefaultPort); a bind failure
  *   there is ignored, so several adapters can run at once — keep everything else off 8080;
  * - its profiling server binds PROFILING_PORT (default 8008), so each adapter gets a free one;
- * - discovery runs once at start: a CRD installed later is never watched — start it after crds/.
+ * - discovery runs once at start: a CRD installed later is never watched — start it after crds/;
+ * - the initial list (and the re-list after a restart) sends no events at all (its store's Replace is
+ *   a no-op): whatever changed before the watch began, or while the adapter was down, is never
+ *   reported. start() and restart() therefore wait until every watched resource's reflector logged
+ *   "Caches populated" (klog -v=2); from then on every change is sent.
  */
 export class ReceiveAdapter {
   private child: Child | undefined;
@@ -102,22 +106,26 @@ export class ReceiveAdapter {
     };
     const offset = fileSize(this.opts.logFile);
     this.starts++;
-    const child = new Child(`adapter ${this.name}`, this.opts.logFile, binary, [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha'], env);
+    const child = new Child(`adapter ${this.name}`, this.opts.logFile, binary, [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha', '--v=2'], env);
     this.child = child;
-    await waitForLog(child, this.opts.logFile, offset, STARTED, this.opts.startTimeoutMs ?? 30_000);
+    const resources = this.config.resources.map((r) => r.gvr.Resource);
+    await waitForWatches(child, this.opts.logFile, offset, resources, this.opts.startTimeoutMs ?? 30_000);
   }
 }
 
-async function waitForLog(child: Child, file: string, offset: number, pattern: RegExp, timeoutMs: number): Promise<void> {
+/** Waits until a reflector of every resource has populated its cache (its watch is running). */
+async function waitForWatches(child: Child, file: string, offset: number, resources: readonly string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (pattern.test(readFrom(file, offset))) return;
+    const populated = [...readFrom(file, offset).matchAll(POPULATED)].map((m) => m[1] ?? '');
+    const waiting = resources.filter((r) => !populated.some((p) => p.includes(`Resource=${r}`)));
+    if (waiting.length === 0) return;
     if (!child.running) throw new Error(`${child.name} exited while starting:\n${child.tail(20)}`);
     if (Date.now() > deadline) {
       await child.stop();
-      throw new Error(`${child.name} did not start its watches within ${timeoutMs} ms:\n${child.tail(20)}`);
+      throw new Error(`${child.name} did not start watching ${waiting.join(', ')} within ${timeoutMs} ms:\n${child.tail(20)}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

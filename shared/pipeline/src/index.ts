@@ -14,6 +14,8 @@ export type { ApiServerSourceManifest, KnativeServiceManifest, LabelSelector, Ma
 export { LocalPings, PING_TYPE, parseCron, pingEvent, pingSourceUri } from './ping.js';
 export type { CronSchedule } from './ping.js';
 export { startPipeline } from './pipeline.js';
+export { bundleFunction } from './bundle.js';
+export type { BundleResult } from './bundle.js';
 export type { Pipeline, PipelineOptions } from './pipeline.js';
 export { adapterConfigFor, guessResource, selectorString } from './source-config.js';
 export type { AdapterConfig } from './source-config.js';

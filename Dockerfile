@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# One image for every pgfn function. The build stage installs the workspace and bundles each function
+# (functions/<fn>/src/main.ts) into a single ES module with esbuild; the runtime stage is Node and
+# those bundles only — no node_modules, no TypeScript, no shell needed at run time.
+#
+#   docker build -t pgfn:0.1.0 .                                  # every function with a main.ts
+#   docker build --build-arg FUNCTIONS="reconcile" -t pgfn-reconcile .
+#   docker run -e PORT=8080 -e KUBECONFIG=/kube/config -v ~/.kube:/kube pgfn:0.1.0 /app/dist/reconcile.mjs
+#
+# Knative Services pick a function with `args: [/app/dist/<fn>.mjs]` (knative/functions/*.yaml).
+# The same bundling runs in the tests (shared/pipeline/src/bundle.ts, test/pipeline/cold-start.test.ts).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+# Manifests first so the dependency layer is reused while only sources change.
+COPY package.json package-lock.json ./
+COPY shared shared
+COPY functions functions
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY hack hack
+COPY tsconfig.json ./
+# Space-separated function names; empty bundles every function that has a src/main.ts.
+ARG FUNCTIONS=""
+RUN node --import tsx shared/pipeline/src/bundle-cli.ts /out/dist ${FUNCTIONS} \
+ && rm -f /out/dist/*.map
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /out/dist /app/dist
+# The node image's unprivileged user, by number: Kubernetes can only verify runAsNonRoot for a numeric
+# user, and the Knative Services set runAsNonRoot.
+USER 1000:1000
+# Knative sets PORT (8080 by default); shared/fn-runtime listens on it.
+EXPOSE 8080
+ENTRYPOINT ["node"]
+CMD ["/app/dist/reconcile.mjs"]
