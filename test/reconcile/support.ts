@@ -11,6 +11,7 @@ import { createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
 import { KubeClient } from '@pgfn/kube';
 import { createApp } from '../../functions/reconcile/src/app.js';
 import { realBuilder } from '../../functions/reconcile/src/builder-port.js';
+import { syncRoles } from '../../functions/reconcile/src/role-sync.js';
 
 /** Every request the function made, by verb, so tests can assert "no writes". */
 export interface RequestLog {
@@ -30,7 +31,8 @@ export interface RunningReconcile {
 const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create']);
 
 /** The reconcile app on a free port, with real clients against the test control plane. */
-export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: string, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG): Promise<RunningReconcile> {
+export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: string, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
+  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number } } = {}): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
   const requests: RequestLog = {
     counts,
@@ -46,6 +48,10 @@ export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: strin
     newPassword: () => randomPassword(), now: () => new Date(),
     emit: async (type, subject, data) => { emitted.push({ type, subject, data }); },
     watchedNamespace,
+    ...(options.syncRoles === true ? {
+      // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.
+      syncRoles: (cluster, cfg, pods, log) => syncRoles({ kube, now: () => new Date(), newPassword: () => randomPassword(), sslmode: 'prefer', ...(options.reach === undefined ? {} : { reach: options.reach }) }, cluster, cfg, pods, log),
+    } : {}),
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

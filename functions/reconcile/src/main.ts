@@ -4,6 +4,7 @@ import { KubeClient, loadKubeConfig } from '@pgfn/kube';
 import { createApp } from './app.js';
 import { realBuilder } from './builder-port.js';
 import { configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
+import { syncRoles } from './role-sync.js';
 
 const log = createLogger('reconcile');
 const metrics = createMetrics('reconcile');
@@ -16,6 +17,10 @@ const app = createApp({
   newPassword: () => randomPassword(),
   now: () => new Date(),
   emit: createEmitter(process.env['K_SINK'], 'pgfn/reconcile'),
+  syncRoles: (cluster, config, pods, log) => syncRoles({
+    kube, now: () => new Date(), newPassword: () => randomPassword(),
+    sslmode: (process.env['PGSSLMODE'] as 'require' | 'prefer' | 'disable' | undefined) ?? 'require',
+  }, cluster, config, pods, log),
   watchedNamespace: watched === undefined || watched === '' || watched === '*' ? undefined : watched,
 });
 const port = Number(process.env['PORT'] ?? 8081);

@@ -4,6 +4,7 @@ import { RetryableError, type Logger } from '@pgfn/fn-runtime';
 import { refOf, type KubeClient, type ObjectRef } from '@pgfn/kube';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { LoadedConfig } from './operator-config.js';
+import type { RoleSyncOutcome } from './role-sync.js';
 import { planChanges, type CompareStatefulSet, type Plan } from './plan.js';
 import { computeStatus, statusChanged, type ClusterStatus, type Observation, type PodSummary } from './status.js';
 
@@ -39,6 +40,11 @@ export interface ReconcileDeps {
   readonly loadConfig: () => Promise<LoadedConfig>;
   readonly newPassword: () => string;
   readonly now: () => Date;
+  /**
+   * Syncs roles and databases on the master (`enable_database_access`); absent where no database
+   * is reachable by design (tests of the Kubernetes side against kwok pods).
+   */
+  readonly syncRoles?: (cluster: Postgresql & KubernetesObject, config: OperatorConfig, pods: readonly V1Pod[], log: Logger) => Promise<RoleSyncOutcome>;
   /** Sends one of our CloudEvents to the Broker (a no-op when no sink is bound). */
   readonly emit: (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
 }
@@ -113,9 +119,16 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
   if (pending.newlyMarked > 0 || plan.rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: plan.rollReasons });
   }
+  let roles: RoleSyncOutcome | undefined;
+  if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
+    roles = await deps.syncRoles(cluster, config, pending.pods, log);
+    if (roles.state === 'synced' && roles.statements > 0) await recordEvent(deps, cluster, 'Normal', 'RolesSynced', roles.message);
+    if (roles.state === 'failed') await recordEvent(deps, cluster, 'Warning', 'RoleSyncFailed', roles.message);
+  }
   const stsNow = plan.steps.length === 0 ? liveSts
     : await deps.kube.get<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: desiredSts?.metadata?.name ?? name });
-  const obs: Observation = { generation: cluster.metadata?.generation, invalid: [], creating: liveSts === undefined, statefulSet: stsNow, pods: pending.summary, podsPendingRotation: pending.stale.length };
+  const obs: Observation = { generation: cluster.metadata?.generation, invalid: [], creating: liveSts === undefined, statefulSet: stsNow, pods: pending.summary, podsPendingRotation: pending.stale.length,
+    ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }) };
   const before = cluster.status?.PostgresClusterStatus;
   await writeStatus(deps, cluster, obs);
   const status = computeStatus(obs, undefined, deps.now()).PostgresClusterStatus;
@@ -188,6 +201,7 @@ async function replace(kube: KubeClient, object: KubernetesObject): Promise<void
 }
 
 interface PodsSeen {
+  readonly pods: readonly V1Pod[];
   readonly stale: string[];
   readonly newlyMarked: number;
   readonly summary: PodSummary;
@@ -200,7 +214,7 @@ interface PodsSeen {
 async function inspectPods(deps: ReconcileDeps, namespace: string, selector: string, roleLabel: string, desiredHash: string | undefined, log: Logger): Promise<PodsSeen> {
   const pods = (await deps.kube.list<V1Pod>('v1', 'Pod', namespace, selector)).filter((p) => p.metadata?.deletionTimestamp === undefined);
   const summary = summarisePods(pods, roleLabel);
-  if (desiredHash === undefined) return { stale: [], newlyMarked: 0, summary };
+  if (desiredHash === undefined) return { pods, stale: [], newlyMarked: 0, summary };
   const stale = pods.filter((p) => deps.builder.podTemplateHash(p) !== desiredHash);
   let newlyMarked = 0;
   for (const pod of stale) {
@@ -210,7 +224,7 @@ async function inspectPods(deps: ReconcileDeps, namespace: string, selector: str
     newlyMarked++;
   }
   if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name) }, 'marked pods for rotation');
-  return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
+  return { pods, stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
 }
 
 export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSummary {

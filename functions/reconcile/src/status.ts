@@ -34,6 +34,8 @@ export interface Observation {
   readonly pods?: PodSummary;
   /** No StatefulSet existed before this reconcile: failures are CreateFailed, progress is Creating. */
   readonly creating: boolean;
+  /** The role/database sync, when it ran. */
+  readonly roles?: { readonly state: 'synced' | 'waiting' | 'failed'; readonly message: string };
   /** Pods marked for rotation and not yet rotated. */
   readonly podsPendingRotation: number;
 }
@@ -64,7 +66,15 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
     add('RollingUpdate', obs.podsPendingRotation > 0, obs.podsPendingRotation > 0 ? 'PodsPendingRotation' : 'UpToDate',
       obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template');
   }
-  const isReady = obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0;
+  if (obs.roles !== undefined) {
+    const ok = obs.roles.state === 'synced' ? true : obs.roles.state === 'failed' ? false : undefined;
+    const reason = obs.roles.state === 'synced' ? 'Synced' : obs.roles.state === 'failed' ? 'SyncFailed' : 'WaitingForMaster';
+    // One sync covers both; two conditions so tools can watch either, as the issue's catalogue names them.
+    add('RolesSynced', ok, reason, obs.roles.message);
+    add('DatabasesSynced', ok, reason, obs.roles.message);
+  }
+  const isReady = obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0
+    && obs.roles?.state !== 'failed';
   add('Ready', isReady, isReady ? 'ClusterReady' : 'ClusterNotReady', isReady ? 'the cluster is running' : 'see the other conditions');
   return {
     PostgresClusterStatus: statusString(obs, podsReady),
