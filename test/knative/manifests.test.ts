@@ -89,11 +89,12 @@ describe('knative/ manifests', () => {
   }
 
   it('gives reconcile exactly the calls its code makes', () => {
-    // functions/reconcile/src: reconcile.ts, status.ts, operator-config.ts, handler.ts via shared/kube
+    // functions/reconcile/src: reconcile.ts, deletion.ts, role-sync.ts, status.ts, operator-config.ts, handler.ts via shared/kube
     const have = new Set(rulesOf('pgfn-reconcile').flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}`)))));
     const want = [
-      'get acid.zalan.do/postgresqls', 'list acid.zalan.do/postgresqls', 'patch acid.zalan.do/postgresqls/status', 'get acid.zalan.do/operatorconfigurations',
-      'get /configmaps', 'list /pods', 'patch /pods', 'create /events',
+      'get acid.zalan.do/postgresqls', 'list acid.zalan.do/postgresqls', 'patch acid.zalan.do/postgresqls', 'patch acid.zalan.do/postgresqls/status',
+      'get acid.zalan.do/operatorconfigurations', 'get /configmaps', 'list /configmaps', 'delete /configmaps',
+      'list /pods', 'patch /pods', 'create /events', 'list /persistentvolumeclaims', 'delete /persistentvolumeclaims',
       ...['/secrets', '/services', '/endpoints', 'policy/poddisruptionbudgets', 'apps/statefulsets', 'apps/deployments', 'batch/cronjobs']
         .flatMap((r) => ['get', 'list', 'create', 'patch', 'delete'].map((v) => `${v} ${r}`)),
       'get /serviceaccounts', 'create /serviceaccounts', 'patch /serviceaccounts',

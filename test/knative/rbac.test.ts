@@ -80,7 +80,8 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
       ['listing nodes', (c) => c.makeApiClient(k8s.CoreV1Api).listNode()],
       ['deleting a pod', (c) => c.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name: 'x', namespace: 'default' })],
       ['watching postgresqls (it never watches: events come from the Broker)', (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', watch: true })],
-      ['updating a postgresql spec', (c) => c.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: 'default', name: 'x', body: {} })],
+      ['replacing a postgresql (it only merge-patches finalizers)', (c) => c.makeApiClient(k8s.CustomObjectsApi).replaceNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: 'default', name: 'x', body: {} })],
+      ['deleting a postgresql', (c) => c.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: 'default', name: 'x' })],
       ['creating a ClusterRole', (c) => c.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRole({ body: { metadata: { name: 'pgfn-escalate' }, rules: [] } })],
       ['reading PostgresTeams', (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresteams' })],
     ];

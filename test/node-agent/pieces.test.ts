@@ -7,32 +7,33 @@ import { expect } from 'chai';
 
 describe('IpPool', () => {
   it('keeps the first address for the node and hands out the rest, one per key', () => {
-    const pool = new IpPool('127.0.10.0/24');
-    expect(pool.nodeIP).to.equal('127.0.10.1');
-    expect(pool.allocate('a')).to.equal('127.0.10.2');
-    expect(pool.allocate('b')).to.equal('127.0.10.3');
-    expect(pool.allocate('a')).to.equal('127.0.10.2');
+    const pool = new IpPool('10.244.10.0/24');
+    expect(pool.nodeIP).to.equal('10.244.10.1');
+    expect(pool.allocate('a')).to.equal('10.244.10.2');
+    expect(pool.allocate('b')).to.equal('10.244.10.3');
+    expect(pool.allocate('a')).to.equal('10.244.10.2');
   });
 
   it('reuses released addresses last', () => {
-    const pool = new IpPool('127.0.10.0/29');
+    const pool = new IpPool('10.244.10.0/29');
     const first = pool.allocate('a');
     pool.release('a');
     const next = ['b', 'c', 'd', 'e'].map((k) => pool.allocate(k));
-    expect(next).to.deep.equal(['127.0.10.3', '127.0.10.4', '127.0.10.5', '127.0.10.6']);
+    expect(next).to.deep.equal(['10.244.10.3', '10.244.10.4', '10.244.10.5', '10.244.10.6']);
     expect(pool.allocate('f')).to.equal(first);
     expect(() => pool.allocate('g')).to.throw('no free pod address left in ipRange');
   });
 
   it('gives a pod its previous address back when it is free', () => {
-    const pool = new IpPool('127.0.10.0/24');
-    expect(pool.allocate('a', '127.0.10.40')).to.equal('127.0.10.40');
+    const pool = new IpPool('10.244.10.0/24');
+    expect(pool.allocate('a', '10.244.10.40')).to.equal('10.244.10.40');
   });
 
   const bad: [string, string][] = [
-    ['10.0.0.0/24', 'ipRange 10.0.0.0/24 is not inside 127.0.0.0/8: pods must live on loopback'],
-    ['127.0.10.0/30', 'ipRange 127.0.10.0/30: the prefix must be between /8 and /29'],
-    ['127.0.10.0', 'ipRange "127.0.10.0" is not a CIDR like 127.0.10.0/24'],
+    ['127.0.10.0/24', 'ipRange 127.0.10.0/24 is loopback or link-local: the API server rejects such addresses in Endpoints, so Services could not reach the pods; use a private range such as 10.244.10.0/24'],
+    ['169.254.3.0/24', 'ipRange 169.254.3.0/24 is loopback or link-local: the API server rejects such addresses in Endpoints, so Services could not reach the pods; use a private range such as 10.244.10.0/24'],
+    ['10.244.10.0/30', 'ipRange 10.244.10.0/30: the prefix must be between /8 and /29'],
+    ['10.244.10.0', 'ipRange "10.244.10.0" is not a CIDR like 10.244.10.0/24'],
   ];
   for (const [cidr, message] of bad) it(`rejects ${cidr}`, () => expect(() => new IpPool(cidr)).to.throw(message));
 });
@@ -46,7 +47,7 @@ describe('parseServiceHost', () => {
     ['acid-ha.ns1.svc.cluster.local.', { service: 'acid-ha', namespace: 'ns1' }],
     ['acid-ha.ns1.svc.other.domain', undefined],
     ['example.com.au', undefined],
-    ['127.0.10.4', undefined],
+    ['10.244.10.4', undefined],
     ['localhost', undefined],
   ];
   for (const [host, expected] of cases) it(`reads "${host}"`, () => expect(parseServiceHost(host, 'team')).to.deep.equal(expected));
@@ -59,10 +60,10 @@ describe('pgbouncerFiles', () => {
     CONNECTION_POOLER_MIN_SIZE: '15', CONNECTION_POOLER_RESERVE_SIZE: '15', CONNECTION_POOLER_MAX_CLIENT_CONN: '10000',
     CONNECTION_POOLER_MAX_DB_CONN: '60',
   };
-  const files = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [{ ip: '127.0.10.2', port: 5432 }, { ip: '127.0.10.3', port: 5432 }], runDir: '/run/pgbouncer' });
+  const files = pgbouncerFiles(env, { podIP: '10.244.10.9', upstream: [{ ip: '10.244.10.2', port: 5432 }, { ip: '10.244.10.3', port: 5432 }], runDir: '/run/pgbouncer' });
   const lines: string[] = [
-    '* = host=127.0.10.2,127.0.10.3 port=5432 auth_user=pooler',
-    'listen_addr = 127.0.10.9', 'listen_port = 5432', 'pool_mode = session',
+    '* = host=10.244.10.2,10.244.10.3 port=5432 auth_user=pooler',
+    'listen_addr = 10.244.10.9', 'listen_port = 5432', 'pool_mode = session',
     'auth_query = SELECT * FROM pooler.user_lookup($1)', 'default_pool_size = 30', 'min_pool_size = 15',
     'reserve_pool_size = 15', 'max_client_conn = 10000', 'max_db_connections = 60', 'server_tls_sslmode = require',
   ];
@@ -71,12 +72,12 @@ describe('pgbouncerFiles', () => {
   it('lets the auth user log in with its own password', () => expect(files.userlist).to.equal('"pooler" "pw""1"\n'));
 
   it('points at nothing while the Service has no ready endpoint', () => {
-    const idle = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [], runDir: '/run/pgbouncer' });
+    const idle = pgbouncerFiles(env, { podIP: '10.244.10.9', upstream: [], runDir: '/run/pgbouncer' });
     expect(idle.ini).to.contain('* = host=127.0.0.1 port=1 auth_user=pooler');
   });
 
   it('names a missing variable', () => {
-    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '127.0.10.9', upstream: [], runDir: '/run' }))
+    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '10.244.10.9', upstream: [], runDir: '/run' }))
       .to.throw(ContainerConfigError, 'environment variable PGUSER is required by the connection pooler');
   });
 });
@@ -104,13 +105,13 @@ describe('buildPodStatus', () => {
     ] },
   };
   const status = buildPodStatus({
-    pod, phase: 'Running', podIP: '127.0.10.2', hostIP: '127.0.10.1', startTime: earlier, sandboxReady: true, now,
+    pod, phase: 'Running', podIP: '10.244.10.2', hostIP: '10.244.10.1', startTime: earlier, sandboxReady: true, now,
     containers: [{ name: 'postgres', image: 'spilo', imageID: '', ready: true, restartCount: 0 }], initContainers: [],
   });
   const cond = (type: string) => status.conditions?.find((x) => x.type === type);
 
   it('reports the addresses and keeps the scheduler condition and QoS class', () => {
-    expect(status).to.deep.include({ phase: 'Running', podIP: '127.0.10.2', podIPs: [{ ip: '127.0.10.2' }], hostIP: '127.0.10.1', qosClass: 'Burstable' });
+    expect(status).to.deep.include({ phase: 'Running', podIP: '10.244.10.2', podIPs: [{ ip: '10.244.10.2' }], hostIP: '10.244.10.1', qosClass: 'Burstable' });
     expect(cond('PodScheduled')?.lastTransitionTime).to.equal(earlier);
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -43,6 +43,7 @@ describe('SandboxProcess (needs root)', () => {
   });
 
   it('shows the pod its own files, host name and user, and leaves the host untouched', async () => {
+    chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'hello'), 'from the volume');
     const sandbox = new SandboxProcess({
       mounts: [{ kind: 'tmpfs', target: '/home' }, { kind: 'bind', source: dir, target: '/home/postgres/pgdata', readOnly: true }],
@@ -62,7 +63,7 @@ describe('SandboxProcess (needs root)', () => {
       mounts: [], hostname: 'graceful', env: { PATH: '/usr/bin:/bin' }, logFile: join(dir, 'log'),
       argv: ['/bin/bash', '-c', 'trap "exit 3" TERM; echo ready; while true; do sleep 0.1; done'],
     });
-    await until('the program to trap TERM', () => readFileSync(join(dir, 'log'), 'utf8').includes('ready'));
+    await until('the program to trap TERM', () => readFileSync(join(dir, 'log'), 'utf8').split('\n').includes('ready'));
     const exit = await sandbox.stop(5000);
     expect(exit.code).to.equal(3);
   });

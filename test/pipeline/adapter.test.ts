@@ -4,7 +4,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
@@ -79,7 +78,7 @@ describe('the receive adapter through the local broker', function () {
       kubeconfig: testEnv().kubeconfig,
       // the adapters watch with exactly the rights knative/ grants the sources' ServiceAccount
       adapterKubeconfig: identity.file,
-      logDir: mkdtempSync(join(tmpdir(), 'pgfn-adapter-test-')),
+      logDir: mkdtempSync(join(testEnv().dir, 'pipeline-')),
       functions: {},
       schedulePings: false,
       extraTriggers: [testTrigger(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)],

@@ -2,11 +2,11 @@
 // ServiceAccount: bundled the way the image bundles it (plain node, one .mjs), and as `npm run fn` runs
 // it (node --import tsx). Each start is a new process that answers one event.
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { bundleFunction, startPipeline, type FunctionProcessSpec } from '@pgfn/pipeline';
 import { ensureCrds } from '../crds/install.js';
+import { testEnv } from '../support/env.js';
 import { identityForFunction } from '../support/fn-identity.js';
 import { adminConfig } from '../support/kube.js';
 
@@ -15,7 +15,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function measure(kubeconfig: string, spec: FunctionProcessSpec): Promise<{ ready: number; first: number; rssMiB: number; statuses: number[] }> {
   const pipeline = await startPipeline({
-    kubeconfig, logDir: mkdtempSync(join(tmpdir(), 'pgfn-cold-')), sources: false, schedulePings: false, functions: { reconcile: spec },
+    kubeconfig, logDir: mkdtempSync(join(testEnv().dir, 'pipeline-')), sources: false, schedulePings: false, functions: { reconcile: spec },
   });
   const rss: number[] = [];
   try {
@@ -53,7 +53,7 @@ describe('reconcile cold start through the pipeline (as its own ServiceAccount)'
   });
 
   it('bundled as in the image: spawn → first event answered', async () => {
-    const { file } = await bundleFunction('reconcile', mkdtempSync(join(tmpdir(), 'pgfn-bundle-')));
+    const { file } = await bundleFunction('reconcile', mkdtempSync(join(testEnv().dir, 'bundle-')));
     const m = await measure(kubeconfig, { command: process.execPath, args: [file] });
     console.log(`      bundled: ready ${m.ready.toFixed(0)} ms, first response ${m.first.toFixed(0)} ms, RSS after one event ${m.rssMiB.toFixed(0)} MiB (median of ${RUNS})`);
     // a request for a cluster that does not exist is answered 200 ("gone"), on the first attempt

@@ -3,10 +3,10 @@
 // apiserver, and a token for the ServiceAccount is minted with the TokenRequest API. A rule missing
 // from the manifests then fails the test with 403, as it would in a cluster.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { FUNCTION_LABEL, knativeServicesOf, loadKustomization, ofKind, type Manifest } from '@pgfn/pipeline';
+import { testEnv } from './env.js';
 import { adminConfig, tokenConfig } from './kube.js';
 
 const FIELD_MANAGER = 'pgfn-test-identity';
@@ -61,7 +61,8 @@ export async function identityForServiceAccount(name: string, namespace: string,
   const token = request.status?.token;
   if (token === undefined || token === '') throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   const kubeconfig = tokenConfig(token);
-  const file = join(mkdtempSync(join(tmpdir(), `pgfn-id-${name}-`)), 'kubeconfig');
+  // inside the control plane's folder, so it goes when the control plane does
+  const file = join(mkdtempSync(join(testEnv().dir, `id-${name}-`)), 'kubeconfig');
   writeFileSync(file, kubeconfig.exportConfig(), { mode: 0o600 });
   return { kubeconfig, file, serviceAccount: name, namespace, user: `system:serviceaccount:${namespace}:${name}` };
 }

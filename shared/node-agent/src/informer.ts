@@ -41,6 +41,7 @@ export function startInformer<T extends KubernetesObject>(
     }, 1000);
   };
   cache.on('error', (err) => {
+    if (stopped) return;
     handlers.onError?.(err);
     restart();
   });

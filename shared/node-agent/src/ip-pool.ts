@@ -1,5 +1,7 @@
-// Loopback addresses for pods. The whole of 127.0.0.0/8 answers on `lo` under Linux, so each pod gets
-// its own address without any network setup, and processes of different pods can all bind :5432.
+// Addresses for pods. Each pod gets its own address on this host, so processes of different pods can
+// all bind :5432. They cannot come from 127.0.0.0/8: the API server refuses loopback (and link-local)
+// addresses in Endpoints and EndpointSlices, so Services would never reach such pods. A private range
+// is used instead and every address is added to `lo` (see HostAddresses), where it answers locally.
 // The first host address is the node's own (status.hostIP); pods get the rest, least recently used first.
 
 export interface IpPoolState {
@@ -16,7 +18,9 @@ export class IpPool {
   constructor(cidr: string) {
     const { base, prefix } = parseCidr(cidr);
     if (prefix < 8 || prefix > 29) throw new Error(`ipRange ${cidr}: the prefix must be between /8 and /29`);
-    if ((base >>> 24) !== 127) throw new Error(`ipRange ${cidr} is not inside 127.0.0.0/8: pods must live on loopback`);
+    if ((base >>> 24) === 127 || (base >>> 16) === 0xa9fe) {
+      throw new Error(`ipRange ${cidr} is loopback or link-local: the API server rejects such addresses in Endpoints, so Services could not reach the pods; use a private range such as 10.244.10.0/24`);
+    }
     this.base = base;
     const count = 2 ** (32 - prefix);
     this.nodeIP = toIp(base + 1);
@@ -48,15 +52,19 @@ export class IpPool {
   }
 
   contains(ip: string): boolean {
-    const offset = toNumber(ip) - this.base;
-    return offset >= 2 && offset < this.free.length + this.byKey.size + 2;
+    try {
+      const offset = toNumber(ip) - this.base;
+      return offset >= 1 && offset < this.free.length + this.byKey.size + 2;
+    } catch {
+      return false;
+    }
   }
 }
 
 function parseCidr(cidr: string): { base: number; prefix: number } {
   const [ip, bits] = cidr.split('/');
   const prefix = Number(bits);
-  if (ip === undefined || !Number.isInteger(prefix)) throw new Error(`ipRange "${cidr}" is not a CIDR like 127.0.10.0/24`);
+  if (ip === undefined || !Number.isInteger(prefix)) throw new Error(`ipRange "${cidr}" is not a CIDR like 10.244.10.0/24`);
   const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
   return { base: (toNumber(ip) & mask) >>> 0, prefix };
 }

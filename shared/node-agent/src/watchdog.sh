@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Orphan guard of the pgfn node agent: once process $1 (the agent) is gone, however it died, SIGKILL
-# every sandbox process group listed in file $2. Killing a sandbox's group kills its PID namespace.
-agent="$1" groups="$2"
+# every sandbox process group listed in file $2 (killing a sandbox's group kills its PID namespace)
+# and remove the pod addresses listed in file $3 from lo.
+agent="$1" groups="$2" addresses="$3"
 while kill -0 "$agent" 2>/dev/null; do sleep 1; done
-[[ -f "$groups" ]] || exit 0
-for g in $(cat "$groups"); do
-  # Only our sandboxes: the group leader is util-linux unshare.
-  if tr '\0' ' ' <"/proc/$g/cmdline" 2>/dev/null | grep -q '^/usr/bin/unshare '; then
-    kill -KILL -- "-$g" 2>/dev/null
-  fi
-done
+if [[ -f "$groups" ]]; then
+  for g in $(cat "$groups"); do
+    # Only our sandboxes: the group leader is util-linux unshare.
+    if tr '\0' ' ' <"/proc/$g/cmdline" 2>/dev/null | grep -q '^/usr/bin/unshare '; then
+      kill -KILL -- "-$g" 2>/dev/null
+    fi
+  done
+fi
+if [[ -n "$addresses" && -f "$addresses" ]]; then
+  for ip in $(cat "$addresses"); do ip addr del "$ip/32" dev lo 2>/dev/null; done
+fi
 exit 0

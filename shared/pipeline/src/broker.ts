@@ -62,6 +62,7 @@ const MAX_RECORDS = 10_000;
  */
 export class LocalBroker {
   private server: Server | undefined;
+  private closed = false;
   private triggers: ActiveTrigger[] = [];
   private readonly inflight = new Set<Promise<void>>();
   private readonly records: DeliveryRecord[] = [];
@@ -104,6 +105,7 @@ export class LocalBroker {
 
   /** Accepts an event as if it had been POSTed to the ingress. */
   publish(event: WireEvent): void {
+    if (this.closed) return;
     remember(this.ingressed, event);
     for (const t of this.triggers) {
       if (!triggerPasses(t.manifest.spec, event.attributes)) continue;
@@ -117,7 +119,9 @@ export class LocalBroker {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
+  /** Stops accepting events; deliveries in flight finish their current attempt and are not retried. */
   async stop(): Promise<void> {
+    this.closed = true;
     await new Promise<void>((resolve) => {
       if (this.server === undefined) return resolve();
       this.server.close(() => resolve());
@@ -206,7 +210,7 @@ export class LocalBroker {
     for (let n = 0; ; n++) {
       result = await attempt(dest, event, policy.timeoutMs);
       attempts.push({ ...(result.status === undefined ? {} : { status: result.status }), ...(result.error === undefined ? {} : { error: result.error }), ms: result.ms ?? 0 });
-      if (isSuccess(result.status) || !isRetryable(result.status) || n >= policy.retries) return result;
+      if (isSuccess(result.status) || !isRetryable(result.status) || n >= policy.retries || this.closed) return result;
       await sleep(waitBeforeRetry(policy, n, result.status, result.retryAfter));
     }
   }

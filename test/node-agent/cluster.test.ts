@@ -1,0 +1,177 @@
+// A real Spilo cluster on the node agent: Patroni 3 and PostgreSQL 15 from Debian, Kubernetes DCS on
+// the test control plane, objects built by @pgfn/builder. The tests run in order on one cluster:
+// bootstrap, graceful failover, crash failover, crash with an immediate restart, volumes, agent stop.
+import * as k8s from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { applySpiloCluster, clusterMembers, FailoverWriter, type SpiloCluster } from '@pgfn/node-agent/testing';
+import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
+import { adminConfig, createNamespace, eventually } from '../support/kube.js';
+import { connect, processesIn, sandboxNamespaces, sleep, startTestAgent, waitForRoles, type TestAgent } from './support.js';
+
+// Tuned Patroni timings keep failovers short (DESIGN.md §3): ttl 10, loop_wait 2, retry_timeout 4.
+const TUNED = { ttl: 10, loop_wait: 2, retry_timeout: 4 };
+
+describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQL', function () {
+  this.timeout(600_000);
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let ns: { name: string; cleanup: () => Promise<void> };
+  let t: TestAgent;
+  let cluster: SpiloCluster;
+  let password: string;
+
+  before(async () => {
+    kc = adminConfig();
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    ns = await createNamespace(kc, 'na-ha');
+    t = await startTestAgent();
+    cluster = await applySpiloCluster(kc, { namespace: ns.name, instances: 3, patroni: TUNED });
+    password = cluster.password('postgres');
+  });
+  after(async () => {
+    await t?.stop();
+    await ns?.cleanup();
+  });
+
+  const host = (): string => `${cluster.name}.${ns.name}.svc`;
+
+  /** Every acknowledged row is on the master `ip`, and on the replica `replicaIp` once it caught up. */
+  async function expectNoLostRows(writer: FailoverWriter, masterIp: string): Promise<void> {
+    const client = await connect(masterIp, password);
+    try {
+      expect(await writer.missing(client), 'acknowledged rows missing on the new master').to.deep.equal([]);
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('bootstraps one master and two streaming replicas, labelled by Patroni itself, on the agent node', async () => {
+    const { master, replicas } = await waitForRoles(kc, ns.name, cluster.name, 2);
+    const client = await connect(master.ip ?? '', password);
+    try {
+      const rows = await eventually('two streaming replicas in pg_stat_replication', async () => {
+        const r = await client.query<{ application_name: string; state: string }>('SELECT application_name, state FROM pg_stat_replication ORDER BY 1');
+        return r.rows.length === 2 && r.rows.every((x) => x.state === 'streaming') ? r.rows : undefined;
+      }, 60_000);
+      expect(rows.map((r) => r.application_name)).to.deep.equal(replicas.map((r) => r.name).sort());
+      expect((await client.query('SELECT pg_is_in_recovery() AS r')).rows[0]).to.deep.equal({ r: false });
+    } finally {
+      await client.end();
+    }
+    const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: `cluster-name=${cluster.name}` })).items;
+    for (const pod of pods) {
+      expect(pod.spec?.nodeName).to.equal(t.agent.nodeName);
+      // Patroni writes its member record and the role label itself; the agent never touches metadata.
+      expect(pod.metadata?.annotations?.['status']).to.match(/"role":"(master|replica)"/);
+      const roleManagers = (pod.metadata?.managedFields ?? []).filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes('"f:spilo-role"')).map((f) => f.manager);
+      expect(roleManagers.join(','), `manager of spilo-role on ${pod.metadata?.name}`).to.match(/^Patroni/);
+    }
+    const node = await core.readNode({ name: t.agent.nodeName });
+    expect(node.metadata?.labels?.[NODE_AGENT_LABEL]).to.equal('true');
+    expect(node.metadata?.annotations ?? {}).to.not.have.key('kwok.x-k8s.io/node');
+  });
+
+  it('points the master Service at the master and the -repl Service at the replicas', async () => {
+    const { master, replicas } = await waitForRoles(kc, ns.name, cluster.name, 2);
+    await eventually('Services to follow the roles', async () => {
+      const masterIps = await t.agent.resolver.resolve(host());
+      const replIps = (await t.agent.resolver.resolve(`${cluster.name}-repl.${ns.name}.svc.cluster.local`)).sort();
+      return masterIps.join() === master.ip && replIps.join() === replicas.map((r) => r.ip).sort().join() ? true : undefined;
+    }, 60_000);
+  });
+
+  it('fails over when the master pod is deleted, without losing an acknowledged write, and the pod returns as a replica', async () => {
+    const before = await waitForRoles(kc, ns.name, cluster.name, 2);
+    const writer = new FailoverWriter({ resolver: t.agent.resolver, host: host(), user: 'postgres', password });
+    await writer.start();
+    try {
+      await sleep(2000);
+      const deletedAt = Date.now();
+      const ackedBefore = writer.acks.length;
+      await core.deleteNamespacedPod({ name: before.master.name, namespace: ns.name });
+      const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
+      await eventually('writes acknowledged by the new master', async () => (writer.acks.some((a) => a.at > deletedAt && a.server === after.master.ip) ? true : undefined), 60_000);
+      const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const returned = back.replicas.find((r) => r.name === before.master.name);
+      expect(returned, `${before.master.name} back as a replica`).to.not.equal(undefined);
+      expect(returned?.uid).to.not.equal(before.master.uid);
+      await sleep(1000);
+      await writer.stop();
+      console.log(`      graceful failover: writes stopped for ${writer.maxGapMs(deletedAt)} ms; ${writer.acks.length} rows acknowledged, ${writer.errors} failed attempts`);
+      expect(writer.acks.length).to.be.greaterThan(ackedBefore);
+      await expectNoLostRows(writer, back.master.ip ?? '');
+      // The returned pod kept its volume: it holds the rows written before it was deleted.
+      const replica = await connect(returned?.ip ?? '', password);
+      try {
+        await eventually('the returned replica to hold every acknowledged row', async () => ((await writer.missing(replica)).length === 0 ? true : undefined), 60_000);
+      } finally {
+        await replica.end();
+      }
+    } finally {
+      await writer.stop();
+    }
+  });
+
+  it('fails over when the master crashes (SIGKILL to its whole sandbox) and stays down, without losing an acknowledged write', async () => {
+    const before = await waitForRoles(kc, ns.name, cluster.name, 2);
+    const writer = new FailoverWriter({ resolver: t.agent.resolver, host: host(), user: 'postgres', password, table: 'crash_probe' });
+    await writer.start();
+    try {
+      await sleep(2000);
+      const crashedAt = Date.now();
+      // Held down longer than the leader lock's ttl, as a node failure would: a replica must take over.
+      expect(t.agent.crash(ns.name, before.master.name, { holdMs: 25_000 })).to.equal(1);
+      const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
+      await eventually('writes acknowledged by the new master', async () => (writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined), 60_000);
+      const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const returned = back.replicas.find((r) => r.name === before.master.name);
+      expect(returned?.uid, 'the same pod, restarted in place').to.equal(before.master.uid);
+      expect(returned?.restarts).to.equal(before.master.restarts + 1);
+      await writer.stop();
+      console.log(`      crash failover: writes stopped for ${writer.maxGapMs(crashedAt)} ms; ${writer.acks.length} rows acknowledged`);
+      await expectNoLostRows(writer, back.master.ip ?? '');
+    } finally {
+      await writer.stop();
+    }
+  });
+
+  it('keeps every acknowledged write when a crashed master restarts at once (kubelet restarts a crashed container immediately)', async () => {
+    const before = await waitForRoles(kc, ns.name, cluster.name, 2);
+    const writer = new FailoverWriter({ resolver: t.agent.resolver, host: host(), user: 'postgres', password, table: 'restart_probe' });
+    await writer.start();
+    try {
+      await sleep(2000);
+      const crashedAt = Date.now();
+      t.agent.crash(ns.name, before.master.name);
+      const after = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      await eventually('writes acknowledged after the crash', async () => (writer.acks.some((a) => a.at > crashedAt + 500 && a.server === after.master.ip) ? true : undefined), 90_000);
+      await writer.stop();
+      console.log(`      crash with immediate restart: master ${after.master.name === before.master.name ? 'kept by the restarted pod' : `moved to ${after.master.name}`}; writes stopped for ${writer.maxGapMs(crashedAt)} ms`);
+      await expectNoLostRows(writer, after.master.ip ?? '');
+    } finally {
+      await writer.stop();
+    }
+  });
+
+  it('keeps data directories per claim and removes them with the claim', async () => {
+    const claim = `pgdata-${cluster.name}-0`;
+    const dir = `${t.dataDir}/${ns.name}/${claim}`;
+    expect(existsSync(`${dir}/pgroot/data/PG_VERSION`)).to.equal(true);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    await apps.deleteNamespacedStatefulSet({ name: cluster.name, namespace: ns.name });
+    await eventually('the pods to be gone', async () => ((await clusterMembers(kc, ns.name, cluster.name)).length === 0 ? true : undefined), 120_000);
+    await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns.name });
+    await eventually(`${dir} to be removed with its claim`, async () => (existsSync(dir) ? undefined : true), 60_000);
+  });
+
+  it('leaves no postgres, patroni or pgbouncer process behind when the agent stops', async () => {
+    cluster = await applySpiloCluster(kc, { namespace: ns.name, name: 'acid-again', instances: 2, patroni: TUNED });
+    await waitForRoles(kc, ns.name, cluster.name, 1);
+    const namespaces = sandboxNamespaces(t.agent.processGroups());
+    expect(namespaces).to.have.length(2);
+    expect(processesIn(namespaces).join('\n')).to.match(/patroni/).and.to.match(/postgres/);
+    await t.stop();
+    expect(processesIn(namespaces)).to.deep.equal([]);
+  });
+});

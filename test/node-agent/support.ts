@@ -1,0 +1,89 @@
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
+import { clusterMembers, type MemberView } from '@pgfn/node-agent/testing';
+import pg from 'pg';
+import { testEnv } from '../support/env.js';
+import { eventually } from '../support/kube.js';
+
+export interface TestAgent {
+  readonly agent: NodeAgent;
+  readonly dataDir: string;
+  readonly logDir: string;
+  stop(): Promise<void>;
+}
+
+/** A node agent on the shared control plane, with its own loopback range and fast probes. */
+export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<TestAgent> {
+  const root = mkdtempSync(join(tmpdir(), 'pgfn-agent-test-'));
+  const dataDir = join(root, 'data');
+  const logDir = join(root, 'logs');
+  // A /24 of its own, so a local stack on 10.244.10.0/24 can run beside the tests.
+  const range = `10.244.${100 + Math.floor(Math.random() * 100)}.0/24`;
+  const agent = await startNodeAgent({
+    kubeconfig: testEnv().kubeconfig, nodeName, ipRange: range, dataDir, logDir, probePeriodCapSeconds: 2, stopGraceMs: 10_000,
+  });
+  return {
+    agent, dataDir, logDir,
+    stop: async () => {
+      await agent.stop();
+      if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function connect(host: string, password: string, user = 'postgres', port = 5432, database = 'postgres'): Promise<pg.Client> {
+  const client = new pg.Client({ host, port, user, password, database, ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+export interface Roles {
+  readonly master: MemberView;
+  readonly replicas: MemberView[];
+}
+
+/** Waits until Patroni labelled one master and `replicas` replicas, all Ready. */
+export async function waitForRoles(kc: KubeConfig, namespace: string, cluster: string, replicas: number, timeoutMs = 180_000, not?: string): Promise<Roles> {
+  return eventually(`${cluster}: one master${not === undefined ? '' : ` other than ${not}`} and ${replicas} ready replicas`, async () => {
+    const members = await clusterMembers(kc, namespace, cluster);
+    const masters = members.filter((m) => m.role === 'master' && m.ready);
+    const ready = members.filter((m) => m.role === 'replica' && m.ready);
+    const master = masters[0];
+    if (masters.length !== 1 || master === undefined || ready.length !== replicas || master.name === not) return undefined;
+    return { master, replicas: ready };
+  }, timeoutMs, 500);
+}
+
+/** PID-namespace identities of the sandboxes behind the agent's process groups. */
+export function sandboxNamespaces(groups: readonly number[]): string[] {
+  const out: string[] = [];
+  for (const pgid of groups) {
+    try {
+      const init = readFileSync(`/proc/${pgid}/task/${pgid}/children`, 'utf8').trim().split(/\s+/)[0];
+      if (init !== undefined && init !== '') out.push(readlinkSync(`/proc/${init}/ns/pid`));
+    } catch {
+      // Already gone.
+    }
+  }
+  return out;
+}
+
+/** Processes (pid and command) still living in any of the given PID namespaces. */
+export function processesIn(namespaces: readonly string[]): string[] {
+  const wanted = new Set(namespaces);
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (wanted.has(readlinkSync(`/proc/${pid}/ns/pid`))) out.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return out;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
