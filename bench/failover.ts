@@ -13,12 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '@pgfn/controlplane';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { applySpiloCluster, clusterMembers, FailoverWriter, type MemberView, type SpiloCluster } from '@pgfn/node-agent/testing';
 import pg from 'pg';
-import { KubeConfig as Kc } from '@kubernetes/client-node';
 
 interface Profile {
   readonly name: string;
@@ -149,7 +148,7 @@ async function main(): Promise<void> {
   const profiles = (values.profiles ?? '').split(',').map((p) => PROFILES[p.trim()]).filter((p): p is Profile => p !== undefined);
   const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-failover-'));
   const cp = await ControlPlane.start({ dir: join(root, 'cp'), removeOnStop: false });
-  const kc: KubeConfig = new Kc();
+  const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
   const agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, dataDir: join(root, 'data'), logDir: join(root, 'logs'), ipRange: '10.244.90.0/24' });
   const figures: Figures[] = [];

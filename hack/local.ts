@@ -1,39 +1,89 @@
-// npm run local: the whole local stack on this machine. Today: the control plane (etcd,
-// kube-apiserver, kube-controller-manager, kube-scheduler, kwok) with pgfn's CRDs and a sample
-// cluster applied. Later issues add the event pipeline, the functions and the Spilo node agent.
+// npm run local: the whole local stack in the foreground, stopped by Ctrl-C (or `npm run cluster -- down`):
+// the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) with pgfn's
+// CRDs, the event pipeline (real Knative receive adapters → local broker → function processes acting
+// as their own ServiceAccounts), and the sample cluster crds/examples/minimal.yaml.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { binaries, readClusterState, repoRoot } from '@pgfn/controlplane';
+import { ControlPlane, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
+import * as k8s from '@kubernetes/client-node';
+import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
 
-const kubectl = binaries().kubectl;
-execFileSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'shared/controlplane/src/cli.ts'), 'up'], { stdio: 'inherit' });
-const state = readClusterState();
-if (state === undefined) throw new Error('control plane state missing after `cluster up`');
-const k = (...args: string[]): string =>
-  execFileSync(kubectl, [`--kubeconfig=${state.kubeconfig}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-
-const crds = readdirSync(join(repoRoot, 'crds')).filter((f) => f.endsWith('.crd.yaml')).map((f) => join(repoRoot, 'crds', f));
-for (const crd of crds) process.stdout.write(k('apply', '--server-side', '--field-manager=pgfn', '-f', crd));
-// `kubectl wait` errors out until the CRD has a status at all: retry briefly.
-for (const crd of crds) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      k('wait', '--for=condition=Established', '--timeout=60s', '-f', crd);
-      break;
-    } catch (err) {
-      if (attempt >= 20) throw err;
-      execFileSync('sleep', ['0.5']);
-    }
-  }
+const existing = readClusterState();
+if (existing !== undefined && isAlive(existing.owner)) {
+  console.error(`a local control plane is already running (pid ${existing.owner}); stop it with: npm run cluster -- down`);
+  process.exit(1);
 }
-const sample = join(repoRoot, 'crds/examples/minimal.yaml');
-if (existsSync(sample)) process.stdout.write(k('apply', '--server-side', '--field-manager=pgfn', '-n', 'default', '-f', sample));
+const dir = clusterDir();
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
 
-console.log(`
-pgfn local stack is up.
-  export KUBECONFIG=${state.kubeconfig}
-  ${kubectl} get postgresqls -A
-  npm run cluster -- status      # components, pids, logs (${state.logDir})
-  npm run cluster -- down        # stop everything
-`);
+const started = Date.now();
+const cp = await ControlPlane.start({ dir, removeOnStop: false });
+let pipeline: Pipeline | undefined;
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping the local stack …');
+  await pipeline?.stop();
+  await cp.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+
+try {
+  process.env['KUBECONFIG'] = cp.kubeconfig;
+  const crds = readdirSync(join(repoRoot, 'crds')).filter((f) => f.endsWith('.crd.yaml')).map((f) => join(repoRoot, 'crds', f));
+  for (const crd of crds) await cp.kubectl(['apply', '--server-side', '--field-manager=pgfn', '-f', crd]);
+  await cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
+
+  // The operator configuration, as a cluster would have it: upstream's default configuration object.
+  await cp.kubectl(['create', 'namespace', 'pgfn-system']).catch(() => '');
+  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'pgfn-system', '-f', join(repoRoot, 'crds/examples/operatorconfiguration.yaml')]);
+  const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
+
+  // Each function and each source runs with exactly the RBAC shipped in knative/.
+  const admin = new k8s.KubeConfig();
+  admin.loadFromFile(cp.kubeconfig);
+  const id = { admin, dir, expirationSeconds: 7 * 24 * 3600 };
+  const functions = readdirSync(join(repoRoot, 'functions')).filter((f) => !f.startsWith('.'));
+  const identities = Object.fromEntries(await Promise.all(functions.map(async (fn) => [fn, (await identityForFunction(fn, id)).file] as const)));
+  const source = await identityForServiceAccount('pgfn-apiserver-source', 'pgfn-system', id);
+  pipeline = await startPipeline({
+    kubeconfig: cp.kubeconfig, adapterKubeconfig: source.file, logDir: join(dir, 'logs', 'pipeline'),
+    functions: Object.fromEntries(functions.map((fn) => [fn, { env: { ...configEnv, KUBECONFIG: identities[fn] ?? cp.kubeconfig } }])),
+  });
+
+  const sample = join(repoRoot, 'crds/examples/minimal.yaml');
+  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', sample]);
+  const status = await waitForStatus(cp, 'acid-minimal', 30_000);
+  console.log(`\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
+  console.log(`
+pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
+  export KUBECONFIG=${cp.kubeconfig}
+  kubectl: ${kubectlPath()} (matches the server)
+  logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
+  Pods run on kwok: Kubernetes objects are real, no Postgres runs behind them yet.
+Press Ctrl-C to stop everything.`);
+} catch (err) {
+  console.error(`local stack failed: ${(err as Error).message}`);
+  await stop();
+}
+setInterval(() => undefined, 1 << 30);
+
+async function waitForStatus(controlPlane: ControlPlane, name: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '(no status yet)';
+  while (Date.now() < deadline) {
+    last = (await controlPlane.kubectl(['get', 'postgresql', name, '-n', 'default', '-o', 'jsonpath={.status.PostgresClusterStatus}']).catch(() => '')) || last;
+    if (last === 'Running') break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return last;
+}
+
+function kubectlPath(): string {
+  return execFileSync('bash', ['-c', `ls ${join(process.env['HOME'] ?? '', '.cache/pgfn/bin')}/kubernetes-*/kubectl | head -1`], { encoding: 'utf8' }).trim();
+}

@@ -211,7 +211,7 @@ class Agent implements NodeAgent {
     try {
       await this.core.deleteNamespacedPod({
         name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', gracePeriodSeconds: 0,
-        body: { preconditions: { uid: pod.metadata?.uid } },
+        body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } },
       });
     } catch (err) {
       const code = statusCode(err);

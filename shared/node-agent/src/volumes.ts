@@ -2,7 +2,7 @@
 // persistentVolumeClaim → the bound PV's directory (survives the pod), emptyDir → a per-pod directory,
 // secret / configMap / downwardAPI / projected (service-account token, kube-root-ca.crt, namespace)
 // → files written by the agent; projected tokens are refreshed before they expire.
-import { chownSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import type { V1Container, V1KeyToPath, V1Pod, V1Volume, V1VolumeProjection } from '@kubernetes/client-node';
 import { ContainerConfigError, fieldValue, type PodRuntimeFacts } from './env.js';
@@ -21,6 +21,8 @@ export interface VolumeSources {
 export interface PreparedVolume {
   readonly name: string;
   readonly hostPath: string;
+  /** emptyDir with medium Memory: a tmpfs of its own instead of a host directory. */
+  readonly memory?: boolean;
   /** Tokens to refresh: file and when to rewrite it (80 % of its lifetime, as kubelet does). */
   readonly tokens: TokenFile[];
 }
@@ -62,8 +64,10 @@ async function prepareVolume(
     return { name: volume.name, hostPath, tokens };
   }
   if (volume.emptyDir !== undefined) {
-    mkdirSync(dir, { recursive: true, mode: 0o777 });
-    return { name: volume.name, hostPath: dir, tokens };
+    mkdirSync(dir, { recursive: true });
+    // kubelet makes emptyDirs world-writable (mkdir's mode would be cut by the umask).
+    chmodSync(dir, 0o777);
+    return { name: volume.name, hostPath: dir, tokens, memory: volume.emptyDir.medium === 'Memory' };
   }
   if (volume.hostPath !== undefined) {
     return { name: volume.name, hostPath: volume.hostPath.path, tokens };
@@ -165,6 +169,10 @@ export function containerMounts(container: V1Container, volumes: ReadonlyMap<str
   for (const mount of container.volumeMounts ?? []) {
     const volume = volumes.get(mount.name);
     if (volume === undefined) throw new ContainerConfigError(`volumeMount "${mount.name}" of container "${container.name}" names no volume of the pod`);
+    if (volume.memory === true && (mount.subPath ?? '') === '') {
+      mounts.push({ kind: 'tmpfs', target: mount.mountPath, mode: '1777' });
+      continue;
+    }
     let source = volume.hostPath;
     let file = false;
     if (mount.subPath !== undefined && mount.subPath !== '') {

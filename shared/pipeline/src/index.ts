@@ -23,3 +23,5 @@ export { FunctionSupervisor } from './supervisor.js';
 export type { ColdStart, FunctionLease, FunctionProcessSpec, SupervisorOptions } from './supervisor.js';
 export { fromHttp, jsonData, toBinaryHeaders, withAttributes } from './wire-event.js';
 export type { WireEvent } from './wire-event.js';
+export { identityForFunction, identityForServiceAccount } from './identity.js';
+export type { Identity, IdentityOptions } from './identity.js';

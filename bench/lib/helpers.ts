@@ -1,0 +1,122 @@
+import * as k8s from '@kubernetes/client-node';
+
+/**
+ * What kubelet, a volume provisioner and Patroni would do for kwok's fake pods, through the
+ * control plane's own apiserver (never the operator-facing one, so none of it counts as operator
+ * traffic). Both sides of the comparison get exactly the same helpers.
+ */
+export interface Helpers {
+  readonly pvsCreated: () => number;
+  readonly podsLabelled: () => number;
+  stop(): Promise<void>;
+}
+
+export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promise<Helpers> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const queue = new WorkQueue(8);
+  let pvs = 0;
+  let labelled = 0;
+
+  // Volume provisioner: a pre-bound hostPath PV for every unbound claim (kwok pods need bound PVCs to schedule).
+  const claims = k8s.makeInformer<k8s.V1PersistentVolumeClaim>(kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+    () => core.listNamespacedPersistentVolumeClaim({ namespace }));
+  const provision = (claim: k8s.V1PersistentVolumeClaim): void => {
+    if ((claim.spec?.volumeName ?? '') !== '') return;
+    const name = `pv-${namespace}-${claim.metadata?.name ?? ''}`.slice(0, 253);
+    queue.add(`pv/${name}`, async () => {
+      await core.createPersistentVolume({ body: persistentVolume(name, namespace, claim) }).then(() => { pvs++; }, (err: unknown) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
+    });
+  };
+  claims.on('add', provision);
+  claims.on('update', provision);
+
+  // Patroni's part: once a pod is Ready, pod 0 becomes master and the others replicas.
+  const pods = k8s.makeInformer<k8s.V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`,
+    () => core.listNamespacedPod({ namespace, labelSelector: 'application=spilo' }), 'application=spilo');
+  const label = (pod: k8s.V1Pod): void => {
+    const name = pod.metadata?.name ?? '';
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const role = /-0$/.test(name) ? 'master' : 'replica';
+    if (!ready || pod.metadata?.deletionTimestamp !== undefined || pod.metadata?.labels?.['spilo-role'] === role) return;
+    queue.add(`pod/${name}`, async () => {
+      await core.patchNamespacedPod({ namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      labelled++;
+    });
+  };
+  pods.on('add', label);
+  pods.on('update', label);
+
+  for (const informer of [claims, pods] as k8s.Informer<k8s.KubernetesObject>[]) {
+    // client-node's informer stops on a watch error; start it again (it re-lists).
+    informer.on('error', () => setTimeout(() => { void informer.start().catch(() => undefined); }, 500));
+    await informer.start();
+  }
+  return {
+    pvsCreated: () => pvs,
+    podsLabelled: () => labelled,
+    stop: async () => {
+      await claims.stop();
+      await pods.stop();
+      await queue.drain();
+    },
+  };
+}
+
+function persistentVolume(name: string, namespace: string, claim: k8s.V1PersistentVolumeClaim): k8s.V1PersistentVolume {
+  return {
+    metadata: { name, labels: { 'pgfn.dev/bench-volume': 'true' } },
+    spec: {
+      capacity: { storage: claim.spec?.resources?.requests?.['storage'] ?? '1Gi' },
+      accessModes: claim.spec?.accessModes ?? ['ReadWriteOnce'],
+      storageClassName: claim.spec?.storageClassName ?? '',
+      persistentVolumeReclaimPolicy: 'Retain',
+      // Never used: kwok runs nothing behind its pods.
+      hostPath: { path: `/tmp/pgfn-bench-volumes/${name}` },
+      claimRef: { namespace, name: claim.metadata?.name, uid: claim.metadata?.uid },
+    },
+  };
+}
+
+/** Runs tasks with bounded concurrency; a key already queued or running is not queued twice. */
+export class WorkQueue {
+  private readonly pending = new Map<string, () => Promise<void>>();
+  private readonly running = new Set<string>();
+  private readonly idle: (() => void)[] = [];
+  private readonly attempts = new Map<string, number>();
+  failures = 0;
+
+  constructor(private readonly concurrency: number) {}
+
+  add(key: string, task: () => Promise<void>): void {
+    if (this.pending.has(key) || this.running.has(key)) return;
+    this.pending.set(key, task);
+    this.pump();
+  }
+
+  async drain(): Promise<void> {
+    if (this.pending.size === 0 && this.running.size === 0) return;
+    await new Promise<void>((r) => this.idle.push(r));
+  }
+
+  private pump(): void {
+    while (this.running.size < this.concurrency && this.pending.size > 0) {
+      const [key, task] = this.pending.entries().next().value as [string, () => Promise<void>];
+      this.pending.delete(key);
+      this.running.add(key);
+      void task().catch(() => {
+        // Transient failures (a conflict, a timeout) are retried; informer updates re-queue the rest.
+        this.failures++;
+        const n = (this.attempts.get(key) ?? 0) + 1;
+        this.attempts.set(key, n);
+        if (n < 5) setTimeout(() => this.add(key, task), 500);
+      }).finally(() => {
+        this.running.delete(key);
+        this.pump();
+        if (this.pending.size === 0 && this.running.size === 0) this.idle.splice(0).forEach((r) => r());
+      });
+    }
+  }
+}

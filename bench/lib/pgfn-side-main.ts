@@ -1,0 +1,83 @@
+// The pgfn side of the comparison as its own process, so its CPU and memory are measured apart from
+// the bench: the real receive adapters, the local broker with our Triggers, and the function
+// processes (bundled as the image runs them). Driven over IPC by bench/lib/pgfn-side.ts.
+import { startPipeline, type DeliveryRecord, type FunctionProcessSpec } from '@pgfn/pipeline';
+
+export interface SideConfig {
+  readonly kubeconfig: string;
+  readonly logDir: string;
+  /** Function name → bundled .mjs file. */
+  readonly bundles: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly idleMs: number;
+}
+
+export type SideRequest = { readonly cmd: 'resync'; readonly seq: number } | { readonly cmd: 'stats'; readonly seq: number } | { readonly cmd: 'stop'; readonly seq: number };
+
+export interface SideStats {
+  readonly deliveries: number;
+  readonly byTrigger: Record<string, number>;
+  readonly outcomes: Record<string, number>;
+  /** Attempts beyond the first (redeliveries after a 5xx, timeout or refused connection). */
+  readonly retries: number;
+  /** No delivery in flight in the broker. */
+  readonly idle: boolean;
+  readonly coldStarts: readonly { fn: string; spawnToFirstResponseMs: number }[];
+  readonly functionPids: Record<string, number>;
+  readonly adapterPids: Record<string, number>;
+  readonly skippedTriggers: readonly string[];
+}
+
+const config = JSON.parse(process.env['PGFN_BENCH_SIDE'] ?? '{}') as SideConfig;
+const send = (msg: unknown): void => { process.send?.(msg); };
+
+const records: DeliveryRecord[] = [];
+const functions: Record<string, FunctionProcessSpec> = Object.fromEntries(Object.entries(config.bundles)
+  .map(([fn, file]) => [fn, { command: process.execPath, args: [file], env: { ...config.env } }]));
+const pipeline = await startPipeline({
+  kubeconfig: config.kubeconfig, logDir: config.logDir, functions, schedulePings: false, idleMs: config.idleMs,
+  onDelivery: (r) => { records.push(r); },
+});
+
+/** True when no delivery (or retry) is in flight in the broker. */
+async function brokerIdle(): Promise<boolean> {
+  return Promise.race([pipeline.broker.idle().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 0))]);
+}
+
+async function stats(): Promise<SideStats> {
+  const count = (key: (r: DeliveryRecord) => string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of records) out[key(r)] = (out[key(r)] ?? 0) + 1;
+    return out;
+  };
+  return {
+    deliveries: records.length,
+    byTrigger: count((r) => r.trigger),
+    outcomes: count((r) => r.outcome),
+    retries: records.reduce((n, r) => n + Math.max(0, r.attempts.length - 1), 0),
+    idle: await brokerIdle(),
+    coldStarts: pipeline.supervisor.coldStarts().map((c) => ({ fn: c.fn, spawnToFirstResponseMs: c.spawnToFirstResponseMs })),
+    functionPids: Object.fromEntries(pipeline.supervisor.names.map((fn) => [fn, pipeline.supervisor.pid(fn) ?? 0]).filter(([, pid]) => pid !== 0)),
+    adapterPids: Object.fromEntries(pipeline.adapters.map((a) => [a.name, a.pid ?? 0])),
+    skippedTriggers: pipeline.broker.skipped,
+  };
+}
+
+process.on('message', (raw) => {
+  const req = raw as SideRequest;
+  void (async (): Promise<void> => {
+    if (req.cmd === 'stats') return send({ seq: req.seq, stats: await stats() });
+    if (req.cmd === 'resync') {
+      const event = pipeline.pings.fire('pgfn-resync');
+      const id = event.attributes['id'];
+      const t0 = performance.now();
+      while (!records.some((r) => r.id === id && r.trigger === 'pgfn-reconcile')) await new Promise((r) => setTimeout(r, 50));
+      const record = records.find((r) => r.id === id && r.trigger === 'pgfn-reconcile');
+      return send({ seq: req.seq, ms: performance.now() - t0, record });
+    }
+    await pipeline.stop();
+    send({ seq: req.seq, stopped: true });
+    process.exit(0);
+  })().catch((err: unknown) => send({ seq: req.seq, error: (err as Error).stack ?? String(err) }));
+});
+send({ ready: true });

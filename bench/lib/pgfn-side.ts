@@ -1,0 +1,90 @@
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir, repoRoot } from '@pgfn/controlplane';
+import { bundleFunction } from '@pgfn/pipeline';
+import { CONFIG_MAP_REF } from './operator-config.js';
+import type { SideConfig, SideRequest, SideStats } from './pgfn-side-main.js';
+import { BenchProcess, waitUntil } from './proc.js';
+import { SYSTEM_NAMESPACE } from './stack.js';
+
+/** Every function with a `functions/<name>/src/main.ts`. */
+export function existingFunctions(): string[] {
+  return readdirSync(join(repoRoot, 'functions')).filter((d) => existsSync(join(repoRoot, 'functions', d, 'src/main.ts'))).sort();
+}
+
+/** Bundles each function once per bench run, as the image does (one .mjs run by plain node). */
+export async function bundleAll(fns: readonly string[]): Promise<Record<string, string>> {
+  const dir = join(cacheDir(), 'bench', 'bundles');
+  mkdirSync(dir, { recursive: true });
+  const out: Record<string, string> = {};
+  for (const fn of fns) out[fn] = (await bundleFunction(fn, dir)).file;
+  return out;
+}
+
+/**
+ * pgfn as it runs without a cluster: Knative's receive adapters watching the apiserver, a local
+ * broker routing with the Triggers of knative/, and the functions as processes. All of it in one
+ * process tree rooted at `pid`.
+ */
+export class PgfnSide {
+  private seq = 0;
+  private readonly replies = new Map<number, (msg: Record<string, unknown>) => void>();
+
+  private constructor(readonly proc: BenchProcess) {
+    proc.ipc.on('message', (raw) => {
+      const msg = raw as Record<string, unknown> & { seq?: number };
+      if (msg.seq === undefined) return;
+      this.replies.get(msg.seq)?.(msg);
+      this.replies.delete(msg.seq);
+    });
+  }
+
+  static async start(opts: { kubeconfig: string; logDir: string; bundles: Record<string, string>; idleMs?: number }): Promise<PgfnSide> {
+    mkdirSync(opts.logDir, { recursive: true });
+    const config: SideConfig = {
+      kubeconfig: opts.kubeconfig, logDir: opts.logDir, bundles: opts.bundles, idleMs: opts.idleMs ?? 3_600_000,
+      // The same configuration source as Zalando's operator; functions log at info, as in the image.
+      env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
+    };
+    const proc = new BenchProcess('pgfn-side', join(opts.logDir, 'side.log'), process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'bench/lib/pgfn-side-main.ts')],
+      { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config) }, { cwd: repoRoot, ipc: true });
+    let ready = false;
+    proc.ipc.once('message', (m) => { ready = (m as { ready?: boolean }).ready === true; });
+    await waitUntil('the pgfn pipeline (receive adapters watching, broker listening)', () => {
+      if (!proc.running) throw new Error(`the pgfn side exited while starting:\n${proc.tail(30)}`);
+      return ready;
+    }, 120_000, 100);
+    return new PgfnSide(proc);
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  async stats(): Promise<SideStats> {
+    return (await this.request({ cmd: 'stats', seq: 0 }))['stats'] as SideStats;
+  }
+
+  /** Fires the resync PingSource and resolves when reconcile has answered it. */
+  async resync(): Promise<{ ms: number; record: unknown }> {
+    const r = await this.request({ cmd: 'resync', seq: 0 });
+    return { ms: r['ms'] as number, record: r['record'] };
+  }
+
+  async stop(): Promise<void> {
+    if (!this.proc.running) return;
+    await Promise.race([this.request({ cmd: 'stop', seq: 0 }).catch(() => undefined), new Promise((r) => setTimeout(r, 20_000))]);
+    await this.proc.stop();
+  }
+
+  private async request(req: SideRequest): Promise<Record<string, unknown>> {
+    const seq = ++this.seq;
+    const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.replies.set(seq, (msg) => (msg['error'] === undefined ? resolve(msg) : reject(new Error(String(msg['error'])))));
+      void this.proc.exited.then(() => reject(new Error(`the pgfn side exited:\n${this.proc.tail(20)}`)));
+    });
+    this.proc.ipc.send({ ...req, seq });
+    return reply;
+  }
+}

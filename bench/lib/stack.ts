@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { ControlPlane, SERVICE_CIDR, binaries, freePort, repoRoot } from '@pgfn/controlplane';
+import { BenchProcess, waitUntil } from './proc.js';
+
+const run = promisify(execFile);
+
+/** Namespaces every run uses: the operators' configuration lives in the first, clusters in the second. */
+export const SYSTEM_NAMESPACE = 'bench-system';
+export const CLUSTER_NAMESPACE = 'bench';
+/** The namespace of pgfn's Knative objects; its receive adapters expect it to exist. */
+export const PGFN_NAMESPACE = 'pgfn-system';
+/** Pods per fake node (the control plane's own kwok node takes 1,000 too). */
+const PODS_PER_NODE = 1000;
+
+export interface Side {
+  /** Client-certificate user the side authenticates as (O=system:masters, like a cluster-admin binding). */
+  readonly user: string;
+  /** Kubeconfig pointing at the operator-facing apiserver. */
+  readonly kubeconfig: string;
+}
+
+/**
+ * A fresh control plane for one side of the comparison, plus a second kube-apiserver on the same
+ * etcd that only the operator under test talks to. kube-controller-manager, the scheduler, kwok and
+ * the bench's own helpers use the first one, so the second one's `apiserver_request_total` counts
+ * exactly the requests of the operator under test (ADR 0007).
+ */
+export class BenchStack {
+  private constructor(
+    readonly cp: ControlPlane,
+    readonly operatorApiserver: BenchProcess,
+    readonly operatorServer: string,
+    readonly admin: k8s.KubeConfig,
+  ) {}
+
+  static async start(opts: { clusters: number }): Promise<BenchStack> {
+    const cp = await ControlPlane.start();
+    let apiserver: BenchProcess | undefined;
+    try {
+      const port = await freePort();
+      apiserver = startOperatorApiserver(cp, port);
+      const server = `https://127.0.0.1:${port}`;
+      await waitUntil('the operator-facing kube-apiserver /readyz', async () => (await httpsGet(cp, server, '/readyz')).status === 200, 90_000);
+      const admin = new k8s.KubeConfig();
+      admin.loadFromFile(cp.kubeconfig);
+      const stack = new BenchStack(cp, apiserver, server, admin);
+      await stack.prepare(opts.clusters);
+      return stack;
+    } catch (err) {
+      await apiserver?.stop();
+      await cp.stop();
+      throw err;
+    }
+  }
+
+  get dir(): string {
+    return this.cp.state.dir;
+  }
+
+  /** CRDs, namespaces and enough fake nodes for every pod (two per cluster, with room to spare). */
+  private async prepare(clusters: number): Promise<void> {
+    await this.cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds/postgresql.crd.yaml'),
+      '-f', join(repoRoot, 'crds/operatorconfiguration.crd.yaml'), '-f', join(repoRoot, 'crds/postgresteam.crd.yaml')]);
+    await this.cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
+    // The second apiserver serves a CRD once its own informer has seen it.
+    await waitUntil('postgresqls served by the operator-facing apiserver',
+      async () => (await httpsGet(this.cp, this.operatorServer, '/apis/acid.zalan.do/v1/postgresqls?limit=1')).status === 200, 60_000);
+    const core = this.admin.makeApiClient(k8s.CoreV1Api);
+    for (const name of [SYSTEM_NAMESPACE, CLUSTER_NAMESPACE, PGFN_NAMESPACE]) {
+      await core.createNamespace({ body: { metadata: { name } } });
+    }
+    const extraNodes = Math.max(0, Math.ceil((clusters * 2 + 50) / PODS_PER_NODE) - 1);
+    for (let i = 1; i <= extraNodes; i++) await core.createNode({ body: fakeNode(`kwok-node-${i}`) });
+  }
+
+  /** A client certificate for `user` (system:masters) and a kubeconfig to the operator-facing apiserver. */
+  async side(user: string): Promise<Side> {
+    const { pki, dir } = this.cp.state;
+    const base = join(dir, 'pki', user);
+    await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/O=system:masters/CN=${user}`]);
+    const ext = `${base}.ext`;
+    writeFileSync(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
+    await run('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial',
+      '-days', '30', '-out', `${base}.crt`, '-extfile', ext]);
+    const kubeconfig = join(dir, `${user}.kubeconfig`);
+    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, `${base}.crt`, `${base}.key`), { mode: 0o600 });
+    return { user, kubeconfig };
+  }
+
+  /** GET on the operator-facing apiserver with the admin certificate (metrics). */
+  async operatorGet(path: string): Promise<string> {
+    const r = await httpsGet(this.cp, this.operatorServer, path);
+    if (r.status !== 200) throw new Error(`GET ${path} on the operator-facing apiserver answered ${r.status}: ${r.body.slice(0, 200)}`);
+    return r.body;
+  }
+
+  async stop(): Promise<void> {
+    await this.operatorApiserver.stop();
+    await this.cp.stop();
+  }
+}
+
+/** The same flags as the control plane's own apiserver (shared/controlplane), on another port. */
+function startOperatorApiserver(cp: ControlPlane, port: number): BenchProcess {
+  const { dir, pki, ports, logDir } = cp.state;
+  const certDir = join(dir, 'pki-operator-apiserver');
+  mkdirSync(certDir, { recursive: true });
+  return new BenchProcess('operator-apiserver', join(logDir, 'operator-apiserver.log'), binaries().kubeApiserver, [
+    `--etcd-servers=http://127.0.0.1:${ports['etcdClient']}`,
+    '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
+    `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
+    `--requestheader-client-ca-file=${pki.caCert}`, '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-', `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC', '--allow-privileged=true',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`, `--cert-dir=${certDir}`, '--profiling=false', '--v=0',
+  ]);
+}
+
+function fakeNode(name: string): k8s.V1Node {
+  return {
+    metadata: {
+      name,
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      // type=kwok: the bench manifests require it by node affinity, like the control plane's own node.
+      labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+    },
+    status: {
+      allocatable: { cpu: '64', memory: '256Gi', pods: String(PODS_PER_NODE) },
+      capacity: { cpu: '64', memory: '256Gi', pods: String(PODS_PER_NODE) },
+    },
+  };
+}
+
+function kubeconfigYaml(server: string, ca: string, cert: string, key: string): string {
+  const b64 = (file: string): string => readFileSync(file).toString('base64');
+  return [
+    'apiVersion: v1', 'kind: Config',
+    'clusters:', '- name: bench', '  cluster:', `    server: ${server}`, `    certificate-authority-data: ${b64(ca)}`,
+    'users:', '- name: bench', '  user:', `    client-certificate-data: ${b64(cert)}`, `    client-key-data: ${b64(key)}`,
+    'contexts:', '- name: bench', '  context:', '    cluster: bench', '    user: bench',
+    'current-context: bench', '',
+  ].join('\n');
+}
+
+async function httpsGet(cp: ControlPlane, server: string, path: string): Promise<{ status: number; body: string }> {
+  const { pki } = cp.state;
+  return new Promise((resolveGet, reject) => {
+    const req = request(new URL(path, server), {
+      method: 'GET', timeout: 10_000,
+      ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey),
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
