@@ -28,6 +28,15 @@ describe('computeStatus', () => {
     });
   }
 
+  it("keeps other functions' conditions untouched, so their writes and ours never undo each other", () => {
+    const teams = { type: 'TeamRolesSynced', status: 'True' as const, reason: 'Synced', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' };
+    const prev = { ...computeStatus({ ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, undefined, t0) };
+    prev.conditions = [...prev.conditions, teams];
+    const next = computeStatus({ ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, prev, t1);
+    expect(next.conditions).to.deep.include(teams);
+    expect(statusChanged(prev, next)).to.equal(false);
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status, and moves it on a change', () => {
     const first = computeStatus({ ...base, statefulSet: sts(3, 1), pods: pods(3, 1, 1, 0) }, undefined, t0);
     const again = computeStatus({ ...base, statefulSet: sts(3, 1), pods: pods(3, 1, 1, 0) }, first, t1);

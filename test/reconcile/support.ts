@@ -40,7 +40,10 @@ export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: strin
     reset: () => counts.clear(),
   };
   const emitted: RunningReconcile['emitted'] = [];
-  const kube = new KubeClient(kc, (verb) => counts.set(verb, (counts.get(verb) ?? 0) + 1));
+  const kube = new KubeClient(kc, (verb, kind) => {
+    if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
+    counts.set(verb, (counts.get(verb) ?? 0) + 1);
+  });
   const app = createApp({
     kube, builder: realBuilder, log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
     metrics: createMetrics('reconcile-test', false),

@@ -2,6 +2,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
 import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
+import { Coalescer } from './coalesce.js';
 import { targetOf } from './events.js';
 import { reconcileCluster, type ReconcileDeps } from './reconcile.js';
 
@@ -18,6 +19,11 @@ export interface HandlerDeps extends ReconcileDeps {
  * and one failing cluster does not stop the others but fails the invocation so it is redelivered.
  */
 export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
+  const coalescer = new Coalescer();
+  const reconcile = (namespace: string, name: string, log: HandlerContext['log']): Promise<void> =>
+    coalescer.run(`${namespace}/${name}`, async () => {
+      await reconcileCluster(deps, namespace, name, log.child({ namespace, cluster: name }));
+    });
   return async (event, { log }) => {
     const target = targetOf(event);
     if (target.scope === 'ignore') {
@@ -25,7 +31,7 @@ export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>,
       return 'ignored';
     }
     if (target.scope === 'cluster') {
-      await reconcileCluster(deps, target.namespace, target.name, log.child({ namespace: target.namespace, cluster: target.name }));
+      await reconcile(target.namespace, target.name, log);
       return 'ok';
     }
     const clusters = await deps.kube.list<KubernetesObject>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace);
@@ -33,7 +39,7 @@ export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>,
     const failures = await forEachLimited(clusters, deps.resyncConcurrency ?? 4, async (c) => {
       const namespace = c.metadata?.namespace ?? '';
       const name = c.metadata?.name ?? '';
-      await reconcileCluster(deps, namespace, name, log.child({ namespace, cluster: name }));
+      await reconcile(namespace, name, log);
     });
     if (failures.length > 0) throw new RetryableError(`resync: ${failures.length} of ${clusters.length} clusters failed: ${failures.slice(0, 5).join('; ')}`);
     return 'ok';

@@ -1,7 +1,7 @@
 import type { CoreV1Event, KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, POSTGRESQL_PLURAL, GROUP, VERSION, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { RetryableError, type Logger } from '@pgfn/fn-runtime';
-import { refOf, type KubeClient, type ObjectRef } from '@pgfn/kube';
+import { refOf, statusCode, type KubeClient, type ObjectRef } from '@pgfn/kube';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { LoadedConfig } from './operator-config.js';
 import type { RoleSyncOutcome } from './role-sync.js';
@@ -238,14 +238,28 @@ export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSum
   };
 }
 
-/** Writes status only when it changes; returns whether it did. */
+/**
+ * Writes status only when it changes; returns whether it did. Guarded by resourceVersion: if the CR
+ * changed meanwhile, a changed spec means a newer reconcile owns the status (skip), while a status
+ * written by another function (its own condition) is merged by recomputing once from the fresh read.
+ */
 async function writeStatus(deps: ReconcileDeps, cluster: Postgresql & KubernetesObject, obs: Observation): Promise<boolean> {
-  const previous = cluster.status as Partial<ClusterStatus> | undefined;
-  const next = computeStatus(obs, previous, deps.now());
-  if (!statusChanged(previous, next)) return false;
-  await deps.kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, cluster.metadata?.namespace ?? '', cluster.metadata?.name ?? '', next,
-    cluster.metadata?.resourceVersion);
-  return true;
+  let current = cluster;
+  for (let attempt = 1; ; attempt++) {
+    const previous = current.status as Partial<ClusterStatus> | undefined;
+    const next = computeStatus(obs, previous, deps.now());
+    if (!statusChanged(previous, next)) return false;
+    try {
+      await deps.kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, current.metadata?.namespace ?? '', current.metadata?.name ?? '', next,
+        current.metadata?.resourceVersion);
+      return true;
+    } catch (err) {
+      if (statusCode(err) !== 409 || attempt >= 3) throw err;
+      const fresh = await deps.kube.get<Postgresql & KubernetesObject>(refOf(current));
+      if (fresh === undefined || fresh.metadata?.generation !== current.metadata?.generation) return false;
+      current = fresh;
+    }
+  }
 }
 
 async function recordEvent(deps: ReconcileDeps, cluster: Postgresql & KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

@@ -76,10 +76,15 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
   const isReady = obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0
     && obs.roles?.state !== 'failed';
   add('Ready', isReady, isReady ? 'ClusterReady' : 'ClusterNotReady', isReady ? 'the cluster is running' : 'see the other conditions');
+  const ours = new Set(conds.map((c) => c.type));
   return {
     PostgresClusterStatus: statusString(obs, podsReady),
     ...(g === undefined ? {} : { observedGeneration: g }),
-    conditions: conds.map((c) => ({ ...c, lastTransitionTime: transitionTime(c, previous?.conditions, now) })),
+    conditions: [
+      ...conds.map((c) => ({ ...c, lastTransitionTime: transitionTime(c, previous?.conditions, now) })),
+      // Conditions other functions own (TeamRolesSynced, BackupVerified …) are kept as they are.
+      ...(previous?.conditions ?? []).filter((c) => !ours.has(c.type)),
+    ],
   };
 }
 

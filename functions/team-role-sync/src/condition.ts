@@ -16,15 +16,17 @@ const ATTEMPTS = 5;
 
 /**
  * Sets the condition on the cluster; returns whether anything changed (false: the condition already
- * said this, or the cluster is gone). `generation` is the one the sync read.
+ * said this, or the cluster is gone). The first attempt works from `cluster` as the caller read it
+ * (no extra read when nothing changes); a conflict re-reads. `generation` is the one the sync read.
  */
-export async function writeTeamCondition(kube: KubeClient, namespace: string, name: string, generation: number | undefined,
-  condition: TeamCondition, now: Date): Promise<boolean> {
+export async function writeTeamCondition(kube: KubeClient, cluster: Postgresql & KubernetesObject, condition: TeamCondition, now: Date): Promise<boolean> {
+  const namespace = cluster.metadata?.namespace ?? '';
+  const name = cluster.metadata?.name ?? '';
+  const generation = cluster.metadata?.generation;
+  let live: (Postgresql & KubernetesObject) | undefined = cluster;
   for (let attempt = 1; ; attempt++) {
-    const live = await kube.get<Postgresql & KubernetesObject>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name });
     if (live === undefined) return false;
-    const conditions = live.status?.conditions ?? [];
-    const next = mergeCondition(conditions, condition, generation, now);
+    const next = mergeCondition(live.status?.conditions ?? [], condition, generation, now);
     if (next === undefined) return false;
     try {
       await kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, namespace, name, { conditions: next }, live.metadata?.resourceVersion);
@@ -32,6 +34,7 @@ export async function writeTeamCondition(kube: KubeClient, namespace: string, na
     } catch (err) {
       if (statusCode(err) !== 409 || attempt >= ATTEMPTS) throw err;
     }
+    live = await kube.get<Postgresql & KubernetesObject>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name });
   }
 }
 

@@ -189,7 +189,7 @@ interface EventSpec {
 async function report(deps: TeamSyncDeps, cluster: Cluster, condition: TeamCondition, event?: EventSpec): Promise<void> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
-  const changed = await writeTeamCondition(deps.kube, namespace, name, cluster.metadata?.generation, condition, deps.now());
+  const changed = await writeTeamCondition(deps.kube, cluster, condition, deps.now());
   if (event === undefined || (!changed && event.always !== true)) return;
   const now = deps.now();
   const body: CoreV1Event = {
