@@ -13,7 +13,8 @@
 // admin roles, and does the full work of a separate server. Clusters run 4 at a time, as the
 // function's resync does. One difference from 10 servers: every cluster's catalog read returns the
 // roles of all clusters on the server (up to 100,000 rows instead of 10,000), so readMs is an upper
-// bound; the table shows it separately.
+// bound; the table shows it separately, and the last two rows sync one cluster on a server of its own
+// (10,000 roles in the catalog): what one real cluster pays.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -74,7 +75,7 @@ try {
   await admin.end();
   const connection = { host: server.host, port: server.port, user: server.user, password: server.password, sslmode: 'disable' as const };
 
-  const syncCluster = async (c: number): Promise<ClusterRun> => {
+  const syncCluster = async (c: number, target = connection): Promise<ClusterRun> => {
     const config = configs[c - 1] as OperatorConfig;
     const t0 = performance.now();
     const owner = `team${pad(c, 2)}`;
@@ -83,7 +84,7 @@ try {
     const map = buildTeamMap([]);
     const members = resolveMembers(clusterTeams(owner, config, map), (team) => teamMembers(team, config, map, team === owner ? lookup.members : []));
     const { roles } = humanRoles(members.values(), config, new Map([['postgres', 'a system user'], ['standby', 'a system user']]));
-    const report = await applyTeamRoles(connection, {
+    const report = await applyTeamRoles(target, {
       desired: roles, pamRole: config.pamRoleName, untouchable: new Set(['postgres', 'standby', 'admin', 'cron_admin']),
       deprecation: { enabled: true, suffix: config.roleDeletionSuffix },
     });
@@ -118,6 +119,31 @@ try {
   }
   rows.push(await run(`churn sync (${CHURN} leave, ${CHURN} join per cluster)`));
   rows.push(await run('no-op sync after churn'));
+
+  // What one real cluster pays: the same team on a server of its own, so the catalog holds its
+  // 10,000 roles only (the shared server above makes every read return all clusters' roles).
+  const alone = await startPostgres();
+  try {
+    const db = new pg.Client(alone);
+    await db.connect();
+    await db.query(`CREATE ROLE "${configs[0]?.pamRoleName}" NOLOGIN`);
+    await db.query(`CREATE ROLE "${configs[0]?.teamAdminRole}" NOLOGIN`);
+    await db.end();
+    const target = { host: alone.host, port: alone.port, user: alone.user, password: alone.password, sslmode: 'disable' as const };
+    for (const name of ['one cluster on its own server: first sync', 'one cluster on its own server: no-op sync']) {
+      const t0 = performance.now();
+      const r = await syncCluster(1, target);
+      const wallMs = performance.now() - t0;
+      rows.push({
+        run: name, clusters: 1, roles: r.roles, statements: r.report.execution.executed, created: r.report.plan.created.length,
+        deprecated: r.report.plan.deprecated.length, restored: r.report.plan.restored.length, apiMs: Math.round(r.apiMs),
+        readMs: Math.round(r.report.readMs), planMs: Math.round(r.report.planMs), executeMs: Math.round(r.report.execution.durationMs),
+        wallMs: Math.round(wallMs), statementsPerSecond: Math.round(r.report.execution.executed / (wallMs / 1000)),
+      });
+    }
+  } finally {
+    await alone.stop();
+  }
 
   const headers = Object.keys(rows[0] ?? {}) as (keyof RunRow)[];
   console.log(`\nteam-role-sync: a ${MEMBERS.toLocaleString('en')}-member team into ${CLUSTERS} clusters, ${CONCURRENCY} at a time, one PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}`);

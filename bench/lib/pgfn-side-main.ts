@@ -80,4 +80,6 @@ process.on('message', (raw) => {
     process.exit(0);
   })().catch((err: unknown) => send({ seq: req.seq, error: (err as Error).stack ?? String(err) }));
 });
+// The bench died (IPC closed): stop the adapters and functions, which live in their own process groups.
+process.on('disconnect', () => { void pipeline.stop().finally(() => process.exit(1)); });
 send({ ready: true });

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { ControlPlane, SERVICE_CIDR, binaries, freePort, repoRoot } from '@pgfn/controlplane';
+import { auditPolicy } from './audit.js';
 import { BenchProcess, waitUntil } from './proc.js';
 
 const run = promisify(execFile);
@@ -14,6 +15,8 @@ export const SYSTEM_NAMESPACE = 'bench-system';
 export const CLUSTER_NAMESPACE = 'bench';
 /** The namespace of pgfn's Knative objects; its receive adapters expect it to exist. */
 export const PGFN_NAMESPACE = 'pgfn-system';
+/** The client-certificate users of the two sides; the audit policy logs only these. */
+export const SIDE_USERS = ['pgfn-bench', 'zalando-bench'] as const;
 /** Pods per fake node (the control plane's own kwok node takes 1,000 too). */
 const PODS_PER_NODE = 1000;
 
@@ -26,9 +29,9 @@ export interface Side {
 
 /**
  * A fresh control plane for one side of the comparison, plus a second kube-apiserver on the same
- * etcd that only the operator under test talks to. kube-controller-manager, the scheduler, kwok and
- * the bench's own helpers use the first one, so the second one's `apiserver_request_total` counts
- * exactly the requests of the operator under test (ADR 0007).
+ * etcd that only the operator under test talks to, with an audit log of that operator's user's
+ * requests. kube-controller-manager, the scheduler, kwok and the bench's own helpers use the first
+ * one (ADR 0007).
  */
 export class BenchStack {
   private constructor(
@@ -36,6 +39,8 @@ export class BenchStack {
     readonly operatorApiserver: BenchProcess,
     readonly operatorServer: string,
     readonly admin: k8s.KubeConfig,
+    /** Audit log (JSON lines) of the operator-facing apiserver: the side's requests only. */
+    readonly auditLog: string,
   ) {}
 
   static async start(opts: { clusters: number }): Promise<BenchStack> {
@@ -43,12 +48,14 @@ export class BenchStack {
     let apiserver: BenchProcess | undefined;
     try {
       const port = await freePort();
-      apiserver = startOperatorApiserver(cp, port);
+      const auditLog = join(cp.state.logDir, 'operator-audit.jsonl');
+      apiserver = startOperatorApiserver(cp, port, auditLog);
+      adopt(cp, apiserver.pid);
       const server = `https://127.0.0.1:${port}`;
       await waitUntil('the operator-facing kube-apiserver /readyz', async () => (await httpsGet(cp, server, '/readyz')).status === 200, 90_000);
       const admin = new k8s.KubeConfig();
       admin.loadFromFile(cp.kubeconfig);
-      const stack = new BenchStack(cp, apiserver, server, admin);
+      const stack = new BenchStack(cp, apiserver, server, admin, auditLog);
       await stack.prepare(opts.clusters);
       return stack;
     } catch (err) {
@@ -78,8 +85,13 @@ export class BenchStack {
     for (let i = 1; i <= extraNodes; i++) await core.createNode({ body: fakeNode(`kwok-node-${i}`) });
   }
 
+  /** Process groups the control plane's orphan guard also ends if the bench dies without cleaning up. */
+  adopt(pid: number): void {
+    adopt(this.cp, pid);
+  }
+
   /** A client certificate for `user` (system:masters) and a kubeconfig to the operator-facing apiserver. */
-  async side(user: string): Promise<Side> {
+  async side(user: (typeof SIDE_USERS)[number]): Promise<Side> {
     const { pki, dir } = this.cp.state;
     const base = join(dir, 'pki', user);
     await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
@@ -93,24 +105,27 @@ export class BenchStack {
     return { user, kubeconfig };
   }
 
-  /** GET on the operator-facing apiserver with the admin certificate (metrics). */
-  async operatorGet(path: string): Promise<string> {
-    const r = await httpsGet(this.cp, this.operatorServer, path);
-    if (r.status !== 200) throw new Error(`GET ${path} on the operator-facing apiserver answered ${r.status}: ${r.body.slice(0, 200)}`);
-    return r.body;
-  }
-
   async stop(): Promise<void> {
     await this.operatorApiserver.stop();
     await this.cp.stop();
   }
 }
 
-/** The same flags as the control plane's own apiserver (shared/controlplane), on another port. */
-function startOperatorApiserver(cp: ControlPlane, port: number): BenchProcess {
+/**
+ * The control plane's watchdog ends every process group listed in its `pids` file once the process
+ * that started it is gone; the file is only written while the control plane boots, so appending works.
+ */
+function adopt(cp: ControlPlane, pid: number): void {
+  appendFileSync(join(cp.state.dir, 'pids'), `${pid}\n`);
+}
+
+/** The same flags as the control plane's own apiserver (shared/controlplane), another port, plus auditing. */
+function startOperatorApiserver(cp: ControlPlane, port: number, auditLog: string): BenchProcess {
   const { dir, pki, ports, logDir } = cp.state;
   const certDir = join(dir, 'pki-operator-apiserver');
   mkdirSync(certDir, { recursive: true });
+  const policy = join(dir, 'bench-audit-policy.yaml');
+  writeFileSync(policy, auditPolicy(SIDE_USERS));
   return new BenchProcess('operator-apiserver', join(logDir, 'operator-apiserver.log'), binaries().kubeApiserver, [
     `--etcd-servers=http://127.0.0.1:${ports['etcdClient']}`,
     '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
@@ -122,6 +137,9 @@ function startOperatorApiserver(cp: ControlPlane, port: number): BenchProcess {
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`, `--cert-dir=${certDir}`, '--profiling=false', '--v=0',
+    // Written synchronously (blocking mode), never rotated: phases are cut by byte offsets.
+    `--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking',
+    '--audit-log-maxsize=0',
   ]);
 }
 

@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import {
-  buildPodStatus, ContainerConfigError, initScript, IpPool, parseServiceHost, persistentVolumeFor, pgbouncerFiles, podPhase,
+  buildPodStatus, ContainerConfigError, hostsFile, initScript, IpPool, parseServiceHost, persistentVolumeFor, pgbouncerFiles, podPhase,
   shouldProvision, storageClass,
 } from '@pgfn/node-agent';
 import { expect } from 'chai';
@@ -167,6 +167,17 @@ describe('initScript', () => {
       "/usr/bin/mount -o remount,bind,ro '/home/postgres/pgdata'",
       "/usr/bin/hostname 'acid-ha-0'",
       "exec /usr/bin/setpriv --reuid='postgres' --regid='postgres' --init-groups -- '/usr/bin/patroni' '/home/postgres/postgres.yml'",
+    ]);
+  });
+});
+
+describe('hostsFile', () => {
+  it('names the pod and every Service of its namespace, as cluster DNS would', () => {
+    const text = hostsFile('10.244.10.5', 'acid-clone-0', 'team', new Map([['acid-src', '10.244.10.2']]));
+    expect(text.split('\n')).to.include.members([
+      '10.244.10.5\tacid-clone-0',
+      '10.244.10.2\tacid-src acid-src.team acid-src.team.svc acid-src.team.svc.cluster.local',
+      '127.0.0.1\tlocalhost',
     ]);
   });
 });

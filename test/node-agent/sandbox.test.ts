@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { SandboxProcess } from '../../shared/node-agent/src/sandbox.js';
+import { SandboxProcess } from '@pgfn/node-agent';
 
 /** Host pids whose command line contains `marker`. */
 function pidsWith(marker: string): number[] {

@@ -3,7 +3,9 @@ import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import pg from 'pg';
 import type { OperatorConfig } from '@pgfn/api';
+import { KubeClient } from '@pgfn/kube';
 import { startPostgres, testPostgres, type RunningPostgres } from '@pgfn/testpg';
+import { writeTeamCondition } from '../../functions/team-role-sync/src/index.js';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import {
@@ -24,7 +26,7 @@ interface RoleRow {
 async function roles(db: pg.Client, prefix: string): Promise<RoleRow[]> {
   const { rows } = await db.query<RoleRow>(`
     SELECT r.rolname, r.rolcanlogin AS login, r.rolsuper AS superuser, r.rolpassword IS NULL AS nopassword,
-           ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1 COLLATE "C") AS groups,
+           ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY g.rolname COLLATE "C") AS groups,
            COALESCE((SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0), '{}') AS config
       FROM pg_authid r WHERE starts_with(r.rolname, $1) ORDER BY r.rolname COLLATE "C"`, [prefix]);
   return rows;
@@ -246,6 +248,19 @@ describe('team-role-sync: human roles from the Teams API (real PostgreSQL)', fun
     const deprecated = (await roles(db, p)).filter((r) => r.rolname.endsWith('_deleted')).map((r) => r.rolname).sort();
     expect(deprecated).to.deep.equal(hostile.map((h) => `${h}_deleted`).sort());
     expect((await roles(db, `${p}_v`))).to.have.length(1);
+  });
+
+  it('writes its condition over a stale read without losing a concurrent writer\'s status (resourceVersion guard)', async () => {
+    const stale = await readCluster(kc, ns.name, name);
+    const conditions = [...(stale.status?.conditions ?? []), { type: 'BackupVerified', status: 'True', reason: 'Verified', message: 'restore test passed', lastTransitionTime: '2026-01-02T00:00:00Z' }];
+    await kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObjectStatus({ ...PG, namespace: ns.name, name, body: { status: { conditions } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const changed = await writeTeamCondition(new KubeClient(kc), stale, { status: 'False', reason: 'SyncFailed', message: 'from a stale read' }, new Date());
+    expect(changed).to.equal(true);
+    const types = (await readCluster(kc, ns.name, name)).status?.conditions?.map((c) => `${c.type}=${c.status}`);
+    expect(types).to.deep.equal(['Ready=True', 'TeamRolesSynced=False', 'BackupVerified=True']);
+    expect((await fn.post(pingEvent())).status).to.equal(200);
+    expect(await condition()).to.include({ status: 'True', reason: 'Synced' });
   });
 
   it('does not deprecate anyone while the teams features are off, and ignores the event', async () => {

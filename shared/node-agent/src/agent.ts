@@ -1,11 +1,10 @@
 // The pgfn node agent: plays kubelet for one Node so that Spilo and PgBouncer pods are real Patroni,
 // PostgreSQL and PgBouncer processes on this machine. Development and test infrastructure only.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
 import {
   CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod, type V1PodStatus, type V1Taint,
 } from '@kubernetes/client-node';

@@ -1,12 +1,12 @@
 // Everything kubelet does for one pod bound to this node: an address, volumes, containers with their
 // lifecycle, truthful status, graceful termination, and a crash on request.
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { ContainerWorker, type BackoffSettings } from './container.js';
 import { ContainerConfigError, resolveContainerEnv, type EnvSources, type PodRuntimeFacts } from './env.js';
 import { buildPodStatus, podPhase, statusFingerprint, type PodPhase } from './pod-status.js';
-import type { ServiceResolver } from './resolver.js';
+import { hostsFile, type ServiceResolver } from './resolver.js';
 import { runtimeKindOf, type ContainerRuntime, type ImagePatterns, type LaunchContext, type RuntimeKind } from './runtime.js';
 import { containerMounts, prepareVolumes, refreshTokens, type PreparedVolume, type VolumeOwner, type VolumeSources } from './volumes.js';
 
@@ -50,6 +50,8 @@ export class PodWorker {
   private patching = false;
   private terminating: Promise<void> | undefined;
   private lastCrashToken: string | undefined;
+  private hosts = '';
+  private nextHostsRefresh = 0;
   readonly key: string;
 
   constructor(pod: V1Pod, private readonly deps: PodWorkerDeps) {
@@ -112,6 +114,7 @@ export class PodWorker {
     if (this.terminating !== undefined) return;
     this.podIP ??= this.deps.allocateIP(this.pod.status?.podIP);
     await this.ensureVolumes();
+    await this.refreshHosts();
     if (this.volumes !== undefined) {
       await Promise.all(this.containers.map((c) => c.tick()));
       await refreshTokens(this.volumes.values(), this.deps.volumeSources(this.pod)).catch((err: unknown) => this.log(`token refresh: ${(err as Error).message}`));
@@ -132,6 +135,18 @@ export class PodWorker {
     }
   }
 
+  /** The pod's /etc/hosts: its own name and the namespace's Services (rewritten in place, it is bind-mounted). */
+  private async refreshHosts(): Promise<void> {
+    if (this.podIP === undefined || Date.now() < this.nextHostsRefresh) return;
+    this.nextHostsRefresh = Date.now() + 5_000;
+    const namespace = this.pod.metadata?.namespace ?? 'default';
+    const services = await this.deps.resolver.namespaceAddresses(namespace).catch(() => new Map<string, string>());
+    const content = hostsFile(this.podIP, this.pod.metadata?.name ?? '', namespace, services);
+    if (content === this.hosts) return;
+    writeFileSync(join(this.deps.podDir, 'hosts'), content);
+    this.hosts = content;
+  }
+
   private facts(): PodRuntimeFacts {
     return { podIP: this.podIP ?? '', hostIP: this.deps.hostIP, nodeCpu: this.deps.nodeCpu, nodeMemoryBytes: this.deps.nodeMemoryBytes };
   }
@@ -146,7 +161,8 @@ export class PodWorker {
     mkdirSync(runDir, { recursive: true, mode: 0o755 });
     return {
       pod: this.pod, container, env, podIP: this.podIP, podDir: this.deps.podDir, runDir,
-      logFile: join(this.deps.logDir, `${containerName}.log`), volumeMounts: containerMounts(container, this.volumes),
+      logFile: join(this.deps.logDir, `${containerName}.log`),
+      volumeMounts: [...containerMounts(container, this.volumes), { kind: 'bind', source: join(this.deps.podDir, 'hosts'), target: '/etc/hosts', file: true }],
       resolver: this.deps.resolver, log: (m) => this.log(`${containerName}: ${m}`),
     };
   }

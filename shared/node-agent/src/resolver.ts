@@ -19,6 +19,8 @@ export interface ServiceResolver {
   resolve(host: string, defaultNamespace?: string): Promise<string[]>;
   /** Ready endpoints of `host` with the target port of the Service port `port`. */
   resolveAddresses(host: string, port: number, defaultNamespace?: string): Promise<ServiceAddress[]>;
+  /** Every Service of `namespace` with a ready endpoint, and the first such address (for /etc/hosts). */
+  namespaceAddresses(namespace: string): Promise<Map<string, string>>;
 }
 
 /**
@@ -88,7 +90,35 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
       }
       return out;
     },
+    async namespaceAddresses(namespace) {
+      const slices = await discovery.listNamespacedEndpointSlice({ namespace });
+      const byService = new Map<string, V1EndpointSlice[]>();
+      for (const slice of slices.items) {
+        const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
+        if (service !== undefined) byService.set(service, [...(byService.get(service) ?? []), slice]);
+      }
+      const out = new Map<string, string>();
+      for (const [service, list] of [...byService.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        const ip = fromSlices(list).map((e) => e.ip).sort()[0];
+        if (ip !== undefined) out.set(service, ip);
+      }
+      return out;
+    },
   };
+}
+
+/** An /etc/hosts like kubelet's managed one, plus Service names (we have no cluster DNS). */
+export function hostsFile(podIP: string, podName: string, namespace: string, services: ReadonlyMap<string, string>, clusterDomain = 'cluster.local'): string {
+  const lines = [
+    '# Kubernetes-managed hosts file (pgfn node agent: Service names resolve to a ready endpoint).',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    `${podIP}\t${podName}`,
+  ];
+  for (const [service, ip] of services) {
+    lines.push(`${ip}\t${service} ${service}.${namespace} ${service}.${namespace}.svc ${service}.${namespace}.svc.${clusterDomain}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function fromSlices(slices: V1EndpointSlice[]): { ip: string; ports: Map<string, number> }[] {
@@ -96,7 +126,7 @@ function fromSlices(slices: V1EndpointSlice[]): { ip: string; ports: Map<string,
   for (const slice of slices) {
     if (slice.addressType !== 'IPv4') continue;
     const ports = new Map((slice.ports ?? []).map((p) => [p.name ?? '', p.port ?? 0]));
-    for (const endpoint of slice.endpoints) {
+    for (const endpoint of slice.endpoints ?? []) {
       // Ready unknown counts as ready, as kube-proxy does.
       if (endpoint.conditions?.ready === false) continue;
       for (const ip of endpoint.addresses) out.push({ ip, ports });

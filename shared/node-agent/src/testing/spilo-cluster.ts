@@ -3,9 +3,9 @@
 // Services, Endpoints, PDBs, StatefulSet), plus the upstream `postgres-pod` ClusterRole. Pods are
 // steered to the agent's node with the operator's own mechanism, node_readiness_label.
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
-import { buildCluster, type KubeObject } from '@pgfn/builder';
+import { buildCluster, secretName, type KubeObject } from '@pgfn/builder';
 import { KubeClient } from '@pgfn/kube';
 import { NODE_AGENT_LABEL } from '../node.js';
 
@@ -35,9 +35,17 @@ export interface SpiloClusterSpec {
   readonly podTerminateGracePeriodSeconds?: number;
   readonly connectionPooler?: boolean;
   readonly users?: Readonly<Record<string, string[]>>;
+  /** spec.clone / spec.standby of the manifest, as given. */
+  readonly clone?: Postgresql['spec']['clone'];
+  readonly standby?: Postgresql['spec']['standby'];
   readonly databases?: Readonly<Record<string, string>>;
   /** Any other operator configuration. */
   readonly config?: Partial<OperatorConfig>;
+  /**
+   * Give the cluster the same role passwords as this one (a standby cluster must log in to its
+   * source as the source's standby role; upstream asks users to copy the Secrets).
+   */
+  readonly credentialsOf?: SpiloCluster;
 }
 
 export interface SpiloCluster {
@@ -46,6 +54,8 @@ export interface SpiloCluster {
   readonly manifest: Postgresql;
   readonly config: OperatorConfig;
   readonly objects: KubeObject[];
+  /** Roles with a credentials Secret. */
+  readonly roles: readonly string[];
   /** Password of a role from its credentials Secret. */
   password(role: string): string;
 }
@@ -62,6 +72,8 @@ export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
       volume: { size: '1Gi' },
       ...(spec.patroni === undefined ? {} : { patroni: { ...spec.patroni } }),
       ...(spec.connectionPooler === true ? { enableConnectionPooler: true } : {}),
+      ...(spec.clone === undefined ? {} : { clone: structuredClone(spec.clone) }),
+      ...(spec.standby === undefined ? {} : { standby: structuredClone(spec.standby) }),
       users: Object.fromEntries(Object.entries(spec.users ?? {}).map(([k, v]) => [k, [...v]])),
       databases: { ...(spec.databases ?? {}) },
     },
@@ -85,8 +97,14 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
   const manifest = spiloManifest(spec);
   const config = spiloConfig(spec);
   let counter = 0;
+  const existingSecrets = new Map<string, V1Secret>();
+  for (const role of spec.credentialsOf?.roles ?? []) {
+    const name = secretName(role, manifest.metadata.name ?? '', config);
+    const b64 = (v: string): string => Buffer.from(v).toString('base64');
+    existingSecrets.set(name, { metadata: { name, namespace: spec.namespace }, data: { username: b64(role), password: b64(spec.credentialsOf?.password(role) ?? '') } });
+  }
   const result = buildCluster({
-    cluster: manifest, config, existingSecrets: new Map(), now: new Date(),
+    cluster: manifest, config, existingSecrets, now: new Date(),
     newPassword: () => `${randomBytes(12).toString('hex')}${counter++}`,
   });
   const errors = result.errors.filter((e) => e.severity === 'error');
@@ -105,7 +123,7 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
     if (user !== undefined && password !== undefined) passwords.set(user, password);
   }
   return {
-    name: manifest.metadata.name ?? '', namespace: spec.namespace, manifest, config, objects,
+    name: manifest.metadata.name ?? '', namespace: spec.namespace, manifest, config, objects, roles: [...passwords.keys()],
     password: (role) => {
       const value = passwords.get(role);
       if (value === undefined) throw new Error(`no credentials Secret for role ${role}; known: ${[...passwords.keys()].join(', ')}`);

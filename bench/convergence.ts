@@ -1,0 +1,254 @@
+// npm run bench:convergence [-- --n 1,100] [--sides pgfn,zalando] [--timeout-min 30] [--zalando-qps N]
+//
+// pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0007):
+// N postgresql manifests are applied and the clock runs until every cluster has its objects and
+// status Running. Each side gets a fresh control plane (kwok pods; a helper labels pods like Patroni)
+// and its own operator-facing kube-apiserver, whose audit log records exactly that side's requests.
+// Measured per side and N:
+//   convergence  first manifest submitted → last cluster Running (and per-cluster latencies);
+//   API cost     requests per created cluster and per cluster in a no-op resync (writes apart);
+//   resources    CPU seconds and peak RSS of the side's whole process tree.
+// Prints markdown tables; writes bench/results/convergence.json.
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { freePort } from '@pgfn/controlplane';
+import { example, onKwok } from '../test/reconcile/support.js';
+import { startHelpers, WorkQueue } from './lib/helpers.js';
+import { auditOffset, readAudit, subtract, summarise, type RequestSummary } from './lib/audit.js';
+import { CONFIG_MAP, operatorConfigMap } from './lib/operator-config.js';
+import { bundleAll, existingFunctions, PgfnSide } from './lib/pgfn-side.js';
+import { sleep, waitUntil } from './lib/proc.js';
+import { TreeSampler, type ProcSample, type TreeUsage } from './lib/procstat.js';
+import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
+import { BenchStack, CLUSTER_NAMESPACE, SYSTEM_NAMESPACE } from './lib/stack.js';
+import type { SideStats } from './lib/pgfn-side-main.js';
+import { checkObjects, ConvergenceTracker } from './lib/tracker.js';
+import { ensureZalando, ZALANDO_VERSION, ZalandoOperator } from './lib/zalando.js';
+
+type SideName = 'pgfn' | 'zalando';
+
+const sizes = arg('n', '1,100').split(',').map(Number).filter((n) => n > 0);
+const sides = arg('sides', 'pgfn,zalando').split(',') as SideName[];
+const timeoutMs = Number(arg('timeout-min', '30')) * 60_000;
+const zalandoVersion = arg('zalando-version', ZALANDO_VERSION);
+const zalandoQps = process.argv.includes('--zalando-qps') ? Number(arg('zalando-qps', '10')) : undefined;
+const fns = arg('functions', existingFunctions().join(',')).split(',');
+/** A side is quiet when its request count has not moved for this long. */
+const QUIET_MS = 5000;
+
+interface SideResult {
+  side: SideName;
+  clusters: number;
+  converged: boolean;
+  running: number;
+  convergenceSeconds?: number;
+  perClusterSeconds: { median: number; p90: number; p99: number; max: number };
+  statusPaths: Record<string, number>;
+  missingObjects: string[];
+  objectsByKind: Record<string, number>;
+  api: { startup: RequestSummary; create: RequestSummary; resync?: RequestSummary; resyncClusters?: number; resyncSeconds?: number };
+  resources: { startupCpuSeconds: number; convergeCpuSeconds: number; resyncCpuSeconds?: number; total: TreeUsage; apiserverCpuSeconds: number };
+  pgfn?: SideStats;
+  notes: string[];
+}
+
+const log = (msg: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+/** The common core both operators make for `c` (minimal.yaml): what "all its objects" means. */
+function expectedObjects(c: string): string[] {
+  const secret = (user: string): string => `Secret/${user}.${c}.credentials.postgresql.acid.zalan.do`;
+  return [`StatefulSet/${c}`, `Service/${c}`, `Service/${c}-repl`, `Endpoints/${c}`, `PodDisruptionBudget/postgres-${c}-pdb`,
+    secret('postgres'), secret('standby'), secret('app-owner')];
+}
+
+/**
+ * Waits until the side has made no request for QUIET_MS (its audit log stops growing) and `extra`
+ * holds; returns the audit log offset there.
+ */
+async function quiet(stack: BenchStack, extra: () => Promise<boolean> = async () => true, limitMs = 300_000): Promise<number> {
+  const deadline = Date.now() + limitMs;
+  let last = auditOffset(stack.auditLog);
+  let since = Date.now();
+  for (;;) {
+    await sleep(500);
+    const now = auditOffset(stack.auditLog);
+    if (now !== last || !(await extra())) since = Date.now();
+    last = now;
+    if (Date.now() - since >= QUIET_MS || Date.now() > deadline) return last;
+  }
+}
+
+function componentName(rootPids: () => readonly number[]): (s: ProcSample) => string {
+  return (s) => {
+    if (s.comm.startsWith('apiserver_recei')) return 'receive adapters';
+    if (s.comm === 'postgres-operat') return 'zalando operator';
+    if (rootPids().includes(s.pid)) return s.comm === 'node' ? 'local broker + supervisor' : s.comm;
+    return s.comm === 'node' ? 'functions' : s.comm;
+  };
+}
+
+async function runSide(side: SideName, n: number, bundles: Record<string, string>, zalandoBin: string): Promise<SideResult> {
+  log(`${side}, ${n} clusters: starting a fresh control plane`);
+  const stack = await BenchStack.start({ clusters: n });
+  const notes: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const core = stack.admin.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: SYSTEM_NAMESPACE, body: { metadata: { name: CONFIG_MAP }, data: operatorConfigMap(await freePort()) } });
+    const helpers = await startHelpers(stack.admin, CLUSTER_NAMESPACE);
+    cleanups.push(() => helpers.stop());
+    const tracker = new ConvergenceTracker(stack.admin, CLUSTER_NAMESPACE);
+    await tracker.start();
+    cleanups.push(() => tracker.stop());
+    const identity = await stack.side(`${side}-bench`);
+    const apiserverCpu = new TreeSampler(() => [stack.operatorApiserver.pid], () => 'apiserver');
+    apiserverCpu.start();
+
+    // Start-up: everything the side does before the first manifest arrives.
+    const o0 = auditOffset(stack.auditLog);
+    let pgfn: PgfnSide | undefined;
+    let zalando: ZalandoOperator | undefined;
+    const zalandoLog = join(stack.cp.state.logDir, 'zalando.log');
+    if (side === 'pgfn') {
+      pgfn = await PgfnSide.start({ kubeconfig: identity.kubeconfig, logDir: join(stack.cp.state.logDir, 'pgfn'), bundles });
+      stack.adopt(pgfn.pid);
+      cleanups.push(async () => pgfn?.stop());
+    } else {
+      zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(zalandoQps === undefined ? {} : { qps: zalandoQps }) });
+      stack.adopt(zalando.pid);
+      cleanups.push(async () => zalando?.stop());
+    }
+    const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? 0].filter((p) => p > 0);
+    const sampler = new TreeSampler(roots, componentName(roots), true);
+    sampler.start();
+    const idle = async (): Promise<boolean> => (pgfn === undefined ? true : (await pgfn.stats()).idle);
+    const o1 = await quiet(stack, idle);
+    const startup = readAudit(stack.auditLog, identity.user, o0, o1);
+    const startupCpu = sampler.cpuNow();
+
+    // Convergence: submit every manifest (through the control plane's own apiserver, as a user would).
+    const names = Array.from({ length: n }, (_, i) => `acid-b${i}`);
+    const custom = stack.admin.makeApiClient(k8s.CustomObjectsApi);
+    const submit = new WorkQueue(16);
+    const t0 = performance.now();
+    for (const name of names) {
+      submit.add(name, async () => {
+        tracker.submitted(name, performance.now());
+        await custom.createNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: CLUSTER_NAMESPACE, body: onKwok(example('minimal.yaml', CLUSTER_NAMESPACE, name)) });
+      });
+    }
+    await submit.drain();
+    log(`${side}: ${n} manifests submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; waiting for Running`);
+    const progress = setInterval(() => log(`${side}: ${tracker.running()}/${n} Running after ${((performance.now() - t0) / 1000).toFixed(0)} s`), 30_000);
+    let converged = true;
+    try {
+      await tracker.allRunning(names, timeoutMs);
+    } catch (err) {
+      converged = false;
+      notes.push((err as Error).message);
+      log((err as Error).message);
+    } finally {
+      clearInterval(progress);
+    }
+    const { perCluster, lastRunningAt } = tracker.latencies(names);
+    let check = await checkObjects(stack.admin, CLUSTER_NAMESPACE, names.flatMap(expectedObjects));
+    if (converged && check.missing.length > 0) {
+      // Status says Running; give the objects a moment in case a write is still in flight.
+      await waitUntil('every expected object', async () => (check = await checkObjects(stack.admin, CLUSTER_NAMESPACE, names.flatMap(expectedObjects))).missing.length === 0, 60_000, 2000).catch(() => undefined);
+    }
+    const o2 = await quiet(stack, idle);
+    const convergeCpu = sampler.cpuNow() - startupCpu;
+    log(`${side}: ${tracker.running()}/${n} Running, convergence ${fixed((lastRunningAt - t0) / 1000)} s; measuring a no-op resync`);
+
+    // No-op resync of every cluster, only when the side converged (otherwise it is not a no-op).
+    let resync: RequestSummary | undefined;
+    let resyncSeconds: number | undefined;
+    let resyncCpu: number | undefined;
+    let resyncClusters: number | undefined;
+    if (converged) {
+      const cpuBefore = sampler.cpuNow();
+      if (pgfn !== undefined) {
+        const r = await pgfn.resync();
+        resyncSeconds = r.ms / 1000;
+        resyncClusters = n;
+        const o3 = await quiet(stack, idle);
+        resync = summarise(readAudit(stack.auditLog, identity.user, o2, o3));
+      } else if (zalando !== undefined) {
+        // Zalando resyncs every resync_period (30 min); its start-up sync runs the same Sync of every
+        // cluster. So: restart it and take its start-up requests (measured above, with no clusters) out.
+        await zalando.stop();
+        const t = performance.now();
+        zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(zalandoQps === undefined ? {} : { qps: zalandoQps }) });
+        stack.adopt(zalando.pid);
+        const op = zalando;
+        await waitUntil(`Zalando's start-up sync of ${n} clusters`, () => op.synced() >= n, timeoutMs, 500).catch((err: unknown) => notes.push((err as Error).message));
+        resyncSeconds = (performance.now() - t) / 1000;
+        resyncClusters = op.synced();
+        const o3 = await quiet(stack);
+        resync = summarise(subtract(readAudit(stack.auditLog, identity.user, o2, o3), startup));
+        notes.push('Zalando\'s no-op resync is its start-up sync after a restart, less the requests of its start-up with no clusters');
+      }
+      resyncCpu = sampler.cpuNow() - cpuBefore;
+    }
+    const total = sampler.stop();
+    const pgfnStats = pgfn === undefined ? undefined : await pgfn.stats();
+    const result: SideResult = {
+      side, clusters: n, converged, running: tracker.running(),
+      ...(converged ? { convergenceSeconds: (lastRunningAt - t0) / 1000 } : {}),
+      perClusterSeconds: { median: median(perCluster) / 1000, p90: quantile(perCluster, 0.9) / 1000, p99: quantile(perCluster, 0.99) / 1000, max: Math.max(0, ...perCluster) / 1000 },
+      statusPaths: tracker.statusPaths(), missingObjects: check.missing.slice(0, 20), objectsByKind: check.labelledByKind,
+      api: {
+        startup: summarise(startup), create: summarise(readAudit(stack.auditLog, identity.user, o1, o2)),
+        ...(resync === undefined ? {} : { resync, resyncClusters, resyncSeconds }),
+      },
+      resources: { startupCpuSeconds: startupCpu, convergeCpuSeconds: convergeCpu, ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }), total, apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds },
+      ...(pgfnStats === undefined ? {} : { pgfn: pgfnStats }),
+      notes,
+    };
+    log(`${side}, ${n}: done`);
+    return result;
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => log(`cleanup: ${(err as Error).message}`));
+    await stack.stop();
+  }
+}
+
+function perCluster(s: RequestSummary | undefined, n: number | undefined): string {
+  if (s === undefined || n === undefined || n === 0) return '—';
+  return `${fixed(s.requests / n)} (${fixed(s.writes / n)} writes)`;
+}
+
+function print(results: readonly SideResult[]): void {
+  const label = (r: SideResult): string => (r.side === 'pgfn' ? 'pgfn' : `Zalando ${zalandoVersion}`);
+  console.log('### Convergence\n');
+  console.log(table(['clusters', 'operator', 'all Running (s)', 'per cluster p50 / p99 (s)', 'Running', 'missing objects'], results.map((r) => [
+    r.clusters, label(r), r.converged ? fixed(r.convergenceSeconds) : `not within ${timeoutMs / 60_000} min`,
+    `${fixed(r.perClusterSeconds.median)} / ${fixed(r.perClusterSeconds.p99)}`, `${r.running}/${r.clusters}`, r.missingObjects.length,
+  ])));
+  console.log('\n### API requests (audit log of the operator-facing apiserver; watches apart)\n');
+  console.log(table(['clusters', 'operator', 'start-up', 'per created cluster', 'per cluster, no-op resync', 'resync (s)', '409 / 429'], results.map((r) => [
+    r.clusters, label(r), r.api.startup.requests, perCluster(r.api.create, r.clusters), perCluster(r.api.resync, r.api.resyncClusters),
+    fixed(r.api.resyncSeconds), `${r.api.create.conflicts + (r.api.resync?.conflicts ?? 0)} / ${r.api.create.throttled + (r.api.resync?.throttled ?? 0)}`,
+  ])));
+  console.log('\n### Resources (whole process tree of each side)\n');
+  console.log(table(['clusters', 'operator', 'CPU s: start-up', 'converge', 'resync', 'total', 'peak RSS (MiB)', 'apiserver CPU s', 'components (CPU s / peak MiB)'], results.map((r) => [
+    r.clusters, label(r), fixed(r.resources.startupCpuSeconds), fixed(r.resources.convergeCpuSeconds), fixed(r.resources.resyncCpuSeconds),
+    fixed(r.resources.total.cpuSeconds), fixed(r.resources.total.peakRssMiB, 0), fixed(r.resources.apiserverCpuSeconds),
+    r.resources.total.components.map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`).join('; '),
+  ])));
+}
+
+const info = machine();
+log(`sizes ${sizes.join(', ')}; sides ${sides.join(', ')}; load average ${(info['loadAverageAtStart'] as number[]).join(' ')}`);
+const zalandoBin = sides.includes('zalando') ? await ensureZalando(zalandoVersion, log) : '';
+const bundles = sides.includes('pgfn') ? await bundleAll(fns) : {};
+const results: SideResult[] = [];
+for (const n of sizes) {
+  for (const side of sides) results.push(await runSide(side, n, bundles, zalandoBin));
+}
+print(results);
+const file = writeResult('convergence', {
+  machine: info, zalandoVersion, zalandoQps: zalandoQps ?? 'upstream default (10, burst 20)', functions: fns,
+  method: 'docs/adr/0007-benchmark-against-zalando.md', results,
+});
+log(`wrote ${file}`);
