@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup %s] %s\n' "$(date +%T)" "$*" >&2; }
 
 # Debian packages. openssl makes the control plane's certificates; PostgreSQL 15 (with pg_partman,
-# which the complete example uses) is the real database under the role/database tests.
-apt_packages=(openssl ca-certificates postgresql-15 postgresql-client-15 postgresql-15-partman)
+# which the complete example uses) is the real database under the role/database tests; Patroni,
+# PgBouncer and daemontools' envdir run behind Spilo and pooler pods (the node agent); util-linux and
+# iproute2 give the agent its sandboxes; locales provides Spilo's en_US.UTF-8.
+apt_packages=(openssl ca-certificates postgresql-15 postgresql-client-15 postgresql-15-partman
+  patroni pgbouncer daemontools locales util-linux iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]} > 0)); then
@@ -16,6 +19,12 @@ if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]]; then echo "need root to apt-get install ${missing[*]}" >&2; exit 1; fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! locale -a 2>/dev/null | grep -qi '^en_US.utf8$'; then
+  log "generating the en_US.UTF-8 locale"
+  sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+  locale-gen >/dev/null
 fi
 
 command -v go >/dev/null || { echo "Go is required to build the control plane (see README)" >&2; exit 1; }
