@@ -49,6 +49,8 @@ interface SideResult {
   api: { startup: RequestSummary; create: RequestSummary; resync?: RequestSummary; resyncClusters?: number; resyncSeconds?: number };
   resources: { startupCpuSeconds: number; convergeCpuSeconds: number; resyncCpuSeconds?: number; total: TreeUsage; apiserverCpuSeconds: number };
   pgfn?: SideStats;
+  /** What the helpers did: volumes provisioned, pods labelled like Patroni, Ready conditions restored. */
+  helpers: { pvs: number; labelled: number; readied: number };
   notes: string[];
 }
 
@@ -203,6 +205,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       },
       resources: { startupCpuSeconds: startupCpu, convergeCpuSeconds: convergeCpu, ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }), total, apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds },
       ...(pgfnStats === undefined ? {} : { pgfn: pgfnStats }),
+      helpers: { pvs: helpers.pvsCreated(), labelled: helpers.podsLabelled(), readied: helpers.podsReadied() },
       notes,
     };
     log(`${side}, ${n}: done`);

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   const cp = await ControlPlane.start({ dir: join(root, 'cp'), removeOnStop: false });
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
-  const agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, dataDir: join(root, 'data'), logDir: join(root, 'logs'), ipRange: '10.244.90.0/24' });
+  const agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, dataDir: join(root, 'data'), logDir: join(root, 'logs'), ipRange: '127.0.90.0/24' });
   const figures: Figures[] = [];
   try {
     for (const profile of profiles) {

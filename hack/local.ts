@@ -3,10 +3,11 @@
 // CRDs, the event pipeline (real Knative receive adapters → local broker → function processes acting
 // as their own ServiceAccounts), and the sample cluster crds/examples/minimal.yaml.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlane, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
+import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
 
 const existing = readClusterState();
@@ -21,12 +22,14 @@ mkdirSync(dir, { recursive: true });
 const started = Date.now();
 const cp = await ControlPlane.start({ dir, removeOnStop: false });
 let pipeline: Pipeline | undefined;
+let agent: NodeAgent | undefined;
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping the local stack …');
   await pipeline?.stop();
+  await agent?.stop();
   await cp.stop();
   process.exit(0);
 };
@@ -42,7 +45,12 @@ try {
   // The operator configuration, as a cluster would have it: upstream's default configuration object.
   await cp.kubectl(['create', 'namespace', 'pgfn-system']).catch(() => '');
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'pgfn-system', '-f', join(repoRoot, 'crds/examples/operatorconfiguration.yaml')]);
+  // Spilo pods go to the node agent's node (real Patroni + PostgreSQL); everything else stays on kwok.
+  await cp.kubectl(['patch', 'operatorconfiguration', 'pgfn-default-configuration', '-n', 'pgfn-system', '--type=merge',
+    '-p', JSON.stringify({ configuration: { kubernetes: { node_readiness_label: { 'pgfn.dev/node-agent': 'true' } } } })]);
+  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
   const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
+  agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, dataDir: join(dir, 'node-agent', 'data'), logDir: join(dir, 'logs', 'node-agent') });
 
   // Each function and each source runs with exactly the RBAC shipped in knative/.
   const admin = new k8s.KubeConfig();
@@ -56,16 +64,19 @@ try {
     functions: Object.fromEntries(functions.map((fn) => [fn, { env: { ...configEnv, KUBECONFIG: identities[fn] ?? cp.kubeconfig } }])),
   });
 
-  const sample = join(repoRoot, 'crds/examples/minimal.yaml');
-  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', sample]);
-  const status = await waitForStatus(cp, 'acid-minimal', 30_000);
+  // The sample asks for PostgreSQL 17; this machine has Debian's 15, so the local copy runs 15.
+  const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
+  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
+  const status = await waitForStatus(cp, 'acid-minimal', 120_000);
   console.log(`\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
-  Pods run on kwok: Kubernetes objects are real, no Postgres runs behind them yet.
+  The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
+  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do -o jsonpath='{.data.password}' | base64 -d) \\
+            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);

@@ -8,6 +8,8 @@ import * as k8s from '@kubernetes/client-node';
 export interface Helpers {
   readonly pvsCreated: () => number;
   readonly podsLabelled: () => number;
+  /** Pods whose Ready condition had to be set back after the node lifecycle controller cleared it. */
+  readonly podsReadied: () => number;
   stop(): Promise<void>;
 }
 
@@ -16,6 +18,8 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
   const queue = new WorkQueue(8);
   let pvs = 0;
   let labelled = 0;
+  let readied = 0;
+  const heartbeat = await startNodeLeases(kc);
 
   // Volume provisioner: a pre-bound hostPath PV for every unbound claim (kwok pods need bound PVCs to schedule).
   const claims = k8s.makeInformer<k8s.V1PersistentVolumeClaim>(kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
@@ -38,6 +42,14 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
   const label = (pod: k8s.V1Pod): void => {
     const name = pod.metadata?.name ?? '';
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    if (!ready && restoreReady(pod)) {
+      queue.add(`ready/${name}`, async () => {
+        await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
+        readied++;
+      });
+      return;
+    }
     const role = /-0$/.test(name) ? 'master' : 'replica';
     if (!ready || pod.metadata?.deletionTimestamp !== undefined || pod.metadata?.labels?.['spilo-role'] === role) return;
     queue.add(`pod/${name}`, async () => {
@@ -57,12 +69,45 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
   return {
     pvsCreated: () => pvs,
     podsLabelled: () => labelled,
+    podsReadied: () => readied,
     stop: async () => {
+      clearInterval(heartbeat);
       await claims.stop();
       await pods.stop();
       await queue.drain();
     },
   };
+}
+
+/**
+ * kubelet's heartbeat for kwok's fake nodes: a Lease in kube-node-lease renewed every 2 s. kwok v0.7
+ * posts node status less often than the control plane's 20 s grace period on a busy machine; the
+ * node then flaps NotReady and the node lifecycle controller clears every pod's Ready condition,
+ * which kwok never sets again.
+ */
+async function startNodeLeases(kc: k8s.KubeConfig): Promise<NodeJS.Timeout> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const leases = kc.makeApiClient(k8s.CoordinationV1Api);
+  const nodes = (await core.listNode()).items.filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake').map((n) => n.metadata?.name ?? '');
+  const renew = async (): Promise<void> => {
+    for (const name of nodes) {
+      const body: k8s.V1Lease = {
+        metadata: { name, namespace: 'kube-node-lease' },
+        spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() },
+      };
+      await leases.replaceNamespacedLease({ name, namespace: 'kube-node-lease', body }).catch(async (err: unknown) => {
+        if ((err as { code?: number }).code === 404) await leases.createNamespacedLease({ namespace: 'kube-node-lease', body });
+      }).catch(() => undefined);
+    }
+  };
+  await renew();
+  return setInterval(() => { void renew(); }, 2000);
+}
+
+/** Running, containers ready, but Ready=False: what the node lifecycle controller leaves after a NotReady blip. */
+function restoreReady(pod: k8s.V1Pod): boolean {
+  const cond = (type: string): string | undefined => pod.status?.conditions?.find((c) => c.type === type)?.status;
+  return pod.status?.phase === 'Running' && cond('ContainersReady') === 'True' && cond('Ready') === 'False' && pod.metadata?.deletionTimestamp === undefined;
 }
 
 function persistentVolume(name: string, namespace: string, claim: k8s.V1PersistentVolumeClaim): k8s.V1PersistentVolume {

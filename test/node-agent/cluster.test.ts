@@ -72,7 +72,10 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     expect(node.metadata?.annotations ?? {}).to.not.have.key('kwok.x-k8s.io/node');
   });
 
-  it('points the master Service at the master and the -repl Service at the replicas', async () => {
+  it('resolves the master Service to the master and the -repl Service to the replicas', async () => {
+    // Pods have loopback addresses, which the API server refuses in EndpointSlices and Endpoints, so
+    // the Services' endpoints stay empty; the resolver selects the Services' pods itself. The intent
+    // is unchanged: the Services follow the role labels Patroni sets.
     const { master, replicas } = await waitForRoles(kc, ns.name, cluster.name, 2);
     await eventually('Services to follow the roles', async () => {
       const masterIps = await t.agent.resolver.resolve(host());

@@ -1,39 +1,41 @@
-import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { V1Endpoints, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   buildPodStatus, ContainerConfigError, hostsFile, initScript, IpPool, parseServiceHost, persistentVolumeFor, pgbouncerFiles, podPhase,
-  shouldProvision, storageClass,
+  serviceBackends, shouldProvision, storageClass,
 } from '@pgfn/node-agent';
 import { expect } from 'chai';
 
 describe('IpPool', () => {
   it('keeps the first address for the node and hands out the rest, one per key', () => {
-    const pool = new IpPool('10.244.10.0/24');
-    expect(pool.nodeIP).to.equal('10.244.10.1');
-    expect(pool.allocate('a')).to.equal('10.244.10.2');
-    expect(pool.allocate('b')).to.equal('10.244.10.3');
-    expect(pool.allocate('a')).to.equal('10.244.10.2');
+    const pool = new IpPool('127.0.10.0/24');
+    expect(pool.nodeIP).to.equal('127.0.10.1');
+    expect(pool.allocate('a')).to.equal('127.0.10.2');
+    expect(pool.allocate('b')).to.equal('127.0.10.3');
+    expect(pool.allocate('a')).to.equal('127.0.10.2');
   });
 
   it('reuses released addresses last', () => {
-    const pool = new IpPool('10.244.10.0/29');
+    const pool = new IpPool('127.0.10.0/29');
     const first = pool.allocate('a');
     pool.release('a');
     const next = ['b', 'c', 'd', 'e'].map((k) => pool.allocate(k));
-    expect(next).to.deep.equal(['10.244.10.3', '10.244.10.4', '10.244.10.5', '10.244.10.6']);
+    expect(next).to.deep.equal(['127.0.10.3', '127.0.10.4', '127.0.10.5', '127.0.10.6']);
     expect(pool.allocate('f')).to.equal(first);
     expect(() => pool.allocate('g')).to.throw('no free pod address left in ipRange');
   });
 
   it('gives a pod its previous address back when it is free', () => {
-    const pool = new IpPool('10.244.10.0/24');
-    expect(pool.allocate('a', '10.244.10.40')).to.equal('10.244.10.40');
+    const pool = new IpPool('127.0.10.0/24');
+    expect(pool.allocate('a', '127.0.10.40')).to.equal('127.0.10.40');
   });
 
+  // Test traffic may only go to loopback addresses, so anything outside 127.0.0.0/8 is refused.
   const bad: [string, string][] = [
-    ['127.0.10.0/24', 'ipRange 127.0.10.0/24 is loopback or link-local: the API server rejects such addresses in Endpoints, so Services could not reach the pods; use a private range such as 10.244.10.0/24'],
-    ['169.254.3.0/24', 'ipRange 169.254.3.0/24 is loopback or link-local: the API server rejects such addresses in Endpoints, so Services could not reach the pods; use a private range such as 10.244.10.0/24'],
-    ['10.244.10.0/30', 'ipRange 10.244.10.0/30: the prefix must be between /8 and /29'],
-    ['10.244.10.0', 'ipRange "10.244.10.0" is not a CIDR like 10.244.10.0/24'],
+    ['192.168.10.0/24', 'ipRange 192.168.10.0/24 is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24'],
+    ['169.254.3.0/24', 'ipRange 169.254.3.0/24 is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24'],
+    ['127.0.0.0/24', 'ipRange 127.0.0.0/24 contains 127.0.0.1 (localhost, used by other services on this host); use a range such as 127.0.10.0/24'],
+    ['127.0.10.0/30', 'ipRange 127.0.10.0/30: the prefix must be between /8 and /29'],
+    ['127.0.10.0', 'ipRange "127.0.10.0" is not a CIDR like 127.0.10.0/24'],
   ];
   for (const [cidr, message] of bad) it(`rejects ${cidr}`, () => expect(() => new IpPool(cidr)).to.throw(message));
 });
@@ -47,10 +49,46 @@ describe('parseServiceHost', () => {
     ['acid-ha.ns1.svc.cluster.local.', { service: 'acid-ha', namespace: 'ns1' }],
     ['acid-ha.ns1.svc.other.domain', undefined],
     ['example.com.au', undefined],
-    ['10.244.10.4', undefined],
+    ['127.0.10.4', undefined],
     ['localhost', undefined],
   ];
   for (const [host, expected] of cases) it(`reads "${host}"`, () => expect(parseServiceHost(host, 'team')).to.deep.equal(expected));
+});
+
+describe('serviceBackends', () => {
+  // The API server refuses loopback pod addresses in EndpointSlices and Endpoints, so the resolver
+  // selects a Service's pods itself, the way the endpoint controller would.
+  const pod = (name: string, ip: string, labels: Record<string, string>, extra: { ready?: boolean; deleting?: boolean; phase?: string } = {}): V1Pod => ({
+    metadata: { name, labels, ...(extra.deleting === true ? { deletionTimestamp: new Date() } : {}) },
+    spec: { containers: [{ name: 'postgres', ports: [{ name: 'postgresql', containerPort: 5433 }, { name: 'patroni', containerPort: 8008 }] }] },
+    status: { phase: extra.phase ?? 'Running', podIP: ip, conditions: [{ type: 'Ready', status: extra.ready === false ? 'False' : 'True' }] },
+  });
+  const service = (selector: Record<string, string> | undefined, targetPort?: number | string, publishNotReadyAddresses?: boolean): V1Service => ({
+    metadata: { name: 'acid-ha' },
+    spec: { ...(selector === undefined ? {} : { selector }), ports: [{ name: 'postgresql', port: 5432, ...(targetPort === undefined ? {} : { targetPort: targetPort as never }) }], publishNotReadyAddresses },
+  });
+  const master = { 'cluster-name': 'acid-ha', 'spilo-role': 'master' };
+  const replica = { 'cluster-name': 'acid-ha', 'spilo-role': 'replica' };
+  const pods = [
+    pod('acid-ha-1', '127.0.10.10', replica), pod('acid-ha-0', '127.0.10.9', master), pod('acid-ha-2', '127.0.10.11', replica, { ready: false }),
+    pod('acid-ha-3', '127.0.10.12', master, { deleting: true }), pod('acid-ha-4', '127.0.10.13', replica, { phase: 'Failed' }), pod('other-0', '127.0.10.14', {}),
+  ];
+  const flat = (s: V1Service, e?: V1Endpoints): string[] => serviceBackends(s, pods, e).map((b) => `${b.ip}:${b.ports.get(5432) ?? '-'}`);
+  const cases: { what: string; service: V1Service; expected: string[] }[] = [
+    { what: 'the ready, not terminating master for a role selector, targetPort a number', service: service(master, 5432), expected: ['127.0.10.9:5432'] },
+    { what: 'ready replicas only, in address order, targetPort a container port name', service: service(replica, 'postgresql'), expected: ['127.0.10.10:5433'] },
+    { what: 'the Service port itself without a targetPort', service: service(master), expected: ['127.0.10.9:5432'] },
+    { what: 'not-ready and terminating pods too with publishNotReadyAddresses', service: service(master, 5432, true), expected: ['127.0.10.9:5432', '127.0.10.12:5432'] },
+    { what: 'no port for a pod without the named container port', service: service(master, 'missing'), expected: ['127.0.10.9:-'] },
+  ];
+  for (const { what, service: s, expected } of cases) it(`selects ${what}`, () => expect(flat(s)).to.deep.equal(expected));
+
+  it('reads the ready addresses of the Endpoints object for a Service without a selector', () => {
+    // Data only (a documentation address, never connected to): on the agent such Endpoints stay empty.
+    const endpoints: V1Endpoints = { subsets: [{ addresses: [{ ip: '192.0.2.7' }], notReadyAddresses: [{ ip: '192.0.2.8' }], ports: [{ name: 'postgresql', port: 5432 }] }] };
+    expect(flat(service(undefined), endpoints)).to.deep.equal(['192.0.2.7:5432']);
+    expect(flat(service(undefined))).to.deep.equal([]);
+  });
 });
 
 describe('pgbouncerFiles', () => {
@@ -60,10 +98,10 @@ describe('pgbouncerFiles', () => {
     CONNECTION_POOLER_MIN_SIZE: '15', CONNECTION_POOLER_RESERVE_SIZE: '15', CONNECTION_POOLER_MAX_CLIENT_CONN: '10000',
     CONNECTION_POOLER_MAX_DB_CONN: '60',
   };
-  const files = pgbouncerFiles(env, { podIP: '10.244.10.9', upstream: [{ ip: '10.244.10.2', port: 5432 }, { ip: '10.244.10.3', port: 5432 }], runDir: '/run/pgbouncer' });
+  const files = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [{ ip: '127.0.10.2', port: 5432 }, { ip: '127.0.10.3', port: 5432 }], runDir: '/run/pgbouncer' });
   const lines: string[] = [
-    '* = host=10.244.10.2,10.244.10.3 port=5432 auth_user=pooler',
-    'listen_addr = 10.244.10.9', 'listen_port = 5432', 'pool_mode = session',
+    '* = host=127.0.10.2,127.0.10.3 port=5432 auth_user=pooler',
+    'listen_addr = 127.0.10.9', 'listen_port = 5432', 'pool_mode = session',
     'auth_query = SELECT * FROM pooler.user_lookup($1)', 'default_pool_size = 30', 'min_pool_size = 15',
     'reserve_pool_size = 15', 'max_client_conn = 10000', 'max_db_connections = 60', 'server_tls_sslmode = require',
   ];
@@ -72,12 +110,12 @@ describe('pgbouncerFiles', () => {
   it('lets the auth user log in with its own password', () => expect(files.userlist).to.equal('"pooler" "pw""1"\n'));
 
   it('points at nothing while the Service has no ready endpoint', () => {
-    const idle = pgbouncerFiles(env, { podIP: '10.244.10.9', upstream: [], runDir: '/run/pgbouncer' });
+    const idle = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [], runDir: '/run/pgbouncer' });
     expect(idle.ini).to.contain('* = host=127.0.0.1 port=1 auth_user=pooler');
   });
 
   it('names a missing variable', () => {
-    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '10.244.10.9', upstream: [], runDir: '/run' }))
+    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '127.0.10.9', upstream: [], runDir: '/run' }))
       .to.throw(ContainerConfigError, 'environment variable PGUSER is required by the connection pooler');
   });
 });
@@ -105,13 +143,13 @@ describe('buildPodStatus', () => {
     ] },
   };
   const status = buildPodStatus({
-    pod, phase: 'Running', podIP: '10.244.10.2', hostIP: '10.244.10.1', startTime: earlier, sandboxReady: true, now,
+    pod, phase: 'Running', podIP: '127.0.10.2', hostIP: '127.0.10.1', startTime: earlier, sandboxReady: true, now,
     containers: [{ name: 'postgres', image: 'spilo', imageID: '', ready: true, restartCount: 0 }], initContainers: [],
   });
   const cond = (type: string) => status.conditions?.find((x) => x.type === type);
 
   it('reports the addresses and keeps the scheduler condition and QoS class', () => {
-    expect(status).to.deep.include({ phase: 'Running', podIP: '10.244.10.2', podIPs: [{ ip: '10.244.10.2' }], hostIP: '10.244.10.1', qosClass: 'Burstable' });
+    expect(status).to.deep.include({ phase: 'Running', podIP: '127.0.10.2', podIPs: [{ ip: '127.0.10.2' }], hostIP: '127.0.10.1', qosClass: 'Burstable' });
     expect(cond('PodScheduled')?.lastTransitionTime).to.equal(earlier);
   });
 
@@ -173,10 +211,10 @@ describe('initScript', () => {
 
 describe('hostsFile', () => {
   it('names the pod and every Service of its namespace, as cluster DNS would', () => {
-    const text = hostsFile('10.244.10.5', 'acid-clone-0', 'team', new Map([['acid-src', '10.244.10.2']]));
+    const text = hostsFile('127.0.10.5', 'acid-clone-0', 'team', new Map([['acid-src', '127.0.10.2']]));
     expect(text.split('\n')).to.include.members([
-      '10.244.10.5\tacid-clone-0',
-      '10.244.10.2\tacid-src acid-src.team acid-src.team.svc acid-src.team.svc.cluster.local',
+      '127.0.10.5\tacid-clone-0',
+      '127.0.10.2\tacid-src acid-src.team acid-src.team.svc acid-src.team.svc.cluster.local',
       '127.0.0.1\tlocalhost',
     ]);
   });

@@ -20,8 +20,8 @@ export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<Test
   const root = mkdtempSync(join(tmpdir(), 'pgfn-agent-test-'));
   const dataDir = join(root, 'data');
   const logDir = join(root, 'logs');
-  // A /24 of its own, so a local stack on 10.244.10.0/24 can run beside the tests.
-  const range = `10.244.${100 + Math.floor(Math.random() * 100)}.0/24`;
+  // A loopback /24 of its own, so a local stack on 127.0.10.0/24 can run beside the tests.
+  const range = `127.0.${100 + Math.floor(Math.random() * 100)}.0/24`;
   const agent = await startNodeAgent({
     kubeconfig: testEnv().kubeconfig, nodeName, ipRange: range, dataDir, logDir, probePeriodCapSeconds: 2, stopGraceMs: 10_000,
   });

@@ -12,7 +12,6 @@ import { statusCode } from '@pgfn/kube';
 import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
 import { ContainerConfigError, type EnvSources } from './env.js';
 import { startInformer, type Informer } from './informer.js';
-import { HostAddresses } from './addresses.js';
 import { IpPool } from './ip-pool.js';
 import { NodeHeartbeat } from './node.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
@@ -28,7 +27,7 @@ export interface NodeAgentOptions {
   readonly kubeconfig: string | KubeConfig;
   /** Default `pgfn-agent-0`. */
   readonly nodeName?: string;
-  /** Private range for the node (first address) and its pods, added to `lo`. Default 10.244.10.0/24. */
+  /** Loopback range (inside 127.0.0.0/8) for the node (first address) and its pods. Default 127.0.10.0/24. */
   readonly ipRange?: string;
   /** Where PersistentVolume directories live: <dataDir>/<namespace>/<claim>. */
   readonly dataDir: string;
@@ -88,7 +87,6 @@ class Agent implements NodeAgent {
   private readonly kc: KubeConfig;
   private readonly core: CoreV1Api;
   private readonly pool: IpPool;
-  private readonly addresses: HostAddresses;
   private readonly heartbeat: NodeHeartbeat;
   private readonly provisioner: LocalProvisioner;
   private readonly workers = new Map<string, PodWorker>();
@@ -105,10 +103,9 @@ class Agent implements NodeAgent {
     this.kc = typeof o.kubeconfig === 'string' ? loadConfig(o.kubeconfig) : o.kubeconfig;
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.nodeName = o.nodeName ?? 'pgfn-agent-0';
-    this.pool = new IpPool(o.ipRange ?? '10.244.10.0/24');
+    this.pool = new IpPool(o.ipRange ?? '127.0.10.0/24');
     this.stateDir = resolve(o.stateDir ?? join(o.dataDir, '.pgfn-agent'));
     mkdirSync(this.stateDir, { recursive: true, mode: 0o755 });
-    this.addresses = new HostAddresses((ip) => this.pool.contains(ip), join(this.stateDir, 'addresses'), (m) => this.log(m));
     this.nodeIP = this.pool.nodeIP;
     this.user = osUser(o.osUser ?? 'postgres');
     this.resolver = createServiceResolver(this.kc);
@@ -132,8 +129,6 @@ class Agent implements NodeAgent {
   async start(): Promise<void> {
     checkPrerequisites();
     killLeftovers(this.stateDir, (m) => this.log(m));
-    this.addresses.removeAll();
-    this.addresses.add(this.nodeIP);
     this.startWatchdog();
     await this.provisioner.start();
     await this.heartbeat.register();
@@ -180,11 +175,8 @@ class Agent implements NodeAgent {
       serviceEnv: this.serviceEnv, resolver: this.resolver, owner: this.user,
       backoff: this.o.backoff ?? KUBELET_BACKOFF, probePeriodCapSeconds: this.o.probePeriodCapSeconds,
       nodeCpu: cpus().length, nodeMemoryBytes: totalmem(),
-      allocateIP: (preferred) => {
-        const ip = this.pool.allocate(uid, preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined);
-        this.addresses.add(ip);
-        return ip;
-      },
+      // Every 127.x address already answers on `lo`: nothing to configure on an interface.
+      allocateIP: (preferred) => this.pool.allocate(uid, preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined),
       patchStatus: (p, status) => this.patchStatus(p, status),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
       log: (m) => this.log(m),
@@ -221,7 +213,6 @@ class Agent implements NodeAgent {
   private forget(worker: PodWorker): void {
     if (this.workers.get(worker.uid) !== worker) return;
     this.workers.delete(worker.uid);
-    if (worker.address !== undefined) this.addresses.remove(worker.address);
     this.pool.release(worker.uid);
     worker.cleanup();
   }
@@ -327,7 +318,7 @@ class Agent implements NodeAgent {
   /** A detached guard that kills our sandboxes if this process dies without stop(). */
   private startWatchdog(): void {
     const script = join(dirname(fileURLToPath(import.meta.url)), 'watchdog.sh');
-    const child = spawn('/bin/bash', [script, String(process.pid), join(this.stateDir, 'pgids'), join(this.stateDir, 'addresses')], { detached: true, stdio: 'ignore' });
+    const child = spawn('/bin/bash', [script, String(process.pid), join(this.stateDir, 'pgids')], { detached: true, stdio: 'ignore' });
     child.unref();
     this.watchdogPid = child.pid;
   }
@@ -347,7 +338,6 @@ class Agent implements NodeAgent {
     await this.provisioner.stop();
     await this.heartbeat.stop(this.o.deleteNodeOnStop ?? true);
     writeFileSync(join(this.stateDir, 'pgids'), '');
-    this.addresses.removeAll();
     if (this.watchdogPid !== undefined) signalGroup(this.watchdogPid, 'SIGKILL');
     this.log('stopped');
   }

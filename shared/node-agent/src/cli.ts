@@ -1,6 +1,6 @@
 // pgfn-node-agent: run the node agent as its own process until SIGINT/SIGTERM.
 //   node --import tsx shared/node-agent/src/cli.ts --kubeconfig <file> --data-dir <dir> --log-dir <dir>
-//        [--node-name pgfn-agent-0] [--ip-range 10.244.10.0/24] [--probe-period-cap <seconds>] [--keep-node]
+//        [--node-name pgfn-agent-0] [--ip-range 127.0.10.0/24] [--probe-period-cap <seconds>] [--keep-node]
 import { parseArgs } from 'node:util';
 import { startNodeAgent } from './agent.js';
 
@@ -8,7 +8,7 @@ const { values } = parseArgs({
   options: {
     kubeconfig: { type: 'string', default: process.env['KUBECONFIG'] },
     'node-name': { type: 'string', default: 'pgfn-agent-0' },
-    'ip-range': { type: 'string', default: '10.244.10.0/24' },
+    'ip-range': { type: 'string', default: '127.0.10.0/24' },
     'data-dir': { type: 'string' },
     'log-dir': { type: 'string' },
     'state-dir': { type: 'string' },

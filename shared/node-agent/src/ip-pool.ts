@@ -1,8 +1,10 @@
 // Addresses for pods. Each pod gets its own address on this host, so processes of different pods can
-// all bind :5432. They cannot come from 127.0.0.0/8: the API server refuses loopback (and link-local)
-// addresses in Endpoints and EndpointSlices, so Services would never reach such pods. A private range
-// is used instead and every address is added to `lo` (see HostAddresses), where it answers locally.
+// all bind :5432. They come from 127.0.0.0/8 only: Linux answers every address of that block on `lo`
+// without configuring anything, and test traffic must stay on loopback. (The API server refuses such
+// addresses in Endpoints and EndpointSlices, so Services are resolved from pods instead: resolver.ts.)
 // The first host address is the node's own (status.hostIP); pods get the rest, least recently used first.
+
+const LOCALHOST = 0x7f000001;
 
 export interface IpPoolState {
   readonly nodeIP: string;
@@ -18,11 +20,10 @@ export class IpPool {
   constructor(cidr: string) {
     const { base, prefix } = parseCidr(cidr);
     if (prefix < 8 || prefix > 29) throw new Error(`ipRange ${cidr}: the prefix must be between /8 and /29`);
-    if ((base >>> 24) === 127 || (base >>> 16) === 0xa9fe) {
-      throw new Error(`ipRange ${cidr} is loopback or link-local: the API server rejects such addresses in Endpoints, so Services could not reach the pods; use a private range such as 10.244.10.0/24`);
-    }
-    this.base = base;
     const count = 2 ** (32 - prefix);
+    if ((base >>> 24) !== 127) throw new Error(`ipRange ${cidr} is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24`);
+    if (LOCALHOST >= base && LOCALHOST < base + count) throw new Error(`ipRange ${cidr} contains 127.0.0.1 (localhost, used by other services on this host); use a range such as 127.0.10.0/24`);
+    this.base = base;
     this.nodeIP = toIp(base + 1);
     for (let i = 2; i < count - 1; i++) this.free.push(i);
   }
@@ -64,7 +65,7 @@ export class IpPool {
 function parseCidr(cidr: string): { base: number; prefix: number } {
   const [ip, bits] = cidr.split('/');
   const prefix = Number(bits);
-  if (ip === undefined || !Number.isInteger(prefix)) throw new Error(`ipRange "${cidr}" is not a CIDR like 10.244.10.0/24`);
+  if (ip === undefined || !Number.isInteger(prefix)) throw new Error(`ipRange "${cidr}" is not a CIDR like 127.0.10.0/24`);
   const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
   return { base: (toNumber(ip) & mask) >>> 0, prefix };
 }

@@ -90,10 +90,6 @@ export class PodWorker {
     return this.pod.metadata?.uid ?? '';
   }
 
-  get address(): string | undefined {
-    return this.podIP;
-  }
-
   get isTerminating(): boolean {
     return this.terminating !== undefined;
   }

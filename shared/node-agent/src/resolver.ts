@@ -1,8 +1,15 @@
-// Service names to ready endpoint addresses, for code that runs outside the cluster (functions run
+// Service names to ready backend addresses, for code that runs outside the cluster (functions run
 // locally, tests, benchmarks, the agent's PgBouncer pods). Inside a cluster the same names go through
-// DNS and kube-proxy; here we read the EndpointSlices those would use (Endpoints when a Service has none).
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
+// DNS and kube-proxy, which read EndpointSlices. Here pods have loopback addresses (ip-pool.ts), which
+// the API server refuses in EndpointSlices and Endpoints, so the endpoint controllers can never
+// publish them. We therefore do their selection ourselves: the Service's selector, pods that are
+// Ready and not terminating, the Service port's targetPort (a number or a named container port).
+// Selector-less Services fall back to their Endpoints object, which only works for addresses the API
+// server accepts: Patroni's Endpoints DCS mode (it writes the master Endpoints with the pod's own,
+// loopback, address) is therefore unsupported on the node agent; the operator default, ConfigMaps, is used.
+import { CoreV1Api, type KubeConfig, type V1Endpoints, type V1Pod, type V1Service, type V1ServicePort } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
+import { statusCode } from '@pgfn/kube';
 
 export interface ServiceAddress {
   readonly ip: string;
@@ -15,11 +22,11 @@ export interface ServiceName {
 }
 
 export interface ServiceResolver {
-  /** Ready endpoint IPs of `host`; an IP literal resolves to itself; [] when nothing is ready. */
+  /** Addresses of the ready pods behind `host`; an IP literal resolves to itself; [] when nothing is ready. */
   resolve(host: string, defaultNamespace?: string): Promise<string[]>;
-  /** Ready endpoints of `host` with the target port of the Service port `port`. */
+  /** Ready pods behind `host` with the target port of the Service port `port`. */
   resolveAddresses(host: string, port: number, defaultNamespace?: string): Promise<ServiceAddress[]>;
-  /** Every Service of `namespace` with a ready endpoint, and the first such address (for /etc/hosts). */
+  /** Every Service of `namespace` with a ready pod, and the lowest such address (for /etc/hosts). */
   namespaceAddresses(namespace: string): Promise<Map<string, string>>;
 }
 
@@ -40,67 +47,104 @@ export function parseServiceHost(host: string, defaultNamespace = 'default', clu
   return { service: parts[0] as string, namespace: parts[1] as string };
 }
 
+/** A backend of a Service: its address and, per Service port (by port number), the target port. */
+export interface ServiceBackend {
+  readonly ip: string;
+  readonly ports: ReadonlyMap<number, number>;
+}
+
+/**
+ * What the endpoint controllers would publish for `service`, computed from `pods` of its namespace
+ * (any pods; the selector is applied here) or, for a Service without a selector, from `endpoints`.
+ * Sorted by address.
+ */
+export function serviceBackends(service: V1Service, pods: readonly V1Pod[], endpoints?: V1Endpoints): ServiceBackend[] {
+  const selector = service.spec?.selector ?? {};
+  const servicePorts = service.spec?.ports ?? [];
+  const out: ServiceBackend[] = [];
+  if (Object.keys(selector).length === 0) {
+    for (const subset of endpoints?.subsets ?? []) {
+      const byName = new Map((subset.ports ?? []).map((p) => [p.name ?? '', p.port]));
+      const ports = new Map<number, number>();
+      for (const sp of servicePorts) {
+        const target = byName.get(sp.name ?? '') ?? (byName.size === 1 ? [...byName.values()][0] : undefined);
+        if (target !== undefined) ports.set(sp.port, target);
+      }
+      // Only `addresses`: `notReadyAddresses` are what the controller holds back.
+      for (const a of subset.addresses ?? []) out.push({ ip: a.ip, ports });
+    }
+  } else {
+    const publishNotReady = service.spec?.publishNotReadyAddresses === true;
+    for (const pod of pods) {
+      const ip = pod.status?.podIP;
+      if (ip === undefined || ip === '' || !matches(selector, pod.metadata?.labels ?? {})) continue;
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      if (!publishNotReady && (pod.metadata?.deletionTimestamp !== undefined || !isReady(pod))) continue;
+      const ports = new Map<number, number>();
+      for (const sp of servicePorts) {
+        const target = targetPortOf(sp, pod);
+        if (target !== undefined) ports.set(sp.port, target);
+      }
+      out.push({ ip, ports });
+    }
+  }
+  return dedupe(out).sort((a, b) => a.ip.localeCompare(b.ip, 'en', { numeric: true }));
+}
+
 export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.local'): ServiceResolver {
   const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
 
-  async function endpoints(name: ServiceName): Promise<{ ip: string; ports: Map<string, number> }[]> {
-    const slices = await discovery.listNamespacedEndpointSlice({ namespace: name.namespace, labelSelector: `kubernetes.io/service-name=${name.service}` });
-    if (slices.items.length > 0) return fromSlices(slices.items);
+  function nameOf(host: string, defaultNamespace: string | undefined): ServiceName {
+    const name = parseServiceHost(host, defaultNamespace, clusterDomain);
+    if (name === undefined) throw new Error(`"${host}" is not a Service name (<svc>.<ns>.svc[.${clusterDomain}])`);
+    return name;
+  }
+
+  async function backends(name: ServiceName): Promise<ServiceBackend[]> {
+    let service: V1Service;
     try {
-      const ep = await core.readNamespacedEndpoints({ name: name.service, namespace: name.namespace });
-      return (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => ({
-        ip: a.ip, ports: new Map((s.ports ?? []).map((p) => [p.name ?? '', p.port])),
-      })));
-    } catch {
-      return [];
+      service = await core.readNamespacedService({ name: name.service, namespace: name.namespace });
+    } catch (err) {
+      if (statusCode(err) === 404) return [];
+      throw err;
+    }
+    const selector = service.spec?.selector ?? {};
+    if (Object.keys(selector).length > 0) {
+      const pods = await core.listNamespacedPod({ namespace: name.namespace, labelSelector: labelSelector(selector) });
+      return serviceBackends(service, pods.items);
+    }
+    try {
+      return serviceBackends(service, [], await core.readNamespacedEndpoints({ name: name.service, namespace: name.namespace }));
+    } catch (err) {
+      if (statusCode(err) === 404) return [];
+      throw err;
     }
   }
 
   return {
     async resolve(host, defaultNamespace) {
       if (isIP(host) !== 0) return [host];
-      const name = parseServiceHost(host, defaultNamespace, clusterDomain);
-      if (name === undefined) throw new Error(`"${host}" is not a Service name (<svc>.<ns>.svc[.${clusterDomain}])`);
-      return [...new Set((await endpoints(name)).map((e) => e.ip))];
+      return [...new Set((await backends(nameOf(host, defaultNamespace))).map((b) => b.ip))];
     },
     async resolveAddresses(host, port, defaultNamespace) {
       if (isIP(host) !== 0) return [{ ip: host, port }];
-      const name = parseServiceHost(host, defaultNamespace, clusterDomain);
-      if (name === undefined) throw new Error(`"${host}" is not a Service name (<svc>.<ns>.svc[.${clusterDomain}])`);
-      let service: V1Service | undefined;
-      try {
-        service = await core.readNamespacedService({ name: name.service, namespace: name.namespace });
-      } catch {
-        return [];
-      }
-      const servicePort = service.spec?.ports?.find((p) => p.port === port);
-      if (servicePort === undefined) return [];
-      const portName = servicePort.name ?? '';
-      const fallback = typeof servicePort.targetPort === 'number' ? servicePort.targetPort : port;
-      const seen = new Set<string>();
       const out: ServiceAddress[] = [];
-      for (const e of await endpoints(name)) {
-        const target = e.ports.get(portName) ?? (e.ports.size === 1 ? [...e.ports.values()][0] : undefined) ?? fallback;
-        const key = `${e.ip}:${target}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          out.push({ ip: e.ip, port: target });
-        }
+      for (const b of await backends(nameOf(host, defaultNamespace))) {
+        const target = b.ports.get(port);
+        if (target !== undefined) out.push({ ip: b.ip, port: target });
       }
       return out;
     },
     async namespaceAddresses(namespace) {
-      const slices = await discovery.listNamespacedEndpointSlice({ namespace });
-      const byService = new Map<string, V1EndpointSlice[]>();
-      for (const slice of slices.items) {
-        const service = slice.metadata?.labels?.['kubernetes.io/service-name'];
-        if (service !== undefined) byService.set(service, [...(byService.get(service) ?? []), slice]);
-      }
+      const [services, pods, endpoints] = await Promise.all([
+        core.listNamespacedService({ namespace }), core.listNamespacedPod({ namespace }), core.listNamespacedEndpoints({ namespace }),
+      ]);
+      const endpointsByName = new Map(endpoints.items.map((e) => [e.metadata?.name ?? '', e]));
       const out = new Map<string, string>();
-      for (const [service, list] of [...byService.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        const ip = fromSlices(list).map((e) => e.ip).sort()[0];
-        if (ip !== undefined) out.set(service, ip);
+      for (const service of [...services.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))) {
+        const name = service.metadata?.name ?? '';
+        const ip = serviceBackends(service, pods.items, endpointsByName.get(name))[0]?.ip;
+        if (ip !== undefined) out.set(name, ip);
       }
       return out;
     },
@@ -110,7 +154,7 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
 /** An /etc/hosts like kubelet's managed one, plus Service names (we have no cluster DNS). */
 export function hostsFile(podIP: string, podName: string, namespace: string, services: ReadonlyMap<string, string>, clusterDomain = 'cluster.local'): string {
   const lines = [
-    '# Kubernetes-managed hosts file (pgfn node agent: Service names resolve to a ready endpoint).',
+    '# Kubernetes-managed hosts file (pgfn node agent: Service names resolve to a ready pod).',
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
     `${podIP}\t${podName}`,
@@ -121,16 +165,36 @@ export function hostsFile(podIP: string, podName: string, namespace: string, ser
   return `${lines.join('\n')}\n`;
 }
 
-function fromSlices(slices: V1EndpointSlice[]): { ip: string; ports: Map<string, number> }[] {
-  const out: { ip: string; ports: Map<string, number> }[] = [];
-  for (const slice of slices) {
-    if (slice.addressType !== 'IPv4') continue;
-    const ports = new Map((slice.ports ?? []).map((p) => [p.name ?? '', p.port ?? 0]));
-    for (const endpoint of slice.endpoints ?? []) {
-      // Ready unknown counts as ready, as kube-proxy does.
-      if (endpoint.conditions?.ready === false) continue;
-      for (const ip of endpoint.addresses) out.push({ ip, ports });
-    }
+function matches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+function labelSelector(selector: Readonly<Record<string, string>>): string {
+  return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+function isReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** The port a Service port reaches on `pod`; undefined when a named targetPort is not declared there. */
+function targetPortOf(servicePort: V1ServicePort, pod: V1Pod): number | undefined {
+  const target = servicePort.targetPort as number | string | undefined;
+  if (target === undefined || target === '' || target === 0) return servicePort.port;
+  if (typeof target === 'number') return target;
+  if (/^\d+$/.test(target)) return Number(target);
+  for (const container of pod.spec?.containers ?? []) {
+    const port = (container.ports ?? []).find((p) => p.name === target && (p.protocol ?? 'TCP') === (servicePort.protocol ?? 'TCP'));
+    if (port !== undefined) return port.containerPort;
   }
-  return out;
+  return undefined;
+}
+
+function dedupe(backends: ServiceBackend[]): ServiceBackend[] {
+  const byIp = new Map<string, ServiceBackend>();
+  for (const b of backends) {
+    const known = byIp.get(b.ip);
+    byIp.set(b.ip, known === undefined ? b : { ip: b.ip, ports: new Map([...b.ports, ...known.ports]) });
+  }
+  return [...byIp.values()];
 }

@@ -23,7 +23,7 @@ export interface LaunchContext {
 
 export interface Launch {
   readonly sandbox: SandboxSpec;
-  /** Called on every agent tick while the process runs (PgBouncer follows its Service's endpoints). */
+  /** Called on every agent tick while the process runs (PgBouncer follows its Service's ready pods). */
   readonly upkeep?: (process: SandboxProcess) => Promise<void>;
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Orphan guard of the pgfn node agent: once process $1 (the agent) is gone, however it died, SIGKILL
-# every sandbox process group listed in file $2 (killing a sandbox's group kills its PID namespace)
-# and remove the pod addresses listed in file $3 from lo.
-agent="$1" groups="$2" addresses="$3"
+# every sandbox process group listed in file $2 (killing a sandbox's group kills its PID namespace).
+# Pod addresses are loopback addresses that need no configuration, so there is nothing else to undo.
+agent="$1" groups="$2"
 while kill -0 "$agent" 2>/dev/null; do sleep 1; done
 if [[ -f "$groups" ]]; then
   for g in $(cat "$groups"); do
@@ -11,8 +11,5 @@ if [[ -f "$groups" ]]; then
       kill -KILL -- "-$g" 2>/dev/null
     fi
   done
-fi
-if [[ -n "$addresses" && -f "$addresses" ]]; then
-  for ip in $(cat "$addresses"); do ip addr del "$ip/32" dev lo 2>/dev/null; done
 fi
 exit 0

@@ -3,13 +3,13 @@
 // CONNECTION_POOLER_PORT, _MODE, _DEFAULT_SIZE, _MIN_SIZE, _RESERVE_SIZE, _MAX_CLIENT_CONN, _MAX_DB_CONN).
 // Like Zalando's pooler image: every database goes to PGHOST through auth_user PGUSER, users are
 // looked up with PGSCHEMA.user_lookup, TLS is required on both sides. Adaptations for a local pod:
-// PGHOST (a Service name) is replaced by its ready endpoint addresses, and we listen on the pod's
+// PGHOST (a Service name) is replaced by the addresses of its ready pods, and we listen on the pod's
 // address only.
 import { ContainerConfigError } from '../env.js';
 
 export interface PgBouncerSettings {
   readonly podIP: string;
-  /** Ready endpoint addresses of PGHOST; empty while none is ready. */
+  /** Addresses of PGHOST's ready pods; empty while none is ready. */
   readonly upstream: readonly { ip: string; port: number }[];
   readonly runDir: string;
   /** Extra userlist lines mounted by the operator (/etc/pgbouncer/userlist.txt), if any. */

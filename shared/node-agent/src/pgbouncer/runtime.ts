@@ -1,5 +1,5 @@
 // Runs a connection-pooler container as Debian's pgbouncer. PGHOST names a Service; the pooler is
-// pointed at its ready endpoints and reloaded (SIGHUP) whenever they change, which is what kube-proxy
+// pointed at its ready pods (resolver.ts) and reloaded (SIGHUP) whenever they change, which is what kube-proxy
 // would do for the Service's cluster IP.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -96,6 +96,11 @@ export function spiloConfig(spec: SpiloClusterSpec): OperatorConfig {
 export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec): Promise<SpiloCluster> {
   const manifest = spiloManifest(spec);
   const config = spiloConfig(spec);
+  if (!config.kubernetesUseConfigmaps) {
+    // Patroni would publish the master through the Endpoints object, which cannot hold the pods'
+    // loopback addresses (see resolver.ts): the master Service would never resolve.
+    throw new Error('config.kubernetesUseConfigmaps is false: Patroni\'s Endpoints DCS mode is not supported on the node agent (pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default');
+  }
   let counter = 0;
   const existingSecrets = new Map<string, V1Secret>();
   for (const role of spec.credentialsOf?.roles ?? []) {

@@ -75,7 +75,7 @@ export class FailoverWriter {
     const port = this.o.port ?? 5432;
     const addresses = await this.o.resolver.resolveAddresses(this.o.host, port);
     const target = addresses[0];
-    if (target === undefined) throw new Error(`${this.o.host} has no ready endpoint`);
+    if (target === undefined) throw new Error(`${this.o.host} has no ready pod`);
     const client = new pg.Client({
       host: target.ip, port: target.port, user: this.o.user, password: this.o.password, database: this.o.database ?? 'postgres',
       ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 1000, query_timeout: 2000, statement_timeout: 2000,
