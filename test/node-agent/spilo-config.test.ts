@@ -59,11 +59,14 @@ describe('spiloPatroniConfig', () => {
     ['kubernetes.use_endpoints', true],
     ['kubernetes.pod_ip', '127.0.10.5'],
     ['kubernetes.ports', [{ port: 5432, name: 'postgresql' }]],
-    ['kubernetes.bypass_api_service', true],
   ];
   for (const [path, value] of expectations) {
     it(`sets ${path} as Spilo does`, () => expect(at(config, path)).to.deep.equal(value));
   }
+
+  it('does not bypass the API Service: a loopback API server cannot publish Endpoints default/kubernetes', () => {
+    expect(at(config, 'kubernetes.bypass_api_service')).to.equal(undefined);
+  });
 
   it('listens on the pod address instead of every interface, and says so', () => {
     expect(at(config, 'restapi.listen')).to.equal('127.0.10.5:8008');

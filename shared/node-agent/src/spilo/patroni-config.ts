@@ -392,9 +392,10 @@ function dcsConfig(p: Record<string, string>, env: Readonly<Record<string, strin
       // pod_ip is a Spilo HEAD addition; Patroni 3.0.2 falls back to the Pod's status.podIP, the same address.
       Object.assign(k8s, { use_endpoints: true, pod_ip: p['INSTANCE_IP'] as string, ports: [{ port: 5432, name: 'postgresql' }] });
     }
-    const bypass = k8s['bypass_api_service'];
+    // Local adaptation: Spilo asks Patroni to bypass the API Service through Endpoints default/kubernetes,
+    // but a loopback-advertised API server cannot publish that object (Endpoints refuse 127.x), so
+    // Patroni would fail every request. It talks to the server in its kubeconfig instead.
     delete k8s['bypass_api_service'];
-    if (String(bypass).toLowerCase() === 'true') k8s['bypass_api_service'] = true;
     out = { kubernetes: k8s };
   } else {
     const first = DCS_NAMES.find((d) => d !== 'kubernetes' && sections[d] !== undefined);
