@@ -1,4 +1,4 @@
-// npm run bench:convergence [-- --n 1,100] [--sides pgfn,zalando] [--timeout-min 30] [--zalando-qps N]
+// npm run bench:convergence [-- --n 1,100] [--sides pgfn,zalando,zalando-qps100] [--timeout-min 30] [--prof dir]
 //
 // pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0007):
 // N postgresql manifests are applied and the clock runs until every cluster has its objects and
@@ -9,6 +9,7 @@
 //   API cost     requests per created cluster and per cluster in a no-op resync (writes apart);
 //   resources    CPU seconds and peak RSS of the side's whole process tree.
 // Prints markdown tables; writes bench/results/convergence.json.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { freePort } from '@pgfn/controlplane';
@@ -25,14 +26,31 @@ import type { SideStats } from './lib/pgfn-side-main.js';
 import { checkObjects, ConvergenceTracker } from './lib/tracker.js';
 import { ensureZalando, ZALANDO_VERSION, ZalandoOperator } from './lib/zalando.js';
 
-type SideName = 'pgfn' | 'zalando';
+/** `pgfn`, `zalando` (upstream's defaults), or `zalando-qps<N>` (client-go limit raised to N, burst 2N). */
+type SideName = string;
 
 const sizes = arg('n', '1,100').split(',').map(Number).filter((n) => n > 0);
-const sides = arg('sides', 'pgfn,zalando').split(',') as SideName[];
+const sides: SideName[] = arg('sides', 'pgfn,zalando').split(',');
 const timeoutMs = Number(arg('timeout-min', '30')) * 60_000;
 const zalandoVersion = arg('zalando-version', ZALANDO_VERSION);
-const zalandoQps = process.argv.includes('--zalando-qps') ? Number(arg('zalando-qps', '10')) : undefined;
 const fns = arg('functions', existingFunctions().join(',')).split(',');
+/**
+ * `--prof <dir>`: V8 tick logs of the function processes (summarise with `node --prof-process <log>`),
+ * to see where their CPU goes. Written as they run, so they survive the processes being stopped.
+ */
+const profDir = process.argv.includes('--prof') ? arg('prof', '/tmp/pgfn-bench-prof') : undefined;
+const BROKER = 'local broker (stand-in)';
+
+for (const side of sides) {
+  if (side !== 'pgfn' && zalandoQpsOf(side) === null) throw new Error(`--sides: unknown side ${side} (pgfn, zalando, zalando-qps<N>)`);
+}
+
+/** undefined: upstream's default client-go limit; null: not a Zalando side. */
+function zalandoQpsOf(side: SideName): number | undefined | null {
+  if (side === 'zalando') return undefined;
+  const m = /^zalando-qps(\d+)$/.exec(side);
+  return m?.[1] === undefined ? null : Number(m[1]);
+}
 /** A side is quiet when its request count has not moved for this long. */
 const QUIET_MS = 5000;
 
@@ -47,7 +65,14 @@ interface SideResult {
   missingObjects: string[];
   objectsByKind: Record<string, number>;
   api: { startup: RequestSummary; create: RequestSummary; resync?: RequestSummary; resyncClusters?: number; resyncSeconds?: number };
-  resources: { startupCpuSeconds: number; convergeCpuSeconds: number; resyncCpuSeconds?: number; total: TreeUsage; apiserverCpuSeconds: number };
+  resources: {
+    startupCpuSeconds: number; convergeCpuSeconds: number; resyncCpuSeconds?: number;
+    /** The operator's own processes: Zalando's binary; pgfn's functions and receive adapters. */
+    operatorCpuSeconds: number; operatorPeakRssMiB: number;
+    /** pgfn's local broker stand-in (Knative's Broker in a cluster), counted apart. */
+    brokerCpuSeconds: number; brokerPeakRssMiB: number;
+    total: TreeUsage; apiserverCpuSeconds: number;
+  };
   pgfn?: SideStats;
   /** What the helpers did: volumes provisioned, pods labelled like Patroni, Ready conditions restored. */
   helpers: { pvs: number; labelled: number; readied: number };
@@ -80,12 +105,14 @@ async function quiet(stack: BenchStack, extra: () => Promise<boolean> = async ()
   }
 }
 
-function componentName(rootPids: () => readonly number[]): (s: ProcSample) => string {
+/** Component names: Zalando's process; pgfn's functions by name, receive adapters, the local broker. */
+function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<number, string>): (s: ProcSample) => string {
   return (s) => {
     if (s.comm.startsWith('apiserver_recei')) return 'receive adapters';
     if (s.comm === 'postgres-operat') return 'zalando operator';
-    if (rootPids().includes(s.pid)) return s.comm === 'node' ? 'local broker + supervisor' : s.comm;
-    return s.comm === 'node' ? 'functions' : s.comm;
+    if (rootPids().includes(s.pid)) return s.comm === 'node' ? BROKER : s.comm;
+    const fn = fnByPid.get(s.pid);
+    return fn === undefined ? s.comm : `function ${fn}`;
   };
 }
 
@@ -102,7 +129,8 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const tracker = new ConvergenceTracker(stack.admin, CLUSTER_NAMESPACE);
     await tracker.start();
     cleanups.push(() => tracker.stop());
-    const identity = await stack.side(`${side}-bench`);
+    const identity = await stack.side(side === 'pgfn' ? 'pgfn-bench' : 'zalando-bench');
+    const qps = zalandoQpsOf(side) ?? undefined;
     const apiserverCpu = new TreeSampler(() => [stack.operatorApiserver.pid], () => 'apiserver');
     apiserverCpu.start();
 
@@ -112,21 +140,28 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     let zalando: ZalandoOperator | undefined;
     const zalandoLog = join(stack.cp.state.logDir, 'zalando.log');
     if (side === 'pgfn') {
-      pgfn = await PgfnSide.start({ kubeconfig: identity.kubeconfig, logDir: join(stack.cp.state.logDir, 'pgfn'), bundles });
+      pgfn = await PgfnSide.start({ kubeconfig: identity.kubeconfig, logDir: join(stack.cp.state.logDir, 'pgfn'), bundles,
+        ...(profDir === undefined ? {} : { nodeArgs: ['--prof', '--no-logfile-per-isolate', `--logfile=${join(profDir, `v8-${n}-%p.log`)}`] }) });
       stack.adopt(pgfn.pid);
       cleanups.push(async () => pgfn?.stop());
     } else {
-      zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(zalandoQps === undefined ? {} : { qps: zalandoQps }) });
+      zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(qps === undefined ? {} : { qps }) });
       stack.adopt(zalando.pid);
       cleanups.push(async () => zalando?.stop());
     }
     const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? 0].filter((p) => p > 0);
-    const sampler = new TreeSampler(roots, componentName(roots), true);
+    const fnByPid = new Map<number, string>();
+    const sampler = new TreeSampler(roots, componentName(roots, fnByPid), (p) => (roots().includes(p.pid) && p.comm === 'node' ? 'broker' : 'operator'), true);
     sampler.start();
+    /** CPU seconds of the operator's processes so far (pgfn's local broker stand-in left out). */
+    const operatorCpu = (): number => {
+      const u = sampler.usageNow();
+      return u.cpuSeconds - u.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);
+    };
     const idle = async (): Promise<boolean> => (pgfn === undefined ? true : (await pgfn.stats()).idle);
     const o1 = await quiet(stack, idle);
     const startup = readAudit(stack.auditLog, identity.user, o0, o1);
-    const startupCpu = sampler.cpuNow();
+    const startupCpu = operatorCpu();
 
     // Convergence: submit every manifest (through the control plane's own apiserver, as a user would).
     const names = Array.from({ length: n }, (_, i) => `acid-b${i}`);
@@ -159,7 +194,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       await waitUntil('every expected object', async () => (check = await checkObjects(stack.admin, CLUSTER_NAMESPACE, names.flatMap(expectedObjects))).missing.length === 0, 60_000, 2000).catch(() => undefined);
     }
     const o2 = await quiet(stack, idle);
-    const convergeCpu = sampler.cpuNow() - startupCpu;
+    const convergeCpu = operatorCpu() - startupCpu;
     log(`${side}: ${tracker.running()}/${n} Running, convergence ${fixed((lastRunningAt - t0) / 1000)} s; measuring a no-op resync`);
 
     // No-op resync of every cluster, only when the side converged (otherwise it is not a no-op).
@@ -168,7 +203,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     let resyncCpu: number | undefined;
     let resyncClusters: number | undefined;
     if (converged) {
-      const cpuBefore = sampler.cpuNow();
+      const cpuBefore = operatorCpu();
       if (pgfn !== undefined) {
         const r = await pgfn.resync();
         resyncSeconds = r.ms / 1000;
@@ -180,7 +215,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         // cluster. So: restart it and take its start-up requests (measured above, with no clusters) out.
         await zalando.stop();
         const t = performance.now();
-        zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(zalandoQps === undefined ? {} : { qps: zalandoQps }) });
+        zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(qps === undefined ? {} : { qps }) });
         stack.adopt(zalando.pid);
         const op = zalando;
         await waitUntil(`Zalando's start-up sync of ${n} clusters`, () => op.synced() >= n, timeoutMs, 500).catch((err: unknown) => notes.push((err as Error).message));
@@ -190,10 +225,12 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         resync = summarise(subtract(readAudit(stack.auditLog, identity.user, o2, o3), startup));
         notes.push('Zalando\'s no-op resync is its start-up sync after a restart, less the requests of its start-up with no clusters');
       }
-      resyncCpu = sampler.cpuNow() - cpuBefore;
+      resyncCpu = operatorCpu() - cpuBefore;
     }
-    const total = sampler.stop();
     const pgfnStats = pgfn === undefined ? undefined : await pgfn.stats();
+    for (const [fn, pid] of Object.entries(pgfnStats?.functionPids ?? {})) fnByPid.set(pid, fn);
+    const total = sampler.stop();
+    const brokerCpu = total.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);
     const result: SideResult = {
       side, clusters: n, converged, running: tracker.running(),
       ...(converged ? { convergenceSeconds: (lastRunningAt - t0) / 1000 } : {}),
@@ -203,7 +240,12 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         startup: summarise(startup), create: summarise(readAudit(stack.auditLog, identity.user, o1, o2)),
         ...(resync === undefined ? {} : { resync, resyncClusters, resyncSeconds }),
       },
-      resources: { startupCpuSeconds: startupCpu, convergeCpuSeconds: convergeCpu, ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }), total, apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds },
+      resources: {
+        startupCpuSeconds: startupCpu, convergeCpuSeconds: convergeCpu, ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }),
+        operatorCpuSeconds: total.cpuSeconds - brokerCpu, operatorPeakRssMiB: total.peakRssMiBByGroup['operator'] ?? 0,
+        brokerCpuSeconds: brokerCpu, brokerPeakRssMiB: total.peakRssMiBByGroup['broker'] ?? 0,
+        total, apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds,
+      },
       ...(pgfnStats === undefined ? {} : { pgfn: pgfnStats }),
       helpers: { pvs: helpers.pvsCreated(), labelled: helpers.podsLabelled(), readied: helpers.podsReadied() },
       notes,
@@ -222,7 +264,10 @@ function perCluster(s: RequestSummary | undefined, n: number | undefined): strin
 }
 
 function print(results: readonly SideResult[]): void {
-  const label = (r: SideResult): string => (r.side === 'pgfn' ? 'pgfn' : `Zalando ${zalandoVersion}`);
+  const label = (r: SideResult): string => {
+    const qps = zalandoQpsOf(r.side);
+    return r.side === 'pgfn' ? 'pgfn' : `Zalando ${zalandoVersion}${qps === undefined || qps === null ? '' : ` (kubeqps ${qps})`}`;
+  };
   console.log('### Convergence\n');
   console.log(table(['clusters', 'operator', 'all Running (s)', 'per cluster p50 / p99 (s)', 'Running', 'missing objects'], results.map((r) => [
     r.clusters, label(r), r.converged ? fixed(r.convergenceSeconds) : `not within ${timeoutMs / 60_000} min`,
@@ -233,17 +278,19 @@ function print(results: readonly SideResult[]): void {
     r.clusters, label(r), r.api.startup.requests, perCluster(r.api.create, r.clusters), perCluster(r.api.resync, r.api.resyncClusters),
     fixed(r.api.resyncSeconds), `${r.api.create.conflicts + (r.api.resync?.conflicts ?? 0)} / ${r.api.create.throttled + (r.api.resync?.throttled ?? 0)}`,
   ])));
-  console.log('\n### Resources (whole process tree of each side)\n');
-  console.log(table(['clusters', 'operator', 'CPU s: start-up', 'converge', 'resync', 'total', 'peak RSS (MiB)', 'apiserver CPU s', 'components (CPU s / peak MiB)'], results.map((r) => [
+  console.log('\n### Resources (CPU seconds, peak RSS of the operator\'s processes; pgfn: functions + receive adapters)\n');
+  console.log(table(['clusters', 'operator', 'CPU s: start-up', 'converge', 'resync', 'total', 'peak RSS (MiB)', 'local broker CPU s / MiB', 'apiserver CPU s', 'components (CPU s / peak MiB)'], results.map((r) => [
     r.clusters, label(r), fixed(r.resources.startupCpuSeconds), fixed(r.resources.convergeCpuSeconds), fixed(r.resources.resyncCpuSeconds),
-    fixed(r.resources.total.cpuSeconds), fixed(r.resources.total.peakRssMiB, 0), fixed(r.resources.apiserverCpuSeconds),
-    r.resources.total.components.map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`).join('; '),
+    fixed(r.resources.operatorCpuSeconds), fixed(r.resources.operatorPeakRssMiB, 0),
+    r.side === 'pgfn' ? `${fixed(r.resources.brokerCpuSeconds)} / ${fixed(r.resources.brokerPeakRssMiB, 0)}` : '—', fixed(r.resources.apiserverCpuSeconds),
+    r.resources.total.components.filter((c) => c.name !== BROKER).map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`).join('; '),
   ])));
 }
 
 const info = machine();
 log(`sizes ${sizes.join(', ')}; sides ${sides.join(', ')}; load average ${(info['loadAverageAtStart'] as number[]).join(' ')}`);
-const zalandoBin = sides.includes('zalando') ? await ensureZalando(zalandoVersion, log) : '';
+if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
+const zalandoBin = sides.some((x) => x !== 'pgfn') ? await ensureZalando(zalandoVersion, log) : '';
 const bundles = sides.includes('pgfn') ? await bundleAll(fns) : {};
 const results: SideResult[] = [];
 for (const n of sizes) {
@@ -251,7 +298,7 @@ for (const n of sizes) {
 }
 print(results);
 const file = writeResult('convergence', {
-  machine: info, zalandoVersion, zalandoQps: zalandoQps ?? 'upstream default (10, burst 20)', functions: fns,
+  machine: info, zalandoVersion, zalandoClientLimit: 'upstream default -kubeqps 10 -kubeburst 20 unless the side says zalando-qps<N>', functions: fns,
   method: 'docs/adr/0007-benchmark-against-zalando.md', results,
 });
 log(`wrote ${file}`);

@@ -88,19 +88,22 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
 async function startNodeLeases(kc: k8s.KubeConfig): Promise<NodeJS.Timeout> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const leases = kc.makeApiClient(k8s.CoordinationV1Api);
+  let leaseErrors = '';
   const nodes = (await core.listNode()).items.filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake').map((n) => n.metadata?.name ?? '');
   const renew = async (): Promise<void> => {
+    // MicroTime: RFC 3339 with exactly six fractional digits.
+    const renewTime = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     for (const name of nodes) {
-      const body: k8s.V1Lease = {
-        metadata: { name, namespace: 'kube-node-lease' },
-        spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() },
-      };
-      await leases.replaceNamespacedLease({ name, namespace: 'kube-node-lease', body }).catch(async (err: unknown) => {
-        if ((err as { code?: number }).code === 404) await leases.createNamespacedLease({ namespace: 'kube-node-lease', body });
-      }).catch(() => undefined);
+      await leases.patchNamespacedLease({ name, namespace: 'kube-node-lease', body: { spec: { renewTime } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(async (err: unknown) => {
+        if ((err as { code?: number }).code !== 404) throw err;
+        await leases.createNamespacedLease({ namespace: 'kube-node-lease', body: {
+          metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() } } });
+      }).catch((err: unknown) => { leaseErrors = String((err as Error).message ?? err); });
     }
   };
   await renew();
+  if (leaseErrors !== '') throw new Error(`renewing the fake nodes' Leases: ${leaseErrors}`);
   return setInterval(() => { void renew(); }, 2000);
 }
 

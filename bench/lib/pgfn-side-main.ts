@@ -10,6 +10,8 @@ export interface SideConfig {
   readonly bundles: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string>>;
   readonly idleMs: number;
+  /** Extra node flags for the function processes (e.g. --cpu-prof). */
+  readonly nodeArgs: readonly string[];
 }
 
 export type SideRequest = { readonly cmd: 'resync'; readonly seq: number } | { readonly cmd: 'stats'; readonly seq: number } | { readonly cmd: 'stop'; readonly seq: number };
@@ -33,7 +35,7 @@ const send = (msg: unknown): void => { process.send?.(msg); };
 
 const records: DeliveryRecord[] = [];
 const functions: Record<string, FunctionProcessSpec> = Object.fromEntries(Object.entries(config.bundles)
-  .map(([fn, file]) => [fn, { command: process.execPath, args: [file], env: { ...config.env } }]));
+  .map(([fn, file]) => [fn, { command: process.execPath, args: [...config.nodeArgs, file], env: { ...config.env } }]));
 const pipeline = await startPipeline({
   kubeconfig: config.kubeconfig, logDir: config.logDir, functions, schedulePings: false, idleMs: config.idleMs,
   onDelivery: (r) => { records.push(r); },

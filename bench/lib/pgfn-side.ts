@@ -39,10 +39,10 @@ export class PgfnSide {
     });
   }
 
-  static async start(opts: { kubeconfig: string; logDir: string; bundles: Record<string, string>; idleMs?: number }): Promise<PgfnSide> {
+  static async start(opts: { kubeconfig: string; logDir: string; bundles: Record<string, string>; idleMs?: number; nodeArgs?: readonly string[] }): Promise<PgfnSide> {
     mkdirSync(opts.logDir, { recursive: true });
     const config: SideConfig = {
-      kubeconfig: opts.kubeconfig, logDir: opts.logDir, bundles: opts.bundles, idleMs: opts.idleMs ?? 3_600_000,
+      kubeconfig: opts.kubeconfig, logDir: opts.logDir, bundles: opts.bundles, idleMs: opts.idleMs ?? 3_600_000, nodeArgs: opts.nodeArgs ?? [],
       // The same configuration source as Zalando's operator; functions log at info, as in the image.
       env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
     };

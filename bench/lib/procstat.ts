@@ -70,6 +70,8 @@ export interface TreeUsage {
   readonly cpuSeconds: number;
   /** Largest sum of RSS over the tree seen in one sample (what the side held at once). */
   readonly peakRssMiB: number;
+  /** The same per group of processes (see the sampler's `group`). */
+  readonly peakRssMiBByGroup: Record<string, number>;
   /** Sum of each process's own VmHWM (an upper bound if processes peaked at different times). */
   readonly sumOfPeaksMiB: number;
   readonly components: readonly ComponentUsage[];
@@ -87,14 +89,17 @@ export class TreeSampler {
   private readonly last = new Map<number, ProcSample>();
   private live = new Set<number>();
   private peakSum = 0;
+  private readonly peakByGroup = new Map<string, number>();
   private samples = 0;
 
   /**
    * @param roots the tree's roots now (they may change, e.g. an operator restarted)
+   * @param name a component name per process, applied when usage is computed
+   * @param group a group per process, applied at each sample (for peak RSS per group)
    * @param fromBirth count each process's CPU from its start rather than from start()
    */
   constructor(private readonly roots: () => readonly number[], private readonly name: (s: ProcSample) => string,
-    private readonly fromBirth = false, private readonly everyMs = 1000) {}
+    private readonly group: (s: ProcSample) => string = () => 'all', private readonly fromBirth = false, private readonly everyMs = 1000) {}
 
   start(): void {
     if (!this.fromBirth) for (const s of this.roots().flatMap(processTree)) this.first.set(s.pid, { cpu: s.cpuSeconds, reaped: s.reapedCpuSeconds });
@@ -102,10 +107,10 @@ export class TreeSampler {
     this.timer = setInterval(() => this.sample(), this.everyMs);
   }
 
-  /** CPU seconds used so far (samples now). */
-  cpuNow(): number {
+  /** Usage so far (samples now). */
+  usageNow(): TreeUsage {
     this.sample();
-    return this.usage().cpuSeconds;
+    return this.usage();
   }
 
   /** Takes a final sample and stops; call it before the processes are stopped. */
@@ -131,7 +136,7 @@ export class TreeSampler {
       byName.set(this.name(s), { processes: c.processes + 1, cpu: c.cpu + used, peak: Math.max(c.peak, s.peakRssMiB) });
     }
     return {
-      cpuSeconds: cpu, peakRssMiB: this.peakSum, sumOfPeaksMiB: sumOfPeaks, samples: this.samples,
+      cpuSeconds: cpu, peakRssMiB: this.peakSum, peakRssMiBByGroup: Object.fromEntries(this.peakByGroup), sumOfPeaksMiB: sumOfPeaks, samples: this.samples,
       components: [...byName].map(([name, c]) => ({ name, processes: c.processes, cpuSeconds: c.cpu, peakRssMiB: c.peak })),
     };
   }
@@ -139,11 +144,14 @@ export class TreeSampler {
   private sample(): void {
     const tree = this.roots().flatMap(processTree);
     let sum = 0;
+    const byGroup = new Map<string, number>();
     for (const s of tree) {
       this.last.set(s.pid, s);
       if (!this.first.has(s.pid)) this.first.set(s.pid, { cpu: 0, reaped: 0 });
       sum += s.rssMiB;
+      byGroup.set(this.group(s), (byGroup.get(this.group(s)) ?? 0) + s.rssMiB);
     }
+    for (const [g, v] of byGroup) this.peakByGroup.set(g, Math.max(this.peakByGroup.get(g) ?? 0, v));
     this.live = new Set(tree.map((s) => s.pid));
     this.peakSum = Math.max(this.peakSum, sum);
     this.samples++;
