@@ -1,6 +1,7 @@
 // npm run bench:convergence [-- --n 1,100] [--sides pgfn,zalando,zalando-qps100] [--timeout-min 30] [--prof dir]
+//                           [--no-resync] [--out convergence]
 //
-// pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0007):
+// pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0008):
 // N postgresql manifests are applied and the clock runs until every cluster has its objects and
 // status Running. Each side gets a fresh control plane (kwok pods; a helper labels pods like Patroni)
 // and its own operator-facing kube-apiserver, whose audit log records exactly that side's requests.
@@ -40,6 +41,10 @@ const fns = arg('functions', existingFunctions().join(',')).split(',');
  */
 const profDir = process.argv.includes('--prof') ? arg('prof', '/tmp/pgfn-bench-prof') : undefined;
 const BROKER = 'local broker (stand-in)';
+/** `--no-resync`: skip the no-op resync (Zalando's takes as long as its creation at N = 1,000). */
+const measureResync = !process.argv.includes('--no-resync');
+/** `--out <name>`: bench/results/<name>.json, so runs of different sizes do not overwrite each other. */
+const outName = arg('out', 'convergence');
 
 for (const side of sides) {
   if (side !== 'pgfn' && zalandoQpsOf(side) === null) throw new Error(`--sides: unknown side ${side} (pgfn, zalando, zalando-qps<N>)`);
@@ -110,7 +115,8 @@ function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<n
   return (s) => {
     if (s.comm.startsWith('apiserver_recei')) return 'receive adapters';
     if (s.comm === 'postgres-operat') return 'zalando operator';
-    if (rootPids().includes(s.pid)) return s.comm === 'node' ? BROKER : s.comm;
+    // The side runner (broker, pings, supervisor) and tsx's esbuild service under it.
+    if ((rootPids().includes(s.pid) && s.comm === 'node') || s.comm === 'esbuild') return BROKER;
     const fn = fnByPid.get(s.pid);
     return fn === undefined ? s.comm : `function ${fn}`;
   };
@@ -151,7 +157,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     }
     const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? 0].filter((p) => p > 0);
     const fnByPid = new Map<number, string>();
-    const sampler = new TreeSampler(roots, componentName(roots, fnByPid), (p) => (roots().includes(p.pid) && p.comm === 'node' ? 'broker' : 'operator'), true);
+    const sampler = new TreeSampler(roots, componentName(roots, fnByPid), (p) => ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild' ? 'broker' : 'operator'), true);
     sampler.start();
     /** CPU seconds of the operator's processes so far (pgfn's local broker stand-in left out). */
     const operatorCpu = (): number => {
@@ -202,7 +208,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     let resyncSeconds: number | undefined;
     let resyncCpu: number | undefined;
     let resyncClusters: number | undefined;
-    if (converged) {
+    if (converged && measureResync) {
       const cpuBefore = operatorCpu();
       if (pgfn !== undefined) {
         const r = await pgfn.resync();
@@ -297,8 +303,8 @@ for (const n of sizes) {
   for (const side of sides) results.push(await runSide(side, n, bundles, zalandoBin));
 }
 print(results);
-const file = writeResult('convergence', {
+const file = writeResult(outName, {
   machine: info, zalandoVersion, zalandoClientLimit: 'upstream default -kubeqps 10 -kubeburst 20 unless the side says zalando-qps<N>', functions: fns,
-  method: 'docs/adr/0007-benchmark-against-zalando.md', results,
+  method: 'docs/adr/0008-benchmark-against-zalando.md', results,
 });
 log(`wrote ${file}`);

@@ -31,7 +31,7 @@ export interface Side {
  * A fresh control plane for one side of the comparison, plus a second kube-apiserver on the same
  * etcd that only the operator under test talks to, with an audit log of that operator's user's
  * requests. kube-controller-manager, the scheduler, kwok and the bench's own helpers use the first
- * one (ADR 0007).
+ * one (ADR 0008).
  */
 export class BenchStack {
   private constructor(
