@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG, type Postgresql, type PostgresSpec } from '@pgfn/api';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace } from '../support/kube.js';
-import { example, onKwok, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
+import { example, onKwok, requestEvent, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
 
 type Cluster = Postgresql & k8s.KubernetesObject;
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
@@ -86,7 +86,7 @@ describe('reconcile: schema-valid but semantically invalid manifests', function 
 
     // The valid neighbour is untouched and still converges with zero writes.
     fn.requests.reset();
-    expect((await fn.post(resourceEvent('update', await read('acid-good')))).status).to.equal(200);
+    expect((await fn.post(requestEvent(ns.name, 'acid-good'))).status).to.equal(200);
     const goodSecretsAfter = (await core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'cluster-name=acid-good' })).items.map((s) => s.metadata?.uid).sort();
     expect(goodSecretsAfter).to.deep.equal(goodSecretsBefore);
     expect(await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-good' })).to.have.nested.property('spec.replicas', 2);

@@ -70,7 +70,7 @@ export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: strin
 }
 
 /** A CloudEvent shaped like the ApiServerSource's in Resource mode. */
-export function resourceEvent(verb: 'add' | 'update' | 'delete', obj: { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string } }): CloudEvent<unknown> {
+export function resourceEvent(verb: 'add' | 'update' | 'delete', obj: { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string }; status?: unknown }): CloudEvent<unknown> {
   return new CloudEvent({
     type: `dev.knative.apiserver.resource.${verb}`,
     source: 'https://127.0.0.1/apis/v1',
@@ -80,6 +80,16 @@ export function resourceEvent(verb: 'add' | 'update' | 'delete', obj: { kind?: s
     datacontenttype: 'application/json',
     data: obj,
   } as never);
+}
+
+/** A Spilo pod's change, as the pgfn-spilo ApiServerSource sends it: reconcile refreshes the cluster's status. */
+export function podEvent(namespace: string, cluster: string, pod = `${cluster}-0`): CloudEvent<unknown> {
+  return resourceEvent('update', { kind: 'Pod', apiVersion: 'v1', metadata: { name: pod, namespace, labels: { application: 'spilo', 'cluster-name': cluster } } as never });
+}
+
+/** Another function asking for one cluster to be reconciled in full (dev.pgfn.reconcile.requested). */
+export function requestEvent(namespace: string, cluster: string): CloudEvent<unknown> {
+  return new CloudEvent({ type: 'dev.pgfn.reconcile.requested', source: 'pgfn/test', subject: `${namespace}/${cluster}`, data: {} });
 }
 
 export function pingEvent(): CloudEvent<unknown> {

@@ -14,6 +14,7 @@ export const realBuilder: BuilderPort = {
   compareStatefulSet,
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
+  clusterLabel: (cluster, config) => [clusterNameLabelKey(config), clusterName(cluster)],
   podSelector: (cluster, config) => Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(','),
   prunableKeys: (cluster, config) => new Set(prunableObjectRefs(cluster, config).map(objectKey)),
   podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],

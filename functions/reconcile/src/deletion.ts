@@ -49,12 +49,14 @@ export function cleanupKinds(config: OperatorConfig): readonly [string, string][
   ];
 }
 
-/** Adds our finalizer with optimistic concurrency (a conflict fails the invocation; it is retried). */
-export async function ensureFinalizer(kube: KubeClient, cluster: Postgresql & KubernetesObject): Promise<boolean> {
+/**
+ * Adds our finalizer with optimistic concurrency (a conflict fails the invocation; it is retried).
+ * Returns the cluster as stored afterwards, so later writes are guarded by its new resourceVersion.
+ */
+export async function ensureFinalizer<T extends Postgresql & KubernetesObject>(kube: KubeClient, cluster: T): Promise<T> {
   const finalizers = cluster.metadata?.finalizers ?? [];
-  if (finalizers.includes(FINALIZER)) return false;
-  await kube.patchFinalizers(pgRef(cluster), [...finalizers, FINALIZER], cluster.metadata?.resourceVersion);
-  return true;
+  if (finalizers.includes(FINALIZER)) return cluster;
+  return kube.patchFinalizers<T>(pgRef(cluster), [...finalizers, FINALIZER], cluster.metadata?.resourceVersion);
 }
 
 /**

@@ -1,8 +1,15 @@
 import type { CloudEventV1 } from 'cloudevents';
+import { FINALIZER } from './deletion.js';
+import { metadataHash } from './metadata-hash.js';
 
-/** What an incoming event asks of reconcile. Events are hints: the target is re-read, never trusted. */
+/**
+ * What an incoming event asks of reconcile. Events are hints: the target is re-read, never trusted.
+ * `full` builds and applies everything; `observe` only refreshes status from pods and the
+ * StatefulSet (and escalates to `full` when what it reads says more is needed).
+ */
+export type Mode = 'full' | 'observe';
 export type Target =
-  | { readonly scope: 'cluster'; readonly namespace: string; readonly name: string }
+  | { readonly scope: 'cluster'; readonly namespace: string; readonly name: string; readonly mode: Mode }
   | { readonly scope: 'all'; readonly reason: string }
   | { readonly scope: 'ignore'; readonly reason: string };
 
@@ -17,10 +24,14 @@ const CLUSTER_NAME_LABEL = 'cluster-name';
 
 interface ObjectLike {
   kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind?: string; name?: string }[] };
+  metadata?: {
+    name?: string; namespace?: string; generation?: number; deletionTimestamp?: string; finalizers?: string[];
+    labels?: Record<string, string>; annotations?: Record<string, string>;
+  };
+  status?: { observedGeneration?: number; observedMetadataHash?: string };
 }
 
-/** Decides which cluster(s) an event concerns; pure. */
+/** Decides which cluster(s) an event concerns, and how much work it can need; pure. */
 export function targetOf(event: CloudEventV1<unknown>): Target {
   if (event.type === PING_TYPE) return { scope: 'all', reason: 'periodic resync' };
   if (event.type === RECONCILE_REQUESTED) return fromSubject(event.subject, 'reconcile request without subject <namespace>/<name>');
@@ -30,29 +41,41 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
   const kind = str(event['kind']) ?? data.kind;
   const namespace = str(event['namespace']) ?? data.metadata?.namespace ?? data.namespace;
   const name = str(event['name']) ?? data.metadata?.name ?? data.name;
+  const verb = event.type.slice(event.type.lastIndexOf('.') + 1);
   switch (kind) {
     case 'postgresql':
-      return namespace !== undefined && name !== undefined
-        ? { scope: 'cluster', namespace, name }
-        : { scope: 'ignore', reason: 'postgresql event without namespace/name' };
+      if (namespace === undefined || name === undefined) return { scope: 'ignore', reason: 'postgresql event without namespace/name' };
+      if (isResource && verb !== 'delete' && alreadyReconciled(data)) return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
+      return { scope: 'cluster', namespace, name, mode: 'full' };
     case 'OperatorConfiguration':
       return { scope: 'all', reason: `operator configuration ${name ?? ''} changed` };
     case 'StatefulSet':
     case 'Pod': {
       // Our children carry the cluster-name label; anything else is not ours.
       const cluster = data.metadata?.labels?.[CLUSTER_NAME_LABEL];
-      return cluster !== undefined && namespace !== undefined
-        ? { scope: 'cluster', namespace, name: cluster }
-        : { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${CLUSTER_NAME_LABEL} label` };
+      if (cluster === undefined || namespace === undefined) return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${CLUSTER_NAME_LABEL} label` };
+      // A deleted StatefulSet must be recreated; pods changing only move the status.
+      return { scope: 'cluster', namespace, name: cluster, mode: kind === 'StatefulSet' && verb === 'delete' ? 'full' : 'observe' };
     }
     default:
       return { scope: 'ignore', reason: `kind ${kind ?? '(none)'} is not handled by reconcile` };
   }
 }
 
+/**
+ * True when the object in the event was already reconciled as it is: its status records this
+ * generation and these labels/annotations, it carries our finalizer and is not being deleted. Such
+ * events are the echoes of our own status and finalizer writes; acting on them would only re-read.
+ */
+function alreadyReconciled(obj: ObjectLike): boolean {
+  const m = obj.metadata;
+  return m?.generation !== undefined && m.deletionTimestamp === undefined && (m.finalizers ?? []).includes(FINALIZER)
+    && obj.status?.observedGeneration === m.generation && obj.status.observedMetadataHash === metadataHash(m);
+}
+
 function fromSubject(subject: string | undefined, reason: string): Target {
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(subject ?? '');
-  return m?.[1] !== undefined && m[2] !== undefined ? { scope: 'cluster', namespace: m[1], name: m[2] } : { scope: 'ignore', reason };
+  return m?.[1] !== undefined && m[2] !== undefined ? { scope: 'cluster', namespace: m[1], name: m[2], mode: 'full' } : { scope: 'ignore', reason };
 }
 
 function str(v: unknown): string | undefined {

@@ -1,29 +1,31 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
-import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
-import { Coalescer } from './coalesce.js';
+import { RetryableError, type HandlerContext, type Logger, type Outcome } from '@pgfn/fn-runtime';
+import { DEFAULT_WINDOWS, NamespaceBatcher, type BatchWindows } from './batcher.js';
 import { targetOf } from './events.js';
-import { reconcileCluster, type ReconcileDeps } from './reconcile.js';
+import { reconcileBatch, type ReconcileDeps, type ReconcileResult } from './reconcile.js';
 
 export interface HandlerDeps extends ReconcileDeps {
+  /** For batch-level messages (a batch serves many deliveries). */
+  readonly log: Logger;
   /** Namespaces whose clusters a resync covers; `undefined` means all. */
   readonly watchedNamespace?: string;
-  /** Clusters reconciled at once during a resync. */
-  readonly resyncConcurrency?: number;
+  /** How long events may wait to be batched with others of their namespace (ADR 0009). */
+  readonly batchWindows?: BatchWindows;
 }
 
 /**
- * Turns one CloudEvent into reconciles. A resync (PingSource or configuration change) reconciles
- * every cluster in this one invocation (ADR 0005): reconciles of unchanged clusters write nothing,
- * and one failing cluster does not stop the others but fails the invocation so it is redelivered.
+ * Turns CloudEvents into batched reconciles. Each delivery is answered with the outcome of its own
+ * cluster, so a failure is redelivered by the Broker. A resync (PingSource or configuration change)
+ * reconciles every cluster in this one invocation (ADR 0005): reconciles of unchanged clusters
+ * write nothing, and one failing cluster does not stop the others but fails the invocation.
  */
 export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
-  const coalescer = new Coalescer();
-  const reconcile = (namespace: string, name: string, log: HandlerContext['log']): Promise<void> =>
-    coalescer.run(`${namespace}/${name}`, async () => {
-      await reconcileCluster(deps, namespace, name, log.child({ namespace, cluster: name }));
-    });
+  const batcher = new NamespaceBatcher<ReconcileResult>(
+    (namespace, entries) => reconcileBatch(deps, namespace, entries, deps.log),
+    deps.batchWindows ?? DEFAULT_WINDOWS,
+  );
   return async (event, { log }) => {
     const target = targetOf(event);
     if (target.scope === 'ignore') {
@@ -31,30 +33,15 @@ export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>,
       return 'ignored';
     }
     if (target.scope === 'cluster') {
-      await reconcile(target.namespace, target.name, log);
+      await batcher.submit(target.namespace, target.name, target.mode);
       return 'ok';
     }
     const clusters = await deps.kube.list<KubernetesObject>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace);
     log.info({ reason: target.reason, clusters: clusters.length }, 'resync');
-    const failures = await forEachLimited(clusters, deps.resyncConcurrency ?? 4, async (c) => {
-      const namespace = c.metadata?.namespace ?? '';
-      const name = c.metadata?.name ?? '';
-      await reconcile(namespace, name, log);
-    });
+    const failures: string[] = [];
+    await Promise.all(clusters.map((c) => batcher.submit(c.metadata?.namespace ?? '', c.metadata?.name ?? '', 'full')
+      .catch((err: unknown) => { failures.push((err as Error).message); })));
     if (failures.length > 0) throw new RetryableError(`resync: ${failures.length} of ${clusters.length} clusters failed: ${failures.slice(0, 5).join('; ')}`);
     return 'ok';
   };
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<string[]> {
-  const failures: string[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item).catch((err: unknown) => { failures.push((err as Error).message); });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return failures;
 }

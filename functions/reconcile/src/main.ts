@@ -3,7 +3,7 @@ import { createEmitter, createLogger, createMetrics, randomPassword } from '@pgf
 import { KubeClient, loadKubeConfig } from '@pgfn/kube';
 import { createApp } from './app.js';
 import { realBuilder } from './builder-port.js';
-import { configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
+import { cachedLoader, configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
 import { syncRoles } from './role-sync.js';
 
 const log = createLogger('reconcile');
@@ -13,7 +13,7 @@ const source = configSourceFromEnv();
 const watched = process.env['WATCHED_NAMESPACE'];
 const app = createApp({
   kube, builder: realBuilder, log, metrics,
-  loadConfig: () => loadOperatorConfig(kube, source),
+  loadConfig: cachedLoader(() => loadOperatorConfig(kube, source)),
   newPassword: () => randomPassword(),
   now: () => new Date(),
   emit: createEmitter(process.env['K_SINK'], 'pgfn/reconcile'),

@@ -56,3 +56,27 @@ function describeProblem(e: unknown): string {
   if (typeof e === 'object' && e !== null && 'message' in e) return String((e as { message: unknown }).message);
   return JSON.stringify(e);
 }
+
+/**
+ * A loader that may answer from its last read when the caller accepts that age: status refreshes
+ * driven by pod events accept a few seconds, full reconciles always read afresh. Concurrent callers
+ * share one read in flight.
+ */
+export function cachedLoader(load: () => Promise<LoadedConfig>, clock: () => number = () => Date.now()): (maxAgeMs?: number) => Promise<LoadedConfig> {
+  let last: { at: number; value: LoadedConfig } | undefined;
+  let inFlight: Promise<LoadedConfig> | undefined;
+  return async (maxAgeMs = 0) => {
+    if (last !== undefined && maxAgeMs > 0 && clock() - last.at <= maxAgeMs) return last.value;
+    inFlight ??= (async () => {
+      const at = clock();
+      try {
+        const value = await load();
+        last = { at, value };
+        return value;
+      } finally {
+        inFlight = undefined;
+      }
+    })();
+    return inFlight;
+  };
+}

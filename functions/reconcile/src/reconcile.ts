@@ -1,11 +1,17 @@
-import type { CoreV1Event, KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, POSTGRESQL_PLURAL, GROUP, VERSION, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { RetryableError, type Logger } from '@pgfn/fn-runtime';
 import { refOf, statusCode, type KubeClient, type ObjectRef } from '@pgfn/kube';
+import { appliedHashOf, withAppliedHash } from './applied-hash.js';
+import type { Settled } from './batcher.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
+import type { Mode } from './events.js';
+import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
+import { metadataHash } from './metadata-hash.js';
 import type { LoadedConfig } from './operator-config.js';
 import type { RoleSyncOutcome } from './role-sync.js';
-import { planChanges, type CompareStatefulSet, type Plan } from './plan.js';
+import { planChanges, type CompareStatefulSet, type Plan, type Step } from './plan.js';
+import { SharedObjects } from './shared-objects.js';
 import { computeStatus, statusChanged, type ClusterStatus, type Observation, type PodSummary } from './status.js';
 
 /** Upstream's pod annotation asking for a rotation; the rolling-update function acts on it. */
@@ -18,6 +24,8 @@ export interface BuilderPort {
   compareStatefulSet: CompareStatefulSet;
   /** Label selector matching every object of the cluster (Spilo and pooler alike). */
   objectSelector(cluster: Postgresql, config: OperatorConfig): string;
+  /** The label every object of a cluster carries, and its value for this cluster. */
+  clusterLabel(cluster: Postgresql, config: OperatorConfig): readonly [key: string, value: string];
   /** Label selector matching the cluster's Spilo pods only. */
   podSelector(cluster: Postgresql, config: OperatorConfig): string;
   /** Keys (`Kind/namespace/name`) of the objects upstream deletes when they stop being desired. */
@@ -37,7 +45,8 @@ export interface BuildRequest {
 export interface ReconcileDeps {
   readonly kube: KubeClient;
   readonly builder: BuilderPort;
-  readonly loadConfig: () => Promise<LoadedConfig>;
+  /** The operator configuration, at most `maxAgeMs` old (0 or absent: read now). */
+  readonly loadConfig: (maxAgeMs?: number) => Promise<LoadedConfig>;
   readonly newPassword: () => string;
   readonly now: () => Date;
   /**
@@ -47,6 +56,8 @@ export interface ReconcileDeps {
   readonly syncRoles?: (cluster: Postgresql & KubernetesObject, config: OperatorConfig, pods: readonly V1Pod[], log: Logger) => Promise<RoleSyncOutcome>;
   /** Sends one of our CloudEvents to the Broker (a no-op when no sink is bound). */
   readonly emit: (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
+  /** Clusters of one batch worked on at once. */
+  readonly clusterConcurrency?: number;
 }
 
 export type ReconcileResult =
@@ -54,94 +65,196 @@ export type ReconcileResult =
   | { readonly outcome: 'deleted'; readonly objects: number }
   | { readonly outcome: 'delete-refused'; readonly reasons: readonly string[] }
   | { readonly outcome: 'invalid'; readonly errors: readonly string[] }
-  | { readonly outcome: 'synced'; readonly writes: number; readonly unchanged: number; readonly status: string; readonly podsPendingRotation: number };
+  | { readonly outcome: 'synced'; readonly writes: number; readonly unchanged: number; readonly status: string; readonly podsPendingRotation: number }
+  | { readonly outcome: 'observed'; readonly status: string; readonly statusWritten: boolean };
 
-/** The kinds a cluster's own objects have; listed by the cluster's labels to see what exists. */
-const OWNED_KINDS: readonly [string, string][] = [
-  ['v1', 'Secret'], ['v1', 'Service'], ['v1', 'Endpoints'], ['policy/v1', 'PodDisruptionBudget'],
-  ['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['batch/v1', 'CronJob'],
-];
+/** A status-only batch may use a configuration read this recently (full reconciles always re-read). */
+const OBSERVE_CONFIG_MAX_AGE_MS = 10_000;
+
+/** One cluster in full, as a batch of one (tests, and callers outside the batcher). */
+export async function reconcileCluster(deps: ReconcileDeps, namespace: string, name: string, log: Logger): Promise<ReconcileResult> {
+  const outcome = (await reconcileBatch(deps, namespace, new Map([[name, 'full']]), log)).get(name);
+  if (outcome === undefined) throw new Error(`cluster ${namespace}/${name} was not processed`);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
 
 /**
- * One cluster, from whatever is true now: re-read the CR, validate, gather, build, apply what
- * changed, prune what is no longer desired, mark pods for rotation, write status. Safe to run twice,
- * late, or concurrently: every write is a server-side apply of the same desired state.
+ * The clusters of one namespace that events named, from whatever is true now (ADR 0009): read the
+ * configuration and the clusters, list each kind once for all of them, then per cluster either the
+ * full reconcile (validate, build, apply what changed, prune, mark pods, sync roles, status) or,
+ * when only its pods moved, a status refresh. Safe to run twice, late, or concurrently: every write
+ * is a server-side apply of the same desired state or guarded by resourceVersion. A failure of one
+ * cluster is that cluster's outcome; the others go on.
  */
-export async function reconcileCluster(deps: ReconcileDeps, namespace: string, name: string, log: Logger): Promise<ReconcileResult> {
-  const ref = { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name };
-  let cluster = await deps.kube.get<Postgresql & KubernetesObject>(ref);
-  if (cluster === undefined) return { outcome: 'gone' };
-  const { config, problems } = await deps.loadConfig();
+export async function reconcileBatch(deps: ReconcileDeps, namespace: string, entries: ReadonlyMap<string, Mode>, log: Logger): Promise<Map<string, Settled<ReconcileResult>>> {
+  const results = new Map<string, Settled<ReconcileResult>>();
+  const onlyObserve = [...entries.values()].every((m) => m === 'observe');
+  const { config, problems } = await deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0);
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
-  const subject = `${namespace}/${name}`;
-  if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, log);
+  const clusters = await readClusters(deps.kube, namespace, [...entries.keys()]);
 
-  const invalid = deps.builder.validate(cluster, config).filter((e) => e.severity !== 'warning').map((e) => `${e.path}: ${e.message}`);
-  if (invalid.length > 0) {
-    const changed = await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, invalid, creating: false, podsPendingRotation: 0 });
-    if (changed) {
-      await recordEvent(deps, cluster, 'Warning', 'InvalidSpec', `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`);
-      await deps.emit('dev.pgfn.cluster.invalid', subject, { namespace, name, errors: invalid });
+  const observed: Cluster[] = [];
+  const valid: Cluster[] = [];
+  for (const [name, mode] of entries) {
+    const cluster = clusters.get(name);
+    if (cluster === undefined) {
+      results.set(name, { ok: true, value: { outcome: 'gone' } });
+      continue;
     }
-    log.info({ invalid }, 'invalid manifest; nothing touched');
-    return { outcome: 'invalid', errors: invalid };
+    if (mode === 'observe' && !needsFullReconcile(deps, cluster, config)) {
+      observed.push(cluster);
+      continue;
+    }
+    const clog = log.child({ namespace, cluster: name });
+    await settle(results, name, async () => {
+      if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, clog);
+      const invalid = deps.builder.validate(cluster, config).filter((e) => e.severity !== 'warning').map((e) => `${e.path}: ${e.message}`);
+      if (invalid.length > 0) return markInvalid(deps, cluster, invalid, clog);
+      const withFinalizer = await ensureFinalizer(deps.kube, cluster);
+      if (withFinalizer !== cluster) clog.info({ finalizer: FINALIZER }, 'added finalizer');
+      valid.push(withFinalizer);
+      return undefined;
+    });
   }
+  if (valid.length === 0 && observed.length === 0) return results;
 
-  if (await ensureFinalizer(deps.kube, cluster)) {
-    log.info({ finalizer: FINALIZER }, 'added finalizer');
-    // Re-read so the status write below is guarded by the current resourceVersion.
-    cluster = (await deps.kube.get<Postgresql & KubernetesObject>(ref)) ?? cluster;
+  const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
+  const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
+  const live = await readLive(deps.kube, namespace, labelKey, valid.map(value), observed.map(value));
+  const shared = new SharedObjects(deps.kube);
+  const escalate: Cluster[] = [];
+  await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
+    settle(results, c.metadata?.name ?? '', () => syncCluster(deps, c, config, live, shared, log.child({ namespace, cluster: c.metadata?.name }))));
+  await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
+    if (!live.statefulSets.has(value(c))) {
+      escalate.push(c); // its StatefulSet is gone: rebuild, below
+      return;
+    }
+    await settle(results, c.metadata?.name ?? '', () => observeCluster(deps, c, config, live, log.child({ namespace, cluster: c.metadata?.name })));
+  });
+  if (escalate.length > 0) {
+    const again = await reconcileBatch(deps, namespace, new Map(escalate.map((c) => [c.metadata?.name ?? '', 'full' as const])), log);
+    for (const [name, outcome] of again) results.set(name, outcome);
   }
-  const live = await listOwned(deps.kube, namespace, deps.builder.objectSelector(cluster, config));
-  const liveSts = live.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
-  let desired = buildDesired(deps, cluster, config, live);
-  // Objects the selector cannot see (the shared postgres-pod ServiceAccount, Secrets a user made
-  // before the cluster) are read by name, so they are adopted rather than blindly re-applied.
-  const unseen = await readUnseen(deps.kube, desired, live);
-  if (unseen.some((o) => o.kind === 'Secret')) desired = buildDesired(deps, cluster, config, [...live, ...unseen]);
+  return results;
+}
+
+/**
+ * A pod event suffices for a status refresh only when the last full reconcile saw this spec and
+ * metadata and succeeded, and no role sync is still waiting for a master.
+ */
+function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig): boolean {
+  const m = cluster.metadata;
+  const status = cluster.status;
+  const condition = (type: string): string | undefined => status?.conditions?.find((c) => c.type === type)?.status;
+  return m?.deletionTimestamp !== undefined || !(m?.finalizers ?? []).includes(FINALIZER)
+    || status?.observedGeneration !== m?.generation || status?.observedMetadataHash !== metadataHash(m)
+    || condition('Valid') !== 'True' || condition('Synced') !== 'True'
+    || (deps.syncRoles !== undefined && config.enableDatabaseAccess && condition('RolesSynced') !== 'True');
+}
+
+/** Build, apply what changed, prune, mark pods, sync roles, write status: one cluster, its objects read by the batch. */
+async function syncCluster(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, shared: SharedObjects, log: Logger): Promise<ReconcileResult> {
+  const namespace = cluster.metadata?.namespace ?? '';
+  const name = cluster.metadata?.name ?? '';
+  const subject = `${namespace}/${name}`;
+  const value = deps.builder.clusterLabel(cluster, config)[1];
+  const owned = live.owned.get(value) ?? [];
+  const liveSts = live.statefulSets.get(value);
+  const desired = buildDesired(deps, cluster, config, owned);
+  const unlisted = await shared.read(desired.filter((o) => !isListedKind(o.kind)));
   const prunable = deps.builder.prunableKeys(cluster, config);
-  const plan = planChanges(desired, [...live, ...unseen], deps.builder.compareStatefulSet,
+  const plan = planChanges(desired, [...owned, ...unlisted], deps.builder.compareStatefulSet,
     (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
+  const creating = liveSts === undefined || isStillCreating(cluster);
 
-  let syncError: string | undefined;
+  let applied: Applied;
   try {
-    await execute(deps.kube, plan, log);
+    applied = await execute(deps, plan, { cluster, config, owned, shared }, log);
   } catch (err) {
-    syncError = (err as Error).message;
-    await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, invalid: [], syncError, creating: liveSts === undefined, podsPendingRotation: 0 });
+    const syncError = (err as Error).message;
+    await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], syncError, creating, podsPendingRotation: 0 });
     await recordEvent(deps, cluster, 'Warning', 'SyncFailed', syncError);
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
 
   const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
-  const pending = await inspectPods(deps, namespace, deps.builder.podSelector(cluster, config), config.podRoleLabel || 'spilo-role',
-    deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
+  const pods = podsOf(deps, cluster, config, live);
+  const pending = await markPods(deps, namespace, pods, config.podRoleLabel || 'spilo-role', deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
   if (pending.newlyMarked > 0 || plan.rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: plan.rollReasons });
   }
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
-    roles = await deps.syncRoles(cluster, config, pending.pods, log);
+    roles = await deps.syncRoles(cluster, config, pods, log);
     if (roles.state === 'synced' && roles.statements > 0) await recordEvent(deps, cluster, 'Normal', 'RolesSynced', roles.message);
     if (roles.state === 'failed') await recordEvent(deps, cluster, 'Warning', 'RoleSyncFailed', roles.message);
   }
-  const stsNow = plan.steps.length === 0 ? liveSts
-    : await deps.kube.get<V1StatefulSet>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name: desiredSts?.metadata?.name ?? name });
-  const obs: Observation = { generation: cluster.metadata?.generation, invalid: [], creating: liveSts === undefined, statefulSet: stsNow, pods: pending.summary, podsPendingRotation: pending.stale.length,
-    ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }) };
-  const before = cluster.status?.PostgresClusterStatus;
-  await writeStatus(deps, cluster, obs);
-  const status = computeStatus(obs, undefined, deps.now()).PostgresClusterStatus;
-  for (const step of plan.steps) await recordEvent(deps, cluster, 'Normal', STEP_REASON[step.op], describeStep(step));
-  if (status === 'Running' && before !== 'Running') await deps.emit('dev.pgfn.cluster.ready', subject, { namespace, name });
+  const obs: Observation = {
+    generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], creating,
+    statefulSet: applied.statefulSet ?? liveSts, pods: pending.summary, podsPendingRotation: pending.stale.length,
+    ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
+  };
+  const { status } = await updateStatus(deps, cluster, obs);
+  await recordSteps(deps, cluster, plan.steps, creating && liveSts === undefined);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
 }
 
-const STEP_REASON = { apply: 'Applied', replace: 'Replaced', delete: 'Deleted' } as const;
+/** Pods or the StatefulSet moved: recompute the status from them alone, write it if it changed. */
+async function observeCluster(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, log: Logger): Promise<ReconcileResult> {
+  const sts = live.statefulSets.get(deps.builder.clusterLabel(cluster, config)[1]);
+  const pods = podsOf(deps, cluster, config, live);
+  const liveHash = deps.builder.podTemplateHash(sts?.spec?.template);
+  const stale = liveHash === undefined ? [] : pods.filter((p) => deps.builder.podTemplateHash(p) !== liveHash);
+  const obs: Observation = {
+    generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], creating: isStillCreating(cluster),
+    statefulSet: sts, pods: summarisePods(pods, config.podRoleLabel || 'spilo-role'), podsPendingRotation: stale.length,
+  };
+  const { status, written } = await updateStatus(deps, cluster, obs);
+  if (written) log.info({ status }, 'status refreshed');
+  return { outcome: 'observed', status, statusWritten: written };
+}
+
+/** The status string was Creating (or CreateFailed) and the cluster never ran: it is still being created. */
+function isStillCreating(cluster: Cluster): boolean {
+  const s = cluster.status?.PostgresClusterStatus;
+  return s === undefined || s === '' || s === 'Creating' || s === 'CreateFailed';
+}
+
+function podsOf(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState): readonly V1Pod[] {
+  const selector = deps.builder.podSelector(cluster, config);
+  return (live.pods.get(deps.builder.clusterLabel(cluster, config)[1]) ?? []).filter((p) => matchesSelector(p.metadata?.labels, selector));
+}
+
+/** Writes status when it changed; emits cluster.ready on the way to Running. */
+async function updateStatus(deps: ReconcileDeps, cluster: Cluster, obs: Observation): Promise<{ status: string; written: boolean }> {
+  const before = cluster.status?.PostgresClusterStatus;
+  const written = await writeStatus(deps, cluster, obs);
+  const status = computeStatus(obs, undefined, deps.now()).PostgresClusterStatus;
+  if (status === 'Running' && before !== 'Running') {
+    const namespace = cluster.metadata?.namespace ?? '';
+    const name = cluster.metadata?.name ?? '';
+    await deps.emit('dev.pgfn.cluster.ready', `${namespace}/${name}`, { namespace, name });
+  }
+  return { status, written };
+}
+
+async function markInvalid(deps: ReconcileDeps, cluster: Cluster, invalid: readonly string[], log: Logger): Promise<ReconcileResult> {
+  const namespace = cluster.metadata?.namespace ?? '';
+  const name = cluster.metadata?.name ?? '';
+  const changed = await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid, creating: false, podsPendingRotation: 0 });
+  if (changed) {
+    await recordEvent(deps, cluster, 'Warning', 'InvalidSpec', `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`);
+    await deps.emit('dev.pgfn.cluster.invalid', `${namespace}/${name}`, { namespace, name, errors: invalid });
+  }
+  log.info({ invalid }, 'invalid manifest; nothing touched');
+  return { outcome: 'invalid', errors: invalid };
+}
 
 /** The CR is being deleted: refuse per delete protection, or remove everything and release it. */
-async function deleteCluster(deps: ReconcileDeps, cluster: Postgresql & KubernetesObject, config: OperatorConfig, log: Logger): Promise<ReconcileResult> {
+async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, log: Logger): Promise<ReconcileResult> {
   if (!(cluster.metadata?.finalizers ?? []).includes(FINALIZER)) return { outcome: 'gone' };
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
@@ -162,34 +275,51 @@ function buildDesired(deps: ReconcileDeps, cluster: Postgresql, config: Operator
   return deps.builder.build({ cluster, config, existingSecrets, newPassword: deps.newPassword, now: deps.now() });
 }
 
-async function listOwned(kube: KubeClient, namespace: string, selector: string): Promise<KubernetesObject[]> {
-  const lists = await Promise.all(OWNED_KINDS.map(async ([apiVersion, kind]) =>
-    (await kube.list(apiVersion, kind, namespace, selector)).map((o) => ({ ...o, apiVersion, kind }))));
-  return lists.flat();
+interface Applied {
+  readonly statefulSet?: V1StatefulSet;
 }
 
-async function readUnseen(kube: KubeClient, desired: readonly KubernetesObject[], live: readonly KubernetesObject[]): Promise<KubernetesObject[]> {
-  const seen = new Set(live.map((o) => `${o.kind}/${o.metadata?.name}`));
-  const missing = desired.filter((o) => !seen.has(`${o.kind}/${o.metadata?.name}`));
-  const found: KubernetesObject[] = [];
-  for (const o of missing) {
-    const got = await kube.get(refOf(o));
-    if (got !== undefined) found.push({ ...got, apiVersion: o.apiVersion, kind: o.kind });
-  }
-  return found;
+interface ExecutionContext {
+  readonly cluster: Cluster;
+  readonly config: OperatorConfig;
+  readonly owned: readonly KubernetesObject[];
+  readonly shared: SharedObjects;
 }
 
-async function execute(kube: KubeClient, plan: Plan, log: Logger): Promise<void> {
+async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionContext, log: Logger): Promise<Applied> {
+  let statefulSet: V1StatefulSet | undefined;
   for (const step of plan.steps) {
-    log.info({ step: describeStep(step) }, 'writing');
-    if (step.op === 'apply') await kube.apply(step.object);
-    else if (step.op === 'delete') await kube.delete(step.ref);
-    else await replace(kube, step.object);
+    log.debug({ step: describeStep(step) }, 'writing');
+    if (step.op === 'delete') await deps.kube.delete(step.ref);
+    else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object) as V1StatefulSet;
+    else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
+    else if (step.object.kind === 'Secret' && step.reason === 'missing') await createSecret(deps, step.object, ctx);
+    else {
+      const written = await deps.kube.apply(step.object);
+      if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written as V1StatefulSet;
+    }
   }
+  return statefulSet === undefined ? {} : { statefulSet };
+}
+
+/**
+ * A new credential Secret is created, never applied: if one of that name appeared meanwhile (made by
+ * a user before the cluster, or by a racing reconcile), its password wins and only our labels and
+ * annotations are added to it.
+ */
+async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: ExecutionContext): Promise<void> {
+  if (await deps.kube.create(secret) !== undefined) return;
+  const existing = await deps.kube.get<V1Secret>(refOf(secret));
+  if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
+  const rebuilt = buildDesired(deps, ctx.cluster, ctx.config, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }])
+    .find((o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name);
+  if (rebuilt === undefined) return;
+  const want = withAppliedHash(rebuilt);
+  if (appliedHashOf(existing) !== appliedHashOf(want)) await deps.kube.apply(want);
 }
 
 /** A change Kubernetes cannot make in place: delete with orphan propagation (pods keep running), recreate. */
-async function replace(kube: KubeClient, object: KubernetesObject): Promise<void> {
+async function replace(kube: KubeClient, object: KubernetesObject): Promise<KubernetesObject> {
   const ref = refOf(object);
   await kube.delete(ref, 'Orphan');
   const deadline = Date.now() + 60_000;
@@ -197,24 +327,22 @@ async function replace(kube: KubeClient, object: KubernetesObject): Promise<void
     if (Date.now() > deadline) throw new Error(`${ref.kind} ${ref.name} still exists 60 s after its orphaning delete`);
     await new Promise((r) => setTimeout(r, 250));
   }
-  await kube.apply(object);
+  return kube.apply(object);
 }
 
 interface PodsSeen {
-  readonly pods: readonly V1Pod[];
   readonly stale: string[];
   readonly newlyMarked: number;
   readonly summary: PodSummary;
 }
 
 /**
- * Lists the Spilo pods once: marks those whose template hash differs from the desired one (so the
- * rotation survives a lost event), and counts roles as Patroni labelled them, for PodsReady.
+ * Marks the pods whose template hash differs from the desired one (so the rotation survives a lost
+ * event), and counts roles as Patroni labelled them, for PodsReady.
  */
-async function inspectPods(deps: ReconcileDeps, namespace: string, selector: string, roleLabel: string, desiredHash: string | undefined, log: Logger): Promise<PodsSeen> {
-  const pods = (await deps.kube.list<V1Pod>('v1', 'Pod', namespace, selector)).filter((p) => p.metadata?.deletionTimestamp === undefined);
+async function markPods(deps: ReconcileDeps, namespace: string, pods: readonly V1Pod[], roleLabel: string, desiredHash: string | undefined, log: Logger): Promise<PodsSeen> {
   const summary = summarisePods(pods, roleLabel);
-  if (desiredHash === undefined) return { pods, stale: [], newlyMarked: 0, summary };
+  if (desiredHash === undefined) return { stale: [], newlyMarked: 0, summary };
   const stale = pods.filter((p) => deps.builder.podTemplateHash(p) !== desiredHash);
   let newlyMarked = 0;
   for (const pod of stale) {
@@ -224,7 +352,7 @@ async function inspectPods(deps: ReconcileDeps, namespace: string, selector: str
     newlyMarked++;
   }
   if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name) }, 'marked pods for rotation');
-  return { pods, stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
+  return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
 }
 
 export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSummary {
@@ -243,7 +371,7 @@ export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSum
  * changed meanwhile, a changed spec means a newer reconcile owns the status (skip), while a status
  * written by another function (its own condition) is merged by recomputing once from the fresh read.
  */
-async function writeStatus(deps: ReconcileDeps, cluster: Postgresql & KubernetesObject, obs: Observation): Promise<boolean> {
+async function writeStatus(deps: ReconcileDeps, cluster: Cluster, obs: Observation): Promise<boolean> {
   let current = cluster;
   for (let attempt = 1; ; attempt++) {
     const previous = current.status as Partial<ClusterStatus> | undefined;
@@ -255,27 +383,58 @@ async function writeStatus(deps: ReconcileDeps, cluster: Postgresql & Kubernetes
       return true;
     } catch (err) {
       if (statusCode(err) !== 409 || attempt >= 3) throw err;
-      const fresh = await deps.kube.get<Postgresql & KubernetesObject>(refOf(current));
+      const fresh = await deps.kube.get<Cluster>(refOf(current));
       if (fresh === undefined || fresh.metadata?.generation !== current.metadata?.generation) return false;
       current = fresh;
     }
   }
 }
 
-async function recordEvent(deps: ReconcileDeps, cluster: Postgresql & KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+const STEP_REASON = { apply: 'Applied', replace: 'Replaced', delete: 'Deleted' } as const;
+
+/**
+ * One Event per kind of change a reconcile made (Applied, Replaced, Deleted), listing its objects,
+ * rather than one per object: a new cluster gets one Event ("Created"), not nine.
+ */
+async function recordSteps(deps: ReconcileDeps, cluster: Cluster, steps: readonly Step[], created: boolean): Promise<void> {
+  for (const op of ['replace', 'delete', 'apply'] as const) {
+    const these = steps.filter((s) => s.op === op);
+    if (these.length === 0) continue;
+    const reason = op === 'apply' && created ? 'Created' : STEP_REASON[op];
+    await recordEvent(deps, cluster, 'Normal', reason, `${these.length} object(s): ${these.map(describeStep).join('; ')}`);
+  }
+}
+
+async function recordEvent(deps: ReconcileDeps, cluster: Cluster, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
   const now = deps.now();
   const event: CoreV1Event = {
     metadata: { generateName: `${cluster.metadata?.name ?? 'cluster'}.`, namespace: cluster.metadata?.namespace },
     involvedObject: { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, name: cluster.metadata?.name, namespace: cluster.metadata?.namespace, uid: cluster.metadata?.uid },
-    type, reason, message: message.slice(0, 1024),
+    type, reason, message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message,
     firstTimestamp: now, lastTimestamp: now, count: 1,
     source: { component: 'pgfn-reconcile' },
   };
   await deps.kube.createEvent(event);
 }
 
-function describeStep(s: Plan['steps'][number]): string {
+function describeStep(s: Step): string {
   const ref = s.op === 'delete' ? s.ref : refOf(s.object);
   return `${s.op} ${ref.kind}/${ref.name} (${s.reason})`;
 }
 
+async function settle(results: Map<string, Settled<ReconcileResult>>, name: string, work: () => Promise<ReconcileResult | undefined>): Promise<void> {
+  try {
+    const value = await work();
+    if (value !== undefined) results.set(name, { ok: true, value });
+  } catch (err) {
+    results.set(name, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
+  }
+}
+
+export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

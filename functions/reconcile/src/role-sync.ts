@@ -1,6 +1,7 @@
 import type { KubernetesObject, V1Endpoints, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import type { Logger } from '@pgfn/fn-runtime';
+import { isStandbyCluster, readSecretData } from '@pgfn/builder';
 import type { KubeClient } from '@pgfn/kube';
 import {
   buildDesiredState, buildRoleModel, credentialSecretRefs, pickMaster, planCredentials, syncRolesAndDatabases,
@@ -45,10 +46,10 @@ export async function syncRoles(deps: RoleSyncDeps, cluster: Postgresql & Kubern
   const secrets = new Map<string, SecretContent>();
   for (const ref of credentialSecretRefs(model, config)) {
     const secret = await deps.kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace, name: ref.name });
-    const content = secretContent(secret);
+    const content = readSecretData(secret);
     if (content !== undefined) secrets.set(ref.role, content);
   }
-  const { credentials } = planCredentials({ model, spec: cluster.spec, config, secrets, now: deps.now(), newPassword: deps.newPassword, standby: cluster.spec.standby != null });
+  const { credentials } = planCredentials({ model, spec: cluster.spec, config, secrets, now: deps.now(), newPassword: deps.newPassword, standby: isStandbyCluster(cluster) });
   // Roles whose Secret is not (yet) what the role model expects are left alone this round.
   const degraded = new Set([...credentials.values()].filter((c) => c.write !== 'none' || c.error !== undefined).map((c) => c.role));
   const superuser = credentials.get(config.superUsername);
@@ -77,11 +78,4 @@ export async function syncRoles(deps: RoleSyncDeps, cluster: Postgresql & Kubern
     log.warn({ err: (err as Error).message, master: found.master.host }, 'role sync could not reach the master');
     return { state: 'waiting', message: `cannot reach the master ${found.master.host}:${found.master.port}: ${(err as Error).message}`, statements: 0 };
   }
-}
-
-function secretContent(secret: V1Secret | undefined): SecretContent | undefined {
-  const data = secret?.data;
-  if (data?.['username'] === undefined || data['password'] === undefined) return undefined;
-  const decode = (v: string | undefined): string => Buffer.from(v ?? '', 'base64').toString('utf8');
-  return { username: decode(data['username']), password: decode(data['password']), nextRotation: decode(data['nextRotation']) };
 }

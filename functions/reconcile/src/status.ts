@@ -12,6 +12,8 @@ export interface Condition {
 export interface ClusterStatus {
   PostgresClusterStatus: string;
   observedGeneration?: number;
+  /** metadataHash() of the labels and annotations the status was computed from. */
+  observedMetadataHash?: string;
   conditions: Condition[];
 }
 
@@ -26,6 +28,8 @@ export interface PodSummary {
 /** What one reconcile saw and did; everything the status is computed from. */
 export interface Observation {
   readonly generation: number | undefined;
+  /** metadataHash() of the cluster as read. */
+  readonly metadataHash?: string;
   readonly invalid: readonly string[];
   readonly syncError?: string;
   /** The live StatefulSet after applying (undefined when not created yet or invalid). */
@@ -61,8 +65,10 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
   if (obs.invalid.length === 0) {
     add('Synced', obs.syncError === undefined, obs.syncError === undefined ? 'ObjectsApplied' : 'SyncFailed',
       obs.syncError ?? 'every desired object is applied');
+    // No live counts while waiting: each pod's progress would otherwise cost a status write.
     add('PodsReady', obs.statefulSet === undefined ? undefined : podsReady, podsReady ? 'AllPodsReady' : 'PodsNotReady',
-      `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`);
+      podsReady ? `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`
+        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${pods.masters > 1 ? ` (${pods.masters} pods are labelled master)` : ''}`);
     add('RollingUpdate', obs.podsPendingRotation > 0, obs.podsPendingRotation > 0 ? 'PodsPendingRotation' : 'UpToDate',
       obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template');
   }
@@ -80,6 +86,7 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
   return {
     PostgresClusterStatus: statusString(obs, podsReady),
     ...(g === undefined ? {} : { observedGeneration: g }),
+    ...(obs.metadataHash === undefined ? {} : { observedMetadataHash: obs.metadataHash }),
     conditions: [
       ...conds.map((c) => ({ ...c, lastTransitionTime: transitionTime(c, previous?.conditions, now) })),
       // Conditions other functions own (TeamRolesSynced, BackupVerified …) are kept as they are.
@@ -107,7 +114,7 @@ export function statusChanged(prev: Partial<ClusterStatus> | undefined, next: Cl
 
 function normalise(s: Partial<ClusterStatus> | undefined): unknown {
   return {
-    s: s?.PostgresClusterStatus, g: s?.observedGeneration,
+    s: s?.PostgresClusterStatus, g: s?.observedGeneration, m: s?.observedMetadataHash,
     c: [...(s?.conditions ?? [])].sort((a, b) => a.type.localeCompare(b.type))
       .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]),
   };

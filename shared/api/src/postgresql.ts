@@ -297,6 +297,8 @@ export type ClusterStatus = (typeof CLUSTER_STATUS)[keyof typeof CLUSTER_STATUS]
 export interface PostgresStatus {
   PostgresClusterStatus?: ClusterStatus | string;
   observedGeneration?: number;
+  /** Hash of the labels and annotations the status describes (pgfn's reconcile skips events that change neither). */
+  observedMetadataHash?: string;
   conditions?: Condition[];
 }
 

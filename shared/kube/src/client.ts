@@ -1,10 +1,12 @@
-import {
-  CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions,
-  type KubeConfig, type KubernetesObject, type CoreV1Event,
-} from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { KNOWN_RESOURCES, findResource, groupVersionPath, resourcePath, type DiscoveredResource, type ResourceInfo } from './resources.js';
+import { RestClient } from './rest.js';
 
 /** The name of our field manager for server-side apply. */
 export const FIELD_MANAGER = 'pgfn';
+
+const APPLY_PATCH = 'application/apply-patch+yaml';
+const MERGE_PATCH = 'application/merge-patch+json';
 
 export interface ObjectRef {
   readonly apiVersion: string;
@@ -19,33 +21,35 @@ export type RequestObserver = (verb: string, kind: string) => void;
 /**
  * Every Kubernetes call a function makes goes through here: reads return `undefined` for 404,
  * writes are server-side applies with our field manager (idempotent by construction).
+ * Objects come back as the API server sends them (JSON: timestamps are RFC 3339 strings).
  */
 export class KubeClient {
-  private readonly objects: KubernetesObjectApi;
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly rest: RestClient;
+  /** Discovery answers for kinds outside KNOWN_RESOURCES, per apiVersion. */
+  private readonly discovered = new Map<string, Promise<readonly DiscoveredResource[]>>();
 
   constructor(kc: KubeConfig, private readonly observe: RequestObserver = () => undefined, private readonly retry: RetryPolicy = DEFAULT_RETRY) {
-    this.objects = KubernetesObjectApi.makeApiClient(kc);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.core = kc.makeApiClient(CoreV1Api);
+    this.rest = new RestClient(kc);
   }
 
   async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
     this.observe('get', ref.kind);
     try {
-      return (await this.retrying(() => this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } }))) as T;
+      return await this.retrying(async () => await this.rest.request({ method: 'GET', path: await this.objectPath(ref) }) as T);
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw new Error(`reading ${describe(ref)}`, { cause: err });
     }
   }
 
+  /** Items of a list answer carry no apiVersion/kind (the API server leaves them out). */
   async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
     this.observe('list', kind);
     try {
-      const list = await this.retrying(() => this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
-      return list.items as T[];
+      const list = await this.retrying(async () => await this.rest.request({
+        method: 'GET', path: resourcePath({ apiVersion, resource: await this.resource(apiVersion, kind), namespace }), query: { labelSelector },
+      }) as { items?: T[] });
+      return list.items ?? [];
     } catch (err) {
       throw new Error(`listing ${kind} in ${namespace ?? 'all namespaces'}${labelSelector === undefined ? '' : ` (${labelSelector})`}`, { cause: err });
     }
@@ -55,9 +59,29 @@ export class KubeClient {
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
     this.observe('apply', obj.kind ?? 'unknown');
     try {
-      return (await this.retrying(() => this.objects.patch(stripServerFields(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply))) as T;
+      const body = stripServerFields(obj);
+      return await this.retrying(async () => await this.rest.request({
+        method: 'PATCH', path: await this.objectPath(refOf(obj)), query: { fieldManager: FIELD_MANAGER, force: true }, body, contentType: APPLY_PATCH,
+      }) as T);
     } catch (err) {
       throw new Error(`applying ${describe(refOf(obj))}`, { cause: err });
+    }
+  }
+
+  /**
+   * Creates, never overwrites: `undefined` when an object of that name already exists (409), so a
+   * caller that must not clobber existing content (a Secret's password) re-reads and decides again.
+   */
+  async create<T extends KubernetesObject>(obj: T): Promise<T | undefined> {
+    this.observe('create', obj.kind ?? 'unknown');
+    try {
+      const body = stripServerFields(obj);
+      return await this.retrying(async () => await this.rest.request({
+        method: 'POST', path: await this.collectionPath(refOf(obj)), query: { fieldManager: FIELD_MANAGER }, body,
+      }) as T);
+    } catch (err) {
+      if (statusCode(err) === 409) return undefined;
+      throw new Error(`creating ${describe(refOf(obj))}`, { cause: err });
     }
   }
 
@@ -65,8 +89,7 @@ export class KubeClient {
   async delete(ref: ObjectRef, propagation: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<void> {
     this.observe('delete', ref.kind);
     try {
-      await this.retrying(() => this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
-        undefined, undefined, undefined, undefined, propagation));
+      await this.retrying(async () => await this.rest.request({ method: 'DELETE', path: await this.objectPath(ref), query: { propagationPolicy: propagation } }));
     } catch (err) {
       if (statusCode(err) === 404) return;
       throw new Error(`deleting ${describe(ref)}`, { cause: err });
@@ -81,9 +104,9 @@ export class KubeClient {
   async patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, status: unknown, resourceVersion?: string): Promise<void> {
     this.observe('patch-status', plural);
     try {
-      await this.retrying(() => this.custom.patchNamespacedCustomObjectStatus({ group, version, plural, namespace, name,
-        body: resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+      const path = resourcePath({ apiVersion: `${group}/${version}`, resource: { plural, namespaced: true }, namespace, name, subresource: 'status' });
+      const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
+      await this.retrying(() => this.rest.request({ method: 'PATCH', path, body, contentType: MERGE_PATCH }));
     } catch (err) {
       throw new Error(`patching status of ${plural}/${name} in ${namespace}`, { cause: err });
     }
@@ -93,8 +116,10 @@ export class KubeClient {
   async patchMetadata(ref: ObjectRef, metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void> {
     this.observe('patch', ref.kind);
     try {
-      await this.retrying(() => this.objects.patch({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } } as KubernetesObject,
-        undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch));
+      const body = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } };
+      await this.retrying(async () => await this.rest.request({
+        method: 'PATCH', path: await this.objectPath(ref), query: { fieldManager: FIELD_MANAGER }, body, contentType: MERGE_PATCH,
+      }));
     } catch (err) {
       throw new Error(`patching metadata of ${describe(ref)}`, { cause: err });
     }
@@ -104,11 +129,13 @@ export class KubeClient {
    * Replaces metadata.finalizers, guarded by resourceVersion: a concurrent change makes this fail
    * with 409 instead of dropping someone else's finalizer.
    */
-  async patchFinalizers(ref: ObjectRef, finalizers: readonly string[], resourceVersion: string | undefined): Promise<void> {
+  async patchFinalizers<T extends KubernetesObject>(ref: ObjectRef, finalizers: readonly string[], resourceVersion: string | undefined): Promise<T> {
     this.observe('patch', ref.kind);
     try {
-      await this.objects.patch({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, finalizers: [...finalizers], resourceVersion } } as KubernetesObject,
-        undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+      const body = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, finalizers: [...finalizers], resourceVersion } };
+      return await this.rest.request({
+        method: 'PATCH', path: await this.objectPath(ref), query: { fieldManager: FIELD_MANAGER }, body, contentType: MERGE_PATCH,
+      }) as T;
     } catch (err) {
       throw new Error(`setting finalizers of ${describe(ref)}`, { cause: err });
     }
@@ -118,10 +145,51 @@ export class KubeClient {
     this.observe('create', 'Event');
     const namespace = event.metadata.namespace ?? 'default';
     try {
-      await this.retrying(() => this.core.createNamespacedEvent({ namespace, body: event }));
+      await this.retrying(() => this.rest.request({ method: 'POST', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: event }));
     } catch (err) {
       throw new Error(`recording Event ${event.reason ?? ''} in ${namespace}`, { cause: err });
     }
+  }
+
+  private async objectPath(ref: ObjectRef): Promise<string> {
+    const resource = await this.resource(ref.apiVersion, ref.kind);
+    return resourcePath({ apiVersion: ref.apiVersion, resource, namespace: this.namespaceOf(resource, ref), name: ref.name });
+  }
+
+  private async collectionPath(ref: ObjectRef): Promise<string> {
+    const resource = await this.resource(ref.apiVersion, ref.kind);
+    return resourcePath({ apiVersion: ref.apiVersion, resource, namespace: this.namespaceOf(resource, ref) });
+  }
+
+  /** A namespaced object without a namespace is in the context's namespace, as kubectl would put it. */
+  private namespaceOf(resource: ResourceInfo, ref: ObjectRef): string | undefined {
+    if (!resource.namespaced) return undefined;
+    return ref.namespace === undefined || ref.namespace === '' ? this.rest.defaultNamespace() : ref.namespace;
+  }
+
+  /** Static for the kinds we use; otherwise one discovery request per apiVersion, cached. */
+  private async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    const known = KNOWN_RESOURCES.get(`${apiVersion}/${kind}`);
+    if (known !== undefined) return known;
+    let found = findResource(await this.discover(apiVersion), kind);
+    if (found === undefined) {
+      // A kind that appeared since (a CRD installed meanwhile): ask once more before giving up.
+      this.discovered.delete(apiVersion);
+      found = findResource(await this.discover(apiVersion), kind);
+    }
+    if (found === undefined) throw new Error(`Unrecognized API version and kind: ${apiVersion} ${kind}`);
+    return found;
+  }
+
+  private discover(apiVersion: string): Promise<readonly DiscoveredResource[]> {
+    let pending = this.discovered.get(apiVersion);
+    if (pending === undefined) {
+      pending = this.rest.request({ method: 'GET', path: groupVersionPath(apiVersion) })
+        .then((list) => (list as { resources?: DiscoveredResource[] }).resources ?? []);
+      pending.catch(() => this.discovered.delete(apiVersion));
+      this.discovered.set(apiVersion, pending);
+    }
+    return pending;
   }
 
   /**

@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import { NamespaceBatcher, type Settled } from '../../functions/reconcile/src/batcher.js';
+import type { Mode } from '../../functions/reconcile/src/events.js';
+
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A runner that records every batch and answers each cluster with `<namespace>/<name>:<mode>`. */
+function recorder(work: (ns: string, entries: ReadonlyMap<string, Mode>) => Promise<void> = async () => tick(20)) {
+  const batches: { ns: string; entries: [string, Mode][]; startedAt: number; endedAt?: number }[] = [];
+  const run = async (ns: string, entries: ReadonlyMap<string, Mode>): Promise<ReadonlyMap<string, Settled<string>>> => {
+    const b: (typeof batches)[number] = { ns, entries: [...entries], startedAt: Date.now() };
+    batches.push(b);
+    await work(ns, entries);
+    b.endedAt = Date.now();
+    return new Map([...entries].map(([name, mode]) => [name, { ok: true, value: `${ns}/${name}:${mode}` }]));
+  };
+  return { batches, run };
+}
+
+describe('NamespaceBatcher', () => {
+  it('runs a burst of events about many clusters of a namespace as one batch', async () => {
+    const r = recorder();
+    const b = new NamespaceBatcher(r.run, { fullMs: 10, observeMs: 10 });
+    const answers = await Promise.all(['a', 'b', 'c', 'd'].map((n) => b.submit('ns', n, 'full')));
+    expect(r.batches).to.have.length(1);
+    expect(r.batches[0]?.entries.map(([n]) => n)).to.have.members(['a', 'b', 'c', 'd']);
+    expect(answers).to.deep.equal(['ns/a:full', 'ns/b:full', 'ns/c:full', 'ns/d:full']);
+    expect(b.busy).to.equal(0);
+  });
+
+  it('does the full reconcile when a cluster is named for both a status refresh and a full reconcile', async () => {
+    const r = recorder();
+    const b = new NamespaceBatcher(r.run, { fullMs: 10, observeMs: 10 });
+    const [first, second] = await Promise.all([b.submit('ns', 'a', 'observe'), b.submit('ns', 'a', 'full')]);
+    expect([first, second]).to.deep.equal(['ns/a:full', 'ns/a:full']);
+    expect(r.batches).to.have.length(1);
+  });
+
+  it('starts full work after the short window and lets status refreshes wait for company', async () => {
+    const r = recorder(async () => undefined);
+    const b = new NamespaceBatcher(r.run, { fullMs: 5, observeMs: 300 });
+    const t0 = Date.now();
+    await b.submit('ns', 'a', 'full');
+    expect(Date.now() - t0).to.be.lessThan(200);
+    const t1 = Date.now();
+    await b.submit('ns', 'b', 'observe');
+    expect(Date.now() - t1).to.be.at.least(290);
+  });
+
+  it('gives a cluster named while its batch runs a second run that starts after the first ended', async () => {
+    const r = recorder(async () => tick(50));
+    const b = new NamespaceBatcher(r.run, { fullMs: 0, observeMs: 0 });
+    const first = b.submit('ns', 'a', 'full');
+    await tick(20); // the first batch is running now
+    const late = [b.submit('ns', 'a', 'full'), b.submit('ns', 'a', 'full'), b.submit('ns', 'b', 'full')];
+    await Promise.all([first, ...late]);
+    expect(r.batches).to.have.length(2);
+    expect(r.batches[1]?.entries.map(([n]) => n)).to.have.members(['a', 'b']);
+    expect(r.batches[1]?.startedAt).to.be.at.least(r.batches[0]?.endedAt ?? Infinity);
+  });
+
+  it('never runs two batches of one namespace at once, but runs namespaces side by side', async () => {
+    let running = 0;
+    let most = 0;
+    const perNs = new Map<string, number>();
+    const r = recorder(async (ns) => {
+      running++;
+      perNs.set(ns, (perNs.get(ns) ?? 0) + 1);
+      most = Math.max(most, running);
+      expect(perNs.get(ns)).to.equal(1);
+      await tick(30);
+      perNs.set(ns, (perNs.get(ns) ?? 0) - 1);
+      running--;
+    });
+    const b = new NamespaceBatcher(r.run, { fullMs: 0, observeMs: 0 });
+    const work: Promise<string>[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (const ns of ['x', 'y']) work.push(b.submit(ns, `c${i}`, 'full'));
+      await tick(10);
+    }
+    await Promise.all(work);
+    expect(most).to.equal(2);
+  });
+
+  it('answers each caller with its own cluster\'s outcome: one failure rejects only its callers', async () => {
+    const b = new NamespaceBatcher<string>(async (_ns, entries) => new Map([...entries.keys()].map((n) =>
+      [n, n === 'bad' ? { ok: false as const, error: new Error('bad failed') } : { ok: true as const, value: n }])), { fullMs: 5, observeMs: 5 });
+    const results = await Promise.allSettled([b.submit('ns', 'good', 'full'), b.submit('ns', 'bad', 'full')]);
+    expect(results[0]).to.deep.equal({ status: 'fulfilled', value: 'good' });
+    expect(results[1]?.status).to.equal('rejected');
+    expect((results[1] as PromiseRejectedResult).reason.message).to.equal('bad failed');
+  });
+
+  it('rejects every caller of a batch whose run throws, and keeps working afterwards', async () => {
+    let fail = true;
+    const b = new NamespaceBatcher<string>(async (_ns, entries) => {
+      if (fail) throw new Error('config unreadable');
+      return new Map([...entries.keys()].map((n) => [n, { ok: true as const, value: n }]));
+    }, { fullMs: 5, observeMs: 5 });
+    const results = await Promise.allSettled([b.submit('ns', 'a', 'full'), b.submit('ns', 'b', 'full')]);
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
+    fail = false;
+    expect(await b.submit('ns', 'a', 'full')).to.equal('a');
+  });
+
+  it('caps a batch, taking full work first', async () => {
+    const r = recorder(async () => tick(5));
+    const b = new NamespaceBatcher(r.run, { fullMs: 20, observeMs: 20 }, 2);
+    await Promise.all([b.submit('ns', 'o1', 'observe'), b.submit('ns', 'o2', 'observe'), b.submit('ns', 'f1', 'full'), b.submit('ns', 'f2', 'full'), b.submit('ns', 'o3', 'observe')]);
+    expect(r.batches.map((x) => x.entries.map(([n]) => n))).to.deep.equal([['f1', 'f2'], ['o1', 'o2'], ['o3']]);
+  });
+});
