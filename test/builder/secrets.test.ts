@@ -245,12 +245,16 @@ describe('buildUserSecrets with password rotation', () => {
     expect(build(cluster(spec), new Date(NOW.getTime() + 3_600_000), first).secrets).to.deep.equal(first);
   });
 
-  it('keeps the stored date when the interval shrinks (capping it at now + interval never makes it due)', () => {
+  // docs/administrator.md: a shortened interval is reflected in the Secret when its date is further
+  // away than the new interval (upstream's code computes that date but never stores it).
+  it('brings the stored date forward when the interval shrinks, keeping the password', () => {
     const long = config({ ...cfg, passwordRotationInterval: 30 });
     const first = build(cluster(spec), NOW, [], long).secrets;
-    const later = build(cluster(spec), day(2), first).secrets;
-    expect(data(later, 'foo')).to.deep.equal(data(first, 'foo'));
-    expect(data(later, 'foo').nextRotation).to.equal(rfc(day(30)));
+    const { secrets: later, credentials } = build(cluster(spec), day(2), first);
+    expect(data(later, 'foo')).to.deep.equal({ ...data(first, 'foo'), nextRotation: rfc(day(3)) });
+    expect(credentials.get('foo')?.outcome).to.equal('kept');
+    expect(data(build(cluster(spec), day(3), later).secrets, 'foo').username).to.equal('foo');
+    expect(data(build(cluster(spec), day(4), later).secrets, 'foo').username).to.equal('foo260305');
   });
 
   it('resets a rotation user once rotation is switched off', () => {

@@ -32,7 +32,7 @@ const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create
 
 /** The reconcile app on a free port, with real clients against the test control plane. */
 export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: string, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
-  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number } } = {}): Promise<RunningReconcile> {
+  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number }; now?: () => Date } = {}): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
   const requests: RequestLog = {
     counts,
@@ -48,7 +48,7 @@ export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: strin
     kube, builder: realBuilder, log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
     metrics: createMetrics('reconcile-test', false),
     loadConfig: async () => ({ config, problems: [] }),
-    newPassword: () => randomPassword(), now: () => new Date(),
+    newPassword: () => randomPassword(), now: options.now ?? (() => new Date()),
     emit: async (type, subject, data) => { emitted.push({ type, subject, data }); },
     watchedNamespace,
     ...(options.syncRoles === true ? {

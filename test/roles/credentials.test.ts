@@ -1,3 +1,6 @@
+import type { V1Secret } from '@kubernetes/client-node';
+import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { buildCluster, readSecretData } from '@pgfn/builder';
 import { expect } from 'chai';
 import {
   buildRoleModel, credentialSecretRefs, formatRfc3339, planCredentials, type CredentialPlan, type InfrastructureRoleInput,
@@ -74,16 +77,26 @@ describe('planCredentials', () => {
     });
     const config = testConfig(p, { enablePasswordRotation: true, passwordRotationInterval: 1, passwordRotationUserRetention: 3 });
 
-    it('sets the first rotation date one interval ahead, without rotating', () => {
+    it('writes the first rotation date, one interval ahead, when it creates a rotating Secret', () => {
       const c = new Cluster(spec(), config);
-      const first = plan(c.sync(t0), 'foo').content.password;
-      const second = c.sync(t0);
+      const created = c.sync(t0);
       const next = formatRfc3339(new Date(t0.getTime() + DAY));
-      expect(plan(second, 'foo')).to.deep.include({ write: 'update', login: { username: 'foo', password: first } });
-      expect(plan(second, 'foo').content.nextRotation).to.equal(next);
+      expect(plan(created, 'foo')).to.deep.include({ write: 'create', login: { username: 'foo', password: plan(created, 'foo').content.password } });
+      expect(plan(created, 'foo').content.nextRotation).to.equal(next);
       // in-place rotation is enabled for the database owner through the manifest
-      expect(plan(second, 'appowner').content.nextRotation).to.equal(next);
-      for (const untouched of ['bar', `${p}postgres`, `${p}standby`]) expect(plan(second, untouched).write, untouched).to.equal('none');
+      expect(plan(created, 'appowner').content.nextRotation).to.equal(next);
+      for (const untouched of ['bar', `${p}postgres`, `${p}standby`]) expect(plan(created, untouched).content.nextRotation, untouched).to.equal(undefined);
+      const again = c.sync(t0);
+      for (const role of again.keys()) expect(plan(again, role).write, role).to.equal('none');
+    });
+
+    it('sets the first rotation date of an existing Secret that has none, without rotating', () => {
+      const c = new Cluster(spec(), config);
+      c.secrets.set('foo', { username: 'foo', password: 'kept' });
+      const foo = plan(c.sync(t0), 'foo');
+      expect(foo).to.deep.include({ write: 'update', login: { username: 'foo', password: 'kept' } });
+      expect(foo.content.nextRotation).to.equal(formatRfc3339(new Date(t0.getTime() + DAY)));
+      expect(foo.reasons).to.deep.equal([`no rotation date in the Secret: first rotation at ${formatRfc3339(new Date(t0.getTime() + DAY))}`]);
     });
 
     it('rotates when the date has passed: a new user for foo, a new password in place for the owner', () => {
@@ -140,7 +153,8 @@ describe('planCredentials', () => {
 
     it('never rotates owners, infrastructure or system users globally, and nothing in a standby cluster', () => {
       const c = new Cluster({ users: { owner: [], app: [] }, databases: { d: 'owner' } }, config, [{ name: 'robot', password: 'x' }]);
-      c.sync(t0);
+      // created in standby: no rotation date, and none set later while it stays a standby
+      c.sync(t0, true);
       expect(plan(c.sync(t0, true), 'app').write).to.equal('none');
       const second = c.sync(t0);
       expect(plan(second, 'app').write).to.equal('update');
@@ -188,5 +202,53 @@ describe('planCredentials', () => {
     const c = new Cluster({ users: { 'foo-bar': [] } }, testConfig(p));
     c.secrets.set('foo-bar', { username: 'foo_bar', password: 'x' });
     expect(plan(c.sync(t0), 'foo-bar').error).to.match(/belongs to user "foo_bar"/);
+  });
+});
+
+// One credential model (docs/adr/0010-one-credential-model.md): the role sync reads the Secrets the
+// builder applied and must find nothing to write, or it would leave the role alone ("degraded").
+describe('planCredentials on the Secrets the builder wrote', () => {
+  const spec: TestSpec = {
+    users: { foo: [], bar: [], appowner: [], 'prepared-owner-user': [] },
+    databases: { app: 'appowner' },
+    preparedDatabases: { prepared: { defaultUsers: true } },
+    enableConnectionPooler: true,
+    usersIgnoringSecretRotation: ['bar'],
+    usersWithInPlaceSecretRotation: ['appowner', `${p}postgres`, `${p}pooler`],
+  };
+  const rotating = { ...DEFAULT_OPERATOR_CONFIG, ...testConfig(p, { enablePasswordRotation: true, passwordRotationInterval: 1 }) } as OperatorConfig;
+  // [day, configuration]: creation with a long interval, the interval shortened, not due, due, rotation switched off
+  const steps: [number, OperatorConfig][] = [
+    [0, { ...rotating, passwordRotationInterval: 30 }], [1, rotating], [1.5, rotating], [3, rotating], [5, { ...rotating, enablePasswordRotation: false }],
+  ];
+
+  it('agrees with every build: nothing to write, the same logins', () => {
+    const cluster = { ...testCluster(p, spec), apiVersion: 'acid.zalan.do/v1', kind: 'postgresql' } as Postgresql;
+    const newPassword = countingPasswords('built');
+    let existingSecrets = new Map<string, V1Secret>();
+    const outcomes = new Set<string>();
+    for (const [n, config] of steps) {
+      const now = new Date(t0.getTime() + n * DAY);
+      const built = buildCluster({ cluster, config, now, newPassword, existingSecrets });
+      existingSecrets = new Map(built.objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o as V1Secret]));
+      const model = buildRoleModel({ cluster, config });
+      const secrets = new Map<string, SecretContent>();
+      for (const ref of credentialSecretRefs(model, config)) {
+        const content = readSecretData(existingSecrets.get(ref.name));
+        if (content !== undefined) secrets.set(ref.role, content);
+      }
+      const { credentials } = planCredentials({ model, spec: cluster.spec, config, secrets, now, newPassword: () => 'never drawn' });
+      for (const [role, planned] of credentials) {
+        const fromBuilder = built.credentials.get(role);
+        outcomes.add(fromBuilder?.outcome ?? 'absent');
+        if (fromBuilder?.outcome === 'conflict') {
+          expect(planned.error, `day ${n}: ${role}`).to.be.a('string');
+          continue;
+        }
+        expect(planned.write, `day ${n}: ${role}`).to.equal('none');
+        expect(planned.login, `day ${n}: ${role}`).to.deep.equal({ username: fromBuilder?.username, password: fromBuilder?.password });
+      }
+    }
+    expect([...outcomes].sort()).to.deep.equal(['conflict', 'created', 'kept', 'reset', 'rotated-in-place', 'rotated-new-user']);
   });
 });

@@ -1,16 +1,19 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
-  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, objectKey, prunableObjectRefs, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
+  POD_TEMPLATE_HASH_ANNOTATION, buildCluster, podRotationReasons, objectKey, prunableObjectRefs, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
 } from '@pgfn/builder';
 import type { BuilderPort } from './reconcile.js';
 
 /** The real resource builder behind reconcile's port. */
 export const realBuilder: BuilderPort = {
   validate: (cluster, config) => validateCluster(cluster, config),
-  build: (req) => buildCluster({
-    cluster: req.cluster, config: req.config, now: req.now, newPassword: req.newPassword,
-    existingSecrets: req.existingSecrets as ReadonlyMap<string, V1Secret>,
-  }).objects as KubernetesObject[],
+  build: (req) => {
+    const built = buildCluster({
+      cluster: req.cluster, config: req.config, now: req.now, newPassword: req.newPassword,
+      existingSecrets: req.existingSecrets as ReadonlyMap<string, V1Secret>,
+    });
+    return { objects: built.objects as KubernetesObject[], podRotationReasons: podRotationReasons(built.passwordChanges, 'postgres') };
+  },
   compareStatefulSet,
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,

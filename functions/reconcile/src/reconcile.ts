@@ -20,7 +20,7 @@ export const ROLLING_UPDATE_REQUIRED = 'zalando-postgres-operator-rolling-update
 /** The builder as reconcile uses it; wired to @pgfn/builder in main.ts, replaceable in tests. */
 export interface BuilderPort {
   validate(cluster: Postgresql, config: OperatorConfig): readonly { path: string; message: string; severity?: string }[];
-  build(inputs: BuildRequest): readonly KubernetesObject[];
+  build(inputs: BuildRequest): Built;
   compareStatefulSet: CompareStatefulSet;
   /** Label selector matching every object of the cluster (Spilo and pooler alike). */
   objectSelector(cluster: Postgresql, config: OperatorConfig): string;
@@ -32,6 +32,15 @@ export interface BuilderPort {
   prunableKeys(cluster: Postgresql, config: OperatorConfig): ReadonlySet<string>;
   /** The pod-template hash stored on a StatefulSet's template or on a pod. */
   podTemplateHash(obj: { metadata?: { annotations?: Record<string, string> } } | undefined): string | undefined;
+}
+
+export interface Built {
+  readonly objects: readonly KubernetesObject[];
+  /**
+   * Why every Spilo pod must be restarted although its template did not change: an existing system
+   * user's password was rotated in place or reset by this build, and Spilo reads it from env.
+   */
+  readonly podRotationReasons: readonly string[];
 }
 
 export interface BuildRequest {
@@ -162,7 +171,8 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, config: Operat
   const value = deps.builder.clusterLabel(cluster, config)[1];
   const owned = live.owned.get(value) ?? [];
   const liveSts = live.statefulSets.get(value);
-  const desired = buildDesired(deps, cluster, config, owned);
+  const built = buildDesired(deps, cluster, config, owned);
+  const desired = built.objects;
   const unlisted = await shared.read(desired.filter((o) => !isListedKind(o.kind)));
   const prunable = deps.builder.prunableKeys(cluster, config);
   const plan = planChanges(desired, [...owned, ...unlisted], deps.builder.compareStatefulSet,
@@ -181,9 +191,12 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, config: Operat
 
   const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
   const pods = podsOf(deps, cluster, config, live);
-  const pending = await markPods(deps, namespace, pods, config.podRoleLabel || 'spilo-role', deps.builder.podTemplateHash(desiredSts?.spec?.template), log);
-  if (pending.newlyMarked > 0 || plan.rollReasons.length > 0) {
-    await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: plan.rollReasons });
+  // Marked only after the Secrets are written: a restarted pod must find the new password.
+  const pending = await markPods(deps, namespace, pods, config.podRoleLabel || 'spilo-role', deps.builder.podTemplateHash(desiredSts?.spec?.template),
+    built.podRotationReasons, log);
+  const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
+  if (pending.newlyMarked > 0 || rollReasons.length > 0) {
+    await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: rollReasons });
   }
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
@@ -207,7 +220,7 @@ async function observeCluster(deps: ReconcileDeps, cluster: Cluster, config: Ope
   const sts = live.statefulSets.get(deps.builder.clusterLabel(cluster, config)[1]);
   const pods = podsOf(deps, cluster, config, live);
   const liveHash = deps.builder.podTemplateHash(sts?.spec?.template);
-  const stale = liveHash === undefined ? [] : pods.filter((p) => deps.builder.podTemplateHash(p) !== liveHash);
+  const stale = pods.filter((p) => isMarked(p) || (liveHash !== undefined && deps.builder.podTemplateHash(p) !== liveHash));
   const obs: Observation = {
     generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], creating: isStillCreating(cluster),
     statefulSet: sts, pods: summarisePods(pods, config.podRoleLabel || 'spilo-role'), podsPendingRotation: stale.length,
@@ -270,7 +283,7 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   return { outcome: 'deleted', objects };
 }
 
-function buildDesired(deps: ReconcileDeps, cluster: Postgresql, config: OperatorConfig, known: readonly KubernetesObject[]): readonly KubernetesObject[] {
+function buildDesired(deps: ReconcileDeps, cluster: Postgresql, config: OperatorConfig, known: readonly KubernetesObject[]): Built {
   const existingSecrets = new Map(known.filter((o) => o.kind === 'Secret').map((o) => [o.metadata?.name ?? '', o]));
   return deps.builder.build({ cluster, config, existingSecrets, newPassword: deps.newPassword, now: deps.now() });
 }
@@ -311,7 +324,7 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
   if (await deps.kube.create(secret) !== undefined) return;
   const existing = await deps.kube.get<V1Secret>(refOf(secret));
   if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
-  const rebuilt = buildDesired(deps, ctx.cluster, ctx.config, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }])
+  const rebuilt = buildDesired(deps, ctx.cluster, ctx.config, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects
     .find((o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name);
   if (rebuilt === undefined) return;
   const want = withAppliedHash(rebuilt);
@@ -337,22 +350,27 @@ interface PodsSeen {
 }
 
 /**
- * Marks the pods whose template hash differs from the desired one (so the rotation survives a lost
- * event), and counts roles as Patroni labelled them, for PodsReady.
+ * Marks the pods whose template hash differs from the desired one, or every pod when a system
+ * user's password changed (so the rotation survives a lost event), and counts roles as Patroni
+ * labelled them, for PodsReady. A pod carrying the mark counts as pending until it is replaced.
  */
-async function markPods(deps: ReconcileDeps, namespace: string, pods: readonly V1Pod[], roleLabel: string, desiredHash: string | undefined, log: Logger): Promise<PodsSeen> {
+async function markPods(deps: ReconcileDeps, namespace: string, pods: readonly V1Pod[], roleLabel: string, desiredHash: string | undefined,
+  passwordReasons: readonly string[], log: Logger): Promise<PodsSeen> {
   const summary = summarisePods(pods, roleLabel);
-  if (desiredHash === undefined) return { stale: [], newlyMarked: 0, summary };
-  const stale = pods.filter((p) => deps.builder.podTemplateHash(p) !== desiredHash);
+  const stale = pods.filter((p) => passwordReasons.length > 0 || isMarked(p) || (desiredHash !== undefined && deps.builder.podTemplateHash(p) !== desiredHash));
   let newlyMarked = 0;
   for (const pod of stale) {
-    if (pod.metadata?.annotations?.[ROLLING_UPDATE_REQUIRED] === 'true') continue;
+    if (isMarked(pod)) continue;
     const ref: ObjectRef = { apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' };
     await deps.kube.patchMetadata(ref, { annotations: { [ROLLING_UPDATE_REQUIRED]: 'true' } });
     newlyMarked++;
   }
-  if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name) }, 'marked pods for rotation');
+  if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name), ...(passwordReasons.length > 0 ? { reasons: passwordReasons } : {}) }, 'marked pods for rotation');
   return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
+}
+
+function isMarked(pod: V1Pod): boolean {
+  return pod.metadata?.annotations?.[ROLLING_UPDATE_REQUIRED] === 'true';
 }
 
 export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSummary {

@@ -23,7 +23,8 @@ export const TEAM_ROLES_SYNCED = 'dev.pgfn.teamroles.synced';
 
 export interface TeamSyncDeps extends ClusterSyncDeps {
   readonly kube: KubeClient;
-  readonly loadConfig: () => Promise<LoadedConfig>;
+  /** The operator configuration, at most `maxAgeMs` old (0 or absent: read now). */
+  readonly loadConfig: (maxAgeMs?: number) => Promise<LoadedConfig>;
   /** Where a token Secret named without a namespace lives (OPERATOR_NAMESPACE). */
   readonly operatorNamespace: string;
   readonly now: () => Date;
@@ -59,8 +60,12 @@ export interface SyncSummary {
 type Cluster = Postgresql & KubernetesObject;
 type Lookups = ReadonlyMap<string, TeamLookup | TeamsApiError>;
 
+const CLUSTER_EVENT_CONFIG_MAX_AGE_MS = 10_000;
+
 export async function syncTeams(deps: TeamSyncDeps, target: Exclude<Target, { scope: 'ignore' }>, log: Logger): Promise<SyncSummary> {
-  const { config, problems } = await deps.loadConfig();
+  // One cluster's event may use a configuration read in the last seconds (a burst of new clusters
+  // would otherwise read it once each); a resync or configuration change reads it afresh.
+  const { config, problems } = await deps.loadConfig(target.scope === 'cluster' ? CLUSTER_EVENT_CONFIG_MAX_AGE_MS : 0);
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
   if (!config.enableTeamsApi && !config.enablePostgresTeamCrd) {
     log.info('neither enable_teams_api nor enable_postgres_team_crd is set: no human roles are managed');

@@ -8,6 +8,7 @@ import type { BuildInputs, KubeObject } from './inputs.js';
 import type { PostgresRole } from './labels.js';
 import { buildLogicalBackupCronJob } from './logical-backup.js';
 import { normalizeCluster } from './normalize.js';
+import { passwordChanges, type PasswordChange } from './password-changes.js';
 import { buildPdbs } from './pdb.js';
 import { buildPodRoleBinding, buildPodServiceAccount } from './pod-service-account.js';
 import { buildPoolerAuthSecret, buildPoolerDeployment } from './pooler.js';
@@ -25,18 +26,23 @@ export interface BuildResult {
   readonly errors: ValidationError[];
   /** The credentials the Secrets hold, by role name (for the role sync). */
   readonly credentials: ReadonlyMap<string, UserCredentials>;
+  /**
+   * The credentials that get a new password in this build and why, by role name. Pass them to
+   * mustMarkPodsForRotation: an existing system user's new password obliges a pod rotation.
+   */
+  readonly passwordChanges: readonly PasswordChange[];
 }
 
 export function buildCluster(raw: BuildInputs): BuildResult {
   const inputs: BuildInputs = { ...raw, cluster: normalizeCluster(raw.cluster) };
   const errors = validateCluster(inputs.cluster, inputs.config);
-  if (!isBuildable(errors)) return { objects: [], errors, credentials: new Map() };
+  if (!isBuildable(errors)) return { objects: [], errors, credentials: new Map(), passwordChanges: [] };
   try {
     return buildObjects(inputs, errors);
   } catch (err) {
     // Validation should have caught it; report rather than crash the caller.
     const failure: ValidationError = { path: 'spec', message: (err as Error).message, severity: 'error' };
-    return { objects: [], errors: [...errors, failure], credentials: new Map() };
+    return { objects: [], errors: [...errors, failure], credentials: new Map(), passwordChanges: [] };
   }
 }
 
@@ -62,12 +68,27 @@ function buildObjects(inputs: BuildInputs, warnings: ValidationError[]): BuildRe
     buildLogicalBackupCronJob(cluster, config, inputs.logicalBackupEnvironmentSecret),
   ].filter((o): o is KubernetesObject => o !== undefined) as KubeObject[];
   const stsWarnings = sts.warnings.map((message): ValidationError => ({ path: 'spec', message, severity: 'warning' }));
-  const conflicts = [...users.credentials.values()]
-    .filter((c) => c.outcome === 'conflict')
-    .map((c): ValidationError => ({
-      path: `secret ${c.secretName}`,
-      message: `The role "${c.user.name}" cannot have its own credentials: the Secret ${c.secretName} belongs to a role whose name differs only in "-" versus "_", and is left as it is.`,
-      severity: 'warning',
-    }));
-  return { objects, errors: [...warnings, ...stsWarnings, ...conflicts], credentials: users.credentials };
+  return {
+    objects,
+    errors: [...warnings, ...stsWarnings, ...credentialWarnings(users.credentials.values())],
+    credentials: users.credentials,
+    passwordChanges: passwordChanges(users.credentials.values()),
+  };
+}
+
+function credentialWarnings(credentials: Iterable<UserCredentials>): ValidationError[] {
+  const out: ValidationError[] = [];
+  for (const c of credentials) {
+    const path = `secret ${c.secretName}`;
+    if (c.outcome === 'conflict') {
+      out.push({
+        path,
+        message: `The role "${c.user.name}" cannot have its own credentials: the Secret ${c.secretName} belongs to a role whose name differs only in "-" versus "_", and is left as it is.`,
+        severity: 'warning',
+      });
+    } else if (c.problem !== undefined) {
+      out.push({ path, message: `The password of role "${c.user.name}" is not rotated: ${c.problem}.`, severity: 'warning' });
+    }
+  }
+  return out;
 }

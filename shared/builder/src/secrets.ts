@@ -8,8 +8,10 @@ import { clusterNamespace, type BuildInputs } from './inputs.js';
 import { objectLabels } from './labels.js';
 import { clusterName, secretName } from './names.js';
 import { clusterObjectMeta } from './object-meta.js';
-import { decideCredentials, type CredentialOutcome, type SecretData } from './password-rotation.js';
+import { isStandbyCluster } from './instances.js';
+import { decideCredentials, type CredentialOutcome, type PasswordPods, type RotationContext, type SecretData } from './password-rotation.js';
 import { poolerSelectorLabels } from './pooler-labels.js';
+import { secretHolders } from './secret-holders.js';
 import { desiredUsers, needsSecret, type PgUser } from './users.js';
 
 /** One role's credentials as its Secret will hold them. */
@@ -21,7 +23,13 @@ export interface UserCredentials {
   readonly username: string;
   readonly password: string;
   readonly outcome: CredentialOutcome;
+  /** Why the Secret changes in this build; empty when it stays as it is. */
+  readonly reasons: readonly string[];
   readonly cleanUpRotationUsersOf?: string;
+  /** Running pods that hold the previous password of this role and must be replaced. */
+  readonly restartPods?: PasswordPods;
+  /** Why the Secret cannot do what the manifest asks (a conflict, a rotation user name too long). */
+  readonly problem?: string;
 }
 
 export interface UserSecrets {
@@ -61,49 +69,47 @@ export function encodeData(values: Readonly<Record<string, string | undefined>>)
 /**
  * Credentials and Secrets of every role that logs in with a password, sorted by role name. Roles
  * whose names differ only in "-" versus "_" share one Secret name; only one of them can have it
- * (the one the existing Secret names, else the first by name), the others are reported as conflicts.
+ * (secret-holders.ts), the others are reported as conflicts.
  */
 export function buildUserSecrets(inputs: BuildInputs): UserSecrets {
   const { cluster, config } = inputs;
   const credentials = new Map<string, UserCredentials>();
   const secrets: V1Secret[] = [];
   const users = desiredUsers(cluster, config).filter(needsSecret);
-  const owners = secretOwners(users, inputs);
+  const current = new Map(users.map((user) => [user.name, currentData(user, inputs)]));
+  const holders = secretHolders(users.map((user) => ({
+    role: user.name, origin: user.origin, secret: `${user.namespace}/${credentialSecretName(cluster, config, user.name)}`,
+    held: current.get(user.name)?.username,
+  })));
+  const ctx: RotationContext = { spec: cluster.spec, config, standby: isStandbyCluster(cluster), now: inputs.now, newPassword: inputs.newPassword };
   for (const user of users) {
     const name = credentialSecretName(cluster, config, user.name);
-    const existing = inputs.existingSecrets.get(name);
-    const sameNamespace = existing?.metadata?.namespace === undefined || existing.metadata.namespace === user.namespace;
-    const current = sameNamespace ? readSecretData(existing) : undefined;
-    if (owners.get(name) !== user.name) {
-      credentials.set(user.name, { user, secretName: name, namespace: user.namespace, username: user.name, password: '', outcome: 'conflict' });
+    const base = { user, secretName: name, namespace: user.namespace };
+    if (holders.get(`${user.namespace}/${name}`) !== user.name) {
+      credentials.set(user.name, { ...base, username: user.name, password: '', outcome: 'conflict', reasons: [] });
       continue;
     }
-    const decision = decideCredentials(user, current, inputs);
+    const decision = decideCredentials(user, current.get(user.name), ctx);
     credentials.set(user.name, {
-      user,
-      secretName: name,
-      namespace: user.namespace,
+      ...base,
       username: decision.data.username,
       password: decision.data.password,
       outcome: decision.outcome,
+      reasons: decision.reasons,
       ...(decision.cleanUpRotationUsersOf === undefined ? {} : { cleanUpRotationUsersOf: decision.cleanUpRotationUsersOf }),
+      ...(decision.restartPods === undefined ? {} : { restartPods: decision.restartPods }),
+      ...(decision.problem === undefined ? {} : { problem: decision.problem }),
     });
     secrets.push(userSecret(cluster, config, user, name, decision.data));
   }
   return { secrets, credentials };
 }
 
-/** Which role gets each Secret name. */
-function secretOwners(users: readonly PgUser[], inputs: BuildInputs): Map<string, string> {
-  const owners = new Map<string, string>();
-  for (const user of users) {
-    const name = credentialSecretName(inputs.cluster, inputs.config, user.name);
-    const held = readSecretData(inputs.existingSecrets.get(name))?.username;
-    // The Secret names the role itself or one of its rotation users (<name><YYMMDD>).
-    const claims = held !== undefined && held.startsWith(user.name) && /^(\d{6})?$/.test(held.slice(user.name.length));
-    if (!owners.has(name) || claims) owners.set(name, user.name);
-  }
-  return owners;
+/** The content of the role's existing Secret; a Secret of that name in another namespace is not its. */
+function currentData(user: PgUser, inputs: BuildInputs): SecretData | undefined {
+  const existing = inputs.existingSecrets.get(credentialSecretName(inputs.cluster, inputs.config, user.name));
+  const sameNamespace = existing?.metadata?.namespace === undefined || existing.metadata.namespace === user.namespace;
+  return sameNamespace ? readSecretData(existing) : undefined;
 }
 
 function userSecret(cluster: Postgresql, config: OperatorConfig, user: PgUser, name: string, data: SecretData): V1Secret {

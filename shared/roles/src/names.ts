@@ -47,18 +47,8 @@ export function defaultPreparedDatabaseName(clusterName: string): string {
   return clusterName.replaceAll('-', '_');
 }
 
-/** `060102` in Go's layout: two-digit year, month, day, in UTC. */
-export function rotationDateSuffix(now: Date): string {
-  const yy = String(now.getUTCFullYear() % 100).padStart(2, '0');
-  const mm = String(now.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(now.getUTCDate()).padStart(2, '0');
-  return `${yy}${mm}${dd}`;
-}
-
-/** The rotation user created for `base` at `now`: `<base><YYMMDD>`. */
-export function rotationUserName(base: string, now: Date): string {
-  return `${base}${rotationDateSuffix(now)}`;
-}
+/** `060102` in Go's layout (two-digit year, month, day, UTC) and `<base><YYMMDD>`: the credential model's. */
+export { rotationSuffix as rotationDateSuffix, rotationUserName } from '@pgfn/builder';
 
 /**
  * The creation date of a rotation user of `base`, or undefined when `name` is not one. Two-digit
