@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   POD_TEMPLATE_HASH_ANNOTATION, buildCluster, podRotationReasons, objectKey, prunableObjectRefs, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
 } from '@pgfn/builder';
@@ -8,10 +8,7 @@ import type { BuilderPort } from './reconcile.js';
 export const realBuilder: BuilderPort = {
   validate: (cluster, config) => validateCluster(cluster, config),
   build: (req) => {
-    const built = buildCluster({
-      cluster: req.cluster, config: req.config, now: req.now, newPassword: req.newPassword,
-      existingSecrets: req.existingSecrets as ReadonlyMap<string, V1Secret>,
-    });
+    const built = buildCluster(req);
     return { objects: built.objects as KubernetesObject[], podRotationReasons: podRotationReasons(built.passwordChanges, 'postgres') };
   },
   compareStatefulSet,

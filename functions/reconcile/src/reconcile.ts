@@ -1,9 +1,11 @@
 import type { CoreV1Event, KubernetesObject, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, POSTGRESQL_PLURAL, GROUP, VERSION, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import type { BuildInputs } from '@pgfn/builder';
 import { RetryableError, type Logger } from '@pgfn/fn-runtime';
 import { refOf, statusCode, type KubeClient, type ObjectRef } from '@pgfn/kube';
 import { appliedHashOf, withAppliedHash } from './applied-hash.js';
 import type { Settled } from './batcher.js';
+import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { Mode } from './events.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
@@ -20,7 +22,7 @@ export const ROLLING_UPDATE_REQUIRED = 'zalando-postgres-operator-rolling-update
 /** The builder as reconcile uses it; wired to @pgfn/builder in main.ts, replaceable in tests. */
 export interface BuilderPort {
   validate(cluster: Postgresql, config: OperatorConfig): readonly { path: string; message: string; severity?: string }[];
-  build(inputs: BuildRequest): Built;
+  build(inputs: BuildInputs): Built;
   compareStatefulSet: CompareStatefulSet;
   /** Label selector matching every object of the cluster (Spilo and pooler alike). */
   objectSelector(cluster: Postgresql, config: OperatorConfig): string;
@@ -41,14 +43,6 @@ export interface Built {
    * user's password was rotated in place or reset by this build, and Spilo reads it from env.
    */
   readonly podRotationReasons: readonly string[];
-}
-
-export interface BuildRequest {
-  readonly cluster: Postgresql;
-  readonly config: OperatorConfig;
-  readonly existingSecrets: ReadonlyMap<string, KubernetesObject>;
-  readonly newPassword: () => string;
-  readonly now: Date;
 }
 
 export interface ReconcileDeps {
@@ -130,11 +124,14 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
 
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
-  const live = await readLive(deps.kube, namespace, labelKey, valid.map(value), observed.map(value));
+  const [live, sources] = await Promise.all([
+    readLive(deps.kube, namespace, labelKey, valid.map(value), observed.map(value)),
+    valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
+  ]);
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
-    settle(results, c.metadata?.name ?? '', () => syncCluster(deps, c, config, live, shared, log.child({ namespace, cluster: c.metadata?.name }))));
+    settle(results, c.metadata?.name ?? '', () => syncCluster(deps, c, { config, sources }, live, shared, log.child({ namespace, cluster: c.metadata?.name }))));
   await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
     if (!live.statefulSets.has(value(c))) {
       escalate.push(c); // its StatefulSet is gone: rebuild, below
@@ -164,30 +161,37 @@ function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: Opera
 }
 
 /** Build, apply what changed, prune, mark pods, sync roles, write status: one cluster, its objects read by the batch. */
-async function syncCluster(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, shared: SharedObjects, log: Logger): Promise<ReconcileResult> {
+async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { config: OperatorConfig; sources: BuildSources | Error }, live: LiveState, shared: SharedObjects, log: Logger): Promise<ReconcileResult> {
+  const { config } = inputs;
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const subject = `${namespace}/${name}`;
   const value = deps.builder.clusterLabel(cluster, config)[1];
   const owned = live.owned.get(value) ?? [];
   const liveSts = live.statefulSets.get(value);
-  const built = buildDesired(deps, cluster, config, owned);
-  const desired = built.objects;
-  const unlisted = await shared.read(desired.filter((o) => !isListedKind(o.kind)));
-  const prunable = deps.builder.prunableKeys(cluster, config);
-  const plan = planChanges(desired, [...owned, ...unlisted], deps.builder.compareStatefulSet,
-    (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
   const creating = liveSts === undefined || isStillCreating(cluster);
+  const ctx: ExecutionContext = { cluster, config, sources: inputs.sources instanceof Error ? {} : inputs.sources, owned, shared };
 
+  let built: Built;
+  let plan: Plan;
   let applied: Applied;
   try {
-    applied = await execute(deps, plan, { cluster, config, owned, shared }, log);
+    if (inputs.sources instanceof Error) throw inputs.sources;
+    built = buildDesired(deps, ctx, owned);
+    const unlisted = await shared.read(built.objects.filter((o) => !isListedKind(o.kind)));
+    const prunable = deps.builder.prunableKeys(cluster, config);
+    plan = planChanges(built.objects, [...owned, ...unlisted], deps.builder.compareStatefulSet,
+      (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
+    applied = await execute(deps, plan, ctx, log);
   } catch (err) {
+    // Whatever stopped the sync (an object the configuration names is missing, a write refused) is
+    // told on the status and as an Event; the Broker retries the delivery.
     const syncError = (err as Error).message;
     await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], syncError, creating, podsPendingRotation: 0 });
     await recordEvent(deps, cluster, 'Warning', 'SyncFailed', syncError);
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
+  const desired = built.objects;
 
   const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
   const pods = podsOf(deps, cluster, config, live);
@@ -283,9 +287,9 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   return { outcome: 'deleted', objects };
 }
 
-function buildDesired(deps: ReconcileDeps, cluster: Postgresql, config: OperatorConfig, known: readonly KubernetesObject[]): Built {
-  const existingSecrets = new Map(known.filter((o) => o.kind === 'Secret').map((o) => [o.metadata?.name ?? '', o]));
-  return deps.builder.build({ cluster, config, existingSecrets, newPassword: deps.newPassword, now: deps.now() });
+function buildDesired(deps: ReconcileDeps, ctx: Pick<ExecutionContext, 'cluster' | 'config' | 'sources'>, known: readonly KubernetesObject[]): Built {
+  const existingSecrets = new Map(known.filter((o) => o.kind === 'Secret').map((o) => [o.metadata?.name ?? '', o as V1Secret]));
+  return deps.builder.build({ cluster: ctx.cluster, config: ctx.config, existingSecrets, newPassword: deps.newPassword, now: deps.now(), ...ctx.sources });
 }
 
 interface Applied {
@@ -295,6 +299,7 @@ interface Applied {
 interface ExecutionContext {
   readonly cluster: Cluster;
   readonly config: OperatorConfig;
+  readonly sources: BuildSources;
   readonly owned: readonly KubernetesObject[];
   readonly shared: SharedObjects;
 }
@@ -324,7 +329,7 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
   if (await deps.kube.create(secret) !== undefined) return;
   const existing = await deps.kube.get<V1Secret>(refOf(secret));
   if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
-  const rebuilt = buildDesired(deps, ctx.cluster, ctx.config, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects
+  const rebuilt = buildDesired(deps, ctx, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects
     .find((o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name);
   if (rebuilt === undefined) return;
   const want = withAppliedHash(rebuilt);
