@@ -39,12 +39,12 @@ describe('reconcile: in-place password rotation (real control plane, kwok pods, 
     return { username: d('username'), password: d('password'), nextRotation: d('nextRotation') };
   };
   const pods = async (cluster: string): Promise<k8s.V1Pod[]> =>
-    (await core.listNamespacedPod({ namespace: ns.name, labelSelector: `cluster-name=${cluster}` })).items;
+    (await core.listNamespacedPod({ namespace: ns.name, labelSelector: `cluster-name=${cluster},application=spilo` })).items;
 
   /** A running cluster whose listed users rotate in place. */
-  const runningCluster = async (name: string, inPlace: string[]): Promise<void> => {
+  const runningCluster = async (name: string, inPlace: string[], extra: Partial<Cluster['spec']> = {}): Promise<void> => {
     const base = onKwok(example('minimal.yaml', ns.name, name));
-    const body = { ...base, spec: { ...base.spec, usersWithInPlaceSecretRotation: inPlace } };
+    const body = { ...base, spec: { ...base.spec, ...extra, usersWithInPlaceSecretRotation: inPlace } };
     const created = await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body }) as Cluster;
     expect((await fn.post(resourceEvent('add', created))).status).to.equal(200);
     await eventually(`${name}: 2 Running pods`, async () => {
@@ -87,5 +87,25 @@ describe('reconcile: in-place password rotation (real control plane, kwok pods, 
     expect((await fn.post(requestEvent(ns.name, 'acid-rot-app'))).status).to.equal(200);
     expect((await secret('app_owner', 'acid-rot-app')).password).to.not.equal(before.password);
     expect((await pods('acid-rot-app')).some((p) => p.metadata?.annotations?.[MARK] !== undefined)).to.equal(false);
+  });
+
+  it('replaces the pooler\'s pods once the pooler user\'s password is rotated in place, leaving Spilo pods alone', async () => {
+    await runningCluster('acid-rot-pool', ['pooler'], { enableConnectionPooler: true });
+    const poolerPods = async (): Promise<k8s.V1Pod[]> =>
+      (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-rot-pool,application=db-connection-pooler' })).items
+        .filter((p) => p.metadata?.deletionTimestamp === undefined);
+    const first = await eventually('pooler pods', async () => ((await poolerPods()).length >= 1 ? poolerPods() : undefined), 60_000);
+    const before = await secret('pooler', 'acid-rot-pool');
+    clock += 91 * DAY;
+    expect((await fn.post(requestEvent(ns.name, 'acid-rot-pool'))).status).to.equal(200);
+    expect((await secret('pooler', 'acid-rot-pool')).password).to.not.equal(before.password);
+    const old = new Set(first.map((p) => p.metadata?.uid));
+    await eventually('new pooler pods', async () => {
+      const now = await poolerPods();
+      return now.length >= 1 && now.every((p) => !old.has(p.metadata?.uid)) ? true : undefined;
+    }, 60_000);
+    expect((await pods('acid-rot-pool')).filter((p) => p.metadata?.labels?.['application'] === 'spilo').some((p) => p.metadata?.annotations?.[MARK] !== undefined)).to.equal(false);
+    const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=acid-rot-pool' })).items;
+    expect(events.some((e) => e.reason === 'PoolerPodsReplaced' && /pooler user pooler/.test(e.message ?? ''))).to.equal(true);
   });
 });

@@ -9,6 +9,24 @@ import { example, labelLikePatroni, onKwok, pingEvent, podEvent, requestEvent, r
 type Cluster = Postgresql & k8s.KubernetesObject;
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
 
+type Namespace = { name: string; cleanup: () => Promise<void> };
+
+interface Clients {
+  kc: k8s.KubeConfig;
+  core: k8s.CoreV1Api;
+  apps: k8s.AppsV1Api;
+  custom: k8s.CustomObjectsApi;
+  ns: Namespace;
+}
+
+/** Admin clients of the control plane, with the CRDs installed and a fresh namespace named after `prefix`. */
+async function prepare(prefix: string): Promise<Clients> {
+  const kc = adminConfig();
+  const clients = { kc, core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) };
+  await ensureCrds(kc);
+  return { ...clients, ns: await createNamespace(kc, prefix) };
+}
+
 describe('reconcile (real control plane, kwok pods)', function () {
   this.timeout(180_000);
   let kc: k8s.KubeConfig;
@@ -16,15 +34,10 @@ describe('reconcile (real control plane, kwok pods)', function () {
   let apps: k8s.AppsV1Api;
   let custom: k8s.CustomObjectsApi;
   let fn: RunningReconcile;
-  let ns: { name: string; cleanup: () => Promise<void> };
+  let ns: Namespace;
 
   before(async () => {
-    kc = adminConfig();
-    core = kc.makeApiClient(k8s.CoreV1Api);
-    apps = kc.makeApiClient(k8s.AppsV1Api);
-    custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    await ensureCrds(kc);
-    ns = await createNamespace(kc, 'reconcile');
+    ({ kc, core, apps, custom, ns } = await prepare('reconcile'));
     fn = await startReconcile(kc, ns.name);
   });
   after(async () => {
@@ -172,15 +185,10 @@ describe('reconcile: deletion through the finalizer', function () {
   let core: k8s.CoreV1Api;
   let apps: k8s.AppsV1Api;
   let custom: k8s.CustomObjectsApi;
-  let ns: { name: string; cleanup: () => Promise<void> };
+  let ns: Namespace;
 
   before(async () => {
-    kc = adminConfig();
-    core = kc.makeApiClient(k8s.CoreV1Api);
-    apps = kc.makeApiClient(k8s.AppsV1Api);
-    custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    await ensureCrds(kc);
-    ns = await createNamespace(kc, 'reconcile-del');
+    ({ kc, core, apps, custom, ns } = await prepare('reconcile-del'));
   });
   after(async () => { await ns.cleanup(); });
 

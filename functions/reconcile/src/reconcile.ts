@@ -30,6 +30,8 @@ export interface BuilderPort {
   clusterLabel(cluster: Postgresql, config: OperatorConfig): readonly [key: string, value: string];
   /** Label selector matching the cluster's Spilo pods only. */
   podSelector(cluster: Postgresql, config: OperatorConfig): string;
+  /** Label selector matching the cluster's pooler pods (every role). */
+  poolerPodSelector(cluster: Postgresql, config: OperatorConfig): string;
   /** Keys (`Kind/namespace/name`) of the objects upstream deletes when they stop being desired. */
   prunableKeys(cluster: Postgresql, config: OperatorConfig): ReadonlySet<string>;
   /** The pod-template hash stored on a StatefulSet's template or on a pod. */
@@ -43,6 +45,8 @@ export interface Built {
    * user's password was rotated in place or reset by this build, and Spilo reads it from env.
    */
   readonly podRotationReasons: readonly string[];
+  /** Why the pooler's pods must be replaced: its user's password was rotated in place by this build. */
+  readonly poolerPodRotationReasons: readonly string[];
 }
 
 export interface ReconcileDeps {
@@ -199,6 +203,7 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { conf
   const pending = await markPods(deps, namespace, pods, config.podRoleLabel || 'spilo-role', deps.builder.podTemplateHash(desiredSts?.spec?.template),
     built.podRotationReasons, log);
   const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
+  await replacePoolerPods(deps, cluster, config, live, built.poolerPodRotationReasons, log);
   if (pending.newlyMarked > 0 || rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: rollReasons });
   }
@@ -372,6 +377,27 @@ async function markPods(deps: ReconcileDeps, namespace: string, pods: readonly V
   }
   if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name), ...(passwordReasons.length > 0 ? { reasons: passwordReasons } : {}) }, 'marked pods for rotation');
   return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
+}
+
+/**
+ * The pooler reads its user's password at start, so after an in-place rotation its pods are marked
+ * and then deleted (its Deployment starts new ones), as upstream does. Marked pods left behind by an
+ * interrupted run are deleted by the next one.
+ */
+async function replacePoolerPods(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, reasons: readonly string[], log: Logger): Promise<void> {
+  const selector = deps.builder.poolerPodSelector(cluster, config);
+  const pods = (live.pods.get(deps.builder.clusterLabel(cluster, config)[1]) ?? []).filter((p) => matchesSelector(p.metadata?.labels, selector));
+  const doomed = pods.filter((p) => reasons.length > 0 || isMarked(p));
+  if (doomed.length === 0) return;
+  const namespace = cluster.metadata?.namespace ?? '';
+  for (const pod of doomed) {
+    const ref: ObjectRef = { apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' };
+    if (!isMarked(pod)) await deps.kube.patchMetadata(ref, { annotations: { [ROLLING_UPDATE_REQUIRED]: 'true' } });
+  }
+  for (const pod of doomed) await deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' });
+  const names = doomed.map((p) => p.metadata?.name ?? '').sort();
+  log.info({ pods: names, reasons }, 'replaced pooler pods');
+  await recordEvent(deps, cluster, 'Normal', 'PoolerPodsReplaced', `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`);
 }
 
 function isMarked(pod: V1Pod): boolean {
