@@ -1,78 +1,20 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { Child } from '@pgfn/pipeline';
 
 /**
- * A process the bench starts (the extra apiserver, Zalando's operator, the pgfn side), in its own
- * process group with output in a log file; stop() signals the whole group.
+ * A process the bench starts (the extra apiserver, Zalando's operator, the pgfn side): the pipeline's
+ * Child (own process group, output in a log file, stop() signals the group), except that a missing pid
+ * is an error and stop() waits longer before SIGKILL.
  */
-export class BenchProcess {
-  private readonly child: ChildProcess;
-  private code: number | null | undefined;
-  readonly exited: Promise<number | null>;
-  readonly startedAt = performance.now();
-
-  constructor(readonly name: string, readonly logFile: string, command: string, args: readonly string[],
-    env: NodeJS.ProcessEnv = process.env, extra: Pick<SpawnOptions, 'cwd'> & { ipc?: boolean } = {}) {
-    const fd = openSync(logFile, 'a');
-    try {
-      this.child = spawn(command, args, {
-        detached: true, env, ...(extra.cwd === undefined ? {} : { cwd: extra.cwd }),
-        stdio: extra.ipc === true ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        this.code = code ?? (signal === null ? null : -1);
-        resolve(this.code);
-      });
-      this.child.once('error', () => {
-        this.code = -1;
-        resolve(-1);
-      });
-    });
-  }
-
-  get pid(): number {
-    if (this.child.pid === undefined) throw new Error(`${this.name} has no pid (it failed to start)`);
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return this.code === undefined;
-  }
-
-  /** The IPC channel (only when started with `ipc: true`). */
-  get ipc(): ChildProcess {
-    return this.child;
+export class BenchProcess extends Child {
+  override get pid(): number {
+    const pid = super.pid;
+    if (pid === undefined) throw new Error(`${this.name} has no pid (it failed to start)`);
+    return pid;
   }
 
   /** SIGTERM to the group, SIGKILL after `graceMs`. */
-  async stop(graceMs = 10_000): Promise<void> {
-    const pid = this.child.pid;
-    if (!this.running || pid === undefined) return;
-    signalGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-    signalGroup(pid, 'SIGKILL');
-  }
-
-  tail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is gone already.
+  override async stop(graceMs = 10_000): Promise<void> {
+    await super.stop(graceMs);
   }
 }
 

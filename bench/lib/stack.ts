@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { ControlPlane, SERVICE_CIDR, binaries, freePort, repoRoot } from '@pgfn/controlplane';
+import { ControlPlane, binaries, freePort, httpsGet, kubeApiserverFlags, kubeconfigYaml, repoRoot } from '@pgfn/controlplane';
 import { auditPolicy } from './audit.js';
 import { BenchProcess, waitUntil } from './proc.js';
 
@@ -52,7 +51,7 @@ export class BenchStack {
       apiserver = startOperatorApiserver(cp, port, auditLog);
       adopt(cp, apiserver.pid);
       const server = `https://127.0.0.1:${port}`;
-      await waitUntil('the operator-facing kube-apiserver /readyz', async () => (await httpsGet(cp, server, '/readyz')).status === 200, 90_000);
+      await waitUntil('the operator-facing kube-apiserver /readyz', async () => (await httpsGet(server, '/readyz', cp.state.pki, 10_000)).status === 200, 90_000);
       const admin = new k8s.KubeConfig();
       admin.loadFromFile(cp.kubeconfig);
       const stack = new BenchStack(cp, apiserver, server, admin, auditLog);
@@ -76,7 +75,7 @@ export class BenchStack {
     await this.cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
     // The second apiserver serves a CRD once its own informer has seen it.
     await waitUntil('postgresqls served by the operator-facing apiserver',
-      async () => (await httpsGet(this.cp, this.operatorServer, '/apis/acid.zalan.do/v1/postgresqls?limit=1')).status === 200, 60_000);
+      async () => (await httpsGet(this.operatorServer, '/apis/acid.zalan.do/v1/postgresqls?limit=1', this.cp.state.pki, 10_000)).status === 200, 60_000);
     const core = this.admin.makeApiClient(k8s.CoreV1Api);
     for (const name of [SYSTEM_NAMESPACE, CLUSTER_NAMESPACE, PGFN_NAMESPACE]) {
       await core.createNamespace({ body: { metadata: { name } } });
@@ -101,7 +100,7 @@ export class BenchStack {
     await run('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial',
       '-days', '30', '-out', `${base}.crt`, '-extfile', ext]);
     const kubeconfig = join(dir, `${user}.kubeconfig`);
-    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, `${base}.crt`, `${base}.key`), { mode: 0o600 });
+    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, { cert: `${base}.crt`, key: `${base}.key` }, 'bench'), { mode: 0o600 });
     return { user, kubeconfig };
   }
 
@@ -119,24 +118,15 @@ function adopt(cp: ControlPlane, pid: number): void {
   appendFileSync(join(cp.state.dir, 'pids'), `${pid}\n`);
 }
 
-/** The same flags as the control plane's own apiserver (shared/controlplane), another port, plus auditing. */
+/** The control plane's own apiserver flags, another port and cert folder, plus auditing. */
 function startOperatorApiserver(cp: ControlPlane, port: number, auditLog: string): BenchProcess {
-  const { dir, pki, ports, logDir } = cp.state;
+  const { dir, logDir } = cp.state;
   const certDir = join(dir, 'pki-operator-apiserver');
   mkdirSync(certDir, { recursive: true });
   const policy = join(dir, 'bench-audit-policy.yaml');
   writeFileSync(policy, auditPolicy(SIDE_USERS));
   return new BenchProcess('operator-apiserver', join(logDir, 'operator-apiserver.log'), binaries().kubeApiserver, [
-    `--etcd-servers=http://127.0.0.1:${ports['etcdClient']}`,
-    '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
-    `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
-    `--requestheader-client-ca-file=${pki.caCert}`, '--requestheader-allowed-names=front-proxy-client',
-    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
-    '--requestheader-extra-headers-prefix=X-Remote-Extra-', `--token-auth-file=${join(dir, 'tokens.csv')}`,
-    '--authorization-mode=RBAC', '--allow-privileged=true',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
-    `--service-cluster-ip-range=${SERVICE_CIDR}`, `--cert-dir=${certDir}`, '--profiling=false', '--v=0',
+    ...kubeApiserverFlags(cp.state, port, certDir),
     // Written synchronously (blocking mode), never rotated: phases are cut by byte offsets.
     `--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking',
     '--audit-log-maxsize=0',
@@ -156,33 +146,4 @@ function fakeNode(name: string): k8s.V1Node {
       capacity: { cpu: '64', memory: '256Gi', pods: String(PODS_PER_NODE) },
     },
   };
-}
-
-function kubeconfigYaml(server: string, ca: string, cert: string, key: string): string {
-  const b64 = (file: string): string => readFileSync(file).toString('base64');
-  return [
-    'apiVersion: v1', 'kind: Config',
-    'clusters:', '- name: bench', '  cluster:', `    server: ${server}`, `    certificate-authority-data: ${b64(ca)}`,
-    'users:', '- name: bench', '  user:', `    client-certificate-data: ${b64(cert)}`, `    client-key-data: ${b64(key)}`,
-    'contexts:', '- name: bench', '  context:', '    cluster: bench', '    user: bench',
-    'current-context: bench', '',
-  ].join('\n');
-}
-
-async function httpsGet(cp: ControlPlane, server: string, path: string): Promise<{ status: number; body: string }> {
-  const { pki } = cp.state;
-  return new Promise((resolveGet, reject) => {
-    const req = request(new URL(path, server), {
-      method: 'GET', timeout: 10_000,
-      ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '@pgfn/controlplane';
@@ -69,17 +69,16 @@ export interface ZalandoOptions {
  * kubeconfig, no database access, no Teams API, the ConfigMap form of the configuration.
  */
 export class ZalandoOperator {
-  private constructor(readonly proc: BenchProcess, private readonly logFile: string, private readonly offset: number) {}
+  private constructor(readonly proc: BenchProcess) {}
 
   static async start(opts: ZalandoOptions): Promise<ZalandoOperator> {
-    const offset = fileLength(opts.logFile);
     const args = ['-outofcluster', `-kubeconfig=${opts.kubeconfig}`, '-nodatabaseaccess', '-noteamsapi',
       ...(opts.qps === undefined ? [] : [`-kubeqps=${opts.qps}`, `-kubeburst=${opts.qps * 2}`])];
     const proc = new BenchProcess('zalando', opts.logFile, opts.binary, args, {
       PATH: process.env['PATH'], HOME: process.env['HOME'],
       OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF,
     });
-    const op = new ZalandoOperator(proc, opts.logFile, offset);
+    const op = new ZalandoOperator(proc);
     await waitUntil('Zalando\'s operator to start its informers', () => {
       if (!proc.running) throw new Error(`Zalando's operator exited:\n${proc.tail(20)}`);
       return op.count('started working in background') > 0;
@@ -93,7 +92,7 @@ export class ZalandoOperator {
 
   /** Lines of this instance's log containing `text`. */
   count(text: string): number {
-    const log = readFrom(this.logFile, this.offset);
+    const log = this.proc.logSinceStart();
     let n = 0;
     for (let i = log.indexOf(text); i >= 0; i = log.indexOf(text, i + text.length)) n++;
     return n;
@@ -106,21 +105,5 @@ export class ZalandoOperator {
 
   async stop(): Promise<void> {
     await this.proc.stop();
-  }
-}
-
-function fileLength(file: string): number {
-  try {
-    return readFileSync(file).length;
-  } catch {
-    return 0;
-  }
-}
-
-function readFrom(file: string, offset: number): string {
-  try {
-    return readFileSync(file).subarray(offset).toString('utf8');
-  } catch {
-    return '';
   }
 }

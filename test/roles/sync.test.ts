@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import type { PostgresSpec } from '@pgfn/api';
-import { quoteIdent, type ProgressEvent, type RolesConfig } from '@pgfn/roles';
+import { quoteIdent, readRoles, type CurrentRole, type ProgressEvent, type RolesConfig } from '@pgfn/roles';
 import {
   adminClient, assertClean, canLogin, cleanup, connection, createSpiloRoles, query, runSync, SecretStore, testCluster, testConfig,
   uniquePrefix, type RunInput, type TestSpec,
@@ -10,19 +10,14 @@ import {
 
 const DAY = 86_400_000;
 
-interface RoleRow {
-  rolname: string;
-  rolsuper: boolean;
-  rolinherit: boolean;
-  rolcreaterole: boolean;
-  rolcreatedb: boolean;
-  rolcanlogin: boolean;
-  rolreplication: boolean;
-  rolbypassrls: boolean;
-}
-
-async function roleRow(name: string): Promise<RoleRow | undefined> {
-  return (await query<RoleRow>('SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = $1', [name]))[0];
+/** The role's flags as the library reads them from pg_authid, or undefined when the role does not exist. */
+async function roleFlags(name: string): Promise<CurrentRole['flags'] | undefined> {
+  const client = await adminClient();
+  try {
+    return (await readRoles(client)).get(name)?.flags;
+  } finally {
+    await client.end();
+  }
 }
 
 async function memberships(member: string): Promise<string[]> {
@@ -86,25 +81,25 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const secrets = new SecretStore();
     await sync({ cluster: testCluster(p, { users }), config, secrets });
 
-    const row = async (k: string): Promise<RoleRow> => (await roleRow(p + k)) as RoleRow;
-    expect(await row('su')).to.include({ rolsuper: true, rolcanlogin: true });
-    expect(await row('inh')).to.include({ rolinherit: true, rolsuper: false });
-    expect(await row('noinh')).to.include({ rolinherit: false, rolcanlogin: true });
-    expect(await row('login')).to.include({ rolcanlogin: true });
-    expect(await row('nologin')).to.include({ rolcanlogin: false });
-    expect(await row('cr')).to.include({ rolcreaterole: true, rolcanlogin: true });
-    expect(await row('cdb')).to.include({ rolcreatedb: true });
-    expect(await row('repl')).to.include({ rolreplication: true });
-    expect(await row('bypass')).to.include({ rolbypassrls: true });
-    expect(await row('mixed')).to.include({ rolsuper: true, rolcreatedb: true, rolcanlogin: true });
-    expect(await row('plain')).to.include({ rolsuper: false, rolcreatedb: false, rolcanlogin: true, rolinherit: true });
+    const row = async (k: string): Promise<CurrentRole['flags']> => (await roleFlags(p + k)) as CurrentRole['flags'];
+    expect(await row('su')).to.include({ SUPERUSER: true, LOGIN: true });
+    expect(await row('inh')).to.include({ INHERIT: true, SUPERUSER: false });
+    expect(await row('noinh')).to.include({ INHERIT: false, LOGIN: true });
+    expect(await row('login')).to.include({ LOGIN: true });
+    expect(await row('nologin')).to.include({ LOGIN: false });
+    expect(await row('cr')).to.include({ CREATEROLE: true, LOGIN: true });
+    expect(await row('cdb')).to.include({ CREATEDB: true });
+    expect(await row('repl')).to.include({ REPLICATION: true });
+    expect(await row('bypass')).to.include({ BYPASSRLS: true });
+    expect(await row('mixed')).to.include({ SUPERUSER: true, CREATEDB: true, LOGIN: true });
+    expect(await row('plain')).to.include({ SUPERUSER: false, CREATEDB: false, LOGIN: true, INHERIT: true });
 
     expect(await canLogin(p + 'plain', secrets.secrets.get(p + 'plain')?.password ?? '')).to.equal(true);
     expect(await canLogin(p + 'nologin', secrets.secrets.get(p + 'nologin')?.password ?? '')).to.equal(false);
     expect(await memberships(`${p}admin`)).to.include.members(Object.keys(users).map((u) => `${u} (admin)`));
     // the system users of this test's configuration
-    expect(await row('postgres')).to.include({ rolsuper: true, rolcanlogin: true });
-    expect(await row('standby')).to.include({ rolreplication: true, rolcanlogin: true });
+    expect(await row('postgres')).to.include({ SUPERUSER: true, LOGIN: true });
+    expect(await row('standby')).to.include({ REPLICATION: true, LOGIN: true });
     expect(await canLogin(`${p}postgres`, secrets.secrets.get(`${p}postgres`)?.password ?? '')).to.equal(true);
 
     const again = await sync({ cluster: testCluster(p, { users }), config, secrets });
@@ -133,17 +128,17 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     expect(await memberships(`${shop}_writer_user`)).to.deep.equal([`${shop}_writer`]);
     expect(await memberships('admin')).to.include.members([`${shop}_owner (admin)`, `${shop}_owner_user (admin)`]);
     expect(await memberships(`${shop}_owner`)).to.include.members([`${shop}_reader (admin)`, `${shop}_writer (admin)`, `${shop}_data_owner (admin)`, `${shop}_history_owner (admin)`]);
-    expect(await roleRow(`${shop}_owner`)).to.include({ rolcanlogin: false });
-    expect(await roleRow(`${shop}_owner_user`)).to.include({ rolcanlogin: true });
-    expect(await roleRow(`${shop}_history_owner_user`)).to.equal(undefined); // history: defaultUsers false
-    expect(await roleRow(`${shop}_data_owner_user`)).to.equal(undefined); // data: {} has no default users
+    expect(await roleFlags(`${shop}_owner`)).to.include({ LOGIN: false });
+    expect(await roleFlags(`${shop}_owner_user`)).to.include({ LOGIN: true });
+    expect(await roleFlags(`${shop}_history_owner_user`)).to.equal(undefined); // history: defaultUsers false
+    expect(await roleFlags(`${shop}_data_owner_user`)).to.equal(undefined); // data: {} has no default users
     expect(await settings(`${shop}_reader`)).to.deep.equal(['search_path="$user", data, history']);
     expect(await settings(`${shop}_history_writer`)).to.deep.equal(['search_path="$user", history']);
 
     // manifest users of the example
-    expect(await roleRow(`${p}app_owner`)).to.include({ rolcreatedb: true, rolcanlogin: true });
-    expect(await roleRow(`${p}migrator`)).to.include({ rolcanlogin: false });
-    expect(await roleRow(`${p}reporting.analyst`)).to.include({ rolinherit: false, rolcanlogin: true });
+    expect(await roleFlags(`${p}app_owner`)).to.include({ CREATEDB: true, LOGIN: true });
+    expect(await roleFlags(`${p}migrator`)).to.include({ LOGIN: false });
+    expect(await roleFlags(`${p}reporting.analyst`)).to.include({ INHERIT: false, LOGIN: true });
 
     // default privileges work: what the owners create, the readers may read and the writers write
     const client = await adminClient(shop);
@@ -167,7 +162,7 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     }
 
     // the example has streams: upstream's fixed stream user exists, with replication
-    expect(await roleRow('fes_user')).to.include({ rolreplication: true, rolcanlogin: true });
+    expect(await roleFlags('fes_user')).to.include({ REPLICATION: true, LOGIN: true });
 
     const again = await sync({ cluster, config, secrets });
     expect(again.report.plan.statements.map((s) => s.display)).to.deep.equal([]);
@@ -193,7 +188,7 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const rotated = secrets.secrets.get(app);
     expect(rotated?.username).to.equal(`${app}261123`);
     expect(await memberships(`${app}261123`)).to.include(app);
-    expect(await roleRow(`${app}261123`)).to.include({ rolcreatedb: true, rolcanlogin: true });
+    expect(await roleFlags(`${app}261123`)).to.include({ CREATEDB: true, LOGIN: true });
     expect(await canLogin(`${app}261123`, rotated?.password ?? '')).to.equal(true);
     expect(await canLogin(app, original.app), 'the old login still works').to.equal(true);
     // in place: same user, new password
@@ -258,7 +253,7 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const secrets = new SecretStore();
     const cluster = testCluster(p, { users: { [robot]: ['superuser'] } });
     const first = await sync({ cluster, config, secrets, infrastructureRoles: infra });
-    expect(await roleRow(robot)).to.include({ rolcreatedb: true, rolcanlogin: true, rolsuper: false });
+    expect(await roleFlags(robot)).to.include({ CREATEDB: true, LOGIN: true, SUPERUSER: false });
     expect(await memberships(robot)).to.deep.equal([`${p}operator`]);
     expect(await settings(robot)).to.have.members(['log_statement=all', 'statement_timeout=30s']);
     expect(await canLogin(robot, 'infra-secret')).to.equal(true);
@@ -309,8 +304,8 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     // only the sane objects exist, the victim is alive, hostile values are stored verbatim
     expect(await roleNames(p)).to.include.members([`${p}ok`, `${p}infra`, victim, `${p}pooler`]);
     expect((await roleNames(p)).filter((n) => /["; ]|ä/.test(n))).to.deep.equal([]);
-    expect(await roleRow(victim)).to.not.equal(undefined);
-    expect(await roleRow(`${p}flags`)).to.equal(undefined);
+    expect(await roleFlags(victim)).to.not.equal(undefined);
+    expect(await roleFlags(`${p}flags`)).to.equal(undefined);
     expect((await query<{ n: number }>('SELECT count(*)::int AS n FROM pg_database WHERE datname IN ($1, $2)', ['postgres', 'template1']))[0]?.n).to.equal(2);
     expect(await settings(`${p}infra`)).to.have.members([`application_name=${hostileValue}`, `myapp.note=${unicodeValue}`]);
     expect(await canLogin(`${p}ok`, `'); DROP ROLE ${victim}; --`)).to.equal(true);
@@ -346,7 +341,7 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
       `REVOKE ALL ON FUNCTION ${quoteIdent(pooler)}.user_lookup(text) FROM PUBLIC`,
       `GRANT EXECUTE ON FUNCTION ${quoteIdent(pooler)}.user_lookup(text) TO ${quoteIdent(pooler)}`,
     ]);
-    expect(await roleRow(app)).to.include({ rolcreatedb: true });
+    expect(await roleFlags(app)).to.include({ CREATEDB: true });
     expect((await sync({ cluster, config, secrets })).report.plan.statements).to.have.length(0);
   });
 
@@ -419,7 +414,7 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const dry = await runSync({ cluster, config, secrets, options: { dryRun: true } });
     expect(dry.report.execution).to.equal(undefined);
     expect(dry.report.plan.statements.length).to.be.greaterThan(10);
-    expect(await roleRow(`${p}app`)).to.equal(undefined);
+    expect(await roleFlags(`${p}app`)).to.equal(undefined);
 
     const events: ProgressEvent[] = [];
     const wet = await runSync({ cluster, config, secrets, options: { onProgress: (e) => events.push(e) } });
@@ -436,6 +431,6 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const value = `'it''s; DROP ROLE ${p}admin; SELECT '`;
     await sync({ cluster: testCluster(p), config, secrets: new SecretStore(), infrastructureRoles: [{ name: robot, password: 'x', parameters: { application_name: value } }] });
     expect(await settings(robot)).to.deep.equal([`application_name=it's; DROP ROLE ${p}admin; SELECT `]);
-    expect(await roleRow(`${p}admin`)).to.not.equal(undefined);
+    expect(await roleFlags(`${p}admin`)).to.not.equal(undefined);
   });
 });

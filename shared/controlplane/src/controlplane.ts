@@ -1,11 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { httpsGet } from './https-get.js';
+import { kubeconfigYaml } from './kubeconfig.js';
 import { generatePki, type Pki } from './pki.js';
 import { freePorts } from './ports.js';
 import { ManagedProcess, signalGroup, tailFile } from './process.js';
@@ -71,7 +72,7 @@ export class ControlPlane {
       Object.entries(tokens).map(([user, token]) => `${token},${user},${user},"pgfn:testers"`).join('\n') + '\n',
       { mode: 0o600 });
     const kubeconfig = join(dir, 'admin.kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigYaml(server, pki, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
+    writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caCert, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
     const state: ControlPlaneState = { dir, logDir, server, kubeconfig, tokens, ports, pids: [], pki };
     const cp = new ControlPlane(state, bins, options.removeOnStop ?? options.dir === undefined);
     try {
@@ -101,22 +102,7 @@ export class ControlPlane {
       // Test data is disposable: skipping fsync makes every write much faster on a shared disk.
       '--unsafe-no-fsync', '--quota-backend-bytes=4294967296', '--log-level=warn',
     ]);
-    this.launch('kube-apiserver', this.bins.kubeApiserver, [
-      `--etcd-servers=${etcdUrl}`,
-      // There is no default route on these machines: without an explicit address the apiserver exits.
-      '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${ports['apiserver']}`,
-      `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      // A request-header CA (unused: no aggregated APIs) stops the apiserver logging its absence every second.
-      `--requestheader-client-ca-file=${pki.caCert}`, '--requestheader-allowed-names=front-proxy-client',
-      '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
-      '--requestheader-extra-headers-prefix=X-Remote-Extra-', `--token-auth-file=${join(dir, 'tokens.csv')}`,
-      '--authorization-mode=RBAC', '--allow-privileged=true',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`, `--cert-dir=${join(dir, 'pki')}`,
-      '--profiling=false', '--v=0',
-    ]);
+    this.launch('kube-apiserver', this.bins.kubeApiserver, kubeApiserverFlags(this.state, ports['apiserver'], join(dir, 'pki')));
     await this.waitFor('kube-apiserver /readyz', () => this.get('/readyz').then((r) => r.status === 200), 90_000);
     const flags = (port: number | undefined): string[] => [
       `--kubeconfig=${this.state.kubeconfig}`, `--authentication-kubeconfig=${this.state.kubeconfig}`,
@@ -211,7 +197,7 @@ export class ControlPlane {
     const token = this.state.tokens[user];
     if (token === undefined) throw new Error(`no static token for ${user}; known: ${Object.keys(this.state.tokens).join(', ')}`);
     const file = join(this.state.dir, `${user}.kubeconfig`);
-    writeFileSync(file, kubeconfigYaml(this.state.server, this.state.pki, { token }), { mode: 0o600 });
+    writeFileSync(file, kubeconfigYaml(this.state.server, this.state.pki.caCert, { token }), { mode: 0o600 });
     return file;
   }
 
@@ -237,6 +223,31 @@ export class ControlPlane {
   }
 }
 
+/**
+ * kube-apiserver flags for this control plane's etcd, certificates and token file, serving on `port`
+ * and keeping its self-signed files in `certDir`. A second apiserver on the same etcd (the bench's)
+ * uses them too.
+ */
+export function kubeApiserverFlags(state: Pick<ControlPlaneState, 'dir' | 'pki' | 'ports'>, port: number | undefined, certDir: string): string[] {
+  const { dir, pki, ports } = state;
+  return [
+    `--etcd-servers=http://127.0.0.1:${ports['etcdClient']}`,
+    // There is no default route on these machines: without an explicit address the apiserver exits.
+    '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
+    `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    // A request-header CA (unused: no aggregated APIs) stops the apiserver logging its absence every second.
+    `--requestheader-client-ca-file=${pki.caCert}`, '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-', `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC', '--allow-privileged=true',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`, `--cert-dir=${certDir}`,
+    '--profiling=false', '--v=0',
+  ];
+}
+
 export function logTails(logDir: string, names: readonly string[], lines: number): string {
   return names.map((n) => {
     const file = join(logDir, `${n}.log`);
@@ -251,20 +262,6 @@ export async function kubectlRun(kubectl: string, kubeconfig: string, args: read
   }
   const { stdout } = await child;
   return stdout;
-}
-
-function kubeconfigYaml(server: string, pki: Pki, auth: { cert: string; key: string } | { token: string }): string {
-  const b64 = (file: string): string => readFileSync(file).toString('base64');
-  const user = 'token' in auth
-    ? `    token: ${auth.token}`
-    : `    client-certificate-data: ${b64(auth.cert)}\n    client-key-data: ${b64(auth.key)}`;
-  return [
-    'apiVersion: v1', 'kind: Config',
-    'clusters:', '- name: pgfn', '  cluster:', `    server: ${server}`, `    certificate-authority-data: ${b64(pki.caCert)}`,
-    'users:', '- name: pgfn', '  user:', user,
-    'contexts:', '- name: pgfn', '  context:', '    cluster: pgfn', '    user: pgfn',
-    'current-context: pgfn', '',
-  ].join('\n');
 }
 
 function fakeNodeYaml(name: string): string {
@@ -284,23 +281,4 @@ status:
   allocatable: {cpu: "64", memory: 256Gi, pods: "1000"}
   capacity: {cpu: "64", memory: 256Gi, pods: "1000"}
 `;
-}
-
-function httpsGet(server: string, path: string, pki: Pki | undefined): Promise<{ status: number; body: string }> {
-  return new Promise((resolveGet, reject) => {
-    const req = request(new URL(path, server), {
-      method: 'GET', timeout: 5000,
-      ...(pki === undefined
-        ? { rejectUnauthorized: false }
-        : { ca: readFileSync(pki.caCert), cert: readFileSync(pki.adminCert), key: readFileSync(pki.adminKey) }),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
 }

@@ -1,5 +1,9 @@
-export { ControlPlane, KWOK_NODE_NAME, KWOK_POD_CIDR, SERVICE_CIDR, TOKEN_USERS, kubectlRun, logTails } from './controlplane.js';
+export { ControlPlane, KWOK_NODE_NAME, KWOK_POD_CIDR, SERVICE_CIDR, TOKEN_USERS, kubeApiserverFlags, kubectlRun, logTails } from './controlplane.js';
 export type { ControlPlaneOptions, ControlPlaneState } from './controlplane.js';
+export { httpsGet } from './https-get.js';
+export type { AdminTls } from './https-get.js';
+export { kubeconfigYaml } from './kubeconfig.js';
+export type { KubeconfigAuth } from './kubeconfig.js';
 export { freePort, freePorts } from './ports.js';
 export { isAlive, tailFile } from './process.js';
 export { binaries, cacheDir, readVersions, repoRoot } from './versions.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { cacheDir, freePort, readVersions } from '@pgfn/controlplane';
@@ -104,20 +104,19 @@ export class ReceiveAdapter {
       METRICS_DOMAIN: 'knative.dev/eventing',
       PROFILING_PORT: String(await freePort()),
     };
-    const offset = fileSize(this.opts.logFile);
     this.starts++;
     const child = new Child(`adapter ${this.name}`, this.opts.logFile, binary, [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha', '--v=2'], env);
     this.child = child;
     const resources = this.config.resources.map((r) => r.gvr.Resource);
-    await waitForWatches(child, this.opts.logFile, offset, resources, this.opts.startTimeoutMs ?? 30_000);
+    await waitForWatches(child, resources, this.opts.startTimeoutMs ?? 30_000);
   }
 }
 
 /** Waits until a reflector of every resource has populated its cache (its watch is running). */
-async function waitForWatches(child: Child, file: string, offset: number, resources: readonly string[], timeoutMs: number): Promise<void> {
+async function waitForWatches(child: Child, resources: readonly string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const populated = [...readFrom(file, offset).matchAll(POPULATED)].map((m) => m[1] ?? '');
+    const populated = [...child.logSinceStart().matchAll(POPULATED)].map((m) => m[1] ?? '');
     const waiting = resources.filter((r) => !populated.some((p) => p.includes(`Resource=${r}`)));
     if (waiting.length === 0) return;
     if (!child.running) throw new Error(`${child.name} exited while starting:\n${child.tail(20)}`);
@@ -126,22 +125,6 @@ async function waitForWatches(child: Child, file: string, offset: number, resour
       throw new Error(`${child.name} did not start watching ${waiting.join(', ')} within ${timeoutMs} ms:\n${child.tail(20)}`);
     }
     await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function fileSize(file: string): number {
-  try {
-    return readFileSync(file).length;
-  } catch {
-    return 0;
-  }
-}
-
-function readFrom(file: string, offset: number): string {
-  try {
-    return readFileSync(file).subarray(offset).toString('utf8');
-  } catch {
-    return '';
   }
 }
 

@@ -1,20 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+
+export interface ChildOptions {
+  /** Working folder; the parent's by default. */
+  readonly cwd?: string;
+  /** Opens an IPC channel to a Node child (messages through `ipc`). */
+  readonly ipc?: boolean;
+}
 
 /**
- * A process of the pipeline (an adapter, a function) in its own process group with its output in a
- * log file. Stopping signals the whole group, so whatever it forked goes with it.
+ * A process of the pipeline (an adapter, a function) or of the bench in its own process group with its
+ * output in a log file. Stopping signals the whole group, so whatever it forked goes with it.
  */
 export class Child {
   private readonly proc: ChildProcess;
   private exitCode: number | null | undefined;
+  /** Length of the log file before this process started: logSinceStart() reads from here. */
+  private readonly logOffset: number;
   readonly exited: Promise<number | null>;
-  readonly startedAt = performance.now();
+  readonly startedAt: number;
 
-  constructor(readonly name: string, readonly logFile: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string) {
+  constructor(readonly name: string, readonly logFile: string, command: string, args: readonly string[],
+    env: NodeJS.ProcessEnv = process.env, opts: ChildOptions = {}) {
+    this.logOffset = fileSize(logFile);
+    this.startedAt = performance.now();
     const fd = openSync(logFile, 'a');
     try {
-      this.proc = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env, cwd });
+      this.proc = spawn(command, args, {
+        detached: true, stdio: opts.ipc === true ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd], env, cwd: opts.cwd,
+      });
     } finally {
       closeSync(fd);
     }
@@ -36,6 +50,11 @@ export class Child {
 
   get running(): boolean {
     return this.exitCode === undefined;
+  }
+
+  /** The IPC channel (only when started with `ipc: true`). */
+  get ipc(): ChildProcess {
+    return this.proc;
   }
 
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves when the leader has exited. */
@@ -61,6 +80,23 @@ export class Child {
     } catch {
       return '';
     }
+  }
+
+  /** The log written since this process started (the file may hold earlier runs' output). */
+  logSinceStart(): string {
+    try {
+      return readFileSync(this.logFile).subarray(this.logOffset).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 

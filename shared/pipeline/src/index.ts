@@ -1,5 +1,7 @@
 export { ReceiveAdapter, SYSTEM_NAMESPACE, receiveAdapterBinary } from './adapter.js';
 export type { ReceiveAdapterOptions } from './adapter.js';
+export { Child } from './child.js';
+export type { ChildOptions } from './child.js';
 export { LocalBroker } from './broker.js';
 export type { Attempt, BrokerOptions, DeliveryRecord, Destination, ResolveDestination } from './broker.js';
 export { isRetryable, isSuccess, parseIsoDuration, retryPolicy, waitBeforeRetry } from './delivery.js';

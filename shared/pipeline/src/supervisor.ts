@@ -152,7 +152,7 @@ export class FunctionSupervisor {
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env, ...spec.env, PORT: String(port) };
     const command = spec.command ?? process.execPath;
     const args = spec.args ?? ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn];
-    const child = new Child(fn, join(this.opts.logDir, `${fn}.log`), command, args, env, spec.cwd ?? repoRoot);
+    const child = new Child(fn, join(this.opts.logDir, `${fn}.log`), command, args, env, { cwd: spec.cwd ?? repoRoot });
     const url = `http://127.0.0.1:${port}`;
     const instance: Instance = { child, url, ready: waitReady(child, url, this.opts.readyTimeoutMs ?? 30_000), inflight: 0, answered: false };
     this.instances.set(fn, instance);
