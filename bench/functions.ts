@@ -1,4 +1,6 @@
-// npm run bench:functions [-- --runs 7]
+// npm run bench:functions [-- --runs 7] [--functions reconcile,team-role-sync] [--variants bundled,tsx]
+//                          [--compare label=/path/fn.mjs,…]   (bundles built elsewhere, e.g. from an older
+//                                                             commit, measured in the same run and load)
 // Cold start and idle memory of every pgfn function (functions/*/src/main.ts), each start a new
 // process: bundled as the image runs it (one .mjs, plain node) and from source as `npm run fn` runs it
 // (node --import tsx). Measured:
@@ -6,10 +8,12 @@
 //   spawn → first answer     the first CloudEvent answered: an ApiServerSource "add" of a postgresql
 //                            that does not exist, so the function reads the API server once (TLS,
 //                            discovery) and answers;
+//   CPU to first answer      user + system CPU the process used until that answer (10 ms ticks):
+//                            unlike wall time, barely moved by other load on the machine;
 //   idle RSS                 resident memory 2 s after that answer (and the process's peak).
 // A bare Node HTTP server is the floor. Prints a markdown table; writes bench/results/functions.json.
 import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, freePort, repoRoot } from '@pgfn/controlplane';
 import { bundleAll, existingFunctions } from './lib/pgfn-side.js';
@@ -19,9 +23,12 @@ import { arg, fixed, machine, median, table, writeResult } from './lib/report.js
 
 const runs = Number(arg('runs', '7'));
 const fns = arg('functions', existingFunctions().join(',')).split(',');
+const variants = new Set(arg('variants', 'bundled,tsx').split(','));
+const compare = arg('compare', '').split(',').filter((c) => c !== '').map((c) => c.split('=') as [string, string]);
 
 interface Start {
   firstAnswerMs: number;
+  cpuToAnswerMs: number;
   status: number;
   idleRssMiB: number;
   peakRssMiB: number;
@@ -50,10 +57,11 @@ async function oneStart(name: string, command: string, args: readonly string[], 
       try {
         const res = await fetch(url, { method: 'POST', headers: { ...EVENT_HEADERS, 'ce-id': `cold-${i}` }, body: EVENT_BODY });
         const firstAnswerMs = performance.now() - proc.startedAt;
+        const cpuToAnswerMs = (readProc(proc.pid)?.cpuSeconds ?? 0) * 1000;
         await res.arrayBuffer();
         await sleep(2000);
         const s = readProc(proc.pid);
-        return { firstAnswerMs, status: res.status, idleRssMiB: s?.rssMiB ?? 0, peakRssMiB: s?.peakRssMiB ?? 0 };
+        return { firstAnswerMs, cpuToAnswerMs, status: res.status, idleRssMiB: s?.rssMiB ?? 0, peakRssMiB: s?.peakRssMiB ?? 0 };
       } catch (err) {
         const code = (err as { cause?: { code?: string } }).cause?.code;
         if (code !== 'ECONNREFUSED') throw err;
@@ -88,6 +96,7 @@ interface Row {
   bundleKiB?: number;
   listeningMs: number;
   firstAnswerMs: { median: number; max: number };
+  cpuToAnswerMs: number;
   statuses: number[];
   idleRssMiB: number;
   peakRssMiB: number;
@@ -105,7 +114,7 @@ async function measure(fn: string, variant: string, command: string, args: reado
   const answers = starts.map((s) => s.firstAnswerMs);
   return {
     fn, variant, ...(bundle === undefined ? {} : { bundleKiB: statSync(bundle).size / 1024 }),
-    listeningMs: median(listens), firstAnswerMs: { median: median(answers), max: Math.max(...answers) },
+    listeningMs: median(listens), firstAnswerMs: { median: median(answers), max: Math.max(...answers) }, cpuToAnswerMs: median(starts.map((s) => s.cpuToAnswerMs)),
     statuses: starts.map((s) => s.status), idleRssMiB: median(starts.map((s) => s.idleRssMiB)), peakRssMiB: median(starts.map((s) => s.peakRssMiB)),
   };
 }
@@ -118,15 +127,17 @@ try {
   const bundles = await bundleAll(fns);
   const rows: Row[] = [await measure('(bare node:http server)', 'floor', process.execPath, ['-e', BARE], env, logDir)];
   for (const fn of fns) {
-    rows.push(await measure(fn, 'bundled (image)', process.execPath, [bundles[fn] ?? ''], env, logDir, bundles[fn]));
-    rows.push(await measure(fn, 'tsx (npm run fn)', process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn], env, logDir));
+    if (variants.has('bundled')) rows.push(await measure(fn, 'bundled (image)', process.execPath, [bundles[fn] ?? ''], env, logDir, bundles[fn]));
+    if (variants.has('tsx')) rows.push(await measure(fn, 'tsx (npm run fn)', process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn], env, logDir));
   }
-  console.log(table(['function', 'variant', 'bundle (KiB)', 'spawn → listening (ms)', 'spawn → first answer, median / max (ms)', 'idle RSS (MiB)', 'peak RSS (MiB)'], rows.map((r) => [
+  for (const [label, file] of compare) rows.push(await measure(label, 'bundled (compare)', process.execPath, [file], env, logDir, file));
+  console.log(table(['function', 'variant', 'bundle (KiB)', 'spawn → listening (ms)', 'spawn → first answer, median / max (ms)', 'CPU to first answer (ms)', 'idle RSS (MiB)', 'peak RSS (MiB)'], rows.map((r) => [
     r.fn, r.variant, r.bundleKiB === undefined ? '—' : fixed(r.bundleKiB, 0), fixed(r.listeningMs, 0),
-    `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`, fixed(r.idleRssMiB, 0), fixed(r.peakRssMiB, 0),
+    `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`, fixed(r.cpuToAnswerMs, 0), fixed(r.idleRssMiB, 0), fixed(r.peakRssMiB, 0),
   ])));
   console.log(`\nmedians of ${runs} starts each; targets: first answer ≤ 200 ms, idle RSS ≤ 70 MiB (issue 8)`);
-  const file = writeResult('functions', { machine: info, runs, event: 'dev.knative.apiserver.resource.add of an absent postgresql', rows });
+  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const file = writeResult('functions', { machine: info, loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))), runs, event: 'dev.knative.apiserver.resource.add of an absent postgresql', rows });
   console.error(`wrote ${file}`);
 } finally {
   await cp.stop();

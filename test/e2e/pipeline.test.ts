@@ -85,6 +85,17 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
   it('follows an update', async () => {
     await edit('acid-e2e', (spec) => ({ ...spec, numberOfInstances: 3 }));
     await eventually('3 replicas', async () => ((await replicas('acid-e2e')) === 3 ? true : undefined), 60_000, 250);
+    // Let the third pod come up and the status settle, so no pod churn is left for the next test.
+    await eventually('3 Running pods', async () => {
+      await provisionVolumes(kc, ns.name);
+      const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
+      return pods.length === 3 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+    }, 90_000);
+    await labelLikePatroni(kc, ns.name, 'acid-e2e');
+    await eventually('status Running with 3 pods', async () => {
+      const c = await read('acid-e2e');
+      return c?.status?.PostgresClusterStatus === 'Running' && /^3\/3 pods ready/.test(c.status.conditions?.find((x) => x.type === 'PodsReady')?.message ?? '') ? true : undefined;
+    }, 90_000, 500);
   });
 
   it('repairs what happened while the adapter was down, on the next resync', async () => {

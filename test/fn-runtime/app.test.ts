@@ -2,9 +2,19 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { expect } from 'chai';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { RetryableError, TerminalError, createCloudEventApp, createLogger, createMetrics, type EventHandler } from '@pgfn/fn-runtime';
+import { gzipSync } from 'node:zlib';
+import {
+  RetryableError, TerminalError, createCloudEventApp, createCloudEventServer, createLogger, createMetrics,
+  type CloudEventAppOptions, type EventHandler,
+} from '@pgfn/fn-runtime';
 
-describe('createCloudEventApp', () => {
+// The express app (tests, createApp) and the node:http server (a function's process) answer alike.
+const RECEIVERS: [string, (opts: CloudEventAppOptions) => Server][] = [
+  ['createCloudEventApp', (opts) => createCloudEventApp(opts).listen(0, '127.0.0.1')],
+  ['createCloudEventServer', (opts) => createCloudEventServer(opts).listen(0, '127.0.0.1')],
+];
+
+for (const [receiver, listen] of RECEIVERS) describe(receiver, () => {
   let server: Server;
   let base: string;
   let seen: CloudEvent<unknown>[] = [];
@@ -17,8 +27,7 @@ describe('createCloudEventApp', () => {
   };
 
   before(async () => {
-    const app = createCloudEventApp({ fn: 'test', handle, log: createLogger('test', 'silent'), metrics: createMetrics('test', false) });
-    server = app.listen(0, '127.0.0.1');
+    server = listen({ fn: 'test', handle, log: createLogger('test', 'silent'), metrics: createMetrics('test', false) });
     await new Promise((r) => server.once('listening', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -78,5 +87,20 @@ describe('createCloudEventApp', () => {
   it('accepts an event carrying a 2 MiB object (the apiserver stores objects up to ~1.5 MiB)', async () => {
     const big = new CloudEvent({ type: 't', source: 's', data: { blob: 'x'.repeat(2 * 1024 * 1024) } });
     expect((await post(HTTP.structured(big))).status).to.equal(200);
+  });
+
+  it('accepts a gzip-compressed body', async () => {
+    const message = HTTP.structured(event);
+    const res = await fetch(base, { method: 'POST', headers: { ...(message.headers as Record<string, string>), 'content-encoding': 'gzip' }, body: gzipSync(String(message.body)) });
+    expect(res.status).to.equal(200);
+    expect(seen[0]?.type).to.equal('dev.knative.apiserver.resource.add');
+  });
+
+  it('refuses a body beyond 8 MiB with 413 and answers 404 elsewhere', async () => {
+    const huge = new CloudEvent({ type: 't', source: 's', data: { blob: 'x'.repeat(9 * 1024 * 1024) } });
+    expect((await post(HTTP.structured(huge))).status).to.equal(413);
+    expect(seen).to.have.length(0);
+    expect((await fetch(`${base}/nothing`)).status).to.equal(404);
+    expect((await fetch(`${base}/healthz/`)).status).to.equal(200);
   });
 });

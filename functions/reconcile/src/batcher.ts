@@ -8,7 +8,7 @@ export interface BatchWindows {
   readonly observeMs: number;
 }
 
-export const DEFAULT_WINDOWS: BatchWindows = { fullMs: 50, observeMs: 1000 };
+export const DEFAULT_WINDOWS: BatchWindows = { fullMs: 10, observeMs: 1000 };
 
 export type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error };
 export type BatchRunner<R> = (namespace: string, entries: ReadonlyMap<string, Mode>) => Promise<ReadonlyMap<string, Settled<R>>>;

@@ -1,8 +1,8 @@
-// The reconcile function's process: real clients wired into createApp, listening on $PORT.
-import { createEmitter, createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
+// The reconcile function's process: real clients wired into the handler, served on $PORT.
+import { createCloudEventServer, createEmitter, createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
 import { KubeClient, loadKubeConfig } from '@pgfn/kube';
-import { createApp } from './app.js';
 import { realBuilder } from './builder-port.js';
+import { createHandler } from './handler.js';
 import { cachedLoader, configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
 import { syncRoles } from './role-sync.js';
 
@@ -11,8 +11,9 @@ const metrics = createMetrics('reconcile');
 const kube = new KubeClient(loadKubeConfig(), (verb, kind) => metrics.apiRequests.inc({ verb, kind }));
 const source = configSourceFromEnv();
 const watched = process.env['WATCHED_NAMESPACE'];
-const app = createApp({
-  kube, builder: realBuilder, log, metrics,
+// Plain node:http rather than the express app (app.ts, used by tests): express costs ~65 ms of cold start (ADR 0011).
+const handle = createHandler({
+  kube, builder: realBuilder, log,
   loadConfig: cachedLoader(() => loadOperatorConfig(kube, source)),
   newPassword: () => randomPassword(),
   now: () => new Date(),
@@ -25,4 +26,5 @@ const app = createApp({
 });
 const port = Number(process.env['PORT'] ?? 8081);
 const host = process.env['HOST'] ?? '0.0.0.0';
-app.listen(port, host, () => log.info({ port, host }, 'reconcile listening'));
+createCloudEventServer({ fn: 'reconcile', handle, log, metrics })
+  .listen(port, host, () => log.info({ port, host }, 'reconcile listening'));

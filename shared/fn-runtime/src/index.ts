@@ -1,5 +1,7 @@
 export { createCloudEventApp, parseEvent } from './app.js';
-export type { CloudEventAppOptions, EventHandler, HandlerContext, Outcome } from './app.js';
+export { createCloudEventServer } from './server.js';
+export { answerEvent, parseCloudEvent } from './receive.js';
+export type { Answer, CloudEventAppOptions, EventHandler, HandlerContext, Outcome } from './receive.js';
 export { RetryableError, TerminalError, isTerminal } from './errors.js';
 export { createLogger, REDACTED_PATHS } from './logger.js';
 export type { Logger } from './logger.js';

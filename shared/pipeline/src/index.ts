@@ -16,7 +16,7 @@ export type { ApiServerSourceManifest, KnativeServiceManifest, LabelSelector, Ma
 export { LocalPings, PING_TYPE, parseCron, pingEvent, pingSourceUri } from './ping.js';
 export type { CronSchedule } from './ping.js';
 export { startPipeline } from './pipeline.js';
-export { bundleFunction } from './bundle.js';
+export { bundleEntry, bundleFunction } from './bundle.js';
 export type { BundleResult } from './bundle.js';
 export type { Pipeline, PipelineOptions } from './pipeline.js';
 export { adapterConfigFor, guessResource, selectorString } from './source-config.js';
