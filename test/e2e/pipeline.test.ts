@@ -108,8 +108,9 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
     for (const a of pipeline.adapters) await a.restart();
     // The adapter's re-list sends nothing for changes made while it was down; the resync must.
     await new Promise((r) => setTimeout(r, 2000));
-    expect(await replicas('acid-e2e'), 'no event reached reconcile for the edit').to.equal(3);
-    expect(await replicas('acid-missed')).to.equal(undefined);
+    // acid-missed has no pods, so nothing but the CR's own (lost) event could have built it. (acid-e2e's
+    // late pod updates may legitimately reach reconcile after the restart and apply its edit early.)
+    expect(await replicas('acid-missed'), 'no event reached reconcile for the new cluster').to.equal(undefined);
     await pipeline.pings.fire('pgfn-resync');
     await eventually('both changes repaired by the resync', async () =>
       ((await replicas('acid-e2e')) === 1 && (await replicas('acid-missed')) === 2 ? true : undefined), 60_000, 250);

@@ -109,4 +109,12 @@ describe('NamespaceBatcher', () => {
     await Promise.all([b.submit('ns', 'o1', 'observe'), b.submit('ns', 'o2', 'observe'), b.submit('ns', 'f1', 'full'), b.submit('ns', 'f2', 'full'), b.submit('ns', 'o3', 'observe')]);
     expect(r.batches.map((x) => x.entries.map(([n]) => n))).to.deep.equal([['f1', 'f2'], ['o1', 'o2'], ['o3']]);
   });
+
+  it('ranks modes: full over spec over observe, for a cluster named more than once', async () => {
+    const r = recorder(async () => undefined);
+    const b = new NamespaceBatcher(r.run, { fullMs: 10, observeMs: 10 });
+    const answers = await Promise.all([b.submit('ns', 'a', 'observe'), b.submit('ns', 'a', 'spec'), b.submit('ns', 'b', 'spec'), b.submit('ns', 'b', 'observe'),
+      b.submit('ns', 'c', 'spec'), b.submit('ns', 'c', 'full')]);
+    expect(answers).to.deep.equal(['ns/a:spec', 'ns/a:spec', 'ns/b:spec', 'ns/b:spec', 'ns/c:full', 'ns/c:full']);
+  });
 });

@@ -6,13 +6,13 @@ import { metadataHash } from '../../functions/reconcile/src/metadata-hash.js';
 describe('targetOf (which cluster an event concerns)', () => {
   const cases: [string, Record<string, unknown>, unknown][] = [
     ['a resource-mode postgresql add', { type: 'dev.knative.apiserver.resource.add', kind: 'postgresql', namespace: 'team-a', name: 'acid-x', data: { metadata: { name: 'acid-x', namespace: 'team-a' } } },
-      { scope: 'cluster', namespace: 'team-a', name: 'acid-x', mode: 'full' }],
+      { scope: 'cluster', namespace: 'team-a', name: 'acid-x', mode: 'spec' }],
     ['a resource-mode update with data only', { type: 'dev.knative.apiserver.resource.update', data: { kind: 'postgresql', metadata: { name: 'acid-y', namespace: 'ns' } } },
-      { scope: 'cluster', namespace: 'ns', name: 'acid-y', mode: 'full' }],
+      { scope: 'cluster', namespace: 'ns', name: 'acid-y', mode: 'spec' }],
     ['a delete', { type: 'dev.knative.apiserver.resource.delete', kind: 'postgresql', namespace: 'ns', name: 'acid-z' },
       { scope: 'cluster', namespace: 'ns', name: 'acid-z', mode: 'full' }],
     ['a ref-mode event', { type: 'dev.knative.apiserver.ref.update', data: { kind: 'postgresql', namespace: 'ns', name: 'acid-r', apiVersion: 'acid.zalan.do/v1' } },
-      { scope: 'cluster', namespace: 'ns', name: 'acid-r', mode: 'full' }],
+      { scope: 'cluster', namespace: 'ns', name: 'acid-r', mode: 'spec' }],
     ['a spilo pod change', { type: 'dev.knative.apiserver.resource.update', kind: 'Pod', namespace: 'ns', name: 'acid-x-0', data: { metadata: { name: 'acid-x-0', namespace: 'ns', labels: { 'cluster-name': 'acid-x' } } } },
       { scope: 'cluster', namespace: 'ns', name: 'acid-x', mode: 'observe' }],
     ['a ping', { type: 'dev.knative.sources.ping', data: {} }, { scope: 'all', reason: 'periodic resync' }],
@@ -54,8 +54,8 @@ describe('targetOf (which cluster an event concerns)', () => {
       ['no status yet', { ...reconciled, status: undefined }],
     ];
     for (const [what, data] of changed) {
-      it(`reconciles in full on ${what}`, () => {
-        expect(update(data)).to.deep.equal({ scope: 'cluster', namespace: 'ns', name: 'acid-e', mode: 'full' });
+      it(`reconciles (spec) on ${what}`, () => {
+        expect(update(data)).to.deep.equal({ scope: 'cluster', namespace: 'ns', name: 'acid-e', mode: 'spec' });
       });
     }
     it('always acts on a delete event', () => {

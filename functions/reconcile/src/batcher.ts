@@ -1,4 +1,4 @@
-import type { Mode } from './events.js';
+import { MODE_RANK, type Mode } from './events.js';
 
 /** How long work for a namespace may wait to gather company, by the most demanding mode queued. */
 export interface BatchWindows {
@@ -42,7 +42,7 @@ export class NamespaceBatcher<R> {
     this.lanes.set(namespace, lane);
     const promise = new Promise<R>((resolve, reject) => {
       const entry = lane.pending.get(name) ?? { mode, since: this.clock(), waiters: [] };
-      if (mode === 'full') entry.mode = 'full';
+      if (MODE_RANK[mode] > MODE_RANK[entry.mode]) entry.mode = mode;
       entry.waiters.push({ resolve, reject });
       lane.pending.set(name, entry);
     });
@@ -61,7 +61,7 @@ export class NamespaceBatcher<R> {
       this.lanes.delete(namespace);
       return;
     }
-    const due = Math.min(...[...lane.pending.values()].map((p) => p.since + (p.mode === 'full' ? this.windows.fullMs : this.windows.observeMs)));
+    const due = Math.min(...[...lane.pending.values()].map((p) => p.since + (p.mode === 'observe' ? this.windows.observeMs : this.windows.fullMs)));
     clearTimeout(lane.timer);
     lane.timer = setTimeout(() => { void this.fire(namespace, lane); }, Math.max(0, due - this.clock()));
   }
@@ -70,7 +70,7 @@ export class NamespaceBatcher<R> {
     lane.running = true;
     lane.timer = undefined;
     // Full work first when the batch is capped: it is what users wait for.
-    const ordered = [...lane.pending].sort(([, a], [, b]) => (a.mode === b.mode ? a.since - b.since : a.mode === 'full' ? -1 : 1)).slice(0, this.maxBatch);
+    const ordered = [...lane.pending].sort(([, a], [, b]) => (a.mode === b.mode ? a.since - b.since : MODE_RANK[b.mode] - MODE_RANK[a.mode])).slice(0, this.maxBatch);
     for (const [name] of ordered) lane.pending.delete(name);
     const entries = new Map(ordered.map(([name, p]) => [name, p.mode]));
     let outcomes: ReadonlyMap<string, Settled<R>>;

@@ -4,10 +4,15 @@ import { metadataHash } from './metadata-hash.js';
 
 /**
  * What an incoming event asks of reconcile. Events are hints: the target is re-read, never trusted.
- * `full` builds and applies everything; `observe` only refreshes status from pods and the
- * StatefulSet (and escalates to `full` when what it reads says more is needed).
+ * `full` builds and applies everything (resync, a request, a deleted StatefulSet); `spec` does the
+ * same unless the cluster as read now was already reconciled as it is (the event was an echo the
+ * event data alone could not tell, e.g. of our finalizer write); `observe` only refreshes status
+ * from pods and the StatefulSet. `spec` and `observe` escalate when what they read needs more.
  */
-export type Mode = 'full' | 'observe';
+export type Mode = 'full' | 'spec' | 'observe';
+
+/** How demanding a mode is: a cluster named twice gets the more demanding one. */
+export const MODE_RANK: Readonly<Record<Mode, number>> = { full: 2, spec: 1, observe: 0 };
 export type Target =
   | { readonly scope: 'cluster'; readonly namespace: string; readonly name: string; readonly mode: Mode }
   | { readonly scope: 'all'; readonly reason: string }
@@ -46,7 +51,7 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
     case 'postgresql':
       if (namespace === undefined || name === undefined) return { scope: 'ignore', reason: 'postgresql event without namespace/name' };
       if (isResource && verb !== 'delete' && alreadyReconciled(data)) return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
-      return { scope: 'cluster', namespace, name, mode: 'full' };
+      return { scope: 'cluster', namespace, name, mode: verb === 'delete' ? 'full' : 'spec' };
     case 'OperatorConfiguration':
       return { scope: 'all', reason: `operator configuration ${name ?? ''} changed` };
     case 'StatefulSet':

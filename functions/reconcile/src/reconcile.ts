@@ -109,7 +109,7 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
       results.set(name, { ok: true, value: { outcome: 'gone' } });
       continue;
     }
-    if (mode === 'observe' && !needsFullReconcile(deps, cluster, config)) {
+    if (mode !== 'full' && !needsFullReconcile(deps, cluster, config)) {
       observed.push(cluster);
       continue;
     }
