@@ -117,4 +117,13 @@ describe('NamespaceBatcher', () => {
       b.submit('ns', 'c', 'spec'), b.submit('ns', 'c', 'full')]);
     expect(answers).to.deep.equal(['ns/a:spec', 'ns/a:spec', 'ns/b:spec', 'ns/b:spec', 'ns/c:full', 'ns/c:full']);
   });
+
+  it('lets status refreshes of a large namespace wait longer, within a bound', () => {
+    const b = new NamespaceBatcher(async () => new Map(), { fullMs: 10, observeMs: 1000, observeMsPerCluster: 3, observeMaxMs: 5000 });
+    expect(b.observeWindow('small')).to.equal(1000);
+    b.noteNamespaceSize('small', 10);
+    b.noteNamespaceSize('large', 1000);
+    b.noteNamespaceSize('huge', 100_000);
+    expect([b.observeWindow('small'), b.observeWindow('large'), b.observeWindow('huge')]).to.deep.equal([1030, 4000, 5000]);
+  });
 });

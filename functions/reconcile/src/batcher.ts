@@ -6,9 +6,15 @@ export interface BatchWindows {
   readonly fullMs: number;
   /** Pod and StatefulSet progress: only the status moves, a second's delay costs nothing. */
   readonly observeMs: number;
+  /**
+   * Per cluster in the namespace, added to observeMs (up to observeMaxMs): a status refresh lists the
+   * namespace's clusters, so large namespaces batch longer instead of listing every second.
+   */
+  readonly observeMsPerCluster?: number;
+  readonly observeMaxMs?: number;
 }
 
-export const DEFAULT_WINDOWS: BatchWindows = { fullMs: 10, observeMs: 1000 };
+export const DEFAULT_WINDOWS: BatchWindows = { fullMs: 10, observeMs: 1000, observeMsPerCluster: 3, observeMaxMs: 5000 };
 
 export type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error };
 export type BatchRunner<R> = (namespace: string, entries: ReadonlyMap<string, Mode>) => Promise<ReadonlyMap<string, Settled<R>>>;
@@ -33,6 +39,8 @@ interface Lane<R> {
  */
 export class NamespaceBatcher<R> {
   private readonly lanes = new Map<string, Lane<R>>();
+  /** Clusters last seen in each namespace (told by the runner). */
+  private readonly sizes = new Map<string, number>();
 
   constructor(private readonly run: BatchRunner<R>, private readonly windows: BatchWindows = DEFAULT_WINDOWS,
     private readonly maxBatch = 200, private readonly clock: () => number = () => Date.now()) {}
@@ -50,6 +58,18 @@ export class NamespaceBatcher<R> {
     return promise;
   }
 
+  /** How many clusters a namespace holds, as the last list of it showed. */
+  noteNamespaceSize(namespace: string, clusters: number): void {
+    this.sizes.set(namespace, clusters);
+  }
+
+  /** The window of a status refresh in this namespace. */
+  observeWindow(namespace: string): number {
+    const w = this.windows;
+    const scaled = w.observeMs + (this.sizes.get(namespace) ?? 0) * (w.observeMsPerCluster ?? 0);
+    return Math.min(Math.max(w.observeMs, w.observeMaxMs ?? w.observeMs), scaled);
+  }
+
   /** Namespaces with work queued or running (for tests and metrics). */
   get busy(): number {
     return this.lanes.size;
@@ -61,7 +81,8 @@ export class NamespaceBatcher<R> {
       this.lanes.delete(namespace);
       return;
     }
-    const due = Math.min(...[...lane.pending.values()].map((p) => p.since + (p.mode === 'observe' ? this.windows.observeMs : this.windows.fullMs)));
+    const observeMs = this.observeWindow(namespace);
+    const due = Math.min(...[...lane.pending.values()].map((p) => p.since + (p.mode === 'observe' ? observeMs : this.windows.fullMs)));
     clearTimeout(lane.timer);
     lane.timer = setTimeout(() => { void this.fire(namespace, lane); }, Math.max(0, due - this.clock()));
   }

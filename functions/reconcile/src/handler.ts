@@ -22,8 +22,8 @@ export interface HandlerDeps extends ReconcileDeps {
  * write nothing, and one failing cluster does not stop the others but fails the invocation.
  */
 export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
-  const batcher = new NamespaceBatcher<ReconcileResult>(
-    (namespace, entries) => reconcileBatch(deps, namespace, entries, deps.log),
+  const batcher: NamespaceBatcher<ReconcileResult> = new NamespaceBatcher<ReconcileResult>(
+    (namespace, entries) => reconcileBatch({ ...deps, onNamespaceSize: (ns, n) => batcher.noteNamespaceSize(ns, n) }, namespace, entries, deps.log),
     deps.batchWindows ?? DEFAULT_WINDOWS,
   );
   return async (event, { log }) => {

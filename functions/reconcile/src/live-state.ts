@@ -20,14 +20,17 @@ export function isListedKind(kind: string | undefined): boolean {
  * The clusters of one batch, as stored now: one read for one cluster, one list of the namespace for
  * more (a list costs one request however many clusters it returns).
  */
-export async function readClusters(kube: KubeClient, namespace: string, names: readonly string[]): Promise<Map<string, Cluster>> {
+export async function readClusters(kube: KubeClient, namespace: string, names: readonly string[]): Promise<{ clusters: Map<string, Cluster>; inNamespace?: number }> {
   if (names.length === 1) {
     const one = await kube.get<Cluster>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name: names[0] as string });
-    return new Map(one === undefined ? [] : [[names[0] as string, one]]);
+    return { clusters: new Map(one === undefined ? [] : [[names[0] as string, one]]) };
   }
   const wanted = new Set(names);
   const all = await kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, namespace);
-  return new Map(all.filter((c) => wanted.has(c.metadata?.name ?? '')).map((c) => [c.metadata?.name ?? '', { ...c, apiVersion: API_VERSION, kind: POSTGRESQL_KIND }]));
+  return {
+    clusters: new Map(all.filter((c) => wanted.has(c.metadata?.name ?? '')).map((c) => [c.metadata?.name ?? '', { ...c, apiVersion: API_VERSION, kind: POSTGRESQL_KIND }])),
+    inNamespace: all.length,
+  };
 }
 
 /** What exists for the clusters of a batch, grouped by the value of their cluster-name label. */

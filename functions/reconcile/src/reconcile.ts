@@ -65,6 +65,8 @@ export interface ReconcileDeps {
   readonly emit: (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
   /** Clusters of one batch worked on at once. */
   readonly clusterConcurrency?: number;
+  /** Told how many clusters a namespace holds whenever a batch lists them (sizes the batch windows). */
+  readonly onNamespaceSize?: (namespace: string, clusters: number) => void;
 }
 
 export type ReconcileResult =
@@ -99,7 +101,8 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
   const onlyObserve = [...entries.values()].every((m) => m === 'observe');
   const { config, problems } = await deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0);
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
-  const clusters = await readClusters(deps.kube, namespace, [...entries.keys()]);
+  const { clusters, inNamespace } = await readClusters(deps.kube, namespace, [...entries.keys()]);
+  if (inNamespace !== undefined) deps.onNamespaceSize?.(namespace, inNamespace);
 
   const observed: Cluster[] = [];
   const valid: Cluster[] = [];
