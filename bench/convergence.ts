@@ -308,3 +308,5 @@ const file = writeResult(outName, {
   method: 'docs/adr/0008-benchmark-against-zalando.md', results,
 });
 log(`wrote ${file}`);
+// Keep-alive sockets and the sampler's timers of finished sides would otherwise hold the process open.
+process.exit(0);
