@@ -126,7 +126,6 @@ describe('knative/ manifests', () => {
         ] },
         { namespaces: [], allNamespaces: true, mode: 'Resource', resources: [
           { gvr: { Group: '', Version: 'v1', Resource: 'pods' }, selector: 'application=spilo' },
-          { gvr: { Group: 'apps', Version: 'v1', Resource: 'statefulsets' }, selector: 'application=spilo' },
         ] },
       ]);
     });

@@ -93,7 +93,7 @@ describe('the receive adapter through the local broker', function () {
 
   it('derives K_SOURCE_CONFIG from the shipped ApiServerSources', () => {
     expect(pipeline.adapters.map((a) => a.name).sort()).to.deep.equal(['pgfn-resources', 'pgfn-spilo']);
-    expect(pipeline.adapter('pgfn-spilo').config.resources.map((r) => r.selector)).to.deep.equal(['application=spilo', 'application=spilo']);
+    expect(pipeline.adapter('pgfn-spilo').config.resources.map((r) => r.selector)).to.deep.equal(['application=spilo']);
   });
 
   it('delivers a new postgresql as a Resource-mode add event with kind/name/namespace extensions and the whole object', async () => {
