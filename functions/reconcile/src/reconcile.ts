@@ -231,11 +231,18 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { conf
 async function observeCluster(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, log: Logger): Promise<ReconcileResult> {
   const sts = live.statefulSets.get(deps.builder.clusterLabel(cluster, config)[1]);
   const pods = podsOf(deps, cluster, config, live);
-  const liveHash = deps.builder.podTemplateHash(sts?.spec?.template);
-  const stale = pods.filter((p) => isMarked(p) || (liveHash !== undefined && deps.builder.podTemplateHash(p) !== liveHash));
+  // A pod the StatefulSet controller made from the old template after the last full reconcile listed
+  // pods is marked here, so its rotation does not wait for the resync.
+  const pending = await markPods(deps, cluster.metadata?.namespace ?? '', pods, config.podRoleLabel || 'spilo-role',
+    deps.builder.podTemplateHash(sts?.spec?.template), [], log);
+  if (pending.newlyMarked > 0) {
+    const namespace = cluster.metadata?.namespace ?? '';
+    const name = cluster.metadata?.name ?? '';
+    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, { namespace, name, pods: pending.stale, reasons: ['pods made from an outdated template'] });
+  }
   const obs: Observation = {
     generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], creating: isStillCreating(cluster),
-    statefulSet: sts, pods: summarisePods(pods, config.podRoleLabel || 'spilo-role'), podsPendingRotation: stale.length,
+    statefulSet: sts, pods: pending.summary, podsPendingRotation: pending.stale.length,
   };
   const { status, written } = await updateStatus(deps, cluster, obs);
   if (written) log.info({ status }, 'status refreshed');
