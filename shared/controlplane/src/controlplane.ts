@@ -113,8 +113,10 @@ export class ControlPlane {
       ...flags(ports['kcm']), `--service-account-private-key-file=${pki.saKey}`,
       `--root-ca-file=${pki.caCert}`, '--use-service-account-credentials=true', '--controllers=*',
       `--service-cluster-ip-range=${SERVICE_CIDR}`, '--concurrent-statefulset-syncs=10',
-      // Faster reaction than the 40 s default keeps kwok node churn from slowing tests.
-      '--node-monitor-grace-period=20s',
+      // Kubernetes' own default (50 s): with less, kwok's node status posts (slow on a busy machine) made
+      // its node flap NotReady, and the node lifecycle controller cleared pods' Ready, which kwok never
+      // restores (seen while benchmarks ran beside the tests).
+      '--node-monitor-grace-period=50s',
     ]);
     this.launch('kube-scheduler', this.bins.kubeScheduler, flags(ports['scheduler']));
     // The service-account controller creating "default" in "default" proves kcm's controllers run.
