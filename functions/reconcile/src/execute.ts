@@ -1,0 +1,74 @@
+import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import type { OperatorConfig } from '@pgfn/api';
+import type { Logger } from '@pgfn/fn-runtime';
+import { refOf, type KubeClient } from '@pgfn/kube';
+import { appliedHashOf, withAppliedHash } from './applied-hash.js';
+import type { BuildSources } from './build-sources.js';
+import type { Built, ReconcileDeps } from './deps.js';
+import { isListedKind, type Cluster } from './live-state.js';
+import type { Plan } from './plan.js';
+import { describeStep } from './records.js';
+import type { SharedObjects } from './shared-objects.js';
+
+// Building the desired objects and writing the plan's steps.
+
+export function buildDesired(deps: ReconcileDeps, ctx: Pick<ExecutionContext, 'cluster' | 'config' | 'sources'>, known: readonly KubernetesObject[]): Built {
+  const existingSecrets = new Map(known.filter((o) => o.kind === 'Secret').map((o) => [o.metadata?.name ?? '', o as V1Secret]));
+  return deps.builder.build({ cluster: ctx.cluster, config: ctx.config, existingSecrets, newPassword: deps.newPassword, now: deps.now(), ...ctx.sources });
+}
+
+export interface Applied {
+  readonly statefulSet?: V1StatefulSet;
+}
+
+export interface ExecutionContext {
+  readonly cluster: Cluster;
+  readonly config: OperatorConfig;
+  readonly sources: BuildSources;
+  readonly owned: readonly KubernetesObject[];
+  readonly shared: SharedObjects;
+}
+
+export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionContext, log: Logger): Promise<Applied> {
+  let statefulSet: V1StatefulSet | undefined;
+  for (const step of plan.steps) {
+    log.debug({ step: describeStep(step) }, 'writing');
+    if (step.op === 'delete') await deps.kube.delete(step.ref);
+    else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object) as V1StatefulSet;
+    else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
+    else if (step.object.kind === 'Secret' && step.reason === 'missing') await createSecret(deps, step.object, ctx);
+    else {
+      const written = await deps.kube.apply(step.object);
+      if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written as V1StatefulSet;
+    }
+  }
+  return statefulSet === undefined ? {} : { statefulSet };
+}
+
+/**
+ * A new credential Secret is created, never applied: if one of that name appeared meanwhile (made by
+ * a user before the cluster, or by a racing reconcile), its password wins and only our labels and
+ * annotations are added to it.
+ */
+async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: ExecutionContext): Promise<void> {
+  if (await deps.kube.create(secret) !== undefined) return;
+  const existing = await deps.kube.get<V1Secret>(refOf(secret));
+  if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
+  const rebuilt = buildDesired(deps, ctx, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects
+    .find((o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name);
+  if (rebuilt === undefined) return;
+  const want = withAppliedHash(rebuilt);
+  if (appliedHashOf(existing) !== appliedHashOf(want)) await deps.kube.apply(want);
+}
+
+/** A change Kubernetes cannot make in place: delete with orphan propagation (pods keep running), recreate. */
+async function replace(kube: KubeClient, object: KubernetesObject): Promise<KubernetesObject> {
+  const ref = refOf(object);
+  await kube.delete(ref, 'Orphan');
+  const deadline = Date.now() + 60_000;
+  while ((await kube.get(ref)) !== undefined) {
+    if (Date.now() > deadline) throw new Error(`${ref.kind} ${ref.name} still exists 60 s after its orphaning delete`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return kube.apply(object);
+}
