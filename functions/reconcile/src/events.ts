@@ -50,7 +50,7 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
   switch (kind) {
     case 'postgresql':
       if (namespace === undefined || name === undefined) return { scope: 'ignore', reason: 'postgresql event without namespace/name' };
-      if (isResource && verb !== 'delete' && alreadyReconciled(data)) return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
+      if (isResource && verb !== 'delete' && reconciledAsIs(data)) return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
       return { scope: 'cluster', namespace, name, mode: verb === 'delete' ? 'full' : 'spec' };
     case 'OperatorConfiguration':
       return { scope: 'all', reason: `operator configuration ${name ?? ''} changed` };
@@ -68,11 +68,14 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
 }
 
 /**
- * True when the object in the event was already reconciled as it is: its status records this
- * generation and these labels/annotations, it carries our finalizer and is not being deleted. Such
- * events are the echoes of our own status and finalizer writes; acting on them would only re-read.
+ * True when a cluster was already reconciled as it is: its status records this generation and these
+ * labels/annotations, it carries our finalizer and is not being deleted. An event carrying such an
+ * object is the echo of our own status or finalizer write; reconcile asks the same of what it reads.
  */
-function alreadyReconciled(obj: ObjectLike): boolean {
+export function reconciledAsIs(obj: {
+  metadata?: { generation?: number; deletionTimestamp?: unknown; finalizers?: string[]; labels?: Record<string, string>; annotations?: Record<string, string> };
+  status?: { observedGeneration?: number; observedMetadataHash?: string };
+}): boolean {
   const m = obj.metadata;
   return m?.generation !== undefined && m.deletionTimestamp === undefined && (m.finalizers ?? []).includes(FINALIZER)
     && obj.status?.observedGeneration === m.generation && obj.status.observedMetadataHash === metadataHash(m);

@@ -5,7 +5,7 @@ import type { Settled } from './batcher.js';
 import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { Built, ReconcileDeps, ReconcileResult } from './deps.js';
-import type { Mode } from './events.js';
+import { reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
@@ -100,11 +100,8 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
  * metadata and succeeded, and no role sync is still waiting for a master.
  */
 function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig): boolean {
-  const m = cluster.metadata;
-  const status = cluster.status;
-  const condition = (type: string): string | undefined => status?.conditions?.find((c) => c.type === type)?.status;
-  return m?.deletionTimestamp !== undefined || !(m?.finalizers ?? []).includes(FINALIZER)
-    || status?.observedGeneration !== m?.generation || status?.observedMetadataHash !== metadataHash(m)
+  const condition = (type: string): string | undefined => cluster.status?.conditions?.find((c) => c.type === type)?.status;
+  return !reconciledAsIs(cluster)
     || condition('Valid') !== 'True' || condition('Synced') !== 'True'
     || (deps.syncRoles !== undefined && config.enableDatabaseAccess && condition('RolesSynced') !== 'True');
 }
