@@ -8,7 +8,9 @@ import { buildCluster, placeholderPasswords, SUPPORTED_VERSIONS, type BuildInput
 import { parse } from 'yaml';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const config = fromOperatorConfiguration(parse(readFileSync(resolve(ROOT, 'crds/examples/operatorconfiguration.yaml'), 'utf8')) as OperatorConfiguration).config;
+const config = fromOperatorConfiguration(
+  parse(readFileSync(resolve(ROOT, 'crds/examples/operatorconfiguration.yaml'), 'utf8')) as OperatorConfiguration,
+).config;
 const NOW = new Date('2026-01-01T00:00:00Z');
 
 /** A small seeded PRNG (mulberry32), so every run measures the same specs. */
@@ -27,7 +29,8 @@ function randomCluster(next: () => number, i: number): Postgresql {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const chance = (p: number): boolean => next() < p;
   const users: Record<string, string[]> = {};
-  for (let u = 0; u < Math.floor(next() * 6); u++) users[`user_${u}`] = chance(0.5) ? [pick(['createdb', 'login', 'nologin', 'superuser'])] : [];
+  for (let u = 0; u < Math.floor(next() * 6); u++)
+    users[`user_${u}`] = chance(0.5) ? [pick(['createdb', 'login', 'nologin', 'superuser'])] : [];
   const spec: PostgresSpec = {
     teamId: 'acid',
     numberOfInstances: Math.floor(next() * 5),
@@ -41,7 +44,9 @@ function randomCluster(next: () => number, i: number): Postgresql {
     enableMasterLoadBalancer: chance(0.2),
     enableReplicaNodePort: chance(0.1),
     resources: chance(0.5) ? { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } } : undefined,
-    preparedDatabases: chance(0.3) ? { shop: { defaultUsers: chance(0.5), schemas: { data: {}, history: { defaultUsers: true } } } } : undefined,
+    preparedDatabases: chance(0.3)
+      ? { shop: { defaultUsers: chance(0.5), schemas: { data: {}, history: { defaultUsers: true } } } }
+      : undefined,
     tls: chance(0.2) ? { secretName: `tls-${i}`, caFile: 'ca.crt' } : undefined,
     podAnnotations: chance(0.3) ? { 'example.com/i': String(i) } : undefined,
     serviceAnnotations: chance(0.3) ? { 'example.com/svc': 'yes' } : undefined,

@@ -34,8 +34,11 @@ for (let i = 0; i < runs; i++) {
 }
 const peakTotal = names.reduce((sum, n) => sum + Math.max(...(peaks[n] ?? [0])), 0);
 const result = {
-  runs, startSeconds: starts, medianStartSeconds: median(starts),
-  peakRssMiB: Object.fromEntries(names.map((n) => [n, Math.max(...(peaks[n] ?? [0]))])), peakTotalMiB: peakTotal,
+  runs,
+  startSeconds: starts,
+  medianStartSeconds: median(starts),
+  peakRssMiB: Object.fromEntries(names.map((n) => [n, Math.max(...(peaks[n] ?? [0]))])),
+  peakTotalMiB: peakTotal,
 };
 console.log(`| measure | value |\n|---|---|`);
 console.log(`| warm start, median of ${runs} (s) | ${result.medianStartSeconds.toFixed(2)} |`);

@@ -30,7 +30,10 @@ import { ensureZalando, ZALANDO_VERSION, ZalandoOperator } from './lib/zalando.j
 /** `pgfn`, `zalando` (upstream's defaults), or `zalando-qps<N>` (client-go limit raised to N, burst 2N). */
 type SideName = string;
 
-const sizes = arg('n', '1,100').split(',').map(Number).filter((n) => n > 0);
+const sizes = arg('n', '1,100')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const sides: SideName[] = arg('sides', 'pgfn,zalando').split(',');
 const timeoutMs = Number(arg('timeout-min', '30')) * 60_000;
 const zalandoVersion = arg('zalando-version', ZALANDO_VERSION);
@@ -71,12 +74,17 @@ interface SideResult {
   objectsByKind: Record<string, number>;
   api: { startup: RequestSummary; create: RequestSummary; resync?: RequestSummary; resyncClusters?: number; resyncSeconds?: number };
   resources: {
-    startupCpuSeconds: number; convergeCpuSeconds: number; resyncCpuSeconds?: number;
+    startupCpuSeconds: number;
+    convergeCpuSeconds: number;
+    resyncCpuSeconds?: number;
     /** The operator's own processes: Zalando's binary; pgfn's functions and receive adapters. */
-    operatorCpuSeconds: number; operatorPeakRssMiB: number;
+    operatorCpuSeconds: number;
+    operatorPeakRssMiB: number;
     /** pgfn's local broker stand-in (Knative's Broker in a cluster), counted apart. */
-    brokerCpuSeconds: number; brokerPeakRssMiB: number;
-    total: TreeUsage; apiserverCpuSeconds: number;
+    brokerCpuSeconds: number;
+    brokerPeakRssMiB: number;
+    total: TreeUsage;
+    apiserverCpuSeconds: number;
   };
   pgfn?: SideStats;
   /** What the helpers did: volumes provisioned, pods labelled like Patroni, Ready conditions restored. */
@@ -89,8 +97,16 @@ const log = (msg: string): void => console.error(`[bench ${new Date().toISOStrin
 /** The common core both operators make for `c` (minimal.yaml): what "all its objects" means. */
 function expectedObjects(c: string): string[] {
   const secret = (user: string): string => `Secret/${user}.${c}.credentials.postgresql.acid.zalan.do`;
-  return [`StatefulSet/${c}`, `Service/${c}`, `Service/${c}-repl`, `Endpoints/${c}`, `PodDisruptionBudget/postgres-${c}-pdb`,
-    secret('postgres'), secret('standby'), secret('app-owner')];
+  return [
+    `StatefulSet/${c}`,
+    `Service/${c}`,
+    `Service/${c}-repl`,
+    `Endpoints/${c}`,
+    `PodDisruptionBudget/postgres-${c}-pdb`,
+    secret('postgres'),
+    secret('standby'),
+    secret('app-owner'),
+  ];
 }
 
 /**
@@ -129,7 +145,10 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const core = stack.admin.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespacedConfigMap({ namespace: SYSTEM_NAMESPACE, body: { metadata: { name: CONFIG_MAP }, data: operatorConfigMap(await freePort()) } });
+    await core.createNamespacedConfigMap({
+      namespace: SYSTEM_NAMESPACE,
+      body: { metadata: { name: CONFIG_MAP }, data: operatorConfigMap(await freePort()) },
+    });
     const helpers = await startHelpers(stack.admin, CLUSTER_NAMESPACE);
     cleanups.push(() => helpers.stop());
     const tracker = new ConvergenceTracker(stack.admin, CLUSTER_NAMESPACE);
@@ -137,7 +156,10 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     cleanups.push(() => tracker.stop());
     const identity = await stack.side(side === 'pgfn' ? 'pgfn-bench' : 'zalando-bench');
     const qps = zalandoQpsOf(side) ?? undefined;
-    const apiserverCpu = new TreeSampler(() => [stack.operatorApiserver.pid], () => 'apiserver');
+    const apiserverCpu = new TreeSampler(
+      () => [stack.operatorApiserver.pid],
+      () => 'apiserver',
+    );
     apiserverCpu.start();
 
     // Start-up: everything the side does before the first manifest arrives.
@@ -146,18 +168,34 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     let zalando: ZalandoOperator | undefined;
     const zalandoLog = join(stack.cp.state.logDir, 'zalando.log');
     if (side === 'pgfn') {
-      pgfn = await PgfnSide.start({ kubeconfig: identity.kubeconfig, logDir: join(stack.cp.state.logDir, 'pgfn'), bundles,
-        ...(profDir === undefined ? {} : { nodeArgs: ['--prof', '--no-logfile-per-isolate', `--logfile=${join(profDir, `v8-${n}-%p.log`)}`] }) });
+      pgfn = await PgfnSide.start({
+        kubeconfig: identity.kubeconfig,
+        logDir: join(stack.cp.state.logDir, 'pgfn'),
+        bundles,
+        ...(profDir === undefined
+          ? {}
+          : { nodeArgs: ['--prof', '--no-logfile-per-isolate', `--logfile=${join(profDir, `v8-${n}-%p.log`)}`] }),
+      });
       stack.adopt(pgfn.pid);
       cleanups.push(async () => pgfn?.stop());
     } else {
-      zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(qps === undefined ? {} : { qps }) });
+      zalando = await ZalandoOperator.start({
+        binary: zalandoBin,
+        kubeconfig: identity.kubeconfig,
+        logFile: zalandoLog,
+        ...(qps === undefined ? {} : { qps }),
+      });
       stack.adopt(zalando.pid);
       cleanups.push(async () => zalando?.stop());
     }
     const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? 0].filter((p) => p > 0);
     const fnByPid = new Map<number, string>();
-    const sampler = new TreeSampler(roots, componentName(roots, fnByPid), (p) => ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild' ? 'broker' : 'operator'), true);
+    const sampler = new TreeSampler(
+      roots,
+      componentName(roots, fnByPid),
+      (p) => ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild' ? 'broker' : 'operator'),
+      true,
+    );
     sampler.start();
     /** CPU seconds of the operator's processes so far (pgfn's local broker stand-in left out). */
     const operatorCpu = (): number => {
@@ -177,12 +215,21 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     for (const name of names) {
       submit.add(name, async () => {
         tracker.submitted(name, performance.now());
-        await custom.createNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: CLUSTER_NAMESPACE, body: onKwok(example('minimal.yaml', CLUSTER_NAMESPACE, name)) });
+        await custom.createNamespacedCustomObject({
+          group: 'acid.zalan.do',
+          version: 'v1',
+          plural: 'postgresqls',
+          namespace: CLUSTER_NAMESPACE,
+          body: onKwok(example('minimal.yaml', CLUSTER_NAMESPACE, name)),
+        });
       });
     }
     await submit.drain();
     log(`${side}: ${n} manifests submitted in ${((performance.now() - t0) / 1000).toFixed(1)} s; waiting for Running`);
-    const progress = setInterval(() => log(`${side}: ${tracker.running()}/${n} Running after ${((performance.now() - t0) / 1000).toFixed(0)} s`), 30_000);
+    const progress = setInterval(
+      () => log(`${side}: ${tracker.running()}/${n} Running after ${((performance.now() - t0) / 1000).toFixed(0)} s`),
+      30_000,
+    );
     let converged = true;
     try {
       await tracker.allRunning(names, timeoutMs);
@@ -197,7 +244,12 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     let check = await checkObjects(stack.admin, CLUSTER_NAMESPACE, names.flatMap(expectedObjects));
     if (converged && check.missing.length > 0) {
       // Status says Running; give the objects a moment in case a write is still in flight.
-      await waitUntil('every expected object', async () => (check = await checkObjects(stack.admin, CLUSTER_NAMESPACE, names.flatMap(expectedObjects))).missing.length === 0, 60_000, 2000).catch(() => undefined);
+      await waitUntil(
+        'every expected object',
+        async () => (check = await checkObjects(stack.admin, CLUSTER_NAMESPACE, names.flatMap(expectedObjects))).missing.length === 0,
+        60_000,
+        2000,
+      ).catch(() => undefined);
     }
     const o2 = await quiet(stack, idle);
     const convergeCpu = operatorCpu() - startupCpu;
@@ -221,15 +273,22 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         // cluster. So: restart it and take its start-up requests (measured above, with no clusters) out.
         await zalando.stop();
         const t = performance.now();
-        zalando = await ZalandoOperator.start({ binary: zalandoBin, kubeconfig: identity.kubeconfig, logFile: zalandoLog, ...(qps === undefined ? {} : { qps }) });
+        zalando = await ZalandoOperator.start({
+          binary: zalandoBin,
+          kubeconfig: identity.kubeconfig,
+          logFile: zalandoLog,
+          ...(qps === undefined ? {} : { qps }),
+        });
         stack.adopt(zalando.pid);
         const op = zalando;
-        await waitUntil(`Zalando's start-up sync of ${n} clusters`, () => op.synced() >= n, timeoutMs, 500).catch((err: unknown) => notes.push((err as Error).message));
+        await waitUntil(`Zalando's start-up sync of ${n} clusters`, () => op.synced() >= n, timeoutMs, 500).catch((err: unknown) =>
+          notes.push((err as Error).message),
+        );
         resyncSeconds = (performance.now() - t) / 1000;
         resyncClusters = op.synced();
         const o3 = await quiet(stack);
         resync = summarise(subtract(readAudit(stack.auditLog, identity.user, o2, o3), startup));
-        notes.push('Zalando\'s no-op resync is its start-up sync after a restart, less the requests of its start-up with no clusters');
+        notes.push("Zalando's no-op resync is its start-up sync after a restart, less the requests of its start-up with no clusters");
       }
       resyncCpu = operatorCpu() - cpuBefore;
     }
@@ -238,19 +297,35 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const total = sampler.stop();
     const brokerCpu = total.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);
     const result: SideResult = {
-      side, clusters: n, converged, running: tracker.running(),
+      side,
+      clusters: n,
+      converged,
+      running: tracker.running(),
       ...(converged ? { convergenceSeconds: (lastRunningAt - t0) / 1000 } : {}),
-      perClusterSeconds: { median: median(perCluster) / 1000, p90: quantile(perCluster, 0.9) / 1000, p99: quantile(perCluster, 0.99) / 1000, max: Math.max(0, ...perCluster) / 1000 },
-      statusPaths: tracker.statusPaths(), missingObjects: check.missing.slice(0, 20), objectsByKind: check.labelledByKind,
+      perClusterSeconds: {
+        median: median(perCluster) / 1000,
+        p90: quantile(perCluster, 0.9) / 1000,
+        p99: quantile(perCluster, 0.99) / 1000,
+        max: Math.max(0, ...perCluster) / 1000,
+      },
+      statusPaths: tracker.statusPaths(),
+      missingObjects: check.missing.slice(0, 20),
+      objectsByKind: check.labelledByKind,
       api: {
-        startup: summarise(startup), create: summarise(readAudit(stack.auditLog, identity.user, o1, o2)),
+        startup: summarise(startup),
+        create: summarise(readAudit(stack.auditLog, identity.user, o1, o2)),
         ...(resync === undefined ? {} : { resync, resyncClusters, resyncSeconds }),
       },
       resources: {
-        startupCpuSeconds: startupCpu, convergeCpuSeconds: convergeCpu, ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }),
-        operatorCpuSeconds: total.cpuSeconds - brokerCpu, operatorPeakRssMiB: total.peakRssMiBByGroup['operator'] ?? 0,
-        brokerCpuSeconds: brokerCpu, brokerPeakRssMiB: total.peakRssMiBByGroup['broker'] ?? 0,
-        total, apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds,
+        startupCpuSeconds: startupCpu,
+        convergeCpuSeconds: convergeCpu,
+        ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }),
+        operatorCpuSeconds: total.cpuSeconds - brokerCpu,
+        operatorPeakRssMiB: total.peakRssMiBByGroup['operator'] ?? 0,
+        brokerCpuSeconds: brokerCpu,
+        brokerPeakRssMiB: total.peakRssMiBByGroup['broker'] ?? 0,
+        total,
+        apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds,
       },
       ...(pgfnStats === undefined ? {} : { pgfn: pgfnStats }),
       helpers: { pvs: helpers.pvsCreated(), labelled: helpers.podsLabelled(), readied: helpers.podsReadied() },
@@ -275,22 +350,66 @@ function print(results: readonly SideResult[]): void {
     return r.side === 'pgfn' ? 'pgfn' : `Zalando ${zalandoVersion}${qps === undefined || qps === null ? '' : ` (kubeqps ${qps})`}`;
   };
   console.log('### Convergence\n');
-  console.log(table(['clusters', 'operator', 'all Running (s)', 'per cluster p50 / p99 (s)', 'Running', 'missing objects'], results.map((r) => [
-    r.clusters, label(r), r.converged ? fixed(r.convergenceSeconds) : `not within ${timeoutMs / 60_000} min`,
-    `${fixed(r.perClusterSeconds.median)} / ${fixed(r.perClusterSeconds.p99)}`, `${r.running}/${r.clusters}`, r.missingObjects.length,
-  ])));
+  console.log(
+    table(
+      ['clusters', 'operator', 'all Running (s)', 'per cluster p50 / p99 (s)', 'Running', 'missing objects'],
+      results.map((r) => [
+        r.clusters,
+        label(r),
+        r.converged ? fixed(r.convergenceSeconds) : `not within ${timeoutMs / 60_000} min`,
+        `${fixed(r.perClusterSeconds.median)} / ${fixed(r.perClusterSeconds.p99)}`,
+        `${r.running}/${r.clusters}`,
+        r.missingObjects.length,
+      ]),
+    ),
+  );
   console.log('\n### API requests (audit log of the operator-facing apiserver; watches apart)\n');
-  console.log(table(['clusters', 'operator', 'start-up', 'per created cluster', 'per cluster, no-op resync', 'resync (s)', '409 / 429'], results.map((r) => [
-    r.clusters, label(r), r.api.startup.requests, perCluster(r.api.create, r.clusters), perCluster(r.api.resync, r.api.resyncClusters),
-    fixed(r.api.resyncSeconds), `${r.api.create.conflicts + (r.api.resync?.conflicts ?? 0)} / ${r.api.create.throttled + (r.api.resync?.throttled ?? 0)}`,
-  ])));
-  console.log('\n### Resources (CPU seconds, peak RSS of the operator\'s processes; pgfn: functions + receive adapters)\n');
-  console.log(table(['clusters', 'operator', 'CPU s: start-up', 'converge', 'resync', 'total', 'peak RSS (MiB)', 'local broker CPU s / MiB', 'apiserver CPU s', 'components (CPU s / peak MiB)'], results.map((r) => [
-    r.clusters, label(r), fixed(r.resources.startupCpuSeconds), fixed(r.resources.convergeCpuSeconds), fixed(r.resources.resyncCpuSeconds),
-    fixed(r.resources.operatorCpuSeconds), fixed(r.resources.operatorPeakRssMiB, 0),
-    r.side === 'pgfn' ? `${fixed(r.resources.brokerCpuSeconds)} / ${fixed(r.resources.brokerPeakRssMiB, 0)}` : '—', fixed(r.resources.apiserverCpuSeconds),
-    r.resources.total.components.filter((c) => c.name !== BROKER).map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`).join('; '),
-  ])));
+  console.log(
+    table(
+      ['clusters', 'operator', 'start-up', 'per created cluster', 'per cluster, no-op resync', 'resync (s)', '409 / 429'],
+      results.map((r) => [
+        r.clusters,
+        label(r),
+        r.api.startup.requests,
+        perCluster(r.api.create, r.clusters),
+        perCluster(r.api.resync, r.api.resyncClusters),
+        fixed(r.api.resyncSeconds),
+        `${r.api.create.conflicts + (r.api.resync?.conflicts ?? 0)} / ${r.api.create.throttled + (r.api.resync?.throttled ?? 0)}`,
+      ]),
+    ),
+  );
+  console.log("\n### Resources (CPU seconds, peak RSS of the operator's processes; pgfn: functions + receive adapters)\n");
+  console.log(
+    table(
+      [
+        'clusters',
+        'operator',
+        'CPU s: start-up',
+        'converge',
+        'resync',
+        'total',
+        'peak RSS (MiB)',
+        'local broker CPU s / MiB',
+        'apiserver CPU s',
+        'components (CPU s / peak MiB)',
+      ],
+      results.map((r) => [
+        r.clusters,
+        label(r),
+        fixed(r.resources.startupCpuSeconds),
+        fixed(r.resources.convergeCpuSeconds),
+        fixed(r.resources.resyncCpuSeconds),
+        fixed(r.resources.operatorCpuSeconds),
+        fixed(r.resources.operatorPeakRssMiB, 0),
+        r.side === 'pgfn' ? `${fixed(r.resources.brokerCpuSeconds)} / ${fixed(r.resources.brokerPeakRssMiB, 0)}` : '—',
+        fixed(r.resources.apiserverCpuSeconds),
+        r.resources.total.components
+          .filter((c) => c.name !== BROKER)
+          .map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`)
+          .join('; '),
+      ]),
+    ),
+  );
 }
 
 const info = machine();
@@ -304,8 +423,12 @@ for (const n of sizes) {
 }
 print(results);
 const file = writeResult(outName, {
-  machine: info, zalandoVersion, zalandoClientLimit: 'upstream default -kubeqps 10 -kubeburst 20 unless the side says zalando-qps<N>', functions: fns,
-  method: 'docs/adr/0008-benchmark-against-zalando.md', results,
+  machine: info,
+  zalandoVersion,
+  zalandoClientLimit: 'upstream default -kubeqps 10 -kubeburst 20 unless the side says zalando-qps<N>',
+  functions: fns,
+  method: 'docs/adr/0008-benchmark-against-zalando.md',
+  results,
 });
 log(`wrote ${file}`);
 // Keep-alive sockets and the sampler's timers of finished sides would otherwise hold the process open.

@@ -39,7 +39,9 @@ interface Figures {
   lostRows: number;
 }
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, profiles: { type: 'string', default: 'default,tuned' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, profiles: { type: 'string', default: 'default,tuned' } },
+});
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
@@ -52,25 +54,52 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
-async function roles(kc: KubeConfig, ns: string, cluster: string, replicas: number, not?: string): Promise<{ master: MemberView; replicas: MemberView[] }> {
-  return until(`one master and ${replicas} replicas`, async () => {
-    const members = await clusterMembers(kc, ns, cluster);
-    const masters = members.filter((m) => m.role === 'master' && m.ready);
-    const ready = members.filter((m) => m.role === 'replica' && m.ready);
-    const master = masters[0];
-    return masters.length === 1 && master !== undefined && master.name !== not && ready.length === replicas ? { master, replicas: ready } : undefined;
-  }, 300_000, 250);
+async function roles(
+  kc: KubeConfig,
+  ns: string,
+  cluster: string,
+  replicas: number,
+  not?: string,
+): Promise<{ master: MemberView; replicas: MemberView[] }> {
+  return until(
+    `one master and ${replicas} replicas`,
+    async () => {
+      const members = await clusterMembers(kc, ns, cluster);
+      const masters = members.filter((m) => m.role === 'master' && m.ready);
+      const ready = members.filter((m) => m.role === 'replica' && m.ready);
+      const master = masters[0];
+      return masters.length === 1 && master !== undefined && master.name !== not && ready.length === replicas
+        ? { master, replicas: ready }
+        : undefined;
+    },
+    300_000,
+    250,
+  );
 }
 
 async function client(ip: string, password: string): Promise<pg.Client> {
-  const c = new pg.Client({ host: ip, user: 'postgres', password, database: 'postgres', ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 2000 });
+  const c = new pg.Client({
+    host: ip,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+    ssl: { rejectUnauthorized: false },
+    connectionTimeoutMillis: 2000,
+  });
   c.on('error', () => undefined);
   await c.connect();
   return c;
 }
 
 /** Runs one disruption with a writer and returns the write gap after it and the rows lost. */
-async function disrupt(kc: KubeConfig, agent: NodeAgent, cluster: SpiloCluster, table: string, act: (master: MemberView) => Promise<void>, otherMaster: boolean): Promise<{ gap: number; lost: number }> {
+async function disrupt(
+  kc: KubeConfig,
+  agent: NodeAgent,
+  cluster: SpiloCluster,
+  table: string,
+  act: (master: MemberView) => Promise<void>,
+  otherMaster: boolean,
+): Promise<{ gap: number; lost: number }> {
   const ns = cluster.namespace;
   const before = await roles(kc, ns, cluster.name, 2);
   const password = cluster.password('postgres');
@@ -81,7 +110,11 @@ async function disrupt(kc: KubeConfig, agent: NodeAgent, cluster: SpiloCluster, 
     const at = Date.now();
     await act(before.master);
     const after = otherMaster ? await roles(kc, ns, cluster.name, 1, before.master.name) : undefined;
-    await until('writes after the disruption', async () => (writer.acks.some((a) => a.at > at + 200 && (after === undefined || a.server === after.master.ip)) ? true : undefined), 300_000);
+    await until(
+      'writes after the disruption',
+      async () => (writer.acks.some((a) => a.at > at + 200 && (after === undefined || a.server === after.master.ip)) ? true : undefined),
+      300_000,
+    );
     await sleep(2000);
     await writer.stop();
     const current = await roles(kc, ns, cluster.name, 2);
@@ -105,29 +138,64 @@ async function measure(kc: KubeConfig, agent: NodeAgent, profile: Profile, run: 
     const cluster = await applySpiloCluster(kc, { namespace: ns, instances: 3, patroni: profile.patroni });
     const password = cluster.password('postgres');
     // The first write through the master Service, as an application would see it.
-    await until('the master to accept writes', async () => {
-      const [ip] = await agent.resolver.resolve(`${cluster.name}.${ns}.svc`);
-      if (ip === undefined) return undefined;
-      const c = await client(ip, password);
-      try {
-        await c.query('CREATE TABLE IF NOT EXISTS bench_first (x int)');
-        return true;
-      } finally {
-        await c.end();
-      }
-    }, 300_000, 100);
+    await until(
+      'the master to accept writes',
+      async () => {
+        const [ip] = await agent.resolver.resolve(`${cluster.name}.${ns}.svc`);
+        if (ip === undefined) return undefined;
+        const c = await client(ip, password);
+        try {
+          await c.query('CREATE TABLE IF NOT EXISTS bench_first (x int)');
+          return true;
+        } finally {
+          await c.end();
+        }
+      },
+      300_000,
+      100,
+    );
     const bootstrapToWritesMs = Date.now() - started;
-    const graceful = await disrupt(kc, agent, cluster, 'graceful_probe', async (m) => {
-      await core.deleteNamespacedPod({ name: m.name, namespace: ns });
-    }, true);
+    const graceful = await disrupt(
+      kc,
+      agent,
+      cluster,
+      'graceful_probe',
+      async (m) => {
+        await core.deleteNamespacedPod({ name: m.name, namespace: ns });
+      },
+      true,
+    );
     const holdMs = Math.max(profile.patroni.ttl * 3, 30) * 1000;
-    const crash = await disrupt(kc, agent, cluster, 'crash_probe', async (m) => { agent.crash(ns, m.name, { holdMs }); }, true);
-    const restart = await disrupt(kc, agent, cluster, 'restart_probe', async (m) => { agent.crash(ns, m.name); }, false);
+    const crash = await disrupt(
+      kc,
+      agent,
+      cluster,
+      'crash_probe',
+      async (m) => {
+        agent.crash(ns, m.name, { holdMs });
+      },
+      true,
+    );
+    const restart = await disrupt(
+      kc,
+      agent,
+      cluster,
+      'restart_probe',
+      async (m) => {
+        agent.crash(ns, m.name);
+      },
+      false,
+    );
     await kc.makeApiClient(AppsV1Api).deleteNamespacedStatefulSet({ name: cluster.name, namespace: ns });
     await until('pods gone', async () => ((await clusterMembers(kc, ns, cluster.name)).length === 0 ? true : undefined), 300_000, 500);
     await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns });
     return {
-      profile: profile.name, run, bootstrapToWritesMs, gracefulGapMs: graceful.gap, crashGapMs: crash.gap, crashRestartGapMs: restart.gap,
+      profile: profile.name,
+      run,
+      bootstrapToWritesMs,
+      gracefulGapMs: graceful.gap,
+      crashGapMs: crash.gap,
+      crashRestartGapMs: restart.gap,
       lostRows: graceful.lost + crash.lost + restart.lost,
     };
   } finally {
@@ -145,12 +213,20 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
   const runs = Number(values.runs);
-  const profiles = (values.profiles ?? '').split(',').map((p) => PROFILES[p.trim()]).filter((p): p is Profile => p !== undefined);
+  const profiles = (values.profiles ?? '')
+    .split(',')
+    .map((p) => PROFILES[p.trim()])
+    .filter((p): p is Profile => p !== undefined);
   const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-failover-'));
   const cp = await ControlPlane.start({ dir: join(root, 'cp'), removeOnStop: false });
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
-  const agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, dataDir: join(root, 'data'), logDir: join(root, 'logs'), ipRange: '127.0.90.0/24' });
+  const agent = await startNodeAgent({
+    kubeconfig: cp.kubeconfig,
+    dataDir: join(root, 'data'),
+    logDir: join(root, 'logs'),
+    ipRange: '127.0.90.0/24',
+  });
   const figures: Figures[] = [];
   try {
     for (const profile of profiles) {
@@ -173,7 +249,9 @@ async function main(): Promise<void> {
   for (const profile of profiles) {
     const mine = figures.filter((f) => f.profile === profile.name);
     const m = (k: keyof Figures): number => median(mine.map((f) => f[k] as number));
-    lines.push(`| ${profile.name} | ${seconds(m('bootstrapToWritesMs'))} | ${seconds(m('gracefulGapMs'))} | ${seconds(m('crashGapMs'))} | ${seconds(m('crashRestartGapMs'))} | ${mine.reduce((n, f) => n + f.lostRows, 0)} |`);
+    lines.push(
+      `| ${profile.name} | ${seconds(m('bootstrapToWritesMs'))} | ${seconds(m('gracefulGapMs'))} | ${seconds(m('crashGapMs'))} | ${seconds(m('crashRestartGapMs'))} | ${mine.reduce((n, f) => n + f.lostRows, 0)} |`,
+    );
   }
   console.log(lines.join('\n'));
   console.log(JSON.stringify({ date: new Date().toISOString(), runs, figures }, null, 2));

@@ -24,7 +24,10 @@ import { arg, fixed, machine, median, table, writeResult } from './lib/report.js
 const runs = Number(arg('runs', '7'));
 const fns = arg('functions', existingFunctions().join(',')).split(',');
 const variants = new Set(arg('variants', 'bundled,tsx').split(','));
-const compare = arg('compare', '').split(',').filter((c) => c !== '').map((c) => c.split('=') as [string, string]);
+const compare = arg('compare', '')
+  .split(',')
+  .filter((c) => c !== '')
+  .map((c) => c.split('=') as [string, string]);
 
 interface Start {
   firstAnswerMs: number;
@@ -36,19 +39,43 @@ interface Start {
 
 /** A Resource-mode "add" event for a postgresql that does not exist. */
 const EVENT_HEADERS: Record<string, string> = {
-  'ce-specversion': '1.0', 'ce-source': 'https://127.0.0.1/apis/v1', 'ce-type': 'dev.knative.apiserver.resource.add',
-  'ce-subject': '/apis/acid.zalan.do/v1/namespaces/default/postgresqls/acid-absent', 'ce-kind': 'postgresql', 'ce-name': 'acid-absent',
-  'ce-namespace': 'default', 'ce-apiversion': 'acid.zalan.do/v1', 'content-type': 'application/json',
+  'ce-specversion': '1.0',
+  'ce-source': 'https://127.0.0.1/apis/v1',
+  'ce-type': 'dev.knative.apiserver.resource.add',
+  'ce-subject': '/apis/acid.zalan.do/v1/namespaces/default/postgresqls/acid-absent',
+  'ce-kind': 'postgresql',
+  'ce-name': 'acid-absent',
+  'ce-namespace': 'default',
+  'ce-apiversion': 'acid.zalan.do/v1',
+  'content-type': 'application/json',
 };
-const EVENT_BODY = JSON.stringify({ apiVersion: 'acid.zalan.do/v1', kind: 'postgresql', metadata: { name: 'acid-absent', namespace: 'default' }, spec: { teamId: 'acid' } });
+const EVENT_BODY = JSON.stringify({
+  apiVersion: 'acid.zalan.do/v1',
+  kind: 'postgresql',
+  metadata: { name: 'acid-absent', namespace: 'default' },
+  spec: { teamId: 'acid' },
+});
 
 /** Node's own HTTP server answering 200: the least a Node function can cost. */
 const BARE = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(Number(process.env.PORT), '127.0.0.1');`;
 
-async function oneStart(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, logDir: string, i: number): Promise<Start> {
+async function oneStart(
+  name: string,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  i: number,
+): Promise<Start> {
   const port = await freePort();
-  const proc = new BenchProcess(name, join(logDir, `${name.replace(/\W+/g, '-')}-${i}.log`), command, args,
-    { ...env, PORT: String(port), HOST: '127.0.0.1' }, { cwd: repoRoot });
+  const proc = new BenchProcess(
+    name,
+    join(logDir, `${name.replace(/\W+/g, '-')}-${i}.log`),
+    command,
+    args,
+    { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    { cwd: repoRoot },
+  );
   const url = `http://127.0.0.1:${port}/`;
   try {
     for (;;) {
@@ -74,14 +101,30 @@ async function oneStart(name: string, command: string, args: readonly string[], 
 }
 
 /** Time until the port accepts a connection (separately from answering, which may need the API). */
-async function listening(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, logDir: string, i: number): Promise<number> {
+async function listening(
+  name: string,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  i: number,
+): Promise<number> {
   const port = await freePort();
-  const proc = new BenchProcess(name, join(logDir, `${name.replace(/\W+/g, '-')}-listen-${i}.log`), command, args,
-    { ...env, PORT: String(port), HOST: '127.0.0.1' }, { cwd: repoRoot });
+  const proc = new BenchProcess(
+    name,
+    join(logDir, `${name.replace(/\W+/g, '-')}-listen-${i}.log`),
+    command,
+    args,
+    { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    { cwd: repoRoot },
+  );
   try {
     for (;;) {
       if (!proc.running || performance.now() - proc.startedAt > 60_000) throw new Error(`${name} never listened:\n${proc.tail(20)}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      );
       if (ok) return performance.now() - proc.startedAt;
       await sleep(2);
     }
@@ -102,7 +145,15 @@ interface Row {
   peakRssMiB: number;
 }
 
-async function measure(fn: string, variant: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, logDir: string, bundle?: string): Promise<Row> {
+async function measure(
+  fn: string,
+  variant: string,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  bundle?: string,
+): Promise<Row> {
   const starts: Start[] = [];
   const listens: number[] = [];
   // One unmeasured start warms the page cache, as on a node that has pulled the image.
@@ -113,9 +164,15 @@ async function measure(fn: string, variant: string, command: string, args: reado
   }
   const answers = starts.map((s) => s.firstAnswerMs);
   return {
-    fn, variant, ...(bundle === undefined ? {} : { bundleKiB: statSync(bundle).size / 1024 }),
-    listeningMs: median(listens), firstAnswerMs: { median: median(answers), max: Math.max(...answers) }, cpuToAnswerMs: median(starts.map((s) => s.cpuToAnswerMs)),
-    statuses: starts.map((s) => s.status), idleRssMiB: median(starts.map((s) => s.idleRssMiB)), peakRssMiB: median(starts.map((s) => s.peakRssMiB)),
+    fn,
+    variant,
+    ...(bundle === undefined ? {} : { bundleKiB: statSync(bundle).size / 1024 }),
+    listeningMs: median(listens),
+    firstAnswerMs: { median: median(answers), max: Math.max(...answers) },
+    cpuToAnswerMs: median(starts.map((s) => s.cpuToAnswerMs)),
+    statuses: starts.map((s) => s.status),
+    idleRssMiB: median(starts.map((s) => s.idleRssMiB)),
+    peakRssMiB: median(starts.map((s) => s.peakRssMiB)),
   };
 }
 
@@ -127,17 +184,51 @@ try {
   const bundles = await bundleAll(fns);
   const rows: Row[] = [await measure('(bare node:http server)', 'floor', process.execPath, ['-e', BARE], env, logDir)];
   for (const fn of fns) {
-    if (variants.has('bundled')) rows.push(await measure(fn, 'bundled (image)', process.execPath, [bundles[fn] ?? ''], env, logDir, bundles[fn]));
-    if (variants.has('tsx')) rows.push(await measure(fn, 'tsx (npm run fn)', process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn], env, logDir));
+    if (variants.has('bundled'))
+      rows.push(await measure(fn, 'bundled (image)', process.execPath, [bundles[fn] ?? ''], env, logDir, bundles[fn]));
+    if (variants.has('tsx'))
+      rows.push(
+        await measure(fn, 'tsx (npm run fn)', process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn], env, logDir),
+      );
   }
   for (const [label, file] of compare) rows.push(await measure(label, 'bundled (compare)', process.execPath, [file], env, logDir, file));
-  console.log(table(['function', 'variant', 'bundle (KiB)', 'spawn → listening (ms)', 'spawn → first answer, median / max (ms)', 'CPU to first answer (ms)', 'idle RSS (MiB)', 'peak RSS (MiB)'], rows.map((r) => [
-    r.fn, r.variant, r.bundleKiB === undefined ? '—' : fixed(r.bundleKiB, 0), fixed(r.listeningMs, 0),
-    `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`, fixed(r.cpuToAnswerMs, 0), fixed(r.idleRssMiB, 0), fixed(r.peakRssMiB, 0),
-  ])));
+  console.log(
+    table(
+      [
+        'function',
+        'variant',
+        'bundle (KiB)',
+        'spawn → listening (ms)',
+        'spawn → first answer, median / max (ms)',
+        'CPU to first answer (ms)',
+        'idle RSS (MiB)',
+        'peak RSS (MiB)',
+      ],
+      rows.map((r) => [
+        r.fn,
+        r.variant,
+        r.bundleKiB === undefined ? '—' : fixed(r.bundleKiB, 0),
+        fixed(r.listeningMs, 0),
+        `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
+        fixed(r.cpuToAnswerMs, 0),
+        fixed(r.idleRssMiB, 0),
+        fixed(r.peakRssMiB, 0),
+      ]),
+    ),
+  );
   console.log(`\nmedians of ${runs} starts each; targets: first answer ≤ 200 ms, idle RSS ≤ 70 MiB (issue 8)`);
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const file = writeResult('functions', { machine: info, loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))), runs, event: 'dev.knative.apiserver.resource.add of an absent postgresql', rows });
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const file = writeResult('functions', {
+    machine: info,
+    loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
+    runs,
+    event: 'dev.knative.apiserver.resource.add of an absent postgresql',
+    rows,
+  });
   console.error(`wrote ${file}`);
 } finally {
   await cp.stop();

@@ -28,14 +28,22 @@ try {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const fn = await startReconcile(kc, namespace);
   // Warm-up: discovery caches, TLS sessions, JIT.
-  const warm = await custom.createNamespacedCustomObject({ ...PG, namespace, body: onKwok(example('minimal.yaml', namespace, 'acid-warmup')) });
+  const warm = await custom.createNamespacedCustomObject({
+    ...PG,
+    namespace,
+    body: onKwok(example('minimal.yaml', namespace, 'acid-warmup')),
+  });
   await fn.post(resourceEvent('add', warm as never));
 
   const latencies: number[] = [];
   const perCluster: number[] = [];
   const writesPerCluster: number[] = [];
   for (let i = 0; i < clusters; i++) {
-    const pg = await custom.createNamespacedCustomObject({ ...PG, namespace, body: onKwok(example('minimal.yaml', namespace, `acid-b${i}`)) });
+    const pg = await custom.createNamespacedCustomObject({
+      ...PG,
+      namespace,
+      body: onKwok(example('minimal.yaml', namespace, `acid-b${i}`)),
+    });
     fn.requests.reset();
     const t0 = performance.now();
     const res = await fn.post(resourceEvent('add', pg as never));
@@ -60,12 +68,21 @@ try {
     clusters,
     latencyMs: { median: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies) },
     requestsPerNewCluster: { median: quantile(perCluster, 0.5), writesMedian: quantile(writesPerCluster, 0.5) },
-    noopResync: { clusters: clusters + 1, ms: resyncMs, requests: resyncRequests, requestsPerCluster: resyncRequests / (clusters + 1), writes: resyncWrites, byVerb },
+    noopResync: {
+      clusters: clusters + 1,
+      ms: resyncMs,
+      requests: resyncRequests,
+      requestsPerCluster: resyncRequests / (clusters + 1),
+      writes: resyncWrites,
+      byVerb,
+    },
   };
   console.log('| measure | value |\n|---|---|');
   console.log(`| reconcile latency, new cluster, median (ms) | ${result.latencyMs.median.toFixed(1)} |`);
   console.log(`| reconcile latency, new cluster, p99 (ms) | ${result.latencyMs.p99.toFixed(1)} |`);
-  console.log(`| API requests per new cluster (median) | ${result.requestsPerNewCluster.median} (${result.requestsPerNewCluster.writesMedian} writes) |`);
+  console.log(
+    `| API requests per new cluster (median) | ${result.requestsPerNewCluster.median} (${result.requestsPerNewCluster.writesMedian} writes) |`,
+  );
   console.log(`| no-op resync of ${clusters + 1} clusters (ms) | ${resyncMs.toFixed(0)} |`);
   console.log(`| API requests per cluster, no-op resync | ${result.noopResync.requestsPerCluster.toFixed(1)} |`);
   console.log(`| writes in the no-op resync | ${resyncWrites} |`);

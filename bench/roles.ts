@@ -7,7 +7,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_OPERATOR_CONFIG, type PostgresSpec } from '@pgfn/api';
 import {
-  buildDesiredState, buildRoleModel, planCredentials, syncRolesAndDatabases, type SecretContent, type SyncReport,
+  buildDesiredState,
+  buildRoleModel,
+  planCredentials,
+  syncRolesAndDatabases,
+  type SecretContent,
+  type SyncReport,
 } from '@pgfn/roles';
 import { startPostgres } from '@pgfn/testpg';
 
@@ -30,7 +35,16 @@ try {
   for (let i = 1; i <= PREPARED_DATABASES; i++) preparedDatabases[`prep${String(i).padStart(2, '0')}`] = { defaultUsers: true };
   const cluster = {
     metadata: { name: 'acid-bench', namespace: 'default' },
-    spec: { teamId: 'acid', numberOfInstances: 1, postgresql: { version: '15' }, volume: { size: '1Gi' }, users, databases, preparedDatabases, enableConnectionPooler: true } as PostgresSpec,
+    spec: {
+      teamId: 'acid',
+      numberOfInstances: 1,
+      postgresql: { version: '15' },
+      volume: { size: '1Gi' },
+      users,
+      databases,
+      preparedDatabases,
+      enableConnectionPooler: true,
+    } as PostgresSpec,
   };
   const config = { ...DEFAULT_OPERATOR_CONFIG };
   // The superuser's Secret holds the password the server has (as Patroni's does in a real cluster).
@@ -42,13 +56,22 @@ try {
     const started = performance.now();
     const now = new Date();
     const model = buildRoleModel({ cluster, config });
-    const { credentials } = planCredentials({ model, spec: cluster.spec, config, secrets, now, newPassword: () => randomBytes(24).toString('base64url') });
+    const { credentials } = planCredentials({
+      model,
+      spec: cluster.spec,
+      config,
+      secrets,
+      now,
+      newPassword: () => randomBytes(24).toString('base64url'),
+    });
     for (const plan of credentials.values()) if (plan.write !== 'none') secrets.set(plan.role, plan.content);
     const { state } = buildDesiredState({ model, cluster, config, credentials, now });
     const modelMs = performance.now() - started;
     const report = await syncRolesAndDatabases(connection, state, {
       now: () => performance.now(),
-      onProgress: (e) => { if (e.outcome === 'done') msByKind[e.statement.kind] = (msByKind[e.statement.kind] ?? 0) + e.durationMs; },
+      onProgress: (e) => {
+        if (e.outcome === 'done') msByKind[e.statement.kind] = (msByKind[e.statement.kind] ?? 0) + e.durationMs;
+      },
     });
     const errors = report.execution?.errors ?? [];
     if (errors.length > 0) throw new Error(`bench sync failed: ${errors[0]?.statement.display}: ${errors[0]?.message}`);
@@ -70,7 +93,9 @@ try {
   });
   const rows = [row('first run', first), row('no-op run', noop)];
   const headers = Object.keys(rows[0] ?? {});
-  console.log(`\nSync of ${first.roles} roles (${USERS} manifest users, ${PREPARED_DATABASES} prepared databases, system and pooler users) and ${PLAIN_DATABASES + PREPARED_DATABASES} databases, PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log(
+    `\nSync of ${first.roles} roles (${USERS} manifest users, ${PREPARED_DATABASES} prepared databases, system and pooler users) and ${PLAIN_DATABASES + PREPARED_DATABASES} databases, PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}\n`,
+  );
   console.log(`| ${headers.join(' | ')} |`);
   console.log(`| ${headers.map(() => '---').join(' | ')} |`);
   for (const r of rows) console.log(`| ${headers.map((h) => r[h]).join(' | ')} |`);

@@ -24,7 +24,14 @@ import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig } from '@pgfn/api';
 import { repoRoot } from '@pgfn/controlplane';
 import { startPostgres } from '@pgfn/testpg';
 import {
-  applyTeamRoles, buildTeamMap, clusterTeams, fetchTeam, humanRoles, resolveMembers, teamMembers, type ApplyReport,
+  applyTeamRoles,
+  buildTeamMap,
+  clusterTeams,
+  fetchTeam,
+  humanRoles,
+  resolveMembers,
+  teamMembers,
+  type ApplyReport,
 } from '../functions/team-role-sync/src/index.js';
 import { mapLimited } from '../functions/team-role-sync/src/limit.js';
 
@@ -46,7 +53,10 @@ const teams = new Map<string, string[]>();
 const api: Server = createServer((req, res) => {
   const team = decodeURIComponent(/\/teams\/([^/]+)$/.exec(req.url ?? '')?.[1] ?? '');
   const members = teams.get(team);
-  if (members === undefined) { res.writeHead(404).end('{}'); return; }
+  if (members === undefined) {
+    res.writeHead(404).end('{}');
+    return;
+  }
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: team, member: members }));
 });
 api.listen(0, '127.0.0.1');
@@ -54,23 +64,49 @@ await new Promise((r) => api.once('listening', r));
 const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}/api`;
 
 const server = await startPostgres();
-interface ClusterRun { readonly apiMs: number; readonly roles: number; readonly report: ApplyReport; readonly totalMs: number }
-interface RunRow { run: string; clusters: number; roles: number; statements: number; created: number; deprecated: number; restored: number;
-  apiMs: number; readMs: number; planMs: number; executeMs: number; wallMs: number; statementsPerSecond: number }
+interface ClusterRun {
+  readonly apiMs: number;
+  readonly roles: number;
+  readonly report: ApplyReport;
+  readonly totalMs: number;
+}
+interface RunRow {
+  run: string;
+  clusters: number;
+  roles: number;
+  statements: number;
+  created: number;
+  deprecated: number;
+  restored: number;
+  apiMs: number;
+  readMs: number;
+  planMs: number;
+  executeMs: number;
+  wallMs: number;
+  statementsPerSecond: number;
+}
 try {
   const admin = new pg.Client(server);
   await admin.connect();
   const configs: OperatorConfig[] = [];
   for (let c = 1; c <= CLUSTERS; c++) {
     const config: OperatorConfig = {
-      ...DEFAULT_OPERATOR_CONFIG, enableTeamsApi: true, enablePostgresTeamCrd: false, enableTeamMemberDeprecation: true,
-      pamRoleName: `${clusterId(c)}_pam`, teamAdminRole: `${clusterId(c)}_admin`, teamsApiUrl: apiUrl,
+      ...DEFAULT_OPERATOR_CONFIG,
+      enableTeamsApi: true,
+      enablePostgresTeamCrd: false,
+      enableTeamMemberDeprecation: true,
+      pamRoleName: `${clusterId(c)}_pam`,
+      teamAdminRole: `${clusterId(c)}_admin`,
+      teamsApiUrl: apiUrl,
     };
     configs.push(config);
     // Spilo's post_init creates these two in every real cluster.
     await admin.query(`CREATE ROLE "${config.pamRoleName}" NOLOGIN`);
     await admin.query(`CREATE ROLE "${config.teamAdminRole}" NOLOGIN`);
-    teams.set(`team${pad(c, 2)}`, Array.from({ length: MEMBERS }, (_, m) => memberName(c, m + 1)));
+    teams.set(
+      `team${pad(c, 2)}`,
+      Array.from({ length: MEMBERS }, (_, m) => memberName(c, m + 1)),
+    );
   }
   await admin.end();
   const connection = { host: server.host, port: server.port, user: server.user, password: server.password, sslmode: 'disable' as const };
@@ -82,29 +118,53 @@ try {
     const lookup = await fetchTeam({ url: apiUrl, token: 'bench' }, owner);
     const apiMs = performance.now() - t0;
     const map = buildTeamMap([]);
-    const members = resolveMembers(clusterTeams(owner, config, map), (team) => teamMembers(team, config, map, team === owner ? lookup.members : []));
-    const { roles } = humanRoles(members.values(), config, new Map([['postgres', 'a system user'], ['standby', 'a system user']]));
+    const members = resolveMembers(clusterTeams(owner, config, map), (team) =>
+      teamMembers(team, config, map, team === owner ? lookup.members : []),
+    );
+    const { roles } = humanRoles(
+      members.values(),
+      config,
+      new Map([
+        ['postgres', 'a system user'],
+        ['standby', 'a system user'],
+      ]),
+    );
     const report = await applyTeamRoles(target, {
-      desired: roles, pamRole: config.pamRoleName, untouchable: new Set(['postgres', 'standby', 'admin', 'cron_admin']),
+      desired: roles,
+      pamRole: config.pamRoleName,
+      untouchable: new Set(['postgres', 'standby', 'admin', 'cron_admin']),
       deprecation: { enabled: true, suffix: config.roleDeletionSuffix },
     });
-    if (report.execution.failed > 0) throw new Error(`cluster ${c}: ${report.execution.errors[0]?.statement.display}: ${report.execution.errors[0]?.message}`);
+    if (report.execution.failed > 0)
+      throw new Error(`cluster ${c}: ${report.execution.errors[0]?.statement.display}: ${report.execution.errors[0]?.message}`);
     return { apiMs, roles: roles.length, report, totalMs: performance.now() - t0 };
   };
 
   const byKind: Record<string, number> = {};
   const run = async (name: string): Promise<RunRow> => {
     const t0 = performance.now();
-    const runs = await mapLimited(Array.from({ length: CLUSTERS }, (_, i) => i + 1), CONCURRENCY, syncCluster);
+    const runs = await mapLimited(
+      Array.from({ length: CLUSTERS }, (_, i) => i + 1),
+      CONCURRENCY,
+      syncCluster,
+    );
     const wallMs = performance.now() - t0;
     const sum = (f: (r: ClusterRun) => number): number => runs.reduce((n, r) => n + f(r), 0);
     const statements = sum((r) => r.report.execution.executed);
     if (name === 'first sync') for (const r of runs) for (const s of r.report.plan.statements) byKind[s.kind] = (byKind[s.kind] ?? 0) + 1;
     return {
-      run: name, clusters: CLUSTERS, roles: sum((r) => r.roles), statements,
-      created: sum((r) => r.report.plan.created.length), deprecated: sum((r) => r.report.plan.deprecated.length), restored: sum((r) => r.report.plan.restored.length),
-      apiMs: Math.round(sum((r) => r.apiMs)), readMs: Math.round(sum((r) => r.report.readMs)), planMs: Math.round(sum((r) => r.report.planMs)),
-      executeMs: Math.round(sum((r) => r.report.execution.durationMs)), wallMs: Math.round(wallMs),
+      run: name,
+      clusters: CLUSTERS,
+      roles: sum((r) => r.roles),
+      statements,
+      created: sum((r) => r.report.plan.created.length),
+      deprecated: sum((r) => r.report.plan.deprecated.length),
+      restored: sum((r) => r.report.plan.restored.length),
+      apiMs: Math.round(sum((r) => r.apiMs)),
+      readMs: Math.round(sum((r) => r.report.readMs)),
+      planMs: Math.round(sum((r) => r.report.planMs)),
+      executeMs: Math.round(sum((r) => r.report.execution.durationMs)),
+      wallMs: Math.round(wallMs),
       statementsPerSecond: Math.round(statements / (wallMs / 1000)),
     };
   };
@@ -135,10 +195,19 @@ try {
       const r = await syncCluster(1, target);
       const wallMs = performance.now() - t0;
       rows.push({
-        run: name, clusters: 1, roles: r.roles, statements: r.report.execution.executed, created: r.report.plan.created.length,
-        deprecated: r.report.plan.deprecated.length, restored: r.report.plan.restored.length, apiMs: Math.round(r.apiMs),
-        readMs: Math.round(r.report.readMs), planMs: Math.round(r.report.planMs), executeMs: Math.round(r.report.execution.durationMs),
-        wallMs: Math.round(wallMs), statementsPerSecond: Math.round(r.report.execution.executed / (wallMs / 1000)),
+        run: name,
+        clusters: 1,
+        roles: r.roles,
+        statements: r.report.execution.executed,
+        created: r.report.plan.created.length,
+        deprecated: r.report.plan.deprecated.length,
+        restored: r.report.plan.restored.length,
+        apiMs: Math.round(r.apiMs),
+        readMs: Math.round(r.report.readMs),
+        planMs: Math.round(r.report.planMs),
+        executeMs: Math.round(r.report.execution.durationMs),
+        wallMs: Math.round(wallMs),
+        statementsPerSecond: Math.round(r.report.execution.executed / (wallMs / 1000)),
       });
     }
   } finally {
@@ -146,13 +215,23 @@ try {
   }
 
   const headers = Object.keys(rows[0] ?? {}) as (keyof RunRow)[];
-  console.log(`\nteam-role-sync: a ${MEMBERS.toLocaleString('en')}-member team into ${CLUSTERS} clusters, ${CONCURRENCY} at a time, one PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `\nteam-role-sync: a ${MEMBERS.toLocaleString('en')}-member team into ${CLUSTERS} clusters, ${CONCURRENCY} at a time, one PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}`,
+  );
   console.log('apiMs/readMs/planMs/executeMs are summed over clusters; wallMs is the whole run.\n');
   console.log(`| ${headers.join(' | ')} |`);
   console.log(`| ${headers.map(() => '---').join(' | ')} |`);
   for (const r of rows) console.log(`| ${headers.map((h) => r[h]).join(' | ')} |`);
   console.log(`\nfirst sync, statements by kind: ${JSON.stringify(byKind)}`);
-  const result = { bench: 'team-sync', members: MEMBERS, clusters: CLUSTERS, concurrency: CONCURRENCY, date: new Date().toISOString(), rows, firstSyncByKind: byKind };
+  const result = {
+    bench: 'team-sync',
+    members: MEMBERS,
+    clusters: CLUSTERS,
+    concurrency: CONCURRENCY,
+    date: new Date().toISOString(),
+    rows,
+    firstSyncByKind: byKind,
+  };
   console.log(JSON.stringify(result));
   mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
   writeFileSync(join(repoRoot, 'bench/results/team-sync.json'), `${JSON.stringify(result, null, 2)}\n`);

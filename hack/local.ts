@@ -38,29 +38,55 @@ process.on('SIGTERM', () => void stop());
 
 try {
   process.env['KUBECONFIG'] = cp.kubeconfig;
-  const crds = readdirSync(join(repoRoot, 'crds')).filter((f) => f.endsWith('.crd.yaml')).map((f) => join(repoRoot, 'crds', f));
+  const crds = readdirSync(join(repoRoot, 'crds'))
+    .filter((f) => f.endsWith('.crd.yaml'))
+    .map((f) => join(repoRoot, 'crds', f));
   for (const crd of crds) await cp.kubectl(['apply', '--server-side', '--field-manager=pgfn', '-f', crd]);
   await cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
 
   // The operator configuration, as a cluster would have it: upstream's default configuration object.
   await cp.kubectl(['create', 'namespace', 'pgfn-system']).catch(() => '');
-  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'pgfn-system', '-f', join(repoRoot, 'crds/examples/operatorconfiguration.yaml')]);
+  await cp.kubectl([
+    'apply',
+    '--server-side',
+    '--field-manager=kubectl',
+    '-n',
+    'pgfn-system',
+    '-f',
+    join(repoRoot, 'crds/examples/operatorconfiguration.yaml'),
+  ]);
   // Spilo pods go to the node agent's node (real Patroni + PostgreSQL); everything else stays on kwok.
-  await cp.kubectl(['patch', 'operatorconfiguration', 'pgfn-default-configuration', '-n', 'pgfn-system', '--type=merge',
-    '-p', JSON.stringify({ configuration: { kubernetes: { node_readiness_label: { 'pgfn.dev/node-agent': 'true' } } } })]);
+  await cp.kubectl([
+    'patch',
+    'operatorconfiguration',
+    'pgfn-default-configuration',
+    '-n',
+    'pgfn-system',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ configuration: { kubernetes: { node_readiness_label: { 'pgfn.dev/node-agent': 'true' } } } }),
+  ]);
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
   const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
-  agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, dataDir: join(dir, 'node-agent', 'data'), logDir: join(dir, 'logs', 'node-agent') });
+  agent = await startNodeAgent({
+    kubeconfig: cp.kubeconfig,
+    dataDir: join(dir, 'node-agent', 'data'),
+    logDir: join(dir, 'logs', 'node-agent'),
+  });
 
   // Each function and each source runs with exactly the RBAC shipped in knative/.
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(cp.kubeconfig);
   const id = { admin, dir, expirationSeconds: 7 * 24 * 3600 };
   const functions = readdirSync(join(repoRoot, 'functions')).filter((f) => !f.startsWith('.'));
-  const identities = Object.fromEntries(await Promise.all(functions.map(async (fn) => [fn, (await identityForFunction(fn, id)).file] as const)));
+  const identities = Object.fromEntries(
+    await Promise.all(functions.map(async (fn) => [fn, (await identityForFunction(fn, id)).file] as const)),
+  );
   const source = await identityForServiceAccount('pgfn-apiserver-source', 'pgfn-system', id);
   pipeline = await startPipeline({
-    kubeconfig: cp.kubeconfig, adapterKubeconfig: source.file, logDir: join(dir, 'logs', 'pipeline'),
+    kubeconfig: cp.kubeconfig,
+    adapterKubeconfig: source.file,
+    logDir: join(dir, 'logs', 'pipeline'),
     functions: Object.fromEntries(functions.map((fn) => [fn, { env: { ...configEnv, KUBECONFIG: identities[fn] ?? cp.kubeconfig } }])),
   });
 
@@ -68,7 +94,9 @@ try {
   const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
-  console.log(`\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
+  console.log(
+    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`,
+  );
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
@@ -88,7 +116,10 @@ async function waitForStatus(controlPlane: ControlPlane, name: string, timeoutMs
   const deadline = Date.now() + timeoutMs;
   let last = '(no status yet)';
   while (Date.now() < deadline) {
-    last = (await controlPlane.kubectl(['get', 'postgresql', name, '-n', 'default', '-o', 'jsonpath={.status.PostgresClusterStatus}']).catch(() => '')) || last;
+    last =
+      (await controlPlane
+        .kubectl(['get', 'postgresql', name, '-n', 'default', '-o', 'jsonpath={.status.PostgresClusterStatus}'])
+        .catch(() => '')) || last;
     if (last === 'Running') break;
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -96,5 +127,7 @@ async function waitForStatus(controlPlane: ControlPlane, name: string, timeoutMs
 }
 
 function kubectlPath(): string {
-  return execFileSync('bash', ['-c', `ls ${join(process.env['HOME'] ?? '', '.cache/pgfn/bin')}/kubernetes-*/kubectl | head -1`], { encoding: 'utf8' }).trim();
+  return execFileSync('bash', ['-c', `ls ${join(process.env['HOME'] ?? '', '.cache/pgfn/bin')}/kubernetes-*/kubectl | head -1`], {
+    encoding: 'utf8',
+  }).trim();
 }

@@ -9,10 +9,15 @@ import { readFileSync, statSync } from 'node:fs';
 /** Audit policy: one Metadata line per request of the named users, nothing else. */
 export function auditPolicy(users: readonly string[]): string {
   return [
-    'apiVersion: audit.k8s.io/v1', 'kind: Policy',
+    'apiVersion: audit.k8s.io/v1',
+    'kind: Policy',
     // ResponseStarted is kept for watches only: it marks a watch being opened.
     'omitStages: [RequestReceived]',
-    'rules:', '- level: Metadata', `  users: [${users.map((u) => JSON.stringify(u)).join(', ')}]`, '- level: None', '',
+    'rules:',
+    '- level: Metadata',
+    `  users: [${users.map((u) => JSON.stringify(u)).join(', ')}]`,
+    '- level: None',
+    '',
   ].join('\n');
 }
 
@@ -63,9 +68,10 @@ export function readAudit(file: string, user: string, from: number, to?: number)
     // A watch counts once, when opened; everything else once, when answered.
     if (verb === 'watch' ? e.stage !== 'ResponseStarted' : e.stage !== 'ResponseComplete') continue;
     const ref = e.objectRef;
-    const resource = ref?.resource === undefined
-      ? (e.requestURI ?? '?').split('?')[0] ?? '?'
-      : `${ref.apiGroup === undefined || ref.apiGroup === '' ? '' : `${ref.apiGroup}/`}${ref.resource}${ref.subresource === undefined ? '' : `/${ref.subresource}`}`;
+    const resource =
+      ref?.resource === undefined
+        ? ((e.requestURI ?? '?').split('?')[0] ?? '?')
+        : `${ref.apiGroup === undefined || ref.apiGroup === '' ? '' : `${ref.apiGroup}/`}${ref.resource}${ref.subresource === undefined ? '' : `/${ref.subresource}`}`;
     const code = e.responseStatus?.code ?? 0;
     const key = `${verb} ${resource} ${code}`;
     out.set(key, { verb, resource, code, count: (out.get(key)?.count ?? 0) + 1 });

@@ -22,30 +22,42 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
   const heartbeat = await startNodeLeases(kc);
 
   // Volume provisioner: a pre-bound hostPath PV for every unbound claim (kwok pods need bound PVCs to schedule).
-  const claims = k8s.makeInformer<k8s.V1PersistentVolumeClaim>(kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
-    () => core.listNamespacedPersistentVolumeClaim({ namespace }));
+  const claims = k8s.makeInformer<k8s.V1PersistentVolumeClaim>(kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, () =>
+    core.listNamespacedPersistentVolumeClaim({ namespace }),
+  );
   const provision = (claim: k8s.V1PersistentVolumeClaim): void => {
     if ((claim.spec?.volumeName ?? '') !== '') return;
     const name = `pv-${namespace}-${claim.metadata?.name ?? ''}`.slice(0, 253);
     queue.add(`pv/${name}`, async () => {
-      await core.createPersistentVolume({ body: persistentVolume(name, namespace, claim) }).then(() => { pvs++; }, (err: unknown) => {
-        if ((err as { code?: number }).code !== 409) throw err;
-      });
+      await core.createPersistentVolume({ body: persistentVolume(name, namespace, claim) }).then(
+        () => {
+          pvs++;
+        },
+        (err: unknown) => {
+          if ((err as { code?: number }).code !== 409) throw err;
+        },
+      );
     });
   };
   claims.on('add', provision);
   claims.on('update', provision);
 
   // Patroni's part: once a pod is Ready, pod 0 becomes master and the others replicas.
-  const pods = k8s.makeInformer<k8s.V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`,
-    () => core.listNamespacedPod({ namespace, labelSelector: 'application=spilo' }), 'application=spilo');
+  const pods = k8s.makeInformer<k8s.V1Pod>(
+    kc,
+    `/api/v1/namespaces/${namespace}/pods`,
+    () => core.listNamespacedPod({ namespace, labelSelector: 'application=spilo' }),
+    'application=spilo',
+  );
   const label = (pod: k8s.V1Pod): void => {
     const name = pod.metadata?.name ?? '';
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     if (!ready && restoreReady(pod)) {
       queue.add(`ready/${name}`, async () => {
-        await core.patchNamespacedPodStatus({ namespace, name, body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
+        await core.patchNamespacedPodStatus(
+          { namespace, name, body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+        );
         readied++;
       });
       return;
@@ -53,8 +65,10 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
     const role = /-0$/.test(name) ? 'master' : 'replica';
     if (!ready || pod.metadata?.deletionTimestamp !== undefined || pod.metadata?.labels?.['spilo-role'] === role) return;
     queue.add(`pod/${name}`, async () => {
-      await core.patchNamespacedPod({ namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      await core.patchNamespacedPod(
+        { namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
       labelled++;
     });
   };
@@ -63,7 +77,11 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
 
   for (const informer of [claims, pods] as k8s.Informer<k8s.KubernetesObject>[]) {
     // client-node's informer stops on a watch error; start it again (it re-lists).
-    informer.on('error', () => setTimeout(() => { void informer.start().catch(() => undefined); }, 500));
+    informer.on('error', () =>
+      setTimeout(() => {
+        void informer.start().catch(() => undefined);
+      }, 500),
+    );
     await informer.start();
   }
   return {
@@ -89,28 +107,49 @@ async function startNodeLeases(kc: k8s.KubeConfig): Promise<NodeJS.Timeout> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const leases = kc.makeApiClient(k8s.CoordinationV1Api);
   let leaseErrors = '';
-  const nodes = (await core.listNode()).items.filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake').map((n) => n.metadata?.name ?? '');
+  const nodes = (await core.listNode()).items
+    .filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake')
+    .map((n) => n.metadata?.name ?? '');
   const renew = async (): Promise<void> => {
     // MicroTime: RFC 3339 with exactly six fractional digits.
     const renewTime = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     for (const name of nodes) {
-      await leases.patchNamespacedLease({ name, namespace: 'kube-node-lease', body: { spec: { renewTime } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)).catch(async (err: unknown) => {
-        if ((err as { code?: number }).code !== 404) throw err;
-        await leases.createNamespacedLease({ namespace: 'kube-node-lease', body: {
-          metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() } } });
-      }).catch((err: unknown) => { leaseErrors = String((err as Error).message ?? err); });
+      await leases
+        .patchNamespacedLease(
+          { name, namespace: 'kube-node-lease', body: { spec: { renewTime } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        )
+        .catch(async (err: unknown) => {
+          if ((err as { code?: number }).code !== 404) throw err;
+          await leases.createNamespacedLease({
+            namespace: 'kube-node-lease',
+            body: {
+              metadata: { name, namespace: 'kube-node-lease' },
+              spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() },
+            },
+          });
+        })
+        .catch((err: unknown) => {
+          leaseErrors = String((err as Error).message ?? err);
+        });
     }
   };
   await renew();
   if (leaseErrors !== '') throw new Error(`renewing the fake nodes' Leases: ${leaseErrors}`);
-  return setInterval(() => { void renew(); }, 2000);
+  return setInterval(() => {
+    void renew();
+  }, 2000);
 }
 
 /** Running, containers ready, but Ready=False: what the node lifecycle controller leaves after a NotReady blip. */
 function restoreReady(pod: k8s.V1Pod): boolean {
   const cond = (type: string): string | undefined => pod.status?.conditions?.find((c) => c.type === type)?.status;
-  return pod.status?.phase === 'Running' && cond('ContainersReady') === 'True' && cond('Ready') === 'False' && pod.metadata?.deletionTimestamp === undefined;
+  return (
+    pod.status?.phase === 'Running' &&
+    cond('ContainersReady') === 'True' &&
+    cond('Ready') === 'False' &&
+    pod.metadata?.deletionTimestamp === undefined
+  );
 }
 
 function persistentVolume(name: string, namespace: string, claim: k8s.V1PersistentVolumeClaim): k8s.V1PersistentVolume {
@@ -154,17 +193,19 @@ export class WorkQueue {
       const [key, task] = this.pending.entries().next().value as [string, () => Promise<void>];
       this.pending.delete(key);
       this.running.add(key);
-      void task().catch(() => {
-        // Transient failures (a conflict, a timeout) are retried; informer updates re-queue the rest.
-        this.failures++;
-        const n = (this.attempts.get(key) ?? 0) + 1;
-        this.attempts.set(key, n);
-        if (n < 5) setTimeout(() => this.add(key, task), 500);
-      }).finally(() => {
-        this.running.delete(key);
-        this.pump();
-        if (this.pending.size === 0 && this.running.size === 0) this.idle.splice(0).forEach((r) => r());
-      });
+      void task()
+        .catch(() => {
+          // Transient failures (a conflict, a timeout) are retried; informer updates re-queue the rest.
+          this.failures++;
+          const n = (this.attempts.get(key) ?? 0) + 1;
+          this.attempts.set(key, n);
+          if (n < 5) setTimeout(() => this.add(key, task), 500);
+        })
+        .finally(() => {
+          this.running.delete(key);
+          this.pump();
+          if (this.pending.size === 0 && this.running.size === 0) this.idle.splice(0).forEach((r) => r());
+        });
     }
   }
 }

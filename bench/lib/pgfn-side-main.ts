@@ -14,7 +14,10 @@ export interface SideConfig {
   readonly nodeArgs: readonly string[];
 }
 
-export type SideRequest = { readonly cmd: 'resync'; readonly seq: number } | { readonly cmd: 'stats'; readonly seq: number } | { readonly cmd: 'stop'; readonly seq: number };
+export type SideRequest =
+  | { readonly cmd: 'resync'; readonly seq: number }
+  | { readonly cmd: 'stats'; readonly seq: number }
+  | { readonly cmd: 'stop'; readonly seq: number };
 
 export interface SideStats {
   readonly deliveries: number;
@@ -31,14 +34,26 @@ export interface SideStats {
 }
 
 const config = JSON.parse(process.env['PGFN_BENCH_SIDE'] ?? '{}') as SideConfig;
-const send = (msg: unknown): void => { process.send?.(msg); };
+const send = (msg: unknown): void => {
+  process.send?.(msg);
+};
 
 const records: DeliveryRecord[] = [];
-const functions: Record<string, FunctionProcessSpec> = Object.fromEntries(Object.entries(config.bundles)
-  .map(([fn, file]) => [fn, { command: process.execPath, args: [...config.nodeArgs, file], env: { ...config.env } }]));
+const functions: Record<string, FunctionProcessSpec> = Object.fromEntries(
+  Object.entries(config.bundles).map(([fn, file]) => [
+    fn,
+    { command: process.execPath, args: [...config.nodeArgs, file], env: { ...config.env } },
+  ]),
+);
 const pipeline = await startPipeline({
-  kubeconfig: config.kubeconfig, logDir: config.logDir, functions, schedulePings: false, idleMs: config.idleMs,
-  onDelivery: (r) => { records.push(r); },
+  kubeconfig: config.kubeconfig,
+  logDir: config.logDir,
+  functions,
+  schedulePings: false,
+  idleMs: config.idleMs,
+  onDelivery: (r) => {
+    records.push(r);
+  },
 });
 
 /** True when no delivery (or retry) is in flight in the broker. */
@@ -59,7 +74,9 @@ async function stats(): Promise<SideStats> {
     retries: records.reduce((n, r) => n + Math.max(0, r.attempts.length - 1), 0),
     idle: await brokerIdle(),
     coldStarts: pipeline.supervisor.coldStarts().map((c) => ({ fn: c.fn, spawnToFirstResponseMs: c.spawnToFirstResponseMs })),
-    functionPids: Object.fromEntries(pipeline.supervisor.names.map((fn) => [fn, pipeline.supervisor.pid(fn) ?? 0]).filter(([, pid]) => pid !== 0)),
+    functionPids: Object.fromEntries(
+      pipeline.supervisor.names.map((fn) => [fn, pipeline.supervisor.pid(fn) ?? 0]).filter(([, pid]) => pid !== 0),
+    ),
     adapterPids: Object.fromEntries(pipeline.adapters.map((a) => [a.name, a.pid ?? 0])),
     skippedTriggers: pipeline.broker.skipped,
   };
@@ -83,5 +100,7 @@ process.on('message', (raw) => {
   })().catch((err: unknown) => send({ seq: req.seq, error: (err as Error).stack ?? String(err) }));
 });
 // The bench died (IPC closed): stop the adapters and functions, which live in their own process groups.
-process.on('disconnect', () => { void pipeline.stop().finally(() => process.exit(1)); });
+process.on('disconnect', () => {
+  void pipeline.stop().finally(() => process.exit(1));
+});
 send({ ready: true });

@@ -9,7 +9,9 @@ import { SYSTEM_NAMESPACE } from './stack.js';
 
 /** Every function with a `functions/<name>/src/main.ts`. */
 export function existingFunctions(): string[] {
-  return readdirSync(join(repoRoot, 'functions')).filter((d) => existsSync(join(repoRoot, 'functions', d, 'src/main.ts'))).sort();
+  return readdirSync(join(repoRoot, 'functions'))
+    .filter((d) => existsSync(join(repoRoot, 'functions', d, 'src/main.ts')))
+    .sort();
 }
 
 /** Bundles each function once per bench run, as the image does (one .mjs run by plain node). */
@@ -39,22 +41,44 @@ export class PgfnSide {
     });
   }
 
-  static async start(opts: { kubeconfig: string; logDir: string; bundles: Record<string, string>; idleMs?: number; nodeArgs?: readonly string[] }): Promise<PgfnSide> {
+  static async start(opts: {
+    kubeconfig: string;
+    logDir: string;
+    bundles: Record<string, string>;
+    idleMs?: number;
+    nodeArgs?: readonly string[];
+  }): Promise<PgfnSide> {
     mkdirSync(opts.logDir, { recursive: true });
     const config: SideConfig = {
-      kubeconfig: opts.kubeconfig, logDir: opts.logDir, bundles: opts.bundles, idleMs: opts.idleMs ?? 3_600_000, nodeArgs: opts.nodeArgs ?? [],
+      kubeconfig: opts.kubeconfig,
+      logDir: opts.logDir,
+      bundles: opts.bundles,
+      idleMs: opts.idleMs ?? 3_600_000,
+      nodeArgs: opts.nodeArgs ?? [],
       // The same configuration source as Zalando's operator; functions log at info, as in the image.
       env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
     };
-    const proc = new BenchProcess('pgfn-side', join(opts.logDir, 'side.log'), process.execPath,
+    const proc = new BenchProcess(
+      'pgfn-side',
+      join(opts.logDir, 'side.log'),
+      process.execPath,
       ['--import', 'tsx', join(repoRoot, 'bench/lib/pgfn-side-main.ts')],
-      { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config) }, { cwd: repoRoot, ipc: true });
+      { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config) },
+      { cwd: repoRoot, ipc: true },
+    );
     let ready = false;
-    proc.ipc.once('message', (m) => { ready = (m as { ready?: boolean }).ready === true; });
-    await waitUntil('the pgfn pipeline (receive adapters watching, broker listening)', () => {
-      if (!proc.running) throw new Error(`the pgfn side exited while starting:\n${proc.tail(30)}`);
-      return ready;
-    }, 120_000, 100);
+    proc.ipc.once('message', (m) => {
+      ready = (m as { ready?: boolean }).ready === true;
+    });
+    await waitUntil(
+      'the pgfn pipeline (receive adapters watching, broker listening)',
+      () => {
+        if (!proc.running) throw new Error(`the pgfn side exited while starting:\n${proc.tail(30)}`);
+        return ready;
+      },
+      120_000,
+      100,
+    );
     return new PgfnSide(proc);
   }
 

@@ -27,7 +27,9 @@ export function readProc(pid: number): ProcSample | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
     return {
-      pid, ppid: n(4), comm,
+      pid,
+      ppid: n(4),
+      comm,
       cpuSeconds: (n(14) + n(15)) / TICKS,
       reapedCpuSeconds: (n(16) + n(17)) / TICKS,
       rssMiB: kib('VmRSS') / 1024,
@@ -98,11 +100,17 @@ export class TreeSampler {
    * @param group a group per process, applied at each sample (for peak RSS per group)
    * @param fromBirth count each process's CPU from its start rather than from start()
    */
-  constructor(private readonly roots: () => readonly number[], private readonly name: (s: ProcSample) => string,
-    private readonly group: (s: ProcSample) => string = () => 'all', private readonly fromBirth = false, private readonly everyMs = 1000) {}
+  constructor(
+    private readonly roots: () => readonly number[],
+    private readonly name: (s: ProcSample) => string,
+    private readonly group: (s: ProcSample) => string = () => 'all',
+    private readonly fromBirth = false,
+    private readonly everyMs = 1000,
+  ) {}
 
   start(): void {
-    if (!this.fromBirth) for (const s of this.roots().flatMap(processTree)) this.first.set(s.pid, { cpu: s.cpuSeconds, reaped: s.reapedCpuSeconds });
+    if (!this.fromBirth)
+      for (const s of this.roots().flatMap(processTree)) this.first.set(s.pid, { cpu: s.cpuSeconds, reaped: s.reapedCpuSeconds });
     this.sample();
     this.timer = setInterval(() => this.sample(), this.everyMs);
   }
@@ -136,7 +144,11 @@ export class TreeSampler {
       byName.set(this.name(s), { processes: c.processes + 1, cpu: c.cpu + used, peak: Math.max(c.peak, s.peakRssMiB) });
     }
     return {
-      cpuSeconds: cpu, peakRssMiB: this.peakSum, peakRssMiBByGroup: Object.fromEntries(this.peakByGroup), sumOfPeaksMiB: sumOfPeaks, samples: this.samples,
+      cpuSeconds: cpu,
+      peakRssMiB: this.peakSum,
+      peakRssMiBByGroup: Object.fromEntries(this.peakByGroup),
+      sumOfPeaksMiB: sumOfPeaks,
+      samples: this.samples,
       components: [...byName].map(([name, c]) => ({ name, processes: c.processes, cpuSeconds: c.cpu, peakRssMiB: c.peak })),
     };
   }

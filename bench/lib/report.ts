@@ -31,8 +31,13 @@ export function machine(): Record<string, unknown> {
     // not a git checkout
   }
   return {
-    date: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))), node: process.version, pgfnCommit: commit,
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+    node: process.version,
+    pgfnCommit: commit,
     kubernetes: readVersions()['KUBERNETES_VERSION'],
   };
 }
@@ -48,5 +53,5 @@ export function writeResult(name: string, result: unknown): string {
 /** `--name value` from argv, or the default. */
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] as string : fallback;
+  return i > 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
 }

@@ -51,7 +51,11 @@ export class BenchStack {
       apiserver = startOperatorApiserver(cp, port, auditLog);
       adopt(cp, apiserver.pid);
       const server = `https://127.0.0.1:${port}`;
-      await waitUntil('the operator-facing kube-apiserver /readyz', async () => (await httpsGet(server, '/readyz', cp.state.pki, 10_000)).status === 200, 90_000);
+      await waitUntil(
+        'the operator-facing kube-apiserver /readyz',
+        async () => (await httpsGet(server, '/readyz', cp.state.pki, 10_000)).status === 200,
+        90_000,
+      );
       const admin = new k8s.KubeConfig();
       admin.loadFromFile(cp.kubeconfig);
       const stack = new BenchStack(cp, apiserver, server, admin, auditLog);
@@ -70,12 +74,24 @@ export class BenchStack {
 
   /** CRDs, namespaces and enough fake nodes for every pod (two per cluster, with room to spare). */
   private async prepare(clusters: number): Promise<void> {
-    await this.cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds/postgresql.crd.yaml'),
-      '-f', join(repoRoot, 'crds/operatorconfiguration.crd.yaml'), '-f', join(repoRoot, 'crds/postgresteam.crd.yaml')]);
+    await this.cp.kubectl([
+      'apply',
+      '--server-side',
+      '-f',
+      join(repoRoot, 'crds/postgresql.crd.yaml'),
+      '-f',
+      join(repoRoot, 'crds/operatorconfiguration.crd.yaml'),
+      '-f',
+      join(repoRoot, 'crds/postgresteam.crd.yaml'),
+    ]);
     await this.cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
     // The second apiserver serves a CRD once its own informer has seen it.
-    await waitUntil('postgresqls served by the operator-facing apiserver',
-      async () => (await httpsGet(this.operatorServer, '/apis/acid.zalan.do/v1/postgresqls?limit=1', this.cp.state.pki, 10_000)).status === 200, 60_000);
+    await waitUntil(
+      'postgresqls served by the operator-facing apiserver',
+      async () =>
+        (await httpsGet(this.operatorServer, '/apis/acid.zalan.do/v1/postgresqls?limit=1', this.cp.state.pki, 10_000)).status === 200,
+      60_000,
+    );
     const core = this.admin.makeApiClient(k8s.CoreV1Api);
     for (const name of [SYSTEM_NAMESPACE, CLUSTER_NAMESPACE, PGFN_NAMESPACE]) {
       await core.createNamespace({ body: { metadata: { name } } });
@@ -93,14 +109,43 @@ export class BenchStack {
   async side(user: (typeof SIDE_USERS)[number]): Promise<Side> {
     const { pki, dir } = this.cp.state;
     const base = join(dir, 'pki', user);
-    await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/O=system:masters/CN=${user}`]);
+    await run('openssl', [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${base}.key`,
+      '-out',
+      `${base}.csr`,
+      '-subj',
+      `/O=system:masters/CN=${user}`,
+    ]);
     const ext = `${base}.ext`;
     writeFileSync(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-    await run('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', pki.caCert, '-CAkey', pki.caKey, '-CAcreateserial',
-      '-days', '30', '-out', `${base}.crt`, '-extfile', ext]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      pki.caCert,
+      '-CAkey',
+      pki.caKey,
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-out',
+      `${base}.crt`,
+      '-extfile',
+      ext,
+    ]);
     const kubeconfig = join(dir, `${user}.kubeconfig`);
-    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, { cert: `${base}.crt`, key: `${base}.key` }, 'bench'), { mode: 0o600 });
+    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, { cert: `${base}.crt`, key: `${base}.key` }, 'bench'), {
+      mode: 0o600,
+    });
     return { user, kubeconfig };
   }
 
@@ -128,7 +173,10 @@ function startOperatorApiserver(cp: ControlPlane, port: number, auditLog: string
   return new BenchProcess('operator-apiserver', join(logDir, 'operator-apiserver.log'), binaries().kubeApiserver, [
     ...kubeApiserverFlags(cp.state, port, certDir),
     // Written synchronously (blocking mode), never rotated: phases are cut by byte offsets.
-    `--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=blocking',
+    `--audit-policy-file=${policy}`,
+    `--audit-log-path=${auditLog}`,
+    '--audit-log-format=json',
+    '--audit-log-mode=blocking',
     '--audit-log-maxsize=0',
   ]);
 }

@@ -19,12 +19,22 @@ export class ConvergenceTracker {
 
   constructor(kc: k8s.KubeConfig, namespace: string) {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.informer = k8s.makeInformer<k8s.KubernetesObject>(kc, `/apis/acid.zalan.do/v1/namespaces/${namespace}/postgresqls`,
-      async () => custom.listNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', namespace, plural: 'postgresqls' }) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>);
+    this.informer = k8s.makeInformer<k8s.KubernetesObject>(
+      kc,
+      `/apis/acid.zalan.do/v1/namespaces/${namespace}/postgresqls`,
+      async () =>
+        custom.listNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', namespace, plural: 'postgresqls' }) as Promise<
+          k8s.KubernetesListObject<k8s.KubernetesObject>
+        >,
+    );
     const seen = (obj: k8s.KubernetesObject): void => this.observe(obj);
     this.informer.on('add', seen);
     this.informer.on('update', seen);
-    this.informer.on('error', () => setTimeout(() => { void this.informer.start().catch(() => undefined); }, 500));
+    this.informer.on('error', () =>
+      setTimeout(() => {
+        void this.informer.start().catch(() => undefined);
+      }, 500),
+    );
   }
 
   async start(): Promise<void> {
@@ -52,11 +62,16 @@ export class ConvergenceTracker {
       if (waiting.length === 0) return;
       if (Date.now() > deadline) {
         const sample = waiting.slice(0, 5).map((n) => `${n} (${(this.clusters.get(n)?.statuses ?? []).join('→') || 'no status'})`);
-        throw new Error(`${waiting.length} of ${names.length} clusters not Running after ${Math.round(timeoutMs / 1000)} s: ${sample.join(', ')}`);
+        throw new Error(
+          `${waiting.length} of ${names.length} clusters not Running after ${Math.round(timeoutMs / 1000)} s: ${sample.join(', ')}`,
+        );
       }
       await new Promise<void>((r) => {
         const timer = setTimeout(r, 1000);
-        this.waiters.push(() => { clearTimeout(timer); r(); });
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
       });
     }
   }
@@ -113,8 +128,15 @@ export interface ObjectCheck {
 }
 
 const KINDS: readonly (readonly [apiVersion: string, kind: string])[] = [
-  ['apps/v1', 'StatefulSet'], ['v1', 'Service'], ['v1', 'Endpoints'], ['v1', 'Secret'], ['policy/v1', 'PodDisruptionBudget'],
-  ['v1', 'Pod'], ['v1', 'PersistentVolumeClaim'], ['v1', 'ServiceAccount'], ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+  ['apps/v1', 'StatefulSet'],
+  ['v1', 'Service'],
+  ['v1', 'Endpoints'],
+  ['v1', 'Secret'],
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['v1', 'Pod'],
+  ['v1', 'PersistentVolumeClaim'],
+  ['v1', 'ServiceAccount'],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
 ];
 
 /** Lists every kind once and checks the expected `Kind/name`s of every cluster exist. */

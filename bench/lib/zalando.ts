@@ -72,17 +72,29 @@ export class ZalandoOperator {
   private constructor(readonly proc: BenchProcess) {}
 
   static async start(opts: ZalandoOptions): Promise<ZalandoOperator> {
-    const args = ['-outofcluster', `-kubeconfig=${opts.kubeconfig}`, '-nodatabaseaccess', '-noteamsapi',
-      ...(opts.qps === undefined ? [] : [`-kubeqps=${opts.qps}`, `-kubeburst=${opts.qps * 2}`])];
+    const args = [
+      '-outofcluster',
+      `-kubeconfig=${opts.kubeconfig}`,
+      '-nodatabaseaccess',
+      '-noteamsapi',
+      ...(opts.qps === undefined ? [] : [`-kubeqps=${opts.qps}`, `-kubeburst=${opts.qps * 2}`]),
+    ];
     const proc = new BenchProcess('zalando', opts.logFile, opts.binary, args, {
-      PATH: process.env['PATH'], HOME: process.env['HOME'],
-      OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF,
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      OPERATOR_NAMESPACE: SYSTEM_NAMESPACE,
+      CONFIG_MAP_NAME: CONFIG_MAP_REF,
     });
     const op = new ZalandoOperator(proc);
-    await waitUntil('Zalando\'s operator to start its informers', () => {
-      if (!proc.running) throw new Error(`Zalando's operator exited:\n${proc.tail(20)}`);
-      return op.count('started working in background') > 0;
-    }, 60_000, 100);
+    await waitUntil(
+      "Zalando's operator to start its informers",
+      () => {
+        if (!proc.running) throw new Error(`Zalando's operator exited:\n${proc.tail(20)}`);
+        return op.count('started working in background') > 0;
+      },
+      60_000,
+      100,
+    );
     return op;
   }
 

@@ -55,9 +55,24 @@ describe('fromConfigMap', () => {
       ['maintenance_windows', 'Mon:01:00-06:00,02:00-03:00', 'maintenanceWindows', ['Mon:01:00-06:00', '02:00-03:00']],
       // key:value maps
       ['cluster_labels', 'application:spilo,env:test', 'clusterLabels', { application: 'spilo', env: 'test' }],
-      ['team_api_role_configuration', "log_statement:all, work_mem:'4GB'", 'teamApiRoleConfiguration', { log_statement: 'all', work_mem: "'4GB'" }],
-      ['toleration', 'key:postgres,operator:Exists,effect:NoSchedule', 'toleration', { key: 'postgres', operator: 'Exists', effect: 'NoSchedule' }],
-      ['persistent_volume_claim_retention_policy', 'when_deleted:delete,when_scaled:retain', 'persistentVolumeClaimRetentionPolicy', { when_deleted: 'delete', when_scaled: 'retain' }],
+      [
+        'team_api_role_configuration',
+        "log_statement:all, work_mem:'4GB'",
+        'teamApiRoleConfiguration',
+        { log_statement: 'all', work_mem: "'4GB'" },
+      ],
+      [
+        'toleration',
+        'key:postgres,operator:Exists,effect:NoSchedule',
+        'toleration',
+        { key: 'postgres', operator: 'Exists', effect: 'NoSchedule' },
+      ],
+      [
+        'persistent_volume_claim_retention_policy',
+        'when_deleted:delete,when_scaled:retain',
+        'persistentVolumeClaimRetentionPolicy',
+        { when_deleted: 'delete', when_scaled: 'retain' },
+      ],
       // namespaced names
       ['pod_environment_configmap', 'team-a/pod-env', 'podEnvironmentConfigmap', { namespace: 'team-a', name: 'pod-env' }],
       ['oauth_token_secret_name', 'oauth-token', 'oauthTokenSecretName', { namespace: '', name: 'oauth-token' }],
@@ -67,7 +82,18 @@ describe('fromConfigMap', () => {
         'infrastructure_roles_secrets',
         'secretname:monitoring-roles,userkey:user,passwordkey:password,rolekey:inrole',
         'infrastructureRolesSecrets',
-        [{ secretName: { namespace: 'default', name: 'monitoring-roles' }, userKey: 'user', passwordKey: 'password', roleKey: 'inrole', defaultUserValue: '', defaultRoleValue: '', details: '', template: false }],
+        [
+          {
+            secretName: { namespace: 'default', name: 'monitoring-roles' },
+            userKey: 'user',
+            passwordKey: 'password',
+            roleKey: 'inrole',
+            defaultUserValue: '',
+            defaultRoleValue: '',
+            details: '',
+            template: false,
+          },
+        ],
       ],
       // sidecars as a JSON array (pgfn extension: upstream's decoder cannot read them)
       ['sidecars', '[{"name":"exporter","image":"exporter:1"}]', 'sidecars', [{ name: 'exporter', image: 'exporter:1' }]],
@@ -125,7 +151,12 @@ describe('fromConfigMap', () => {
       ['connection_pooler_mode', 'statement', 'connectionPoolerMode', 'is not one of session, transaction'],
       ['pod_management_policy', 'Parallel', 'podManagementPolicy', 'is not one of ordered_ready, parallel'],
       ['infrastructure_roles_secrets', 'secretname:roles,userkey:user', 'infrastructureRolesSecrets', 'must name secretname, passwordkey'],
-      ['infrastructure_roles_secrets', 'secretname:roles,userkey:u,passwordkey:p,colour:red', 'infrastructureRolesSecrets', 'unknown property "colour"'],
+      [
+        'infrastructure_roles_secrets',
+        'secretname:roles,userkey:u,passwordkey:p,colour:red',
+        'infrastructureRolesSecrets',
+        'unknown property "colour"',
+      ],
       ['sidecars', 'exporter', 'sidecars', 'is not a JSON array of containers'],
       ['sidecars', '{"name":"x"}', 'sidecars', 'is not a list'],
     ];
@@ -153,7 +184,9 @@ describe('fromConfigMap', () => {
 
   it('reports unknown keys without echoing their values', () => {
     const { config, errors } = fromConfigMap({ logical_backup_s3_secret_key: 'hunter2', workers: '2' });
-    expect(errors).to.deep.equal([{ key: 'logical_backup_s3_secret_key', message: 'logical_backup_s3_secret_key: unknown operator configuration key; it was ignored.' }]);
+    expect(errors).to.deep.equal([
+      { key: 'logical_backup_s3_secret_key', message: 'logical_backup_s3_secret_key: unknown operator configuration key; it was ignored.' },
+    ]);
     expect(JSON.stringify(errors)).not.to.include('hunter2');
     expect(config.workers).to.equal(2);
   });
@@ -164,7 +197,7 @@ describe('fromConfigMap', () => {
     expect(errors[0]?.message).to.include('liveness_probe').and.include('configuration.kubernetes.liveness_probe');
   });
 
-  it('reports upstream\'s cross-key checks by key name', () => {
+  it("reports upstream's cross-key checks by key name", () => {
     const { errors } = fromConfigMap({ min_instances: '5', max_instances: '3', connection_pooler_user: 'postgres' });
     expect(errors.map((e) => e.key)).to.deep.equal(['min_instances', 'connection_pooler_user']);
     expect(errors[0]?.message).to.include('(5)').and.include('max_instances (3)');
@@ -176,7 +209,10 @@ describe('fromConfigMap', () => {
   });
 
   it('fills the operator namespace into names given without one', () => {
-    const { config } = fromConfigMap({ pod_environment_configmap: 'pod-env', infrastructure_roles_secret_name: 'ops/infra' }, { operatorNamespace: 'pgo' });
+    const { config } = fromConfigMap(
+      { pod_environment_configmap: 'pod-env', infrastructure_roles_secret_name: 'ops/infra' },
+      { operatorNamespace: 'pgo' },
+    );
     expect(config.oauthTokenSecretName).to.deep.equal({ namespace: 'pgo', name: 'postgresql-operator' });
     expect(config.podEnvironmentConfigmap).to.deep.equal({ namespace: 'pgo', name: 'pod-env' });
     expect(config.infrastructureRolesSecretName).to.deep.equal({ namespace: 'ops', name: 'infra' });

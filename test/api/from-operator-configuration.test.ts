@@ -50,9 +50,26 @@ describe('fromOperatorConfiguration', () => {
       [{ kubernetes: { pod_environment_configmap: 'pod-env' } }, 'podEnvironmentConfigmap', { namespace: '', name: 'pod-env' }],
       [{ kubernetes: { liveness_probe: { failureThreshold: 3 } } }, 'livenessProbe', { failureThreshold: 3 }],
       [
-        { kubernetes: { infrastructure_roles_secrets: [{ secretname: 'roles', userkey: 'user', passwordkey: 'password', rolekey: 'role', template: true }] } },
+        {
+          kubernetes: {
+            infrastructure_roles_secrets: [
+              { secretname: 'roles', userkey: 'user', passwordkey: 'password', rolekey: 'role', template: true },
+            ],
+          },
+        },
         'infrastructureRolesSecrets',
-        [{ secretName: { namespace: '', name: 'roles' }, userKey: 'user', passwordKey: 'password', roleKey: 'role', defaultUserValue: '', defaultRoleValue: '', details: '', template: true }],
+        [
+          {
+            secretName: { namespace: '', name: 'roles' },
+            userKey: 'user',
+            passwordKey: 'password',
+            roleKey: 'role',
+            defaultUserValue: '',
+            defaultRoleValue: '',
+            details: '',
+            template: true,
+          },
+        ],
       ],
       [{ postgres_pod_resources: { default_cpu_request: '250m' } }, 'defaultCpuRequest', '250m'],
       [{ timeouts: { patroni_api_check_timeout: '10s' } }, 'patroniApiCheckTimeout', 10],
@@ -112,16 +129,51 @@ describe('fromOperatorConfiguration', () => {
       [{ max_instances: -5 }, 'configuration.max_instances', 'is below the minimum of -1', 'maxInstances'],
       [{ enable_shm_volume: 'true' }, 'configuration.enable_shm_volume', 'is not a boolean', 'enableShmVolume'],
       [{ resync_period: 1800 }, 'configuration.resync_period', 'is not a duration string', 'resyncPeriod'],
-      [{ timeouts: { ready_wait_timeout: '30 seconds' } }, 'configuration.timeouts.ready_wait_timeout', 'is not a duration', 'readyWaitTimeout'],
-      [{ kubernetes: { cluster_labels: { application: 1 } } }, 'configuration.kubernetes.cluster_labels', 'is not a map of strings', 'clusterLabels'],
+      [
+        { timeouts: { ready_wait_timeout: '30 seconds' } },
+        'configuration.timeouts.ready_wait_timeout',
+        'is not a duration',
+        'readyWaitTimeout',
+      ],
+      [
+        { kubernetes: { cluster_labels: { application: 1 } } },
+        'configuration.kubernetes.cluster_labels',
+        'is not a map of strings',
+        'clusterLabels',
+      ],
       [{ kubernetes: { inherited_labels: 'team' } }, 'configuration.kubernetes.inherited_labels', 'is not a list', 'inheritedLabels'],
-      [{ kubernetes: { inherited_labels: ['team', 1] } }, 'configuration.kubernetes.inherited_labels', 'is not a list of strings', 'inheritedLabels'],
-      [{ kubernetes: { storage_resize_mode: 'grow' } }, 'configuration.kubernetes.storage_resize_mode', 'is not one of ebs, mixed, pvc, off', 'storageResizeMode'],
-      [{ kubernetes: { oauth_token_secret_name: 'ns/' } }, 'configuration.kubernetes.oauth_token_secret_name', 'is not a namespaced name', 'oauthTokenSecretName'],
-      [{ kubernetes: { infrastructure_roles_secrets: [{ userkey: 'u' }] } }, 'configuration.kubernetes.infrastructure_roles_secrets', 'item 0 has no secretname', 'infrastructureRolesSecrets'],
+      [
+        { kubernetes: { inherited_labels: ['team', 1] } },
+        'configuration.kubernetes.inherited_labels',
+        'is not a list of strings',
+        'inheritedLabels',
+      ],
+      [
+        { kubernetes: { storage_resize_mode: 'grow' } },
+        'configuration.kubernetes.storage_resize_mode',
+        'is not one of ebs, mixed, pvc, off',
+        'storageResizeMode',
+      ],
+      [
+        { kubernetes: { oauth_token_secret_name: 'ns/' } },
+        'configuration.kubernetes.oauth_token_secret_name',
+        'is not a namespaced name',
+        'oauthTokenSecretName',
+      ],
+      [
+        { kubernetes: { infrastructure_roles_secrets: [{ userkey: 'u' }] } },
+        'configuration.kubernetes.infrastructure_roles_secrets',
+        'item 0 has no secretname',
+        'infrastructureRolesSecrets',
+      ],
       [{ kubernetes: { liveness_probe: [] } }, 'configuration.kubernetes.liveness_probe', 'is not an object', 'livenessProbe'],
       [{ sidecars: [1] }, 'configuration.sidecars', 'is not a list of objects', 'sidecars'],
-      [{ connection_pooler: { connection_pooler_mode: 'statement' } }, 'configuration.connection_pooler.connection_pooler_mode', 'is not one of session, transaction', 'connectionPoolerMode'],
+      [
+        { connection_pooler: { connection_pooler_mode: 'statement' } },
+        'configuration.connection_pooler.connection_pooler_mode',
+        'is not one of session, transaction',
+        'connectionPoolerMode',
+      ],
     ];
     for (const [configuration, path, reason, prop] of cases) {
       it(`${JSON.stringify(configuration)}`, () => {
@@ -136,7 +188,12 @@ describe('fromOperatorConfiguration', () => {
 
   it('reports unknown keys and groups, and keys in the wrong group, by path', () => {
     const { config, errors } = load({ wokers: 4, kubernetes: { workers: 4, pod_role_label: 'role' }, nonsense: {}, users: 'root' });
-    expect(errors.map((e) => e.key)).to.deep.equal(['configuration.wokers', 'configuration.kubernetes.workers', 'configuration.nonsense', 'configuration.users']);
+    expect(errors.map((e) => e.key)).to.deep.equal([
+      'configuration.wokers',
+      'configuration.kubernetes.workers',
+      'configuration.nonsense',
+      'configuration.users',
+    ]);
     expect(errors[0]?.message).to.include('unknown operator configuration key');
     expect(errors[3]?.message).to.include('is not an object');
     expect(config.podRoleLabel).to.equal('role');
@@ -150,7 +207,10 @@ describe('fromOperatorConfiguration', () => {
 
   it('names cross-key problems by their CR path', () => {
     const { errors } = load({ min_instances: 4, max_instances: 2, users: { super_username: 'pooler' } });
-    expect(errors.map((e) => e.key)).to.deep.equal(['configuration.min_instances', 'configuration.connection_pooler.connection_pooler_user']);
+    expect(errors.map((e) => e.key)).to.deep.equal([
+      'configuration.min_instances',
+      'configuration.connection_pooler.connection_pooler_user',
+    ]);
   });
 
   it('never echoes secret values', () => {
@@ -210,7 +270,13 @@ describe('toOperatorConfiguration', () => {
         fc.boolean(),
         fc.array(fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/), { minLength: 1, maxLength: 4 }),
         (seconds, workers, flag, roles) => {
-          const original: OperatorConfig = { ...structuredClone(DEFAULT_OPERATOR_CONFIG), resyncPeriod: seconds, workers, enableSidecars: flag, protectedRoleNames: roles };
+          const original: OperatorConfig = {
+            ...structuredClone(DEFAULT_OPERATOR_CONFIG),
+            resyncPeriod: seconds,
+            workers,
+            enableSidecars: flag,
+            protectedRoleNames: roles,
+          };
           const { config, errors } = fromOperatorConfiguration(toOperatorConfiguration(original));
           expect(errors).to.deep.equal([]);
           expect(config).to.deep.equal(original);

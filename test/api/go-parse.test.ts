@@ -19,8 +19,18 @@ const UINT32: IntFormat = { bits: 32, signed: false };
 
 describe('parseGoBool', () => {
   const cases: Array<[string, boolean]> = [
-    ['true', true], ['True', true], ['TRUE', true], ['t', true], ['T', true], ['1', true],
-    ['false', false], ['False', false], ['FALSE', false], ['f', false], ['F', false], ['0', false],
+    ['true', true],
+    ['True', true],
+    ['TRUE', true],
+    ['t', true],
+    ['T', true],
+    ['1', true],
+    ['false', false],
+    ['False', false],
+    ['FALSE', false],
+    ['f', false],
+    ['F', false],
+    ['0', false],
   ];
   for (const [text, expected] of cases) {
     it(`reads ${JSON.stringify(text)} as ${expected}`, () => {
@@ -113,7 +123,14 @@ describe('parseGoDuration', () => {
 
 describe('formatGoDuration', () => {
   const cases: Array<[number, string]> = [
-    [0, '0s'], [30, '30s'], [600, '10m'], [5400, '1h30m'], [86400, '24h'], [1.5, '1.5s'], [90.25, '1m30.25s'], [-60, '-1m'],
+    [0, '0s'],
+    [30, '30s'],
+    [600, '10m'],
+    [5400, '1h30m'],
+    [86400, '24h'],
+    [1.5, '1.5s'],
+    [90.25, '1m30.25s'],
+    [-60, '-1m'],
   ];
   for (const [seconds, text] of cases) {
     it(`writes ${seconds} s as ${text}`, () => {

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { formatMaintenanceWindow, fromConfigMap, fromOperatorConfiguration, isInMaintenanceWindow, parseMaintenanceWindow } from '@pgfn/api';
+import {
+  formatMaintenanceWindow,
+  fromConfigMap,
+  fromOperatorConfiguration,
+  isInMaintenanceWindow,
+  parseMaintenanceWindow,
+} from '@pgfn/api';
 
 describe('parseMaintenanceWindow', () => {
   const good: Array<[string, { everyday: boolean; weekday: number; start: string; end: string }, string]> = [

@@ -24,10 +24,19 @@ const cluster: Postgresql = {
     postgresql: { version: '17', parameters: { shared_buffers: '32MB' } },
     volume: { size: '1Gi', storageClass: 'standard', type: 'gp3', iops: 3000, throughput: 125 },
     resources: { requests: { cpu: '10m', memory: '100Mi' }, limits: { cpu: '500m', memory: '500Mi', 'hugepages-2Mi': '0' } },
-    patroni: { ttl: 30, loop_wait: 10, retry_timeout: 10, pg_hba: ['local all all trust'], slots: { s1: { type: 'physical' } }, failsafe_mode: false },
+    patroni: {
+      ttl: 30,
+      loop_wait: 10,
+      retry_timeout: 10,
+      pg_hba: ['local all all trust'],
+      slots: { s1: { type: 'physical' } },
+      failsafe_mode: false,
+    },
     users: { zalando: ['superuser', 'createdb'], foo_user: [] },
     databases: { foo: 'zalando' },
-    preparedDatabases: { bar: { defaultUsers: true, extensions: { pg_partman: 'public' }, schemas: { data: {}, history: { defaultRoles: true } } } },
+    preparedDatabases: {
+      bar: { defaultUsers: true, extensions: { pg_partman: 'public' }, schemas: { data: {}, history: { defaultRoles: true } } },
+    },
     enableConnectionPooler: true,
     connectionPooler: { numberOfInstances: 2, mode: 'transaction', resources: { requests: { cpu: '300m' } } },
     allowedSourceRanges: ['127.0.0.1/32'],
@@ -37,20 +46,30 @@ const cluster: Postgresql = {
     tls: { secretName: 'pg-tls', caFile: 'ca.crt' },
     additionalVolumes: [{ name: 'empty', mountPath: '/opt/empty', targetContainers: ['all'], volumeSource: { emptyDir: {} } }],
     sidecars: [{ name: 'exporter', image: 'exporter:1', ports: [{ containerPort: 9187 }], env: [{ name: 'A', value: 'b' }] }],
-    streams: [{ applicationId: 'app', database: 'foo', tables: { 'data.t': { eventType: 'ev', idColumn: 'id' } }, filter: { 'data.t': null } }],
+    streams: [
+      { applicationId: 'app', database: 'foo', tables: { 'data.t': { eventType: 'ev', idColumn: 'id' } }, filter: { 'data.t': null } },
+    ],
     enableShmVolume: true,
     enableLogicalBackup: true,
     logicalBackupSchedule: '30 00 * * *',
     spiloFSGroup: 103,
   },
-  status: { PostgresClusterStatus: CLUSTER_STATUS.Running, observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', reason: 'Running' }] },
+  status: {
+    PostgresClusterStatus: CLUSTER_STATUS.Running,
+    observedGeneration: 1,
+    conditions: [{ type: 'Ready', status: 'True', reason: 'Running' }],
+  },
 };
 
 const team: PostgresTeam = {
   apiVersion: API_VERSION,
   kind: 'PostgresTeam',
   metadata: { name: 'custom-team-membership' },
-  spec: { additionalSuperuserTeams: { acid: ['postgres_superusers'] }, additionalTeams: { acid: [] }, additionalMembers: { acid: ['elephant'] } },
+  spec: {
+    additionalSuperuserTeams: { acid: ['postgres_superusers'] },
+    additionalTeams: { acid: [] },
+    additionalMembers: { acid: ['elephant'] },
+  },
 };
 
 describe('API constants and types', () => {

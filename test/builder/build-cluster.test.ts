@@ -1,6 +1,14 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PostgresSpec } from '@pgfn/api';
-import { buildCluster, desiredObjectKeys, objectsToPrune, placeholderPasswords, renderYaml, runRender, type KubeObject } from '@pgfn/builder';
+import {
+  buildCluster,
+  desiredObjectKeys,
+  objectsToPrune,
+  placeholderPasswords,
+  renderYaml,
+  runRender,
+  type KubeObject,
+} from '@pgfn/builder';
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -58,7 +66,7 @@ describe('buildCluster', () => {
     expect(again.objects).to.deep.equal(first.objects);
   });
 
-  it('gives the pooler userlist the pooler user\'s password', () => {
+  it("gives the pooler userlist the pooler user's password", () => {
     const { objects, credentials } = buildCluster(inputs(cluster(FULL)));
     const userlist = objects.find((o) => o.metadata.name === 'acid-test-pooler-u') as V1Secret;
     const password = credentials.get('pooler')?.password;
@@ -79,11 +87,15 @@ describe('buildCluster', () => {
   });
 
   it('treats fields written without a value (null) as absent, as the API server does', () => {
-    const yaml = 'users:\n  app:\ndatabases:\npreparedDatabases:\n  shop:\n    schemas:\n      data:\nconnectionPooler:\nclone:\nstandby:\ntls:\nallowedSourceRanges:\ntolerations:\n';
+    const yaml =
+      'users:\n  app:\ndatabases:\npreparedDatabases:\n  shop:\n    schemas:\n      data:\nconnectionPooler:\nclone:\nstandby:\ntls:\nallowedSourceRanges:\ntolerations:\n';
     const spec = parseAllDocuments(yaml)[0]?.toJS() as Partial<PostgresSpec>;
     const result = buildCluster(inputs(cluster(spec)));
     expect(result.errors).to.deep.equal([]);
-    expect(kinds(result.objects)).to.include.members(['Secret/app.acid-test.credentials.postgresql.acid.zalan.do', 'StatefulSet/acid-test']);
+    expect(kinds(result.objects)).to.include.members([
+      'Secret/app.acid-test.credentials.postgresql.acid.zalan.do',
+      'StatefulSet/acid-test',
+    ]);
     expect(kinds(result.objects).some((k) => k.startsWith('Deployment/'))).to.equal(false);
   });
 
@@ -98,7 +110,8 @@ describe('buildCluster', () => {
     for (const o of objects) {
       const owner = o.metadata.ownerReferences?.[0];
       if (o.kind === 'ServiceAccount' || o.kind === 'RoleBinding') expect(owner, o.kind).to.equal(undefined);
-      else expect(owner, `${o.kind}/${o.metadata.name}`).to.include({ kind: 'postgresql', name: 'acid-test', uid: 'uid-7', controller: true });
+      else
+        expect(owner, `${o.kind}/${o.metadata.name}`).to.include({ kind: 'postgresql', name: 'acid-test', uid: 'uid-7', controller: true });
     }
   });
 
@@ -106,7 +119,11 @@ describe('buildCluster', () => {
     const c = cluster(FULL, { labels: { environment: 'demo' } });
     const { objects } = buildCluster(inputs(c, config({ inheritedLabels: ['environment'] })));
     // Upstream labels these with selector labels only (connectionPoolerLabels(role, false)).
-    const selectorOnly = ['Service/acid-test-pooler', 'Service/acid-test-pooler-repl', 'Secret/pooler.acid-test.credentials.postgresql.acid.zalan.do'];
+    const selectorOnly = [
+      'Service/acid-test-pooler',
+      'Service/acid-test-pooler-repl',
+      'Secret/pooler.acid-test.credentials.postgresql.acid.zalan.do',
+    ];
     for (const o of objects.filter((x) => x.kind !== 'ServiceAccount' && x.kind !== 'RoleBinding')) {
       const key = `${o.kind}/${o.metadata.name}`;
       expect(o.metadata.labels?.['environment'], key).to.equal(selectorOnly.includes(key) ? undefined : 'demo');
@@ -119,9 +136,14 @@ describe('objectsToPrune', () => {
     const c = cluster();
     const refs = objectsToPrune(c, config(), buildCluster(inputs(c)).objects).map((r) => `${r.kind}/${r.name}`);
     expect(refs).to.deep.equal([
-      'Deployment/acid-test-pooler', 'Service/acid-test-pooler', 'Secret/acid-test-pooler-u',
-      'Deployment/acid-test-pooler-repl', 'Service/acid-test-pooler-repl', 'Secret/acid-test-pooler-repl-u',
-      'Secret/pooler.acid-test.credentials.postgresql.acid.zalan.do', 'CronJob/logical-backup-acid-test',
+      'Deployment/acid-test-pooler',
+      'Service/acid-test-pooler',
+      'Secret/acid-test-pooler-u',
+      'Deployment/acid-test-pooler-repl',
+      'Service/acid-test-pooler-repl',
+      'Secret/acid-test-pooler-repl-u',
+      'Secret/pooler.acid-test.credentials.postgresql.acid.zalan.do',
+      'CronJob/logical-backup-acid-test',
     ]);
   });
   it('names nothing while everything is wanted', () => {
@@ -135,16 +157,29 @@ describe('objectsToPrune', () => {
 
 describe('runRender', () => {
   const files: Record<string, string> = {
-    'pg.yaml': 'apiVersion: acid.zalan.do/v1\nkind: postgresql\nmetadata:\n  name: acid-r\nspec:\n  teamId: acid\n  numberOfInstances: 1\n  postgresql:\n    version: "17"\n  volume:\n    size: 1Gi\n',
-    'bad.yaml': 'apiVersion: acid.zalan.do/v1\nkind: postgresql\nmetadata:\n  name: acid-r\nspec:\n  teamId: acid\n  numberOfInstances: 1\n  postgresql:\n    version: "9"\n  volume:\n    size: 1Gi\n',
-    'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: postgres-operator\ndata:\n  enable_master_load_balancer: "false"\n  super_username: root\n',
+    'pg.yaml':
+      'apiVersion: acid.zalan.do/v1\nkind: postgresql\nmetadata:\n  name: acid-r\nspec:\n  teamId: acid\n  numberOfInstances: 1\n  postgresql:\n    version: "17"\n  volume:\n    size: 1Gi\n',
+    'bad.yaml':
+      'apiVersion: acid.zalan.do/v1\nkind: postgresql\nmetadata:\n  name: acid-r\nspec:\n  teamId: acid\n  numberOfInstances: 1\n  postgresql:\n    version: "9"\n  volume:\n    size: 1Gi\n',
+    'cm.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: postgres-operator\ndata:\n  enable_master_load_balancer: "false"\n  super_username: root\n',
   };
   const run = (argv: string[]): { code: number; out: string; err: string } => {
     let out = '';
     let err = '';
     const code = runRender(argv, {
-      readFile: (p) => { const f = files[p]; if (f === undefined) throw new Error(`${p}: no such file`); return f; },
-      stdout: (t) => { out += t; }, stderr: (t) => { err += t; }, today: () => new Date('2026-05-05T15:00:00Z'),
+      readFile: (p) => {
+        const f = files[p];
+        if (f === undefined) throw new Error(`${p}: no such file`);
+        return f;
+      },
+      stdout: (t) => {
+        out += t;
+      },
+      stderr: (t) => {
+        err += t;
+      },
+      today: () => new Date('2026-05-05T15:00:00Z'),
     });
     return { code, out, err };
   };
@@ -181,7 +216,9 @@ describe('runRender', () => {
 describe('@pgfn/builder index', () => {
   it('re-exports every module of the package but the CLI entry point', () => {
     const src = resolve(import.meta.dirname, '../../shared/builder/src');
-    const modules = readdirSync(src).filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'render-cli.ts').map((f) => f.replace(/\.ts$/, ''));
+    const modules = readdirSync(src)
+      .filter((f) => f.endsWith('.ts') && f !== 'index.ts' && f !== 'render-cli.ts')
+      .map((f) => f.replace(/\.ts$/, ''));
     const index = readFileSync(resolve(src, 'index.ts'), 'utf8');
     expect(modules.filter((m) => !index.includes(`'./${m}.js'`))).to.deep.equal([]);
   });

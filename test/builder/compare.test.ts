@@ -19,7 +19,7 @@ function asStored(sts: V1StatefulSet): V1StatefulSet {
   const spec = s.spec!;
   spec.revisionHistoryLimit = 10;
   spec.minReadySeconds = 0;
-  spec.template.metadata = { ...spec.template.metadata, creationTimestamp: undefined } as never;
+  spec.template.metadata = { ...spec.template.metadata, creationTimestamp: undefined };
   const pod = spec.template.spec!;
   Object.assign(pod, { restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', enableServiceLinks: true });
   for (const c of pod.containers) {
@@ -47,8 +47,20 @@ const base = build({ tls: { secretName: 'tls' }, resources: { limits: { cpu: '10
 
 const cases: Case[] = [
   { name: 'finds nothing between a built StatefulSet and its stored, defaulted copy', live: asStored(base), desired: base, action: 'none' },
-  { name: 'patches a new number of replicas', live: asStored(build()), desired: build({ numberOfInstances: 3 }), action: 'patch', reason: /replicas changed from 2 to 3/ },
-  { name: 'rolls pods for a new environment variable', live: asStored(build()), desired: build({ env: [{ name: 'X', value: '1' }] }), action: 'roll', reason: /pod template changed/ },
+  {
+    name: 'patches a new number of replicas',
+    live: asStored(build()),
+    desired: build({ numberOfInstances: 3 }),
+    action: 'patch',
+    reason: /replicas changed from 2 to 3/,
+  },
+  {
+    name: 'rolls pods for a new environment variable',
+    live: asStored(build()),
+    desired: build({ env: [{ name: 'X', value: '1' }] }),
+    action: 'roll',
+    reason: /pod template changed/,
+  },
   { name: 'rolls pods for a new image', live: asStored(build()), desired: build({ dockerImage: 'spilo:next' }), action: 'roll' },
   {
     name: 'patches, without rolling, a new image under lazy Spilo upgrade',
@@ -70,11 +82,40 @@ const cases: Case[] = [
     desired: build({ postgresql: { version: '15', parameters: { max_connections: '300' } } }),
     action: 'patch',
   },
-  { name: 'replaces for a new volume size', live: asStored(build()), desired: build({ volume: { size: '5Gi' } }), action: 'replace', reason: /"pgdata": storage size changed/ },
-  { name: 'finds nothing for the same size written differently', live: asStored(build({ volume: { size: '1Gi' } })), desired: build({ volume: { size: '1024Mi' } }), action: 'none' },
-  { name: 'replaces for a new storage class', live: asStored(build()), desired: build({ volume: { size: '1Gi', storageClass: 'fast' } }), action: 'replace', reason: /storageClassName/ },
-  { name: 'replaces for a new pod management policy', live: asStored(build()), desired: build({}, { podManagementPolicy: 'parallel' }), action: 'replace', reason: /podManagementPolicy changed from OrderedReady to Parallel/ },
-  { name: 'replaces for a new selector', live: asStored(build()), desired: build({}, { clusterLabels: { application: 'db' } }), action: 'replace', reason: /selector changed/ },
+  {
+    name: 'replaces for a new volume size',
+    live: asStored(build()),
+    desired: build({ volume: { size: '5Gi' } }),
+    action: 'replace',
+    reason: /"pgdata": storage size changed/,
+  },
+  {
+    name: 'finds nothing for the same size written differently',
+    live: asStored(build({ volume: { size: '1Gi' } })),
+    desired: build({ volume: { size: '1024Mi' } }),
+    action: 'none',
+  },
+  {
+    name: 'replaces for a new storage class',
+    live: asStored(build()),
+    desired: build({ volume: { size: '1Gi', storageClass: 'fast' } }),
+    action: 'replace',
+    reason: /storageClassName/,
+  },
+  {
+    name: 'replaces for a new pod management policy',
+    live: asStored(build()),
+    desired: build({}, { podManagementPolicy: 'parallel' }),
+    action: 'replace',
+    reason: /podManagementPolicy changed from OrderedReady to Parallel/,
+  },
+  {
+    name: 'replaces for a new selector',
+    live: asStored(build()),
+    desired: build({}, { clusterLabels: { application: 'db' } }),
+    action: 'replace',
+    reason: /selector changed/,
+  },
   {
     name: 'patches a new retention policy',
     live: asStored(build()),
@@ -82,7 +123,13 @@ const cases: Case[] = [
     action: 'patch',
     reason: /persistentVolumeClaimRetentionPolicy/,
   },
-  { name: 'patches a new owner reference', live: asStored(build()), desired: build({}, { enableOwnerReferences: true }), action: 'patch', reason: /owner reference to postgresql/ },
+  {
+    name: 'patches a new owner reference',
+    live: asStored(build()),
+    desired: build({}, { enableOwnerReferences: true }),
+    action: 'patch',
+    reason: /owner reference to postgresql/,
+  },
   {
     name: 'replaces for a new inherited annotation, which the immutable claim template carries too',
     live: asStored(build({}, { inheritedAnnotations: ['owner'] })),
@@ -119,7 +166,10 @@ describe('compareStatefulSet', () => {
   it('patches a changed update strategy', () => {
     const live = asStored(build());
     live.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 0 } };
-    expect(compareStatefulSet(live, build())).to.deep.equal({ action: 'patch', reasons: ['updateStrategy changed from RollingUpdate to OnDelete'] });
+    expect(compareStatefulSet(live, build())).to.deep.equal({
+      action: 'patch',
+      reasons: ['updateStrategy changed from RollingUpdate to OnDelete'],
+    });
   });
 
   it('treats a missing retention policy as Retain/Retain', () => {
@@ -135,8 +185,18 @@ describe('compareStatefulSet', () => {
     live.metadata!.annotations = { ...live.metadata!.annotations, 'kubectl.kubernetes.io/last-applied-configuration': '{}' };
     expect(compareStatefulSet(live, desired).action).to.equal('none');
     live.metadata!.managedFields = [
-      { manager: 'pgfn', operation: 'Apply', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:was-ours': {}, 'f:team': {} } } } },
-      { manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { 'f:added-by-someone': {} } } } },
+      {
+        manager: 'pgfn',
+        operation: 'Apply',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:was-ours': {}, 'f:team': {} } } },
+      },
+      {
+        manager: 'kubectl',
+        operation: 'Update',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:metadata': { 'f:labels': { 'f:added-by-someone': {} } } },
+      },
     ];
     expect(compareStatefulSet(live, desired)).to.deep.equal({ action: 'patch', reasons: ['labels: "was-ours" removed'] });
   });

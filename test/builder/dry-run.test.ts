@@ -68,7 +68,9 @@ describe('built objects against the real apiserver (server-side dry-run)', funct
     }
   });
   // `ns` is unset when `before` failed (no control plane).
-  after(async () => { await (ns as typeof ns | undefined)?.cleanup(); });
+  after(async () => {
+    await (ns as typeof ns | undefined)?.cleanup();
+  });
 
   const configs: [string, () => OperatorConfig][] = [
     ['the example configuration', exampleConfig],
@@ -80,14 +82,18 @@ describe('built objects against the real apiserver (server-side dry-run)', funct
         const objects = objectsFor(example, ns.name, makeConfig());
         expect(objects.length).to.be.greaterThan(5);
         const failures: string[] = [];
-        await Promise.all(objects.map(async (o) => {
-          try {
-            await api.create(o, undefined, 'All', 'pgfn-builder-test');
-          } catch (err) {
-            const body = (err as { body?: unknown }).body;
-            failures.push(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}: ${typeof body === 'string' ? body : (err as Error).message}`);
-          }
-        }));
+        await Promise.all(
+          objects.map(async (o) => {
+            try {
+              await api.create(o, undefined, 'All', 'pgfn-builder-test');
+            } catch (err) {
+              const body = (err as { body?: unknown }).body;
+              failures.push(
+                `${o.kind}/${o.metadata.namespace}/${o.metadata.name}: ${typeof body === 'string' ? body : (err as Error).message}`,
+              );
+            }
+          }),
+        );
         expect(failures, failures.join('\n')).to.deep.equal([]);
       });
     }

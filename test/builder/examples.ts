@@ -17,10 +17,11 @@ export function exampleConfig(): OperatorConfig {
 /** The postgresql examples, by file name without .yaml. */
 export function clusterExamples(): Map<string, Postgresql> {
   const out = new Map<string, Postgresql>();
-  for (const file of readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(EXAMPLES)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const doc = parse(readFileSync(join(EXAMPLES, file), 'utf8')) as Postgresql;
     if (doc.kind === 'postgresql') out.set(file.replace(/\.yaml$/, ''), doc);
   }
   return out;
 }
-

@@ -58,7 +58,7 @@ describe('golden objects of crds/examples', () => {
   };
   const envOf = (c: V1Container | undefined, name: string): string | undefined => c?.env?.find((e) => e.name === name)?.value;
 
-  it('minimal: two pods, the owner role\'s Secret, Services selecting by role', () => {
+  it("minimal: two pods, the owner role's Secret, Services selecting by role", () => {
     const objects = objectsOf('minimal');
     expect(find<V1StatefulSet>(objects, 'StatefulSet', 'acid-minimal').spec?.replicas).to.equal(2);
     find(objects, 'Secret', 'app-owner.acid-minimal.credentials.postgresql.acid.zalan.do');
@@ -77,7 +77,7 @@ describe('golden objects of crds/examples', () => {
     }
   });
 
-  it('logical-backup: the manifest\'s schedule and retention', () => {
+  it("logical-backup: the manifest's schedule and retention", () => {
     const job = find<V1CronJob>(objectsOf('logical-backup'), 'CronJob', 'logical-backup-acid-dumped');
     expect(job.spec?.schedule).to.equal('30 2 * * *');
     expect(envOf(job.spec?.jobTemplate.spec?.template.spec?.containers[0], 'LOGICAL_BACKUP_S3_RETENTION_TIME')).to.equal('2 weeks');
@@ -87,7 +87,9 @@ describe('golden objects of crds/examples', () => {
     const objects = objectsOf('complete');
     expect(find<V1Service>(objects, 'Service', 'acid-complete').spec).to.include({ type: 'NodePort' });
     expect(find<V1Service>(objects, 'Service', 'acid-complete').spec?.ports?.[0]?.nodePort).to.equal(30432);
-    expect(new Set(objects.map((o) => o.kind))).to.deep.equal(new Set(['ServiceAccount', 'RoleBinding', 'Secret', 'Service', 'PodDisruptionBudget', 'StatefulSet', 'Deployment', 'CronJob']));
+    expect(new Set(objects.map((o) => o.kind))).to.deep.equal(
+      new Set(['ServiceAccount', 'RoleBinding', 'Secret', 'Service', 'PodDisruptionBudget', 'StatefulSet', 'Deployment', 'CronJob']),
+    );
     find(objects, 'Secret', 'fes-user.acid-complete.credentials.postgresql.acid.zalan.do');
     find(objects, 'Secret', 'shop-owner-user.acid-complete.credentials.postgresql.acid.zalan.do');
   });

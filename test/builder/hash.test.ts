@@ -49,7 +49,10 @@ const rotating: [string, Change][] = [
   ['an env variable', (c) => void (c.spec.env = [...(c.spec.env ?? []), { name: 'NEW_VAR', value: 'v' }])],
   ['the cpu request', (c) => void (c.spec.resources = { requests: { cpu: c.spec.resources?.requests?.cpu === '3' ? '4' : '3' } })],
   ['the memory limit', (c) => void (c.spec.resources = { ...c.spec.resources, limits: { memory: '7Gi' } })],
-  ['an additional volume', (c) => void (c.spec.additionalVolumes = [{ name: 'extra', mountPath: '/extra', volumeSource: { emptyDir: {} } }])],
+  [
+    'an additional volume',
+    (c) => void (c.spec.additionalVolumes = [{ name: 'extra', mountPath: '/extra', volumeSource: { emptyDir: {} } }]),
+  ],
   ['a sidecar', (c) => void (c.spec.sidecars = [{ name: 'exporter', image: 'exporter:1' }])],
   ['a Spilo-local parameter', (c) => void (c.spec.postgresql.parameters = { ...c.spec.postgresql.parameters, shared_buffers: '1GB' })],
   ['the major version', (c) => void (c.spec.postgresql.version = c.spec.postgresql.version === '17' ? '16' : '17')],
@@ -138,9 +141,14 @@ describe('pod template hash', () => {
 
   it('leaves the hash annotations out of what it hashes', () => {
     const template = { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'postgres', image: 'x' }] } };
-    const annotated = { ...template, metadata: { ...template.metadata, annotations: { [POD_TEMPLATE_HASH_ANNOTATION]: 'h', [POD_TEMPLATE_CONTENT_HASH_ANNOTATION]: 'c' } } };
+    const annotated = {
+      ...template,
+      metadata: { ...template.metadata, annotations: { [POD_TEMPLATE_HASH_ANNOTATION]: 'h', [POD_TEMPLATE_CONTENT_HASH_ANNOTATION]: 'c' } },
+    };
     expect(podTemplateHash(annotated)).to.equal(podTemplateHash(template));
-    expect(podTemplateContentHash(annotated)).to.equal(podTemplateContentHash({ ...template, metadata: { ...template.metadata, annotations: {} } }));
+    expect(podTemplateContentHash(annotated)).to.equal(
+      podTemplateContentHash({ ...template, metadata: { ...template.metadata, annotations: {} } }),
+    );
   });
 
   it('sorts keys at every level in its canonical JSON', () => {

@@ -92,7 +92,10 @@ describe('names', () => {
 });
 
 describe('labels', () => {
-  const c = makeCluster({ teamId: 'acid' }, { labels: { environment: 'test', other: 'x' }, annotations: { owner: 'me', 'downscaler/downtime': '1', ignored: 'y' } });
+  const c = makeCluster(
+    { teamId: 'acid' },
+    { labels: { environment: 'test', other: 'x' }, annotations: { owner: 'me', 'downscaler/downtime': '1', ignored: 'y' } },
+  );
 
   it('selects pods by cluster_labels plus the cluster name', () => {
     expect(clusterLabels(c, makeConfig())).to.deep.equal({ application: 'spilo', 'cluster-name': 'acid-test-cluster' });
@@ -120,7 +123,11 @@ describe('labels', () => {
 
   it('adds the role label for master and replica', () => {
     const config = makeConfig();
-    expect(roleSelectorLabels(c, config, 'master')).to.deep.equal({ application: 'spilo', 'cluster-name': 'acid-test-cluster', 'spilo-role': 'master' });
+    expect(roleSelectorLabels(c, config, 'master')).to.deep.equal({
+      application: 'spilo',
+      'cluster-name': 'acid-test-cluster',
+      'spilo-role': 'master',
+    });
     expect(roleObjectLabels(c, config, 'replica')['spilo-role']).to.equal('replica');
     expect(roleObjectLabels(c, config, 'replica')['team']).to.equal('acid');
   });
@@ -133,6 +140,8 @@ describe('labels', () => {
   });
 
   it('propagates annotations matching downscaler_annotations patterns', () => {
-    expect(downscalerAnnotations(c, makeConfig({ downscalerAnnotations: ['downscaler/.*'] }))).to.deep.equal({ 'downscaler/downtime': '1' });
+    expect(downscalerAnnotations(c, makeConfig({ downscalerAnnotations: ['downscaler/.*'] }))).to.deep.equal({
+      'downscaler/downtime': '1',
+    });
   });
 });

@@ -1,7 +1,13 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig, PostgresSpec } from '@pgfn/api';
 import {
-  buildCluster, mustMarkPodsForRotation, podRotationReasons, secretHolders, type BuildResult, type PasswordChange, type SecretClaim,
+  buildCluster,
+  mustMarkPodsForRotation,
+  podRotationReasons,
+  secretHolders,
+  type BuildResult,
+  type PasswordChange,
+  type SecretClaim,
 } from '@pgfn/builder';
 import { expect } from 'chai';
 import { cluster, config, inputs, NOW, numberedPasswords, secretWith } from './support.js';
@@ -14,10 +20,15 @@ const ROTATING = config({ passwordRotationInterval: 1 });
 class Cluster {
   private secrets = new Map<string, V1Secret>();
   private readonly newPassword = numberedPasswords('drawn');
-  constructor(public spec: Partial<PostgresSpec>, public cfg: OperatorConfig = ROTATING) {}
+  constructor(
+    public spec: Partial<PostgresSpec>,
+    public cfg: OperatorConfig = ROTATING,
+  ) {}
 
   build(now: Date): BuildResult {
-    const result = buildCluster(inputs(cluster(this.spec), this.cfg, { now, newPassword: this.newPassword, existingSecrets: this.secrets }));
+    const result = buildCluster(
+      inputs(cluster(this.spec), this.cfg, { now, newPassword: this.newPassword, existingSecrets: this.secrets }),
+    );
     expect(result.errors.filter((e) => e.severity !== 'warning')).to.deep.equal([]);
     this.secrets = new Map(result.objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o as V1Secret]));
     return result;
@@ -39,10 +50,18 @@ describe('passwordChanges of buildCluster', () => {
   it('reports every Secret of a new cluster as created, and marks no pods', () => {
     const result = new Cluster({ users: { app: [] }, enableConnectionPooler: true }).build(NOW);
     expect(result.passwordChanges.map((c) => [c.role, c.kind, c.systemUser])).to.deep.equal([
-      ['app', 'created', false], ['pooler', 'created', false], ['postgres', 'created', true], ['standby', 'created', true],
+      ['app', 'created', false],
+      ['pooler', 'created', false],
+      ['postgres', 'created', true],
+      ['standby', 'created', true],
     ]);
     expect(change(result, 'postgres')).to.deep.equal({
-      role: 'postgres', username: 'postgres', secretName: secretName('postgres'), namespace: 'test', kind: 'created', systemUser: true,
+      role: 'postgres',
+      username: 'postgres',
+      secretName: secretName('postgres'),
+      namespace: 'test',
+      kind: 'created',
+      systemUser: true,
     });
     expect(mustMarkPodsForRotation(result.passwordChanges)).to.equal(false);
   });
@@ -67,43 +86,61 @@ describe('passwordChanges of buildCluster', () => {
   const cases: Case[] = [
     {
       about: 'in-place rotation of the superuser',
-      spec: { usersWithInPlaceSecretRotation: ['postgres'] }, role: 'postgres',
-      want: { kind: 'rotated-in-place', username: 'postgres', systemUser: true, restartPods: 'postgres' }, marksPods: true,
+      spec: { usersWithInPlaceSecretRotation: ['postgres'] },
+      role: 'postgres',
+      want: { kind: 'rotated-in-place', username: 'postgres', systemUser: true, restartPods: 'postgres' },
+      marksPods: true,
     },
     {
       about: 'in-place rotation of the replication user',
-      spec: { usersWithInPlaceSecretRotation: ['standby'] }, role: 'standby',
-      want: { kind: 'rotated-in-place', username: 'standby', systemUser: true, restartPods: 'postgres' }, marksPods: true,
+      spec: { usersWithInPlaceSecretRotation: ['standby'] },
+      role: 'standby',
+      want: { kind: 'rotated-in-place', username: 'standby', systemUser: true, restartPods: 'postgres' },
+      marksPods: true,
     },
     {
       about: 'in-place rotation of a manifest user',
-      spec: { users: { flyway: [] }, usersWithInPlaceSecretRotation: ['flyway'] }, role: 'flyway',
-      want: { kind: 'rotated-in-place', username: 'flyway', systemUser: false }, marksPods: false,
+      spec: { users: { flyway: [] }, usersWithInPlaceSecretRotation: ['flyway'] },
+      role: 'flyway',
+      want: { kind: 'rotated-in-place', username: 'flyway', systemUser: false },
+      marksPods: false,
     },
     {
       about: 'rotation of a manifest user to a rotation user',
-      spec: { users: { app: [] }, usersWithSecretRotation: ['app'] }, role: 'app',
-      want: { kind: 'rotated-new-user', username: 'app260303', systemUser: false }, marksPods: false,
+      spec: { users: { app: [] }, usersWithSecretRotation: ['app'] },
+      role: 'app',
+      want: { kind: 'rotated-new-user', username: 'app260303', systemUser: false },
+      marksPods: false,
     },
     {
       about: 'rotation of the superuser to a rotation user (the role keeps its password)',
-      spec: { usersWithSecretRotation: ['postgres'] }, role: 'postgres',
-      want: { kind: 'rotated-new-user', username: 'postgres260303', systemUser: true }, marksPods: false,
+      spec: { usersWithSecretRotation: ['postgres'] },
+      role: 'postgres',
+      want: { kind: 'rotated-new-user', username: 'postgres260303', systemUser: true },
+      marksPods: false,
     },
     {
-      about: 'in-place rotation of the pooler user (its pods, not Spilo\'s)',
-      spec: { enableConnectionPooler: true, usersWithInPlaceSecretRotation: ['pooler'] }, role: 'pooler',
-      want: { kind: 'rotated-in-place', systemUser: false, restartPods: 'pooler' }, marksPods: false,
+      about: "in-place rotation of the pooler user (its pods, not Spilo's)",
+      spec: { enableConnectionPooler: true, usersWithInPlaceSecretRotation: ['pooler'] },
+      role: 'pooler',
+      want: { kind: 'rotated-in-place', systemUser: false, restartPods: 'pooler' },
+      marksPods: false,
     },
     {
       about: 'a superuser Secret emptied by hand',
-      spec: {}, role: 'postgres', between: (c) => c.edit('postgres', { username: 'postgres', password: '' }),
-      want: { kind: 'reset', username: 'postgres', systemUser: true, restartPods: 'postgres' }, marksPods: true,
+      spec: {},
+      role: 'postgres',
+      between: (c) => c.edit('postgres', { username: 'postgres', password: '' }),
+      want: { kind: 'reset', username: 'postgres', systemUser: true, restartPods: 'postgres' },
+      marksPods: true,
     },
     {
       about: 'a replication user Secret deleted by hand (recreated as upstream does, without a rollout)',
-      spec: {}, role: 'standby', between: (c) => c.drop('standby'),
-      want: { kind: 'created', systemUser: true }, marksPods: false,
+      spec: {},
+      role: 'standby',
+      between: (c) => c.drop('standby'),
+      want: { kind: 'created', systemUser: true },
+      marksPods: false,
     },
   ];
   for (const t of cases) {
@@ -113,12 +150,18 @@ describe('passwordChanges of buildCluster', () => {
       t.between?.(c);
       const result = c.build(day(2));
       expect(change(result, t.role)).to.deep.include({ role: t.role, secretName: secretName(t.role), ...t.want });
-      expect(result.passwordChanges.filter((x) => x.role !== t.role), 'no other password changes').to.deep.equal([]);
+      expect(
+        result.passwordChanges.filter((x) => x.role !== t.role),
+        'no other password changes',
+      ).to.deep.equal([]);
       expect(mustMarkPodsForRotation(result.passwordChanges)).to.equal(t.marksPods);
     });
   }
 
-  const resets: [string, string, boolean][] = [['the superuser', 'postgres', true], ['a manifest user', 'app', false]];
+  const resets: [string, string, boolean][] = [
+    ['the superuser', 'postgres', true],
+    ['a manifest user', 'app', false],
+  ];
   for (const [about, role, marksPods] of resets) {
     it(`reports the reset of ${about} when its rotation is switched off${marksPods ? ', and marks the pods' : ''}`, () => {
       const c = new Cluster({ users: { app: [] }, usersWithSecretRotation: [role] });
@@ -171,15 +214,23 @@ describe('podRotationReasons', () => {
 });
 
 describe('secretHolders', () => {
-  const claim = (role: string, origin: SecretClaim['origin'], held?: string): SecretClaim => ({ role, origin, secret: 'test/s', ...(held === undefined ? {} : { held }) });
+  const claim = (role: string, origin: SecretClaim['origin'], held?: string): SecretClaim => ({
+    role,
+    origin,
+    secret: 'test/s',
+    ...(held === undefined ? {} : { held }),
+  });
   const cases: [string, SecretClaim[], string][] = [
     ['the higher origin when there is no Secret yet', [claim('a-b', 'manifest'), claim('a_b', 'bootstrap')], 'a_b'],
     ['the first by name on equal origins', [claim('a_b', 'manifest'), claim('a-b', 'manifest')], 'a-b'],
     ['the role the existing Secret names', [claim('a-b', 'manifest', 'a-b'), claim('a_b', 'bootstrap', 'a-b')], 'a-b'],
-    ['the role whose rotation user the existing Secret names', [claim('a-b', 'manifest', 'a-b260303'), claim('a_b', 'bootstrap', 'a-b260303')], 'a-b'],
+    [
+      'the role whose rotation user the existing Secret names',
+      [claim('a-b', 'manifest', 'a-b260303'), claim('a_b', 'bootstrap', 'a-b260303')],
+      'a-b',
+    ],
   ];
   for (const [about, claims, want] of cases) {
     it(`gives a shared Secret to ${about}`, () => expect(secretHolders(claims).get('test/s')).to.equal(want));
   }
 });
-

@@ -21,20 +21,42 @@ interface PdbCase {
 
 const PRIMARY: PdbCase[] = [
   { scenario: 'with multiple instances', name: 'postgres-myapp-database-pdb', minAvailable: 1, masterSelector: true },
-  { scenario: 'with zero instances', spec: { numberOfInstances: 0 }, name: 'postgres-myapp-database-pdb', minAvailable: 0, masterSelector: true },
-  { scenario: 'with budgets disabled', config: { enablePodDisruptionBudget: false }, name: 'postgres-myapp-database-pdb', minAvailable: 0, masterSelector: true },
+  {
+    scenario: 'with zero instances',
+    spec: { numberOfInstances: 0 },
+    name: 'postgres-myapp-database-pdb',
+    minAvailable: 0,
+    masterSelector: true,
+  },
+  {
+    scenario: 'with budgets disabled',
+    config: { enablePodDisruptionBudget: false },
+    name: 'postgres-myapp-database-pdb',
+    minAvailable: 0,
+    masterSelector: true,
+  },
   {
     scenario: 'with a non-default name format, budgets explicitly enabled',
     config: { pdbNameFormat: 'postgres-{cluster}-databass-budget', enablePodDisruptionBudget: true },
-    name: 'postgres-myapp-database-databass-budget', minAvailable: 1, masterSelector: true,
+    name: 'postgres-myapp-database-databass-budget',
+    minAvailable: 1,
+    masterSelector: true,
   },
   {
     scenario: 'without the master selector and with synchronous_mode_strict',
     spec: { patroni: { synchronous_mode_strict: true, synchronous_node_count: 1 } },
     config: { pdbMasterLabelSelector: false },
-    name: 'postgres-myapp-database-pdb', minAvailable: 2, masterSelector: false,
+    name: 'postgres-myapp-database-pdb',
+    minAvailable: 2,
+    masterSelector: false,
   },
-  { scenario: 'with owner references enabled', config: { enableOwnerReferences: true }, name: 'postgres-myapp-database-pdb', minAvailable: 1, masterSelector: true },
+  {
+    scenario: 'with owner references enabled',
+    config: { enableOwnerReferences: true },
+    name: 'postgres-myapp-database-pdb',
+    minAvailable: 1,
+    masterSelector: true,
+  },
 ];
 
 describe('buildPrimaryPdb', () => {
@@ -46,7 +68,9 @@ describe('buildPrimaryPdb', () => {
       expect(pdb.metadata?.labels).to.deep.equal(LABELS);
       expect(pdb.spec?.minAvailable).to.equal(tc.minAvailable);
       expect(pdb.spec?.maxUnavailable).to.equal(undefined);
-      const selector = tc.masterSelector ? { 'cluster-name': 'myapp-database', 'spilo-role': 'master' } : { 'cluster-name': 'myapp-database' };
+      const selector = tc.masterSelector
+        ? { 'cluster-name': 'myapp-database', 'spilo-role': 'master' }
+        : { 'cluster-name': 'myapp-database' };
       expect(pdb.spec?.selector).to.deep.equal({ matchLabels: selector });
       const owners = pdb.metadata?.ownerReferences;
       if (tc.config?.enableOwnerReferences) expect(owners?.[0]?.name).to.equal('myapp-database');

@@ -1,18 +1,29 @@
 import type { V1Container, V1EnvVar } from '@kubernetes/client-node';
 import type { OperatorConfig, PostgresSpec } from '@pgfn/api';
 import {
-  buildPoolerAuthSecret, buildPoolerDeployment, buildPoolerService, DNS_NAME_ANNOTATION, needMasterPooler, needReplicaPooler, poolerSizes,
+  buildPoolerAuthSecret,
+  buildPoolerDeployment,
+  buildPoolerService,
+  DNS_NAME_ANNOTATION,
+  needMasterPooler,
+  needReplicaPooler,
+  poolerSizes,
   type PostgresRole,
 } from '@pgfn/builder';
 import { expect } from 'chai';
 import { cluster, config, decode } from './support.js';
 
 const ROLES: PostgresRole[] = ['master', 'replica'];
-const poolerConfig = (o: Partial<OperatorConfig> = {}) => config({
-  connectionPoolerDefaultCpuRequest: '100m', connectionPoolerDefaultCpuLimit: '100m',
-  connectionPoolerDefaultMemoryRequest: '100Mi', connectionPoolerDefaultMemoryLimit: '100Mi', ...o,
-});
-const both = (spec: Partial<PostgresSpec> = {}, meta = {}) => cluster({ connectionPooler: {}, enableReplicaConnectionPooler: true, ...spec }, meta);
+const poolerConfig = (o: Partial<OperatorConfig> = {}) =>
+  config({
+    connectionPoolerDefaultCpuRequest: '100m',
+    connectionPoolerDefaultCpuLimit: '100m',
+    connectionPoolerDefaultMemoryRequest: '100Mi',
+    connectionPoolerDefaultMemoryLimit: '100Mi',
+    ...o,
+  });
+const both = (spec: Partial<PostgresSpec> = {}, meta = {}) =>
+  cluster({ connectionPooler: {}, enableReplicaConnectionPooler: true, ...spec }, meta);
 const container = (role: PostgresRole, spec: Partial<PostgresSpec> = {}, cfg = poolerConfig()): V1Container =>
   buildPoolerDeployment(both(spec), cfg, role)?.spec?.template.spec?.containers[0] as V1Container;
 const env = (c: V1Container, name: string): V1EnvVar | undefined => c.env?.find((e) => e.name === name);
@@ -47,7 +58,13 @@ describe('poolerSizes', () => {
   ];
   for (const [about, spec, cfg, [instances, maxDb, def, min, reserve]] of cases) {
     it(about, () => {
-      expect(poolerSizes(cluster(spec).spec, config(cfg))).to.deep.equal({ instances, maxDbConnections: maxDb, defaultSize: def, minSize: min, reserveSize: reserve });
+      expect(poolerSizes(cluster(spec).spec, config(cfg))).to.deep.equal({
+        instances,
+        maxDbConnections: maxDb,
+        defaultSize: def,
+        minSize: min,
+        reserveSize: reserve,
+      });
     });
   }
 });
@@ -59,26 +76,48 @@ describe('buildPoolerDeployment', () => {
       expect(buildPoolerDeployment(both(), poolerConfig(), role)?.spec?.template.spec?.serviceAccountName).to.equal('postgres-pod');
     });
     it(`gives the ${role} pooler the configured default resources`, () => {
-      expect(container(role).resources).to.deep.equal({ requests: { cpu: '100m', memory: '100Mi' }, limits: { cpu: '100m', memory: '100Mi' } });
+      expect(container(role).resources).to.deep.equal({
+        requests: { cpu: '100m', memory: '100Mi' },
+        limits: { cpu: '100m', memory: '100Mi' },
+      });
     });
     it(`labels the ${role} pooler pods with its name and role`, () => {
       const labels = buildPoolerDeployment(both(), poolerConfig(), role)?.spec?.template.metadata?.labels;
       const name = role === 'master' ? 'acid-test-pooler' : 'acid-test-pooler-repl';
-      expect(labels).to.deep.equal({ application: 'db-connection-pooler', 'cluster-name': 'acid-test', team: 'acid', 'connection-pooler': name, 'spilo-role': role });
+      expect(labels).to.deep.equal({
+        application: 'db-connection-pooler',
+        'cluster-name': 'acid-test',
+        team: 'acid',
+        'connection-pooler': name,
+        'spilo-role': role,
+      });
     });
     it(`sets the environment the ${role} pooler needs`, () => {
       const c = container(role);
-      for (const name of ['PGHOST', 'PGPORT', 'PGUSER', 'PGSCHEMA', 'PGPASSWORD', 'CONNECTION_POOLER_MODE', 'CONNECTION_POOLER_PORT']) expect(env(c, name), name).to.not.equal(undefined);
+      for (const name of ['PGHOST', 'PGPORT', 'PGUSER', 'PGSCHEMA', 'PGPASSWORD', 'CONNECTION_POOLER_MODE', 'CONNECTION_POOLER_PORT'])
+        expect(env(c, name), name).to.not.equal(undefined);
       expect(env(c, 'PGHOST')?.value).to.equal(role === 'master' ? 'acid-test' : 'acid-test-repl');
-      expect(env(c, 'PGPASSWORD')?.valueFrom?.secretKeyRef).to.deep.equal({ name: 'pooler.acid-test.credentials.postgresql.acid.zalan.do', key: 'password' });
+      expect(env(c, 'PGPASSWORD')?.valueFrom?.secretKeyRef).to.deep.equal({
+        name: 'pooler.acid-test.credentials.postgresql.acid.zalan.do',
+        key: 'password',
+      });
     });
   }
-  it('uses upstream\'s shipped defaults when the config has no pooler resources', () => {
-    expect(container('master', {}, config()).resources).to.deep.equal({ requests: { cpu: '500m', memory: '100Mi' }, limits: { cpu: '1', memory: '100Mi' } });
+  it("uses upstream's shipped defaults when the config has no pooler resources", () => {
+    expect(container('master', {}, config()).resources).to.deep.equal({
+      requests: { cpu: '500m', memory: '100Mi' },
+      limits: { cpu: '1', memory: '100Mi' },
+    });
   });
   it('lets the manifest override image, mode, schema, user and resources', () => {
     const c = container('master', {
-      connectionPooler: { dockerImage: 'my/bouncer:1', mode: 'session', schema: 'pgb', user: 'bouncer', resources: { requests: { cpu: '1' } } },
+      connectionPooler: {
+        dockerImage: 'my/bouncer:1',
+        mode: 'session',
+        schema: 'pgb',
+        user: 'bouncer',
+        resources: { requests: { cpu: '1' } },
+      },
     });
     expect(c.image).to.equal('my/bouncer:1');
     expect([env(c, 'CONNECTION_POOLER_MODE')?.value, env(c, 'PGSCHEMA')?.value]).to.deep.equal(['session', 'pgb']);
@@ -86,18 +125,24 @@ describe('buildPoolerDeployment', () => {
     expect(c.resources?.requests?.['cpu']).to.equal('1');
   });
   it('selects its pods by pooler name, without team and role', () => {
-    expect(buildPoolerDeployment(both(), poolerConfig(), 'master')?.spec?.selector)
-      .to.deep.equal({ matchLabels: { application: 'db-connection-pooler', 'cluster-name': 'acid-test', 'connection-pooler': 'acid-test-pooler' } });
+    expect(buildPoolerDeployment(both(), poolerConfig(), 'master')?.spec?.selector).to.deep.equal({
+      matchLabels: { application: 'db-connection-pooler', 'cluster-name': 'acid-test', 'connection-pooler': 'acid-test-pooler' },
+    });
   });
   it('is owned by the postgresql object when owner references are enabled', () => {
     const d = buildPoolerDeployment(both({}, { uid: 'u-9' }), poolerConfig({ enableOwnerReferences: true }), 'master');
     expect(d?.metadata?.ownerReferences?.[0]).to.include({ kind: 'postgresql', name: 'acid-test', uid: 'u-9' });
   });
-  it('mounts the userlist and runs as PgBouncer\'s user', () => {
+  it("mounts the userlist and runs as PgBouncer's user", () => {
     const pod = buildPoolerDeployment(both(), poolerConfig({ spiloFsgroup: 103 }), 'replica')?.spec?.template.spec;
     expect(pod?.securityContext).to.deep.equal({ runAsUser: 100, runAsGroup: 101, fsGroup: 103 });
     expect(pod?.volumes?.[0]).to.deep.equal({ name: 'acid-test-pooler-repl-u', secret: { secretName: 'acid-test-pooler-repl-u' } });
-    expect(pod?.containers[0]?.volumeMounts?.[0]).to.deep.equal({ name: 'acid-test-pooler-repl-u', mountPath: '/etc/pgbouncer/userlist.txt', subPath: 'userlist.txt', readOnly: true });
+    expect(pod?.containers[0]?.volumeMounts?.[0]).to.deep.equal({
+      name: 'acid-test-pooler-repl-u',
+      mountPath: '/etc/pgbouncer/userlist.txt',
+      subPath: 'userlist.txt',
+      readOnly: true,
+    });
   });
   it('mounts the cluster TLS Secret and points PgBouncer at it (upstream TestPoolerTLS)', () => {
     const spec = { enableConnectionPooler: true, spiloFSGroup: 103, tls: { secretName: 'my-secret', caFile: 'ca.crt' } };
@@ -112,7 +157,7 @@ describe('buildPoolerDeployment', () => {
       { name: 'CONNECTION_POOLER_CLIENT_CA_FILE', value: '/tls/ca.crt' },
     ]);
   });
-  it('is undefined when the role\'s pooler is not wanted', () => {
+  it("is undefined when the role's pooler is not wanted", () => {
     expect(buildPoolerDeployment(cluster({ connectionPooler: {} }), poolerConfig(), 'replica')).to.equal(undefined);
     expect(buildPoolerDeployment(cluster(), poolerConfig(), 'master')).to.equal(undefined);
   });
@@ -130,15 +175,28 @@ describe('buildPoolerService', () => {
   }
   const types: [string, Partial<PostgresSpec>, string, string][] = [
     ['default configuration', {}, 'ClusterIP', 'ClusterIP'],
-    ['load balancers for both roles', { enableMasterPoolerLoadBalancer: true, enableReplicaPoolerLoadBalancer: true }, 'LoadBalancer', 'LoadBalancer'],
+    [
+      'load balancers for both roles',
+      { enableMasterPoolerLoadBalancer: true, enableReplicaPoolerLoadBalancer: true },
+      'LoadBalancer',
+      'LoadBalancer',
+    ],
     ['a load balancer for the master', { enableMasterPoolerLoadBalancer: true }, 'LoadBalancer', 'ClusterIP'],
     ['a load balancer for replicas', { enableReplicaPoolerLoadBalancer: true }, 'ClusterIP', 'LoadBalancer'],
     ['node ports for both roles', { enableMasterPoolerNodePort: true, enableReplicaPoolerNodePort: true }, 'NodePort', 'NodePort'],
     ['a node port for the master', { enableMasterPoolerNodePort: true }, 'NodePort', 'ClusterIP'],
     ['a node port for replicas', { enableReplicaPoolerNodePort: true }, 'ClusterIP', 'NodePort'],
-    ['node ports over load balancers', {
-      enableMasterPoolerNodePort: true, enableReplicaPoolerNodePort: true, enableMasterPoolerLoadBalancer: true, enableReplicaPoolerLoadBalancer: true,
-    }, 'NodePort', 'NodePort'],
+    [
+      'node ports over load balancers',
+      {
+        enableMasterPoolerNodePort: true,
+        enableReplicaPoolerNodePort: true,
+        enableMasterPoolerLoadBalancer: true,
+        enableReplicaPoolerLoadBalancer: true,
+      },
+      'NodePort',
+      'NodePort',
+    ],
   ];
   for (const [about, spec, master, replica] of types) {
     it(`uses ${master}/${replica} for ${about}`, () => {
@@ -148,13 +206,15 @@ describe('buildPoolerService', () => {
   }
   it('names the load balancers after the pooler in DNS', () => {
     const c = both({ enableMasterPoolerLoadBalancer: true, enableReplicaPoolerLoadBalancer: true });
-    expect(ROLES.map((r) => buildPoolerService(c, poolerConfig(), r)?.metadata?.annotations?.[DNS_NAME_ANNOTATION]))
-      .to.deep.equal(['acid-test-pooler.test.db.example.com', 'acid-test-pooler-repl.test.db.example.com']);
+    expect(ROLES.map((r) => buildPoolerService(c, poolerConfig(), r)?.metadata?.annotations?.[DNS_NAME_ANNOTATION])).to.deep.equal([
+      'acid-test-pooler.test.db.example.com',
+      'acid-test-pooler-repl.test.db.example.com',
+    ]);
   });
 });
 
 describe('buildPoolerAuthSecret', () => {
-  it('holds PgBouncer\'s userlist with the pooler role and password', () => {
+  it("holds PgBouncer's userlist with the pooler role and password", () => {
     const secret = buildPoolerAuthSecret(both(), poolerConfig(), 'replica', { username: 'pooler', password: 's3cret' });
     expect(secret?.metadata?.name).to.equal('acid-test-pooler-repl-u');
     expect(decode(secret, 'userlist.txt')).to.equal('"pooler" "s3cret"\n');

@@ -185,7 +185,9 @@ function clusterFor(tc: Case): Postgresql {
   const spec: Partial<Postgresql['spec']> = {};
   if (tc.resources !== undefined) spec.resources = tc.resources;
   if (tc.sidecarResources !== undefined) {
-    spec.sidecars = [{ name: 'postgres-exporter', image: 'test-image', ...(tc.sidecarResources === null ? {} : { resources: tc.sidecarResources }) }];
+    spec.sidecars = [
+      { name: 'postgres-exporter', image: 'test-image', ...(tc.sidecarResources === null ? {} : { resources: tc.sidecarResources }) },
+    ];
   }
   return makeCluster(spec, tc.annotations === undefined ? {} : { annotations: tc.annotations });
 }

@@ -22,9 +22,23 @@ const everything: Partial<PostgresSpec> = {
   postgresql: { version: '15', parameters: { max_connections: '200', shared_buffers: '256MB', log_line_prefix: '<%m>' } },
   patroni: { ttl: 30, pg_hba: ['local all all trust'], slots: { s1: { type: 'physical' } } },
   resources: { requests: { cpu: '0.5', memory: '1024Mi' }, limits: { cpu: '1000m', memory: '1Gi' } },
-  volume: { size: '1024Mi', storageClass: 'standard', subPath: '$(POD_NAME)', isSubPathExpr: true, selector: { matchLabels: { disk: 'ssd' } } },
+  volume: {
+    size: '1024Mi',
+    storageClass: 'standard',
+    subPath: '$(POD_NAME)',
+    isSubPathExpr: true,
+    selector: { matchLabels: { disk: 'ssd' } },
+  },
   tls: { secretName: 'tls-secret', caSecretName: 'ca-secret', caFile: 'ca.crt' },
-  sidecars: [{ name: 'exporter', image: 'exporter:1', ports: [{ containerPort: 9187 }], env: [{ name: 'X', value: '1' }], resources: { limits: { memory: '100Mi' } } }],
+  sidecars: [
+    {
+      name: 'exporter',
+      image: 'exporter:1',
+      ports: [{ containerPort: 9187 }],
+      env: [{ name: 'X', value: '1' }],
+      resources: { limits: { memory: '100Mi' } },
+    },
+  ],
   initContainers: [{ name: 'init', image: 'busybox', command: ['true'] }],
   additionalVolumes: [
     { name: 'cfg', mountPath: '/cfg', targetContainers: ['all'], volumeSource: { configMap: { name: 'cfg' } } },
@@ -32,7 +46,9 @@ const everything: Partial<PostgresSpec> = {
   ],
   tolerations: [{ key: 'postgres', operator: 'Exists', effect: 'NoSchedule' }],
   nodeAffinity: {
-    requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] },
+    requiredDuringSchedulingIgnoredDuringExecution: {
+      nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }],
+    },
   },
   topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
   podAnnotations: { 'example.com/a': 'b' },

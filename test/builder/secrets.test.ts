@@ -4,7 +4,9 @@ import { buildUserSecrets, desiredUsers, isValidUsername, normalizeUserFlags, ty
 import { expect } from 'chai';
 import { cluster, config, decode, inputs, NOW, numberedPasswords, secretWith } from './support.js';
 
-const STREAMS: PostgresSpec['streams'] = [{ applicationId: 'test-app', database: 'test_db', tables: { test_table: { eventType: 'test-app.test' } } }];
+const STREAMS: PostgresSpec['streams'] = [
+  { applicationId: 'test-app', database: 'test_db', tables: { test_table: { eventType: 'test-app.test' } } },
+];
 const names = (users: PgUser[]): string[] => users.map((u) => u.name);
 const byName = (users: PgUser[], name: string): PgUser | undefined => users.find((u) => u.name === name);
 const secretName = (user: string, c = 'acid-test'): string => `${user.replaceAll('_', '-')}.${c}.credentials.postgresql.acid.zalan.do`;
@@ -13,10 +15,19 @@ describe('normalizeUserFlags', () => {
   const ok: [string[], string[]][] = [
     [[], ['LOGIN']],
     [['createdb'], ['CREATEDB', 'LOGIN']],
-    [['superuser', 'createdb'], ['CREATEDB', 'LOGIN', 'SUPERUSER']],
+    [
+      ['superuser', 'createdb'],
+      ['CREATEDB', 'LOGIN', 'SUPERUSER'],
+    ],
     [['NOLOGIN'], []],
-    [['login', 'CREATEROLE'], ['CREATEROLE', 'LOGIN']],
-    [['createdb', 'CREATEDB'], ['CREATEDB', 'LOGIN']],
+    [
+      ['login', 'CREATEROLE'],
+      ['CREATEROLE', 'LOGIN'],
+    ],
+    [
+      ['createdb', 'CREATEDB'],
+      ['CREATEDB', 'LOGIN'],
+    ],
   ];
   for (const [flags, want] of ok) {
     it(`normalises ${JSON.stringify(flags)} to ${JSON.stringify(want)}`, () => {
@@ -94,15 +105,34 @@ describe('desiredUsers', () => {
   // Upstream TestPreparedDatabases.
   it('prepares a database named after the cluster for preparedDatabases: {}', () => {
     const users = names(desiredUsers(cluster({ preparedDatabases: {} }), config()));
-    for (const role of ['acid_test_owner', 'acid_test_reader', 'acid_test_writer', 'acid_test_data_owner', 'acid_test_data_reader', 'acid_test_data_writer']) {
+    for (const role of [
+      'acid_test_owner',
+      'acid_test_reader',
+      'acid_test_writer',
+      'acid_test_data_owner',
+      'acid_test_data_reader',
+      'acid_test_data_writer',
+    ]) {
       expect(users).to.include(role);
     }
   });
   it('creates group and login roles per database and schema', () => {
     const c = cluster({ preparedDatabases: { foo: { defaultUsers: true, schemas: { bar: { defaultUsers: true } } } } });
     const users = desiredUsers(c, config());
-    for (const role of ['foo_owner', 'foo_reader', 'foo_writer', 'foo_owner_user', 'foo_reader_user', 'foo_writer_user',
-      'foo_bar_owner', 'foo_bar_reader', 'foo_bar_writer', 'foo_bar_owner_user', 'foo_bar_reader_user', 'foo_bar_writer_user']) {
+    for (const role of [
+      'foo_owner',
+      'foo_reader',
+      'foo_writer',
+      'foo_owner_user',
+      'foo_reader_user',
+      'foo_writer_user',
+      'foo_bar_owner',
+      'foo_bar_reader',
+      'foo_bar_writer',
+      'foo_bar_owner_user',
+      'foo_bar_reader_user',
+      'foo_bar_writer_user',
+    ]) {
       expect(names(users)).to.include(role);
     }
     const roles: [string, string[], string][] = [
@@ -131,13 +161,16 @@ describe('desiredUsers', () => {
 });
 
 describe('buildUserSecrets', () => {
-  const spec: Partial<PostgresSpec> = { users: { app_owner: ['createdb'], migrator: ['NOLOGIN'] }, preparedDatabases: { shop: { defaultUsers: true } } };
+  const spec: Partial<PostgresSpec> = {
+    users: { app_owner: ['createdb'], migrator: ['NOLOGIN'] },
+    preparedDatabases: { shop: { defaultUsers: true } },
+  };
 
   it('creates one Opaque Secret per login role, named after the role with dashes', () => {
     const { secrets } = buildUserSecrets(inputs(cluster(spec)));
-    expect(secrets.map((s) => s.metadata?.name)).to.deep.equal([
-      'app_owner', 'migrator', 'postgres', 'shop_owner_user', 'shop_reader_user', 'shop_writer_user', 'standby',
-    ].map((u) => secretName(u)));
+    expect(secrets.map((s) => s.metadata?.name)).to.deep.equal(
+      ['app_owner', 'migrator', 'postgres', 'shop_owner_user', 'shop_reader_user', 'shop_writer_user', 'standby'].map((u) => secretName(u)),
+    );
     for (const s of secrets) {
       expect(s.type).to.equal('Opaque');
       expect(s.metadata?.labels).to.deep.equal({ application: 'spilo', 'cluster-name': 'acid-test', team: 'acid' });
@@ -147,18 +180,41 @@ describe('buildUserSecrets', () => {
   });
 
   it('keeps the password of an existing Secret and draws new ones only for new Secrets', () => {
-    const existing = new Map<string, V1Secret>([[secretName('postgres'), secretWith(secretName('postgres'), 'test', { username: 'postgres', password: 'kept' })]]);
+    const existing = new Map<string, V1Secret>([
+      [secretName('postgres'), secretWith(secretName('postgres'), 'test', { username: 'postgres', password: 'kept' })],
+    ]);
     const drawn: string[] = [];
-    const { secrets } = buildUserSecrets(inputs(cluster(), config(), { existingSecrets: existing, newPassword: () => { drawn.push('x'); return `new-${drawn.length}`; } }));
-    expect(decode(secrets.find((s) => s.metadata?.name === secretName('postgres')), 'password')).to.equal('kept');
-    expect(decode(secrets.find((s) => s.metadata?.name === secretName('standby')), 'password')).to.equal('new-1');
+    const { secrets } = buildUserSecrets(
+      inputs(cluster(), config(), {
+        existingSecrets: existing,
+        newPassword: () => {
+          drawn.push('x');
+          return `new-${drawn.length}`;
+        },
+      }),
+    );
+    expect(
+      decode(
+        secrets.find((s) => s.metadata?.name === secretName('postgres')),
+        'password',
+      ),
+    ).to.equal('kept');
+    expect(
+      decode(
+        secrets.find((s) => s.metadata?.name === secretName('standby')),
+        'password',
+      ),
+    ).to.equal('new-1');
     expect(drawn).to.have.length(1);
   });
 
   it('labels the pooler user Secret like the pooler', () => {
     const { secrets } = buildUserSecrets(inputs(cluster({ enableConnectionPooler: true })));
-    expect(secrets.find((s) => s.metadata?.name === secretName('pooler'))?.metadata?.labels)
-      .to.deep.equal({ application: 'db-connection-pooler', 'cluster-name': 'acid-test', 'connection-pooler': 'acid-test-pooler' });
+    expect(secrets.find((s) => s.metadata?.name === secretName('pooler'))?.metadata?.labels).to.deep.equal({
+      application: 'db-connection-pooler',
+      'cluster-name': 'acid-test',
+      'connection-pooler': 'acid-test-pooler',
+    });
   });
 
   it('puts cross-namespace Secrets into their namespace, without an owner', () => {
@@ -274,6 +330,10 @@ describe('buildUserSecrets with password rotation', () => {
   it('sets a rotation date when the stored one cannot be read', () => {
     const name = secretName('foo');
     const broken = secretWith(name, 'test', { username: 'foo', password: 'old', nextRotation: 'next tuesday' });
-    expect(data(build(cluster(spec), NOW, [broken]).secrets, 'foo')).to.deep.equal({ username: 'foo', password: 'old', nextRotation: rfc(day(1)) });
+    expect(data(build(cluster(spec), NOW, [broken]).secrets, 'foo')).to.deep.equal({
+      username: 'foo',
+      password: 'old',
+      nextRotation: rfc(day(1)),
+    });
   });
 });

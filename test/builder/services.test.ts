@@ -1,7 +1,13 @@
 import type { V1ServiceSpec } from '@kubernetes/client-node';
 import type { PostgresSpec } from '@pgfn/api';
 import {
-  buildMasterEndpoints, buildPoolerService, buildService, DNS_NAME_ANNOTATION, serviceAnnotations, serviceExposure, type PostgresRole,
+  buildMasterEndpoints,
+  buildPoolerService,
+  buildService,
+  DNS_NAME_ANNOTATION,
+  serviceAnnotations,
+  serviceExposure,
+  type PostgresRole,
 } from '@pgfn/builder';
 import { expect } from 'chai';
 import { cluster, config } from './support.js';
@@ -28,30 +34,87 @@ function annotationCases(role: PostgresRole, dns: string): AnnotationCase[] {
   const r = role;
   return [
     { about: `${r}: no annotations, load balancer off in manifest and config`, role, specLb: false, configLb: false, expect: {} },
-    { about: `${r}: no annotations, load balancer on in manifest`, role, specLb: true, configLb: false, expect: { [DNS_NAME_ANNOTATION]: dns } },
+    {
+      about: `${r}: no annotations, load balancer on in manifest`,
+      role,
+      specLb: true,
+      configLb: false,
+      expect: { [DNS_NAME_ANNOTATION]: dns },
+    },
     { about: `${r}: load balancer on in config but off in manifest`, role, specLb: false, configLb: true, expect: {} },
     { about: `${r}: load balancer only set in config`, role, configLb: true, expect: { [DNS_NAME_ANNOTATION]: dns } },
-    { about: `${r}: cluster annotations with load balancer`, role, configLb: true, service: { foo: 'bar' }, expect: { [DNS_NAME_ANNOTATION]: dns, foo: 'bar' } },
-    { about: `${r}: cluster annotations without load balancer`, role, specLb: false, configLb: true, service: { foo: 'bar' }, expect: { foo: 'bar' } },
-    { about: `${r}: operator annotations with load balancer`, role, configLb: true, operator: { foo: 'bar' }, expect: { [DNS_NAME_ANNOTATION]: dns, foo: 'bar' } },
-    { about: `${r}: operator annotations override defaults`, role, configLb: true, operator: { [IDLE]: '1800' }, expect: { [DNS_NAME_ANNOTATION]: dns, [IDLE]: '1800' } },
-    { about: `${r}: cluster annotations override defaults`, role, configLb: true, service: { [IDLE]: '1800' }, expect: { [DNS_NAME_ANNOTATION]: dns, [IDLE]: '1800' } },
+    {
+      about: `${r}: cluster annotations with load balancer`,
+      role,
+      configLb: true,
+      service: { foo: 'bar' },
+      expect: { [DNS_NAME_ANNOTATION]: dns, foo: 'bar' },
+    },
+    {
+      about: `${r}: cluster annotations without load balancer`,
+      role,
+      specLb: false,
+      configLb: true,
+      service: { foo: 'bar' },
+      expect: { foo: 'bar' },
+    },
+    {
+      about: `${r}: operator annotations with load balancer`,
+      role,
+      configLb: true,
+      operator: { foo: 'bar' },
+      expect: { [DNS_NAME_ANNOTATION]: dns, foo: 'bar' },
+    },
+    {
+      about: `${r}: operator annotations override defaults`,
+      role,
+      configLb: true,
+      operator: { [IDLE]: '1800' },
+      expect: { [DNS_NAME_ANNOTATION]: dns, [IDLE]: '1800' },
+    },
+    {
+      about: `${r}: cluster annotations override defaults`,
+      role,
+      configLb: true,
+      service: { [IDLE]: '1800' },
+      expect: { [DNS_NAME_ANNOTATION]: dns, [IDLE]: '1800' },
+    },
     {
       about: `${r}: cluster annotations do not override the external-dns name`,
-      role, configLb: true, service: { [DNS_NAME_ANNOTATION]: 'wrong.external-dns-name.example.com' }, expect: { [DNS_NAME_ANNOTATION]: dns },
+      role,
+      configLb: true,
+      service: { [DNS_NAME_ANNOTATION]: 'wrong.external-dns-name.example.com' },
+      expect: { [DNS_NAME_ANNOTATION]: dns },
     },
     { about: `${r}: team ID prefix enabled`, role, configLb: true, teamPrefix: true, expect: { [DNS_NAME_ANNOTATION]: dns } },
     {
       about: `${r}: role service annotations override service annotations`,
-      role, configLb: true, service: { [NLB]: 'ip', [IDLE]: '1800' }, perRole: { [IDLE]: '2000' },
+      role,
+      configLb: true,
+      service: { [NLB]: 'ip', [IDLE]: '1800' },
+      perRole: { [IDLE]: '2000' },
       expect: { [DNS_NAME_ANNOTATION]: dns, [NLB]: 'ip', [IDLE]: '2000' },
     },
   ];
 }
 
 const COMMON: AnnotationCase[] = [
-  { about: 'cluster annotations add to operator annotations', role: 'replica', configLb: false, operator: { foo: 'bar' }, service: { post: 'gres' }, expect: { foo: 'bar', post: 'gres' } },
-  { about: 'cluster annotations override operator annotations', role: 'replica', configLb: false, operator: { foo: 'bar', post: 'gres' }, service: { post: 'greSQL' }, expect: { foo: 'bar', post: 'greSQL' } },
+  {
+    about: 'cluster annotations add to operator annotations',
+    role: 'replica',
+    configLb: false,
+    operator: { foo: 'bar' },
+    service: { post: 'gres' },
+    expect: { foo: 'bar', post: 'gres' },
+  },
+  {
+    about: 'cluster annotations override operator annotations',
+    role: 'replica',
+    configLb: false,
+    operator: { foo: 'bar', post: 'gres' },
+    service: { post: 'greSQL' },
+    expect: { foo: 'bar', post: 'greSQL' },
+  },
 ];
 
 describe('serviceAnnotations', () => {
@@ -101,7 +164,11 @@ describe('serviceExposure', () => {
 function expectedSpecs(type: string, sourceRanges: string[] | undefined, policy: string | undefined, nodePort: number): V1ServiceSpec[] {
   const name = 'acid-test';
   const spec = (portName: string, selector: Record<string, string>): V1ServiceSpec => {
-    const s: V1ServiceSpec = { type, ports: [{ name: portName, port: 5432, targetPort: 5432, ...(nodePort ? { nodePort } : {}) }], selector };
+    const s: V1ServiceSpec = {
+      type,
+      ports: [{ name: portName, port: 5432, targetPort: 5432, ...(nodePort ? { nodePort } : {}) }],
+      selector,
+    };
     if (sourceRanges) s.loadBalancerSourceRanges = sourceRanges;
     if (policy) s.externalTrafficPolicy = policy;
     return s;
@@ -117,21 +184,31 @@ function expectedSpecs(type: string, sourceRanges: string[] | undefined, policy:
 function allSpecs(spec: Partial<PostgresSpec>, flags: Record<string, boolean>): V1ServiceSpec[] {
   const c = cluster({ enableConnectionPooler: true, enableReplicaConnectionPooler: true, ...spec });
   const cfg = config(flags);
-  return (['master', 'replica'] as const).flatMap((role) => [buildService(c, cfg, role).spec, buildPoolerService(c, cfg, role)?.spec]) as V1ServiceSpec[];
+  return (['master', 'replica'] as const).flatMap((role) => [
+    buildService(c, cfg, role).spec,
+    buildPoolerService(c, cfg, role)?.spec,
+  ]) as V1ServiceSpec[];
 }
 
 const all = (prefix: string, value: boolean): Record<string, boolean> => ({
-  [`enableMaster${prefix}`]: value, [`enableMasterPooler${prefix}`]: value, [`enableReplica${prefix}`]: value, [`enableReplicaPooler${prefix}`]: value,
+  [`enableMaster${prefix}`]: value,
+  [`enableMasterPooler${prefix}`]: value,
+  [`enableReplica${prefix}`]: value,
+  [`enableReplicaPooler${prefix}`]: value,
 });
 
 describe('buildService and buildPoolerService types', () => {
   const ranges = ['192.186.1.2/22'];
   // Upstream TestEnableLoadBalancers and TestEnableNodePorts.
   it('keeps ClusterIP when the config enables load balancers but the manifest disables them', () => {
-    expect(allSpecs({ allowedSourceRanges: ranges, ...all('LoadBalancer', false) }, all('LoadBalancer', true))).to.deep.equal(expectedSpecs('ClusterIP', undefined, undefined, 0));
+    expect(allSpecs({ allowedSourceRanges: ranges, ...all('LoadBalancer', false) }, all('LoadBalancer', true))).to.deep.equal(
+      expectedSpecs('ClusterIP', undefined, undefined, 0),
+    );
   });
   it('creates load balancers the manifest enables, with its source ranges', () => {
-    expect(allSpecs({ allowedSourceRanges: ranges, ...all('LoadBalancer', true) }, all('LoadBalancer', false))).to.deep.equal(expectedSpecs('LoadBalancer', ranges, 'Cluster', 0));
+    expect(allSpecs({ allowedSourceRanges: ranges, ...all('LoadBalancer', true) }, all('LoadBalancer', false))).to.deep.equal(
+      expectedSpecs('LoadBalancer', ranges, 'Cluster', 0),
+    );
   });
   it('keeps ClusterIP when the config enables node ports but the manifest disables them', () => {
     expect(allSpecs(all('NodePort', false), all('NodePort', true))).to.deep.equal(expectedSpecs('ClusterIP', undefined, undefined, 0));
@@ -141,7 +218,9 @@ describe('buildService and buildPoolerService types', () => {
   });
   it('uses the node ports the manifest names', () => {
     const ports = { masterNodePort: 1337, masterPoolerNodePort: 1337, replicaNodePort: 1337, replicaPoolerNodePort: 1337 };
-    expect(allSpecs({ ...all('NodePort', true), ...ports }, all('NodePort', false))).to.deep.equal(expectedSpecs('NodePort', undefined, 'Cluster', 1337));
+    expect(allSpecs({ ...all('NodePort', true), ...ports }, all('NodePort', false))).to.deep.equal(
+      expectedSpecs('NodePort', undefined, 'Cluster', 1337),
+    );
   });
   it('prefers a node port over a load balancer and then sets no DNS name', () => {
     const svc = buildService(cluster({ enableMasterNodePort: true, enableMasterLoadBalancer: true }), config(), 'master');
@@ -164,16 +243,29 @@ describe('buildService selectors and metadata', () => {
   it('leaves the master Service without a selector while Patroni uses Endpoints', () => {
     const cfg = config({ kubernetesUseConfigmaps: false });
     expect(buildService(cluster(), cfg, 'master').spec?.selector).to.equal(undefined);
-    expect(buildService(cluster(), cfg, 'replica').spec?.selector).to.deep.equal({ application: 'spilo', 'cluster-name': 'acid-test', 'spilo-role': 'replica' });
+    expect(buildService(cluster(), cfg, 'replica').spec?.selector).to.deep.equal({
+      application: 'spilo',
+      'cluster-name': 'acid-test',
+      'spilo-role': 'replica',
+    });
   });
   it('selects the master pod when Patroni uses ConfigMaps', () => {
-    expect(buildService(cluster(), config({ kubernetesUseConfigmaps: true }), 'master').spec?.selector).to.deep.equal({ application: 'spilo', 'cluster-name': 'acid-test', 'spilo-role': 'master' });
+    expect(buildService(cluster(), config({ kubernetesUseConfigmaps: true }), 'master').spec?.selector).to.deep.equal({
+      application: 'spilo',
+      'cluster-name': 'acid-test',
+      'spilo-role': 'master',
+    });
   });
   it('names the Services <c> and <c>-repl and labels them with team and role', () => {
     const replica = buildService(cluster(), config(), 'replica');
     expect(replica.metadata?.name).to.equal('acid-test-repl');
     expect(replica.metadata?.namespace).to.equal('test');
-    expect(replica.metadata?.labels).to.deep.equal({ application: 'spilo', 'cluster-name': 'acid-test', team: 'acid', 'spilo-role': 'replica' });
+    expect(replica.metadata?.labels).to.deep.equal({
+      application: 'spilo',
+      'cluster-name': 'acid-test',
+      team: 'acid',
+      'spilo-role': 'replica',
+    });
   });
   it('adds inherited annotations of the postgresql object', () => {
     const c = cluster({}, { annotations: { 'owner.example.com/cost-center': '42', other: 'x' } });
@@ -182,8 +274,9 @@ describe('buildService selectors and metadata', () => {
   });
   it('points at the postgresql object when owner references are enabled', () => {
     const c = cluster({}, { uid: '1234' });
-    expect(buildService(c, config({ enableOwnerReferences: true }), 'master').metadata?.ownerReferences)
-      .to.deep.equal([{ apiVersion: 'acid.zalan.do/v1', kind: 'postgresql', name: 'acid-test', uid: '1234', controller: true }]);
+    expect(buildService(c, config({ enableOwnerReferences: true }), 'master').metadata?.ownerReferences).to.deep.equal([
+      { apiVersion: 'acid.zalan.do/v1', kind: 'postgresql', name: 'acid-test', uid: '1234', controller: true },
+    ]);
     expect(buildService(c, config(), 'master').metadata?.ownerReferences).to.equal(undefined);
   });
 });

@@ -93,16 +93,27 @@ const cases: Case[] = [
 describe('spiloConfigurationJson', () => {
   for (const tc of cases) {
     it(tc.name, () => {
-      const config = { enablePgversionEnvVar: tc.enablePgversionEnvVar ?? false, enablePatroniFailsafeMode: tc.enablePatroniFailsafeMode ?? false };
+      const config = {
+        enablePgversionEnvVar: tc.enablePgversionEnvVar ?? false,
+        enablePatroniFailsafeMode: tc.enablePatroniFailsafeMode ?? false,
+      };
       const pg = { version: '18', ...(tc.parameters === undefined ? {} : { parameters: tc.parameters }) };
       expect(spiloConfigurationJson(pg, tc.patroni, config)).to.equal(tc.expected);
     });
   }
 
   it('writes maximum_lag_on_failover as the float32 Go keeps', () => {
-    const json = spiloConfigurationJson({ version: '15' }, { maximum_lag_on_failover: 0.1 }, { enablePgversionEnvVar: true, enablePatroniFailsafeMode: false });
+    const json = spiloConfigurationJson(
+      { version: '15' },
+      { maximum_lag_on_failover: 0.1 },
+      { enablePgversionEnvVar: true, enablePatroniFailsafeMode: false },
+    );
     expect(json).to.contain('"maximum_lag_on_failover":0.1');
-    const big = spiloConfigurationJson({ version: '15' }, { maximum_lag_on_failover: 33554433 }, { enablePgversionEnvVar: true, enablePatroniFailsafeMode: false });
+    const big = spiloConfigurationJson(
+      { version: '15' },
+      { maximum_lag_on_failover: 33554433 },
+      { enablePgversionEnvVar: true, enablePatroniFailsafeMode: false },
+    );
     expect(big).to.contain('"maximum_lag_on_failover":33554432');
   });
 });
@@ -125,7 +136,8 @@ describe('bootstrap-only parameters', () => {
     for (const local of ['archive_command', 'shared_buffers', 'ssl_cert_file', 'shared_preload_libraries', 'extwlist.extensions']) {
       expect(isBootstrapOnlyParameter(local), local).to.equal(false);
     }
-    for (const dcs of ['max_connections', 'wal_level', 'max_wal_senders', 'work_mem']) expect(isBootstrapOnlyParameter(dcs), dcs).to.equal(true);
+    for (const dcs of ['max_connections', 'wal_level', 'max_wal_senders', 'work_mem'])
+      expect(isBootstrapOnlyParameter(dcs), dcs).to.equal(true);
     expect(splitPostgresqlParameters({ b: '1', a: '2', ssl: 'on' })).to.deep.equal({ local: { ssl: 'on' }, bootstrap: { a: '2', b: '1' } });
   });
 });

@@ -163,9 +163,24 @@ describe('spiloEnv', () => {
   it('starts with the operator variables in upstream order', () => {
     const env = spiloEnv(makeCluster(), makeConfig(), '{"x":1}', {});
     expect(envNames(env)).to.deep.equal([
-      'SCOPE', 'PGROOT', 'POD_IP', 'POD_NAMESPACE', 'PGUSER_SUPERUSER', 'KUBERNETES_SCOPE_LABEL', 'KUBERNETES_ROLE_LABEL',
-      'PGPASSWORD_SUPERUSER', 'PGUSER_STANDBY', 'PGPASSWORD_STANDBY', 'PAM_OAUTH2', 'HUMAN_ROLE', 'PGVERSION', 'KUBERNETES_LABELS',
-      'SPILO_CONFIGURATION', 'DCS_ENABLE_KUBERNETES_API', 'KUBERNETES_BOOTSTRAP_LABELS', 'KUBERNETES_USE_CONFIGMAPS',
+      'SCOPE',
+      'PGROOT',
+      'POD_IP',
+      'POD_NAMESPACE',
+      'PGUSER_SUPERUSER',
+      'KUBERNETES_SCOPE_LABEL',
+      'KUBERNETES_ROLE_LABEL',
+      'PGPASSWORD_SUPERUSER',
+      'PGUSER_STANDBY',
+      'PGPASSWORD_STANDBY',
+      'PAM_OAUTH2',
+      'HUMAN_ROLE',
+      'PGVERSION',
+      'KUBERNETES_LABELS',
+      'SPILO_CONFIGURATION',
+      'DCS_ENABLE_KUBERNETES_API',
+      'KUBERNETES_BOOTSTRAP_LABELS',
+      'KUBERNETES_USE_CONFIGMAPS',
     ]);
     const byName = (n: string): V1EnvVar | undefined => env.find((e) => e.name === n);
     expect(byName('SCOPE')?.value).to.equal('acid-test-cluster');
@@ -174,7 +189,9 @@ describe('spiloEnv', () => {
     expect(byName('PGPASSWORD_SUPERUSER')?.valueFrom).to.deep.equal({
       secretKeyRef: { name: 'postgres.acid-test-cluster.credentials.postgresql.acid.zalan.do', key: 'password' },
     });
-    expect(byName('PGPASSWORD_STANDBY')?.valueFrom?.secretKeyRef?.name).to.equal('standby.acid-test-cluster.credentials.postgresql.acid.zalan.do');
+    expect(byName('PGPASSWORD_STANDBY')?.valueFrom?.secretKeyRef?.name).to.equal(
+      'standby.acid-test-cluster.credentials.postgresql.acid.zalan.do',
+    );
     expect(byName('PGVERSION')?.value).to.equal('15');
     expect(byName('KUBERNETES_LABELS')?.value).to.equal('{"application":"spilo"}');
     expect(byName('KUBERNETES_BOOTSTRAP_LABELS')?.value).to.equal('{"critical-operation":"true"}');
@@ -187,7 +204,9 @@ describe('spiloEnv', () => {
   });
 
   it('keeps Patroni on Endpoints when kubernetes_use_configmaps is false', () => {
-    expect(envNames(spiloEnv(makeCluster(), makeConfig({ kubernetesUseConfigmaps: false }), '', {}))).not.to.include('KUBERNETES_USE_CONFIGMAPS');
+    expect(envNames(spiloEnv(makeCluster(), makeConfig({ kubernetesUseConfigmaps: false }), '', {}))).not.to.include(
+      'KUBERNETES_USE_CONFIGMAPS',
+    );
   });
 
   it('sets the log bucket with the uid-scoped suffix', () => {
@@ -221,8 +240,20 @@ describe('spiloEnv', () => {
 describe('cloneEnv', () => {
   const config = makeConfig({ walS3Bucket: 'wale-bucket' });
   const cases: [string, CloneDescription, number, string, string][] = [
-    ['uses a custom S3 path', { cluster: 'test-cluster', s3_wal_path: 's3://some/path/', timestamp: 'somewhen' }, 1, 'CLONE_WALE_S3_PREFIX', 's3://some/path/'],
-    ['generates the S3 path from the bucket', { cluster: 'test-cluster', timestamp: 'somewhen', uid: '0000' }, 1, 'CLONE_WAL_S3_BUCKET', 'wale-bucket'],
+    [
+      'uses a custom S3 path',
+      { cluster: 'test-cluster', s3_wal_path: 's3://some/path/', timestamp: 'somewhen' },
+      1,
+      'CLONE_WALE_S3_PREFIX',
+      's3://some/path/',
+    ],
+    [
+      'generates the S3 path from the bucket',
+      { cluster: 'test-cluster', timestamp: 'somewhen', uid: '0000' },
+      1,
+      'CLONE_WAL_S3_BUCKET',
+      'wale-bucket',
+    ],
     ['sets the target time', { cluster: 'test-cluster', timestamp: 'somewhen', uid: '0000' }, 4, 'CLONE_TARGET_TIME', 'somewhen'],
   ];
   for (const [name, clone, index, envName, value] of cases) {
@@ -239,7 +270,10 @@ describe('cloneEnv', () => {
       { name: 'CLONE_HOST', value: 'source' },
       { name: 'CLONE_PORT', value: '5432' },
       { name: 'CLONE_USER', value: 'standby' },
-      { name: 'CLONE_PASSWORD', valueFrom: { secretKeyRef: { name: 'standby.source.credentials.postgresql.acid.zalan.do', key: 'password' } } },
+      {
+        name: 'CLONE_PASSWORD',
+        valueFrom: { secretKeyRef: { name: 'standby.source.credentials.postgresql.acid.zalan.do', key: 'password' } },
+      },
     ]);
   });
 
@@ -265,13 +299,48 @@ describe('cloneEnv', () => {
 describe('standbyEnv', () => {
   const cases: [string, StandbyDescription, number, string, string, number][] = [
     ['reads WAL from a custom S3 path', { s3_wal_path: 's3://some/path/' }, 0, 'STANDBY_WALE_S3_PREFIX', 's3://some/path/', 3],
-    ['ignores the GS path when an S3 path is set', { s3_wal_path: 's3://some/path/', gs_wal_path: 'gs://some/path/' }, 1, 'STANDBY_METHOD', 'STANDBY_WITH_WALE', 3],
+    [
+      'ignores the GS path when an S3 path is set',
+      { s3_wal_path: 's3://some/path/', gs_wal_path: 'gs://some/path/' },
+      1,
+      'STANDBY_METHOD',
+      'STANDBY_WITH_WALE',
+      3,
+    ],
     ['streams from a remote primary', { standby_host: 'remote-primary' }, 0, 'STANDBY_HOST', 'remote-primary', 1],
     ['streams from a remote primary with a port', { standby_host: 'remote-primary', standby_port: '9876' }, 1, 'STANDBY_PORT', '9876', 2],
-    ['streams from a remote primary with an S3 WAL path', { s3_wal_path: 's3://some/path/', standby_host: 'remote-primary' }, 0, 'STANDBY_HOST', 'remote-primary', 4],
-    ['sets the S3 WAL path beside the standby host', { s3_wal_path: 's3://some/path/', standby_host: 'remote-primary' }, 1, 'STANDBY_WALE_S3_PREFIX', 's3://some/path/', 4],
-    ['streams from a remote primary with a GCS WAL path', { gs_wal_path: 'gs://some/path/', standby_host: 'remote-primary' }, 0, 'STANDBY_HOST', 'remote-primary', 4],
-    ['uses a primary slot name', { standby_host: 'remote-primary', standby_primary_slot_name: 'my_slot' }, 1, 'STANDBY_PRIMARY_SLOT_NAME', 'my_slot', 2],
+    [
+      'streams from a remote primary with an S3 WAL path',
+      { s3_wal_path: 's3://some/path/', standby_host: 'remote-primary' },
+      0,
+      'STANDBY_HOST',
+      'remote-primary',
+      4,
+    ],
+    [
+      'sets the S3 WAL path beside the standby host',
+      { s3_wal_path: 's3://some/path/', standby_host: 'remote-primary' },
+      1,
+      'STANDBY_WALE_S3_PREFIX',
+      's3://some/path/',
+      4,
+    ],
+    [
+      'streams from a remote primary with a GCS WAL path',
+      { gs_wal_path: 'gs://some/path/', standby_host: 'remote-primary' },
+      0,
+      'STANDBY_HOST',
+      'remote-primary',
+      4,
+    ],
+    [
+      'uses a primary slot name',
+      { standby_host: 'remote-primary', standby_primary_slot_name: 'my_slot' },
+      1,
+      'STANDBY_PRIMARY_SLOT_NAME',
+      'my_slot',
+      2,
+    ],
   ];
   for (const [name, standby, index, envName, value, length] of cases) {
     it(name, () => {
@@ -285,7 +354,14 @@ describe('standbyEnv', () => {
 describe('appendEnvVars', () => {
   const base: V1EnvVar[] = [{ name: 'CUSTOM_VARIABLE', value: 'test' }];
   const cases: [string, V1EnvVar[], number][] = [
-    ['rejects a variable whose name is taken, in any case', [{ name: 'custom_variable', value: 'new' }, { name: 'ANOTHER', value: 'x' }], 2],
+    [
+      'rejects a variable whose name is taken, in any case',
+      [
+        { name: 'custom_variable', value: 'new' },
+        { name: 'ANOTHER', value: 'x' },
+      ],
+      2,
+    ],
     ['appends nothing from an empty list', [], 1],
   ];
   for (const [name, more, size] of cases) {

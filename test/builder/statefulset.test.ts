@@ -63,7 +63,13 @@ describe('buildStatefulSet', () => {
     it('points at the CR as controller with enable_owner_references', () => {
       const s = build({}, { enableOwnerReferences: true });
       expect(s.metadata?.ownerReferences).to.deep.equal([
-        { apiVersion: 'acid.zalan.do/v1', kind: 'postgresql', name: 'acid-test-cluster', uid: 'efd12e58-5786-11e8-b5a7-06148230260c', controller: true },
+        {
+          apiVersion: 'acid.zalan.do/v1',
+          kind: 'postgresql',
+          name: 'acid-test-cluster',
+          uid: 'efd12e58-5786-11e8-b5a7-06148230260c',
+          controller: true,
+        },
       ]);
       expect(build().metadata?.ownerReferences).to.equal(undefined);
     });
@@ -82,7 +88,10 @@ describe('buildStatefulSet', () => {
       ['has a simple label selector', { matchLabels: { environment: 'unittest' } }],
       [
         'has a full selector',
-        { matchLabels: { environment: 'unittest' }, matchExpressions: [{ key: 'flavour', operator: 'In', values: ['banana', 'chocolate'] }] },
+        {
+          matchLabels: { environment: 'unittest' },
+          matchExpressions: [{ key: 'flavour', operator: 'In', values: ['banana', 'chocolate'] }],
+        },
       ],
     ] as const;
     for (const [name, selector] of selectors) {
@@ -148,20 +157,27 @@ describe('buildStatefulSet', () => {
     });
     it('takes the liveness probe from the manifest before the configuration', () => {
       const probe = { httpGet: { path: '/liveness', port: 8008 } };
-      expect(container(build({ livenessProbe: probe }, { livenessProbe: { tcpSocket: { port: 5432 } } }), 'postgres').livenessProbe).to.deep.equal(probe);
+      expect(
+        container(build({ livenessProbe: probe }, { livenessProbe: { tcpSocket: { port: 5432 } } }), 'postgres').livenessProbe,
+      ).to.deep.equal(probe);
     });
   });
 
   describe('the pod', () => {
     it('runs as the configured service account, users and grace period', () => {
-      const spec = build({ spiloFSGroup: 104 }, { spiloRunasuser: 101, spiloRunasgroup: 103, spiloFsgroup: 103, podTerminateGracePeriod: 300 }).spec?.template.spec;
+      const spec = build(
+        { spiloFSGroup: 104 },
+        { spiloRunasuser: 101, spiloRunasgroup: 103, spiloFsgroup: 103, podTerminateGracePeriod: 300 },
+      ).spec?.template.spec;
       expect(spec?.serviceAccountName).to.equal('postgres-pod');
       expect(spec?.terminationGracePeriodSeconds).to.equal(300);
       expect(spec?.securityContext).to.deep.equal({ runAsUser: 101, runAsGroup: 103, fsGroup: 104 });
     });
 
     it('takes priority class and scheduler from the manifest, else the configuration', () => {
-      expect(build({ podPriorityClassName: 'high', schedulerName: 'custom' }, { podPriorityClassName: 'low' }).spec?.template.spec).to.include({
+      expect(
+        build({ podPriorityClassName: 'high', schedulerName: 'custom' }, { podPriorityClassName: 'low' }).spec?.template.spec,
+      ).to.include({
         priorityClassName: 'high',
         schedulerName: 'custom',
       });
@@ -170,14 +186,20 @@ describe('buildStatefulSet', () => {
 
     it('takes tolerations from the manifest, else the configured one', () => {
       const manifest = [{ key: 'postgres', operator: 'Exists', effect: 'NoSchedule' }];
-      expect(build({ tolerations: manifest }, { toleration: { key: 'x', operator: 'Exists' } }).spec?.template.spec?.tolerations).to.deep.equal(manifest);
-      expect(build({}, { toleration: { key: 'x', operator: 'Exists' } }).spec?.template.spec?.tolerations).to.deep.equal([{ key: 'x', operator: 'Exists' }]);
+      expect(
+        build({ tolerations: manifest }, { toleration: { key: 'x', operator: 'Exists' } }).spec?.template.spec?.tolerations,
+      ).to.deep.equal(manifest);
+      expect(build({}, { toleration: { key: 'x', operator: 'Exists' } }).spec?.template.spec?.tolerations).to.deep.equal([
+        { key: 'x', operator: 'Exists' },
+      ]);
       expect(build().spec?.template.spec?.tolerations).to.equal(undefined);
     });
 
     it('annotates pods with custom, manifest and IAM annotations', () => {
-      const annotations = build({ podAnnotations: { a: 'manifest', b: 'b' } }, { customPodAnnotations: { a: 'config', c: 'c' }, kubeIamRole: 'role' }).spec?.template.metadata
-        ?.annotations;
+      const annotations = build(
+        { podAnnotations: { a: 'manifest', b: 'b' } },
+        { customPodAnnotations: { a: 'config', c: 'c' }, kubeIamRole: 'role' },
+      ).spec?.template.metadata?.annotations;
       expect(annotations).to.include({ a: 'manifest', b: 'b', c: 'c', 'iam.amazonaws.com/role': 'role' });
     });
 
@@ -188,16 +210,24 @@ describe('buildStatefulSet', () => {
   });
 
   describe('TLS', () => {
-    const sts = build({
-      tls: { secretName: 'my-secret', caFile: 'ca.crt' },
-      // The manifest may already mount the same Secret at /tls: it is kept once.
-      additionalVolumes: [{ name: 'my-secret', mountPath: '/tls', volumeSource: { secret: { secretName: 'my-secret', defaultMode: 0o640 } } }],
-    }, { spiloFsgroup: 103 });
+    const sts = build(
+      {
+        tls: { secretName: 'my-secret', caFile: 'ca.crt' },
+        // The manifest may already mount the same Secret at /tls: it is kept once.
+        additionalVolumes: [
+          { name: 'my-secret', mountPath: '/tls', volumeSource: { secret: { secretName: 'my-secret', defaultMode: 0o640 } } },
+        ],
+      },
+      { spiloFsgroup: 103 },
+    );
     const pg = container(sts, 'postgres');
 
     it('mounts the Secret at /tls, readable through the fsGroup', () => {
       expect(sts.spec?.template.spec?.securityContext?.fsGroup).to.equal(103);
-      expect(sts.spec?.template.spec?.volumes).to.deep.include({ name: 'my-secret', secret: { secretName: 'my-secret', defaultMode: 0o640 } });
+      expect(sts.spec?.template.spec?.volumes).to.deep.include({
+        name: 'my-secret',
+        secret: { secretName: 'my-secret', defaultMode: 0o640 },
+      });
       expect(pg.volumeMounts?.filter((m) => m.mountPath === '/tls')).to.deep.equal([{ name: 'my-secret', mountPath: '/tls' }]);
     });
 
@@ -261,7 +291,12 @@ describe('buildStatefulSet', () => {
     );
     const sts = result.statefulSet;
     const table: [string, string[], string[], string[]][] = [
-      ['postgres', ['pgdata', 'test1', 'test3', 'test4', 'test5', 'test6'], ['', '', '', '', 'subpath', ''], ['$(POD_NAME)', '', '', '', '', '$(POD_NAME)']],
+      [
+        'postgres',
+        ['pgdata', 'test1', 'test3', 'test4', 'test5', 'test6'],
+        ['', '', '', '', 'subpath', ''],
+        ['$(POD_NAME)', '', '', '', '', '$(POD_NAME)'],
+      ],
       ['sidecar', ['pgdata', 'test1', 'test2'], ['', '', ''], ['$(POD_NAME)', '', '']],
     ];
     for (const [name, mounts, subPaths, exprs] of table) {
@@ -342,11 +377,20 @@ describe('buildStatefulSet', () => {
     });
 
     const expected: [string, object][] = [
-      ['cluster-specific-sidecar', { image: 'test-image', imagePullPolicy: 'IfNotPresent', resources: res('200m', '500m', '0.7Gi', '1.3Gi') }],
-      ['cluster-specific-sidecar-with-resources', { image: 'test-image', imagePullPolicy: 'IfNotPresent', resources: res('210m', '510m', '0.8Gi', '1.4Gi') }],
+      [
+        'cluster-specific-sidecar',
+        { image: 'test-image', imagePullPolicy: 'IfNotPresent', resources: res('200m', '500m', '0.7Gi', '1.3Gi') },
+      ],
+      [
+        'cluster-specific-sidecar-with-resources',
+        { image: 'test-image', imagePullPolicy: 'IfNotPresent', resources: res('210m', '510m', '0.8Gi', '1.4Gi') },
+      ],
       ['replace-sidecar', { image: 'override-image', imagePullPolicy: 'IfNotPresent', resources: res('200m', '500m', '0.7Gi', '1.3Gi') }],
       ['global-sidecar', { image: 'test-image' }],
-      ['deprecated-global-sidecar', { image: 'image:123', imagePullPolicy: 'IfNotPresent', resources: res('200m', '500m', '0.7Gi', '1.3Gi') }],
+      [
+        'deprecated-global-sidecar',
+        { image: 'image:123', imagePullPolicy: 'IfNotPresent', resources: res('200m', '500m', '0.7Gi', '1.3Gi') },
+      ],
     ];
     for (const [name, fields] of expected) {
       it(`builds ${name} with the injected env and the data mount`, () => {
@@ -367,13 +411,18 @@ describe('buildStatefulSet', () => {
 
     it('shares the socket directory with every container when configured', () => {
       const s = build({ sidecars: [{ name: 'exporter', image: 'x' }] }, { sharePgsocketWithSidecars: true });
-      for (const c of s.spec?.template.spec?.containers ?? []) expect(c.volumeMounts).to.deep.include({ name: 'postgresql-run', mountPath: '/var/run/postgresql' });
+      for (const c of s.spec?.template.spec?.containers ?? [])
+        expect(c.volumeMounts).to.deep.include({ name: 'postgresql-run', mountPath: '/var/run/postgresql' });
     });
 
     it('mounts additional_secret_mount into every container', () => {
-      const s = build({ sidecars: [{ name: 'exporter', image: 'x' }] }, { additionalSecretMount: 'aws-iam-s3-role', additionalSecretMountPath: '/meta/credentials' });
+      const s = build(
+        { sidecars: [{ name: 'exporter', image: 'x' }] },
+        { additionalSecretMount: 'aws-iam-s3-role', additionalSecretMountPath: '/meta/credentials' },
+      );
       expect(s.spec?.template.spec?.volumes).to.deep.include({ name: 'aws-iam-s3-role', secret: { secretName: 'aws-iam-s3-role' } });
-      for (const c of s.spec?.template.spec?.containers ?? []) expect(c.volumeMounts).to.deep.include({ name: 'aws-iam-s3-role', mountPath: '/meta/credentials' });
+      for (const c of s.spec?.template.spec?.containers ?? [])
+        expect(c.volumeMounts).to.deep.include({ name: 'aws-iam-s3-role', mountPath: '/meta/credentials' });
     });
   });
 
@@ -390,21 +439,37 @@ describe('buildStatefulSet', () => {
     });
 
     const readiness: [string, string, object][] = [
-      ['OR', 'adds the node readiness label as another term', {
-        nodeSelectorTerms: [
-          { matchExpressions: [{ key: 'test-label', operator: 'In', values: ['test-value'] }] },
-          { matchExpressions: [{ key: 'lifecycle-status', operator: 'In', values: ['ready'] }] },
-        ],
-      }],
-      ['AND', 'adds the node readiness label to every term', {
-        nodeSelectorTerms: [
-          { matchExpressions: [{ key: 'test-label', operator: 'In', values: ['test-value'] }, { key: 'lifecycle-status', operator: 'In', values: ['ready'] }] },
-        ],
-      }],
+      [
+        'OR',
+        'adds the node readiness label as another term',
+        {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'test-label', operator: 'In', values: ['test-value'] }] },
+            { matchExpressions: [{ key: 'lifecycle-status', operator: 'In', values: ['ready'] }] },
+          ],
+        },
+      ],
+      [
+        'AND',
+        'adds the node readiness label to every term',
+        {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'test-label', operator: 'In', values: ['test-value'] },
+                { key: 'lifecycle-status', operator: 'In', values: ['ready'] },
+              ],
+            },
+          ],
+        },
+      ],
     ];
     for (const [merge, name, required] of readiness) {
       it(`${name} (${merge})`, () => {
-        const sts = build({ nodeAffinity: manifestAffinity }, { nodeReadinessLabel: { 'lifecycle-status': 'ready' }, nodeReadinessLabelMerge: merge });
+        const sts = build(
+          { nodeAffinity: manifestAffinity },
+          { nodeReadinessLabel: { 'lifecycle-status': 'ready' }, nodeReadinessLabelMerge: merge },
+        );
         expect(sts.spec?.template.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution).to.deep.equal(required);
       });
     }
@@ -416,10 +481,14 @@ describe('buildStatefulSet', () => {
     ];
     for (const [name, enabled, preferred] of antiAffinity) {
       it(name, () => {
-        const affinity = build({}, { enablePodAntiaffinity: enabled, podAntiaffinityPreferredDuringScheduling: preferred }).spec?.template.spec?.affinity;
+        const affinity = build({}, { enablePodAntiaffinity: enabled, podAntiaffinityPreferredDuringScheduling: preferred }).spec?.template
+          .spec?.affinity;
         if (!enabled) return void expect(affinity).to.equal(undefined);
         const term = { labelSelector: { matchLabels: podLabels }, topologyKey: 'kubernetes.io/hostname' };
-        if (preferred) expect(affinity?.podAntiAffinity).to.deep.equal({ preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: term }] });
+        if (preferred)
+          expect(affinity?.podAntiAffinity).to.deep.equal({
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: term }],
+          });
         else expect(affinity?.podAntiAffinity).to.deep.equal({ requiredDuringSchedulingIgnoredDuringExecution: [term] });
       });
     }
@@ -431,7 +500,12 @@ describe('buildStatefulSet', () => {
     });
 
     it('keeps the manifest topology spread constraints and fills a missing selector', () => {
-      const given = { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: podLabels } };
+      const given = {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'DoNotSchedule',
+        labelSelector: { matchLabels: podLabels },
+      };
       const bare = { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' };
       expect(build({ topologySpreadConstraints: [given, bare] }).spec?.template.spec?.topologySpreadConstraints).to.deep.equal([
         given,
@@ -445,10 +519,34 @@ describe('buildStatefulSet', () => {
       ['keeps the count without constraints', { minInstances: -1, maxInstances: -1 }, {}, 2, 2],
       ['raises the count to min_instances', { minInstances: 2, maxInstances: -1 }, {}, 1, 2],
       ['lowers the count to max_instances', { minInstances: -1, maxInstances: 5 }, {}, 10, 5],
-      ['ignores min_instances with the ignore annotation', { minInstances: 2, ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' }, { 'ignore-instance-limits': 'true' }, 1, 1],
-      ['does not ignore with another annotation key', { minInstances: 2, ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' }, { 'ignoring-instance-limits': 'true' }, 1, 2],
-      ['does not ignore with another annotation value', { minInstances: 2, ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' }, { 'ignore-instance-limits': 'active' }, 1, 2],
-      ['keeps the count when there is nothing to ignore', { ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' }, { 'ignore-instance-limits': 'true' }, 1, 1],
+      [
+        'ignores min_instances with the ignore annotation',
+        { minInstances: 2, ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' },
+        { 'ignore-instance-limits': 'true' },
+        1,
+        1,
+      ],
+      [
+        'does not ignore with another annotation key',
+        { minInstances: 2, ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' },
+        { 'ignoring-instance-limits': 'true' },
+        1,
+        2,
+      ],
+      [
+        'does not ignore with another annotation value',
+        { minInstances: 2, ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' },
+        { 'ignore-instance-limits': 'active' },
+        1,
+        2,
+      ],
+      [
+        'keeps the count when there is nothing to ignore',
+        { ignoreInstanceLimitsAnnotationKey: 'ignore-instance-limits' },
+        { 'ignore-instance-limits': 'true' },
+        1,
+        1,
+      ],
     ];
     for (const [name, config, annotations, desired, provided] of cases) {
       it(name, () => {
@@ -457,7 +555,9 @@ describe('buildStatefulSet', () => {
     }
 
     it('keeps a one-pod standby cluster at one pod whatever min_instances says', () => {
-      expect(numberOfInstances(makeCluster({ numberOfInstances: 1, standby: { standby_host: 'x' } }), makeConfig({ minInstances: 3 }))).to.equal(1);
+      expect(
+        numberOfInstances(makeCluster({ numberOfInstances: 1, standby: { standby_host: 'x' } }), makeConfig({ minInstances: 3 })),
+      ).to.equal(1);
     });
   });
 });

@@ -4,7 +4,7 @@ import type { V1Container, V1EnvVar, V1ObjectMeta, V1StatefulSet } from '@kubern
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql, type PostgresSpec } from '@pgfn/api';
 
 export function makeConfig(overrides: Partial<OperatorConfig> = {}): OperatorConfig {
-  return { ...structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig, ...overrides };
+  return { ...(structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig), ...overrides };
 }
 
 /**

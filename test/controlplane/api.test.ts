@@ -7,8 +7,13 @@ import { adminConfig, createNamespace, eventually, statusOf, tokenConfig } from 
 describe('the test control plane: API semantics', () => {
   let kc: k8s.KubeConfig;
   let ns: { name: string; cleanup: () => Promise<void> };
-  before(async () => { kc = adminConfig(); ns = await createNamespace(kc, 'cp-api'); });
-  after(async () => { await ns.cleanup(); });
+  before(async () => {
+    kc = adminConfig();
+    ns = await createNamespace(kc, 'cp-api');
+  });
+  after(async () => {
+    await ns.cleanup();
+  });
 
   it('serves a new CRD and streams add, update and delete of a custom object in order', async () => {
     const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
@@ -19,12 +24,19 @@ describe('the test control plane: API semantics', () => {
       body: {
         metadata: { name: `${plural}.${group}` },
         spec: {
-          group, scope: 'Namespaced',
+          group,
+          scope: 'Namespaced',
           names: { plural, singular: plural.slice(0, -1), kind: `W${plural}` },
-          versions: [{
-            name: 'v1', served: true, storage: true,
-            schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
-          }],
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } },
+              },
+            },
+          ],
         },
       },
     });
@@ -38,20 +50,48 @@ describe('the test control plane: API semantics', () => {
       // Watching from the list's resourceVersion delivers every later event even if the watch
       // connection is established after the first write.
       // A just-Established CRD may answer 429 "storage is (re)initializing" for a moment: retry like a client should.
-      const list = await eventually('the new resource to be listable', async () =>
-        await custom.listNamespacedCustomObject({ group, version: 'v1', namespace: ns.name, plural }) as { metadata: { resourceVersion: string } });
-      const watcher = await new k8s.Watch(kc).watch(`/apis/${group}/v1/namespaces/${ns.name}/${plural}`, { resourceVersion: list.metadata.resourceVersion },
-        (phase: string, obj: { spec?: { size?: number } }) => { seen.push(`${phase}:${obj.spec?.size}`); },
-        (err: unknown) => { if (err) watchError = err; });
+      const list = await eventually(
+        'the new resource to be listable',
+        async () =>
+          (await custom.listNamespacedCustomObject({ group, version: 'v1', namespace: ns.name, plural })) as {
+            metadata: { resourceVersion: string };
+          },
+      );
+      const watcher = await new k8s.Watch(kc).watch(
+        `/apis/${group}/v1/namespaces/${ns.name}/${plural}`,
+        { resourceVersion: list.metadata.resourceVersion },
+        (phase: string, obj: { spec?: { size?: number } }) => {
+          seen.push(`${phase}:${obj.spec?.size}`);
+        },
+        (err: unknown) => {
+          if (err) watchError = err;
+        },
+      );
       try {
         const ref = { group, version: 'v1', namespace: ns.name, plural };
-        const created = await custom.createNamespacedCustomObject({ ...ref, body: { apiVersion: `${group}/v1`, kind: `W${plural}`, metadata: { name: 'w1' }, spec: { size: 1 } } }) as { metadata: { resourceVersion: string } };
-        await custom.replaceNamespacedCustomObject({ ...ref, name: 'w1', body: { apiVersion: `${group}/v1`, kind: `W${plural}`, metadata: { name: 'w1', resourceVersion: created.metadata.resourceVersion }, spec: { size: 2 } } });
+        const created = (await custom.createNamespacedCustomObject({
+          ...ref,
+          body: { apiVersion: `${group}/v1`, kind: `W${plural}`, metadata: { name: 'w1' }, spec: { size: 1 } },
+        })) as { metadata: { resourceVersion: string } };
+        await custom.replaceNamespacedCustomObject({
+          ...ref,
+          name: 'w1',
+          body: {
+            apiVersion: `${group}/v1`,
+            kind: `W${plural}`,
+            metadata: { name: 'w1', resourceVersion: created.metadata.resourceVersion },
+            spec: { size: 2 },
+          },
+        });
         await custom.deleteNamespacedCustomObject({ ...ref, name: 'w1' });
-        await eventually('three watch events', async () => {
-          if (watchError !== undefined) throw new Error(`watch ended: ${String(watchError)}`);
-          return seen.length >= 3 ? true : undefined;
-        }, 15_000);
+        await eventually(
+          'three watch events',
+          async () => {
+            if (watchError !== undefined) throw new Error(`watch ended: ${String(watchError)}`);
+            return seen.length >= 3 ? true : undefined;
+          },
+          15_000,
+        );
         expect(seen).to.deep.equal(['ADDED:1', 'MODIFIED:2', 'DELETED:2']);
       } finally {
         watcher.abort();
@@ -67,11 +107,18 @@ describe('the test control plane: API semantics', () => {
     const user = 'pgfn-tester-1';
     const token = testEnv().tokens[user];
     expect(token, 'static token for the tester').to.be.a('string');
-    await rbac.createNamespacedRole({ namespace: ns.name, body: { metadata: { name: 'cm-reader' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] } });
-    await rbac.createNamespacedRoleBinding({ namespace: ns.name, body: {
-      metadata: { name: 'cm-reader' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-reader' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-    } });
+    await rbac.createNamespacedRole({
+      namespace: ns.name,
+      body: { metadata: { name: 'cm-reader' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }] },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'cm-reader' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-reader' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      },
+    });
     await adminCore.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'visible' }, data: { a: 'b' } } });
     const core = tokenConfig(token ?? '').makeApiClient(k8s.CoreV1Api);
     // RBAC caches are refreshed from informers: allow a moment for the new binding to be seen.

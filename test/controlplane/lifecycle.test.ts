@@ -31,11 +31,18 @@ describe('the test control plane: lifecycle', function () {
     const fixture = fileURLToPath(new URL('./fixtures/start-and-wait.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, 'no-kwok'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    const state = await eventually('the child control plane to be up', async () => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      return line === undefined ? undefined : (JSON.parse(line) as { pids: number[] });
-    }, 120_000, 250);
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    const state = await eventually(
+      'the child control plane to be up',
+      async () => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        return line === undefined ? undefined : (JSON.parse(line) as { pids: number[] });
+      },
+      120_000,
+      250,
+    );
     expect(state.pids.every(isAlive)).to.equal(true);
     child.kill('SIGKILL');
     await eventually('every component group gone', async () => (state.pids.some(groupAlive) ? undefined : true), 30_000, 250);

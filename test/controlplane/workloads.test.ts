@@ -14,8 +14,11 @@ describe('the test control plane: controllers, scheduler and kwok', () => {
     kc = adminConfig();
     core = kc.makeApiClient(k8s.CoreV1Api);
     apps = kc.makeApiClient(k8s.AppsV1Api);
-    ns = await createNamespace(kc, 'cp-sts'); });
-  after(async () => { await ns.cleanup(); });
+    ns = await createNamespace(kc, 'cp-sts');
+  });
+  after(async () => {
+    await ns.cleanup();
+  });
 
   const runningPods = async (): Promise<k8s.V1Pod[] | undefined> => {
     const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' })).items;
@@ -24,14 +27,19 @@ describe('the test control plane: controllers, scheduler and kwok', () => {
   };
 
   it('turns a 3-replica StatefulSet into 3 Running pods on the kwok node, with pod IPs', async () => {
-    await apps.createNamespacedStatefulSet({ namespace: ns.name, body: {
-      metadata: { name: 'web' },
-      spec: {
-        replicas: 3, serviceName: 'web', podManagementPolicy: 'Parallel',
-        selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'example.invalid/none:1' }] } },
+    await apps.createNamespacedStatefulSet({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 3,
+          serviceName: 'web',
+          podManagementPolicy: 'Parallel',
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'example.invalid/none:1' }] } },
+        },
       },
-    } });
+    });
     const pods = await eventually('3 Running pods', runningPods, 60_000);
     expect(pods.map((p) => p.metadata?.name).sort()).to.deep.equal(['web-0', 'web-1', 'web-2']);
     expect(pods.every((p) => p.spec?.nodeName === KWOK_NODE_NAME)).to.equal(true);
@@ -41,23 +49,37 @@ describe('the test control plane: controllers, scheduler and kwok', () => {
   it('replaces a deleted pod with a new one', async () => {
     const before = await core.readNamespacedPod({ namespace: ns.name, name: 'web-1' });
     await core.deleteNamespacedPod({ namespace: ns.name, name: 'web-1' });
-    const after = await eventually('web-1 recreated and Running', async () => {
-      const pod = await core.readNamespacedPod({ namespace: ns.name, name: 'web-1' });
-      return pod.metadata?.uid !== before.metadata?.uid && pod.status?.phase === 'Running' ? pod : undefined;
-    }, 60_000);
+    const after = await eventually(
+      'web-1 recreated and Running',
+      async () => {
+        const pod = await core.readNamespacedPod({ namespace: ns.name, name: 'web-1' });
+        return pod.metadata?.uid !== before.metadata?.uid && pod.status?.phase === 'Running' ? pod : undefined;
+      },
+      60_000,
+    );
     expect(after.metadata?.uid).to.not.equal(before.metadata?.uid);
   });
 
   it('garbage-collects pods and other dependents through ownerReferences', async () => {
     const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'web' });
-    await core.createNamespacedConfigMap({ namespace: ns.name, body: {
-      metadata: { name: 'web-owned', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: sts.metadata?.uid ?? '' }] },
-    } });
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: {
+        metadata: {
+          name: 'web-owned',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: sts.metadata?.uid ?? '' }],
+        },
+      },
+    });
     await apps.deleteNamespacedStatefulSet({ namespace: ns.name, name: 'web', propagationPolicy: 'Background' });
-    await eventually('pods and the owned ConfigMap gone', async () => {
-      const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' })).items;
-      const cm = await core.readNamespacedConfigMap({ namespace: ns.name, name: 'web-owned' }).then(() => 200, statusOf);
-      return pods.length === 0 && cm === 404 ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'pods and the owned ConfigMap gone',
+      async () => {
+        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' })).items;
+        const cm = await core.readNamespacedConfigMap({ namespace: ns.name, name: 'web-owned' }).then(() => 200, statusOf);
+        return pods.length === 0 && cm === 404 ? true : undefined;
+      },
+      60_000,
+    );
   });
 });

@@ -39,10 +39,13 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
     const fn = await identityForFunction('reconcile');
     const source = await identityForServiceAccount('pgfn-apiserver-source', 'pgfn-system');
     pipeline = await startPipeline({
-      kubeconfig: fn.file, adapterKubeconfig: source.file, logDir: mkdtempSync(join(tmpdir(), 'pgfn-e2e-')),
+      kubeconfig: fn.file,
+      adapterKubeconfig: source.file,
+      logDir: mkdtempSync(join(tmpdir(), 'pgfn-e2e-')),
       // Resyncs stay in this test's namespace; other files' clusters are not ours to touch.
       functions: { reconcile: { env: { WATCHED_NAMESPACE: ns.name } } },
-      schedulePings: false, idleMs: 120_000,
+      schedulePings: false,
+      idleMs: 120_000,
     });
   });
   after(async () => {
@@ -51,32 +54,47 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
   });
 
   const read = async (name: string): Promise<Cluster | undefined> =>
-    custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }).then((c) => c as Cluster, (e: unknown) => {
-      if (statusOf(e) === 404) return undefined;
-      throw e;
-    });
+    custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }).then(
+      (c) => c as Cluster,
+      (e: unknown) => {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+      },
+    );
   const edit = async (name: string, change: (spec: Cluster['spec']) => Cluster['spec']): Promise<void> => {
     const cur = await read(name);
     if (cur === undefined) throw new Error(`${name} is gone`);
     await custom.replaceNamespacedCustomObject({ ...PG, namespace: ns.name, name, body: { ...cur, spec: change(cur.spec) } });
   };
   const replicas = async (name: string): Promise<number | undefined> =>
-    apps.readNamespacedStatefulSet({ namespace: ns.name, name }).then((s) => s.spec?.replicas, () => undefined);
+    apps.readNamespacedStatefulSet({ namespace: ns.name, name }).then(
+      (s) => s.spec?.replicas,
+      () => undefined,
+    );
 
   it('creates a cluster from an applied manifest and reports Running once Patroni labels the pods', async () => {
     await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: onKwok(example('minimal.yaml', ns.name, 'acid-e2e')) });
     await eventually('the StatefulSet', async () => replicas('acid-e2e'), 60_000, 250);
-    await eventually('2 Running pods', async () => {
-      await provisionVolumes(kc, ns.name);
-      const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
-      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
-    }, 90_000);
+    await eventually(
+      '2 Running pods',
+      async () => {
+        await provisionVolumes(kc, ns.name);
+        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
+        return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+      },
+      90_000,
+    );
     // Patroni's label changes are Pod events; they reach reconcile through the spilo-pod source.
     await labelLikePatroni(kc, ns.name, 'acid-e2e');
-    const running = await eventually('status Running', async () => {
-      const c = await read('acid-e2e');
-      return c?.status?.PostgresClusterStatus === 'Running' ? c : undefined;
-    }, 90_000, 500);
+    const running = await eventually(
+      'status Running',
+      async () => {
+        const c = await read('acid-e2e');
+        return c?.status?.PostgresClusterStatus === 'Running' ? c : undefined;
+      },
+      90_000,
+      500,
+    );
     expect(running.status?.conditions?.find((c) => c.type === 'PodsReady')?.status).to.equal('True');
     const cold = pipeline.supervisor.coldStarts();
     expect(cold.length, 'the function was started on its first event').to.be.greaterThan(0);
@@ -86,16 +104,28 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
     await edit('acid-e2e', (spec) => ({ ...spec, numberOfInstances: 3 }));
     await eventually('3 replicas', async () => ((await replicas('acid-e2e')) === 3 ? true : undefined), 60_000, 250);
     // Let the third pod come up and the status settle, so no pod churn is left for the next test.
-    await eventually('3 Running pods', async () => {
-      await provisionVolumes(kc, ns.name);
-      const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
-      return pods.length === 3 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
-    }, 90_000);
+    await eventually(
+      '3 Running pods',
+      async () => {
+        await provisionVolumes(kc, ns.name);
+        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
+        return pods.length === 3 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+      },
+      90_000,
+    );
     await labelLikePatroni(kc, ns.name, 'acid-e2e');
-    await eventually('status Running with 3 pods', async () => {
-      const c = await read('acid-e2e');
-      return c?.status?.PostgresClusterStatus === 'Running' && /^3\/3 pods ready/.test(c.status.conditions?.find((x) => x.type === 'PodsReady')?.message ?? '') ? true : undefined;
-    }, 90_000, 500);
+    await eventually(
+      'status Running with 3 pods',
+      async () => {
+        const c = await read('acid-e2e');
+        return c?.status?.PostgresClusterStatus === 'Running' &&
+          /^3\/3 pods ready/.test(c.status.conditions?.find((x) => x.type === 'PodsReady')?.message ?? '')
+          ? true
+          : undefined;
+      },
+      90_000,
+      500,
+    );
   });
 
   it('repairs what happened while the adapter was down, on the next resync', async () => {
@@ -112,16 +142,25 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
     // late pod updates may legitimately reach reconcile after the restart and apply its edit early.)
     expect(await replicas('acid-missed'), 'no event reached reconcile for the new cluster').to.equal(undefined);
     await pipeline.pings.fire('pgfn-resync');
-    await eventually('both changes repaired by the resync', async () =>
-      ((await replicas('acid-e2e')) === 1 && (await replicas('acid-missed')) === 2 ? true : undefined), 60_000, 250);
+    await eventually(
+      'both changes repaired by the resync',
+      async () => ((await replicas('acid-e2e')) === 1 && (await replicas('acid-missed')) === 2 ? true : undefined),
+      60_000,
+      250,
+    );
   });
 
   it('deletes a cluster through the finalizer', async () => {
     await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-missed' });
-    await eventually('the CR released and its objects gone', async () => {
-      const gone = (await read('acid-missed')) === undefined && (await replicas('acid-missed')) === undefined;
-      const secrets = (await core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'cluster-name=acid-missed' })).items;
-      return gone && secrets.length === 0 ? true : undefined;
-    }, 90_000, 500);
+    await eventually(
+      'the CR released and its objects gone',
+      async () => {
+        const gone = (await read('acid-missed')) === undefined && (await replicas('acid-missed')) === undefined;
+        const secrets = (await core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'cluster-name=acid-missed' })).items;
+        return gone && secrets.length === 0 ? true : undefined;
+      },
+      90_000,
+      500,
+    );
   });
 });

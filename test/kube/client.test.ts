@@ -24,15 +24,19 @@ describe('KubeClient', function () {
     await ensureCrds(kc);
     ns = await createNamespace(kc, 'kube-client');
   });
-  after(async () => { await ns.cleanup(); });
+  after(async () => {
+    await ns.cleanup();
+  });
   beforeEach(() => {
     calls = [];
     kube = new KubeClient(kc, (verb, kind) => calls.push(`${verb} ${kind}`));
   });
 
   const secret = (name: string, data: Record<string, string>): k8s.V1Secret => ({
-    ...SECRET_KIND, metadata: { name, namespace: ns.name, labels: { 'pgfn.dev/test': 'kube-client' } },
-    stringData: data, type: 'Opaque',
+    ...SECRET_KIND,
+    metadata: { name, namespace: ns.name, labels: { 'pgfn.dev/test': 'kube-client' } },
+    stringData: data,
+    type: 'Opaque',
   });
 
   it('applies, reads, lists, patches and deletes a core object, recording our field manager', async () => {
@@ -48,14 +52,26 @@ describe('KubeClient', function () {
     expect(listed.map((s) => s.metadata?.name)).to.deep.equal(['s1']);
     expect(await kube.list('v1', 'Secret', ns.name, 'pgfn.dev/test=nothing')).to.deep.equal([]);
 
-    await kube.patchMetadata({ ...SECRET_KIND, namespace: ns.name, name: 's1' }, { annotations: { 'pgfn.dev/x': 'y' }, labels: { 'pgfn.dev/test': null } });
+    await kube.patchMetadata(
+      { ...SECRET_KIND, namespace: ns.name, name: 's1' },
+      { annotations: { 'pgfn.dev/x': 'y' }, labels: { 'pgfn.dev/test': null } },
+    );
     const patched = await kube.get<k8s.V1Secret>({ ...SECRET_KIND, namespace: ns.name, name: 's1' });
     expect(patched?.metadata?.annotations?.['pgfn.dev/x']).to.equal('y');
     expect(patched?.metadata?.labels?.['pgfn.dev/test']).to.equal(undefined);
 
     await kube.delete({ ...SECRET_KIND, namespace: ns.name, name: 's1' });
     expect(await kube.get({ ...SECRET_KIND, namespace: ns.name, name: 's1' })).to.equal(undefined);
-    expect(calls).to.deep.equal(['apply Secret', 'get Secret', 'list Secret', 'list Secret', 'patch Secret', 'get Secret', 'delete Secret', 'get Secret']);
+    expect(calls).to.deep.equal([
+      'apply Secret',
+      'get Secret',
+      'list Secret',
+      'list Secret',
+      'patch Secret',
+      'get Secret',
+      'delete Secret',
+      'get Secret',
+    ]);
   });
 
   it('answers undefined for a missing object and succeeds deleting one', async () => {
@@ -74,31 +90,64 @@ describe('KubeClient', function () {
 
   it('takes over fields another manager owns (force), as server-side apply with conflicts', async () => {
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'cm1' }, data: { a: 'theirs' } }, fieldManager: 'someone-else' });
-    const applied = await kube.apply<k8s.V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm1', namespace: ns.name }, data: { a: 'ours' } });
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: { metadata: { name: 'cm1' }, data: { a: 'theirs' } },
+      fieldManager: 'someone-else',
+    });
+    const applied = await kube.apply<k8s.V1ConfigMap>({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cm1', namespace: ns.name },
+      data: { a: 'ours' },
+    });
     expect(applied.data?.['a']).to.equal('ours');
   });
 
   it('writes a custom resource, its status subresource guarded by resourceVersion, and its finalizers', async () => {
     const pg: k8s.KubernetesObject & { metadata: { name: string }; spec: unknown; status?: { PostgresClusterStatus?: string } } = {
-      apiVersion: 'acid.zalan.do/v1', kind: 'postgresql',
+      apiVersion: 'acid.zalan.do/v1',
+      kind: 'postgresql',
       metadata: { name: 'acid-kube-client', namespace: ns.name },
       spec: { teamId: 'acid', numberOfInstances: 1, postgresql: { version: '15' }, volume: { size: '1Gi' } },
     };
     const applied = await kube.apply(pg);
     const ref = refOf(applied);
-    await kube.patchCustomStatus('acid.zalan.do', 'v1', 'postgresqls', ns.name, pg.metadata.name, { PostgresClusterStatus: 'Creating' }, applied.metadata?.resourceVersion);
+    await kube.patchCustomStatus(
+      'acid.zalan.do',
+      'v1',
+      'postgresqls',
+      ns.name,
+      pg.metadata.name,
+      { PostgresClusterStatus: 'Creating' },
+      applied.metadata?.resourceVersion,
+    );
     const withStatus = await kube.get<typeof pg>(ref);
     expect(withStatus?.status?.PostgresClusterStatus).to.equal('Creating');
 
     // A stale resourceVersion is refused, not silently applied.
-    const stale = await kube.patchCustomStatus('acid.zalan.do', 'v1', 'postgresqls', ns.name, pg.metadata.name, { PostgresClusterStatus: 'Running' }, applied.metadata?.resourceVersion)
-      .then(() => undefined, (err: unknown) => err);
+    const stale = await kube
+      .patchCustomStatus(
+        'acid.zalan.do',
+        'v1',
+        'postgresqls',
+        ns.name,
+        pg.metadata.name,
+        { PostgresClusterStatus: 'Running' },
+        applied.metadata?.resourceVersion,
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     expect(statusCode(stale)).to.equal(409);
 
     const finalized = await kube.patchFinalizers<k8s.KubernetesObject>(ref, ['pgfn.dev/test'], withStatus?.metadata?.resourceVersion);
     expect(finalized.metadata?.finalizers).to.deep.equal(['pgfn.dev/test']);
-    const conflict = await kube.patchFinalizers(ref, [], withStatus?.metadata?.resourceVersion).then(() => undefined, (err: unknown) => err);
+    const conflict = await kube.patchFinalizers(ref, [], withStatus?.metadata?.resourceVersion).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(statusCode(conflict)).to.equal(409);
     await kube.patchFinalizers(ref, [], finalized.metadata?.resourceVersion);
 
@@ -111,7 +160,12 @@ describe('KubeClient', function () {
   it('handles a cluster-scoped kind (no namespace in its path)', async () => {
     const name = `pgfn-kube-client-${randomBytes(3).toString('hex')}`;
     const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name };
-    const applied = await kube.apply({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] });
+    const applied = await kube.apply({
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: { name },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
+    });
     expect(applied.metadata?.name).to.equal(name);
     expect((await kube.get(ref))?.metadata?.name).to.equal(name);
     await kube.delete(ref);
@@ -123,8 +177,13 @@ describe('KubeClient', function () {
     await kube.createEvent({
       metadata: { generateName: 'pgfn-', namespace: ns.name },
       involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns.name, name: 'cm1' },
-      reason: 'Tested', message: 'KubeClient records Events', type: 'Normal', source: { component: 'pgfn' },
-      firstTimestamp: now, lastTimestamp: now, count: 1,
+      reason: 'Tested',
+      message: 'KubeClient records Events',
+      type: 'Normal',
+      source: { component: 'pgfn' },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
     });
     const events = await kube.list<k8s.CoreV1Event>('v1', 'Event', ns.name);
     expect(events.map((e) => e.reason)).to.include('Tested');
@@ -136,7 +195,10 @@ describe('KubeClient', function () {
     await kube.apply({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name }, value: 1000 });
     expect((await kube.get(ref))?.metadata?.name).to.equal(name);
     await kube.delete(ref);
-    const unknown = await kube.get({ apiVersion: 'v1', kind: 'NoSuchKind', name: 'x' }).then(() => undefined, (err: unknown) => err as Error);
+    const unknown = await kube.get({ apiVersion: 'v1', kind: 'NoSuchKind', name: 'x' }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
     expect(String((unknown?.cause as Error | undefined)?.message)).to.match(/Unrecognized API version and kind: v1 NoSuchKind/);
   });
 
@@ -150,18 +212,29 @@ describe('KubeClient', function () {
         requests.push(`${req.method} ${req.url}`);
         const code = failures.shift();
         res.writeHead(code ?? 200, { 'content-type': 'application/json' });
-        res.end(code === undefined ? JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'ns' } }) : JSON.stringify({ kind: 'Status', code }));
+        res.end(
+          code === undefined
+            ? JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'ns' } })
+            : JSON.stringify({ kind: 'Status', code }),
+        );
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     });
-    after(() => { server.close(); });
-    beforeEach(() => { requests = []; failures = []; });
+    after(() => {
+      server.close();
+    });
+    beforeEach(() => {
+      requests = [];
+      failures = [];
+    });
 
     const standIn = (): KubeClient => {
       const local = new k8s.KubeConfig();
       local.loadFromOptions({
         clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-        users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace: 'ctx-ns' }], currentContext: 'x',
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace: 'ctx-ns' }],
+        currentContext: 'x',
       });
       return new KubeClient(local, () => undefined, { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 });
     };
@@ -169,7 +242,10 @@ describe('KubeClient', function () {
     it('makes no discovery request for the kinds pgfn uses, and uses the context namespace by default', async () => {
       const client = standIn();
       await client.get({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'acid-a' });
-      await client.delete({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'n', name: 'postgres-acid-a-pdb' }, 'Foreground');
+      await client.delete(
+        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'n', name: 'postgres-acid-a-pdb' },
+        'Foreground',
+      );
       await client.list('acid.zalan.do/v1', 'postgresql', undefined);
       expect(requests).to.deep.equal([
         'GET /apis/apps/v1/namespaces/ctx-ns/statefulsets/acid-a',
@@ -186,7 +262,12 @@ describe('KubeClient', function () {
     for (const [what, codes, attempts, finalCode] of retried) {
       it(what, async () => {
         failures = [...codes];
-        const result = await standIn().apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'ns' } }).then(() => undefined, (err: unknown) => err);
+        const result = await standIn()
+          .apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'ns' } })
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
         expect(requests).to.have.length(attempts);
         expect(requests[0]).to.equal('PATCH /api/v1/namespaces/ns/secrets/x?fieldManager=pgfn&force=true');
         expect(statusCode(result)).to.equal(finalCode);
@@ -197,11 +278,22 @@ describe('KubeClient', function () {
       const dead = new k8s.KubeConfig();
       dead.loadFromOptions({
         clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-        users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
+        users: [{ name: 'u' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
       });
       let seen = 0;
-      const client = new KubeClient(dead, () => { seen++; }, { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 });
-      const err = await client.get({ ...SECRET_KIND, namespace: 'ns', name: 'x' }).then(() => undefined, (e: unknown) => e as Error);
+      const client = new KubeClient(
+        dead,
+        () => {
+          seen++;
+        },
+        { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      );
+      const err = await client.get({ ...SECRET_KIND, namespace: 'ns', name: 'x' }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       expect(String((err?.cause as { code?: string } | undefined)?.code)).to.equal('ECONNREFUSED');
       expect(seen).to.equal(1);
     });

@@ -47,7 +47,13 @@ describe('node agent: clones and standby clusters', function () {
   };
 
   it('clones a running cluster with pg_basebackup and promotes the copy', async () => {
-    const clone = await applySpiloCluster(kc, { namespace: ns.name, name: 'acid-copy', instances: 1, patroni: TUNED, clone: { cluster: source.name } });
+    const clone = await applySpiloCluster(kc, {
+      namespace: ns.name,
+      name: 'acid-copy',
+      instances: 1,
+      patroni: TUNED,
+      clone: { cluster: source.name },
+    });
     const { master } = await waitForRoles(kc, ns.name, clone.name, 0);
     // A physical copy of the source; Patroni then sets the clone's own superuser password.
     const rows = await eventually('the source rows on the clone', () => notes(master.ip ?? '', clone.password('postgres')), 60_000, 1000);
@@ -62,7 +68,12 @@ describe('node agent: clones and standby clusters', function () {
 
   it('follows a remote primary as a standby cluster', async () => {
     const standby = await applySpiloCluster(kc, {
-      namespace: ns.name, name: 'acid-follow', instances: 1, patroni: TUNED, standby: { standby_host: source.name }, credentialsOf: source,
+      namespace: ns.name,
+      name: 'acid-follow',
+      instances: 1,
+      patroni: TUNED,
+      standby: { standby_host: source.name },
+      credentialsOf: source,
     });
     // Patroni labels a standby leader "master" (3.0.2), but it stays in recovery and replays the source.
     const { master } = await waitForRoles(kc, ns.name, standby.name, 0, 240_000);
@@ -72,10 +83,15 @@ describe('node agent: clones and standby clusters', function () {
     } finally {
       await client.end();
     }
-    const rows = await eventually('the later row on the standby', async () => {
-      const r = await notes(master.ip ?? '', source.password('postgres'));
-      return r?.includes('later') === true ? r : undefined;
-    }, 120_000, 1000);
+    const rows = await eventually(
+      'the later row on the standby',
+      async () => {
+        const r = await notes(master.ip ?? '', source.password('postgres'));
+        return r?.includes('later') === true ? r : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(rows).to.deep.equal(['from acid-src', 'later']);
     const follower = await connect(master.ip ?? '', source.password('postgres'));
     try {

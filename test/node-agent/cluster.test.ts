@@ -50,10 +50,16 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     const { master, replicas } = await waitForRoles(kc, ns.name, cluster.name, 2);
     const client = await connect(master.ip ?? '', password);
     try {
-      const rows = await eventually('two streaming replicas in pg_stat_replication', async () => {
-        const r = await client.query<{ application_name: string; state: string }>('SELECT application_name, state FROM pg_stat_replication ORDER BY 1');
-        return r.rows.length === 2 && r.rows.every((x) => x.state === 'streaming') ? r.rows : undefined;
-      }, 60_000);
+      const rows = await eventually(
+        'two streaming replicas in pg_stat_replication',
+        async () => {
+          const r = await client.query<{ application_name: string; state: string }>(
+            'SELECT application_name, state FROM pg_stat_replication ORDER BY 1',
+          );
+          return r.rows.length === 2 && r.rows.every((x) => x.state === 'streaming') ? r.rows : undefined;
+        },
+        60_000,
+      );
       expect(rows.map((r) => r.application_name)).to.deep.equal(replicas.map((r) => r.name).sort());
       expect((await client.query('SELECT pg_is_in_recovery() AS r')).rows[0]).to.deep.equal({ r: false });
     } finally {
@@ -64,7 +70,9 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       expect(pod.spec?.nodeName).to.equal(t.agent.nodeName);
       // Patroni writes its member record and the role label itself; the agent never touches metadata.
       expect(pod.metadata?.annotations?.['status']).to.match(/"role":"(master|replica)"/);
-      const roleManagers = (pod.metadata?.managedFields ?? []).filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes('"f:spilo-role"')).map((f) => f.manager);
+      const roleManagers = (pod.metadata?.managedFields ?? [])
+        .filter((f) => JSON.stringify(f.fieldsV1 ?? {}).includes('"f:spilo-role"'))
+        .map((f) => f.manager);
       expect(roleManagers.join(','), `manager of spilo-role on ${pod.metadata?.name}`).to.match(/^Patroni/);
     }
     const node = await core.readNode({ name: t.agent.nodeName });
@@ -77,11 +85,22 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     // the Services' endpoints stay empty; the resolver selects the Services' pods itself. The intent
     // is unchanged: the Services follow the role labels Patroni sets.
     const { master, replicas } = await waitForRoles(kc, ns.name, cluster.name, 2);
-    await eventually('Services to follow the roles', async () => {
-      const masterIps = await t.agent.resolver.resolve(host());
-      const replIps = (await t.agent.resolver.resolve(`${cluster.name}-repl.${ns.name}.svc.cluster.local`)).sort();
-      return masterIps.join() === master.ip && replIps.join() === replicas.map((r) => r.ip).sort().join() ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'Services to follow the roles',
+      async () => {
+        const masterIps = await t.agent.resolver.resolve(host());
+        const replIps = (await t.agent.resolver.resolve(`${cluster.name}-repl.${ns.name}.svc.cluster.local`)).sort();
+        return masterIps.join() === master.ip &&
+          replIps.join() ===
+            replicas
+              .map((r) => r.ip)
+              .sort()
+              .join()
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
   });
 
   it('fails over when the master pod is deleted, without losing an acknowledged write, and the pod returns as a replica', async () => {
@@ -94,20 +113,30 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       const ackedBefore = writer.acks.length;
       await core.deleteNamespacedPod({ name: before.master.name, namespace: ns.name });
       const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
-      await eventually('writes acknowledged by the new master', async () => (writer.acks.some((a) => a.at > deletedAt && a.server === after.master.ip) ? true : undefined), 60_000);
+      await eventually(
+        'writes acknowledged by the new master',
+        async () => (writer.acks.some((a) => a.at > deletedAt && a.server === after.master.ip) ? true : undefined),
+        60_000,
+      );
       const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned, `${before.master.name} back as a replica`).to.not.equal(undefined);
       expect(returned?.uid).to.not.equal(before.master.uid);
       await sleep(1000);
       await writer.stop();
-      console.log(`      graceful failover: writes stopped for ${writer.maxGapMs(deletedAt)} ms; ${writer.acks.length} rows acknowledged, ${writer.errors} failed attempts`);
+      console.log(
+        `      graceful failover: writes stopped for ${writer.maxGapMs(deletedAt)} ms; ${writer.acks.length} rows acknowledged, ${writer.errors} failed attempts`,
+      );
       expect(writer.acks.length).to.be.greaterThan(ackedBefore);
       await expectNoLostRows(writer, back.master.ip ?? '');
       // The returned pod kept its volume: it holds the rows written before it was deleted.
       const replica = await connect(returned?.ip ?? '', password);
       try {
-        await eventually('the returned replica to hold every acknowledged row', async () => ((await writer.missing(replica)).length === 0 ? true : undefined), 60_000);
+        await eventually(
+          'the returned replica to hold every acknowledged row',
+          async () => ((await writer.missing(replica)).length === 0 ? true : undefined),
+          60_000,
+        );
       } finally {
         await replica.end();
       }
@@ -126,7 +155,11 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       // Held down longer than the leader lock's ttl, as a node failure would: a replica must take over.
       expect(t.agent.crash(ns.name, before.master.name, { holdMs: 25_000 })).to.equal(1);
       const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
-      await eventually('writes acknowledged by the new master', async () => (writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined), 60_000);
+      await eventually(
+        'writes acknowledged by the new master',
+        async () => (writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined),
+        60_000,
+      );
       const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned?.uid, 'the same pod, restarted in place').to.equal(before.master.uid);
@@ -148,9 +181,15 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       const crashedAt = Date.now();
       t.agent.crash(ns.name, before.master.name);
       const after = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
-      await eventually('writes acknowledged after the crash', async () => (writer.acks.some((a) => a.at > crashedAt + 500 && a.server === after.master.ip) ? true : undefined), 90_000);
+      await eventually(
+        'writes acknowledged after the crash',
+        async () => (writer.acks.some((a) => a.at > crashedAt + 500 && a.server === after.master.ip) ? true : undefined),
+        90_000,
+      );
       await writer.stop();
-      console.log(`      crash with immediate restart: master ${after.master.name === before.master.name ? 'kept by the restarted pod' : `moved to ${after.master.name}`}; writes stopped for ${writer.maxGapMs(crashedAt)} ms`);
+      console.log(
+        `      crash with immediate restart: master ${after.master.name === before.master.name ? 'kept by the restarted pod' : `moved to ${after.master.name}`}; writes stopped for ${writer.maxGapMs(crashedAt)} ms`,
+      );
       await expectNoLostRows(writer, after.master.ip ?? '');
     } finally {
       await writer.stop();
@@ -163,7 +202,11 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     expect(existsSync(`${dir}/pgroot/data/PG_VERSION`)).to.equal(true);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     await apps.deleteNamespacedStatefulSet({ name: cluster.name, namespace: ns.name });
-    await eventually('the pods to be gone', async () => ((await clusterMembers(kc, ns.name, cluster.name)).length === 0 ? true : undefined), 120_000);
+    await eventually(
+      'the pods to be gone',
+      async () => ((await clusterMembers(kc, ns.name, cluster.name)).length === 0 ? true : undefined),
+      120_000,
+    );
     await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns.name });
     await eventually(`${dir} to be removed with its claim`, async () => (existsSync(dir) ? undefined : true), 60_000);
   });
@@ -173,7 +216,9 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     await waitForRoles(kc, ns.name, cluster.name, 1);
     const namespaces = sandboxNamespaces(t.agent.processGroups());
     expect(namespaces).to.have.length(2);
-    expect(processesIn(namespaces).join('\n')).to.match(/patroni/).and.to.match(/postgres/);
+    expect(processesIn(namespaces).join('\n'))
+      .to.match(/patroni/)
+      .and.to.match(/postgres/);
     await t.stop();
     expect(processesIn(namespaces)).to.deep.equal([]);
   });

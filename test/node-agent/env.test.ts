@@ -35,18 +35,37 @@ describe('resolveContainerEnv', () => {
       ],
     });
     expect(env).to.include({
-      SCOPE: 'acid-x', POD_IP: '127.0.10.7', POD_NAMESPACE: 'team', POD_NAME: 'acid-x-0', CLUSTER: 'acid-x', NOTE: 'hi',
-      HOST_IP: '127.0.10.1', SA: 'postgres-pod', PGPASSWORD_SUPERUSER: 's3cret', MODE: 'transaction', MEMORY_MB: '1024', CPUS: '1',
+      SCOPE: 'acid-x',
+      POD_IP: '127.0.10.7',
+      POD_NAMESPACE: 'team',
+      POD_NAME: 'acid-x-0',
+      CLUSTER: 'acid-x',
+      NOTE: 'hi',
+      HOST_IP: '127.0.10.1',
+      SA: 'postgres-pod',
+      PGPASSWORD_SUPERUSER: 's3cret',
+      MODE: 'transaction',
+      MEMORY_MB: '1024',
+      CPUS: '1',
     });
   });
 
   it('applies envFrom first, then env; service variables lose to both', async () => {
-    const env = await resolve({
-      name: 'pooler',
-      envFrom: [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'creds' }, prefix: 'DB_' }],
-      env: [{ name: 'PORT', value: '5432' }],
-    }, { PORT: '1', KUBERNETES_SERVICE_HOST: '127.0.0.1' });
-    expect(env).to.deep.include({ MODE: 'transaction', PORT: '5432', DB_password: 's3cret', DB_username: 'postgres', KUBERNETES_SERVICE_HOST: '127.0.0.1' });
+    const env = await resolve(
+      {
+        name: 'pooler',
+        envFrom: [{ configMapRef: { name: 'settings' } }, { secretRef: { name: 'creds' }, prefix: 'DB_' }],
+        env: [{ name: 'PORT', value: '5432' }],
+      },
+      { PORT: '1', KUBERNETES_SERVICE_HOST: '127.0.0.1' },
+    );
+    expect(env).to.deep.include({
+      MODE: 'transaction',
+      PORT: '5432',
+      DB_password: 's3cret',
+      DB_username: 'postgres',
+      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+    });
   });
 
   it('expands $(VAR) references to earlier variables only', async () => {
@@ -74,14 +93,33 @@ describe('resolveContainerEnv', () => {
   });
 
   const failures: { scenario: string; container: V1Container; message: string }[] = [
-    { scenario: 'a missing Secret', container: { name: 'c', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'gone', key: 'password' } } }] }, message: 'secret "gone" not found' },
-    { scenario: 'a missing Secret key', container: { name: 'c', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } }] }, message: "couldn't find key token in Secret team/creds" },
-    { scenario: 'a missing ConfigMap in envFrom', container: { name: 'c', envFrom: [{ configMapRef: { name: 'gone' } }] }, message: 'configmap "gone" not found' },
-    { scenario: 'an unknown field path', container: { name: 'c', env: [{ name: 'P', valueFrom: { fieldRef: { fieldPath: 'spec.hostname' } } }] }, message: 'unsupported fieldRef fieldPath "spec.hostname"' },
+    {
+      scenario: 'a missing Secret',
+      container: { name: 'c', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'gone', key: 'password' } } }] },
+      message: 'secret "gone" not found',
+    },
+    {
+      scenario: 'a missing Secret key',
+      container: { name: 'c', env: [{ name: 'P', valueFrom: { secretKeyRef: { name: 'creds', key: 'token' } } }] },
+      message: "couldn't find key token in Secret team/creds",
+    },
+    {
+      scenario: 'a missing ConfigMap in envFrom',
+      container: { name: 'c', envFrom: [{ configMapRef: { name: 'gone' } }] },
+      message: 'configmap "gone" not found',
+    },
+    {
+      scenario: 'an unknown field path',
+      container: { name: 'c', env: [{ name: 'P', valueFrom: { fieldRef: { fieldPath: 'spec.hostname' } } }] },
+      message: 'unsupported fieldRef fieldPath "spec.hostname"',
+    },
   ];
   for (const f of failures) {
     it(`reports ${f.scenario} as a container configuration error`, async () => {
-      const err = await resolve(f.container).then(() => undefined, (e: unknown) => e);
+      const err = await resolve(f.container).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(ContainerConfigError);
       expect((err as Error).message).to.equal(f.message);
     });

@@ -1,7 +1,17 @@
 import type { V1Endpoints, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
-  buildPodStatus, ContainerConfigError, hostsFile, initScript, IpPool, parseServiceHost, persistentVolumeFor, pgbouncerFiles, podPhase,
-  serviceBackends, shouldProvision, storageClass,
+  buildPodStatus,
+  ContainerConfigError,
+  hostsFile,
+  initScript,
+  IpPool,
+  parseServiceHost,
+  persistentVolumeFor,
+  pgbouncerFiles,
+  podPhase,
+  serviceBackends,
+  shouldProvision,
+  storageClass,
 } from '@pgfn/node-agent';
 import { expect } from 'chai';
 
@@ -31,9 +41,18 @@ describe('IpPool', () => {
 
   // Test traffic may only go to loopback addresses, so anything outside 127.0.0.0/8 is refused.
   const bad: [string, string][] = [
-    ['192.168.10.0/24', 'ipRange 192.168.10.0/24 is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24'],
-    ['169.254.3.0/24', 'ipRange 169.254.3.0/24 is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24'],
-    ['127.0.0.0/24', 'ipRange 127.0.0.0/24 contains 127.0.0.1 (localhost, used by other services on this host); use a range such as 127.0.10.0/24'],
+    [
+      '192.168.10.0/24',
+      'ipRange 192.168.10.0/24 is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24',
+    ],
+    [
+      '169.254.3.0/24',
+      'ipRange 169.254.3.0/24 is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24',
+    ],
+    [
+      '127.0.0.0/24',
+      'ipRange 127.0.0.0/24 contains 127.0.0.1 (localhost, used by other services on this host); use a range such as 127.0.10.0/24',
+    ],
     ['127.0.10.0/30', 'ipRange 127.0.10.0/30: the prefix must be between /8 and /29'],
     ['127.0.10.0', 'ipRange "127.0.10.0" is not a CIDR like 127.0.10.0/24'],
   ];
@@ -58,34 +77,81 @@ describe('parseServiceHost', () => {
 describe('serviceBackends', () => {
   // The API server refuses loopback pod addresses in EndpointSlices and Endpoints, so the resolver
   // selects a Service's pods itself, the way the endpoint controller would.
-  const pod = (name: string, ip: string, labels: Record<string, string>, extra: { ready?: boolean; deleting?: boolean; phase?: string } = {}): V1Pod => ({
+  const pod = (
+    name: string,
+    ip: string,
+    labels: Record<string, string>,
+    extra: { ready?: boolean; deleting?: boolean; phase?: string } = {},
+  ): V1Pod => ({
     metadata: { name, labels, ...(extra.deleting === true ? { deletionTimestamp: new Date() } : {}) },
-    spec: { containers: [{ name: 'postgres', ports: [{ name: 'postgresql', containerPort: 5433 }, { name: 'patroni', containerPort: 8008 }] }] },
-    status: { phase: extra.phase ?? 'Running', podIP: ip, conditions: [{ type: 'Ready', status: extra.ready === false ? 'False' : 'True' }] },
+    spec: {
+      containers: [
+        {
+          name: 'postgres',
+          ports: [
+            { name: 'postgresql', containerPort: 5433 },
+            { name: 'patroni', containerPort: 8008 },
+          ],
+        },
+      ],
+    },
+    status: {
+      phase: extra.phase ?? 'Running',
+      podIP: ip,
+      conditions: [{ type: 'Ready', status: extra.ready === false ? 'False' : 'True' }],
+    },
   });
-  const service = (selector: Record<string, string> | undefined, targetPort?: number | string, publishNotReadyAddresses?: boolean): V1Service => ({
+  const service = (
+    selector: Record<string, string> | undefined,
+    targetPort?: number | string,
+    publishNotReadyAddresses?: boolean,
+  ): V1Service => ({
     metadata: { name: 'acid-ha' },
-    spec: { ...(selector === undefined ? {} : { selector }), ports: [{ name: 'postgresql', port: 5432, ...(targetPort === undefined ? {} : { targetPort: targetPort as never }) }], publishNotReadyAddresses },
+    spec: {
+      ...(selector === undefined ? {} : { selector }),
+      ports: [{ name: 'postgresql', port: 5432, ...(targetPort === undefined ? {} : { targetPort: targetPort }) }],
+      publishNotReadyAddresses,
+    },
   });
   const master = { 'cluster-name': 'acid-ha', 'spilo-role': 'master' };
   const replica = { 'cluster-name': 'acid-ha', 'spilo-role': 'replica' };
   const pods = [
-    pod('acid-ha-1', '127.0.10.10', replica), pod('acid-ha-0', '127.0.10.9', master), pod('acid-ha-2', '127.0.10.11', replica, { ready: false }),
-    pod('acid-ha-3', '127.0.10.12', master, { deleting: true }), pod('acid-ha-4', '127.0.10.13', replica, { phase: 'Failed' }), pod('other-0', '127.0.10.14', {}),
+    pod('acid-ha-1', '127.0.10.10', replica),
+    pod('acid-ha-0', '127.0.10.9', master),
+    pod('acid-ha-2', '127.0.10.11', replica, { ready: false }),
+    pod('acid-ha-3', '127.0.10.12', master, { deleting: true }),
+    pod('acid-ha-4', '127.0.10.13', replica, { phase: 'Failed' }),
+    pod('other-0', '127.0.10.14', {}),
   ];
   const flat = (s: V1Service, e?: V1Endpoints): string[] => serviceBackends(s, pods, e).map((b) => `${b.ip}:${b.ports.get(5432) ?? '-'}`);
   const cases: { what: string; service: V1Service; expected: string[] }[] = [
-    { what: 'the ready, not terminating master for a role selector, targetPort a number', service: service(master, 5432), expected: ['127.0.10.9:5432'] },
-    { what: 'ready replicas only, in address order, targetPort a container port name', service: service(replica, 'postgresql'), expected: ['127.0.10.10:5433'] },
+    {
+      what: 'the ready, not terminating master for a role selector, targetPort a number',
+      service: service(master, 5432),
+      expected: ['127.0.10.9:5432'],
+    },
+    {
+      what: 'ready replicas only, in address order, targetPort a container port name',
+      service: service(replica, 'postgresql'),
+      expected: ['127.0.10.10:5433'],
+    },
     { what: 'the Service port itself without a targetPort', service: service(master), expected: ['127.0.10.9:5432'] },
-    { what: 'not-ready and terminating pods too with publishNotReadyAddresses', service: service(master, 5432, true), expected: ['127.0.10.9:5432', '127.0.10.12:5432'] },
+    {
+      what: 'not-ready and terminating pods too with publishNotReadyAddresses',
+      service: service(master, 5432, true),
+      expected: ['127.0.10.9:5432', '127.0.10.12:5432'],
+    },
     { what: 'no port for a pod without the named container port', service: service(master, 'missing'), expected: ['127.0.10.9:-'] },
   ];
   for (const { what, service: s, expected } of cases) it(`selects ${what}`, () => expect(flat(s)).to.deep.equal(expected));
 
   it('reads the ready addresses of the Endpoints object for a Service without a selector', () => {
     // Data only (a documentation address, never connected to): on the agent such Endpoints stay empty.
-    const endpoints: V1Endpoints = { subsets: [{ addresses: [{ ip: '192.0.2.7' }], notReadyAddresses: [{ ip: '192.0.2.8' }], ports: [{ name: 'postgresql', port: 5432 }] }] };
+    const endpoints: V1Endpoints = {
+      subsets: [
+        { addresses: [{ ip: '192.0.2.7' }], notReadyAddresses: [{ ip: '192.0.2.8' }], ports: [{ name: 'postgresql', port: 5432 }] },
+      ],
+    };
     expect(flat(service(undefined), endpoints)).to.deep.equal(['192.0.2.7:5432']);
     expect(flat(service(undefined))).to.deep.equal([]);
   });
@@ -93,17 +159,39 @@ describe('serviceBackends', () => {
 
 describe('pgbouncerFiles', () => {
   const env = {
-    PGHOST: 'acid-ha', PGPORT: '5432', PGUSER: 'pooler', PGPASSWORD: 'pw"1', PGSCHEMA: 'pooler',
-    CONNECTION_POOLER_PORT: '5432', CONNECTION_POOLER_MODE: 'session', CONNECTION_POOLER_DEFAULT_SIZE: '30',
-    CONNECTION_POOLER_MIN_SIZE: '15', CONNECTION_POOLER_RESERVE_SIZE: '15', CONNECTION_POOLER_MAX_CLIENT_CONN: '10000',
+    PGHOST: 'acid-ha',
+    PGPORT: '5432',
+    PGUSER: 'pooler',
+    PGPASSWORD: 'pw"1',
+    PGSCHEMA: 'pooler',
+    CONNECTION_POOLER_PORT: '5432',
+    CONNECTION_POOLER_MODE: 'session',
+    CONNECTION_POOLER_DEFAULT_SIZE: '30',
+    CONNECTION_POOLER_MIN_SIZE: '15',
+    CONNECTION_POOLER_RESERVE_SIZE: '15',
+    CONNECTION_POOLER_MAX_CLIENT_CONN: '10000',
     CONNECTION_POOLER_MAX_DB_CONN: '60',
   };
-  const files = pgbouncerFiles(env, { podIP: '127.0.10.9', upstream: [{ ip: '127.0.10.2', port: 5432 }, { ip: '127.0.10.3', port: 5432 }], runDir: '/run/pgbouncer' });
+  const files = pgbouncerFiles(env, {
+    podIP: '127.0.10.9',
+    upstream: [
+      { ip: '127.0.10.2', port: 5432 },
+      { ip: '127.0.10.3', port: 5432 },
+    ],
+    runDir: '/run/pgbouncer',
+  });
   const lines: string[] = [
     '* = host=127.0.10.2,127.0.10.3 port=5432 auth_user=pooler',
-    'listen_addr = 127.0.10.9', 'listen_port = 5432', 'pool_mode = session',
-    'auth_query = SELECT * FROM pooler.user_lookup($1)', 'default_pool_size = 30', 'min_pool_size = 15',
-    'reserve_pool_size = 15', 'max_client_conn = 10000', 'max_db_connections = 60', 'server_tls_sslmode = require',
+    'listen_addr = 127.0.10.9',
+    'listen_port = 5432',
+    'pool_mode = session',
+    'auth_query = SELECT * FROM pooler.user_lookup($1)',
+    'default_pool_size = 30',
+    'min_pool_size = 15',
+    'reserve_pool_size = 15',
+    'max_client_conn = 10000',
+    'max_db_connections = 60',
+    'server_tls_sslmode = require',
   ];
   for (const line of lines) it(`writes "${line}"`, () => expect(files.ini.split('\n')).to.include(line));
 
@@ -115,8 +203,10 @@ describe('pgbouncerFiles', () => {
   });
 
   it('names a missing variable', () => {
-    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '127.0.10.9', upstream: [], runDir: '/run' }))
-      .to.throw(ContainerConfigError, 'environment variable PGUSER is required by the connection pooler');
+    expect(() => pgbouncerFiles({ ...env, PGUSER: '' }, { podIP: '127.0.10.9', upstream: [], runDir: '/run' })).to.throw(
+      ContainerConfigError,
+      'environment variable PGUSER is required by the connection pooler',
+    );
   });
 });
 
@@ -136,24 +226,40 @@ describe('buildPodStatus', () => {
   const now = new Date('2026-01-01T00:01:00Z');
   const pod: V1Pod = {
     metadata: { name: 'p' },
-    status: { qosClass: 'Burstable', conditions: [
-      { type: 'PodScheduled', status: 'True', lastTransitionTime: earlier },
-      { type: 'Ready', status: 'False', lastTransitionTime: earlier },
-      { type: 'Initialized', status: 'True', lastTransitionTime: earlier },
-    ] },
+    status: {
+      qosClass: 'Burstable',
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: earlier },
+        { type: 'Ready', status: 'False', lastTransitionTime: earlier },
+        { type: 'Initialized', status: 'True', lastTransitionTime: earlier },
+      ],
+    },
   };
   const status = buildPodStatus({
-    pod, phase: 'Running', podIP: '127.0.10.2', hostIP: '127.0.10.1', startTime: earlier, sandboxReady: true, now,
-    containers: [{ name: 'postgres', image: 'spilo', imageID: '', ready: true, restartCount: 0 }], initContainers: [],
+    pod,
+    phase: 'Running',
+    podIP: '127.0.10.2',
+    hostIP: '127.0.10.1',
+    startTime: earlier,
+    sandboxReady: true,
+    now,
+    containers: [{ name: 'postgres', image: 'spilo', imageID: '', ready: true, restartCount: 0 }],
+    initContainers: [],
   });
   const cond = (type: string) => status.conditions?.find((x) => x.type === type);
 
   it('reports the addresses and keeps the scheduler condition and QoS class', () => {
-    expect(status).to.deep.include({ phase: 'Running', podIP: '127.0.10.2', podIPs: [{ ip: '127.0.10.2' }], hostIP: '127.0.10.1', qosClass: 'Burstable' });
+    expect(status).to.deep.include({
+      phase: 'Running',
+      podIP: '127.0.10.2',
+      podIPs: [{ ip: '127.0.10.2' }],
+      hostIP: '127.0.10.1',
+      qosClass: 'Burstable',
+    });
     expect(cond('PodScheduled')?.lastTransitionTime).to.equal(earlier);
   });
 
-  it('moves a condition\'s transition time only when its status changes', () => {
+  it("moves a condition's transition time only when its status changes", () => {
     expect(cond('Ready')).to.deep.include({ status: 'True', lastTransitionTime: now });
     expect(cond('Initialized')).to.deep.include({ status: 'True', lastTransitionTime: earlier });
   });
@@ -162,39 +268,63 @@ describe('buildPodStatus', () => {
 describe('local volume provisioning', () => {
   const claim = (storageClassName?: string, annotations: Record<string, string> = {}): V1PersistentVolumeClaim => ({
     metadata: { name: 'pgdata-acid-ha-0', namespace: 'team', uid: 'uid-1', annotations },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...(storageClassName === undefined ? {} : { storageClassName }) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '1Gi' } },
+      ...(storageClassName === undefined ? {} : { storageClassName }),
+    },
     status: { phase: 'Pending' },
   });
   const o = { nodeName: 'pgfn-agent-0', storageClassName: 'pgfn-local', dataDir: '/data' };
   const cases: [string, V1PersistentVolumeClaim, boolean][] = [
     ['a claim without a storage class', claim(), true],
-    ['a claim of our class once the scheduler picked this node', claim('pgfn-local', { 'volume.kubernetes.io/selected-node': 'pgfn-agent-0' }), true],
+    [
+      'a claim of our class once the scheduler picked this node',
+      claim('pgfn-local', { 'volume.kubernetes.io/selected-node': 'pgfn-agent-0' }),
+      true,
+    ],
     ['a claim of our class before the scheduler picked a node', claim('pgfn-local'), false],
     ['a claim of our class for another node', claim('pgfn-local', { 'volume.kubernetes.io/selected-node': 'kwok-node-0' }), false],
     ['a claim of another class', claim('gp3'), false],
     ['a bound claim', { ...claim(), spec: { ...claim().spec, volumeName: 'pv-1' } }, false],
   ];
-  for (const [scenario, pvc, expected] of cases) it(`${expected ? 'serves' : 'leaves'} ${scenario}`, () => expect(shouldProvision(pvc, o)).to.equal(expected));
+  for (const [scenario, pvc, expected] of cases)
+    it(`${expected ? 'serves' : 'leaves'} ${scenario}`, () => expect(shouldProvision(pvc, o)).to.equal(expected));
 
   it('makes a local PV on this node, pre-bound to the claim, in <dataDir>/<namespace>/<claim>', () => {
     const pv = persistentVolumeFor(claim(), o);
     expect(pv.spec?.local?.path).to.equal('/data/team/pgdata-acid-ha-0');
     expect(pv.spec?.claimRef).to.deep.include({ namespace: 'team', name: 'pgdata-acid-ha-0', uid: 'uid-1' });
-    expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms[0]?.matchExpressions?.[0]).to.deep.equal({ key: 'kubernetes.io/hostname', operator: 'In', values: ['pgfn-agent-0'] });
+    expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms[0]?.matchExpressions?.[0]).to.deep.equal({
+      key: 'kubernetes.io/hostname',
+      operator: 'In',
+      values: ['pgfn-agent-0'],
+    });
     expect(pv.spec).to.include({ persistentVolumeReclaimPolicy: 'Delete' });
     expect(pv.spec).to.not.have.key('storageClassName');
   });
 
   it('offers a WaitForFirstConsumer StorageClass', () => {
-    expect(storageClass('pgfn-local')).to.deep.include({ provisioner: 'pgfn.dev/node-agent', volumeBindingMode: 'WaitForFirstConsumer', reclaimPolicy: 'Delete' });
+    expect(storageClass('pgfn-local')).to.deep.include({
+      provisioner: 'pgfn.dev/node-agent',
+      volumeBindingMode: 'WaitForFirstConsumer',
+      reclaimPolicy: 'Delete',
+    });
   });
 });
 
 describe('initScript', () => {
   it('mounts, names the host, then drops to the unprivileged user', () => {
     const script = initScript({
-      mounts: [{ kind: 'tmpfs', target: '/home' }, { kind: 'bind', source: "/data/it's", target: '/home/postgres/pgdata', readOnly: true }],
-      hostname: 'acid-ha-0', user: 'postgres:postgres', env: {}, argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'], logFile: '/dev/null',
+      mounts: [
+        { kind: 'tmpfs', target: '/home' },
+        { kind: 'bind', source: "/data/it's", target: '/home/postgres/pgdata', readOnly: true },
+      ],
+      hostname: 'acid-ha-0',
+      user: 'postgres:postgres',
+      env: {},
+      argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'],
+      logFile: '/dev/null',
     }).split('\n');
     expect(script).to.deep.equal([
       'set -e',

@@ -25,44 +25,69 @@ describe('node agent: pod errors', function () {
     await ns?.cleanup();
   });
 
-  const waiting = (pod: string): Promise<k8s.V1ContainerStateWaiting> => eventually(`a waiting reason on ${pod}`, async () => {
-    const p = await core.readNamespacedPod({ name: pod, namespace: ns.name });
-    const w = p.status?.containerStatuses?.[0]?.state?.waiting;
-    return w?.reason === 'CreateContainerConfigError' ? w : undefined;
-  }, 120_000, 500);
+  const waiting = (pod: string): Promise<k8s.V1ContainerStateWaiting> =>
+    eventually(
+      `a waiting reason on ${pod}`,
+      async () => {
+        const p = await core.readNamespacedPod({ name: pod, namespace: ns.name });
+        const w = p.status?.containerStatuses?.[0]?.state?.waiting;
+        return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+      },
+      120_000,
+      500,
+    );
 
   it('refuses a PostgreSQL major this machine lacks instead of running another one', async () => {
     await applySpiloCluster(kc, { namespace: ns.name, name: 'acid-seventeen', instances: 1, version: '17' });
     const w = await waiting('acid-seventeen-0');
-    expect(w.message).to.equal('PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15); install postgresql-17');
+    expect(w.message).to.equal(
+      'PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15); install postgresql-17',
+    );
   });
 
   it('names a missing Secret the pod environment refers to', async () => {
-    await core.createNamespacedPod({ namespace: ns.name, body: {
-      metadata: { name: 'needs-secret' },
-      spec: {
-        nodeSelector: { [NODE_AGENT_LABEL]: 'true' },
-        containers: [{
-          name: 'postgres', image: 'ghcr.io/zalando/spilo-15:3.0-p1',
-          env: [{ name: 'PGPASSWORD_SUPERUSER', valueFrom: { secretKeyRef: { name: 'absent', key: 'password' } } }],
-        }],
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'needs-secret' },
+        spec: {
+          nodeSelector: { [NODE_AGENT_LABEL]: 'true' },
+          containers: [
+            {
+              name: 'postgres',
+              image: 'ghcr.io/zalando/spilo-15:3.0-p1',
+              env: [{ name: 'PGPASSWORD_SUPERUSER', valueFrom: { secretKeyRef: { name: 'absent', key: 'password' } } }],
+            },
+          ],
+        },
       },
-    } });
+    });
     const w = await waiting('needs-secret');
     expect(w.message).to.equal('secret "absent" not found');
   });
 
   it('simulates containers it does not run, like kwok, so sidecars do not block a pod', async () => {
-    await core.createNamespacedPod({ namespace: ns.name, body: {
-      metadata: { name: 'sidecar-only' },
-      spec: { nodeSelector: { [NODE_AGENT_LABEL]: 'true' }, containers: [{ name: 'exporter', image: 'example.invalid/exporter:1' }] },
-    } });
-    const pod = await eventually('the simulated pod to be Running and Ready', async () => {
-      const p = await core.readNamespacedPod({ name: 'sidecar-only', namespace: ns.name });
-      return p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
-    }, 60_000, 500);
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'sidecar-only' },
+        spec: { nodeSelector: { [NODE_AGENT_LABEL]: 'true' }, containers: [{ name: 'exporter', image: 'example.invalid/exporter:1' }] },
+      },
+    });
+    const pod = await eventually(
+      'the simulated pod to be Running and Ready',
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'sidecar-only', namespace: ns.name });
+        return p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(pod.status?.containerStatuses?.[0]?.imageID).to.equal('pgfn://simulated');
     // A loopback address of the agent's range (the node keeps the first one): traffic stays on this host.
-    expect(pod.status?.podIP).to.match(/^127\./).and.not.equal('127.0.0.1').and.not.equal(t.agent.nodeIP);
+    expect(pod.status?.podIP)
+      .to.match(/^127\./)
+      .and.not.equal('127.0.0.1')
+      .and.not.equal(t.agent.nodeIP);
   });
 });

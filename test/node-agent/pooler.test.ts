@@ -12,7 +12,7 @@ async function provisionPooler(masterIp: string, superuserPassword: string, pool
   const client = await connect(masterIp, superuserPassword);
   try {
     await client.query(`CREATE ROLE pooler LOGIN PASSWORD '${poolerPassword}'`);
-    await client.query('CREATE ROLE app_user LOGIN PASSWORD \'app-secret\'');
+    await client.query("CREATE ROLE app_user LOGIN PASSWORD 'app-secret'");
     await client.query(`
       CREATE SCHEMA IF NOT EXISTS pooler;
       CREATE OR REPLACE FUNCTION pooler.user_lookup(in i_username text, out uname text, out phash text)
@@ -41,7 +41,12 @@ describe('node agent: the connection pooler as real pgbouncer', function () {
     kc = adminConfig();
     ns = await createNamespace(kc, 'na-pool');
     t = await startTestAgent('pgfn-agent-pooler');
-    cluster = await applySpiloCluster(kc, { namespace: ns.name, instances: 2, connectionPooler: true, patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 } });
+    cluster = await applySpiloCluster(kc, {
+      namespace: ns.name,
+      instances: 2,
+      connectionPooler: true,
+      patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
+    });
   });
   after(async () => {
     await t?.stop();
@@ -53,7 +58,9 @@ describe('node agent: the connection pooler as real pgbouncer', function () {
     if (pooler === undefined) return undefined;
     const client = await connect(pooler.ip, 'app-secret', 'app_user', pooler.port);
     try {
-      const r = await client.query<{ addr: string; recovery: boolean }>('SELECT host(inet_server_addr()) AS addr, pg_is_in_recovery() AS recovery');
+      const r = await client.query<{ addr: string; recovery: boolean }>(
+        'SELECT host(inet_server_addr()) AS addr, pg_is_in_recovery() AS recovery',
+      );
       return r.rows[0]?.recovery === false ? r.rows[0].addr : undefined;
     } finally {
       await client.end();
@@ -72,10 +79,15 @@ describe('node agent: the connection pooler as real pgbouncer', function () {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core.deleteNamespacedPod({ name: before.master.name, namespace: ns.name });
     const after = await waitForRoles(kc, ns.name, cluster.name, 0, 120_000, before.master.name);
-    const reached = await eventually('the pooler to reach the new master', async () => {
-      const addr = await viaPooler().catch(() => undefined);
-      return addr === after.master.ip ? addr : undefined;
-    }, 120_000, 1000);
+    const reached = await eventually(
+      'the pooler to reach the new master',
+      async () => {
+        const addr = await viaPooler().catch(() => undefined);
+        return addr === after.master.ip ? addr : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(reached).to.not.equal(before.master.ip);
   });
 });

@@ -6,13 +6,16 @@ import { SandboxProcess } from '@pgfn/node-agent';
 
 /** Host pids whose command line contains `marker`. */
 function pidsWith(marker: string): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -25,14 +28,19 @@ async function until(what: string, check: () => boolean, timeoutMs = 5000): Prom
 
 describe('SandboxProcess (needs root)', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'pgfn-sandbox-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pgfn-sandbox-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('kills processes that left the process group when the sandbox crashes', async () => {
-    const marker = `${Date.now() % 100000 + 7000}`;
+    const marker = `${(Date.now() % 100000) + 7000}`;
     // Like a Postgres backend: a grandchild in its own session, which a process-group kill would miss.
     const sandbox = new SandboxProcess({
-      mounts: [], hostname: 'crashy', env: { PATH: '/usr/bin:/bin' }, logFile: join(dir, 'log'),
+      mounts: [],
+      hostname: 'crashy',
+      env: { PATH: '/usr/bin:/bin' },
+      logFile: join(dir, 'log'),
       argv: ['/bin/sh', '-c', `setsid sleep ${marker} & sleep ${marker}.5; wait`],
     });
     await until('both sleeps', () => pidsWith(`sleep\0${marker}\0`).length === 1 && pidsWith(`sleep\0${marker}.5\0`).length === 1);
@@ -46,9 +54,19 @@ describe('SandboxProcess (needs root)', () => {
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'hello'), 'from the volume');
     const sandbox = new SandboxProcess({
-      mounts: [{ kind: 'tmpfs', target: '/home' }, { kind: 'bind', source: dir, target: '/home/postgres/pgdata', readOnly: true }],
-      hostname: 'acid-ha-0', user: 'postgres:postgres', env: { PATH: '/usr/bin:/bin' }, logFile: join(dir, 'log'),
-      argv: ['/bin/sh', '-c', 'echo "$(hostname) $(id -un) $(cat /home/postgres/pgdata/hello) pid=$$"; touch /home/postgres/pgdata/x 2>/dev/null || echo read-only'],
+      mounts: [
+        { kind: 'tmpfs', target: '/home' },
+        { kind: 'bind', source: dir, target: '/home/postgres/pgdata', readOnly: true },
+      ],
+      hostname: 'acid-ha-0',
+      user: 'postgres:postgres',
+      env: { PATH: '/usr/bin:/bin' },
+      logFile: join(dir, 'log'),
+      argv: [
+        '/bin/sh',
+        '-c',
+        'echo "$(hostname) $(id -un) $(cat /home/postgres/pgdata/hello) pid=$$"; touch /home/postgres/pgdata/x 2>/dev/null || echo read-only',
+      ],
     });
     const exit = await sandbox.exited;
     expect(exit.code).to.equal(0);
@@ -60,7 +78,10 @@ describe('SandboxProcess (needs root)', () => {
 
   it('delivers SIGTERM to the program and reports its exit code', async () => {
     const sandbox = new SandboxProcess({
-      mounts: [], hostname: 'graceful', env: { PATH: '/usr/bin:/bin' }, logFile: join(dir, 'log'),
+      mounts: [],
+      hostname: 'graceful',
+      env: { PATH: '/usr/bin:/bin' },
+      logFile: join(dir, 'log'),
       argv: ['/bin/bash', '-c', 'trap "exit 3" TERM; echo ready; while true; do sleep 0.1; done'],
     });
     await until('the program to trap TERM', () => readFileSync(join(dir, 'log'), 'utf8').split('\n').includes('ready'));

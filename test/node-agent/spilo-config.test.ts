@@ -5,23 +5,40 @@ import { expect } from 'chai';
 
 const GiB = 2 ** 30;
 const host = (overrides: Partial<SpiloHostFacts> = {}): SpiloHostFacts => ({
-  memoryBytes: GiB, cpuCount: 2, installedMajors: ['15'], dataVersion: undefined,
-  libraryExists: (_major, lib) => lib === 'pg_stat_statements', ...overrides,
+  memoryBytes: GiB,
+  cpuCount: 2,
+  installedMajors: ['15'],
+  dataVersion: undefined,
+  libraryExists: (_major, lib) => lib === 'pg_stat_statements',
+  ...overrides,
 });
 
 /** The variables the operator sets on a Spilo container (k8sres.go), as the agent resolves them. */
 const operatorEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
-  KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443', HOSTNAME: 'acid-x-0',
-  SCOPE: 'acid-x', PGROOT: '/home/postgres/pgdata/pgroot', POD_IP: '127.0.10.5', POD_NAMESPACE: 'team',
-  PGUSER_SUPERUSER: 'postgres', PGPASSWORD_SUPERUSER: 'su-pass', PGUSER_STANDBY: 'standby', PGPASSWORD_STANDBY: 'st-pass',
-  KUBERNETES_SCOPE_LABEL: 'cluster-name', KUBERNETES_ROLE_LABEL: 'spilo-role',
-  KUBERNETES_LABELS: '{"application":"spilo"}', DCS_ENABLE_KUBERNETES_API: 'true', PGVERSION: '15',
-  HUMAN_ROLE: 'zalandos', PAM_OAUTH2: '',
+  KUBERNETES_SERVICE_HOST: '127.0.0.1',
+  KUBERNETES_SERVICE_PORT: '6443',
+  HOSTNAME: 'acid-x-0',
+  SCOPE: 'acid-x',
+  PGROOT: '/home/postgres/pgdata/pgroot',
+  POD_IP: '127.0.10.5',
+  POD_NAMESPACE: 'team',
+  PGUSER_SUPERUSER: 'postgres',
+  PGPASSWORD_SUPERUSER: 'su-pass',
+  PGUSER_STANDBY: 'standby',
+  PGPASSWORD_STANDBY: 'st-pass',
+  KUBERNETES_SCOPE_LABEL: 'cluster-name',
+  KUBERNETES_ROLE_LABEL: 'spilo-role',
+  KUBERNETES_LABELS: '{"application":"spilo"}',
+  DCS_ENABLE_KUBERNETES_API: 'true',
+  PGVERSION: '15',
+  HUMAN_ROLE: 'zalandos',
+  PAM_OAUTH2: '',
   ...extra,
 });
 
 type Tree = Record<string, unknown>;
-const at = (tree: unknown, path: string): unknown => path.split('.').reduce<unknown>((node, key) => (node as Tree | undefined)?.[key], tree);
+const at = (tree: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((node, key) => (node as Tree | undefined)?.[key], tree);
 
 describe('spiloPatroniConfig', () => {
   const plan = spiloPatroniConfig(operatorEnv(), host());
@@ -82,17 +99,30 @@ describe('spiloPatroniConfig', () => {
   });
 
   it('adds the pam lines for the human role when PAM_OAUTH2 is set', () => {
-    const hba = at(spiloPatroniConfig(operatorEnv({ PAM_OAUTH2: 'https://info.example.com/oauth2/tokeninfo?access_token= uid realm=/employees' }), host()).config, 'postgresql.pg_hba') as string[];
+    const hba = at(
+      spiloPatroniConfig(
+        operatorEnv({ PAM_OAUTH2: 'https://info.example.com/oauth2/tokeninfo?access_token= uid realm=/employees' }),
+        host(),
+      ).config,
+      'postgresql.pg_hba',
+    ) as string[];
     expect(hba.filter((l) => l.includes('+zalandos') && l.endsWith('pam'))).to.have.length(3);
   });
 
   it('keeps only installed preload libraries and drops the settings of missing ones', () => {
     expect(at(config, 'postgresql.parameters.shared_preload_libraries')).to.equal('pg_stat_statements');
-    expect(at(config, 'postgresql.parameters')).to.not.have.any.keys('bg_mon.listen_address', 'extwlist.extensions', 'extwlist.custom_path');
+    expect(at(config, 'postgresql.parameters')).to.not.have.any.keys(
+      'bg_mon.listen_address',
+      'extwlist.extensions',
+      'extwlist.custom_path',
+    );
   });
 
   it('keeps preload libraries the user asked for, installed or not', () => {
-    const user = spiloPatroniConfig(operatorEnv({ SPILO_CONFIGURATION: '{"postgresql":{"parameters":{"shared_preload_libraries":"pg_cron"}}}' }), host()).config;
+    const user = spiloPatroniConfig(
+      operatorEnv({ SPILO_CONFIGURATION: '{"postgresql":{"parameters":{"shared_preload_libraries":"pg_cron"}}}' }),
+      host(),
+    ).config;
     expect(at(user, 'postgresql.parameters.shared_preload_libraries')).to.equal('pg_cron');
   });
 
@@ -125,7 +155,10 @@ describe('spiloPatroniConfig', () => {
   });
 
   it('prepends a replication line to a user bootstrap.pg_hba without one', () => {
-    const merged = spiloPatroniConfig(operatorEnv({ SPILO_CONFIGURATION: '{"bootstrap":{"pg_hba":["host all all 0.0.0.0/0 md5"]}}' }), host()).config;
+    const merged = spiloPatroniConfig(
+      operatorEnv({ SPILO_CONFIGURATION: '{"bootstrap":{"pg_hba":["host all all 0.0.0.0/0 md5"]}}' }),
+      host(),
+    ).config;
     expect(at(merged, 'bootstrap.pg_hba')).to.deep.equal(['hostssl replication standby all md5', 'host all all 0.0.0.0/0 md5']);
   });
 
@@ -135,8 +168,10 @@ describe('spiloPatroniConfig', () => {
   });
 
   it('fails with a clear sentence when PGVERSION is not installed', () => {
-    expect(() => spiloPatroniConfig(operatorEnv({ PGVERSION: '17' }), host()))
-      .to.throw(SpiloConfigError, 'PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15); install postgresql-17');
+    expect(() => spiloPatroniConfig(operatorEnv({ PGVERSION: '17' }), host())).to.throw(
+      SpiloConfigError,
+      'PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15); install postgresql-17',
+    );
   });
 
   it('follows the data directory version over PGVERSION', () => {
@@ -152,23 +187,47 @@ describe('spiloPatroniConfig', () => {
   });
 
   it('rejects a SPILO_CONFIGURATION that is not a mapping', () => {
-    expect(() => spiloPatroniConfig(operatorEnv({ SPILO_CONFIGURATION: '[1, 2]' }), host())).to.throw(SpiloConfigError, 'SPILO_CONFIGURATION must be a mapping, but it is a list');
+    expect(() => spiloPatroniConfig(operatorEnv({ SPILO_CONFIGURATION: '[1, 2]' }), host())).to.throw(
+      SpiloConfigError,
+      'SPILO_CONFIGURATION must be a mapping, but it is a list',
+    );
   });
 
   it('archives WAL to S3 through WAL-G with the envdir Spilo writes', () => {
-    const p = spiloPatroniConfig(operatorEnv({
-      WAL_S3_BUCKET: 'backups', WAL_BUCKET_SCOPE_PREFIX: '', WAL_BUCKET_SCOPE_SUFFIX: '/uid-1', AWS_ENDPOINT: 'http://127.0.0.1:9000',
-      AWS_ACCESS_KEY_ID: 'key', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'eu-central-1', USE_WALG_BACKUP: 'true',
-    }), host());
+    const p = spiloPatroniConfig(
+      operatorEnv({
+        WAL_S3_BUCKET: 'backups',
+        WAL_BUCKET_SCOPE_PREFIX: '',
+        WAL_BUCKET_SCOPE_SUFFIX: '/uid-1',
+        AWS_ENDPOINT: 'http://127.0.0.1:9000',
+        AWS_ACCESS_KEY_ID: 'key',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_REGION: 'eu-central-1',
+        USE_WALG_BACKUP: 'true',
+      }),
+      host(),
+    );
     expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" wal-g wal-push "%p"');
-    expect(at(p.config, 'postgresql.recovery_conf.restore_command')).to.equal('envdir "/run/etc/wal-e.d/env" timeout "0" /run/scripts/restore_command.sh "%f" "%p"');
+    expect(at(p.config, 'postgresql.recovery_conf.restore_command')).to.equal(
+      'envdir "/run/etc/wal-e.d/env" timeout "0" /run/scripts/restore_command.sh "%f" "%p"',
+    );
     expect(at(p.config, 'postgresql.create_replica_method')).to.deep.equal(['wal_e', 'basebackup_fast_xlog']);
     expect(p.walEnv).to.deep.include({
-      WALE_S3_PREFIX: 's3://backups/spilo/acid-x/uid-1/wal/15', WALG_S3_PREFIX: 's3://backups/spilo/acid-x/uid-1/wal/15',
-      AWS_ENDPOINT: 'http://127.0.0.1:9000', WALE_S3_ENDPOINT: 'http+path://127.0.0.1:9000', AWS_S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: 'eu-central-1', WALG_DISABLE_S3_SSE: 'true', USE_WALG_BACKUP: 'true', USE_WALG_RESTORE: 'true',
-      AWS_ACCESS_KEY_ID: 'key', AWS_SECRET_ACCESS_KEY: 'secret', PGPORT: '5432', BACKUP_NUM_TO_RETAIN: '5',
-      WALE_LOG_DESTINATION: 'stderr', TMPDIR: '/home/postgres/pgdata/tmp',
+      WALE_S3_PREFIX: 's3://backups/spilo/acid-x/uid-1/wal/15',
+      WALG_S3_PREFIX: 's3://backups/spilo/acid-x/uid-1/wal/15',
+      AWS_ENDPOINT: 'http://127.0.0.1:9000',
+      WALE_S3_ENDPOINT: 'http+path://127.0.0.1:9000',
+      AWS_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: 'eu-central-1',
+      WALG_DISABLE_S3_SSE: 'true',
+      USE_WALG_BACKUP: 'true',
+      USE_WALG_RESTORE: 'true',
+      AWS_ACCESS_KEY_ID: 'key',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      PGPORT: '5432',
+      BACKUP_NUM_TO_RETAIN: '5',
+      WALE_LOG_DESTINATION: 'stderr',
+      TMPDIR: '/home/postgres/pgdata/tmp',
     });
     expect(p.walEnv).to.not.have.key('AWS_INSTANCE_PROFILE');
   });
@@ -180,46 +239,72 @@ describe('spiloPatroniConfig', () => {
   });
 
   it('clones from a running cluster with pg_basebackup', () => {
-    const p = spiloPatroniConfig(operatorEnv({
-      CLONE_METHOD: 'CLONE_WITH_BASEBACKUP', CLONE_SCOPE: 'acid-src', CLONE_HOST: 'acid-src.team', CLONE_USER: 'standby', CLONE_PASSWORD: 'p:w',
-    }), host());
+    const p = spiloPatroniConfig(
+      operatorEnv({
+        CLONE_METHOD: 'CLONE_WITH_BASEBACKUP',
+        CLONE_SCOPE: 'acid-src',
+        CLONE_HOST: 'acid-src.team',
+        CLONE_USER: 'standby',
+        CLONE_PASSWORD: 'p:w',
+      }),
+      host(),
+    );
     expect(at(p.config, 'bootstrap.method')).to.equal('clone_with_basebackup');
     expect(at(p.config, 'bootstrap.clone_with_basebackup.command')).to.equal(
-      'python3 /run/scripts/clone_with_basebackup.py --pgpass=/home/postgres/.pgpass_acid-src --host=acid-src.team --port=5432 --user="standby"');
+      'python3 /run/scripts/clone_with_basebackup.py --pgpass=/home/postgres/.pgpass_acid-src --host=acid-src.team --port=5432 --user="standby"',
+    );
     expect(p.clonePgpass).to.deep.equal({ path: '/home/postgres/.pgpass_acid-src', content: 'acid-src.team:5432:*:standby:p\\:w\n' });
   });
 
   it('follows a remote primary as a standby cluster', () => {
     const p = spiloPatroniConfig(operatorEnv({ STANDBY_HOST: 'acid-src.team', STANDBY_PORT: '5433' }), host());
-    expect(at(p.config, 'bootstrap.dcs.standby_cluster')).to.deep.equal({ create_replica_methods: ['basebackup_fast_xlog'], host: 'acid-src.team', port: 5433 });
+    expect(at(p.config, 'bootstrap.dcs.standby_cluster')).to.deep.equal({
+      create_replica_methods: ['basebackup_fast_xlog'],
+      host: 'acid-src.team',
+      port: 5433,
+    });
   });
 
   const builderCases = [
     { mode: 'ConfigMaps (operator default)', useConfigMaps: true },
     { mode: 'Endpoints', useConfigMaps: false },
   ];
-  for (const { mode, useConfigMaps } of builderCases) it(`runs on the environment @pgfn/builder gives a Spilo container, DCS in ${mode}`, async () => {
-    const spec = { namespace: 'team', patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 }, config: { kubernetesUseConfigmaps: useConfigMaps } };
-    const sts = buildStatefulSet(spiloManifest(spec), spiloConfig(spec));
-    const pod = { metadata: { name: 'acid-ha-0', namespace: 'team' }, spec: sts.spec?.template.spec };
-    const container = sts.spec?.template.spec?.containers[0];
-    if (container === undefined || pod.spec === undefined) throw new Error('no container');
-    const env = await resolveContainerEnv({ ...pod, spec: pod.spec }, container,
-      { secret: async () => ({ password: 'pw', username: 'u' }), configMap: async () => undefined },
-      { podIP: '127.0.10.9', hostIP: '127.0.10.1', nodeCpu: 2, nodeMemoryBytes: GiB }, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' });
-    const built = spiloPatroniConfig({ ...env, HOSTNAME: 'acid-ha-0' }, host());
-    expect(at(built.config, 'kubernetes.scope_label')).to.equal('cluster-name');
-    expect(at(built.config, 'kubernetes.use_endpoints')).to.equal(useConfigMaps ? undefined : true);
-    expect(at(built.config, 'kubernetes.pod_ip')).to.equal(useConfigMaps ? undefined : '127.0.10.9');
-    expect(at(built.config, 'bootstrap.dcs.ttl')).to.equal(10);
-    expect(at(built.config, 'bootstrap.dcs.loop_wait')).to.equal(2);
-    expect(at(built.config, 'postgresql.bin_dir')).to.equal('/usr/lib/postgresql/15/bin');
-  });
+  for (const { mode, useConfigMaps } of builderCases)
+    it(`runs on the environment @pgfn/builder gives a Spilo container, DCS in ${mode}`, async () => {
+      const spec = {
+        namespace: 'team',
+        patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
+        config: { kubernetesUseConfigmaps: useConfigMaps },
+      };
+      const sts = buildStatefulSet(spiloManifest(spec), spiloConfig(spec));
+      const pod = { metadata: { name: 'acid-ha-0', namespace: 'team' }, spec: sts.spec?.template.spec };
+      const container = sts.spec?.template.spec?.containers[0];
+      if (container === undefined || pod.spec === undefined) throw new Error('no container');
+      const env = await resolveContainerEnv(
+        { ...pod, spec: pod.spec },
+        container,
+        { secret: async () => ({ password: 'pw', username: 'u' }), configMap: async () => undefined },
+        { podIP: '127.0.10.9', hostIP: '127.0.10.1', nodeCpu: 2, nodeMemoryBytes: GiB },
+        { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' },
+      );
+      const built = spiloPatroniConfig({ ...env, HOSTNAME: 'acid-ha-0' }, host());
+      expect(at(built.config, 'kubernetes.scope_label')).to.equal('cluster-name');
+      expect(at(built.config, 'kubernetes.use_endpoints')).to.equal(useConfigMaps ? undefined : true);
+      expect(at(built.config, 'kubernetes.pod_ip')).to.equal(useConfigMaps ? undefined : '127.0.10.9');
+      expect(at(built.config, 'bootstrap.dcs.ttl')).to.equal(10);
+      expect(at(built.config, 'bootstrap.dcs.loop_wait')).to.equal(2);
+      expect(at(built.config, 'postgresql.bin_dir')).to.equal('/usr/lib/postgresql/15/bin');
+    });
 });
 
 describe('spiloDeepUpdate', () => {
   const cases: { scenario: string; user: unknown; generated: unknown; result: unknown }[] = [
-    { scenario: 'merges mappings key by key', user: { a: { x: 1 } }, generated: { a: { y: 2 }, b: 3 }, result: { a: { x: 1, y: 2 }, b: 3 } },
+    {
+      scenario: 'merges mappings key by key',
+      user: { a: { x: 1 } },
+      generated: { a: { y: 2 }, b: 3 },
+      result: { a: { x: 1, y: 2 }, b: 3 },
+    },
     { scenario: 'lets a user list replace ours', user: { l: [1] }, generated: { l: [2, 3] }, result: { l: [1] } },
     { scenario: 'keeps ours for a null user value', user: { v: null }, generated: { v: 5 }, result: { v: 5 } },
     { scenario: 'lets a user scalar replace a mapping', user: { v: 'x' }, generated: { v: { deep: true } }, result: { v: 'x' } },

@@ -23,10 +23,18 @@ export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<Test
   // A loopback /24 of its own, so a local stack on 127.0.10.0/24 can run beside the tests.
   const range = `127.0.${100 + Math.floor(Math.random() * 100)}.0/24`;
   const agent = await startNodeAgent({
-    kubeconfig: testEnv().kubeconfig, nodeName, ipRange: range, dataDir, logDir, probePeriodCapSeconds: 2, stopGraceMs: 10_000,
+    kubeconfig: testEnv().kubeconfig,
+    nodeName,
+    ipRange: range,
+    dataDir,
+    logDir,
+    probePeriodCapSeconds: 2,
+    stopGraceMs: 10_000,
   });
   return {
-    agent, dataDir, logDir,
+    agent,
+    dataDir,
+    logDir,
     stop: async () => {
       await agent.stop();
       if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });
@@ -47,15 +55,27 @@ export interface Roles {
 }
 
 /** Waits until Patroni labelled one master and `replicas` replicas, all Ready. */
-export async function waitForRoles(kc: KubeConfig, namespace: string, cluster: string, replicas: number, timeoutMs = 180_000, not?: string): Promise<Roles> {
-  return eventually(`${cluster}: one master${not === undefined ? '' : ` other than ${not}`} and ${replicas} ready replicas`, async () => {
-    const members = await clusterMembers(kc, namespace, cluster);
-    const masters = members.filter((m) => m.role === 'master' && m.ready);
-    const ready = members.filter((m) => m.role === 'replica' && m.ready);
-    const master = masters[0];
-    if (masters.length !== 1 || master === undefined || ready.length !== replicas || master.name === not) return undefined;
-    return { master, replicas: ready };
-  }, timeoutMs, 500);
+export async function waitForRoles(
+  kc: KubeConfig,
+  namespace: string,
+  cluster: string,
+  replicas: number,
+  timeoutMs = 180_000,
+  not?: string,
+): Promise<Roles> {
+  return eventually(
+    `${cluster}: one master${not === undefined ? '' : ` other than ${not}`} and ${replicas} ready replicas`,
+    async () => {
+      const members = await clusterMembers(kc, namespace, cluster);
+      const masters = members.filter((m) => m.role === 'master' && m.ready);
+      const ready = members.filter((m) => m.role === 'replica' && m.ready);
+      const master = masters[0];
+      if (masters.length !== 1 || master === undefined || ready.length !== replicas || master.name === not) return undefined;
+      return { master, replicas: ready };
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 /** PID-namespace identities of the sandboxes behind the agent's process groups. */
@@ -78,7 +98,8 @@ export function processesIn(namespaces: readonly string[]): string[] {
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      if (wanted.has(readlinkSync(`/proc/${pid}/ns/pid`))) out.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+      if (wanted.has(readlinkSync(`/proc/${pid}/ns/pid`)))
+        out.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
     } catch {
       // Exited meanwhile.
     }

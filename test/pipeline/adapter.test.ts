@@ -13,10 +13,16 @@ import { testEnv } from '../support/env.js';
 import { identityForServiceAccount } from '../support/fn-identity.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 
-interface Got { headers: IncomingHttpHeaders; data: Record<string, any>; at: number }
+interface Got {
+  headers: IncomingHttpHeaders;
+  data: Record<string, any>;
+  at: number;
+}
 
 const testTrigger = (uri: string): TriggerManifest => ({
-  apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 'test-recorder', namespace: 'pgfn-system' },
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Trigger',
+  metadata: { name: 'test-recorder', namespace: 'pgfn-system' },
   spec: {
     broker: 'pgfn',
     filters: [{ prefix: { type: 'dev.knative.apiserver.resource.' } }],
@@ -26,7 +32,9 @@ const testTrigger = (uri: string): TriggerManifest => ({
 });
 
 const cluster = (namespace: string, name: string, instances = 1): Record<string, unknown> => ({
-  apiVersion: 'acid.zalan.do/v1', kind: 'postgresql', metadata: { name, namespace },
+  apiVersion: 'acid.zalan.do/v1',
+  kind: 'postgresql',
+  metadata: { name, namespace },
   spec: { teamId: 'acid', numberOfInstances: instances, postgresql: { version: '17' }, volume: { size: '1Gi' } },
 });
 
@@ -38,22 +46,38 @@ const quantile = (xs: number[], q: number): number => {
 describe('the receive adapter through the local broker', function () {
   this.timeout(120_000);
   let server: Server;
-  let received: Got[] = [];
+  const received: Got[] = [];
   let pipeline: Pipeline;
   let ns: { name: string; cleanup: () => Promise<void> };
   let custom: k8s.CustomObjectsApi;
 
   const eventsFor = (namespace: string, name: string, type?: string): Got[] =>
-    received.filter((g) => g.headers['ce-namespace'] === namespace && g.headers['ce-name'] === name && (type === undefined || g.headers['ce-type'] === type));
-  const waitFor = async (what: string, namespace: string, name: string, type: string, test: (g: Got) => boolean = () => true): Promise<Got> =>
-    eventually(what, async () => eventsFor(namespace, name, type).find(test), 30_000, 20);
+    received.filter(
+      (g) =>
+        g.headers['ce-namespace'] === namespace && g.headers['ce-name'] === name && (type === undefined || g.headers['ce-type'] === type),
+    );
+  const waitFor = async (
+    what: string,
+    namespace: string,
+    name: string,
+    type: string,
+    test: (g: Got) => boolean = () => true,
+  ): Promise<Got> => eventually(what, async () => eventsFor(namespace, name, type).find(test), 30_000, 20);
   const create = async (namespace: string, name: string, instances = 1): Promise<{ uid: string; at: number }> => {
-    const obj = await custom.createNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace, body: cluster(namespace, name, instances) }) as { metadata: { uid: string } };
+    const obj = (await custom.createNamespacedCustomObject({
+      group: 'acid.zalan.do',
+      version: 'v1',
+      plural: 'postgresqls',
+      namespace,
+      body: cluster(namespace, name, instances),
+    })) as { metadata: { uid: string } };
     return { uid: obj.metadata.uid, at: performance.now() };
   };
   const patchInstances = async (namespace: string, name: string, n: number): Promise<void> => {
-    await custom.patchNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace, name, body: { spec: { numberOfInstances: n } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await custom.patchNamespacedCustomObject(
+      { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace, name, body: { spec: { numberOfInstances: n } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
   };
   const remove = async (namespace: string, name: string): Promise<void> => {
     await custom.deleteNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace, name });
@@ -68,7 +92,11 @@ describe('the receive adapter through the local broker', function () {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        received.push({ headers: req.headers, data: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as Record<string, any>, at: performance.now() });
+        received.push({
+          headers: req.headers,
+          data: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as Record<string, any>,
+          at: performance.now(),
+        });
         res.writeHead(200).end();
       });
     });
@@ -100,8 +128,11 @@ describe('the receive adapter through the local broker', function () {
     const { uid } = await create(ns.name, 'acid-one', 2);
     const got = await waitFor('the add event', ns.name, 'acid-one', 'dev.knative.apiserver.resource.add');
     expect(got.headers).to.include({
-      'ce-specversion': '1.0', 'ce-kind': 'postgresql', 'ce-apiversion': 'acid.zalan.do/v1',
-      'ce-subject': `/apis/acid.zalan.do/v1/namespaces/${ns.name}/postgresqls/acid-one`, 'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-kind': 'postgresql',
+      'ce-apiversion': 'acid.zalan.do/v1',
+      'ce-subject': `/apis/acid.zalan.do/v1/namespaces/${ns.name}/postgresqls/acid-one`,
+      'content-type': 'application/json',
     });
     expect(got.headers['ce-source']).to.equal(testEnv().server);
     expect(got.data['metadata']).to.include({ name: 'acid-one', namespace: ns.name, uid });
@@ -110,7 +141,13 @@ describe('the receive adapter through the local broker', function () {
 
   it('delivers updates and deletes', async () => {
     await patchInstances(ns.name, 'acid-one', 3);
-    const update = await waitFor('the update event', ns.name, 'acid-one', 'dev.knative.apiserver.resource.update', (g) => g.data['spec']?.numberOfInstances === 3);
+    const update = await waitFor(
+      'the update event',
+      ns.name,
+      'acid-one',
+      'dev.knative.apiserver.resource.update',
+      (g) => g.data['spec']?.numberOfInstances === 3,
+    );
     expect(update.data['metadata'].generation).to.equal(2);
     await remove(ns.name, 'acid-one');
     const deleted = await waitFor('the delete event', ns.name, 'acid-one', 'dev.knative.apiserver.resource.delete');
@@ -119,7 +156,10 @@ describe('the receive adapter through the local broker', function () {
 
   it('delivers Spilo pods, and not other pods', async () => {
     const core = adminConfig().makeApiClient(k8s.CoreV1Api);
-    const pod = (name: string, labels: Record<string, string>): k8s.V1Pod => ({ metadata: { name, labels }, spec: { containers: [{ name: 'postgres', image: 'spilo' }] } });
+    const pod = (name: string, labels: Record<string, string>): k8s.V1Pod => ({
+      metadata: { name, labels },
+      spec: { containers: [{ name: 'postgres', image: 'spilo' }] },
+    });
     await core.createNamespacedPod({ namespace: ns.name, body: pod('acid-two-0', { application: 'spilo', 'cluster-name': 'acid-two' }) });
     await core.createNamespacedPod({ namespace: ns.name, body: pod('unrelated', { app: 'web' }) });
     const got = await waitFor('the spilo pod event', ns.name, 'acid-two-0', 'dev.knative.apiserver.resource.add');
@@ -137,7 +177,9 @@ describe('the receive adapter through the local broker', function () {
       const got = await waitFor(`add of acid-lat-${i}`, ns.name, `acid-lat-${i}`, 'dev.knative.apiserver.resource.add');
       latencies.push(got.at - started);
     }
-    console.log(`      create → event at subscriber over ${latencies.length} creates: median ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${quantile(latencies, 0.95).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+    console.log(
+      `      create → event at subscriber over ${latencies.length} creates: median ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${quantile(latencies, 0.95).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+    );
     expect(quantile(latencies, 0.5)).to.be.below(1000);
   });
 
@@ -162,13 +204,21 @@ describe('the receive adapter through the local broker', function () {
     await patchInstances(ns.name, 'acid-new', 2);
     await waitFor('update after restart', ns.name, 'acid-new', 'dev.knative.apiserver.resource.update');
     await patchInstances(ns.name, 'acid-kept', 3);
-    await waitFor('update after restart', ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update', (g) => g.data['spec']?.numberOfInstances === 3);
+    await waitFor(
+      'update after restart',
+      ns.name,
+      'acid-kept',
+      'dev.knative.apiserver.resource.update',
+      (g) => g.data['spec']?.numberOfInstances === 3,
+    );
     // ... but the re-list after a restart sends nothing: the update, delete and create made while the
     // adapter was down were never reported (Knative's adapter ignores its store's Replace)
     const duringDowntime = received.slice(before).filter((g) => g.headers['ce-kind'] === 'postgresql' && g.at < restarted);
     expect(duringDowntime).to.deep.equal([]);
     expect(eventsFor(ns.name, 'acid-gone', 'dev.knative.apiserver.resource.delete')).to.deep.equal([]);
     expect(eventsFor(ns.name, 'acid-new', 'dev.knative.apiserver.resource.add')).to.deep.equal([]);
-    expect(eventsFor(ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update').map((g) => g.data['spec'].numberOfInstances)).to.deep.equal([3]);
+    expect(
+      eventsFor(ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update').map((g) => g.data['spec'].numberOfInstances),
+    ).to.deep.equal([3]);
   });
 });

@@ -2,11 +2,22 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import {
-  LocalBroker, loadKustomization, triggersOf, type DeliverySpec, type Destination, type ResolveDestination, type SubscriptionsApiFilter,
+  LocalBroker,
+  loadKustomization,
+  triggersOf,
+  type DeliverySpec,
+  type Destination,
+  type ResolveDestination,
+  type SubscriptionsApiFilter,
   type TriggerManifest,
 } from '@pgfn/pipeline';
 
-interface Received { path: string; headers: IncomingHttpHeaders; body: string; at: number }
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
 type Answer = { status: number; body?: string; headers?: Record<string, string>; delayMs?: number };
 
 /** A subscriber whose answers are scripted per path: the n-th request gets answers[n] (the last repeats). */
@@ -51,19 +62,32 @@ class Subscriber {
 }
 
 const trigger = (name: string, uri: string, filters: SubscriptionsApiFilter[], delivery?: DeliverySpec): TriggerManifest => ({
-  apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name, namespace: 'pgfn-system' },
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Trigger',
+  metadata: { name, namespace: 'pgfn-system' },
   spec: { broker: 'pgfn', filters, subscriber: { uri }, ...(delivery === undefined ? {} : { delivery }) },
 });
 
 const byUri: ResolveDestination = (dest) =>
-  dest.uri === undefined ? undefined : { describe: dest.uri, acquire: async () => ({ url: dest.uri ?? '', release: () => undefined }) } satisfies Destination;
+  dest.uri === undefined
+    ? undefined
+    : ({ describe: dest.uri, acquire: async () => ({ url: dest.uri ?? '', release: () => undefined }) } satisfies Destination);
 
 const binary = (attrs: Record<string, string>, data: unknown): { headers: Record<string, string>; body: string } => ({
   headers: { 'content-type': 'application/json', ...Object.fromEntries(Object.entries(attrs).map(([k, v]) => [`ce-${k}`, v])) },
   body: JSON.stringify(data),
 });
 
-const pgAdd = { specversion: '1.0', id: 'e-1', source: 'https://127.0.0.1:6443', type: 'dev.knative.apiserver.resource.add', subject: '/apis/acid.zalan.do/v1/namespaces/ns/postgresqls/acid-a', kind: 'postgresql', name: 'acid-a', namespace: 'ns' };
+const pgAdd = {
+  specversion: '1.0',
+  id: 'e-1',
+  source: 'https://127.0.0.1:6443',
+  type: 'dev.knative.apiserver.resource.add',
+  subject: '/apis/acid.zalan.do/v1/namespaces/ns/postgresqls/acid-a',
+  kind: 'postgresql',
+  name: 'acid-a',
+  namespace: 'ns',
+};
 
 describe('LocalBroker', function () {
   this.timeout(20_000);
@@ -90,7 +114,7 @@ describe('LocalBroker', function () {
       trigger('pods', sub.script('/pods', [{ status: 200 }]), [{ exact: { kind: 'Pod' } }]),
       trigger('all-apiserver', sub.script('/all', [{ status: 200 }]), [{ prefix: { type: 'dev.knative.apiserver.' } }]),
     ]);
-    const data = { kind: 'postgresql', metadata: { name: 'acid-a', labels: { 'x': 'ünïcode' } }, spec: { numberOfInstances: 2 } };
+    const data = { kind: 'postgresql', metadata: { name: 'acid-a', labels: { x: 'ünïcode' } }, spec: { numberOfInstances: 2 } };
     expect(await post(b, binary(pgAdd, data))).to.equal(202);
     await b.idle();
     expect(sub.at('/pods')).to.have.length(0);
@@ -108,7 +132,10 @@ describe('LocalBroker', function () {
 
   it('accepts structured mode and delivers it in binary mode', async () => {
     const b = await start([trigger('pg', sub.script('/s', [{ status: 200 }]), [{ exact: { kind: 'postgresql' } }])]);
-    const status = await post(b, { headers: { 'content-type': 'application/cloudevents+json' }, body: JSON.stringify({ ...pgAdd, datacontenttype: 'application/json', data: { a: 1 } }) });
+    const status = await post(b, {
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ ...pgAdd, datacontenttype: 'application/json', data: { a: 1 } }),
+    });
     expect(status).to.equal(202);
     await b.idle();
     const [got] = sub.at('/s');
@@ -127,7 +154,9 @@ describe('LocalBroker', function () {
 
   it('retries 5xx with exponential backoff until the subscriber succeeds', async () => {
     const uri = sub.script('/flaky', [{ status: 503 }, { status: 500 }, { status: 502 }, { status: 200 }]);
-    const b = await start([trigger('flaky', uri, [{ exact: { kind: 'postgresql' } }], { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S' })]);
+    const b = await start([
+      trigger('flaky', uri, [{ exact: { kind: 'postgresql' } }], { retry: 5, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S' }),
+    ]);
     await post(b, binary(pgAdd, {}));
     await b.idle();
     const times = sub.at('/flaky').map((r) => r.at);
@@ -158,7 +187,14 @@ describe('LocalBroker', function () {
   it('sends an event refused with 4xx to the dead-letter sink at once, annotated with who refused it and why', async () => {
     const dls = sub.script('/dls', [{ status: 202 }]);
     const uri = sub.script('/refuse', [{ status: 400, body: 'spec.teamId: must not be empty' }]);
-    const b = await start([trigger('refuse', uri, [{ exact: { kind: 'postgresql' } }], { retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.01S', deadLetterSink: { uri: dls } })]);
+    const b = await start([
+      trigger('refuse', uri, [{ exact: { kind: 'postgresql' } }], {
+        retry: 3,
+        backoffPolicy: 'exponential',
+        backoffDelay: 'PT0.01S',
+        deadLetterSink: { uri: dls },
+      }),
+    ]);
     await post(b, binary(pgAdd, { x: 1 }));
     await b.idle();
     expect(sub.at('/refuse')).to.have.length(1);
@@ -174,7 +210,14 @@ describe('LocalBroker', function () {
   it('dead-letters after the last retry of a subscriber that keeps failing', async () => {
     const dls = sub.script('/dls2', [{ status: 200 }]);
     const uri = sub.script('/down', [{ status: 500 }]);
-    const b = await start([trigger('down', uri, [{ exact: { kind: 'postgresql' } }], { retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.02S', deadLetterSink: { uri: dls } })]);
+    const b = await start([
+      trigger('down', uri, [{ exact: { kind: 'postgresql' } }], {
+        retry: 2,
+        backoffPolicy: 'linear',
+        backoffDelay: 'PT0.02S',
+        deadLetterSink: { uri: dls },
+      }),
+    ]);
     await post(b, binary(pgAdd, {}));
     await b.idle();
     expect(sub.at('/down')).to.have.length(3);
@@ -185,7 +228,11 @@ describe('LocalBroker', function () {
     const slow = sub.script('/slow', [{ status: 200, delayMs: 500 }, { status: 200 }]);
     const b = await start([
       trigger('slow', slow, [{ exact: { kind: 'postgresql' } }], { retry: 1, timeout: 'PT0.1S' }),
-      trigger('gone', 'http://127.0.0.1:1/', [{ exact: { kind: 'postgresql' } }], { retry: 2, backoffPolicy: 'exponential', backoffDelay: 'PT0.01S' }),
+      trigger('gone', 'http://127.0.0.1:1/', [{ exact: { kind: 'postgresql' } }], {
+        retry: 2,
+        backoffPolicy: 'exponential',
+        backoffDelay: 'PT0.01S',
+      }),
     ]);
     await post(b, binary(pgAdd, {}));
     await b.idle();
@@ -198,7 +245,20 @@ describe('LocalBroker', function () {
   });
 
   it('feeds a reply that is a CloudEvent back into the broker', async () => {
-    const replier = sub.script('/replier', [{ status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': 'r-1', 'ce-source': 'test', 'ce-type': 'dev.pgfn.cluster.ready', 'ce-subject': 'ns/acid-a', 'content-type': 'application/json' }, body: '{"namespace":"ns","name":"acid-a"}' }]);
+    const replier = sub.script('/replier', [
+      {
+        status: 200,
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': 'r-1',
+          'ce-source': 'test',
+          'ce-type': 'dev.pgfn.cluster.ready',
+          'ce-subject': 'ns/acid-a',
+          'content-type': 'application/json',
+        },
+        body: '{"namespace":"ns","name":"acid-a"}',
+      },
+    ]);
     const listener = sub.script('/listener', [{ status: 200 }]);
     const b = await start([
       trigger('replier', replier, [{ exact: { kind: 'postgresql' } }]),
@@ -218,7 +278,12 @@ describe('LocalBroker', function () {
       return { describe: uri, acquire: async () => ({ url: uri, release: () => undefined }) };
     };
     broker = await LocalBroker.start({ triggers: shipped, resolve });
-    expect(broker.triggerNames.sort()).to.deep.equal(['pgfn-backup-verify', 'pgfn-reconcile', 'pgfn-rolling-update', 'pgfn-team-role-sync']);
+    expect(broker.triggerNames.sort()).to.deep.equal([
+      'pgfn-backup-verify',
+      'pgfn-reconcile',
+      'pgfn-rolling-update',
+      'pgfn-team-role-sync',
+    ]);
     sub.script('/pgfn-reconcile', [{ status: 503 }, { status: 200 }]);
     await post(broker, binary(pgAdd, {}));
     await broker.idle();

@@ -13,8 +13,20 @@ describe('bundleFunction', function () {
   const out = mkdtempSync(join(tmpdir(), 'pgfn-bundle-'));
 
   const cases: [string, { lazy: string[]; absent: string[] }][] = [
-    ['team-role-sync', { lazy: ['pg', 'node-fetch', 'socks-proxy-agent', 'hpagent'], absent: ['node_modules/express/', 'node_modules/yaml/', 'ObjectSerializer', 'KubernetesObjectApi'] }],
-    ['reconcile', { lazy: ['pg', 'node-fetch', 'socks-proxy-agent', 'hpagent'], absent: ['ObjectSerializer', 'KubernetesObjectApi', 'node_modules/tr46/'] }],
+    [
+      'team-role-sync',
+      {
+        lazy: ['pg', 'node-fetch', 'socks-proxy-agent', 'hpagent'],
+        absent: ['node_modules/express/', 'node_modules/yaml/', 'ObjectSerializer', 'KubernetesObjectApi'],
+      },
+    ],
+    [
+      'reconcile',
+      {
+        lazy: ['pg', 'node-fetch', 'socks-proxy-agent', 'hpagent'],
+        absent: ['ObjectSerializer', 'KubernetesObjectApi', 'node_modules/tr46/'],
+      },
+    ],
   ];
   for (const [fn, want] of cases) {
     it(`bundles ${fn} with ${want.lazy.join(', ')} beside it, loaded on first use`, async () => {
@@ -29,8 +41,16 @@ describe('bundleFunction', function () {
     const { file } = await bundleEntry(join(repoRoot, 'test/pipeline/fixtures/lazy-packages.ts'), 'lazy-packages', out);
     const seen = JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8' })) as Record<string, unknown>;
     expect(seen).to.deep.equal({
-      beforeUse: [], afterUse: ['node-fetch.cjs', 'pg.cjs', 'socks-proxy-agent.cjs'], clientIsClient: true, clientHasQuery: true, typesParser: 'function',
-      header: 'b', headersInstance: true, fetchIsFunction: true, agentProtocols: ['socks', 'socks4', 'socks4a', 'socks5', 'socks5h'], agentInstance: true,
+      beforeUse: [],
+      afterUse: ['node-fetch.cjs', 'pg.cjs', 'socks-proxy-agent.cjs'],
+      clientIsClient: true,
+      clientHasQuery: true,
+      typesParser: 'function',
+      header: 'b',
+      headersInstance: true,
+      fetchIsFunction: true,
+      agentProtocols: ['socks', 'socks4', 'socks4a', 'socks5', 'socks5h'],
+      agentInstance: true,
     });
   });
 });

@@ -13,16 +13,30 @@ import { adminConfig } from '../support/kube.js';
 const RUNS = 3;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function measure(kubeconfig: string, spec: FunctionProcessSpec): Promise<{ ready: number; first: number; rssMiB: number; statuses: number[] }> {
+async function measure(
+  kubeconfig: string,
+  spec: FunctionProcessSpec,
+): Promise<{ ready: number; first: number; rssMiB: number; statuses: number[] }> {
   const pipeline = await startPipeline({
-    kubeconfig, logDir: mkdtempSync(join(testEnv().dir, 'pipeline-')), sources: false, schedulePings: false, functions: { reconcile: spec },
+    kubeconfig,
+    logDir: mkdtempSync(join(testEnv().dir, 'pipeline-')),
+    sources: false,
+    schedulePings: false,
+    functions: { reconcile: spec },
   });
   const rss: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
       const res = await fetch(pipeline.brokerUrl, {
         method: 'POST',
-        headers: { 'ce-specversion': '1.0', 'ce-id': `cold-${i}`, 'ce-source': 'test', 'ce-type': 'dev.pgfn.reconcile.requested', 'ce-subject': 'default/acid-absent', 'content-type': 'application/json' },
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': `cold-${i}`,
+          'ce-source': 'test',
+          'ce-type': 'dev.pgfn.reconcile.requested',
+          'ce-subject': 'default/acid-absent',
+          'content-type': 'application/json',
+        },
         body: '{}',
       });
       expect(res.status).to.equal(202);
@@ -55,14 +69,18 @@ describe('reconcile cold start through the pipeline (as its own ServiceAccount)'
   it('bundled as in the image: spawn → first event answered', async () => {
     const { file } = await bundleFunction('reconcile', mkdtempSync(join(testEnv().dir, 'bundle-')));
     const m = await measure(kubeconfig, { command: process.execPath, args: [file] });
-    console.log(`      bundled: ready ${m.ready.toFixed(0)} ms, first response ${m.first.toFixed(0)} ms, RSS after one event ${m.rssMiB.toFixed(0)} MiB (median of ${RUNS})`);
+    console.log(
+      `      bundled: ready ${m.ready.toFixed(0)} ms, first response ${m.first.toFixed(0)} ms, RSS after one event ${m.rssMiB.toFixed(0)} MiB (median of ${RUNS})`,
+    );
     // a request for a cluster that does not exist is answered 200 ("gone"), on the first attempt
     expect(m.statuses).to.deep.equal(Array(RUNS).fill(200));
   });
 
   it('from source with tsx (npm run fn): spawn → first event answered', async () => {
     const m = await measure(kubeconfig, {});
-    console.log(`      tsx: ready ${m.ready.toFixed(0)} ms, first response ${m.first.toFixed(0)} ms, RSS after one event ${m.rssMiB.toFixed(0)} MiB (median of ${RUNS})`);
+    console.log(
+      `      tsx: ready ${m.ready.toFixed(0)} ms, first response ${m.first.toFixed(0)} ms, RSS after one event ${m.rssMiB.toFixed(0)} MiB (median of ${RUNS})`,
+    );
     expect(m.statuses).to.deep.equal(Array(RUNS).fill(200));
   });
 });

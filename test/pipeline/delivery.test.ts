@@ -3,10 +3,19 @@ import { isRetryable, parseCron, parseIsoDuration, retryPolicy, waitBeforeRetry 
 
 describe('delivery spec (Knative retry semantics)', () => {
   describe('parseIsoDuration', () => {
-    const cases: [string, number][] = [['PT0.5S', 500], ['PT1S', 1000], ['PT1M30S', 90_000], ['PT2H', 7_200_000], ['P1D', 86_400_000], ['PT0,25S', 250], ['P1DT1S', 86_401_000]];
+    const cases: [string, number][] = [
+      ['PT0.5S', 500],
+      ['PT1S', 1000],
+      ['PT1M30S', 90_000],
+      ['PT2H', 7_200_000],
+      ['P1D', 86_400_000],
+      ['PT0,25S', 250],
+      ['P1DT1S', 86_401_000],
+    ];
     for (const [text, ms] of cases) it(`reads ${text} as ${ms} ms`, () => expect(parseIsoDuration(text)).to.equal(ms));
     it('refuses what is not a duration, naming the field', () => {
-      for (const bad of ['0.5s', 'P', 'PT', '1S', 'PTS']) expect(() => parseIsoDuration(bad, 'delivery.backoffDelay')).to.throw(/delivery\.backoffDelay: .* is not an ISO 8601 duration/);
+      for (const bad of ['0.5s', 'P', 'PT', '1S', 'PTS'])
+        expect(() => parseIsoDuration(bad, 'delivery.backoffDelay')).to.throw(/delivery\.backoffDelay: .* is not an ISO 8601 duration/);
     });
   });
 
@@ -32,10 +41,25 @@ describe('delivery spec (Knative retry semantics)', () => {
 
   describe('isRetryable', () => {
     const cases: [number | undefined, boolean][] = [
-      [undefined, true], [500, true], [502, true], [503, true], [404, true], [408, true], [409, true], [429, true],
-      [400, false], [401, false], [403, false], [410, false], [422, false], [302, false], [200, false], [202, false],
+      [undefined, true],
+      [500, true],
+      [502, true],
+      [503, true],
+      [404, true],
+      [408, true],
+      [409, true],
+      [429, true],
+      [400, false],
+      [401, false],
+      [403, false],
+      [410, false],
+      [422, false],
+      [302, false],
+      [200, false],
+      [202, false],
     ];
-    for (const [status, want] of cases) it(`${want ? 'retries' : 'does not retry'} ${status ?? 'no response'}`, () => expect(isRetryable(status)).to.equal(want));
+    for (const [status, want] of cases)
+      it(`${want ? 'retries' : 'does not retry'} ${status ?? 'no response'}`, () => expect(isRetryable(status)).to.equal(want));
   });
 
   describe('waitBeforeRetry', () => {

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { evaluateTrigger, validateTriggerFilters, type TriggerFilterSpec } from '@pgfn/pipeline';
 
-const pgAdd = { specversion: '1.0', id: '1', source: 'https://10.0.0.1:443', type: 'dev.knative.apiserver.resource.add', kind: 'postgresql', name: 'acid-a', namespace: 'team-a', subject: '' };
+const pgAdd = {
+  specversion: '1.0',
+  id: '1',
+  source: 'https://10.0.0.1:443',
+  type: 'dev.knative.apiserver.resource.add',
+  kind: 'postgresql',
+  name: 'acid-a',
+  namespace: 'team-a',
+  subject: '',
+};
 
 describe('Trigger filters (Knative semantics)', () => {
   describe('the legacy attributes dialect', () => {
@@ -30,7 +39,15 @@ describe('Trigger filters (Knative semantics)', () => {
       ['any passes when one passes', { filters: [{ any: [{ exact: { kind: 'Pod' } }, { exact: { kind: 'postgresql' } }] }] }, 'pass'],
       ['any fails when none passes', { filters: [{ any: [{ exact: { kind: 'Pod' } }, { exact: { kind: 'StatefulSet' } }] }] }, 'fail'],
       ['not inverts', { filters: [{ not: { exact: { kind: 'postgresql' } } }] }, 'fail'],
-      ['nested all inside any', { filters: [{ any: [{ all: [{ prefix: { type: 'dev.knative.' } }, { exact: { kind: 'postgresql' } }] }, { exact: { type: 'x' } }] }] }, 'pass'],
+      [
+        'nested all inside any',
+        {
+          filters: [
+            { any: [{ all: [{ prefix: { type: 'dev.knative.' } }, { exact: { kind: 'postgresql' } }] }, { exact: { type: 'x' } }] },
+          ],
+        },
+        'pass',
+      ],
       ['filters win over filter', { filter: { attributes: { kind: 'Pod' } }, filters: [{ exact: { kind: 'postgresql' } }] }, 'pass'],
       ['no filter at all lets everything through (NoFilter)', {}, 'none'],
       ['an empty all is NoFilter', { filters: [{ all: [] }] }, 'none'],
@@ -43,17 +60,25 @@ describe('Trigger filters (Knative semantics)', () => {
 
   describe('validateTriggerFilters', () => {
     it('accepts lowercase alphanumeric attribute names', () => {
-      expect(validateTriggerFilters({ filters: [{ exact: { apiversion: 'v1' } }], filter: { attributes: { kind: 'Pod' } } })).to.deep.equal([]);
+      expect(validateTriggerFilters({ filters: [{ exact: { apiversion: 'v1' } }], filter: { attributes: { kind: 'Pod' } } })).to.deep.equal(
+        [],
+      );
     });
     it('refuses two dialects in one filter, with the field path', () => {
-      expect(validateTriggerFilters({ filters: [{ exact: { kind: 'a' }, prefix: { type: 'b' } }] })).to.deep.equal(['spec.filters[0]: only one dialect per filter, found exact, prefix']);
+      expect(validateTriggerFilters({ filters: [{ exact: { kind: 'a' }, prefix: { type: 'b' } }] })).to.deep.equal([
+        'spec.filters[0]: only one dialect per filter, found exact, prefix',
+      ]);
     });
     it('refuses attribute names Knative refuses', () => {
-      expect(validateTriggerFilters({ filters: [{ any: [{ exact: { 'Kind': 'a' } }] }] })[0]).to.match(/spec\.filters\[0\]\.any\[0\]\.exact\.Kind: attribute names/);
+      expect(validateTriggerFilters({ filters: [{ any: [{ exact: { Kind: 'a' } }] }] })[0]).to.match(
+        /spec\.filters\[0\]\.any\[0\]\.exact\.Kind: attribute names/,
+      );
       expect(validateTriggerFilters({ filter: { attributes: { 'my-ext': 'a' } } })[0]).to.match(/spec\.filter\.attributes\.my-ext/);
     });
     it('refuses empty values, which Knative would silently drop', () => {
-      expect(validateTriggerFilters({ filters: [{ prefix: { type: '' } }] })).to.deep.equal(['spec.filters[0].prefix.type: the value must not be empty']);
+      expect(validateTriggerFilters({ filters: [{ prefix: { type: '' } }] })).to.deep.equal([
+        'spec.filters[0].prefix.type: the value must not be empty',
+      ]);
     });
     it('refuses CESQL, which the local broker does not implement', () => {
       expect(validateTriggerFilters({ filters: [{ cesql: "type = 'x'" }] })[0]).to.match(/CESQL is not supported/);

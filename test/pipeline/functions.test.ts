@@ -9,10 +9,18 @@ import { startPipeline, type Pipeline } from '@pgfn/pipeline';
 
 const ECHO = join(repoRoot, 'test/pipeline/fixtures/echo-fn.ts');
 
-interface Logged { pid: number; env: Record<string, string>; event: Record<string, unknown> }
+interface Logged {
+  pid: number;
+  env: Record<string, string>;
+  event: Record<string, unknown>;
+}
 const logged = (file: string): Logged[] => {
   try {
-    return readFileSync(file, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Logged);
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Logged);
   } catch {
     return [];
   }
@@ -21,8 +29,14 @@ const logged = (file: string): Logged[] => {
 const pgEvent = (id: string, extra: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
   headers: {
-    'ce-specversion': '1.0', 'ce-id': id, 'ce-source': 'test', 'ce-type': 'dev.knative.apiserver.resource.update',
-    'ce-kind': 'postgresql', 'ce-name': 'acid-a', 'ce-namespace': 'ns', 'content-type': 'application/json',
+    'ce-specversion': '1.0',
+    'ce-id': id,
+    'ce-source': 'test',
+    'ce-type': 'dev.knative.apiserver.resource.update',
+    'ce-kind': 'postgresql',
+    'ce-name': 'acid-a',
+    'ce-namespace': 'ns',
+    'content-type': 'application/json',
     ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [`ce-${k}`, v])),
   },
   body: JSON.stringify({ kind: 'postgresql', metadata: { name: 'acid-a', namespace: 'ns' } }),
@@ -64,13 +78,15 @@ describe('startPipeline: functions started on demand and scaled to zero', functi
 
   it('routes with the shipped Triggers and leaves out those whose function is not running locally', () => {
     expect(pipeline.broker.triggerNames).to.deep.equal(['pgfn-reconcile']);
-    expect(pipeline.broker.skipped.join('\n')).to.match(/pgfn-team-role-sync: subscriber Service pgfn-team-role-sync is not available locally/);
+    expect(pipeline.broker.skipped.join('\n')).to.match(
+      /pgfn-team-role-sync: subscriber Service pgfn-team-role-sync is not available locally/,
+    );
   });
 
   it('starts the function on its first event and records the cold start', async () => {
     expect(pipeline.supervisor.isRunning('reconcile')).to.equal(false);
     expect((await fetch(pipeline.brokerUrl, pgEvent('cold-1'))).status).to.equal(202);
-    const [first] = await until('the event at the function', () => logged(echoLog).length > 0 ? logged(echoLog) : undefined);
+    const [first] = await until('the event at the function', () => (logged(echoLog).length > 0 ? logged(echoLog) : undefined));
     expect(first?.event['id']).to.equal('cold-1');
     expect(first?.event['kind']).to.equal('postgresql');
     // the Service's literal env and the SinkBinding's K_SINK reach the process, as in the cluster
@@ -80,7 +96,9 @@ describe('startPipeline: functions started on demand and scaled to zero', functi
     expect(cold?.pid).to.equal(first?.pid);
     expect(cold?.spawnToReadyMs).to.be.greaterThan(0);
     expect(cold?.spawnToFirstResponseMs).to.be.greaterThan(cold?.spawnToReadyMs ?? 0);
-    console.log(`      cold start (echo function on fn-runtime, node --import tsx): ready ${cold?.spawnToReadyMs.toFixed(0)} ms, first response ${cold?.spawnToFirstResponseMs.toFixed(0)} ms; idle RSS ${pipeline.supervisor.rssKiB('reconcile')} KiB`);
+    console.log(
+      `      cold start (echo function on fn-runtime, node --import tsx): ready ${cold?.spawnToReadyMs.toFixed(0)} ms, first response ${cold?.spawnToFirstResponseMs.toFixed(0)} ms; idle RSS ${pipeline.supervisor.rssKiB('reconcile')} KiB`,
+    );
   });
 
   it('reuses the warm instance while events keep coming', async () => {
@@ -91,19 +109,23 @@ describe('startPipeline: functions started on demand and scaled to zero', functi
     expect(pipeline.supervisor.coldStarts('reconcile')).to.have.length(1);
   });
 
-  it('redelivers a 503 to the same warm instance after the shipped Trigger\'s backoff', async () => {
+  it("redelivers a 503 to the same warm instance after the shipped Trigger's backoff", async () => {
     const pid = pipeline.supervisor.pid('reconcile');
     await fetch(pipeline.brokerUrl, pgEvent('retry-1', { pgfntest: 'retry-once' }));
     await pipeline.broker.idle();
     const record = pipeline.broker.deliveries().find((d) => d.id === 'retry-1');
     expect(record?.attempts.map((a) => a.status)).to.deep.equal([503, 200]);
-    expect(logged(echoLog).filter((l) => l.event['id'] === 'retry-1').map((l) => l.pid)).to.deep.equal([pid, pid]);
+    expect(
+      logged(echoLog)
+        .filter((l) => l.event['id'] === 'retry-1')
+        .map((l) => l.pid),
+    ).to.deep.equal([pid, pid]);
   });
 
   it('stops the function after the idle period and cold-starts it again on the next event', async () => {
     const before = pipeline.supervisor.pid('reconcile');
     const coldStarts = pipeline.supervisor.coldStarts('reconcile').length;
-    await until('scale to zero', () => pipeline.supervisor.isRunning('reconcile') ? undefined : true);
+    await until('scale to zero', () => (pipeline.supervisor.isRunning('reconcile') ? undefined : true));
     await fetch(pipeline.brokerUrl, pgEvent('cold-2'));
     await pipeline.broker.idle();
     const last = logged(echoLog).at(-1);
@@ -116,7 +138,7 @@ describe('startPipeline: functions started on demand and scaled to zero', functi
     const pid = pipeline.supervisor.pid('reconcile');
     if (pid === undefined) throw new Error('reconcile should be running');
     process.kill(pid, 'SIGKILL');
-    await until('the crash noticed', () => pipeline.supervisor.isRunning('reconcile') ? undefined : true);
+    await until('the crash noticed', () => (pipeline.supervisor.isRunning('reconcile') ? undefined : true));
     await fetch(pipeline.brokerUrl, pgEvent('after-crash'));
     await pipeline.broker.idle();
     expect(logged(echoLog).at(-1)?.event['id']).to.equal('after-crash');
@@ -127,7 +149,11 @@ describe('startPipeline: functions started on demand and scaled to zero', functi
     const ping = pipeline.pings.fire('pgfn-resync');
     await pipeline.broker.idle();
     const got = logged(echoLog).at(-1)?.event;
-    expect(got).to.include({ type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/pgfn-system/pingsources/pgfn-resync', id: ping.attributes['id'] });
+    expect(got).to.include({
+      type: 'dev.knative.sources.ping',
+      source: '/apis/v1/namespaces/pgfn-system/pingsources/pgfn-resync',
+      id: ping.attributes['id'],
+    });
     expect(got?.['data']).to.deep.equal({ task: 'resync' });
   });
 });

@@ -82,9 +82,17 @@ describe('NamespaceBatcher', () => {
     expect(most).to.equal(2);
   });
 
-  it('answers each caller with its own cluster\'s outcome: one failure rejects only its callers', async () => {
-    const b = new NamespaceBatcher<string>(async (_ns, entries) => new Map([...entries.keys()].map((n) =>
-      [n, n === 'bad' ? { ok: false as const, error: new Error('bad failed') } : { ok: true as const, value: n }])), { fullMs: 5, observeMs: 5 });
+  it("answers each caller with its own cluster's outcome: one failure rejects only its callers", async () => {
+    const b = new NamespaceBatcher<string>(
+      async (_ns, entries) =>
+        new Map(
+          [...entries.keys()].map((n) => [
+            n,
+            n === 'bad' ? { ok: false as const, error: new Error('bad failed') } : { ok: true as const, value: n },
+          ]),
+        ),
+      { fullMs: 5, observeMs: 5 },
+    );
     const results = await Promise.allSettled([b.submit('ns', 'good', 'full'), b.submit('ns', 'bad', 'full')]);
     expect(results[0]).to.deep.equal({ status: 'fulfilled', value: 'good' });
     expect(results[1]?.status).to.equal('rejected');
@@ -93,10 +101,13 @@ describe('NamespaceBatcher', () => {
 
   it('rejects every caller of a batch whose run throws, and keeps working afterwards', async () => {
     let fail = true;
-    const b = new NamespaceBatcher<string>(async (_ns, entries) => {
-      if (fail) throw new Error('config unreadable');
-      return new Map([...entries.keys()].map((n) => [n, { ok: true as const, value: n }]));
-    }, { fullMs: 5, observeMs: 5 });
+    const b = new NamespaceBatcher<string>(
+      async (_ns, entries) => {
+        if (fail) throw new Error('config unreadable');
+        return new Map([...entries.keys()].map((n) => [n, { ok: true as const, value: n }]));
+      },
+      { fullMs: 5, observeMs: 5 },
+    );
     const results = await Promise.allSettled([b.submit('ns', 'a', 'full'), b.submit('ns', 'b', 'full')]);
     expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
     fail = false;
@@ -106,15 +117,27 @@ describe('NamespaceBatcher', () => {
   it('caps a batch, taking full work first', async () => {
     const r = recorder(async () => tick(5));
     const b = new NamespaceBatcher(r.run, { fullMs: 20, observeMs: 20 }, 2);
-    await Promise.all([b.submit('ns', 'o1', 'observe'), b.submit('ns', 'o2', 'observe'), b.submit('ns', 'f1', 'full'), b.submit('ns', 'f2', 'full'), b.submit('ns', 'o3', 'observe')]);
+    await Promise.all([
+      b.submit('ns', 'o1', 'observe'),
+      b.submit('ns', 'o2', 'observe'),
+      b.submit('ns', 'f1', 'full'),
+      b.submit('ns', 'f2', 'full'),
+      b.submit('ns', 'o3', 'observe'),
+    ]);
     expect(r.batches.map((x) => x.entries.map(([n]) => n))).to.deep.equal([['f1', 'f2'], ['o1', 'o2'], ['o3']]);
   });
 
   it('ranks modes: full over spec over observe, for a cluster named more than once', async () => {
     const r = recorder(async () => undefined);
     const b = new NamespaceBatcher(r.run, { fullMs: 10, observeMs: 10 });
-    const answers = await Promise.all([b.submit('ns', 'a', 'observe'), b.submit('ns', 'a', 'spec'), b.submit('ns', 'b', 'spec'), b.submit('ns', 'b', 'observe'),
-      b.submit('ns', 'c', 'spec'), b.submit('ns', 'c', 'full')]);
+    const answers = await Promise.all([
+      b.submit('ns', 'a', 'observe'),
+      b.submit('ns', 'a', 'spec'),
+      b.submit('ns', 'b', 'spec'),
+      b.submit('ns', 'b', 'observe'),
+      b.submit('ns', 'c', 'spec'),
+      b.submit('ns', 'c', 'full'),
+    ]);
     expect(answers).to.deep.equal(['ns/a:spec', 'ns/a:spec', 'ns/b:spec', 'ns/b:spec', 'ns/c:full', 'ns/c:full']);
   });
 

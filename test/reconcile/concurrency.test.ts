@@ -34,28 +34,42 @@ describe('reconcile: two instances handling the same cluster at the same moment'
     const statuses: number[] = [];
     let last: Cluster | undefined;
     for (let round = 1; round <= 6; round++) {
-      const cur = await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race' }) as Cluster;
+      const cur = (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race' })) as Cluster;
       const users = { ...cur.spec.users, [`app_user_${round}`]: [] };
-      const next = await custom.replaceNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race',
-        body: { ...cur, spec: { ...cur.spec, users, numberOfInstances: 1 + (round % 3) } } }) as Cluster;
+      const next = (await custom.replaceNamespacedCustomObject({
+        ...PG,
+        namespace: ns.name,
+        name: 'acid-race',
+        body: { ...cur, spec: { ...cur.spec, users, numberOfInstances: 1 + (round % 3) } },
+      })) as Cluster;
       last = next;
-      const rs = await Promise.all([a.post(resourceEvent('update', next)), b.post(resourceEvent('update', next)), a.post(resourceEvent('update', next))]);
+      const rs = await Promise.all([
+        a.post(resourceEvent('update', next)),
+        b.post(resourceEvent('update', next)),
+        a.post(resourceEvent('update', next)),
+      ]);
       statuses.push(...rs.map((r) => r.status));
     }
     // A lost race is a 503 (redelivered by the Broker), never a 4xx or a crash.
-    expect(statuses.every((s) => s === 200 || s === 503), statuses.join(',')).to.equal(true);
+    expect(
+      statuses.every((s) => s === 200 || s === 503),
+      statuses.join(','),
+    ).to.equal(true);
     // The Broker's redelivery of the last edit's event, played once more after the storm.
     expect((await a.post(resourceEvent('update', last as Cluster))).status).to.equal(200);
-    const final = await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race' }) as Cluster;
+    const final = (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race' })) as Cluster;
 
     const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-race' });
     expect(sts.spec?.replicas).to.equal(final.spec.numberOfInstances);
     const secrets = (await core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'cluster-name=acid-race' })).items;
     for (let round = 1; round <= 6; round++) {
-      expect(secrets.filter((s) => s.metadata?.name === `app-user-${round}.acid-race.credentials.postgresql.acid.zalan.do`), `user ${round}`).to.have.length(1);
+      expect(
+        secrets.filter((s) => s.metadata?.name === `app-user-${round}.acid-race.credentials.postgresql.acid.zalan.do`),
+        `user ${round}`,
+      ).to.have.length(1);
     }
     const passwords = new Map(secrets.map((s) => [s.metadata?.name, s.data?.['password']]));
-    const after = await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race' }) as Cluster;
+    const after = (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-race' })) as Cluster;
     expect(after.status?.observedGeneration).to.equal(after.metadata?.generation);
     // Once settled, more events change nothing: no password is regenerated.
     b.requests.reset();

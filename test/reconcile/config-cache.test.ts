@@ -15,14 +15,25 @@ describe('cachedLoader (operator configuration reads)', () => {
     let reads = 0;
     let gate: Promise<void> = Promise.resolve();
     let open: () => void = () => undefined;
-    const load = cachedLoader(async () => {
-      reads++;
-      await gate;
-      return { config: { ...DEFAULT_OPERATOR_CONFIG, workers: reads }, problems: [] };
-    }, () => now);
+    const load = cachedLoader(
+      async () => {
+        reads++;
+        await gate;
+        return { config: { ...DEFAULT_OPERATOR_CONFIG, workers: reads }, problems: [] };
+      },
+      () => now,
+    );
     return {
-      load, reads: () => reads, advance: (ms) => { now += ms; },
-      hold: () => { gate = new Promise((r) => { open = r; }); },
+      load,
+      reads: () => reads,
+      advance: (ms) => {
+        now += ms;
+      },
+      hold: () => {
+        gate = new Promise((r) => {
+          open = r;
+        });
+      },
       release: () => open(),
     };
   };

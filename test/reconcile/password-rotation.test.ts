@@ -34,7 +34,10 @@ describe('reconcile: in-place password rotation (real control plane, kwok pods, 
   });
 
   const secret = async (user: string, cluster: string): Promise<{ username: string; password: string; nextRotation: string }> => {
-    const s = await core.readNamespacedSecret({ namespace: ns.name, name: `${user.replace(/_/g, '-')}.${cluster}.credentials.postgresql.acid.zalan.do` });
+    const s = await core.readNamespacedSecret({
+      namespace: ns.name,
+      name: `${user.replace(/_/g, '-')}.${cluster}.credentials.postgresql.acid.zalan.do`,
+    });
     const d = (k: string): string => Buffer.from(s.data?.[k] ?? '', 'base64').toString();
     return { username: d('username'), password: d('password'), nextRotation: d('nextRotation') };
   };
@@ -45,17 +48,24 @@ describe('reconcile: in-place password rotation (real control plane, kwok pods, 
   const runningCluster = async (name: string, inPlace: string[], extra: Partial<Cluster['spec']> = {}): Promise<void> => {
     const base = onKwok(example('minimal.yaml', ns.name, name));
     const body = { ...base, spec: { ...base.spec, ...extra, usersWithInPlaceSecretRotation: inPlace } };
-    const created = await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body }) as Cluster;
+    const created = (await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body })) as Cluster;
     expect((await fn.post(resourceEvent('add', created))).status).to.equal(200);
-    await eventually(`${name}: 2 Running pods`, async () => {
-      await provisionVolumes(kc, ns.name);
-      const ps = await pods(name);
-      return ps.length === 2 && ps.every((p) => p.status?.phase === 'Running') ? true : undefined;
-    }, 60_000);
-    expect((await pods(name)).some((p) => p.metadata?.annotations?.[MARK] !== undefined), 'a new cluster marks nothing').to.equal(false);
+    await eventually(
+      `${name}: 2 Running pods`,
+      async () => {
+        await provisionVolumes(kc, ns.name);
+        const ps = await pods(name);
+        return ps.length === 2 && ps.every((p) => p.status?.phase === 'Running') ? true : undefined;
+      },
+      60_000,
+    );
+    expect(
+      (await pods(name)).some((p) => p.metadata?.annotations?.[MARK] !== undefined),
+      'a new cluster marks nothing',
+    ).to.equal(false);
   };
 
-  it('marks every Spilo pod once the superuser\'s password is rotated in place, after writing the new password', async () => {
+  it("marks every Spilo pod once the superuser's password is rotated in place, after writing the new password", async () => {
     await runningCluster('acid-rot-sys', ['postgres']);
     const before = await secret('postgres', 'acid-rot-sys');
     expect(before.nextRotation).to.not.equal('');
@@ -70,7 +80,7 @@ describe('reconcile: in-place password rotation (real control plane, kwok pods, 
     expect(marked.map((p) => p.metadata?.annotations?.[MARK])).to.deep.equal(['true', 'true']);
     const request = fn.emitted.find((e) => e.type === 'dev.pgfn.rollingupdate.required');
     expect(request?.data['reasons']).to.deep.equal(['the password of system user postgres was rotated in place']);
-    const status = (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-rot-sys' }) as Cluster).status;
+    const status = ((await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-rot-sys' })) as Cluster).status;
     expect(status?.conditions?.find((c) => c.type === 'RollingUpdate')).to.include({ status: 'True' });
 
     // The next reconcile finds the new password in place: no new password, no new request.
@@ -89,22 +99,31 @@ describe('reconcile: in-place password rotation (real control plane, kwok pods, 
     expect((await pods('acid-rot-app')).some((p) => p.metadata?.annotations?.[MARK] !== undefined)).to.equal(false);
   });
 
-  it('replaces the pooler\'s pods once the pooler user\'s password is rotated in place, leaving Spilo pods alone', async () => {
+  it("replaces the pooler's pods once the pooler user's password is rotated in place, leaving Spilo pods alone", async () => {
     await runningCluster('acid-rot-pool', ['pooler'], { enableConnectionPooler: true });
     const poolerPods = async (): Promise<k8s.V1Pod[]> =>
-      (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-rot-pool,application=db-connection-pooler' })).items
-        .filter((p) => p.metadata?.deletionTimestamp === undefined);
+      (
+        await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-rot-pool,application=db-connection-pooler' })
+      ).items.filter((p) => p.metadata?.deletionTimestamp === undefined);
     const first = await eventually('pooler pods', async () => ((await poolerPods()).length >= 1 ? poolerPods() : undefined), 60_000);
     const before = await secret('pooler', 'acid-rot-pool');
     clock += 91 * DAY;
     expect((await fn.post(requestEvent(ns.name, 'acid-rot-pool'))).status).to.equal(200);
     expect((await secret('pooler', 'acid-rot-pool')).password).to.not.equal(before.password);
     const old = new Set(first.map((p) => p.metadata?.uid));
-    await eventually('new pooler pods', async () => {
-      const now = await poolerPods();
-      return now.length >= 1 && now.every((p) => !old.has(p.metadata?.uid)) ? true : undefined;
-    }, 60_000);
-    expect((await pods('acid-rot-pool')).filter((p) => p.metadata?.labels?.['application'] === 'spilo').some((p) => p.metadata?.annotations?.[MARK] !== undefined)).to.equal(false);
+    await eventually(
+      'new pooler pods',
+      async () => {
+        const now = await poolerPods();
+        return now.length >= 1 && now.every((p) => !old.has(p.metadata?.uid)) ? true : undefined;
+      },
+      60_000,
+    );
+    expect(
+      (await pods('acid-rot-pool'))
+        .filter((p) => p.metadata?.labels?.['application'] === 'spilo')
+        .some((p) => p.metadata?.annotations?.[MARK] !== undefined),
+    ).to.equal(false);
     const events = (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=acid-rot-pool' })).items;
     expect(events.some((e) => e.reason === 'PoolerPodsReplaced' && /pooler user pooler/.test(e.message ?? ''))).to.equal(true);
   });

@@ -3,21 +3,36 @@ import { expect } from 'chai';
 import { APPLIED_HASH_ANNOTATION, withAppliedHash } from '../../functions/reconcile/src/applied-hash.js';
 import { planChanges, type CompareStatefulSet } from '../../functions/reconcile/src/plan.js';
 
-const svc = (name: string, port = 5432): KubernetesObject & { spec: unknown } =>
-  ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'ns' }, spec: { ports: [{ port }] } });
-const sts = (image: string): V1StatefulSet =>
-  ({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'acid-a', namespace: 'ns' }, spec: { selector: {}, serviceName: 'acid-a', template: { spec: { containers: [{ name: 'postgres', image }] } } } });
+const svc = (name: string, port = 5432): KubernetesObject & { spec: unknown } => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'ns' },
+  spec: { ports: [{ port }] },
+});
+const sts = (image: string): V1StatefulSet => ({
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { name: 'acid-a', namespace: 'ns' },
+  spec: { selector: {}, serviceName: 'acid-a', template: { spec: { containers: [{ name: 'postgres', image }] } } },
+});
 /** What the API server gives back: our object plus fields it fills in. */
 const live = <T extends KubernetesObject>(o: T): T =>
-  ({ ...withAppliedHash(o), metadata: { ...withAppliedHash(o).metadata, uid: 'u1', resourceVersion: '42', creationTimestamp: new Date() } }) as T;
-const never: CompareStatefulSet = () => { throw new Error('compare must not be called'); };
+  ({
+    ...withAppliedHash(o),
+    metadata: { ...withAppliedHash(o).metadata, uid: 'u1', resourceVersion: '42', creationTimestamp: new Date() },
+  });
+const never: CompareStatefulSet = () => {
+  throw new Error('compare must not be called');
+};
 const same: CompareStatefulSet = () => ({ action: 'none', reasons: [] });
 
 describe('planChanges', () => {
   it('applies every desired object when nothing exists', () => {
     const plan = planChanges([svc('acid-a'), svc('acid-a-repl')], [], never);
     expect(plan.steps.map((s) => s.op)).to.deep.equal(['apply', 'apply']);
-    expect(plan.steps.every((s) => s.op === 'apply' && s.object.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined)).to.equal(true);
+    expect(plan.steps.every((s) => s.op === 'apply' && s.object.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined)).to.equal(
+      true,
+    );
   });
 
   it('writes nothing when every live object carries the desired hash (no-op resync)', () => {
@@ -41,7 +56,10 @@ describe('planChanges', () => {
     const patroniConfigService = { ...svc('acid-a-config'), metadata: { name: 'acid-a-config', namespace: 'ns' } };
     const plan = planChanges([svc('acid-a')], [live(svc('acid-a')), live(svc('acid-a-pooler')), patroniConfigService], never);
     expect(plan.steps).to.have.length(1);
-    expect(plan.steps[0]).to.deep.include({ op: 'delete', ref: { apiVersion: 'v1', kind: 'Service', namespace: 'ns', name: 'acid-a-pooler' } });
+    expect(plan.steps[0]).to.deep.include({
+      op: 'delete',
+      ref: { apiVersion: 'v1', kind: 'Service', namespace: 'ns', name: 'acid-a-pooler' },
+    });
   });
 
   it('never prunes a Secret unless allowed: a role leaving the manifest keeps its password', () => {

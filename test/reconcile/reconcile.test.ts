@@ -5,7 +5,17 @@ import { POD_TEMPLATE_HASH_ANNOTATION } from '@pgfn/builder';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
 import { provisionVolumes } from '../support/volumes.js';
-import { example, labelLikePatroni, onKwok, pingEvent, podEvent, requestEvent, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
+import {
+  example,
+  labelLikePatroni,
+  onKwok,
+  pingEvent,
+  podEvent,
+  requestEvent,
+  resourceEvent,
+  startReconcile,
+  type RunningReconcile,
+} from './support.js';
 
 type Cluster = Postgresql & k8s.KubernetesObject;
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
@@ -23,7 +33,12 @@ interface Clients {
 /** Admin clients of the control plane, with the CRDs installed and a fresh namespace named after `prefix`. */
 async function prepare(prefix: string): Promise<Clients> {
   const kc = adminConfig();
-  const clients = { kc, core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) };
+  const clients = {
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
+  };
   await ensureCrds(kc);
   return { ...clients, ns: await createNamespace(kc, prefix) };
 }
@@ -47,17 +62,26 @@ describe('reconcile (real control plane, kwok pods)', function () {
   });
 
   const create = async (pg: Cluster): Promise<Cluster> =>
-    await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: pg }) as Cluster;
+    (await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: pg })) as Cluster;
   const read = async (name: string): Promise<Cluster> =>
-    await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }) as Cluster;
+    (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name })) as Cluster;
   const replaceSpec = async (name: string, edit: (spec: Cluster['spec']) => Cluster['spec']): Promise<Cluster> => {
     const cur = await read(name);
-    return await custom.replaceNamespacedCustomObject({ ...PG, namespace: ns.name, name, body: { ...cur, spec: edit(cur.spec) } }) as Cluster;
+    return (await custom.replaceNamespacedCustomObject({
+      ...PG,
+      namespace: ns.name,
+      name,
+      body: { ...cur, spec: edit(cur.spec) },
+    })) as Cluster;
   };
-  const exists = async (read: () => Promise<unknown>): Promise<boolean> => read().then(() => true, (e: unknown) => {
-    if (statusOf(e) === 404) return false;
-    throw e;
-  });
+  const exists = async (read: () => Promise<unknown>): Promise<boolean> =>
+    read().then(
+      () => true,
+      (e: unknown) => {
+        if (statusOf(e) === 404) return false;
+        throw e;
+      },
+    );
 
   it('creates every object of a new cluster from a binary-mode add event and reports Running once pods are up', async () => {
     const pg = await create(onKwok(example('minimal.yaml', ns.name, 'acid-one')));
@@ -66,7 +90,8 @@ describe('reconcile (real control plane, kwok pods)', function () {
     const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' });
     expect(sts.spec?.replicas).to.equal(2);
     expect(sts.spec?.updateStrategy?.type).to.equal('OnDelete');
-    for (const svc of ['acid-one', 'acid-one-repl']) expect(await exists(() => core.readNamespacedService({ namespace: ns.name, name: svc })), svc).to.equal(true);
+    for (const svc of ['acid-one', 'acid-one-repl'])
+      expect(await exists(() => core.readNamespacedService({ namespace: ns.name, name: svc })), svc).to.equal(true);
     const secret = await core.readNamespacedSecret({ namespace: ns.name, name: 'postgres.acid-one.credentials.postgresql.acid.zalan.do' });
     expect(Buffer.from(secret.data?.['password'] ?? '', 'base64').toString()).to.match(/^[A-Za-z0-9]{64}$/);
     expect(await exists(() => core.readNamespacedServiceAccount({ namespace: ns.name, name: 'postgres-pod' }))).to.equal(true);
@@ -74,20 +99,29 @@ describe('reconcile (real control plane, kwok pods)', function () {
     expect(created.status?.PostgresClusterStatus).to.equal('Creating');
     expect(created.status?.observedGeneration).to.equal(created.metadata?.generation);
 
-    await eventually('2 Running kwok pods', async () => {
-      await provisionVolumes(kc, ns.name);
-      const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items;
-      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
-    }, 60_000);
+    await eventually(
+      '2 Running kwok pods',
+      async () => {
+        await provisionVolumes(kc, ns.name);
+        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items;
+        return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+      },
+      60_000,
+    );
     await labelLikePatroni(kc, ns.name, 'acid-one');
     // The CR's own update events are echoes of our writes now (ignored); pod changes move the status.
     expect((await fn.post(resourceEvent('update', created), 'structured')).status, 'ignored').to.equal(202);
     expect((await read('acid-one')).status?.PostgresClusterStatus).to.equal('Creating');
-    await eventually('status Running after a pod event', async () => {
-      await fn.post(podEvent(ns.name, 'acid-one'), 'structured');
-      const now = await read('acid-one');
-      return now.status?.PostgresClusterStatus === 'Running' ? now : undefined;
-    }, 60_000, 1000);
+    await eventually(
+      'status Running after a pod event',
+      async () => {
+        await fn.post(podEvent(ns.name, 'acid-one'), 'structured');
+        const now = await read('acid-one');
+        return now.status?.PostgresClusterStatus === 'Running' ? now : undefined;
+      },
+      60_000,
+      1000,
+    );
     expect(fn.emitted.some((e) => e.type === 'dev.pgfn.cluster.ready' && e.subject === `${ns.name}/acid-one`)).to.equal(true);
   });
 
@@ -116,19 +150,29 @@ describe('reconcile (real control plane, kwok pods)', function () {
     await replaceSpec('acid-one', (spec) => ({ ...spec, dockerImage: 'ghcr.io/zalando/spilo-17:4.0-p9' }));
     await fn.post(resourceEvent('update', await read('acid-one')));
     // Pods the StatefulSet controller makes from the new template meanwhile need no rotation.
-    const template = (await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' })).spec?.template.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION];
-    const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items
-      .filter((p) => p.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION] !== template);
+    const template = (await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' })).spec?.template.metadata
+      ?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION];
+    const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items.filter(
+      (p) => p.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION] !== template,
+    );
     expect(pods.length).to.be.greaterThan(0);
-    expect(pods.map((p) => p.metadata?.annotations?.['zalando-postgres-operator-rolling-update-required'])).to.deep.equal(pods.map(() => 'true'));
+    expect(pods.map((p) => p.metadata?.annotations?.['zalando-postgres-operator-rolling-update-required'])).to.deep.equal(
+      pods.map(() => 'true'),
+    );
     expect(fn.emitted.map((e) => e.type)).to.include('dev.pgfn.rollingupdate.required');
     const status = (await read('acid-one')).status;
     expect(status?.conditions?.find((c) => c.type === 'RollingUpdate')?.status).to.equal('True');
 
     // An outdated pod that lost (or never got) its mark is marked again by its next pod event.
     const victim = pods[0]?.metadata?.name ?? '';
-    await core.patchNamespacedPod({ namespace: ns.name, name: victim, body: { metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': null } } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedPod(
+      {
+        namespace: ns.name,
+        name: victim,
+        body: { metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': null } } },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     fn.emitted.length = 0;
     expect((await fn.post(podEvent(ns.name, 'acid-one', victim))).status).to.equal(200);
     const again = await core.readNamespacedPod({ namespace: ns.name, name: victim });
@@ -142,12 +186,16 @@ describe('reconcile (real control plane, kwok pods)', function () {
     await fn.post(resourceEvent('update', withPooler));
     expect(await exists(() => apps.readNamespacedDeployment({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(true);
     expect(await exists(() => core.readNamespacedService({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(true);
-    const before = (await core.listNamespacedService({ namespace: ns.name, labelSelector: 'cluster-name=acid-pool' })).items.map((s) => s.metadata?.name).sort();
+    const before = (await core.listNamespacedService({ namespace: ns.name, labelSelector: 'cluster-name=acid-pool' })).items
+      .map((s) => s.metadata?.name)
+      .sort();
 
     await replaceSpec('acid-pool', (spec) => ({ ...spec, enableConnectionPooler: false }));
     await fn.post(resourceEvent('update', withPooler));
     expect(await exists(() => apps.readNamespacedDeployment({ namespace: ns.name, name: 'acid-pool-pooler' }))).to.equal(false);
-    const after = (await core.listNamespacedService({ namespace: ns.name, labelSelector: 'cluster-name=acid-pool' })).items.map((s) => s.metadata?.name).sort();
+    const after = (await core.listNamespacedService({ namespace: ns.name, labelSelector: 'cluster-name=acid-pool' })).items
+      .map((s) => s.metadata?.name)
+      .sort();
     expect(after).to.deep.equal(before.filter((n) => n !== 'acid-pool-pooler'));
     expect(await exists(() => apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-pool' }))).to.equal(true);
 
@@ -204,7 +252,9 @@ describe('reconcile: deletion through the finalizer', function () {
   before(async () => {
     ({ kc, core, apps, custom, ns } = await prepare('reconcile-del'));
   });
-  after(async () => { await ns.cleanup(); });
+  after(async () => {
+    await ns.cleanup();
+  });
 
   const clusterObjects = async (name: string): Promise<string[]> => {
     const sel = { namespace: ns.name, labelSelector: `cluster-name=${name}` };
@@ -216,17 +266,27 @@ describe('reconcile: deletion through the finalizer', function () {
     ].sort();
   };
   const gone = async (name: string): Promise<boolean> =>
-    custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }).then(() => false, (e: unknown) => statusOf(e) === 404);
+    custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name }).then(
+      () => false,
+      (e: unknown) => statusOf(e) === 404,
+    );
 
   it('cleans up after a delete whose event was lost: the next resync finds the finalizer and finishes', async () => {
     const fn = await startReconcile(kc, ns.name);
     try {
-      const pg = await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: onKwok(example('minimal.yaml', ns.name, 'acid-del')) }) as Cluster;
+      const pg = (await custom.createNamespacedCustomObject({
+        ...PG,
+        namespace: ns.name,
+        body: onKwok(example('minimal.yaml', ns.name, 'acid-del')),
+      })) as Cluster;
       await fn.post(resourceEvent('add', pg));
-      const withFinalizer = await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-del' }) as Cluster;
+      const withFinalizer = (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-del' })) as Cluster;
       expect(withFinalizer.metadata?.finalizers).to.include('postgres-operator.acid.zalan.do');
       // Patroni's own object, which upstream also removes on delete.
-      await core.createNamespacedEndpoints({ namespace: ns.name, body: { metadata: { name: 'acid-del-config', labels: { application: 'spilo', 'cluster-name': 'acid-del' } } } });
+      await core.createNamespacedEndpoints({
+        namespace: ns.name,
+        body: { metadata: { name: 'acid-del-config', labels: { application: 'spilo', 'cluster-name': 'acid-del' } } },
+      });
       expect((await clusterObjects('acid-del')).length).to.be.greaterThan(4);
 
       await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-del' });
@@ -234,7 +294,11 @@ describe('reconcile: deletion through the finalizer', function () {
       // No delete event is sent: a periodic resync must finish the job.
       expect((await fn.post(pingEvent())).status).to.equal(200);
       await eventually('the CR to be released', async () => ((await gone('acid-del')) ? true : undefined), 30_000);
-      await eventually('every cluster object removed', async () => ((await clusterObjects('acid-del')).length === 0 ? true : undefined), 30_000);
+      await eventually(
+        'every cluster object removed',
+        async () => ((await clusterObjects('acid-del')).length === 0 ? true : undefined),
+        30_000,
+      );
       expect(fn.emitted.map((e) => e.type)).to.include('dev.pgfn.cluster.deleted');
     } finally {
       await fn.stop();
@@ -243,10 +307,18 @@ describe('reconcile: deletion through the finalizer', function () {
 
   it('refuses a deletion that does not carry the delete-protection annotations, keeping everything', async () => {
     const { DEFAULT_OPERATOR_CONFIG } = await import('@pgfn/api');
-    const protectedConfig = { ...DEFAULT_OPERATOR_CONFIG, deleteAnnotationDateKey: 'delete-date', deleteAnnotationNameKey: 'delete-clustername' };
+    const protectedConfig = {
+      ...DEFAULT_OPERATOR_CONFIG,
+      deleteAnnotationDateKey: 'delete-date',
+      deleteAnnotationNameKey: 'delete-clustername',
+    };
     const fn = await startReconcile(kc, ns.name, protectedConfig);
     try {
-      const pg = await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: onKwok(example('minimal.yaml', ns.name, 'acid-keep')) }) as Cluster;
+      const pg = (await custom.createNamespacedCustomObject({
+        ...PG,
+        namespace: ns.name,
+        body: onKwok(example('minimal.yaml', ns.name, 'acid-keep')),
+      })) as Cluster;
       await fn.post(resourceEvent('add', pg));
       const before = await clusterObjects('acid-keep');
       await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-keep' });
@@ -258,9 +330,15 @@ describe('reconcile: deletion through the finalizer', function () {
 
       // With today's date and the name set, the same deletion goes through.
       const today = new Date().toISOString().slice(0, 10);
-      await custom.patchNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-keep',
-        body: { metadata: { annotations: { 'delete-date': today, 'delete-clustername': 'acid-keep' } } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      await custom.patchNamespacedCustomObject(
+        {
+          ...PG,
+          namespace: ns.name,
+          name: 'acid-keep',
+          body: { metadata: { annotations: { 'delete-date': today, 'delete-clustername': 'acid-keep' } } },
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
       await fn.post(resourceEvent('delete', pg));
       await eventually('the CR to be released', async () => ((await gone('acid-keep')) ? true : undefined), 30_000);
     } finally {

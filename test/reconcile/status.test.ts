@@ -3,21 +3,54 @@ import { computeStatus, statusChanged, type Observation } from '../../functions/
 
 const t0 = new Date('2026-11-22T00:00:00Z');
 const t1 = new Date('2026-11-22T01:00:00Z');
-const sts = (replicas: number, ready: number): Observation['statefulSet'] => ({ spec: { replicas, selector: {}, serviceName: 'x', template: {} }, status: { replicas, readyReplicas: ready } });
-const pods = (total: number, ready: number, masters: number, replicas: number): Observation['pods'] => ({ total, ready, masters, replicas });
+const sts = (replicas: number, ready: number): Observation['statefulSet'] => ({
+  spec: { replicas, selector: {}, serviceName: 'x', template: {} },
+  status: { replicas, readyReplicas: ready },
+});
+const pods = (total: number, ready: number, masters: number, replicas: number): Observation['pods'] => ({
+  total,
+  ready,
+  masters,
+  replicas,
+});
 const base: Observation = { generation: 3, invalid: [], creating: false, podsPendingRotation: 0 };
 const cond = (s: ReturnType<typeof computeStatus>, type: string): string | undefined => s.conditions.find((c) => c.type === type)?.status;
 
 describe('computeStatus', () => {
   const cases: [string, Observation, string, Record<string, string | undefined>][] = [
-    ['invalid spec', { ...base, invalid: ['spec.postgresql.version: unsupported'] }, 'Invalid', { Valid: 'False', Ready: 'False', Synced: undefined }],
+    [
+      'invalid spec',
+      { ...base, invalid: ['spec.postgresql.version: unsupported'] },
+      'Invalid',
+      { Valid: 'False', Ready: 'False', Synced: undefined },
+    ],
     ['first sync failed', { ...base, creating: true, syncError: 'boom' }, 'CreateFailed', { Synced: 'False', Ready: 'False' }],
     ['later sync failed', { ...base, syncError: 'boom', statefulSet: sts(2, 2) }, 'SyncFailed', { Synced: 'False' }],
-    ['pods coming up', { ...base, creating: true, statefulSet: sts(3, 1), pods: pods(3, 1, 0, 0) }, 'Creating', { PodsReady: 'False', Ready: 'False' }],
-    ['all pods ready, one master', { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, 'Running', { Valid: 'True', Synced: 'True', PodsReady: 'True', RollingUpdate: 'False', Ready: 'True' }],
-    ['pods ready but no master elected', { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 0, 3) }, 'Updating', { PodsReady: 'False', Ready: 'False' }],
+    [
+      'pods coming up',
+      { ...base, creating: true, statefulSet: sts(3, 1), pods: pods(3, 1, 0, 0) },
+      'Creating',
+      { PodsReady: 'False', Ready: 'False' },
+    ],
+    [
+      'all pods ready, one master',
+      { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) },
+      'Running',
+      { Valid: 'True', Synced: 'True', PodsReady: 'True', RollingUpdate: 'False', Ready: 'True' },
+    ],
+    [
+      'pods ready but no master elected',
+      { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 0, 3) },
+      'Updating',
+      { PodsReady: 'False', Ready: 'False' },
+    ],
     ['two masters (split brain)', { ...base, statefulSet: sts(2, 2), pods: pods(2, 2, 2, 0) }, 'Updating', { PodsReady: 'False' }],
-    ['pods wait for rotation', { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2), podsPendingRotation: 2 }, 'Updating', { RollingUpdate: 'True', Ready: 'False' }],
+    [
+      'pods wait for rotation',
+      { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2), podsPendingRotation: 2 },
+      'Updating',
+      { RollingUpdate: 'True', Ready: 'False' },
+    ],
   ];
   for (const [what, obs, status, conditions] of cases) {
     it(`says ${status} when ${what}`, () => {
@@ -29,7 +62,13 @@ describe('computeStatus', () => {
   }
 
   it("keeps other functions' conditions untouched, so their writes and ours never undo each other", () => {
-    const teams = { type: 'TeamRolesSynced', status: 'True' as const, reason: 'Synced', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' };
+    const teams = {
+      type: 'TeamRolesSynced',
+      status: 'True' as const,
+      reason: 'Synced',
+      message: 'm',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    };
     const prev = { ...computeStatus({ ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, undefined, t0) };
     prev.conditions = [...prev.conditions, teams];
     const next = computeStatus({ ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2) }, prev, t1);

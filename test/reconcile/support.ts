@@ -31,8 +31,12 @@ export interface RunningReconcile {
 const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create']);
 
 /** The reconcile app on a free port, with real clients against the test control plane. */
-export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: string, config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
-  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number }; now?: () => Date } = {}): Promise<RunningReconcile> {
+export async function startReconcile(
+  kc: k8s.KubeConfig,
+  watchedNamespace: string,
+  config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
+  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number }; now?: () => Date } = {},
+): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
   const requests: RequestLog = {
     counts,
@@ -45,46 +49,79 @@ export async function startReconcile(kc: k8s.KubeConfig, watchedNamespace: strin
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
   });
   const app = createApp({
-    kube, builder: realBuilder, log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
+    kube,
+    builder: realBuilder,
+    log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
     metrics: createMetrics('reconcile-test', false),
     loadConfig: async () => ({ config, problems: [] }),
-    newPassword: () => randomPassword(), now: options.now ?? (() => new Date()),
-    emit: async (type, subject, data) => { emitted.push({ type, subject, data }); },
+    newPassword: () => randomPassword(),
+    now: options.now ?? (() => new Date()),
+    emit: async (type, subject, data) => {
+      emitted.push({ type, subject, data });
+    },
     watchedNamespace,
-    ...(options.syncRoles === true ? {
-      // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.
-      syncRoles: (cluster, cfg, pods, log) => syncRoles({ kube, now: () => new Date(), newPassword: () => randomPassword(), sslmode: 'prefer', ...(options.reach === undefined ? {} : { reach: options.reach }) }, cluster, cfg, pods, log),
-    } : {}),
+    ...(options.syncRoles === true
+      ? {
+          // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.
+          syncRoles: (cluster, cfg, pods, log) =>
+            syncRoles(
+              {
+                kube,
+                now: () => new Date(),
+                newPassword: () => randomPassword(),
+                sslmode: 'prefer',
+                ...(options.reach === undefined ? {} : { reach: options.reach }),
+              },
+              cluster,
+              cfg,
+              pods,
+              log,
+            ),
+        }
+      : {}),
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return {
-    url, requests, emitted,
+    url,
+    requests,
+    emitted,
     post: async (event, mode = 'binary') => {
       const msg = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
       return fetch(url, { method: 'POST', headers: msg.headers as Record<string, string>, body: msg.body as string });
     },
-    stop: async () => { await new Promise((r) => server.close(r)); },
+    stop: async () => {
+      await new Promise((r) => server.close(r));
+    },
   };
 }
 
 /** A CloudEvent shaped like the ApiServerSource's in Resource mode. */
-export function resourceEvent(verb: 'add' | 'update' | 'delete', obj: { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string }; status?: unknown }): CloudEvent<unknown> {
+export function resourceEvent(
+  verb: 'add' | 'update' | 'delete',
+  obj: { kind?: string; apiVersion?: string; metadata?: { name?: string; namespace?: string }; status?: unknown },
+): CloudEvent<unknown> {
   return new CloudEvent({
     type: `dev.knative.apiserver.resource.${verb}`,
     source: 'https://127.0.0.1/apis/v1',
     subject: `/apis/${obj.apiVersion ?? ''}/namespaces/${obj.metadata?.namespace ?? ''}/postgresqls/${obj.metadata?.name ?? ''}`,
-    kind: obj.kind ?? 'postgresql', name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace ?? '',
+    kind: obj.kind ?? 'postgresql',
+    name: obj.metadata?.name ?? '',
+    namespace: obj.metadata?.namespace ?? '',
     apiversion: obj.apiVersion ?? 'acid.zalan.do/v1',
     datacontenttype: 'application/json',
     data: obj,
-  } as never);
+  });
 }
 
 /** A Spilo pod's change, as the pgfn-spilo ApiServerSource sends it: reconcile refreshes the cluster's status. */
 export function podEvent(namespace: string, cluster: string, pod = `${cluster}-0`): CloudEvent<unknown> {
-  return resourceEvent('update', { kind: 'Pod', apiVersion: 'v1', metadata: { name: pod, namespace, labels: { application: 'spilo', 'cluster-name': cluster } } as never });
+  return resourceEvent('update', {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { name: pod, namespace, labels: { application: 'spilo', 'cluster-name': cluster } } as never,
+  });
 }
 
 /** Another function asking for one cluster to be reconciled in full (dev.pgfn.reconcile.requested). */
@@ -108,9 +145,13 @@ export function onKwok<T extends Postgresql>(pg: T): T {
     ...pg,
     spec: {
       ...pg.spec,
-      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'type', operator: 'In', values: ['kwok'] }] }] } },
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'type', operator: 'In', values: ['kwok'] }] }],
+        },
+      },
     },
-  } as T;
+  };
 }
 
 /** Plays Patroni for kwok pods: pod 0 becomes master, the others replicas (only what the operator reads). */
@@ -121,8 +162,10 @@ export async function labelLikePatroni(kc: k8s.KubeConfig, namespace: string, cl
     const name = pod.metadata?.name ?? '';
     const role = name.endsWith('-0') ? 'master' : 'replica';
     if (pod.metadata?.labels?.['spilo-role'] === role) continue;
-    await core.patchNamespacedPod({ namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedPod(
+      { namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
   }
   return pods.length;
 }

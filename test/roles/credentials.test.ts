@@ -3,8 +3,14 @@ import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@
 import { buildCluster, readSecretData } from '@pgfn/builder';
 import { expect } from 'chai';
 import {
-  buildRoleModel, credentialSecretRefs, formatRfc3339, planCredentials, type CredentialPlan, type InfrastructureRoleInput,
-  type RolesConfig, type SecretContent,
+  buildRoleModel,
+  credentialSecretRefs,
+  formatRfc3339,
+  planCredentials,
+  type CredentialPlan,
+  type InfrastructureRoleInput,
+  type RolesConfig,
+  type SecretContent,
 } from '@pgfn/roles';
 import { countingPasswords, testCluster, testConfig, type TestSpec } from './helpers.js';
 
@@ -16,12 +22,25 @@ const t0 = new Date('2026-11-21T10:00:00Z');
 class Cluster {
   readonly secrets = new Map<string, SecretContent>();
   readonly newPassword = countingPasswords();
-  constructor(public spec: TestSpec, public config: RolesConfig, readonly infra: InfrastructureRoleInput[] = []) {}
+  constructor(
+    public spec: TestSpec,
+    public config: RolesConfig,
+    readonly infra: InfrastructureRoleInput[] = [],
+  ) {}
 
   sync(now: Date, standby = false): Map<string, CredentialPlan> {
     const model = buildRoleModel({ cluster: testCluster(p, this.spec), config: this.config, infrastructureRoles: this.infra });
-    const { credentials } = planCredentials({ model, spec: this.spec, config: this.config, secrets: this.secrets, now, newPassword: this.newPassword, standby });
-    for (const plan of credentials.values()) if (plan.write !== 'none' && plan.error === undefined) this.secrets.set(plan.role, plan.content);
+    const { credentials } = planCredentials({
+      model,
+      spec: this.spec,
+      config: this.config,
+      secrets: this.secrets,
+      now,
+      newPassword: this.newPassword,
+      standby,
+    });
+    for (const plan of credentials.values())
+      if (plan.write !== 'none' && plan.error === undefined) this.secrets.set(plan.role, plan.content);
     return credentials;
   }
 }
@@ -35,11 +54,27 @@ const plan = (all: Map<string, CredentialPlan>, role: string): CredentialPlan =>
 describe('credentialSecretRefs', () => {
   it('names each Secret from the template, with dashes for underscores', () => {
     const config = testConfig(p, { enableCrossNamespaceSecret: true });
-    const model = buildRoleModel({ cluster: testCluster(p, { users: { foo_user: [], 'apps.db_user': [] }, preparedDatabases: { shop: { defaultUsers: true } } }), config });
+    const model = buildRoleModel({
+      cluster: testCluster(p, { users: { foo_user: [], 'apps.db_user': [] }, preparedDatabases: { shop: { defaultUsers: true } } }),
+      config,
+    });
     const refs = credentialSecretRefs(model, config);
-    expect(refs.find((r) => r.role === 'foo_user')).to.deep.equal({ role: 'foo_user', name: 'foo-user.t-acid.credentials.postgresql.acid.zalan.do', namespace: 'default' });
-    expect(refs.find((r) => r.role === 'apps.db_user')).to.include({ name: 'apps.db-user.t-acid.credentials.postgresql.acid.zalan.do', namespace: 'apps' });
-    expect(refs.map((r) => r.role)).to.include.members(['shop_owner_user', 'shop_reader_user', 'shop_writer_user', `${p}postgres`, `${p}standby`]);
+    expect(refs.find((r) => r.role === 'foo_user')).to.deep.equal({
+      role: 'foo_user',
+      name: 'foo-user.t-acid.credentials.postgresql.acid.zalan.do',
+      namespace: 'default',
+    });
+    expect(refs.find((r) => r.role === 'apps.db_user')).to.include({
+      name: 'apps.db-user.t-acid.credentials.postgresql.acid.zalan.do',
+      namespace: 'apps',
+    });
+    expect(refs.map((r) => r.role)).to.include.members([
+      'shop_owner_user',
+      'shop_reader_user',
+      'shop_writer_user',
+      `${p}postgres`,
+      `${p}standby`,
+    ]);
     expect(refs.map((r) => r.role)).not.to.include('shop_owner');
   });
 });
@@ -48,7 +83,11 @@ describe('planCredentials', () => {
   it('creates missing Secrets with fresh passwords, or the infrastructure password', () => {
     const c = new Cluster({ users: { app: [] } }, testConfig(p), [{ name: 'robot', password: 'infra-pw' }]);
     const all = c.sync(t0);
-    expect(plan(all, 'app')).to.deep.include({ write: 'create', content: { username: 'app', password: 'pw-1' }, login: { username: 'app', password: 'pw-1' } });
+    expect(plan(all, 'app')).to.deep.include({
+      write: 'create',
+      content: { username: 'app', password: 'pw-1' },
+      login: { username: 'app', password: 'pw-1' },
+    });
     expect(plan(all, 'robot').content).to.deep.equal({ username: 'robot', password: 'infra-pw' });
   });
 
@@ -81,11 +120,15 @@ describe('planCredentials', () => {
       const c = new Cluster(spec(), config);
       const created = c.sync(t0);
       const next = formatRfc3339(new Date(t0.getTime() + DAY));
-      expect(plan(created, 'foo')).to.deep.include({ write: 'create', login: { username: 'foo', password: plan(created, 'foo').content.password } });
+      expect(plan(created, 'foo')).to.deep.include({
+        write: 'create',
+        login: { username: 'foo', password: plan(created, 'foo').content.password },
+      });
       expect(plan(created, 'foo').content.nextRotation).to.equal(next);
       // in-place rotation is enabled for the database owner through the manifest
       expect(plan(created, 'appowner').content.nextRotation).to.equal(next);
-      for (const untouched of ['bar', `${p}postgres`, `${p}standby`]) expect(plan(created, untouched).content.nextRotation, untouched).to.equal(undefined);
+      for (const untouched of ['bar', `${p}postgres`, `${p}standby`])
+        expect(plan(created, untouched).content.nextRotation, untouched).to.equal(undefined);
       const again = c.sync(t0);
       for (const role of again.keys()) expect(plan(again, role).write, role).to.equal('none');
     });
@@ -96,7 +139,9 @@ describe('planCredentials', () => {
       const foo = plan(c.sync(t0), 'foo');
       expect(foo).to.deep.include({ write: 'update', login: { username: 'foo', password: 'kept' } });
       expect(foo.content.nextRotation).to.equal(formatRfc3339(new Date(t0.getTime() + DAY)));
-      expect(foo.reasons).to.deep.equal([`no rotation date in the Secret: first rotation at ${formatRfc3339(new Date(t0.getTime() + DAY))}`]);
+      expect(foo.reasons).to.deep.equal([
+        `no rotation date in the Secret: first rotation at ${formatRfc3339(new Date(t0.getTime() + DAY))}`,
+      ]);
     });
 
     it('rotates when the date has passed: a new user for foo, a new password in place for the owner', () => {
@@ -143,7 +188,10 @@ describe('planCredentials', () => {
     });
 
     it('rotates only the users listed in the manifest when rotation is off globally', () => {
-      const c = new Cluster({ users: { foo: [], bar: [] }, usersWithSecretRotation: ['foo'] }, testConfig(p, { passwordRotationInterval: 1 }));
+      const c = new Cluster(
+        { users: { foo: [], bar: [] }, usersWithSecretRotation: ['foo'] },
+        testConfig(p, { passwordRotationInterval: 1 }),
+      );
       c.sync(t0);
       c.sync(t0);
       const rotated = c.sync(new Date(t0.getTime() + 2 * DAY));
@@ -170,7 +218,10 @@ describe('planCredentials', () => {
     });
 
     it('rotates system users in place only when listed, and asks for their pods to be replaced', () => {
-      const c = new Cluster({ enableConnectionPooler: true, usersWithInPlaceSecretRotation: [`${p}postgres`, `${p}pooler`] }, testConfig(p, { passwordRotationInterval: 1 }));
+      const c = new Cluster(
+        { enableConnectionPooler: true, usersWithInPlaceSecretRotation: [`${p}postgres`, `${p}pooler`] },
+        testConfig(p, { passwordRotationInterval: 1 }),
+      );
       c.sync(t0);
       c.sync(t0);
       const rotated = c.sync(new Date(t0.getTime() + 2 * DAY));
@@ -185,7 +236,14 @@ describe('planCredentials', () => {
       c.sync(t0);
       c.sync(t0);
       const model = buildRoleModel({ cluster: testCluster(p, c.spec), config: c.config });
-      const { credentials, problems } = planCredentials({ model, spec: c.spec, config: c.config, secrets: c.secrets, now: new Date(t0.getTime() + 2 * DAY), newPassword: c.newPassword });
+      const { credentials, problems } = planCredentials({
+        model,
+        spec: c.spec,
+        config: c.config,
+        secrets: c.secrets,
+        now: new Date(t0.getTime() + 2 * DAY),
+        newPassword: c.newPassword,
+      });
       expect(plan(credentials, long).login.username).to.equal(long);
       expect(problems[0]?.message).to.match(/66 bytes long/);
     });
@@ -216,10 +274,17 @@ describe('planCredentials on the Secrets the builder wrote', () => {
     usersIgnoringSecretRotation: ['bar'],
     usersWithInPlaceSecretRotation: ['appowner', `${p}postgres`, `${p}pooler`],
   };
-  const rotating = { ...DEFAULT_OPERATOR_CONFIG, ...testConfig(p, { enablePasswordRotation: true, passwordRotationInterval: 1 }) } as OperatorConfig;
+  const rotating = {
+    ...DEFAULT_OPERATOR_CONFIG,
+    ...testConfig(p, { enablePasswordRotation: true, passwordRotationInterval: 1 }),
+  };
   // [day, configuration]: creation with a long interval, the interval shortened, not due, due, rotation switched off
   const steps: [number, OperatorConfig][] = [
-    [0, { ...rotating, passwordRotationInterval: 30 }], [1, rotating], [1.5, rotating], [3, rotating], [5, { ...rotating, enablePasswordRotation: false }],
+    [0, { ...rotating, passwordRotationInterval: 30 }],
+    [1, rotating],
+    [1.5, rotating],
+    [3, rotating],
+    [5, { ...rotating, enablePasswordRotation: false }],
   ];
 
   it('agrees with every build: nothing to write, the same logins', () => {

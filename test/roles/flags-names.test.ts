@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import {
-  databaseNameProblem, formatFlags, identifierProblem, normalizeFlags, parameterNameProblem, quoteIdent, quoteLiteral,
-  rotationUserDate, rotationUserName, userNameProblem,
+  databaseNameProblem,
+  formatFlags,
+  identifierProblem,
+  normalizeFlags,
+  parameterNameProblem,
+  quoteIdent,
+  quoteLiteral,
+  rotationUserDate,
+  rotationUserName,
+  userNameProblem,
 } from '@pgfn/roles';
 
 describe('normalizeFlags', () => {
@@ -32,14 +40,42 @@ describe('normalizeFlags', () => {
 
 describe('role and database names', () => {
   // upstream TestValidUsernames
-  for (const name of ['_', '.', '.user', 'appspace.', 'user_', '_user', '-user', 'user-', ',', '-', ',user', 'user,', 'namespace,user',
-    'Upper', 'a"b', "a'b", 'a;b', 'bäcker', 'x'.repeat(64)]) {
+  for (const name of [
+    '_',
+    '.',
+    '.user',
+    'appspace.',
+    'user_',
+    '_user',
+    '-user',
+    'user-',
+    ',',
+    '-',
+    ',user',
+    'user,',
+    'namespace,user',
+    'Upper',
+    'a"b',
+    "a'b",
+    'a;b',
+    'bäcker',
+    'x'.repeat(64),
+  ]) {
     it(`rejects user name ${JSON.stringify(name)}`, () => expect(userNameProblem(name)).to.be.a('string'));
   }
   for (const name of ['user', 'appspace.user', 'appspace.dot.user', 'user_name', 'app_space.user_name', 'x'.repeat(63)]) {
     it(`accepts user name ${JSON.stringify(name)}`, () => expect(userNameProblem(name)).to.equal(undefined));
   }
-  for (const [name, ok] of [['foo', true], ['Foo_1', true], ['_x', true], ['1x', false], ['a-b', false], ['a"b', false], ['dätä', false], ['d'.repeat(64), false]] as const) {
+  for (const [name, ok] of [
+    ['foo', true],
+    ['Foo_1', true],
+    ['_x', true],
+    ['1x', false],
+    ['a-b', false],
+    ['a"b', false],
+    ['dätä', false],
+    ['d'.repeat(64), false],
+  ] as const) {
     it(`${ok ? 'accepts' : 'rejects'} database name ${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}…(${name.length})` : name)}`, () => {
       expect(databaseNameProblem(name) === undefined).to.equal(ok);
     });

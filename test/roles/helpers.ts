@@ -5,9 +5,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_OPERATOR_CONFIG, type PostgresSpec } from '@pgfn/api';
 import {
-  buildDesiredState, buildRoleModel, planCredentials, quoteIdent, syncRolesAndDatabases,
-  type ConnectionConfig, type CredentialPlan, type DesiredState, type InfrastructureRoleInput, type Problem,
-  type RandomBytes, type RoleModel, type RolesConfig, type SecretContent, type SyncOptions, type SyncReport,
+  buildDesiredState,
+  buildRoleModel,
+  planCredentials,
+  quoteIdent,
+  syncRolesAndDatabases,
+  type ConnectionConfig,
+  type CredentialPlan,
+  type DesiredState,
+  type InfrastructureRoleInput,
+  type Problem,
+  type RandomBytes,
+  type RoleModel,
+  type RolesConfig,
+  type SecretContent,
+  type SyncOptions,
+  type SyncReport,
 } from '@pgfn/roles';
 import { testPostgres } from '@pgfn/testpg';
 
@@ -66,7 +79,14 @@ export function countingPasswords(prefix = 'pw'): () => string {
 
 export function connection(database?: string): ConnectionConfig {
   const pgc = testPostgres();
-  return { host: pgc.host, port: pgc.port, user: pgc.user, password: pgc.password, sslmode: 'disable', ...(database !== undefined ? { database } : {}) };
+  return {
+    host: pgc.host,
+    port: pgc.port,
+    user: pgc.user,
+    password: pgc.password,
+    sslmode: 'disable',
+    ...(database !== undefined ? { database } : {}),
+  };
 }
 
 /** A superuser client to `database` of the test server; the caller ends it. */
@@ -132,12 +152,21 @@ export async function runSync(input: RunInput): Promise<RunResult> {
   const now = input.now ?? new Date('2026-11-21T12:00:00Z');
   const model = buildRoleModel({ cluster: input.cluster, config: input.config, infrastructureRoles: input.infrastructureRoles ?? [] });
   const { credentials, problems: credentialProblems } = planCredentials({
-    model, spec: input.cluster.spec, config: input.config, secrets: input.secrets.secrets, now,
+    model,
+    spec: input.cluster.spec,
+    config: input.config,
+    secrets: input.secrets.secrets,
+    now,
     newPassword: input.newPassword ?? (() => randomBytes(24).toString('base64url')),
   });
   input.secrets.apply(credentials);
   const { state: desired, problems } = buildDesiredState({ model, cluster: input.cluster, config: input.config, credentials, now });
-  const report = await syncRolesAndDatabases(input.connection ?? connection(), desired, { random: (n) => randomBytes(n), attempts: 2, backoffMs: 10, ...input.options });
+  const report = await syncRolesAndDatabases(input.connection ?? connection(), desired, {
+    random: (n) => randomBytes(n),
+    attempts: 2,
+    backoffMs: 10,
+    ...input.options,
+  });
   return { model, credentials, desired, problems: [...model.problems, ...credentialProblems, ...problems], report };
 }
 
@@ -152,7 +181,9 @@ export async function cleanup(prefix: string, extraRoles: readonly string[] = []
   const like = `${prefix.replaceAll('_', '\\_')}%`;
   const dbs = await query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [like]);
   for (const { datname } of dbs) await query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
-  const roles = (await query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1 OR rolname = ANY($2)`, [like, extraRoles])).map((r) => r.rolname);
+  const roles = (
+    await query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE $1 OR rolname = ANY($2)`, [like, extraRoles])
+  ).map((r) => r.rolname);
   const others = await query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate`);
   for (const { datname } of others) {
     const schemas = await query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [like], datname);

@@ -1,30 +1,49 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { expect } from 'chai';
-import { md5Password, parseScram, passwordEncryptionOf, quoteIdent, quoteLiteral, saslprep, scramSha256, storedPasswordMatches } from '@pgfn/roles';
+import {
+  md5Password,
+  parseScram,
+  passwordEncryptionOf,
+  quoteIdent,
+  quoteLiteral,
+  saslprep,
+  scramSha256,
+  storedPasswordMatches,
+} from '@pgfn/roles';
 import { testPostgres } from '@pgfn/testpg';
 import { canLogin, cleanup, query, seededRandom, uniquePrefix } from './helpers.js';
 
 describe('scramSha256', () => {
   // RFC 7677 section 3: user "user", password "pencil", salt and nonces as in the example exchange.
   const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
-  const authMessage = 'n=user,r=rOprNGfwEbeRWgbNEkqO,'
-    + 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,'
-    + 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
+  const authMessage =
+    'n=user,r=rOprNGfwEbeRWgbNEkqO,' +
+    'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,' +
+    'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
   const secret = parseScram(scramSha256('pencil', salt));
 
   it('stores the RFC 7677 example in Postgres format', () => {
     expect(scramSha256('pencil', salt)).to.match(/^SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
   });
   it('derives the ServerKey of the RFC example (server signature matches)', () => {
-    const signature = createHmac('sha256', secret?.serverKey ?? Buffer.alloc(0)).update(authMessage).digest('base64');
+    const signature = createHmac('sha256', secret?.serverKey ?? Buffer.alloc(0))
+      .update(authMessage)
+      .digest('base64');
     expect(signature).to.equal('6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
   });
   it('derives the StoredKey of the RFC example (client proof verifies)', () => {
     const proof = Buffer.from('dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=', 'base64');
-    const clientSignature = createHmac('sha256', secret?.storedKey ?? Buffer.alloc(0)).update(authMessage).digest();
+    const clientSignature = createHmac('sha256', secret?.storedKey ?? Buffer.alloc(0))
+      .update(authMessage)
+      .digest();
     const clientKey = Buffer.from(proof.map((b, i) => b ^ (clientSignature[i] ?? 0)));
-    expect(createHash('sha256').update(clientKey).digest().equals(secret?.storedKey ?? Buffer.alloc(0))).to.equal(true);
+    expect(
+      createHash('sha256')
+        .update(clientKey)
+        .digest()
+        .equals(secret?.storedKey ?? Buffer.alloc(0)),
+    ).to.equal(true);
   });
   it('verifies a stored hash without knowing its salt beforehand', () => {
     const stored = scramSha256('s3cret', seededRandom()(16));
@@ -58,7 +77,8 @@ describe('saslprep', () => {
     ['a\u00A0b', 'a b'], // no-break space maps to space
     ['abc\u0007', 'abc\u0007'], // control character: prohibited, used as is
   ];
-  for (const [input, output] of cases) it(`maps ${JSON.stringify(input)} to ${JSON.stringify(output)}`, () => expect(saslprep(input)).to.equal(output));
+  for (const [input, output] of cases)
+    it(`maps ${JSON.stringify(input)} to ${JSON.stringify(output)}`, () => expect(saslprep(input)).to.equal(output));
 });
 
 describe('password hashes against PostgreSQL 15', () => {
@@ -66,7 +86,7 @@ describe('password hashes against PostgreSQL 15', () => {
   after(() => cleanup(p));
 
   // Postgres hashes these itself (plain passwords in SQL are fine in a test); ours must verify them.
-  const passwords = ['simple', "qu'ote\"s; DROP ROLE x; --", 'pässwörd', 'ﬁsh', 'a\u00ADb\u00A0c', '密码🔥', 'שלום', 'x'.repeat(200)];
+  const passwords = ['simple', 'qu\'ote"s; DROP ROLE x; --', 'pässwörd', 'ﬁsh', 'a\u00ADb\u00A0c', '密码🔥', 'שלום', 'x'.repeat(200)];
   passwords.forEach((password, i) => {
     it(`verifies Postgres' own SCRAM hash of password #${i + 1}`, async () => {
       const role = `${p}h${i}`;
@@ -85,13 +105,14 @@ describe('password hashes against PostgreSQL 15', () => {
 
   it('stores our hash so that libpq (psql) and node-postgres can log in', async () => {
     const role = `${p}login`;
-    const password = "pä'ss\"w;rd";
+    const password = 'pä\'ss"w;rd';
     await query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteLiteral(scramSha256(password, seededRandom()(16)))}`);
     expect(await canLogin(role, password)).to.equal(true);
     expect(await canLogin(role, 'wrong')).to.equal(false);
     const pgc = testPostgres();
     const psql = spawnSync('psql', ['-h', pgc.host, '-p', String(pgc.port), '-U', role, '-d', 'postgres', '-tAc', 'SELECT current_user'], {
-      encoding: 'utf8', env: { ...process.env, PGPASSWORD: password },
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: password },
     });
     expect(psql.stdout.trim()).to.equal(role);
   });
@@ -102,7 +123,8 @@ describe('password hashes against PostgreSQL 15', () => {
     await query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteLiteral(scramSha256(password, seededRandom()(16)))}`);
     const pgc = testPostgres();
     const psql = spawnSync('psql', ['-h', pgc.host, '-p', String(pgc.port), '-U', role, '-d', 'postgres', '-tAc', 'SELECT 1'], {
-      encoding: 'utf8', env: { ...process.env, PGPASSWORD: password },
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: password },
     });
     expect(psql.stdout.trim()).to.equal('1');
   });

@@ -22,8 +22,11 @@ describe('buildRoleModel', () => {
     });
     it('adds the pooler user only when a pooler runs', () => {
       for (const [spec, want] of [
-        [{}, false], [{ enableConnectionPooler: false }, false], [{ enableConnectionPooler: true }, true],
-        [{ connectionPooler: {} }, true], [{ connectionPooler: {}, enableConnectionPooler: false }, false],
+        [{}, false],
+        [{ enableConnectionPooler: false }, false],
+        [{ enableConnectionPooler: true }, true],
+        [{ connectionPooler: {} }, true],
+        [{ connectionPooler: {}, enableConnectionPooler: false }, false],
         [{ enableReplicaConnectionPooler: true }, true],
       ] as [TestSpec, boolean][]) {
         expect(model(spec).roles.has(`${p}pooler`), JSON.stringify(spec)).to.equal(want);
@@ -65,7 +68,10 @@ describe('buildRoleModel', () => {
       });
     }
     it('ignores users named like system users or protected roles, with a warning', () => {
-      const m = model({ users: { [`${p}postgres`]: ['createdb'], [`${p}standby`]: ['replication'], [`${p}admin`]: ['superuser'], [`${p}pooler`]: [] }, enableConnectionPooler: true });
+      const m = model({
+        users: { [`${p}postgres`]: ['createdb'], [`${p}standby`]: ['replication'], [`${p}admin`]: ['superuser'], [`${p}pooler`]: [] },
+        enableConnectionPooler: true,
+      });
       expect(role(m, `${p}postgres`).origin).to.equal('system');
       expect(m.roles.has(`${p}admin`)).to.equal(false);
       expect(role(m, `${p}pooler`).origin).to.equal('connection-pooler');
@@ -83,15 +89,20 @@ describe('buildRoleModel', () => {
       expect(role(model({ users: { app: [] } }, [], { enableAdminRoleForUsers: false }), 'app').adminRole).to.equal(undefined);
     });
     it('puts the Secret of ns.user into namespace ns with cross-namespace secrets (upstream TestCrossNamespacedSecrets)', () => {
-      expect(role(model({ users: { 'appspace.db_user': [] } }, [], { enableCrossNamespaceSecret: true }), 'appspace.db_user').secretNamespace).to.equal('appspace');
+      expect(
+        role(model({ users: { 'appspace.db_user': [] } }, [], { enableCrossNamespaceSecret: true }), 'appspace.db_user').secretNamespace,
+      ).to.equal('appspace');
       expect(role(model({ users: { 'appspace.db_user': [] } }), 'appspace.db_user').secretNamespace).to.equal('default');
     });
   });
 
   describe('additional owner roles (upstream TestInitAdditionalOwnerRoles)', () => {
     it('grants them to database owners only', () => {
-      const m = model({ users: { foo_owner: [], bar_owner: [], app_user: [] }, databases: { foo_db: 'foo_owner', bar_db: 'bar_owner' } }, [],
-        { additionalOwnerRoles: ['cron_admin', 'part_man'] });
+      const m = model(
+        { users: { foo_owner: [], bar_owner: [], app_user: [] }, databases: { foo_db: 'foo_owner', bar_db: 'bar_owner' } },
+        [],
+        { additionalOwnerRoles: ['cron_admin', 'part_man'] },
+      );
       expect(role(m, 'foo_owner').memberOf).to.deep.equal(['cron_admin', 'part_man']);
       expect(role(m, 'bar_owner').memberOf).to.deep.equal(['cron_admin', 'part_man']);
       expect(role(m, 'app_user').memberOf).to.deep.equal([]);
@@ -107,14 +118,33 @@ describe('buildRoleModel', () => {
   describe('prepared databases (upstream TestPreparedDatabases)', () => {
     it('makes a database named like the cluster with a data schema from preparedDatabases: {}', () => {
       const m = model({ preparedDatabases: {} });
-      for (const name of ['t_acid_owner', 't_acid_reader', 't_acid_writer', 't_acid_data_owner', 't_acid_data_reader', 't_acid_data_writer']) {
+      for (const name of [
+        't_acid_owner',
+        't_acid_reader',
+        't_acid_writer',
+        't_acid_data_owner',
+        't_acid_data_reader',
+        't_acid_data_writer',
+      ]) {
         expect(m.roles.has(name), name).to.equal(true);
       }
     });
     const m = model({ preparedDatabases: { foo: { defaultUsers: true, schemas: { bar: { defaultUsers: true } } } } });
     it('makes roles and users for the database and each schema', () => {
-      for (const name of ['foo_owner', 'foo_reader', 'foo_writer', 'foo_owner_user', 'foo_reader_user', 'foo_writer_user',
-        'foo_bar_owner', 'foo_bar_reader', 'foo_bar_writer', 'foo_bar_owner_user', 'foo_bar_reader_user', 'foo_bar_writer_user']) {
+      for (const name of [
+        'foo_owner',
+        'foo_reader',
+        'foo_writer',
+        'foo_owner_user',
+        'foo_reader_user',
+        'foo_writer_user',
+        'foo_bar_owner',
+        'foo_bar_reader',
+        'foo_bar_writer',
+        'foo_bar_owner_user',
+        'foo_bar_reader_user',
+        'foo_bar_writer_user',
+      ]) {
         expect(m.roles.has(name), name).to.equal(true);
       }
     });
@@ -155,7 +185,13 @@ describe('buildRoleModel', () => {
       expect(plain.problems[0]?.message).to.match(/enable_cross_namespace_secret/);
     });
     it('rejects database and schema names that are invalid or make too long role names', () => {
-      const bad = model({ preparedDatabases: { 'bad-name': {}, ['d'.repeat(52)]: { defaultUsers: true }, ok: { schemas: { 'x y': {}, ['s'.repeat(55)]: {} } } } });
+      const bad = model({
+        preparedDatabases: {
+          'bad-name': {},
+          ['d'.repeat(52)]: { defaultUsers: true },
+          ok: { schemas: { 'x y': {}, ['s'.repeat(55)]: {} } },
+        },
+      });
       expect(bad.problems.map((x) => x.path)).to.deep.equal([
         'spec.preparedDatabases["bad-name"]',
         `spec.preparedDatabases["${'d'.repeat(52)}"]`,
@@ -172,7 +208,9 @@ describe('buildRoleModel', () => {
 
   describe('infrastructure roles', () => {
     it('takes flags, membership, settings and password as given', () => {
-      const m = model({}, [{ name: 'robot_zmon', password: 'pw', memberOf: ['operator'], flags: ['createdb'], parameters: { log_statement: 'all' } }]);
+      const m = model({}, [
+        { name: 'robot_zmon', password: 'pw', memberOf: ['operator'], flags: ['createdb'], parameters: { log_statement: 'all' } },
+      ]);
       const r = role(m, 'robot_zmon');
       expect(r).to.include({ origin: 'infrastructure', password: 'pw', secretNamespace: 'default' });
       expect(formatFlags(r.flags)).to.equal('LOGIN CREATEDB');
@@ -181,7 +219,9 @@ describe('buildRoleModel', () => {
     });
     it('skips invalid, protected and password-less roles and hostile parameter names', () => {
       const m = model({}, [
-        { name: 'Bad!', password: 'x' }, { name: `${p}admin`, password: 'x' }, { name: 'nopw', password: '' },
+        { name: 'Bad!', password: 'x' },
+        { name: `${p}admin`, password: 'x' },
+        { name: 'nopw', password: '' },
         { name: 'ok', password: 'x', parameters: { 'a; DROP ROLE b': '1', work_mem: '64MB' } },
       ]);
       expect([...m.roles.keys()].sort()).to.deep.equal(['ok', `${p}postgres`, `${p}standby`]);

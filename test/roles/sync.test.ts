@@ -4,8 +4,20 @@ import { parse } from 'yaml';
 import type { PostgresSpec } from '@pgfn/api';
 import { quoteIdent, readRoles, type CurrentRole, type ProgressEvent, type RolesConfig } from '@pgfn/roles';
 import {
-  adminClient, assertClean, canLogin, cleanup, connection, createSpiloRoles, query, runSync, SecretStore, testCluster, testConfig,
-  uniquePrefix, type RunInput, type TestSpec,
+  adminClient,
+  assertClean,
+  canLogin,
+  cleanup,
+  connection,
+  createSpiloRoles,
+  query,
+  runSync,
+  SecretStore,
+  testCluster,
+  testConfig,
+  uniquePrefix,
+  type RunInput,
+  type TestSpec,
 } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -23,18 +35,24 @@ async function roleFlags(name: string): Promise<CurrentRole['flags'] | undefined
 async function memberships(member: string): Promise<string[]> {
   const rows = await query<{ g: string; admin: boolean }>(
     `SELECT g.rolname AS g, m.admin_option AS admin FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member
-      WHERE r.rolname = $1 ORDER BY 1`, [member]);
+      WHERE r.rolname = $1 ORDER BY 1`,
+    [member],
+  );
   return rows.map((r) => (r.admin ? `${r.g} (admin)` : r.g));
 }
 
 async function settings(roleName: string): Promise<string[]> {
   const rows = await query<{ setconfig: string[] }>(
-    'SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = $1 AND s.setdatabase = 0', [roleName]);
+    'SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = $1 AND s.setdatabase = 0',
+    [roleName],
+  );
   return rows[0]?.setconfig ?? [];
 }
 
 async function roleNames(prefix: string): Promise<string[]> {
-  return (await query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).map((r) => r.rolname);
+  return (await query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).map(
+    (r) => r.rolname,
+  );
 }
 
 /** Runs a sync and fails on statement errors. */
@@ -57,7 +75,11 @@ function prefixed(spec: PostgresSpec, p: string): TestSpec {
     usersWithSecretRotation: list(spec.usersWithSecretRotation),
     usersWithInPlaceSecretRotation: list(spec.usersWithInPlaceSecretRotation),
     usersIgnoringSecretRotation: list(spec.usersIgnoringSecretRotation),
-    connectionPooler: { ...spec.connectionPooler, user: p + (spec.connectionPooler?.user ?? 'pooler'), schema: p + (spec.connectionPooler?.schema ?? 'pooler') },
+    connectionPooler: {
+      ...spec.connectionPooler,
+      user: p + (spec.connectionPooler?.user ?? 'pooler'),
+      schema: p + (spec.connectionPooler?.schema ?? 'pooler'),
+    },
   };
 }
 
@@ -74,8 +96,17 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
 
   it('creates robot users with each flag, a Secret each, and the team admin as their admin', async () => {
     const flags: Record<string, string[]> = {
-      su: ['superuser'], inh: ['inherit'], noinh: ['noinherit'], login: ['login'], nologin: ['nologin'], cr: ['createrole'],
-      cdb: ['createdb'], repl: ['replication'], bypass: ['bypassrls'], mixed: ['SuperUser', 'CREATEDB'], plain: [],
+      su: ['superuser'],
+      inh: ['inherit'],
+      noinh: ['noinherit'],
+      login: ['login'],
+      nologin: ['nologin'],
+      cr: ['createrole'],
+      cdb: ['createdb'],
+      repl: ['replication'],
+      bypass: ['bypassrls'],
+      mixed: ['SuperUser', 'CREATEDB'],
+      plain: [],
     };
     const users = Object.fromEntries(Object.entries(flags).map(([k, v]) => [p + k, v]));
     const secrets = new SecretStore();
@@ -115,19 +146,43 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     expect(first.report.plan.warnings).to.deep.equal([]);
     const shop = `${p}shop`;
 
-    const dbs = await query<{ datname: string; owner: string }>('SELECT datname, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1', [p]);
-    expect(dbs).to.deep.equal([{ datname: `${p}app`, owner: `${p}app_owner` }, { datname: shop, owner: `${shop}_owner` }]);
-    const schemas = await query<{ nspname: string; owner: string }>("SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('data', 'history') ORDER BY 1", [], shop);
-    expect(schemas).to.deep.equal([{ nspname: 'data', owner: `${shop}_data_owner` }, { nspname: 'history', owner: `${shop}_history_owner` }]);
+    const dbs = await query<{ datname: string; owner: string }>(
+      'SELECT datname, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1',
+      [p],
+    );
+    expect(dbs).to.deep.equal([
+      { datname: `${p}app`, owner: `${p}app_owner` },
+      { datname: shop, owner: `${shop}_owner` },
+    ]);
+    const schemas = await query<{ nspname: string; owner: string }>(
+      "SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname IN ('data', 'history') ORDER BY 1",
+      [],
+      shop,
+    );
+    expect(schemas).to.deep.equal([
+      { nspname: 'data', owner: `${shop}_data_owner` },
+      { nspname: 'history', owner: `${shop}_history_owner` },
+    ]);
     const extensions = await query<{ extname: string; nspname: string }>(
-      "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1", [], shop);
-    expect(extensions).to.deep.equal([{ extname: 'pg_partman', nspname: 'public' }, { extname: 'pgcrypto', nspname: 'data' }]);
+      "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1",
+      [],
+      shop,
+    );
+    expect(extensions).to.deep.equal([
+      { extname: 'pg_partman', nspname: 'public' },
+      { extname: 'pgcrypto', nspname: 'data' },
+    ]);
 
     // roles, memberships and admins as in docs/user.md
     expect(await memberships(`${shop}_writer`)).to.deep.equal([`${shop}_reader`]);
     expect(await memberships(`${shop}_writer_user`)).to.deep.equal([`${shop}_writer`]);
     expect(await memberships('admin')).to.include.members([`${shop}_owner (admin)`, `${shop}_owner_user (admin)`]);
-    expect(await memberships(`${shop}_owner`)).to.include.members([`${shop}_reader (admin)`, `${shop}_writer (admin)`, `${shop}_data_owner (admin)`, `${shop}_history_owner (admin)`]);
+    expect(await memberships(`${shop}_owner`)).to.include.members([
+      `${shop}_reader (admin)`,
+      `${shop}_writer (admin)`,
+      `${shop}_data_owner (admin)`,
+      `${shop}_history_owner (admin)`,
+    ]);
     expect(await roleFlags(`${shop}_owner`)).to.include({ LOGIN: false });
     expect(await roleFlags(`${shop}_owner_user`)).to.include({ LOGIN: true });
     expect(await roleFlags(`${shop}_history_owner_user`)).to.equal(undefined); // history: defaultUsers false
@@ -144,7 +199,9 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const client = await adminClient(shop);
     try {
       await client.query(`SET ROLE ${quoteIdent(`${shop}_data_owner`)}; CREATE TABLE data.orders (id int); RESET ROLE`);
-      await client.query(`SET ROLE ${quoteIdent(`${shop}_owner`)}; CREATE TABLE history.old_orders (id int); CREATE SEQUENCE history.s; RESET ROLE`);
+      await client.query(
+        `SET ROLE ${quoteIdent(`${shop}_owner`)}; CREATE TABLE history.old_orders (id int); CREATE SEQUENCE history.s; RESET ROLE`,
+      );
       const can = async (who: string, table: string, privilege: string): Promise<boolean> =>
         (await client.query<{ ok: boolean }>('SELECT has_table_privilege($1, $2, $3) AS ok', [who, table, privilege])).rows[0]?.ok ?? false;
       expect(await can(`${shop}_reader`, 'data.orders', 'SELECT')).to.equal(true);
@@ -155,7 +212,9 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
       expect(await can(`${shop}_history_reader`, 'history.old_orders', 'SELECT')).to.equal(true);
       expect(await can(`${shop}_history_writer`, 'history.old_orders', 'DELETE')).to.equal(true);
       expect(await can(`${shop}_data_reader`, 'history.old_orders', 'SELECT')).to.equal(false);
-      const seq = await client.query<{ ok: boolean }>("SELECT has_sequence_privilege($1, 'history.s', 'USAGE') AS ok", [`${shop}_history_writer`]);
+      const seq = await client.query<{ ok: boolean }>("SELECT has_sequence_privilege($1, 'history.s', 'USAGE') AS ok", [
+        `${shop}_history_writer`,
+      ]);
       expect(seq.rows[0]?.ok).to.equal(true);
     } finally {
       await client.end();
@@ -175,7 +234,8 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const flyway = `${p}flyway`;
     const cluster = testCluster(p, {
       users: { [app]: ['createdb'], [flyway]: [] },
-      usersWithSecretRotation: [app], usersWithInPlaceSecretRotation: [flyway],
+      usersWithSecretRotation: [app],
+      usersWithInPlaceSecretRotation: [flyway],
     });
     const secrets = new SecretStore();
     const day = (n: number): Date => new Date(Date.UTC(2026, 10, 21, 9) + n * DAY);
@@ -201,7 +261,9 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     expect((await roleNames(app)).filter((n) => n !== app)).to.deep.equal([`${app}261123`, `${app}261125`]);
     // on Nov 27, 09:00 it is older than Nov 24, 09:00 and goes; Nov 25 and the current Nov 27 stay
     const later = await sync({ cluster, config: rotation, secrets, now: day(6) });
-    expect(later.report.plan.statements.filter((s) => s.kind === 'drop-role').map((s) => s.display)).to.deep.equal([`DROP ROLE IF EXISTS ${quoteIdent(`${app}261123`)}`]);
+    expect(later.report.plan.statements.filter((s) => s.kind === 'drop-role').map((s) => s.display)).to.deep.equal([
+      `DROP ROLE IF EXISTS ${quoteIdent(`${app}261123`)}`,
+    ]);
     expect((await roleNames(app)).filter((n) => n !== app)).to.deep.equal([`${app}261125`, `${app}261127`]);
 
     const settled = await sync({ cluster, config: rotation, secrets, now: day(6) });
@@ -220,7 +282,9 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
 
     secrets.secrets.set(app, { username: app, password: 'changed by hand' });
     const changed = await sync({ cluster, config, secrets });
-    expect(changed.report.plan.statements.map((s) => s.display)).to.deep.equal([`ALTER ROLE ${quoteIdent(app)} WITH PASSWORD '<redacted>'`]);
+    expect(changed.report.plan.statements.map((s) => s.display)).to.deep.equal([
+      `ALTER ROLE ${quoteIdent(app)} WITH PASSWORD '<redacted>'`,
+    ]);
     expect(await canLogin(app, 'changed by hand')).to.equal(true);
     expect(await canLogin(app, custom)).to.equal(false);
     expect((await sync({ cluster, config, secrets })).report.plan.statements).to.have.length(0);
@@ -241,7 +305,9 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     secrets.secrets.set(su, { username: su, password: 'new-password' });
     const cluster = testCluster(p, { users: { [`${p}app`]: [] }, databases: { [`${p}db`]: `${p}app` }, enableConnectionPooler: true });
     const result = await sync({ cluster, config, secrets, connection: { ...connection(), user: su, password: 'old-password' } });
-    expect(result.report.plan.statements.find((s) => s.setsPasswordOf === su)?.display).to.equal(`ALTER ROLE ${quoteIdent(su)} WITH PASSWORD '<redacted>'`);
+    expect(result.report.plan.statements.find((s) => s.setsPasswordOf === su)?.display).to.equal(
+      `ALTER ROLE ${quoteIdent(su)} WITH PASSWORD '<redacted>'`,
+    );
     expect(result.report.plan.statements.filter((s) => s.database === `${p}db`).length).to.be.greaterThan(0);
     expect(await canLogin(su, 'new-password')).to.equal(true);
   });
@@ -249,7 +315,15 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
   it('creates infrastructure roles with membership, flags and settings, and follows their password', async () => {
     await query(`CREATE ROLE ${quoteIdent(`${p}operator`)} NOLOGIN`);
     const robot = `${p}robot`;
-    const infra = [{ name: robot, password: 'infra-secret', memberOf: [`${p}operator`], flags: ['createdb'], parameters: { log_statement: 'all', statement_timeout: '30s' } }];
+    const infra = [
+      {
+        name: robot,
+        password: 'infra-secret',
+        memberOf: [`${p}operator`],
+        flags: ['createdb'],
+        parameters: { log_statement: 'all', statement_timeout: '30s' },
+      },
+    ];
     const secrets = new SecretStore();
     const cluster = testCluster(p, { users: { [robot]: ['superuser'] } });
     const first = await sync({ cluster, config, secrets, infrastructureRoles: infra });
@@ -280,24 +354,38 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
           [`${p}${'l'.repeat(60)}`]: [],
           [`${p}flags`]: ['superuser; DROP ROLE x'],
         },
-        databases: { [`${p}db"; DROP DATABASE postgres; --`]: `${p}ok`, [`${p}good`]: `${p}ok"; DROP ROLE ${victim}; --`, template1: `${p}ok` },
+        databases: {
+          [`${p}db"; DROP DATABASE postgres; --`]: `${p}ok`,
+          [`${p}good`]: `${p}ok"; DROP ROLE ${victim}; --`,
+          template1: `${p}ok`,
+        },
         preparedDatabases: { [`${p}prep`]: { schemas: { 'data; DROP SCHEMA public': {} }, extensions: { 'pgcrypto"; DROP': 'public' } } },
         connectionPooler: { schema: 'pooler"; DROP', user: `x"; DROP ROLE ${victim}; --` },
       }),
-      config, secrets,
-      infrastructureRoles: [{
-        name: `${p}infra`, password: 'pw',
-        memberOf: [`${victim}"; DROP ROLE ${victim}; --`],
-        parameters: { application_name: hostileValue, 'search_path; DROP ROLE x': 'public', 'myapp.note': unicodeValue },
-      }],
+      config,
+      secrets,
+      infrastructureRoles: [
+        {
+          name: `${p}infra`,
+          password: 'pw',
+          memberOf: [`${victim}"; DROP ROLE ${victim}; --`],
+          parameters: { application_name: hostileValue, 'search_path; DROP ROLE x': 'public', 'myapp.note': unicodeValue },
+        },
+      ],
     });
     assertClean(result.report);
     const paths = result.problems.map((x) => x.path);
     expect(paths).to.include.members([
-      `spec.users["${p}x\\"; DROP ROLE ${victim}; --"]`, `spec.users["${p}bäcker"]`, `spec.users["${p}${'l'.repeat(60)}"]`, `spec.users["${p}flags"]`,
-      `spec.databases["${p}db\\"; DROP DATABASE postgres; --"]`, 'spec.databases["template1"]',
-      `spec.preparedDatabases["${p}prep"].schemas["data; DROP SCHEMA public"]`, `spec.preparedDatabases["${p}prep"].extensions["pgcrypto\\"; DROP"]`,
-      'spec.connectionPooler.schema', 'spec.connectionPooler.user',
+      `spec.users["${p}x\\"; DROP ROLE ${victim}; --"]`,
+      `spec.users["${p}bäcker"]`,
+      `spec.users["${p}${'l'.repeat(60)}"]`,
+      `spec.users["${p}flags"]`,
+      `spec.databases["${p}db\\"; DROP DATABASE postgres; --"]`,
+      'spec.databases["template1"]',
+      `spec.preparedDatabases["${p}prep"].schemas["data; DROP SCHEMA public"]`,
+      `spec.preparedDatabases["${p}prep"].extensions["pgcrypto\\"; DROP"]`,
+      'spec.connectionPooler.schema',
+      'spec.connectionPooler.user',
     ]);
     expect(result.report.plan.warnings.join('\n')).to.match(/does not exist/);
 
@@ -306,7 +394,9 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     expect((await roleNames(p)).filter((n) => /["; ]|ä/.test(n))).to.deep.equal([]);
     expect(await roleFlags(victim)).to.not.equal(undefined);
     expect(await roleFlags(`${p}flags`)).to.equal(undefined);
-    expect((await query<{ n: number }>('SELECT count(*)::int AS n FROM pg_database WHERE datname IN ($1, $2)', ['postgres', 'template1']))[0]?.n).to.equal(2);
+    expect(
+      (await query<{ n: number }>('SELECT count(*)::int AS n FROM pg_database WHERE datname IN ($1, $2)', ['postgres', 'template1']))[0]?.n,
+    ).to.equal(2);
     expect(await settings(`${p}infra`)).to.have.members([`application_name=${hostileValue}`, `myapp.note=${unicodeValue}`]);
     expect(await canLogin(`${p}ok`, `'); DROP ROLE ${victim}; --`)).to.equal(true);
     // the database whose owner was hostile was skipped; the prepared one exists without the bad schema
@@ -326,7 +416,11 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     await query(`ALTER ROLE ${quoteIdent(`${shop}_reader`)} RESET search_path`);
     await query(`REVOKE ${quoteIdent(`${shop}_reader`)} FROM ${quoteIdent(`${shop}_writer`)}`);
     await query(`REVOKE USAGE ON SCHEMA data FROM ${quoteIdent(`${shop}_reader`)}`, [], shop);
-    await query(`ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(`${shop}_owner`)} REVOKE SELECT ON TABLES FROM ${quoteIdent(`${shop}_reader`)}`, [], shop);
+    await query(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(`${shop}_owner`)} REVOKE SELECT ON TABLES FROM ${quoteIdent(`${shop}_reader`)}`,
+      [],
+      shop,
+    );
     await query(`DROP FUNCTION ${quoteIdent(pooler)}.user_lookup(text)`, [], shop);
 
     const repair = await sync({ cluster, config, secrets });
@@ -349,7 +443,12 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const outside = `${p}outside`;
     await query(`CREATE DATABASE ${quoteIdent(outside)}`);
     const app = `${p}app`;
-    const cluster = testCluster(p, { users: { [app]: [] }, databases: { [`${p}appdb`]: app }, enableConnectionPooler: true, connectionPooler: { user: `${p}bouncer`, schema: `${p}pgbouncer` } });
+    const cluster = testCluster(p, {
+      users: { [app]: [] },
+      databases: { [`${p}appdb`]: app },
+      enableConnectionPooler: true,
+      connectionPooler: { user: `${p}bouncer`, schema: `${p}pgbouncer` },
+    });
     const secrets = new SecretStore();
     const first = await sync({ cluster, config, secrets });
     const pooled = new Set(first.report.plan.statements.filter((s) => s.kind === 'pooler').map((s) => s.database));
@@ -359,11 +458,17 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const client = await adminClient(outside);
     try {
       await client.query(`SET ROLE ${quoteIdent(`${p}bouncer`)}`);
-      const { rows } = await client.query<{ uname: string; phash: string }>(`SELECT * FROM ${quoteIdent(`${p}pgbouncer`)}.user_lookup($1)`, [app]);
+      const { rows } = await client.query<{ uname: string; phash: string }>(
+        `SELECT * FROM ${quoteIdent(`${p}pgbouncer`)}.user_lookup($1)`,
+        [app],
+      );
       expect(rows[0]?.uname).to.equal(app);
       expect(rows[0]?.phash).to.match(/^SCRAM-SHA-256\$4096:/);
       await client.query(`SET ROLE ${quoteIdent(app)}`);
-      const denied = await client.query(`SELECT * FROM ${quoteIdent(`${p}pgbouncer`)}.user_lookup($1)`, [app]).then(() => 'allowed', (e: Error) => e.message);
+      const denied = await client.query(`SELECT * FROM ${quoteIdent(`${p}pgbouncer`)}.user_lookup($1)`, [app]).then(
+        () => 'allowed',
+        (e: Error) => e.message,
+      );
       expect(denied).to.match(/permission denied/);
     } finally {
       await client.end();
@@ -381,7 +486,8 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const secrets = new SecretStore();
     const md5 = testCluster(p, { users: { [app]: [] }, postgresql: { version: '15', parameters: { password_encryption: 'md5' } } });
     await sync({ cluster: md5, config, secrets });
-    const stored = async (): Promise<string> => (await query<{ p: string }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [app]))[0]?.p ?? '';
+    const stored = async (): Promise<string> =>
+      (await query<{ p: string }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [app]))[0]?.p ?? '';
     expect(await stored()).to.match(/^md5[0-9a-f]{32}$/);
     expect((await sync({ cluster: md5, config, secrets })).report.plan.statements).to.have.length(0);
     await sync({ cluster: testCluster(p, { users: { [app]: [] } }), config, secrets });
@@ -405,11 +511,16 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     const secrets = new SecretStore();
     await sync({ cluster: testCluster(p, { users: { [a]: [], [b]: [] }, databases: { [`${p}db`]: a } }), config, secrets });
     const moved = await sync({ cluster: testCluster(p, { users: { [a]: [], [b]: [] }, databases: { [`${p}db`]: b } }), config, secrets });
-    expect(moved.report.plan.statements.map((s) => s.display)).to.deep.equal([`ALTER DATABASE ${quoteIdent(`${p}db`)} OWNER TO ${quoteIdent(b)}`]);
+    expect(moved.report.plan.statements.map((s) => s.display)).to.deep.equal([
+      `ALTER DATABASE ${quoteIdent(`${p}db`)} OWNER TO ${quoteIdent(b)}`,
+    ]);
   });
 
   it('plans without touching anything in a dry run, reports progress, and keeps going past a failed statement', async () => {
-    const cluster = testCluster(p, { users: { [`${p}app`]: [] }, preparedDatabases: { [`${p}shop`]: { extensions: { pgfn_no_such_extension: 'public', pgcrypto: 'data' } } } });
+    const cluster = testCluster(p, {
+      users: { [`${p}app`]: [] },
+      preparedDatabases: { [`${p}shop`]: { extensions: { pgfn_no_such_extension: 'public', pgcrypto: 'data' } } },
+    });
     const secrets = new SecretStore();
     const dry = await runSync({ cluster, config, secrets, options: { dryRun: true } });
     expect(dry.report.execution).to.equal(undefined);
@@ -422,14 +533,21 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
     expect(events.filter((e) => e.outcome === 'done')).to.have.length(total - 1);
     expect(events.map((e) => e.index)).to.deep.equal(Array.from({ length: total }, (_, i) => i + 1));
     expect(wet.report.execution?.errors.map((e) => [e.statement.kind, e.sqlState])).to.deep.equal([['create-extension', '0A000']]);
-    expect((await query<{ extname: string }>("SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'", [], `${p}shop`))).to.have.length(1);
+    expect(await query<{ extname: string }>("SELECT extname FROM pg_extension WHERE extname = 'pgcrypto'", [], `${p}shop`)).to.have.length(
+      1,
+    );
   });
 
   it('reads a single-quoted setting as upstream does (the quotes delimit the value) and still only quotes it', async () => {
     const robot = `${p}robot`;
     // upstream passes a value in single quotes to SQL as it is; Postgres then stores what is inside
     const value = `'it''s; DROP ROLE ${p}admin; SELECT '`;
-    await sync({ cluster: testCluster(p), config, secrets: new SecretStore(), infrastructureRoles: [{ name: robot, password: 'x', parameters: { application_name: value } }] });
+    await sync({
+      cluster: testCluster(p),
+      config,
+      secrets: new SecretStore(),
+      infrastructureRoles: [{ name: robot, password: 'x', parameters: { application_name: value } }],
+    });
     expect(await settings(robot)).to.deep.equal([`application_name=it's; DROP ROLE ${p}admin; SELECT `]);
     expect(await roleFlags(`${p}admin`)).to.not.equal(undefined);
   });

@@ -1,7 +1,13 @@
 // Integration tests run as the function they test, not as admin (see @pgfn/pipeline identity.ts):
 // a rule missing from knative/ then fails the test with 403, as it would in a cluster.
 import type * as k8s from '@kubernetes/client-node';
-import { identityForFunction as forFunction, identityForServiceAccount as forServiceAccount, loadKustomization, type Identity, type Manifest } from '@pgfn/pipeline';
+import {
+  identityForFunction as forFunction,
+  identityForServiceAccount as forServiceAccount,
+  loadKustomization,
+  type Identity,
+  type Manifest,
+} from '@pgfn/pipeline';
 import { testEnv } from './env.js';
 import { adminConfig } from './kube.js';
 
@@ -17,6 +23,10 @@ export async function identityForFunction(fn: string): Promise<Identity> {
   return forFunction(fn, { admin: adminConfig(), dir: testEnv().dir });
 }
 
-export async function identityForServiceAccount(name: string, namespace: string, manifests: readonly Manifest[] = loadKustomization()): Promise<Identity> {
+export async function identityForServiceAccount(
+  name: string,
+  namespace: string,
+  manifests: readonly Manifest[] = loadKustomization(),
+): Promise<Identity> {
   return forServiceAccount(name, namespace, { admin: adminConfig(), dir: testEnv().dir, manifests });
 }

@@ -56,5 +56,5 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 /** The HTTP status of a failed client-node call (1.x throws ApiException with `code`). */
 export function statusOf(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? Number((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? Number((err).code) : undefined;
 }

@@ -37,7 +37,9 @@ async function startControlPlane(): Promise<void> {
   controlPlane = await ControlPlane.start();
   process.env[STATE_ENV] = `${controlPlane.state.dir}/state.json`;
   process.env['KUBECONFIG'] = controlPlane.kubeconfig;
-  console.log(`  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${controlPlane.state.server} (logs ${controlPlane.state.logDir})`);
+  console.log(
+    `  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${controlPlane.state.server} (logs ${controlPlane.state.logDir})`,
+  );
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

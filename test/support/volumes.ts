@@ -7,8 +7,9 @@ import * as k8s from '@kubernetes/client-node';
  */
 export async function provisionVolumes(kc: k8s.KubeConfig, namespace: string): Promise<number> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace })).items
-    .filter((c) => c.spec?.volumeName === undefined || c.spec.volumeName === '');
+  const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace })).items.filter(
+    (c) => c.spec?.volumeName === undefined || c.spec.volumeName === '',
+  );
   let made = 0;
   for (const claim of claims) {
     const name = `pv-${namespace}-${claim.metadata?.name ?? ''}`.slice(0, 253);
@@ -23,9 +24,14 @@ export async function provisionVolumes(kc: k8s.KubeConfig, namespace: string): P
         claimRef: { namespace, name: claim.metadata?.name, uid: claim.metadata?.uid },
       },
     };
-    await core.createPersistentVolume({ body: pv }).then(() => { made++; }, (err: unknown) => {
-      if ((err as { code?: number }).code !== 409) throw err;
-    });
+    await core.createPersistentVolume({ body: pv }).then(
+      () => {
+        made++;
+      },
+      (err: unknown) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      },
+    );
   }
   return made;
 }

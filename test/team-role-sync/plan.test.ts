@@ -2,19 +2,40 @@ import { expect } from 'chai';
 import type { CurrentRole, DesiredRole, RoleFlag } from '@pgfn/roles';
 import { planTeamRoles, type TeamPlanInput } from '../../functions/team-role-sync/src/index.js';
 
-const FLAGS: Record<RoleFlag, boolean> = { SUPERUSER: false, INHERIT: true, LOGIN: false, CREATEROLE: false, CREATEDB: false, REPLICATION: false, BYPASSRLS: false };
+const FLAGS: Record<RoleFlag, boolean> = {
+  SUPERUSER: false,
+  INHERIT: true,
+  LOGIN: false,
+  CREATEROLE: false,
+  CREATEDB: false,
+  REPLICATION: false,
+  BYPASSRLS: false,
+};
 
-function current(name: string, o: { login?: boolean; superuser?: boolean; memberOf?: string[]; parameters?: Record<string, string> } = {}): [string, CurrentRole] {
-  return [name, {
-    name, password: null,
-    flags: { ...FLAGS, LOGIN: o.login ?? true, SUPERUSER: o.superuser ?? false },
-    memberOf: (o.memberOf ?? []).map((role) => ({ role, admin: false })),
-    parameters: new Map(Object.entries(o.parameters ?? {})),
-  }];
+function current(
+  name: string,
+  o: { login?: boolean; superuser?: boolean; memberOf?: string[]; parameters?: Record<string, string> } = {},
+): [string, CurrentRole] {
+  return [
+    name,
+    {
+      name,
+      password: null,
+      flags: { ...FLAGS, LOGIN: o.login ?? true, SUPERUSER: o.superuser ?? false },
+      memberOf: (o.memberOf ?? []).map((role) => ({ role, admin: false })),
+      parameters: new Map(Object.entries(o.parameters ?? {})),
+    },
+  ];
 }
 
 function human(name: string, superuser = false): DesiredRole {
-  return { name, flags: { LOGIN: true, SUPERUSER: superuser }, memberOf: superuser ? ['pam'] : ['pam', 'admin'], admins: [], parameters: { log_statement: 'all' } };
+  return {
+    name,
+    flags: { LOGIN: true, SUPERUSER: superuser },
+    memberOf: superuser ? ['pam'] : ['pam', 'admin'],
+    admins: [],
+    parameters: { log_statement: 'all' },
+  };
 }
 
 const GROUPS = [current('pam', { login: false }), current('admin', { login: false }), current('postgres', { superuser: true })];
@@ -23,8 +44,12 @@ const converged = (name: string, o: { login?: boolean } = {}): [string, CurrentR
 
 function plan(desired: DesiredRole[], roles: [string, CurrentRole][], o: Partial<TeamPlanInput> = {}): ReturnType<typeof planTeamRoles> {
   return planTeamRoles({
-    desired, current: new Map([...GROUPS, ...roles]), pamRole: 'pam',
-    deprecation: { enabled: true, suffix: '_deleted' }, untouchable: new Set(['postgres', 'admin']), ...o,
+    desired,
+    current: new Map([...GROUPS, ...roles]),
+    pamRole: 'pam',
+    deprecation: { enabled: true, suffix: '_deleted' },
+    untouchable: new Set(['postgres', 'admin']),
+    ...o,
   });
 }
 
@@ -45,9 +70,15 @@ describe('team-role-sync: planTeamRoles', () => {
   });
 
   it('gives and takes SUPERUSER as the teams say', () => {
-    expect(plan([human('jane', true)], [converged('jane')]).statements.map((s) => s.sql)).to.deep.equal(['ALTER ROLE "jane" WITH SUPERUSER']);
-    expect(plan([human('jane')], [current('jane', { superuser: true, memberOf: ['pam', 'admin'], parameters: { log_statement: 'all' } })]).statements.map((s) => s.sql))
-      .to.deep.equal(['ALTER ROLE "jane" WITH NOSUPERUSER']);
+    expect(plan([human('jane', true)], [converged('jane')]).statements.map((s) => s.sql)).to.deep.equal([
+      'ALTER ROLE "jane" WITH SUPERUSER',
+    ]);
+    expect(
+      plan(
+        [human('jane')],
+        [current('jane', { superuser: true, memberOf: ['pam', 'admin'], parameters: { log_statement: 'all' } })],
+      ).statements.map((s) => s.sql),
+    ).to.deep.equal(['ALTER ROLE "jane" WITH NOSUPERUSER']);
   });
 
   it('deprecates a leaver: NOLOGIN, then the suffix', () => {
@@ -57,15 +88,17 @@ describe('team-role-sync: planTeamRoles', () => {
   });
 
   it('leaves leavers alone without enable_team_member_deprecation', () => {
-    expect(plan([human('jane')], [converged('jane'), converged('joe')], { deprecation: { enabled: false, suffix: '_deleted' } }).statements).to.deep.equal([]);
+    expect(
+      plan([human('jane')], [converged('jane'), converged('joe')], { deprecation: { enabled: false, suffix: '_deleted' } }).statements,
+    ).to.deep.equal([]);
   });
 
   it('leaves deprecated roles, protected, system and other roles alone', () => {
-    const p = plan([], [
-      converged('joe_deleted', { login: false }),
-      current('app', { memberOf: [] }),
-      current('postgres2', { memberOf: ['pam'] }),
-    ], { untouchable: new Set(['postgres', 'admin', 'postgres2']) });
+    const p = plan(
+      [],
+      [converged('joe_deleted', { login: false }), current('app', { memberOf: [] }), current('postgres2', { memberOf: ['pam'] })],
+      { untouchable: new Set(['postgres', 'admin', 'postgres2']) },
+    );
     expect(p.statements).to.deep.equal([]);
   });
 
@@ -86,14 +119,18 @@ describe('team-role-sync: planTeamRoles', () => {
     const long = 'j'.repeat(60);
     const p = plan([], [converged('joe'), converged('joe_deleted', { login: false }), converged(long)]);
     expect(p.statements.map((s) => s.sql)).to.deep.equal([`ALTER ROLE "${long}" WITH NOLOGIN`, 'ALTER ROLE "joe" WITH NOLOGIN']);
-    expect(p.warnings.join('\n')).to.match(/"joe_deleted" exists/).and.to.match(/would silently cut it/);
+    expect(p.warnings.join('\n'))
+      .to.match(/"joe_deleted" exists/)
+      .and.to.match(/would silently cut it/);
   });
 
   it('with an empty suffix, leavers only lose LOGIN and come back by getting it again', () => {
     const none = { deprecation: { enabled: true, suffix: '' } };
     expect(plan([], [converged('joe')], none).statements.map((s) => s.sql)).to.deep.equal(['ALTER ROLE "joe" WITH NOLOGIN']);
     expect(plan([], [converged('joe', { login: false })], none).statements).to.deep.equal([]);
-    expect(plan([human('joe')], [converged('joe', { login: false })], none).statements.map((s) => s.sql)).to.deep.equal(['ALTER ROLE "joe" WITH LOGIN']);
+    expect(plan([human('joe')], [converged('joe', { login: false })], none).statements.map((s) => s.sql)).to.deep.equal([
+      'ALTER ROLE "joe" WITH LOGIN',
+    ]);
   });
 
   it('deprecates nothing, with a warning, when no PAM role marks human roles', () => {

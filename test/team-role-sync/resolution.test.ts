@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type PostgresTeamSpec } from '@pgfn/api';
 import {
-  additionalMembers, additionalTeams, buildTeamMap, clusterTeams, humanRoles, ownerAffected, resolveMembers, teamMembers, teamsNamedBy,
+  additionalMembers,
+  additionalTeams,
+  buildTeamMap,
+  clusterTeams,
+  humanRoles,
+  ownerAffected,
+  resolveMembers,
+  teamMembers,
+  teamsNamedBy,
 } from '../../functions/team-role-sync/src/index.js';
 
 const teams = (...specs: PostgresTeamSpec[]): ReturnType<typeof buildTeamMap> => buildTeamMap(specs.map((spec) => ({ spec })));
@@ -10,14 +18,56 @@ describe('team-role-sync: PostgresTeam resolution', () => {
   describe('additionalTeams', () => {
     const cases: { name: string; specs: PostgresTeamSpec[]; team: string; kind: 'regular' | 'superuser'; want: string[] }[] = [
       { name: 'direct teams', specs: [{ additionalTeams: { a: ['b'] } }], team: 'a', kind: 'regular', want: ['b'] },
-      { name: 'transitively (docs/user.md: a -> b, c; b -> a)', specs: [{ additionalTeams: { a: ['b', 'c'], b: ['a'] } }], team: 'b', kind: 'regular', want: ['a', 'c'] },
-      { name: 'a long chain', specs: [{ additionalTeams: { a: ['b'] } }, { additionalTeams: { b: ['c'] } }, { additionalTeams: { c: ['d'] } }], team: 'a', kind: 'regular', want: ['b', 'c', 'd'] },
-      { name: 'through a virtual team', specs: [{ additionalTeams: { a: ['virtual'], b: ['virtual'], virtual: ['c', 'd'] } }], team: 'b', kind: 'regular', want: ['c', 'd', 'virtual'] },
-      { name: 'a cycle without looping or adding the team itself', specs: [{ additionalTeams: { a: ['b'], b: ['c'], c: ['a'] } }], team: 'a', kind: 'regular', want: ['b', 'c'] },
+      {
+        name: 'transitively (docs/user.md: a -> b, c; b -> a)',
+        specs: [{ additionalTeams: { a: ['b', 'c'], b: ['a'] } }],
+        team: 'b',
+        kind: 'regular',
+        want: ['a', 'c'],
+      },
+      {
+        name: 'a long chain',
+        specs: [{ additionalTeams: { a: ['b'] } }, { additionalTeams: { b: ['c'] } }, { additionalTeams: { c: ['d'] } }],
+        team: 'a',
+        kind: 'regular',
+        want: ['b', 'c', 'd'],
+      },
+      {
+        name: 'through a virtual team',
+        specs: [{ additionalTeams: { a: ['virtual'], b: ['virtual'], virtual: ['c', 'd'] } }],
+        team: 'b',
+        kind: 'regular',
+        want: ['c', 'd', 'virtual'],
+      },
+      {
+        name: 'a cycle without looping or adding the team itself',
+        specs: [{ additionalTeams: { a: ['b'], b: ['c'], c: ['a'] } }],
+        team: 'a',
+        kind: 'regular',
+        want: ['b', 'c'],
+      },
       { name: 'a self-reference as nothing', specs: [{ additionalTeams: { a: ['a'] } }], team: 'a', kind: 'regular', want: [] },
-      { name: 'several objects naming one team, united', specs: [{ additionalTeams: { a: ['b'] } }, { additionalTeams: { a: ['c'] } }], team: 'a', kind: 'regular', want: ['b', 'c'] },
-      { name: 'superuser edges only for superuser teams', specs: [{ additionalSuperuserTeams: { a: ['s'] }, additionalTeams: { a: ['b'], s: ['x'] } }], team: 'a', kind: 'superuser', want: ['s'] },
-      { name: 'superuser teams transitively', specs: [{ additionalSuperuserTeams: { a: ['s'], s: ['t'] } }], team: 'a', kind: 'superuser', want: ['s', 't'] },
+      {
+        name: 'several objects naming one team, united',
+        specs: [{ additionalTeams: { a: ['b'] } }, { additionalTeams: { a: ['c'] } }],
+        team: 'a',
+        kind: 'regular',
+        want: ['b', 'c'],
+      },
+      {
+        name: 'superuser edges only for superuser teams',
+        specs: [{ additionalSuperuserTeams: { a: ['s'] }, additionalTeams: { a: ['b'], s: ['x'] } }],
+        team: 'a',
+        kind: 'superuser',
+        want: ['s'],
+      },
+      {
+        name: 'superuser teams transitively',
+        specs: [{ additionalSuperuserTeams: { a: ['s'], s: ['t'] } }],
+        team: 'a',
+        kind: 'superuser',
+        want: ['s', 't'],
+      },
       { name: 'nothing for an unknown team', specs: [{ additionalTeams: { a: ['b'] } }], team: 'z', kind: 'regular', want: [] },
     ];
     for (const c of cases) {
@@ -28,7 +78,10 @@ describe('team-role-sync: PostgresTeam resolution', () => {
   });
 
   it('keeps additionalMembers per team, without following teams', () => {
-    const map = teams({ additionalTeams: { a: ['b'] }, additionalMembers: { a: ['tia'], b: ['bob'] } }, { additionalMembers: { a: ['tia', 'zoe'] } });
+    const map = teams(
+      { additionalTeams: { a: ['b'] }, additionalMembers: { a: ['tia'], b: ['bob'] } },
+      { additionalMembers: { a: ['tia', 'zoe'] } },
+    );
     expect(additionalMembers(map, 'a')).to.deep.equal(['tia', 'zoe']);
     expect(additionalMembers(map, 'b')).to.deep.equal(['bob']);
     expect(additionalMembers(map, 'c')).to.deep.equal([]);
@@ -56,14 +109,24 @@ describe('team-role-sync: PostgresTeam resolution', () => {
       });
     }
     it('names every team a PostgresTeam mentions', () => {
-      expect([...teamsNamedBy({ spec: { additionalTeams: { a: ['b'] }, additionalSuperuserTeams: { c: ['d'] }, additionalMembers: { e: ['person'] } } })].sort())
-        .to.deep.equal(['a', 'b', 'c', 'd', 'e']);
+      expect(
+        [
+          ...teamsNamedBy({
+            spec: { additionalTeams: { a: ['b'] }, additionalSuperuserTeams: { c: ['d'] }, additionalMembers: { e: ['person'] } },
+          }),
+        ].sort(),
+      ).to.deep.equal(['a', 'b', 'c', 'd', 'e']);
     });
   });
 });
 
 describe('team-role-sync: the teams and members of a cluster', () => {
-  const config = (o: Partial<OperatorConfig> = {}): OperatorConfig => ({ ...DEFAULT_OPERATOR_CONFIG, enableTeamsApi: true, enablePostgresTeamCrd: true, ...o });
+  const config = (o: Partial<OperatorConfig> = {}): OperatorConfig => ({
+    ...DEFAULT_OPERATOR_CONFIG,
+    enableTeamsApi: true,
+    enablePostgresTeamCrd: true,
+    ...o,
+  });
   const map = teams({
     additionalTeams: { acid: ['b-team', 'virtual'], virtual: ['c-team'] },
     additionalSuperuserTeams: { acid: ['dba'] },
@@ -72,7 +135,10 @@ describe('team-role-sync: the teams and members of a cluster', () => {
 
   it('takes the owner, additional teams transitively, and leaves PostgresTeam superusers out unless enabled', () => {
     expect(clusterTeams('acid', config(), map)).to.deep.equal({
-      owner: 'acid', superuserTeams: [], regularTeams: ['acid', 'b-team', 'c-team', 'virtual'], ownerIsSuperuser: false,
+      owner: 'acid',
+      superuserTeams: [],
+      regularTeams: ['acid', 'b-team', 'c-team', 'virtual'],
+      ownerIsSuperuser: false,
     });
   });
 
@@ -82,8 +148,10 @@ describe('team-role-sync: the teams and members of a cluster', () => {
   });
 
   it('ignores PostgresTeams without enable_postgres_team_crd', () => {
-    expect(clusterTeams('acid', config({ enablePostgresTeamCrd: false, enablePostgresTeamCrdSuperusers: true }), map))
-      .to.deep.include({ superuserTeams: [], regularTeams: ['acid'] });
+    expect(clusterTeams('acid', config({ enablePostgresTeamCrd: false, enablePostgresTeamCrdSuperusers: true }), map)).to.deep.include({
+      superuserTeams: [],
+      regularTeams: ['acid'],
+    });
   });
 
   it('makes an owning team that is a superuser team superusers, not ordinary members', () => {
@@ -103,7 +171,12 @@ describe('team-role-sync: the teams and members of a cluster', () => {
     const api: Record<string, string[]> = { acid: ['jane', 'joe'], dba: ['joe'], 'b-team': ['bea'], 'c-team': ['cid'] };
     const members = resolveMembers(t, (team) => teamMembers(team, config(), map, api[team] ?? []));
     expect([...members.values()].map((m) => [m.name, m.superuser])).to.have.deep.members([
-      ['jane', false], ['joe', true], ['tia', false], ['bea', false], ['cid', false], ['flynch', false],
+      ['jane', false],
+      ['joe', true],
+      ['tia', false],
+      ['bea', false],
+      ['cid', false],
+      ['flynch', false],
     ]);
     expect(members.get('joe')?.teams).to.deep.equal(['acid', 'dba']);
     const owners = resolveMembers(clusterTeams('acid', config({ enableTeamSuperuser: true }), map), (team) => api[team] ?? []);
@@ -113,14 +186,29 @@ describe('team-role-sync: the teams and members of a cluster', () => {
 });
 
 describe('team-role-sync: humanRoles', () => {
-  const config = { pamRoleName: 'zalandos', teamAdminRole: 'admin', teamApiRoleConfiguration: { log_statement: 'all' }, protectedRoleNames: ['admin', 'cron_admin'] };
-  const member = (name: string, superuser = false): { name: string; superuser: boolean; teams: string[] } => ({ name, superuser, teams: ['acid'] });
+  const config = {
+    pamRoleName: 'zalandos',
+    teamAdminRole: 'admin',
+    teamApiRoleConfiguration: { log_statement: 'all' },
+    protectedRoleNames: ['admin', 'cron_admin'],
+  };
+  const member = (name: string, superuser = false): { name: string; superuser: boolean; teams: string[] } => ({
+    name,
+    superuser,
+    teams: ['acid'],
+  });
 
   it('gives members LOGIN, the PAM role and the admin role, superusers SUPERUSER and the PAM role only, and the configured settings', () => {
     const { roles, problems } = humanRoles([member('jane'), member('joe', true)], config, new Map());
     expect(problems).to.deep.equal([]);
     expect(roles).to.deep.equal([
-      { name: 'jane', flags: { LOGIN: true, SUPERUSER: false }, memberOf: ['zalandos', 'admin'], admins: [], parameters: { log_statement: 'all' } },
+      {
+        name: 'jane',
+        flags: { LOGIN: true, SUPERUSER: false },
+        memberOf: ['zalandos', 'admin'],
+        admins: [],
+        parameters: { log_statement: 'all' },
+      },
       { name: 'joe', flags: { LOGIN: true, SUPERUSER: true }, memberOf: ['zalandos'], admins: [], parameters: { log_statement: 'all' } },
     ]);
   });
@@ -142,7 +230,10 @@ describe('team-role-sync: humanRoles', () => {
   ];
   for (const s of skipped) {
     it(`skips a member named ${JSON.stringify(s.name.slice(0, 12))} and says why`, () => {
-      const reserved = new Map([['postgres', 'a system user'], ['app_user', 'a user of the cluster manifest']]);
+      const reserved = new Map([
+        ['postgres', 'a system user'],
+        ['app_user', 'a user of the cluster manifest'],
+      ]);
       const { roles, problems } = humanRoles([member(s.name), member('ok')], config, reserved);
       expect(roles.map((r) => r.name)).to.deep.equal(['ok']);
       expect(problems).to.have.length(1);

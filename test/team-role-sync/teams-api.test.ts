@@ -6,16 +6,25 @@ import { startTeamsApi, type FakeTeamsApi } from './support.js';
 
 describe('team-role-sync: Teams API client (against a local HTTP server)', () => {
   let api: FakeTeamsApi;
-  before(async () => { api = await startTeamsApi(); });
-  after(async () => { await api.stop(); });
+  before(async () => {
+    api = await startTeamsApi();
+  });
+  after(async () => {
+    await api.stop();
+  });
   beforeEach(() => {
     api.mode = 'ok';
     api.bareList = false;
     api.teams.clear();
     api.requests.length = 0;
   });
-  const options = (): { url: string; token: string; timeoutMs: number; attempts: number; backoffMs: number } =>
-    ({ url: api.url, token: 's3cret', timeoutMs: 300, attempts: 2, backoffMs: 10 });
+  const options = (): { url: string; token: string; timeoutMs: number; attempts: number; backoffMs: number } => ({
+    url: api.url,
+    token: 's3cret',
+    timeoutMs: 300,
+    attempts: 2,
+    backoffMs: 10,
+  });
 
   it('GETs /teams/<team> with the Bearer token and reads the member list of the team object', async () => {
     api.teams.set('acid', ['jane', 'joe', 'jane']);
@@ -52,7 +61,10 @@ describe('team-role-sync: Teams API client (against a local HTTP server)', () =>
     it(`fails (never an empty team) when the API ${f.mode === 'hang' ? 'does not answer' : `answers ${f.mode}`}, retrying only what may pass`, async () => {
       api.teams.set('acid', ['jane']);
       api.mode = f.mode;
-      const err = await fetchTeam(options(), 'acid').then(() => undefined, (e: unknown) => e);
+      const err = await fetchTeam(options(), 'acid').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(TeamsApiError);
       expect((err as Error).message).to.match(f.message);
       expect(api.requests).to.have.length(f.requests);
@@ -64,7 +76,10 @@ describe('team-role-sync: Teams API client (against a local HTTP server)', () =>
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const err = await fetchTeam({ ...options(), url: `http://127.0.0.1:${port}/api` }, 'acid').then(() => undefined, (e: unknown) => e);
+    const err = await fetchTeam({ ...options(), url: `http://127.0.0.1:${port}/api` }, 'acid').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as Error).message).to.match(/cannot reach the Teams API for team "acid".*ECONNREFUSED/);
   });
 

@@ -42,8 +42,12 @@ export class NamespaceBatcher<R> {
   /** Clusters last seen in each namespace (told by the runner). */
   private readonly sizes = new Map<string, number>();
 
-  constructor(private readonly run: BatchRunner<R>, private readonly windows: BatchWindows = DEFAULT_WINDOWS,
-    private readonly maxBatch = 200, private readonly clock: () => number = () => Date.now()) {}
+  constructor(
+    private readonly run: BatchRunner<R>,
+    private readonly windows: BatchWindows = DEFAULT_WINDOWS,
+    private readonly maxBatch = 200,
+    private readonly clock: () => number = () => Date.now(),
+  ) {}
 
   submit(namespace: string, name: string, mode: Mode): Promise<R> {
     const lane = this.lanes.get(namespace) ?? { pending: new Map<string, Pending<R>>(), running: false };
@@ -84,14 +88,21 @@ export class NamespaceBatcher<R> {
     const observeMs = this.observeWindow(namespace);
     const due = Math.min(...[...lane.pending.values()].map((p) => p.since + (p.mode === 'observe' ? observeMs : this.windows.fullMs)));
     clearTimeout(lane.timer);
-    lane.timer = setTimeout(() => { void this.fire(namespace, lane); }, Math.max(0, due - this.clock()));
+    lane.timer = setTimeout(
+      () => {
+        void this.fire(namespace, lane);
+      },
+      Math.max(0, due - this.clock()),
+    );
   }
 
   private async fire(namespace: string, lane: Lane<R>): Promise<void> {
     lane.running = true;
     lane.timer = undefined;
     // Full work first when the batch is capped: it is what users wait for.
-    const ordered = [...lane.pending].sort(([, a], [, b]) => (a.mode === b.mode ? a.since - b.since : MODE_RANK[b.mode] - MODE_RANK[a.mode])).slice(0, this.maxBatch);
+    const ordered = [...lane.pending]
+      .sort(([, a], [, b]) => (a.mode === b.mode ? a.since - b.since : MODE_RANK[b.mode] - MODE_RANK[a.mode]))
+      .slice(0, this.maxBatch);
     for (const [name] of ordered) lane.pending.delete(name);
     const entries = new Map(ordered.map(([name, p]) => [name, p.mode]));
     let outcomes: ReadonlyMap<string, Settled<R>>;

@@ -19,22 +19,36 @@ export interface BuildSources {
 export async function readBuildSources(kube: KubeClient, namespace: string, config: OperatorConfig): Promise<BuildSources> {
   const cmRef = config.podEnvironmentConfigmap;
   const settled = await Promise.allSettled([
-    cmRef === undefined || cmRef.name === '' ? undefined
-      : required(kube.get<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: cmRef.namespace || namespace, name: cmRef.name }),
-        `pod_environment_configmap ${cmRef.namespace || namespace}/${cmRef.name}`).then((cm) => cm.data ?? {}),
-    config.podEnvironmentSecret === '' ? undefined
-      : required(kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: config.podEnvironmentSecret }),
-        `pod_environment_secret ${namespace}/${config.podEnvironmentSecret}`).then((s) => s.data ?? {}),
-    config.logicalBackupCronjobEnvironmentSecret === '' ? undefined
-      : required(kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: config.logicalBackupCronjobEnvironmentSecret }),
-        `logical_backup_cronjob_environment_secret ${namespace}/${config.logicalBackupCronjobEnvironmentSecret}`).then((s) => s.data ?? {}),
+    cmRef === undefined || cmRef.name === ''
+      ? undefined
+      : required(
+          kube.get<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: cmRef.namespace || namespace, name: cmRef.name }),
+          `pod_environment_configmap ${cmRef.namespace || namespace}/${cmRef.name}`,
+        ).then((cm) => cm.data ?? {}),
+    config.podEnvironmentSecret === ''
+      ? undefined
+      : required(
+          kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: config.podEnvironmentSecret }),
+          `pod_environment_secret ${namespace}/${config.podEnvironmentSecret}`,
+        ).then((s) => s.data ?? {}),
+    config.logicalBackupCronjobEnvironmentSecret === ''
+      ? undefined
+      : required(
+          kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: config.logicalBackupCronjobEnvironmentSecret }),
+          `logical_backup_cronjob_environment_secret ${namespace}/${config.logicalBackupCronjobEnvironmentSecret}`,
+        ).then((s) => s.data ?? {}),
   ]);
   const missing = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
   if (missing.length > 0) throw new Error(missing.join('; '));
   const [configMap, secret, backupSecret] = settled.map((r) => (r as PromiseFulfilledResult<Record<string, string> | undefined>).value);
-  const podEnvironment = configMap === undefined && secret === undefined ? undefined
-    : { ...(configMap === undefined ? {} : { configMap }), ...(secret === undefined ? {} : { secret }) };
-  return { ...(podEnvironment === undefined ? {} : { podEnvironment }), ...(backupSecret === undefined ? {} : { logicalBackupEnvironmentSecret: backupSecret }) };
+  const podEnvironment =
+    configMap === undefined && secret === undefined
+      ? undefined
+      : { ...(configMap === undefined ? {} : { configMap }), ...(secret === undefined ? {} : { secret }) };
+  return {
+    ...(podEnvironment === undefined ? {} : { podEnvironment }),
+    ...(backupSecret === undefined ? {} : { logicalBackupEnvironmentSecret: backupSecret }),
+  };
 }
 
 async function required<T>(read: Promise<T | undefined>, what: string): Promise<T> {

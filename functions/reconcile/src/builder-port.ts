@@ -1,6 +1,17 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import {
-  APPLICATION_LABEL, POD_TEMPLATE_HASH_ANNOTATION, POOLER_APPLICATION, buildCluster, podRotationReasons, objectKey, prunableObjectRefs, clusterLabels, clusterName, clusterNameLabelKey, compareStatefulSet, validateCluster,
+  APPLICATION_LABEL,
+  POD_TEMPLATE_HASH_ANNOTATION,
+  POOLER_APPLICATION,
+  buildCluster,
+  podRotationReasons,
+  objectKey,
+  prunableObjectRefs,
+  clusterLabels,
+  clusterName,
+  clusterNameLabelKey,
+  compareStatefulSet,
+  validateCluster,
 } from '@pgfn/builder';
 import type { BuilderPort } from './reconcile.js';
 
@@ -10,7 +21,7 @@ export const realBuilder: BuilderPort = {
   build: (req) => {
     const built = buildCluster(req);
     return {
-      objects: built.objects as KubernetesObject[],
+      objects: built.objects,
       podRotationReasons: podRotationReasons(built.passwordChanges, 'postgres'),
       poolerPodRotationReasons: podRotationReasons(built.passwordChanges, 'pooler'),
     };
@@ -19,8 +30,14 @@ export const realBuilder: BuilderPort = {
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
   clusterLabel: (cluster, config) => [clusterNameLabelKey(config), clusterName(cluster)],
-  podSelector: (cluster, config) => Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(','),
-  poolerPodSelector: (cluster, config) => Object.entries({ ...clusterLabels(cluster, config), [APPLICATION_LABEL]: POOLER_APPLICATION }).map(([k, v]) => `${k}=${v}`).join(','),
+  podSelector: (cluster, config) =>
+    Object.entries(clusterLabels(cluster, config))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  poolerPodSelector: (cluster, config) =>
+    Object.entries({ ...clusterLabels(cluster, config), [APPLICATION_LABEL]: POOLER_APPLICATION })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
   prunableKeys: (cluster, config) => new Set(prunableObjectRefs(cluster, config).map(objectKey)),
   podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],
 };

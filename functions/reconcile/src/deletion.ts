@@ -64,7 +64,12 @@ export async function ensureFinalizer<T extends Postgresql & KubernetesObject>(k
  * keeps the finalizer, so the next event or resync finishes the job; nothing is lost by a crash
  * halfway. Returns the number of objects deleted.
  */
-export async function cleanUp(kube: KubeClient, cluster: Postgresql & KubernetesObject, config: OperatorConfig, selector: string): Promise<number> {
+export async function cleanUp(
+  kube: KubeClient,
+  cluster: Postgresql & KubernetesObject,
+  config: OperatorConfig,
+  selector: string,
+): Promise<number> {
   const namespace = cluster.metadata?.namespace ?? '';
   let deleted = 0;
   for (const [apiVersion, kind] of cleanupKinds(config)) {

@@ -53,7 +53,12 @@ export interface ReconcileDeps {
    * Syncs roles and databases on the master (`enable_database_access`); absent where no database
    * is reachable by design (tests of the Kubernetes side against kwok pods).
    */
-  readonly syncRoles?: (cluster: Postgresql & KubernetesObject, config: OperatorConfig, pods: readonly V1Pod[], log: Logger) => Promise<RoleSyncOutcome>;
+  readonly syncRoles?: (
+    cluster: Postgresql & KubernetesObject,
+    config: OperatorConfig,
+    pods: readonly V1Pod[],
+    log: Logger,
+  ) => Promise<RoleSyncOutcome>;
   /** Sends one of our CloudEvents to the Broker (a no-op when no sink is bound). */
   readonly emit: (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
   /** Clusters of one batch worked on at once. */
@@ -67,5 +72,11 @@ export type ReconcileResult =
   | { readonly outcome: 'deleted'; readonly objects: number }
   | { readonly outcome: 'delete-refused'; readonly reasons: readonly string[] }
   | { readonly outcome: 'invalid'; readonly errors: readonly string[] }
-  | { readonly outcome: 'synced'; readonly writes: number; readonly unchanged: number; readonly status: string; readonly podsPendingRotation: number }
+  | {
+      readonly outcome: 'synced';
+      readonly writes: number;
+      readonly unchanged: number;
+      readonly status: string;
+      readonly podsPendingRotation: number;
+    }
   | { readonly outcome: 'observed'; readonly status: string; readonly statusWritten: boolean };

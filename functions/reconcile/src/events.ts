@@ -30,8 +30,13 @@ const CLUSTER_NAME_LABEL = 'cluster-name';
 interface ObjectLike {
   kind?: string;
   metadata?: {
-    name?: string; namespace?: string; generation?: number; deletionTimestamp?: string; finalizers?: string[];
-    labels?: Record<string, string>; annotations?: Record<string, string>;
+    name?: string;
+    namespace?: string;
+    generation?: number;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
   };
   status?: { observedGeneration?: number; observedMetadataHash?: string };
 }
@@ -42,7 +47,10 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
   if (event.type === RECONCILE_REQUESTED) return fromSubject(event.subject, 'reconcile request without subject <namespace>/<name>');
   const isResource = event.type.startsWith(APISERVER_RESOURCE_PREFIX);
   if (!isResource && !event.type.startsWith(APISERVER_REF_PREFIX)) return { scope: 'ignore', reason: `unhandled type ${event.type}` };
-  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as ObjectLike & { name?: string; namespace?: string };
+  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as ObjectLike & {
+    name?: string;
+    namespace?: string;
+  };
   const kind = str(event['kind']) ?? data.kind;
   const namespace = str(event['namespace']) ?? data.metadata?.namespace ?? data.namespace;
   const name = str(event['name']) ?? data.metadata?.name ?? data.name;
@@ -50,7 +58,8 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
   switch (kind) {
     case 'postgresql':
       if (namespace === undefined || name === undefined) return { scope: 'ignore', reason: 'postgresql event without namespace/name' };
-      if (isResource && verb !== 'delete' && reconciledAsIs(data)) return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
+      if (isResource && verb !== 'delete' && reconciledAsIs(data))
+        return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
       return { scope: 'cluster', namespace, name, mode: verb === 'delete' ? 'full' : 'spec' };
     case 'OperatorConfiguration':
       return { scope: 'all', reason: `operator configuration ${name ?? ''} changed` };
@@ -58,7 +67,8 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
     case 'Pod': {
       // Our children carry the cluster-name label; anything else is not ours.
       const cluster = data.metadata?.labels?.[CLUSTER_NAME_LABEL];
-      if (cluster === undefined || namespace === undefined) return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${CLUSTER_NAME_LABEL} label` };
+      if (cluster === undefined || namespace === undefined)
+        return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${CLUSTER_NAME_LABEL} label` };
       // A deleted StatefulSet must be recreated; pods changing only move the status.
       return { scope: 'cluster', namespace, name: cluster, mode: kind === 'StatefulSet' && verb === 'delete' ? 'full' : 'observe' };
     }
@@ -73,17 +83,30 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
  * object is the echo of our own status or finalizer write; reconcile asks the same of what it reads.
  */
 export function reconciledAsIs(obj: {
-  metadata?: { generation?: number; deletionTimestamp?: unknown; finalizers?: string[]; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: {
+    generation?: number;
+    deletionTimestamp?: unknown;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   status?: { observedGeneration?: number; observedMetadataHash?: string };
 }): boolean {
   const m = obj.metadata;
-  return m?.generation !== undefined && m.deletionTimestamp === undefined && (m.finalizers ?? []).includes(FINALIZER)
-    && obj.status?.observedGeneration === m.generation && obj.status.observedMetadataHash === metadataHash(m);
+  return (
+    m?.generation !== undefined &&
+    m.deletionTimestamp === undefined &&
+    (m.finalizers ?? []).includes(FINALIZER) &&
+    obj.status?.observedGeneration === m.generation &&
+    obj.status.observedMetadataHash === metadataHash(m)
+  );
 }
 
 function fromSubject(subject: string | undefined, reason: string): Target {
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(subject ?? '');
-  return m?.[1] !== undefined && m[2] !== undefined ? { scope: 'cluster', namespace: m[1], name: m[2], mode: 'full' } : { scope: 'ignore', reason };
+  return m?.[1] !== undefined && m[2] !== undefined
+    ? { scope: 'cluster', namespace: m[1], name: m[2], mode: 'full' }
+    : { scope: 'ignore', reason };
 }
 
 function str(v: unknown): string | undefined {

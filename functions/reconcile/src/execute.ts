@@ -12,9 +12,20 @@ import type { SharedObjects } from './shared-objects.js';
 
 // Building the desired objects and writing the plan's steps.
 
-export function buildDesired(deps: ReconcileDeps, ctx: Pick<ExecutionContext, 'cluster' | 'config' | 'sources'>, known: readonly KubernetesObject[]): Built {
+export function buildDesired(
+  deps: ReconcileDeps,
+  ctx: Pick<ExecutionContext, 'cluster' | 'config' | 'sources'>,
+  known: readonly KubernetesObject[],
+): Built {
   const existingSecrets = new Map(known.filter((o) => o.kind === 'Secret').map((o) => [o.metadata?.name ?? '', o as V1Secret]));
-  return deps.builder.build({ cluster: ctx.cluster, config: ctx.config, existingSecrets, newPassword: deps.newPassword, now: deps.now(), ...ctx.sources });
+  return deps.builder.build({
+    cluster: ctx.cluster,
+    config: ctx.config,
+    existingSecrets,
+    newPassword: deps.newPassword,
+    now: deps.now(),
+    ...ctx.sources,
+  });
 }
 
 export interface Applied {
@@ -34,12 +45,12 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
   for (const step of plan.steps) {
     log.debug({ step: describeStep(step) }, 'writing');
     if (step.op === 'delete') await deps.kube.delete(step.ref);
-    else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object) as V1StatefulSet;
+    else if (step.op === 'replace') statefulSet = (await replace(deps.kube, step.object));
     else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
     else if (step.object.kind === 'Secret' && step.reason === 'missing') await createSecret(deps, step.object, ctx);
     else {
       const written = await deps.kube.apply(step.object);
-      if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written as V1StatefulSet;
+      if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written;
     }
   }
   return statefulSet === undefined ? {} : { statefulSet };
@@ -51,11 +62,12 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
  * annotations are added to it.
  */
 async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: ExecutionContext): Promise<void> {
-  if (await deps.kube.create(secret) !== undefined) return;
+  if ((await deps.kube.create(secret)) !== undefined) return;
   const existing = await deps.kube.get<V1Secret>(refOf(secret));
   if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
-  const rebuilt = buildDesired(deps, ctx, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects
-    .find((o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name);
+  const rebuilt = buildDesired(deps, ctx, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects.find(
+    (o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name,
+  );
   if (rebuilt === undefined) return;
   const want = withAppliedHash(rebuilt);
   if (appliedHashOf(existing) !== appliedHashOf(want)) await deps.kube.apply(want);

@@ -23,7 +23,8 @@ export interface HandlerDeps extends ReconcileDeps {
  */
 export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
   const batcher: NamespaceBatcher<ReconcileResult> = new NamespaceBatcher<ReconcileResult>(
-    (namespace, entries) => reconcileBatch({ ...deps, onNamespaceSize: (ns, n) => batcher.noteNamespaceSize(ns, n) }, namespace, entries, deps.log),
+    (namespace, entries) =>
+      reconcileBatch({ ...deps, onNamespaceSize: (ns, n) => batcher.noteNamespaceSize(ns, n) }, namespace, entries, deps.log),
     deps.batchWindows ?? DEFAULT_WINDOWS,
   );
   return async (event, { log }) => {
@@ -39,9 +40,15 @@ export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>,
     const clusters = await deps.kube.list<KubernetesObject>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace);
     log.info({ reason: target.reason, clusters: clusters.length }, 'resync');
     const failures: string[] = [];
-    await Promise.all(clusters.map((c) => batcher.submit(c.metadata?.namespace ?? '', c.metadata?.name ?? '', 'full')
-      .catch((err: unknown) => { failures.push((err as Error).message); })));
-    if (failures.length > 0) throw new RetryableError(`resync: ${failures.length} of ${clusters.length} clusters failed: ${failures.slice(0, 5).join('; ')}`);
+    await Promise.all(
+      clusters.map((c) =>
+        batcher.submit(c.metadata?.namespace ?? '', c.metadata?.name ?? '', 'full').catch((err: unknown) => {
+          failures.push((err as Error).message);
+        }),
+      ),
+    );
+    if (failures.length > 0)
+      throw new RetryableError(`resync: ${failures.length} of ${clusters.length} clusters failed: ${failures.slice(0, 5).join('; ')}`);
     return 'ok';
   };
 }

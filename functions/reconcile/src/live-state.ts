@@ -6,8 +6,13 @@ export type Cluster = Postgresql & KubernetesObject;
 
 /** The kinds a cluster's own objects have; listed by the cluster-name label to see what exists. */
 export const LISTED_KINDS: readonly (readonly [string, string])[] = [
-  ['v1', 'Secret'], ['v1', 'Service'], ['v1', 'Endpoints'], ['policy/v1', 'PodDisruptionBudget'],
-  ['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['batch/v1', 'CronJob'],
+  ['v1', 'Secret'],
+  ['v1', 'Service'],
+  ['v1', 'Endpoints'],
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['apps/v1', 'StatefulSet'],
+  ['apps/v1', 'Deployment'],
+  ['batch/v1', 'CronJob'],
 ];
 const LISTED = new Set(LISTED_KINDS.map(([, kind]) => kind));
 
@@ -20,7 +25,11 @@ export function isListedKind(kind: string | undefined): boolean {
  * The clusters of one batch, as stored now: one read for one cluster, one list of the namespace for
  * more (a list costs one request however many clusters it returns).
  */
-export async function readClusters(kube: KubeClient, namespace: string, names: readonly string[]): Promise<{ clusters: Map<string, Cluster>; inNamespace?: number }> {
+export async function readClusters(
+  kube: KubeClient,
+  namespace: string,
+  names: readonly string[],
+): Promise<{ clusters: Map<string, Cluster>; inNamespace?: number }> {
   if (names.length === 1) {
     const one = await kube.get<Cluster>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace, name: names[0] as string });
     return { clusters: new Map(one === undefined ? [] : [[names[0] as string, one]]) };
@@ -28,7 +37,11 @@ export async function readClusters(kube: KubeClient, namespace: string, names: r
   const wanted = new Set(names);
   const all = await kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, namespace);
   return {
-    clusters: new Map(all.filter((c) => wanted.has(c.metadata?.name ?? '')).map((c) => [c.metadata?.name ?? '', { ...c, apiVersion: API_VERSION, kind: POSTGRESQL_KIND }])),
+    clusters: new Map(
+      all
+        .filter((c) => wanted.has(c.metadata?.name ?? ''))
+        .map((c) => [c.metadata?.name ?? '', { ...c, apiVersion: API_VERSION, kind: POSTGRESQL_KIND }]),
+    ),
     inNamespace: all.length,
   };
 }
@@ -46,7 +59,13 @@ export interface LiveState {
  * (`cluster-name in (a,b,c)`): clusters reconciled in full need every kind, clusters only observed
  * need their StatefulSet and pods.
  */
-export async function readLive(kube: KubeClient, namespace: string, labelKey: string, full: readonly string[], observed: readonly string[]): Promise<LiveState> {
+export async function readLive(
+  kube: KubeClient,
+  namespace: string,
+  labelKey: string,
+  full: readonly string[],
+  observed: readonly string[],
+): Promise<LiveState> {
   const everyone = [...full, ...observed];
   const lists = await Promise.all([
     ...LISTED_KINDS.map(async ([apiVersion, kind]) => {
@@ -54,8 +73,13 @@ export async function readLive(kube: KubeClient, namespace: string, labelKey: st
       if (names.length === 0) return [];
       return (await kube.list(apiVersion, kind, namespace, labelSelector(labelKey, names))).map((o) => ({ ...o, apiVersion, kind }));
     }),
-    everyone.length === 0 ? Promise.resolve([]) : kube.list<V1Pod>('v1', 'Pod', namespace, labelSelector(labelKey, everyone))
-      .then((pods) => pods.filter((p) => p.metadata?.deletionTimestamp === undefined).map((p) => ({ ...p, apiVersion: 'v1', kind: 'Pod' }))),
+    everyone.length === 0
+      ? Promise.resolve([])
+      : kube
+          .list<V1Pod>('v1', 'Pod', namespace, labelSelector(labelKey, everyone))
+          .then((pods) =>
+            pods.filter((p) => p.metadata?.deletionTimestamp === undefined).map((p) => ({ ...p, apiVersion: 'v1', kind: 'Pod' })),
+          ),
   ]);
   const pods = lists.pop() as V1Pod[];
   const owned = new Map<string, KubernetesObject[]>();
@@ -64,7 +88,7 @@ export async function readLive(kube: KubeClient, namespace: string, labelKey: st
   for (const o of lists.flat() as KubernetesObject[]) {
     const value = o.metadata?.labels?.[labelKey];
     if (value === undefined) continue;
-    if (o.kind === 'StatefulSet') statefulSets.set(value, o as V1StatefulSet);
+    if (o.kind === 'StatefulSet') statefulSets.set(value, o);
     if (fullSet.has(value)) append(owned, value, o);
   }
   return { owned, statefulSets, pods: groupBy(pods, (p) => p.metadata?.labels?.[labelKey]) };
@@ -77,10 +101,13 @@ export function labelSelector(key: string, values: readonly string[]): string {
 
 /** Whether `labels` satisfy an equality-only selector such as `application=spilo,cluster-name=x`. */
 export function matchesSelector(labels: Readonly<Record<string, string>> | undefined, selector: string): boolean {
-  return selector.split(',').filter((t) => t !== '').every((term) => {
-    const i = term.indexOf('=');
-    return labels?.[term.slice(0, i)] === term.slice(i + 1);
-  });
+  return selector
+    .split(',')
+    .filter((t) => t !== '')
+    .every((term) => {
+      const i = term.indexOf('=');
+      return labels?.[term.slice(0, i)] === term.slice(i + 1);
+    });
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string | undefined): Map<string, T[]> {

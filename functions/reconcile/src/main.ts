@@ -13,18 +13,28 @@ const source = configSourceFromEnv();
 const watched = process.env['WATCHED_NAMESPACE'];
 // Plain node:http rather than the express app (app.ts, used by tests): express costs ~65 ms of cold start (ADR 0011).
 const handle = createHandler({
-  kube, builder: realBuilder, log,
+  kube,
+  builder: realBuilder,
+  log,
   loadConfig: cachedLoader(() => loadOperatorConfig(kube, source)),
   newPassword: () => randomPassword(),
   now: () => new Date(),
   emit: createEmitter(process.env['K_SINK'], 'pgfn/reconcile'),
-  syncRoles: (cluster, config, pods, log) => syncRoles({
-    kube, now: () => new Date(), newPassword: () => randomPassword(),
-    sslmode: (process.env['PGSSLMODE'] as 'require' | 'prefer' | 'disable' | undefined) ?? 'require',
-  }, cluster, config, pods, log),
+  syncRoles: (cluster, config, pods, log) =>
+    syncRoles(
+      {
+        kube,
+        now: () => new Date(),
+        newPassword: () => randomPassword(),
+        sslmode: (process.env['PGSSLMODE'] as 'require' | 'prefer' | 'disable' | undefined) ?? 'require',
+      },
+      cluster,
+      config,
+      pods,
+      log,
+    ),
   watchedNamespace: watched === undefined || watched === '' || watched === '*' ? undefined : watched,
 });
 const port = Number(process.env['PORT'] ?? 8081);
 const host = process.env['HOST'] ?? '0.0.0.0';
-createCloudEventServer({ fn: 'reconcile', handle, log, metrics })
-  .listen(port, host, () => log.info({ port, host }, 'reconcile listening'));
+createCloudEventServer({ fn: 'reconcile', handle, log, metrics }).listen(port, host, () => log.info({ port, host }, 'reconcile listening'));

@@ -7,5 +7,8 @@ import { canonicalJson } from './applied-hash.js';
  * it tells whether an update event carries anything reconcile has not seen yet.
  */
 export function metadataHash(metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined): string {
-  return createHash('sha256').update(canonicalJson({ l: metadata?.labels ?? {}, a: metadata?.annotations ?? {} })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(canonicalJson({ l: metadata?.labels ?? {}, a: metadata?.annotations ?? {} }))
+    .digest('hex')
+    .slice(0, 16);
 }

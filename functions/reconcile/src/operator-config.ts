@@ -1,7 +1,12 @@
 import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
 import {
-  API_VERSION, DEFAULT_OPERATOR_CONFIG, OPERATOR_CONFIGURATION_KIND, fromConfigMap, fromOperatorConfiguration,
-  type OperatorConfig, type OperatorConfiguration,
+  API_VERSION,
+  DEFAULT_OPERATOR_CONFIG,
+  OPERATOR_CONFIGURATION_KIND,
+  fromConfigMap,
+  fromOperatorConfiguration,
+  type OperatorConfig,
+  type OperatorConfiguration,
 } from '@pgfn/api';
 import type { KubeClient } from '@pgfn/kube';
 
@@ -36,7 +41,12 @@ export interface LoadedConfig {
  */
 export async function loadOperatorConfig(kube: KubeClient, source: ConfigSource): Promise<LoadedConfig> {
   if (source.object !== undefined) {
-    const obj = await kube.get<OperatorConfiguration & KubernetesObject>({ apiVersion: API_VERSION, kind: OPERATOR_CONFIGURATION_KIND, namespace: source.namespace, name: source.object });
+    const obj = await kube.get<OperatorConfiguration & KubernetesObject>({
+      apiVersion: API_VERSION,
+      kind: OPERATOR_CONFIGURATION_KIND,
+      namespace: source.namespace,
+      name: source.object,
+    });
     if (obj === undefined) throw new Error(`OperatorConfiguration ${source.namespace}/${source.object} not found`);
     const { config, errors } = fromOperatorConfiguration(obj);
     return { config, problems: errors.map(describeProblem) };
@@ -53,7 +63,7 @@ export async function loadOperatorConfig(kube: KubeClient, source: ConfigSource)
 
 function describeProblem(e: unknown): string {
   if (typeof e === 'string') return e;
-  if (typeof e === 'object' && e !== null && 'message' in e) return String((e as { message: unknown }).message);
+  if (typeof e === 'object' && e !== null && 'message' in e) return String((e).message);
   return JSON.stringify(e);
 }
 
@@ -62,7 +72,10 @@ function describeProblem(e: unknown): string {
  * driven by pod events accept a few seconds, full reconciles always read afresh. Concurrent callers
  * share one read in flight.
  */
-export function cachedLoader(load: () => Promise<LoadedConfig>, clock: () => number = () => Date.now()): (maxAgeMs?: number) => Promise<LoadedConfig> {
+export function cachedLoader(
+  load: () => Promise<LoadedConfig>,
+  clock: () => number = () => Date.now(),
+): (maxAgeMs?: number) => Promise<LoadedConfig> {
   let last: { at: number; value: LoadedConfig } | undefined;
   let inFlight: Promise<LoadedConfig> | undefined;
   return async (maxAgeMs = 0) => {

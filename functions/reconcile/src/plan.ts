@@ -28,7 +28,9 @@ const key = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.namespace 
  * hash (Patroni's Endpoints and config Service, user-made Secrets) are never pruned.
  */
 export function planChanges(
-  desired: readonly KubernetesObject[], live: readonly KubernetesObject[], compare: CompareStatefulSet,
+  desired: readonly KubernetesObject[],
+  live: readonly KubernetesObject[],
+  compare: CompareStatefulSet,
   mayPrune: (o: KubernetesObject) => boolean = (o) => o.kind !== 'Secret',
 ): Plan {
   const liveByKey = new Map(live.map((o) => [key(o), o]));
@@ -43,9 +45,10 @@ export function planChanges(
       continue;
     }
     if (want.kind === 'StatefulSet') {
-      const cmp = compare(have as V1StatefulSet, want as V1StatefulSet);
+      const cmp = compare(have, want);
       if (cmp.action === 'replace') steps.push({ op: 'replace', object: want, reason: cmp.reasons.join('; ') });
-      else if (cmp.action !== 'none' || appliedHashOf(have) !== appliedHashOf(want)) steps.push({ op: 'apply', object: want, reason: cmp.reasons.join('; ') || 'changed' });
+      else if (cmp.action !== 'none' || appliedHashOf(have) !== appliedHashOf(want))
+        steps.push({ op: 'apply', object: want, reason: cmp.reasons.join('; ') || 'changed' });
       else unchanged++;
       if (cmp.action === 'roll' || cmp.action === 'replace') rollReasons = cmp.reasons;
       continue;

@@ -20,10 +20,19 @@ export interface PodsSeen {
  * user's password changed (so the rotation survives a lost event), and counts roles as Patroni
  * labelled them, for PodsReady. A pod carrying the mark counts as pending until it is replaced.
  */
-export async function markPods(deps: ReconcileDeps, namespace: string, pods: readonly V1Pod[], roleLabel: string, desiredHash: string | undefined,
-  passwordReasons: readonly string[], log: Logger): Promise<PodsSeen> {
+export async function markPods(
+  deps: ReconcileDeps,
+  namespace: string,
+  pods: readonly V1Pod[],
+  roleLabel: string,
+  desiredHash: string | undefined,
+  passwordReasons: readonly string[],
+  log: Logger,
+): Promise<PodsSeen> {
   const summary = summarisePods(pods, roleLabel);
-  const stale = pods.filter((p) => passwordReasons.length > 0 || isMarked(p) || (desiredHash !== undefined && deps.builder.podTemplateHash(p) !== desiredHash));
+  const stale = pods.filter(
+    (p) => passwordReasons.length > 0 || isMarked(p) || (desiredHash !== undefined && deps.builder.podTemplateHash(p) !== desiredHash),
+  );
   let newlyMarked = 0;
   for (const pod of stale) {
     if (isMarked(pod)) continue;
@@ -31,7 +40,11 @@ export async function markPods(deps: ReconcileDeps, namespace: string, pods: rea
     await deps.kube.patchMetadata(ref, { annotations: { [ROLLING_UPDATE_REQUIRED]: 'true' } });
     newlyMarked++;
   }
-  if (newlyMarked > 0) log.info({ pods: stale.map((p) => p.metadata?.name), ...(passwordReasons.length > 0 ? { reasons: passwordReasons } : {}) }, 'marked pods for rotation');
+  if (newlyMarked > 0)
+    log.info(
+      { pods: stale.map((p) => p.metadata?.name), ...(passwordReasons.length > 0 ? { reasons: passwordReasons } : {}) },
+      'marked pods for rotation',
+    );
   return { stale: stale.map((p) => p.metadata?.name ?? '').sort(), newlyMarked, summary };
 }
 
@@ -40,9 +53,18 @@ export async function markPods(deps: ReconcileDeps, namespace: string, pods: rea
  * and then deleted (its Deployment starts new ones), as upstream does. Marked pods left behind by an
  * interrupted run are deleted by the next one.
  */
-export async function replacePoolerPods(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, reasons: readonly string[], log: Logger): Promise<void> {
+export async function replacePoolerPods(
+  deps: ReconcileDeps,
+  cluster: Cluster,
+  config: OperatorConfig,
+  live: LiveState,
+  reasons: readonly string[],
+  log: Logger,
+): Promise<void> {
   const selector = deps.builder.poolerPodSelector(cluster, config);
-  const pods = (live.pods.get(deps.builder.clusterLabel(cluster, config)[1]) ?? []).filter((p) => matchesSelector(p.metadata?.labels, selector));
+  const pods = (live.pods.get(deps.builder.clusterLabel(cluster, config)[1]) ?? []).filter((p) =>
+    matchesSelector(p.metadata?.labels, selector),
+  );
   const doomed = pods.filter((p) => reasons.length > 0 || isMarked(p));
   if (doomed.length === 0) return;
   const namespace = cluster.metadata?.namespace ?? '';
@@ -53,7 +75,13 @@ export async function replacePoolerPods(deps: ReconcileDeps, cluster: Cluster, c
   for (const pod of doomed) await deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' });
   const names = doomed.map((p) => p.metadata?.name ?? '').sort();
   log.info({ pods: names, reasons }, 'replaced pooler pods');
-  await recordEvent(deps, cluster, 'Normal', 'PoolerPodsReplaced', `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`);
+  await recordEvent(
+    deps,
+    cluster,
+    'Normal',
+    'PoolerPodsReplaced',
+    `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`,
+  );
 }
 
 export function isMarked(pod: V1Pod): boolean {

@@ -38,7 +38,12 @@ export async function reconcileCluster(deps: ReconcileDeps, namespace: string, n
  * is a server-side apply of the same desired state or guarded by resourceVersion. A failure of one
  * cluster is that cluster's outcome; the others go on.
  */
-export async function reconcileBatch(deps: ReconcileDeps, namespace: string, entries: ReadonlyMap<string, Mode>, log: Logger): Promise<Map<string, Settled<ReconcileResult>>> {
+export async function reconcileBatch(
+  deps: ReconcileDeps,
+  namespace: string,
+  entries: ReadonlyMap<string, Mode>,
+  log: Logger,
+): Promise<Map<string, Settled<ReconcileResult>>> {
   const results = new Map<string, Settled<ReconcileResult>>();
   const onlyObserve = [...entries.values()].every((m) => m === 'observe');
   const { config, problems } = await deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0);
@@ -61,7 +66,10 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
     const clog = log.child({ namespace, cluster: name });
     await settle(results, name, async () => {
       if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, clog);
-      const invalid = deps.builder.validate(cluster, config).filter((e) => e.severity !== 'warning').map((e) => `${e.path}: ${e.message}`);
+      const invalid = deps.builder
+        .validate(cluster, config)
+        .filter((e) => e.severity !== 'warning')
+        .map((e) => `${e.path}: ${e.message}`);
       if (invalid.length > 0) return markInvalid(deps, cluster, invalid, clog);
       const withFinalizer = await ensureFinalizer(deps.kube, cluster);
       if (withFinalizer !== cluster) clog.info({ finalizer: FINALIZER }, 'added finalizer');
@@ -80,13 +88,18 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
-    settle(results, c.metadata?.name ?? '', () => syncCluster(deps, c, { config, sources }, live, shared, log.child({ namespace, cluster: c.metadata?.name }))));
+    settle(results, c.metadata?.name ?? '', () =>
+      syncCluster(deps, c, { config, sources }, live, shared, log.child({ namespace, cluster: c.metadata?.name })),
+    ),
+  );
   await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
     if (!live.statefulSets.has(value(c))) {
       escalate.push(c); // its StatefulSet is gone: rebuild, below
       return;
     }
-    await settle(results, c.metadata?.name ?? '', () => observeCluster(deps, c, config, live, log.child({ namespace, cluster: c.metadata?.name })));
+    await settle(results, c.metadata?.name ?? '', () =>
+      observeCluster(deps, c, config, live, log.child({ namespace, cluster: c.metadata?.name })),
+    );
   });
   if (escalate.length > 0) {
     const again = await reconcileBatch(deps, namespace, new Map(escalate.map((c) => [c.metadata?.name ?? '', 'full' as const])), log);
@@ -101,13 +114,23 @@ export async function reconcileBatch(deps: ReconcileDeps, namespace: string, ent
  */
 function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig): boolean {
   const condition = (type: string): string | undefined => cluster.status?.conditions?.find((c) => c.type === type)?.status;
-  return !reconciledAsIs(cluster)
-    || condition('Valid') !== 'True' || condition('Synced') !== 'True'
-    || (deps.syncRoles !== undefined && config.enableDatabaseAccess && condition('RolesSynced') !== 'True');
+  return (
+    !reconciledAsIs(cluster) ||
+    condition('Valid') !== 'True' ||
+    condition('Synced') !== 'True' ||
+    (deps.syncRoles !== undefined && config.enableDatabaseAccess && condition('RolesSynced') !== 'True')
+  );
 }
 
 /** Build, apply what changed, prune, mark pods, sync roles, write status: one cluster, its objects read by the batch. */
-async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { config: OperatorConfig; sources: BuildSources | Error }, live: LiveState, shared: SharedObjects, log: Logger): Promise<ReconcileResult> {
+async function syncCluster(
+  deps: ReconcileDeps,
+  cluster: Cluster,
+  inputs: { config: OperatorConfig; sources: BuildSources | Error },
+  live: LiveState,
+  shared: SharedObjects,
+  log: Logger,
+): Promise<ReconcileResult> {
   const { config } = inputs;
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
@@ -126,14 +149,25 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { conf
     built = buildDesired(deps, ctx, owned);
     const unlisted = await shared.read(built.objects.filter((o) => !isListedKind(o.kind)));
     const prunable = deps.builder.prunableKeys(cluster, config);
-    plan = planChanges(built.objects, [...owned, ...unlisted], deps.builder.compareStatefulSet,
-      (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
+    plan = planChanges(
+      built.objects,
+      [...owned, ...unlisted],
+      deps.builder.compareStatefulSet,
+      (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
+    );
     applied = await execute(deps, plan, ctx, log);
   } catch (err) {
     // Whatever stopped the sync (an object the configuration names is missing, a write refused) is
     // told on the status and as an Event; the Broker retries the delivery.
     const syncError = (err as Error).message;
-    await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], syncError, creating, podsPendingRotation: 0 });
+    await writeStatus(deps, cluster, {
+      generation: cluster.metadata?.generation,
+      metadataHash: metadataHash(cluster.metadata),
+      invalid: [],
+      syncError,
+      creating,
+      podsPendingRotation: 0,
+    });
     await recordEvent(deps, cluster, 'Warning', 'SyncFailed', syncError);
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
@@ -142,8 +176,15 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { conf
   const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
   const pods = podsOf(deps, cluster, config, live);
   // Marked only after the Secrets are written: a restarted pod must find the new password.
-  const pending = await markPods(deps, namespace, pods, config.podRoleLabel || 'spilo-role', deps.builder.podTemplateHash(desiredSts?.spec?.template),
-    built.podRotationReasons, log);
+  const pending = await markPods(
+    deps,
+    namespace,
+    pods,
+    config.podRoleLabel || 'spilo-role',
+    deps.builder.podTemplateHash(desiredSts?.spec?.template),
+    built.podRotationReasons,
+    log,
+  );
   const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
   await replacePoolerPods(deps, cluster, config, live, built.poolerPodRotationReasons, log);
   if (pending.newlyMarked > 0 || rollReasons.length > 0) {
@@ -156,8 +197,13 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { conf
     if (roles.state === 'failed') await recordEvent(deps, cluster, 'Warning', 'RoleSyncFailed', roles.message);
   }
   const obs: Observation = {
-    generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], creating,
-    statefulSet: applied.statefulSet ?? liveSts, pods: pending.summary, podsPendingRotation: pending.stale.length,
+    generation: cluster.metadata?.generation,
+    metadataHash: metadataHash(cluster.metadata),
+    invalid: [],
+    creating,
+    statefulSet: applied.statefulSet ?? liveSts,
+    pods: pending.summary,
+    podsPendingRotation: pending.stale.length,
     ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
   };
   const { status } = await updateStatus(deps, cluster, obs);
@@ -167,21 +213,44 @@ async function syncCluster(deps: ReconcileDeps, cluster: Cluster, inputs: { conf
 }
 
 /** Pods or the StatefulSet moved: recompute the status from them alone, write it if it changed. */
-async function observeCluster(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig, live: LiveState, log: Logger): Promise<ReconcileResult> {
+async function observeCluster(
+  deps: ReconcileDeps,
+  cluster: Cluster,
+  config: OperatorConfig,
+  live: LiveState,
+  log: Logger,
+): Promise<ReconcileResult> {
   const sts = live.statefulSets.get(deps.builder.clusterLabel(cluster, config)[1]);
   const pods = podsOf(deps, cluster, config, live);
   // A pod the StatefulSet controller made from the old template after the last full reconcile listed
   // pods is marked here, so its rotation does not wait for the resync.
-  const pending = await markPods(deps, cluster.metadata?.namespace ?? '', pods, config.podRoleLabel || 'spilo-role',
-    deps.builder.podTemplateHash(sts?.spec?.template), [], log);
+  const pending = await markPods(
+    deps,
+    cluster.metadata?.namespace ?? '',
+    pods,
+    config.podRoleLabel || 'spilo-role',
+    deps.builder.podTemplateHash(sts?.spec?.template),
+    [],
+    log,
+  );
   if (pending.newlyMarked > 0) {
     const namespace = cluster.metadata?.namespace ?? '';
     const name = cluster.metadata?.name ?? '';
-    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, { namespace, name, pods: pending.stale, reasons: ['pods made from an outdated template'] });
+    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, {
+      namespace,
+      name,
+      pods: pending.stale,
+      reasons: ['pods made from an outdated template'],
+    });
   }
   const obs: Observation = {
-    generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid: [], creating: isStillCreating(cluster),
-    statefulSet: sts, pods: pending.summary, podsPendingRotation: pending.stale.length,
+    generation: cluster.metadata?.generation,
+    metadataHash: metadataHash(cluster.metadata),
+    invalid: [],
+    creating: isStillCreating(cluster),
+    statefulSet: sts,
+    pods: pending.summary,
+    podsPendingRotation: pending.stale.length,
   };
   const { status, written } = await updateStatus(deps, cluster, obs);
   if (written) log.info({ status }, 'status refreshed');
@@ -215,7 +284,13 @@ async function updateStatus(deps: ReconcileDeps, cluster: Cluster, obs: Observat
 async function markInvalid(deps: ReconcileDeps, cluster: Cluster, invalid: readonly string[], log: Logger): Promise<ReconcileResult> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
-  const changed = await writeStatus(deps, cluster, { generation: cluster.metadata?.generation, metadataHash: metadataHash(cluster.metadata), invalid, creating: false, podsPendingRotation: 0 });
+  const changed = await writeStatus(deps, cluster, {
+    generation: cluster.metadata?.generation,
+    metadataHash: metadataHash(cluster.metadata),
+    invalid,
+    creating: false,
+    podsPendingRotation: 0,
+  });
   if (changed) {
     await recordEvent(deps, cluster, 'Warning', 'InvalidSpec', `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`);
     await deps.emit('dev.pgfn.cluster.invalid', `${namespace}/${name}`, { namespace, name, errors: invalid });
@@ -241,7 +316,11 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   return { outcome: 'deleted', objects };
 }
 
-async function settle(results: Map<string, Settled<ReconcileResult>>, name: string, work: () => Promise<ReconcileResult | undefined>): Promise<void> {
+async function settle(
+  results: Map<string, Settled<ReconcileResult>>,
+  name: string,
+  work: () => Promise<ReconcileResult | undefined>,
+): Promise<void> {
   try {
     const value = await work();
     if (value !== undefined) results.set(name, { ok: true, value });

@@ -20,8 +20,15 @@ export async function writeStatus(deps: ReconcileDeps, cluster: Cluster, obs: Ob
     const next = computeStatus(obs, previous, deps.now());
     if (!statusChanged(previous, next)) return false;
     try {
-      await deps.kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, current.metadata?.namespace ?? '', current.metadata?.name ?? '', next,
-        current.metadata?.resourceVersion);
+      await deps.kube.patchCustomStatus(
+        GROUP,
+        VERSION,
+        POSTGRESQL_PLURAL,
+        current.metadata?.namespace ?? '',
+        current.metadata?.name ?? '',
+        next,
+        current.metadata?.resourceVersion,
+      );
       return true;
     } catch (err) {
       if (statusCode(err) !== 409 || attempt >= 3) throw err;
@@ -47,13 +54,29 @@ export async function recordSteps(deps: ReconcileDeps, cluster: Cluster, steps: 
   }
 }
 
-export async function recordEvent(deps: ReconcileDeps, cluster: Cluster, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+export async function recordEvent(
+  deps: ReconcileDeps,
+  cluster: Cluster,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+): Promise<void> {
   const now = deps.now();
   const event: CoreV1Event = {
     metadata: { generateName: `${cluster.metadata?.name ?? 'cluster'}.`, namespace: cluster.metadata?.namespace },
-    involvedObject: { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, name: cluster.metadata?.name, namespace: cluster.metadata?.namespace, uid: cluster.metadata?.uid },
-    type, reason, message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message,
-    firstTimestamp: now, lastTimestamp: now, count: 1,
+    involvedObject: {
+      apiVersion: API_VERSION,
+      kind: POSTGRESQL_KIND,
+      name: cluster.metadata?.name,
+      namespace: cluster.metadata?.namespace,
+      uid: cluster.metadata?.uid,
+    },
+    type,
+    reason,
+    message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
     source: { component: 'pgfn-reconcile' },
   };
   await deps.kube.createEvent(event);

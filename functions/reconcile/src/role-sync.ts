@@ -4,8 +4,16 @@ import type { Logger } from '@pgfn/fn-runtime';
 import { isStandbyCluster, readSecretData } from '@pgfn/builder';
 import type { KubeClient } from '@pgfn/kube';
 import {
-  buildDesiredState, buildRoleModel, credentialSecretRefs, pickMaster, planCredentials, syncRolesAndDatabases,
-  type ConnectionConfig, type MasterAddress, type SecretContent, type SslMode,
+  buildDesiredState,
+  buildRoleModel,
+  credentialSecretRefs,
+  pickMaster,
+  planCredentials,
+  syncRolesAndDatabases,
+  type ConnectionConfig,
+  type MasterAddress,
+  type SecretContent,
+  type SslMode,
 } from '@pgfn/roles';
 
 /** What one role/database sync did, for the RolesSynced condition and Events. */
@@ -35,7 +43,13 @@ export interface RoleSyncDeps {
  * authoritative here. Never throws for Postgres being unreachable: that is "waiting", retried by the
  * next event or resync, so a booting cluster does not fail its reconcile.
  */
-export async function syncRoles(deps: RoleSyncDeps, cluster: Postgresql & KubernetesObject, config: OperatorConfig, pods: readonly V1Pod[], log: Logger): Promise<RoleSyncOutcome> {
+export async function syncRoles(
+  deps: RoleSyncDeps,
+  cluster: Postgresql & KubernetesObject,
+  config: OperatorConfig,
+  pods: readonly V1Pod[],
+  log: Logger,
+): Promise<RoleSyncOutcome> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const endpoints = await deps.kube.get<V1Endpoints>({ apiVersion: 'v1', kind: 'Endpoints', namespace, name });
@@ -49,7 +63,15 @@ export async function syncRoles(deps: RoleSyncDeps, cluster: Postgresql & Kubern
     const content = readSecretData(secret);
     if (content !== undefined) secrets.set(ref.role, content);
   }
-  const { credentials } = planCredentials({ model, spec: cluster.spec, config, secrets, now: deps.now(), newPassword: deps.newPassword, standby: isStandbyCluster(cluster) });
+  const { credentials } = planCredentials({
+    model,
+    spec: cluster.spec,
+    config,
+    secrets,
+    now: deps.now(),
+    newPassword: deps.newPassword,
+    standby: isStandbyCluster(cluster),
+  });
   // Roles whose Secret is not (yet) what the role model expects are left alone this round.
   const degraded = new Set([...credentials.values()].filter((c) => c.write !== 'none' || c.error !== undefined).map((c) => c.role));
   const superuser = credentials.get(config.superUsername);
@@ -59,7 +81,10 @@ export async function syncRoles(deps: RoleSyncDeps, cluster: Postgresql & Kubern
   const { state, problems } = buildDesiredState({ model, cluster, config, credentials, now: deps.now(), degraded });
   const target = (deps.reach ?? ((m) => ({ host: m.host, port: m.port })))(found.master);
   const connection: ConnectionConfig = {
-    host: target.host, port: target.port, user: superuser.login.username, password: superuser.login.password,
+    host: target.host,
+    port: target.port,
+    user: superuser.login.username,
+    password: superuser.login.password,
     sslmode: deps.sslmode ?? 'require',
   };
   try {
@@ -71,11 +96,19 @@ export async function syncRoles(deps: RoleSyncDeps, cluster: Postgresql & Kubern
     const notes = [...problems.map((p) => `${p.path}: ${p.message}`)].slice(0, 5);
     if (failed > 0) {
       const first = report.execution?.errors[0];
-      return { state: 'failed', message: `${failed} statement(s) failed${first === undefined ? '' : `, first: ${first.message}`}`, statements: executed };
+      return {
+        state: 'failed',
+        message: `${failed} statement(s) failed${first === undefined ? '' : `, first: ${first.message}`}`,
+        statements: executed,
+      };
     }
     return { state: 'synced', message: [`${executed} statement(s) on ${found.master.host}`, ...notes].join('; '), statements: executed };
   } catch (err) {
     log.warn({ err: (err as Error).message, master: found.master.host }, 'role sync could not reach the master');
-    return { state: 'waiting', message: `cannot reach the master ${found.master.host}:${found.master.port}: ${(err as Error).message}`, statements: 0 };
+    return {
+      state: 'waiting',
+      message: `cannot reach the master ${found.master.host}:${found.master.port}: ${(err as Error).message}`,
+      statements: 0,
+    };
   }
 }

@@ -14,15 +14,19 @@ export class SharedObjects {
 
   /** The live versions of `desired` objects that exist. */
   async read(desired: readonly KubernetesObject[]): Promise<KubernetesObject[]> {
-    const found = await Promise.all(desired.map((o) => {
-      const key = keyOf(o);
-      let read = this.reads.get(key);
-      if (read === undefined) {
-        read = this.kube.get(refOf(o)).then((got) => (got === undefined ? undefined : { ...got, apiVersion: o.apiVersion, kind: o.kind }));
-        this.reads.set(key, read);
-      }
-      return read;
-    }));
+    const found = await Promise.all(
+      desired.map((o) => {
+        const key = keyOf(o);
+        let read = this.reads.get(key);
+        if (read === undefined) {
+          read = this.kube
+            .get(refOf(o))
+            .then((got) => (got === undefined ? undefined : { ...got, apiVersion: o.apiVersion, kind: o.kind }));
+          this.reads.set(key, read);
+        }
+        return read;
+      }),
+    );
     return found.filter((o): o is KubernetesObject => o !== undefined);
   }
 

@@ -54,23 +54,43 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
   const pods = obs.pods ?? { total: 0, ready: 0, masters: 0, replicas: 0 };
   const ready = pods.ready;
   // Ready means: every desired pod is Ready, exactly one is labelled master by Patroni, the others replica.
-  const podsReady = obs.statefulSet !== undefined && pods.total === desired && ready === desired
-    && (desired === 0 || (pods.masters === 1 && pods.replicas === desired - 1));
+  const podsReady =
+    obs.statefulSet !== undefined &&
+    pods.total === desired &&
+    ready === desired &&
+    (desired === 0 || (pods.masters === 1 && pods.replicas === desired - 1));
   const conds: Omit<Condition, 'lastTransitionTime'>[] = [];
   const add = (type: string, ok: boolean | undefined, reason: string, message: string): void => {
     conds.push({ type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', observedGeneration: g, reason, message });
   };
-  add('Valid', obs.invalid.length === 0, obs.invalid.length === 0 ? 'SpecValid' : 'SpecInvalid',
-    obs.invalid.length === 0 ? 'the manifest passed validation' : obs.invalid.join('; '));
+  add(
+    'Valid',
+    obs.invalid.length === 0,
+    obs.invalid.length === 0 ? 'SpecValid' : 'SpecInvalid',
+    obs.invalid.length === 0 ? 'the manifest passed validation' : obs.invalid.join('; '),
+  );
   if (obs.invalid.length === 0) {
-    add('Synced', obs.syncError === undefined, obs.syncError === undefined ? 'ObjectsApplied' : 'SyncFailed',
-      obs.syncError ?? 'every desired object is applied');
+    add(
+      'Synced',
+      obs.syncError === undefined,
+      obs.syncError === undefined ? 'ObjectsApplied' : 'SyncFailed',
+      obs.syncError ?? 'every desired object is applied',
+    );
     // No live counts while waiting: each pod's progress would otherwise cost a status write.
-    add('PodsReady', obs.statefulSet === undefined ? undefined : podsReady, podsReady ? 'AllPodsReady' : 'PodsNotReady',
-      podsReady ? `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`
-        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${pods.masters > 1 ? ` (${pods.masters} pods are labelled master)` : ''}`);
-    add('RollingUpdate', obs.podsPendingRotation > 0, obs.podsPendingRotation > 0 ? 'PodsPendingRotation' : 'UpToDate',
-      obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template');
+    add(
+      'PodsReady',
+      obs.statefulSet === undefined ? undefined : podsReady,
+      podsReady ? 'AllPodsReady' : 'PodsNotReady',
+      podsReady
+        ? `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`
+        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${pods.masters > 1 ? ` (${pods.masters} pods are labelled master)` : ''}`,
+    );
+    add(
+      'RollingUpdate',
+      obs.podsPendingRotation > 0,
+      obs.podsPendingRotation > 0 ? 'PodsPendingRotation' : 'UpToDate',
+      obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template',
+    );
   }
   if (obs.roles !== undefined) {
     const ok = obs.roles.state === 'synced' ? true : obs.roles.state === 'failed' ? false : undefined;
@@ -79,8 +99,8 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
     add('RolesSynced', ok, reason, obs.roles.message);
     add('DatabasesSynced', ok, reason, obs.roles.message);
   }
-  const isReady = obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0
-    && obs.roles?.state !== 'failed';
+  const isReady =
+    obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0 && obs.roles?.state !== 'failed';
   add('Ready', isReady, isReady ? 'ClusterReady' : 'ClusterNotReady', isReady ? 'the cluster is running' : 'see the other conditions');
   const ours = new Set(conds.map((c) => c.type));
   return {
@@ -114,8 +134,11 @@ export function statusChanged(prev: Partial<ClusterStatus> | undefined, next: Cl
 
 function normalise(s: Partial<ClusterStatus> | undefined): unknown {
   return {
-    s: s?.PostgresClusterStatus, g: s?.observedGeneration, m: s?.observedMetadataHash,
-    c: [...(s?.conditions ?? [])].sort((a, b) => a.type.localeCompare(b.type))
+    s: s?.PostgresClusterStatus,
+    g: s?.observedGeneration,
+    m: s?.observedMetadataHash,
+    c: [...(s?.conditions ?? [])]
+      .sort((a, b) => a.type.localeCompare(b.type))
       .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]),
   };
 }

@@ -6,7 +6,14 @@ import { clusterLabels, secretName } from '@pgfn/builder';
 import type { Logger } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import {
-  buildRoleModel, isRetryable, pickMaster, type DesiredRole, type MasterAddress, type RetryOptions, type RoleOrigin, type SslMode,
+  buildRoleModel,
+  isRetryable,
+  pickMaster,
+  type DesiredRole,
+  type MasterAddress,
+  type RetryOptions,
+  type RoleOrigin,
+  type SslMode,
 } from '@pgfn/roles';
 import { applyTeamRoles } from './role-apply.js';
 
@@ -22,15 +29,15 @@ export interface ClusterSyncDeps {
 
 export type ClusterOutcome =
   | {
-    readonly state: 'synced' | 'failed';
-    readonly message: string;
-    readonly statements: number;
-    readonly failed: number;
-    readonly created: readonly string[];
-    readonly restored: readonly string[];
-    readonly deprecated: readonly string[];
-    readonly warnings: readonly string[];
-  }
+      readonly state: 'synced' | 'failed';
+      readonly message: string;
+      readonly statements: number;
+      readonly failed: number;
+      readonly created: readonly string[];
+      readonly restored: readonly string[];
+      readonly deprecated: readonly string[];
+      readonly warnings: readonly string[];
+    }
   | { readonly state: 'waiting'; readonly message: string };
 
 type Cluster = Postgresql & KubernetesObject;
@@ -51,17 +58,30 @@ export function reservedRoles(cluster: Cluster, config: OperatorConfig): Map<str
   return new Map([...model.roles.values()].map((r) => [r.name, OWNER_BY_ORIGIN[r.origin]]));
 }
 
-export async function syncClusterRoles(deps: ClusterSyncDeps, cluster: Cluster, config: OperatorConfig, roles: readonly DesiredRole[],
-  reserved: ReadonlyMap<string, string>, log: Logger): Promise<ClusterOutcome> {
+export async function syncClusterRoles(
+  deps: ClusterSyncDeps,
+  cluster: Cluster,
+  config: OperatorConfig,
+  roles: readonly DesiredRole[],
+  reserved: ReadonlyMap<string, string>,
+  log: Logger,
+): Promise<ClusterOutcome> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const endpoints = await deps.kube.get<V1Endpoints>({ apiVersion: 'v1', kind: 'Endpoints', namespace, name });
-  const selector = Object.entries(clusterLabels(cluster, config)).map(([k, v]) => `${k}=${v}`).join(',');
+  const selector = Object.entries(clusterLabels(cluster, config))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = await deps.kube.list<V1Pod>('v1', 'Pod', namespace, selector);
   const found = pickMaster({ endpoints, pods, roleLabel: config.podRoleLabel || 'spilo-role' });
   if (found.master === undefined) return { state: 'waiting', message: found.reason };
 
-  const secret = await deps.kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace, name: secretName(config.superUsername, name, config) });
+  const secret = await deps.kube.get<V1Secret>({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    namespace,
+    name: secretName(config.superUsername, name, config),
+  });
   const username = decode(secret?.data?.['username']);
   const password = decode(secret?.data?.['password']);
   if (username === undefined || password === undefined) {
@@ -72,20 +92,48 @@ export async function syncClusterRoles(deps: ClusterSyncDeps, cluster: Cluster, 
   try {
     const report = await applyTeamRoles(
       { host: target.host, port: target.port, user: username, password, sslmode: deps.sslmode ?? 'require' },
-      { desired: roles, pamRole: config.pamRoleName, untouchable,
-        deprecation: { enabled: config.enableTeamMemberDeprecation, suffix: config.roleDeletionSuffix } },
-      { ...deps.retry, onProgress: (p) => { if (p.outcome !== 'done') log.debug({ statement: p.statement.display, outcome: p.outcome, error: p.error }, 'team role statement'); } },
+      {
+        desired: roles,
+        pamRole: config.pamRoleName,
+        untouchable,
+        deprecation: { enabled: config.enableTeamMemberDeprecation, suffix: config.roleDeletionSuffix },
+      },
+      {
+        ...deps.retry,
+        onProgress: (p) => {
+          if (p.outcome !== 'done')
+            log.debug({ statement: p.statement.display, outcome: p.outcome, error: p.error }, 'team role statement');
+        },
+      },
     );
     const { plan, execution } = report;
-    log.info({ statements: plan.statements.length, failed: execution.failed, created: plan.created.length, restored: plan.restored.length,
-      deprecated: plan.deprecated.length, readMs: Math.round(report.readMs), executeMs: Math.round(execution.durationMs) }, 'team roles applied');
+    log.info(
+      {
+        statements: plan.statements.length,
+        failed: execution.failed,
+        created: plan.created.length,
+        restored: plan.restored.length,
+        deprecated: plan.deprecated.length,
+        readMs: Math.round(report.readMs),
+        executeMs: Math.round(execution.durationMs),
+      },
+      'team roles applied',
+    );
     const common = {
-      statements: execution.executed, failed: execution.failed, created: plan.created, restored: plan.restored, deprecated: plan.deprecated,
+      statements: execution.executed,
+      failed: execution.failed,
+      created: plan.created,
+      restored: plan.restored,
+      deprecated: plan.deprecated,
       warnings: plan.warnings,
     };
     if (execution.failed > 0) {
       const first = execution.errors[0];
-      return { state: 'failed', message: `${execution.failed} of ${plan.statements.length} statement(s) failed${first === undefined ? '' : `, first: ${first.statement.display}: ${first.message}`}`, ...common };
+      return {
+        state: 'failed',
+        message: `${execution.failed} of ${plan.statements.length} statement(s) failed${first === undefined ? '' : `, first: ${first.statement.display}: ${first.message}`}`,
+        ...common,
+      };
     }
     return { state: 'synced', message: `${execution.executed} statement(s) on ${found.master.host}`, ...common };
   } catch (err) {

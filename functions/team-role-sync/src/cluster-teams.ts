@@ -4,9 +4,10 @@ import type { OperatorConfig } from '@pgfn/api';
 import { additionalMembers, additionalTeams, type TeamMap } from './postgres-teams.js';
 
 /** The configuration keys that decide which teams count. */
-export type TeamsConfig = Pick<OperatorConfig,
-  | 'enableTeamsApi' | 'enablePostgresTeamCrd' | 'enablePostgresTeamCrdSuperusers' | 'postgresSuperuserTeams'
-  | 'enableTeamSuperuser'>;
+export type TeamsConfig = Pick<
+  OperatorConfig,
+  'enableTeamsApi' | 'enablePostgresTeamCrd' | 'enablePostgresTeamCrdSuperusers' | 'postgresSuperuserTeams' | 'enableTeamSuperuser'
+>;
 
 export interface ClusterTeams {
   /** spec.teamId. */

@@ -19,7 +19,12 @@ const ATTEMPTS = 5;
  * said this, or the cluster is gone). The first attempt works from `cluster` as the caller read it
  * (no extra read when nothing changes); a conflict re-reads. `generation` is the one the sync read.
  */
-export async function writeTeamCondition(kube: KubeClient, cluster: Postgresql & KubernetesObject, condition: TeamCondition, now: Date): Promise<boolean> {
+export async function writeTeamCondition(
+  kube: KubeClient,
+  cluster: Postgresql & KubernetesObject,
+  condition: TeamCondition,
+  now: Date,
+): Promise<boolean> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const generation = cluster.metadata?.generation;
@@ -29,7 +34,15 @@ export async function writeTeamCondition(kube: KubeClient, cluster: Postgresql &
     const next = mergeCondition(live.status?.conditions ?? [], condition, generation, now);
     if (next === undefined) return false;
     try {
-      await kube.patchCustomStatus(GROUP, VERSION, POSTGRESQL_PLURAL, namespace, name, { conditions: next }, live.metadata?.resourceVersion);
+      await kube.patchCustomStatus(
+        GROUP,
+        VERSION,
+        POSTGRESQL_PLURAL,
+        namespace,
+        name,
+        { conditions: next },
+        live.metadata?.resourceVersion,
+      );
       return true;
     } catch (err) {
       if (statusCode(err) !== 409 || attempt >= ATTEMPTS) throw err;
@@ -42,18 +55,31 @@ export async function writeTeamCondition(kube: KubeClient, cluster: Postgresql &
  * `conditions` with ours replaced (others kept in place, ours appended when new), or undefined when
  * nothing would change. The transition time moves only when the status does.
  */
-export function mergeCondition(conditions: readonly Condition[], condition: TeamCondition, generation: number | undefined, now: Date): Condition[] | undefined {
+export function mergeCondition(
+  conditions: readonly Condition[],
+  condition: TeamCondition,
+  generation: number | undefined,
+  now: Date,
+): Condition[] | undefined {
   const previous = conditions.find((c) => c.type === TEAM_ROLES_CONDITION);
   const next: Condition = {
     type: TEAM_ROLES_CONDITION,
     status: condition.status,
     reason: condition.reason,
     message: condition.message.slice(0, 32_768),
-    lastTransitionTime: previous !== undefined && previous.status === condition.status && previous.lastTransitionTime !== undefined
-      ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime:
+      previous !== undefined && previous.status === condition.status && previous.lastTransitionTime !== undefined
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
-  if (previous !== undefined && previous.status === next.status && previous.reason === next.reason && previous.message === next.message
-    && previous.observedGeneration === next.observedGeneration) return undefined;
+  if (
+    previous !== undefined &&
+    previous.status === next.status &&
+    previous.reason === next.reason &&
+    previous.message === next.message &&
+    previous.observedGeneration === next.observedGeneration
+  )
+    return undefined;
   return previous === undefined ? [...conditions, next] : conditions.map((c) => (c.type === TEAM_ROLES_CONDITION ? next : c));
 }

@@ -69,13 +69,21 @@ function postgresqlTarget(verb: string, namespace: string | undefined, name: str
  */
 function postgresTeamTarget(verb: string, name: string | undefined, data: unknown): Target {
   const team = data as Partial<PostgresTeam> | undefined;
-  if (verb === 'update' || team?.spec === undefined) return { scope: 'all', reason: `PostgresTeam ${name ?? ''} ${verb === 'update' ? 'changed' : `${verb} without spec`}` };
-  return { scope: 'teams', teams: teamsNamedBy({ spec: team.spec }), team: { spec: team.spec }, reason: `PostgresTeam ${name ?? ''} ${verb}` };
+  if (verb === 'update' || team?.spec === undefined)
+    return { scope: 'all', reason: `PostgresTeam ${name ?? ''} ${verb === 'update' ? 'changed' : `${verb} without spec`}` };
+  return {
+    scope: 'teams',
+    teams: teamsNamedBy({ spec: team.spec }),
+    team: { spec: team.spec },
+    reason: `PostgresTeam ${name ?? ''} ${verb}`,
+  };
 }
 
 function fromSubject(subject: string | undefined, reason: string): Target {
   const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(subject ?? '');
-  return m?.[1] !== undefined && m[2] !== undefined ? { scope: 'cluster', namespace: m[1], name: m[2], reason } : { scope: 'ignore', reason: `${reason}, but the subject is not <namespace>/<name>` };
+  return m?.[1] !== undefined && m[2] !== undefined
+    ? { scope: 'cluster', namespace: m[1], name: m[2], reason }
+    : { scope: 'ignore', reason: `${reason}, but the subject is not <namespace>/<name>` };
 }
 
 function str(v: unknown): string | undefined {

@@ -18,9 +18,21 @@ export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>,
     const summary = await syncTeams(deps, target, log);
     if (summary.disabled) return 'ignored';
     const bad = summary.clusters.filter((c) => c.state === 'failed' || c.state === 'teams-unavailable');
-    log.info({ reason: target.reason, clusters: summary.clusters.length, failed: bad.length, teamsFetched: summary.teamsFetched, teamsFailed: summary.teamsFailed }, 'team sync done');
+    log.info(
+      {
+        reason: target.reason,
+        clusters: summary.clusters.length,
+        failed: bad.length,
+        teamsFetched: summary.teamsFetched,
+        teamsFailed: summary.teamsFailed,
+      },
+      'team sync done',
+    );
     if (bad.length > 0) {
-      const detail = bad.slice(0, 5).map((c) => `${c.namespace}/${c.name}: ${c.message}`).join('; ');
+      const detail = bad
+        .slice(0, 5)
+        .map((c) => `${c.namespace}/${c.name}: ${c.message}`)
+        .join('; ');
       throw new RetryableError(`team sync: ${bad.length} of ${summary.clusters.length} cluster(s) not synced: ${detail}`);
     }
     return 'ok';

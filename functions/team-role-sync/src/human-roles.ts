@@ -42,7 +42,12 @@ export function humanRoles(members: Iterable<HumanMember>, config: HumanRolesCon
   return { roles, problems };
 }
 
-function skipReason(name: string, config: HumanRolesConfig, reserved: ReadonlyMap<string, string>, groups: ReadonlySet<string>): string | undefined {
+function skipReason(
+  name: string,
+  config: HumanRolesConfig,
+  reserved: ReadonlyMap<string, string>,
+  groups: ReadonlySet<string>,
+): string | undefined {
   const problem = identifierProblem(name);
   if (problem !== undefined) return `is not a usable role name: it ${problem}`;
   if (config.protectedRoleNames.includes(name)) return 'has the name of a protected role';
@@ -59,7 +64,9 @@ function roleParameters(configured: Readonly<Record<string, string>>, problems: 
   for (const [name, value] of Object.entries(configured).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const problem = parameterNameProblem(name);
     if (problem !== undefined || typeof value !== 'string' || value.includes('\0')) {
-      problems.push(`team_api_role_configuration: ${JSON.stringify(name)} ${problem ?? 'has a value that is not a string without NUL characters'}; ignored`);
+      problems.push(
+        `team_api_role_configuration: ${JSON.stringify(name)} ${problem ?? 'has a value that is not a string without NUL characters'}; ignored`,
+      );
       continue;
     }
     out[name] = value;

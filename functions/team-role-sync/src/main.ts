@@ -27,5 +27,6 @@ const handle = createHandler({
 });
 const port = Number(process.env['PORT'] ?? 8081);
 const host = process.env['HOST'] ?? '0.0.0.0';
-createCloudEventServer({ fn: 'team-role-sync', handle, log, metrics })
-  .listen(port, host, () => log.info({ port, host }, 'team-role-sync listening'));
+createCloudEventServer({ fn: 'team-role-sync', handle, log, metrics }).listen(port, host, () =>
+  log.info({ port, host }, 'team-role-sync listening'),
+);

@@ -10,7 +10,11 @@ export interface ApplyReport {
   readonly planMs: number;
 }
 
-export async function applyTeamRoles(connection: ConnectionConfig, input: Omit<TeamPlanInput, 'current'>, options: ExecuteOptions = {}): Promise<ApplyReport> {
+export async function applyTeamRoles(
+  connection: ConnectionConfig,
+  input: Omit<TeamPlanInput, 'current'>,
+  options: ExecuteOptions = {},
+): Promise<ApplyReport> {
   const now = options.now ?? (() => performance.now());
   const sessions = new Sessions({ applicationName: 'pgfn-team-role-sync', ...connection });
   try {

@@ -8,7 +8,14 @@
 // what marks a human role in the catalogs (every human role is granted it), so leavers are found
 // on every run, also after a restart.
 import {
-  identifierProblem, planRoles, quoteIdent, type CurrentRole, type CurrentState, type DesiredRole, type DesiredState, type Statement,
+  identifierProblem,
+  planRoles,
+  quoteIdent,
+  type CurrentRole,
+  type CurrentState,
+  type DesiredRole,
+  type DesiredState,
+  type Statement,
 } from '@pgfn/roles';
 
 export interface DeprecationSettings {
@@ -47,13 +54,21 @@ export function planTeamRoles(input: TeamPlanInput): TeamPlan {
   const isHuman = (role: CurrentRole): boolean => input.pamRole !== '' && role.memberOf.some((m) => m.role === input.pamRole);
 
   const restores = planRestores(input, desiredNames, isHuman);
-  const converged = planRoles(desiredState(input.desired), { roles: restores.view, databases: new Map(), objects: new Map() }, NO_PASSWORDS);
+  const converged = planRoles(
+    desiredState(input.desired),
+    { roles: restores.view, databases: new Map(), objects: new Map() },
+    NO_PASSWORDS,
+  );
   warnings.push(...converged.warnings);
   const deprecations = input.deprecation.enabled ? planDeprecations(input, desiredNames, isHuman, warnings) : { statements: [], names: [] };
   return {
     statements: [
       ...restores.statements,
-      ...converged.creates, ...converged.alters, ...converged.settings, ...converged.revokes, ...converged.grants,
+      ...converged.creates,
+      ...converged.alters,
+      ...converged.settings,
+      ...converged.revokes,
+      ...converged.grants,
       ...deprecations.statements,
     ],
     warnings,
@@ -66,7 +81,13 @@ export function planTeamRoles(input: TeamPlanInput): TeamPlan {
 
 function desiredState(roles: readonly DesiredRole[]): DesiredState {
   return {
-    roles, databases: [], schemas: [], schemaUsage: [], defaultPrivileges: [], extensions: [], rotationCleanup: [],
+    roles,
+    databases: [],
+    schemas: [],
+    schemaUsage: [],
+    defaultPrivileges: [],
+    extensions: [],
+    rotationCleanup: [],
     passwordEncryption: 'scram-sha-256',
   };
 }
@@ -94,7 +115,13 @@ function planRestores(input: TeamPlanInput, desiredNames: ReadonlySet<string>, i
     const deleted = role.name + suffix;
     const old = input.current.get(deleted);
     if (old === undefined || !isHuman(old) || desiredNames.has(deleted)) continue;
-    statements.push(renameStatement(deleted, role.name, `team member ${JSON.stringify(role.name)} is back; restoring the role deprecated as ${JSON.stringify(deleted)}`));
+    statements.push(
+      renameStatement(
+        deleted,
+        role.name,
+        `team member ${JSON.stringify(role.name)} is back; restoring the role deprecated as ${JSON.stringify(deleted)}`,
+      ),
+    );
     view.delete(deleted);
     view.set(role.name, { ...old, name: role.name });
     names.push(role.name);
@@ -106,13 +133,19 @@ function planRestores(input: TeamPlanInput, desiredNames: ReadonlySet<string>, i
  * Human roles nobody wants any more lose LOGIN and get the suffix (upstream's order: NOLOGIN, then
  * RENAME). Roles already carrying the suffix are deprecated ones and stay as they are.
  */
-function planDeprecations(input: TeamPlanInput, desiredNames: ReadonlySet<string>, isHuman: (r: CurrentRole) => boolean,
-  warnings: string[]): { statements: Statement[]; names: string[] } {
+function planDeprecations(
+  input: TeamPlanInput,
+  desiredNames: ReadonlySet<string>,
+  isHuman: (r: CurrentRole) => boolean,
+  warnings: string[],
+): { statements: Statement[]; names: string[] } {
   const statements: Statement[] = [];
   const names: string[] = [];
   const { suffix } = input.deprecation;
   if (input.pamRole === '') {
-    warnings.push('enable_team_member_deprecation needs pam_role_name: without it human roles cannot be told apart, so none was deprecated');
+    warnings.push(
+      'enable_team_member_deprecation needs pam_role_name: without it human roles cannot be told apart, so none was deprecated',
+    );
     return { statements, names };
   }
   const sorted = [...input.current.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -122,14 +155,22 @@ function planDeprecations(input: TeamPlanInput, desiredNames: ReadonlySet<string
     if (suffix !== '' && name.endsWith(suffix)) continue;
     const before = statements.length;
     if (role.flags.LOGIN) {
-      statements.push({ kind: 'alter-role', sql: `ALTER ROLE ${quoteIdent(name)} WITH NOLOGIN`, display: `ALTER ROLE ${quoteIdent(name)} WITH NOLOGIN`,
-        reason: `${JSON.stringify(name)} is no longer a member of the cluster's teams` });
+      statements.push({
+        kind: 'alter-role',
+        sql: `ALTER ROLE ${quoteIdent(name)} WITH NOLOGIN`,
+        display: `ALTER ROLE ${quoteIdent(name)} WITH NOLOGIN`,
+        reason: `${JSON.stringify(name)} is no longer a member of the cluster's teams`,
+      });
     }
     if (suffix !== '') {
       const target = name + suffix;
       const problem = identifierProblem(target);
-      if (problem !== undefined) warnings.push(`cannot rename former team member ${JSON.stringify(name)}: ${JSON.stringify(target)} ${problem}; it only lost LOGIN`);
-      else if (input.current.has(target) || desiredNames.has(target)) warnings.push(`cannot rename former team member ${JSON.stringify(name)}: a role ${JSON.stringify(target)} exists; it only lost LOGIN`);
+      if (problem !== undefined)
+        warnings.push(`cannot rename former team member ${JSON.stringify(name)}: ${JSON.stringify(target)} ${problem}; it only lost LOGIN`);
+      else if (input.current.has(target) || desiredNames.has(target))
+        warnings.push(
+          `cannot rename former team member ${JSON.stringify(name)}: a role ${JSON.stringify(target)} exists; it only lost LOGIN`,
+        );
       else statements.push(renameStatement(name, target, `${JSON.stringify(name)} is no longer a member of the cluster's teams`));
     }
     if (statements.length > before) names.push(name);

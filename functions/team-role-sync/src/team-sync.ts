@@ -3,9 +3,7 @@
 // A team the Teams API could not answer for leaves every cluster that needs it untouched (no role
 // changes at all there) and fails the invocation, so the Broker redelivers it.
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
-import {
-  API_VERSION, POSTGRES_TEAM_KIND, POSTGRESQL_KIND, type OperatorConfig, type Postgresql, type PostgresTeam,
-} from '@pgfn/api';
+import { API_VERSION, POSTGRES_TEAM_KIND, POSTGRESQL_KIND, type OperatorConfig, type Postgresql, type PostgresTeam } from '@pgfn/api';
 import type { Emit, Logger } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import { allTeams, clusterTeams, resolveMembers, teamMembers, type ClusterTeams } from './cluster-teams.js';
@@ -71,7 +69,9 @@ export async function syncTeams(deps: TeamSyncDeps, target: Exclude<Target, { sc
     log.info('neither enable_teams_api nor enable_postgres_team_crd is set: no human roles are managed');
     return { disabled: true, clusters: [], teamsFetched: 0, teamsFailed: [] };
   }
-  const pgTeams = config.enablePostgresTeamCrd ? await deps.kube.list<PostgresTeam & KubernetesObject>(API_VERSION, POSTGRES_TEAM_KIND, deps.watchedNamespace) : [];
+  const pgTeams = config.enablePostgresTeamCrd
+    ? await deps.kube.list<PostgresTeam & KubernetesObject>(API_VERSION, POSTGRES_TEAM_KIND, deps.watchedNamespace)
+    : [];
   // Membership comes from the PostgresTeams as they are now. Which clusters a changed PostgresTeam
   // concerns also counts the object the event carried: a deleted one is no longer listed.
   const map = buildTeamMap(pgTeams);
@@ -93,14 +93,25 @@ export async function syncTeams(deps: TeamSyncDeps, target: Exclude<Target, { sc
   return { disabled: false, clusters: results, teamsFetched: needed.length, teamsFailed };
 }
 
-async function targetClusters(deps: TeamSyncDeps, target: Exclude<Target, { scope: 'ignore' }>, config: OperatorConfig, map: TeamMap): Promise<Cluster[]> {
+async function targetClusters(
+  deps: TeamSyncDeps,
+  target: Exclude<Target, { scope: 'ignore' }>,
+  config: OperatorConfig,
+  map: TeamMap,
+): Promise<Cluster[]> {
   if (target.scope === 'cluster') {
-    const one = await deps.kube.get<Cluster>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: target.namespace, name: target.name });
+    const one = await deps.kube.get<Cluster>({
+      apiVersion: API_VERSION,
+      kind: POSTGRESQL_KIND,
+      namespace: target.namespace,
+      name: target.name,
+    });
     return one === undefined || one.metadata?.deletionTimestamp !== undefined ? [] : [one];
   }
   if (target.scope === 'teams' && !config.enablePostgresTeamCrd) return [];
-  const all = (await deps.kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace))
-    .filter((c) => c.metadata?.deletionTimestamp === undefined);
+  const all = (await deps.kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace)).filter(
+    (c) => c.metadata?.deletionTimestamp === undefined,
+  );
   if (target.scope === 'teams') return all.filter((c) => c.spec?.teamId && ownerAffected(map, c.spec.teamId, target.teams));
   return all;
 }
@@ -125,7 +136,12 @@ async function fetchTeams(deps: TeamSyncDeps, config: OperatorConfig, teams: rea
       if (!lookup.found) log.warn({ team }, lookup.warning);
       lookups.set(team, lookup);
     } catch (err) {
-      const failure = err instanceof TeamsApiError ? err : new TeamsApiError(`Teams API request for team ${JSON.stringify(team)} failed: ${(err as Error).message}`, undefined, { cause: err });
+      const failure =
+        err instanceof TeamsApiError
+          ? err
+          : new TeamsApiError(`Teams API request for team ${JSON.stringify(team)} failed: ${(err as Error).message}`, undefined, {
+              cause: err,
+            });
       log.error({ team, err: failure.message }, 'Teams API request failed');
       lookups.set(team, failure);
     }
@@ -133,8 +149,15 @@ async function fetchTeams(deps: TeamSyncDeps, config: OperatorConfig, teams: rea
   return lookups;
 }
 
-async function syncOne(deps: TeamSyncDeps, cluster: Cluster, config: OperatorConfig, map: TeamMap, teams: ClusterTeams | undefined,
-  lookups: Lookups, log: Logger): Promise<ClusterResult> {
+async function syncOne(
+  deps: TeamSyncDeps,
+  cluster: Cluster,
+  config: OperatorConfig,
+  map: TeamMap,
+  teams: ClusterTeams | undefined,
+  lookups: Lookups,
+  log: Logger,
+): Promise<ClusterResult> {
   if (teams === undefined) {
     log.warn('the cluster has no teamId; no human roles are managed for it');
     return result(cluster, 'skipped', 'no teamId', 0);
@@ -144,14 +167,22 @@ async function syncOne(deps: TeamSyncDeps, cluster: Cluster, config: OperatorCon
   if (failed.length > 0) {
     const first = lookups.get(failed[0] as string) as TeamsApiError;
     const message = `no role was changed: the Teams API failed for team(s) ${failed.join(', ')}: ${first.message}`;
-    await report(deps, cluster, { status: 'False', reason: 'TeamsApiUnavailable', message }, { type: 'Warning', reason: 'TeamsApiUnavailable' });
+    await report(
+      deps,
+      cluster,
+      { status: 'False', reason: 'TeamsApiUnavailable', message },
+      { type: 'Warning', reason: 'TeamsApiUnavailable' },
+    );
     return result(cluster, 'teams-unavailable', message, 0);
   }
   const apiMembers = (team: string): readonly string[] => (lookups.get(team) as TeamLookup | undefined)?.members ?? [];
   const members = resolveMembers(teams, (team) => teamMembers(team, config, map, apiMembers(team)));
   const reserved = reservedRoles(cluster, config);
   const { roles, problems } = humanRoles(members.values(), config, reserved);
-  const notFound = needed.flatMap((t) => { const l = lookups.get(t); return l !== undefined && !(l instanceof TeamsApiError) && !l.found ? [l.warning] : []; });
+  const notFound = needed.flatMap((t) => {
+    const l = lookups.get(t);
+    return l !== undefined && !(l instanceof TeamsApiError) && !l.found ? [l.warning] : [];
+  });
   if (problems.length > 0) log.warn({ problems: problems.slice(0, 20), count: problems.length }, 'team members skipped');
 
   const outcome = await syncClusterRoles(deps, cluster, config, roles, reserved, log);
@@ -169,15 +200,37 @@ async function syncOne(deps: TeamSyncDeps, cluster: Cluster, config: OperatorCon
     return result(cluster, 'failed', message, outcome.statements);
   }
   // The condition states the result, not this run's work, so a sync that changes nothing writes nothing.
-  await report(deps, cluster, { status: 'True', reason: 'Synced', message: `${summary}${noteText}` },
-    outcome.statements > 0 ? { type: 'Normal', reason: 'TeamRolesSynced', message: `${work}; ${summary}`, always: true } : undefined);
+  await report(
+    deps,
+    cluster,
+    { status: 'True', reason: 'Synced', message: `${summary}${noteText}` },
+    outcome.statements > 0 ? { type: 'Normal', reason: 'TeamRolesSynced', message: `${work}; ${summary}`, always: true } : undefined,
+  );
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
-  await deps.emit(TEAM_ROLES_SYNCED, `${namespace}/${name}`, {
-    namespace, name, teamId: teams.owner, teams: needed, roles: roles.length, statements: outcome.statements,
-    created: outcome.created.length, restored: outcome.restored.slice(0, 100), deprecated: outcome.deprecated.slice(0, 100),
-  }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not emit the team roles CloudEvent'));
-  log.info({ roles: roles.length, statements: outcome.statements, created: outcome.created.length, restored: outcome.restored, deprecated: outcome.deprecated }, 'team roles synced');
+  await deps
+    .emit(TEAM_ROLES_SYNCED, `${namespace}/${name}`, {
+      namespace,
+      name,
+      teamId: teams.owner,
+      teams: needed,
+      roles: roles.length,
+      statements: outcome.statements,
+      created: outcome.created.length,
+      restored: outcome.restored.slice(0, 100),
+      deprecated: outcome.deprecated.slice(0, 100),
+    })
+    .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not emit the team roles CloudEvent'));
+  log.info(
+    {
+      roles: roles.length,
+      statements: outcome.statements,
+      created: outcome.created.length,
+      restored: outcome.restored,
+      deprecated: outcome.deprecated,
+    },
+    'team roles synced',
+  );
   return result(cluster, 'synced', `${work}; ${summary}`, outcome.statements);
 }
 
@@ -200,8 +253,12 @@ async function report(deps: TeamSyncDeps, cluster: Cluster, condition: TeamCondi
   const body: CoreV1Event = {
     metadata: { generateName: `${name || 'cluster'}.`, namespace },
     involvedObject: { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, name, namespace, uid: cluster.metadata?.uid },
-    type: event.type, reason: event.reason, message: (event.message ?? condition.message).slice(0, 1024),
-    firstTimestamp: now, lastTimestamp: now, count: 1,
+    type: event.type,
+    reason: event.reason,
+    message: (event.message ?? condition.message).slice(0, 1024),
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
     source: { component: 'pgfn-team-role-sync' },
   };
   await deps.kube.createEvent(body);

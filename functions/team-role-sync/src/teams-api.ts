@@ -25,7 +25,11 @@ export class TeamsApiError extends Error {
   override readonly name = 'TeamsApiError';
   /** Worth another request within this invocation (timeouts, connection errors, 429, 5xx). */
   readonly transient: boolean;
-  constructor(message: string, readonly status: number | undefined, options?: ErrorOptions & { transient?: boolean }) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: ErrorOptions & { transient?: boolean },
+  ) {
     super(message, options);
     this.transient = options?.transient ?? (status === undefined || status === 429 || status >= 500);
   }
@@ -73,11 +77,15 @@ async function fetchOnce(options: TeamsApiOptions, team: string): Promise<TeamLo
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const detail = timedOut ? `no answer within ${timeoutMs} ms` : cause?.code ?? cause?.message ?? (err as Error).message;
+    const detail = timedOut ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (err as Error).message);
     throw new TeamsApiError(`cannot reach the Teams API for team ${JSON.stringify(team)} at ${url}: ${detail}`, undefined, { cause: err });
   }
   if (status === 404) {
-    return { found: false, members: [], warning: `the Teams API does not know team ${JSON.stringify(team)} (404); it has no members from there` };
+    return {
+      found: false,
+      members: [],
+      warning: `the Teams API does not know team ${JSON.stringify(team)} (404); it has no members from there`,
+    };
   }
   if (status !== 200) {
     throw new TeamsApiError(`the Teams API answered ${status} for team ${JSON.stringify(team)}${errorText(body)}`, status);

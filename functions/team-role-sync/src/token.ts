@@ -20,7 +20,8 @@ export async function readTeamsApiToken(kube: KubeClient, ref: NamespacedName, o
   }
   if (secret === undefined) throw new TeamsApiError(`the Teams API token ${where} does not exist`, undefined);
   const type = decode(secret.data?.[TOKEN_TYPE_KEY]);
-  if (type !== 'Bearer') throw new TeamsApiError(`${where}: ${TOKEN_TYPE_KEY} is ${JSON.stringify(type ?? null)}, expected "Bearer"`, undefined);
+  if (type !== 'Bearer')
+    throw new TeamsApiError(`${where}: ${TOKEN_TYPE_KEY} is ${JSON.stringify(type ?? null)}, expected "Bearer"`, undefined);
   const token = decode(secret.data?.[TOKEN_SECRET_KEY]);
   if (token === undefined || token === '') throw new TeamsApiError(`${where} has no ${TOKEN_SECRET_KEY}`, undefined);
   return token;

@@ -29,11 +29,18 @@ export interface ConfigLoadOptions {
 
 /** A deep, mutable copy of DEFAULT_OPERATOR_CONFIG. */
 export function defaultConfig(): OperatorConfig {
-  return structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig;
+  return structuredClone(DEFAULT_OPERATOR_CONFIG);
 }
 
 /** Checks and stores one value; on failure records an error and leaves the default. */
-export function applyValue(config: OperatorConfig, entry: ConfigKey, value: ConfigValue, errors: ConfigError[], path: string, raw: unknown): void {
+export function applyValue(
+  config: OperatorConfig,
+  entry: ConfigKey,
+  value: ConfigValue,
+  errors: ConfigError[],
+  path: string,
+  raw: unknown,
+): void {
   try {
     checkValue(entry.kind, value);
   } catch (err) {
@@ -56,11 +63,18 @@ export function finishConfig(config: OperatorConfig, options: ConfigLoadOptions,
   const errors: ConfigError[] = [];
   if (config.minInstances > 0 && config.maxInstances > 0 && config.minInstances > config.maxInstances) {
     const key = pathOf('min_instances');
-    errors.push({ key, message: `${key}: the minimum number of instances (${config.minInstances}) is higher than max_instances (${config.maxInstances}).` });
+    errors.push({
+      key,
+      message: `${key}: the minimum number of instances (${config.minInstances}) is higher than max_instances (${config.maxInstances}).`,
+    });
   }
   if (config.connectionPoolerUser === config.superUsername) {
     const key = pathOf('connection_pooler_user');
-    errors.push({ key, value: config.connectionPoolerUser, message: `${key}: the connection pooler user must differ from the superuser ${JSON.stringify(config.superUsername)}.` });
+    errors.push({
+      key,
+      value: config.connectionPoolerUser,
+      message: `${key}: the connection pooler user must differ from the superuser ${JSON.stringify(config.superUsername)}.`,
+    });
   }
   return errors;
 }

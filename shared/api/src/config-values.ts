@@ -5,15 +5,7 @@ import type { V1Container, V1Probe } from '@kubernetes/client-node';
 import type { InfrastructureRole, NamespacedName, OperatorConfig } from './config.js';
 import type { ConfigKey, ValueKind } from './config-keys.js';
 import { parseMaintenanceWindow } from './maintenance-window.js';
-import {
-  parseGoBool,
-  parseGoDuration,
-  parseGoInt,
-  parseGoList,
-  parseGoMap,
-  parseNamespacedName,
-  type IntFormat,
-} from './go-parse.js';
+import { parseGoBool, parseGoDuration, parseGoInt, parseGoList, parseGoMap, parseNamespacedName, type IntFormat } from './go-parse.js';
 
 export type ConfigValue = OperatorConfig[keyof OperatorConfig];
 
@@ -93,7 +85,7 @@ export function readCrdValue(kind: ValueKind, raw: unknown): ConfigValue {
     case 'containers':
       return expectObjectList(raw) as V1Container[];
     case 'probe':
-      return expectObject(raw) as V1Probe;
+      return expectObject(raw);
   }
 }
 
@@ -159,7 +151,9 @@ function setRoleProperty(role: InfrastructureRole, name: string, value: string):
       role.defaultRoleValue = value;
       return;
     default:
-      throw new Error(`has an unknown property ${JSON.stringify(name)} (known: secretname, userkey, passwordkey, rolekey, defaultuservalue, defaultrolevalue)`);
+      throw new Error(
+        `has an unknown property ${JSON.stringify(name)} (known: secretname, userkey, passwordkey, rolekey, defaultuservalue, defaultrolevalue)`,
+      );
   }
 }
 
@@ -192,7 +186,16 @@ function readInfrastructureRole(item: unknown, index: number): InfrastructureRol
 
 function emptyInfrastructureRole(): InfrastructureRole {
   const secretName: NamespacedName = { namespace: '', name: '' };
-  return { secretName, userKey: '', passwordKey: '', roleKey: '', defaultUserValue: '', defaultRoleValue: '', details: '', template: false };
+  return {
+    secretName,
+    userKey: '',
+    passwordKey: '',
+    roleKey: '',
+    defaultUserValue: '',
+    defaultRoleValue: '',
+    details: '',
+    template: false,
+  };
 }
 
 // pgfn extension: upstream's decoder cannot read containers from a ConfigMap string at all.
@@ -224,13 +227,13 @@ function expectArray(raw: unknown): unknown[] {
 function expectStringList(raw: unknown): string[] {
   const list = expectArray(raw);
   if (!list.every((item) => typeof item === 'string')) throw new Error('is not a list of strings');
-  return [...(list as string[])];
+  return [...(list)];
 }
 
 function expectObjectList(raw: unknown): object[] {
   const list = expectArray(raw);
   if (!list.every(isPlainObject)) throw new Error('is not a list of objects');
-  return list as object[];
+  return list;
 }
 
 function expectStringMap(raw: unknown): Record<string, string> {

@@ -458,8 +458,10 @@ export const CONFIG_DEFAULT_DIVERGENCES: Readonly<Record<string, string>> = Obje
   enable_postgres_team_crd: 'the CRD schema defaults to true; config.go says false.',
   enable_teams_api: 'the CRD schema has no default, so the CRD path reads false; config.go says true.',
   oauth_token_secret_name: 'the CRD schema defaults to "postgres-operator"; config.go says "postgresql-operator".',
-  connection_pooler_number_of_instances: 'operator_config.go raises values below 2 to 2; pgfn rejects values below 1, as config.go validation does.',
-  infrastructure_roles_secrets: 'operator_config.go copies only secretname, userkey, passwordkey and rolekey of each item; pgfn keeps every field.',
+  connection_pooler_number_of_instances:
+    'operator_config.go raises values below 2 to 2; pgfn rejects values below 1, as config.go validation does.',
+  infrastructure_roles_secrets:
+    'operator_config.go copies only secretname, userkey, passwordkey and rolekey of each item; pgfn keeps every field.',
 });
 
 function deepFreeze<T>(value: T): T {

@@ -3,7 +3,15 @@
 // the first bad value and ignores unknown keys, this reports every problem and keeps going.
 import type { OperatorConfig } from './config.js';
 import { CONFIG_KEYS_BY_KEY, type ConfigKey } from './config-keys.js';
-import { applyValue, defaultConfig, finishConfig, valueError, type ConfigError, type ConfigLoadOptions, type ConfigLoadResult } from './config-load.js';
+import {
+  applyValue,
+  defaultConfig,
+  finishConfig,
+  valueError,
+  type ConfigError,
+  type ConfigLoadOptions,
+  type ConfigLoadResult,
+} from './config-load.js';
 import { emptyConfigMapValue, parseConfigMapValue } from './config-values.js';
 
 export function fromConfigMap(data: Readonly<Record<string, string>>, options: ConfigLoadOptions = {}): ConfigLoadResult {

@@ -4,7 +4,15 @@
 // {}) to a default (pkg/controller/operator_config.go), so does this.
 import type { OperatorConfig } from './config.js';
 import { CONFIG_KEYS, type ConfigKey, type CrdGroup } from './config-keys.js';
-import { applyValue, defaultConfig, finishConfig, valueError, type ConfigError, type ConfigLoadOptions, type ConfigLoadResult } from './config-load.js';
+import {
+  applyValue,
+  defaultConfig,
+  finishConfig,
+  valueError,
+  type ConfigError,
+  type ConfigLoadOptions,
+  type ConfigLoadResult,
+} from './config-load.js';
 import { isEmptyValue, readCrdValue } from './config-values.js';
 import type { OperatorConfiguration } from './operator-configuration.js';
 
@@ -13,7 +21,10 @@ const ROOT = 'configuration';
 /** Rows per CR group, and the set of group names. */
 const ROWS_BY_GROUP: ReadonlyMap<CrdGroup, ReadonlyMap<string, ConfigKey>> = groupRows();
 
-export function fromOperatorConfiguration(obj: Pick<OperatorConfiguration, 'configuration'>, options: ConfigLoadOptions = {}): ConfigLoadResult {
+export function fromOperatorConfiguration(
+  obj: Pick<OperatorConfiguration, 'configuration'>,
+  options: ConfigLoadOptions = {},
+): ConfigLoadResult {
   const config = defaultConfig();
   const errors: ConfigError[] = [];
   const root: unknown = obj.configuration;

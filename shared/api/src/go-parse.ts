@@ -85,8 +85,8 @@ function digitValue(ch: string): number {
 const UNIT_SECONDS: Readonly<Record<string, number>> = {
   ns: 1e-9,
   us: 1e-6,
-  'µs': 1e-6, // U+00B5 micro sign
-  'μs': 1e-6, // U+03BC Greek mu
+  µs: 1e-6, // U+00B5 micro sign
+  μs: 1e-6, // U+03BC Greek mu
   ms: 1e-3,
   s: 1,
   m: 60,

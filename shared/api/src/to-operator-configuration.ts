@@ -11,7 +11,10 @@ import type { InfrastructureRoleSpec, OperatorConfiguration, OperatorConfigurati
 /** Upstream's example object name (manifests/postgresql-operator-default-configuration.yaml). */
 export const DEFAULT_OPERATOR_CONFIGURATION_NAME = 'postgresql-operator-default-configuration';
 
-export function toOperatorConfiguration(config: Readonly<OperatorConfig>, metadata: V1ObjectMeta = { name: DEFAULT_OPERATOR_CONFIGURATION_NAME }): OperatorConfiguration {
+export function toOperatorConfiguration(
+  config: Readonly<OperatorConfig>,
+  metadata: V1ObjectMeta = { name: DEFAULT_OPERATOR_CONFIGURATION_NAME },
+): OperatorConfiguration {
   const data: Record<string, unknown> = {};
   for (const row of CONFIG_KEYS) {
     const value = config[row.prop];
@@ -23,7 +26,7 @@ export function toOperatorConfiguration(config: Readonly<OperatorConfig>, metada
     apiVersion: API_VERSION,
     kind: OPERATOR_CONFIGURATION_KIND,
     metadata,
-    configuration: data as OperatorConfigurationData,
+    configuration: data,
   };
 }
 

@@ -23,7 +23,10 @@ export function extractClusterName(clusterName: string, teamId: string): Extract
     return { ok: false, reason: `the name "${clusterName}" is longer than ${CLUSTER_NAME_MAX_LENGTH} characters` };
   }
   if (!SERVICE_NAME_PATTERN.test(clusterName)) {
-    return { ok: false, reason: `the name "${clusterName}" is not a DNS-1035 label (lower-case letters, digits and dashes, starting with a letter)` };
+    return {
+      ok: false,
+      reason: `the name "${clusterName}" is not a DNS-1035 label (lower-case letters, digits and dashes, starting with a letter)`,
+    };
   }
   return { ok: true, name: clusterName.slice(teamId.length + 1) };
 }

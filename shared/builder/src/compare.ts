@@ -117,17 +117,28 @@ function mutableChanges(live: V1StatefulSet, desired: V1StatefulSet, options: Co
     const p = s.spec?.persistentVolumeClaimRetentionPolicy;
     return `whenDeleted=${p?.whenDeleted ?? 'Retain'}, whenScaled=${p?.whenScaled ?? 'Retain'}`;
   };
-  if (retention(live) !== retention(desired)) reasons.push(`persistentVolumeClaimRetentionPolicy changed from ${retention(live)} to ${retention(desired)}`);
+  if (retention(live) !== retention(desired))
+    reasons.push(`persistentVolumeClaimRetentionPolicy changed from ${retention(live)} to ${retention(desired)}`);
   const liveMeta = live.metadata;
-  reasons.push(...mapChanges('labels', liveMeta?.labels, desired.metadata?.labels, ownedMapKeys(liveMeta, manager, ['metadata', 'labels']), new Set()));
   reasons.push(
-    ...mapChanges('annotations', liveMeta?.annotations, desired.metadata?.annotations, ownedMapKeys(liveMeta, manager, ['metadata', 'annotations']), ignored),
+    ...mapChanges('labels', liveMeta?.labels, desired.metadata?.labels, ownedMapKeys(liveMeta, manager, ['metadata', 'labels']), new Set()),
+  );
+  reasons.push(
+    ...mapChanges(
+      'annotations',
+      liveMeta?.annotations,
+      desired.metadata?.annotations,
+      ownedMapKeys(liveMeta, manager, ['metadata', 'annotations']),
+      ignored,
+    ),
   );
   reasons.push(...ownerChanges(liveMeta, desired.metadata));
   const liveContent = live.metadata?.annotations?.[POD_TEMPLATE_CONTENT_HASH_ANNOTATION];
   const desiredContent = desired.metadata?.annotations?.[POD_TEMPLATE_CONTENT_HASH_ANNOTATION];
   if (liveContent !== desiredContent && storedPodTemplateHash(live.spec?.template) === storedPodTemplateHash(desired.spec?.template)) {
-    reasons.push('the pod template changed in a way that needs no pod rotation (annotations, DCS-only settings or a lazily upgraded image)');
+    reasons.push(
+      'the pod template changed in a way that needs no pod rotation (annotations, DCS-only settings or a lazily upgraded image)',
+    );
   }
   return reasons;
 }
@@ -158,4 +169,3 @@ function ownerChanges(live: V1ObjectMeta | undefined, desired: V1ObjectMeta | un
   const have = new Set((live?.ownerReferences ?? []).map((r) => r.uid));
   return (desired?.ownerReferences ?? []).filter((r) => !have.has(r.uid)).map((r) => `owner reference to ${r.kind} "${r.name}" added`);
 }
-

@@ -40,7 +40,10 @@ export interface LabelledCluster extends NamedCluster {
 
 /** The operator settings labels depend on. */
 export type LabelConfig = Partial<
-  Pick<OperatorConfig, 'clusterLabels' | 'clusterNameLabel' | 'podRoleLabel' | 'inheritedLabels' | 'inheritedAnnotations' | 'downscalerAnnotations'>
+  Pick<
+    OperatorConfig,
+    'clusterLabels' | 'clusterNameLabel' | 'podRoleLabel' | 'inheritedLabels' | 'inheritedAnnotations' | 'downscalerAnnotations'
+  >
 >;
 
 export function clusterNameLabelKey(config: LabelConfig): string {

@@ -74,10 +74,16 @@ function providerEnv(cluster: Postgresql, config: OperatorConfig): V1EnvVar[] {
 export function cronJobSecretEnv(config: OperatorConfig, secretData: Readonly<Record<string, string>> | undefined): V1EnvVar[] {
   const name = config.logicalBackupCronjobEnvironmentSecret;
   if (name === '' || secretData === undefined) return [];
-  return Object.keys(secretData).sort().map((key) => secretEnv(key, name, key));
+  return Object.keys(secretData)
+    .sort()
+    .map((key) => secretEnv(key, name, key));
 }
 
-function backupContainer(cluster: Postgresql, config: OperatorConfig, secretData: Readonly<Record<string, string>> | undefined): V1Container {
+function backupContainer(
+  cluster: Postgresql,
+  config: OperatorConfig,
+  secretData: Readonly<Record<string, string>> | undefined,
+): V1Container {
   const own = {
     requests: { cpu: config.logicalBackupCpuRequest, memory: config.logicalBackupMemoryRequest },
     limits: { cpu: config.logicalBackupCpuLimit, memory: config.logicalBackupMemoryLimit },
@@ -86,7 +92,10 @@ function backupContainer(cluster: Postgresql, config: OperatorConfig, secretData
     name: LOGICAL_BACKUP_CONTAINER_NAME,
     image: config.logicalBackupDockerImage,
     imagePullPolicy: 'IfNotPresent',
-    resources: resourceRequirements(own, defaultResources(config), config, { path: 'configuration logical_backup', enforceThresholds: false }),
+    resources: resourceRequirements(own, defaultResources(config), config, {
+      path: 'configuration logical_backup',
+      enforceThresholds: false,
+    }),
     // The same ports as the Spilo container: upstream builds both with one container generator.
     ports: [PATRONI_API_PORT, POSTGRES_PORT, OPERATOR_API_PORT].map((containerPort) => ({ containerPort, protocol: 'TCP' })),
     env: [...logicalBackupEnv(cluster, config), ...cronJobSecretEnv(config, secretData)],
@@ -116,7 +125,9 @@ function backupPodSpec(cluster: Postgresql, config: OperatorConfig, labels: Reco
     // the nodes config node_readiness_label allows.
     affinity: {
       podAffinity: {
-        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: { labelSelector: { matchLabels: { ...labels } }, topologyKey: HOSTNAME_TOPOLOGY_KEY } }],
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 1, podAffinityTerm: { labelSelector: { matchLabels: { ...labels } }, topologyKey: HOSTNAME_TOPOLOGY_KEY } },
+        ],
       },
     },
   };
@@ -146,11 +157,18 @@ export function buildLogicalBackupCronJob(
   const withAnnotations = annotations === undefined ? {} : { annotations };
   const podAnnotations: Record<string, string> = { ...(annotations ?? {}) };
   if (config.kubeIamRole !== '') podAnnotations[KUBE_IAM_ANNOTATION] = config.kubeIamRole;
-  const podMeta: V1PodTemplateSpec['metadata'] = { labels, ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}) };
+  const podMeta: V1PodTemplateSpec['metadata'] = {
+    labels,
+    ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}),
+  };
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: clusterObjectMeta(cluster, config, { name: logicalBackupJobName(cluster, config), labels, annotations: clusterPodAnnotations(cluster, config) }),
+    metadata: clusterObjectMeta(cluster, config, {
+      name: logicalBackupJobName(cluster, config),
+      labels,
+      annotations: clusterPodAnnotations(cluster, config),
+    }),
     spec: {
       schedule: cluster.spec.logicalBackupSchedule || config.logicalBackupSchedule,
       concurrencyPolicy: 'Forbid',

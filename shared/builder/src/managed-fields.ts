@@ -18,7 +18,8 @@ export function ownedMapKeys(metadata: V1ObjectMeta | undefined, manager: string
   const keys = new Set<string>();
   for (const tree of appliedTrees(metadata, manager)) {
     let node: unknown = tree;
-    for (const field of path) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[`f:${field}`] : undefined;
+    for (const field of path)
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[`f:${field}`] : undefined;
     if (typeof node !== 'object' || node === null) continue;
     for (const key of Object.keys(node)) if (key.startsWith('f:')) keys.add(key.slice(2));
   }

@@ -20,7 +20,12 @@ export interface ObjectRef {
 }
 
 export function objectRef(obj: KubernetesObject): ObjectRef {
-  return { apiVersion: obj.apiVersion ?? '', kind: obj.kind ?? '', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
+  return {
+    apiVersion: obj.apiVersion ?? '',
+    kind: obj.kind ?? '',
+    namespace: obj.metadata?.namespace ?? '',
+    name: obj.metadata?.name ?? '',
+  };
 }
 
 /** "Kind/namespace/name": unique among one cluster's objects. */

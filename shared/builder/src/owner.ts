@@ -4,7 +4,10 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
 
-export function ownerReferences(cluster: Pick<Postgresql, 'metadata'>, config: Pick<OperatorConfig, 'enableOwnerReferences'>): V1OwnerReference[] | undefined {
+export function ownerReferences(
+  cluster: Pick<Postgresql, 'metadata'>,
+  config: Pick<OperatorConfig, 'enableOwnerReferences'>,
+): V1OwnerReference[] | undefined {
   const current = structuredClone(cluster.metadata.ownerReferences ?? []);
   const uid = cluster.metadata.uid;
   const name = cluster.metadata.name;

@@ -29,7 +29,11 @@ export function passwordChanges(credentials: Iterable<UserCredentials>): Passwor
   for (const c of credentials) {
     if (c.outcome === 'kept' || c.outcome === 'conflict') continue;
     out.push({
-      role: c.user.name, username: c.username, secretName: c.secretName, namespace: c.namespace, kind: c.outcome,
+      role: c.user.name,
+      username: c.username,
+      secretName: c.secretName,
+      namespace: c.namespace,
+      kind: c.outcome,
       systemUser: c.user.origin === 'system',
       ...(c.restartPods === undefined ? {} : { restartPods: c.restartPods }),
     });
@@ -47,7 +51,10 @@ export function passwordChanges(credentials: Iterable<UserCredentials>): Passwor
 export function podRotationReasons(changes: readonly PasswordChange[], pods: PasswordPods = 'postgres'): string[] {
   return changes
     .filter((c) => c.restartPods === pods)
-    .map((c) => `the password of ${pods === 'postgres' ? 'system user' : 'pooler user'} ${c.role} was ${c.kind === 'reset' ? 'reset' : 'rotated in place'}`);
+    .map(
+      (c) =>
+        `the password of ${pods === 'postgres' ? 'system user' : 'pooler user'} ${c.role} was ${c.kind === 'reset' ? 'reset' : 'rotated in place'}`,
+    );
 }
 
 /** True iff an existing system user's password changed in this build, so Spilo pods must be marked for rotation. */

@@ -78,8 +78,7 @@ const MAX_ROLE_NAME_BYTES = 63;
 export function rotationApplies(user: CredentialSubject, spec: RotationSpec, config: RotationContext['config']): boolean {
   if ((spec.usersIgnoringSecretRotation ?? []).includes(user.name)) return false;
   // Upstream compares against the key "superuser", not the superuser's name; kept for compatibility.
-  const inManifest =
-    user.name !== 'superuser' && ((spec.usersWithSecretRotation ?? []).includes(user.name) || inPlace(user, spec));
+  const inManifest = user.name !== 'superuser' && ((spec.usersWithSecretRotation ?? []).includes(user.name) || inPlace(user, spec));
   const allowedGlobally = !user.isDbOwner && (user.origin === 'manifest' || user.origin === 'bootstrap');
   return inManifest || (config.enablePasswordRotation && allowedGlobally);
 }
@@ -165,15 +164,21 @@ function rotate(user: CredentialSubject, draft: Draft, ctx: RotationContext): Dr
   const expected = samePerson ? user.name : rotationUserName(user.name, ctx.now);
   const bytes = Buffer.byteLength(expected, 'utf8');
   if (bytes > MAX_ROLE_NAME_BYTES) {
-    return { ...draft, problem: `rotation user ${JSON.stringify(expected)} is ${bytes} bytes long; Postgres keeps at most ${MAX_ROLE_NAME_BYTES} and would silently cut it` };
+    return {
+      ...draft,
+      problem: `rotation user ${JSON.stringify(expected)} is ${bytes} bytes long; Postgres keeps at most ${MAX_ROLE_NAME_BYTES} and would silently cut it`,
+    };
   }
   // A longer stored name carries a date suffix: switching to in-place rotation acts at once.
   const modeChanged = draft.data.username.length > expected.length;
   if (!(ctx.now > due) && !modeChanged) return draft;
   const data: SecretData = { username: expected, password: ctx.newPassword(), nextRotation: soonest };
-  if (samePerson) return { data, outcome: 'rotated-in-place', reasons: [...draft.reasons, `password rotated in place; next rotation ${soonest}`] };
+  if (samePerson)
+    return { data, outcome: 'rotated-in-place', reasons: [...draft.reasons, `password rotated in place; next rotation ${soonest}`] };
   return {
-    data, outcome: 'rotated-new-user', cleanUpRotationUsersOf: user.name,
+    data,
+    outcome: 'rotated-new-user',
+    cleanUpRotationUsersOf: user.name,
     reasons: [...draft.reasons, `rotated to user ${JSON.stringify(expected)}; next rotation ${soonest}`],
   };
 }
@@ -187,21 +192,29 @@ function unrotated(user: CredentialSubject, draft: Draft, ctx: RotationContext):
   if (held === user.name) return draft;
   if (held.replaceAll('-', '_') === user.name.replaceAll('-', '_')) {
     return {
-      ...draft, outcome: 'conflict',
+      ...draft,
+      outcome: 'conflict',
       problem: `the Secret belongs to user ${JSON.stringify(held)}, not ${JSON.stringify(user.name)}: both names make the same Secret name`,
     };
   }
   return {
     data: { username: user.name, password: ctx.newPassword(), nextRotation: '' },
     outcome: 'reset',
-    reasons: [...draft.reasons, `the Secret named rotation user ${JSON.stringify(held)} but rotation is off: back to ${JSON.stringify(user.name)} with a new password`],
+    reasons: [
+      ...draft.reasons,
+      `the Secret named rotation user ${JSON.stringify(held)} but rotation is off: back to ${JSON.stringify(user.name)} with a new password`,
+    ],
     cleanUpRotationUsersOf: user.name,
   };
 }
 
 function followInfrastructure(user: CredentialSubject, draft: Draft): Draft {
   if (user.origin !== 'infrastructure' || user.password === undefined || user.password === draft.data.password) return draft;
-  return { data: { username: user.name, password: user.password }, outcome: 'infrastructure', reasons: [...draft.reasons, 'the infrastructure role has a new password'] };
+  return {
+    data: { username: user.name, password: user.password },
+    outcome: 'infrastructure',
+    reasons: [...draft.reasons, 'the infrastructure role has a new password'],
+  };
 }
 
 /**

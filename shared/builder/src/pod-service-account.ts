@@ -21,7 +21,8 @@ function parseDefinition(text: string, kind: string, key: string): Definition {
   } catch (err) {
     throw new Error(`configuration ${key}: the definition is neither JSON nor YAML (${(err as Error).message})`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`configuration ${key}: the definition is not an object`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`configuration ${key}: the definition is not an object`);
   const def = value as Definition;
   if (def.kind !== kind) throw new Error(`configuration ${key}: the definition describes a ${String(def.kind)}, not a ${kind}`);
   return def;
@@ -49,7 +50,9 @@ export function buildPodRoleBinding(cluster: Postgresql, config: OperatorConfig)
   const namespace = clusterNamespace(cluster);
   const account = config.podServiceAccountName;
   const binding: V1RoleBinding = config.podServiceAccountRoleBindingDefinition
-    ? (structuredClone(parseDefinition(config.podServiceAccountRoleBindingDefinition, 'RoleBinding', 'pod_service_account_role_binding_definition')) as unknown as V1RoleBinding)
+    ? (structuredClone(
+        parseDefinition(config.podServiceAccountRoleBindingDefinition, 'RoleBinding', 'pod_service_account_role_binding_definition'),
+      ) as unknown as V1RoleBinding)
     : {
         metadata: { name: account },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: account },

@@ -54,7 +54,9 @@ function rotationRelevantContainer(container: V1Container, options: PodTemplateH
   if (container.name !== POSTGRES_CONTAINER_NAME) return container;
   const out: V1Container = { ...container };
   if (options.ignorePostgresImage) delete out.image;
-  out.env = (container.env ?? []).map((e) => (e.name === 'SPILO_CONFIGURATION' && e.value !== undefined ? { ...e, value: withoutDcs(e.value) } : e));
+  out.env = (container.env ?? []).map((e) =>
+    e.name === 'SPILO_CONFIGURATION' && e.value !== undefined ? { ...e, value: withoutDcs(e.value) } : e,
+  );
   return out;
 }
 

@@ -10,7 +10,11 @@ export const CONNECTION_POOLER_LABEL = 'connection-pooler';
 
 /** Selector labels of a role's pooler pods (Deployment selector). */
 export function poolerSelectorLabels(cluster: Postgresql, config: OperatorConfig, role: PostgresRole): Record<string, string> {
-  return { ...clusterLabels(cluster, config), [APPLICATION_LABEL]: POOLER_APPLICATION, [CONNECTION_POOLER_LABEL]: poolerName(cluster, role) };
+  return {
+    ...clusterLabels(cluster, config),
+    [APPLICATION_LABEL]: POOLER_APPLICATION,
+    [CONNECTION_POOLER_LABEL]: poolerName(cluster, role),
+  };
 }
 
 /** Labels of a role's pooler Deployment, pods and auth Secret: object labels, pooler name and role. */

@@ -9,7 +9,15 @@ import { poolerName } from './names.js';
 import { clusterObjectMeta } from './object-meta.js';
 import { CONNECTION_POOLER_LABEL, poolerSelectorLabels } from './pooler-labels.js';
 import { needPooler } from './pooler-settings.js';
-import { applyExposure, customServiceAnnotations, DNS_NAME_ANNOTATION, exposure, isLoadBalancer, roleDnsName, type Exposure } from './services.js';
+import {
+  applyExposure,
+  customServiceAnnotations,
+  DNS_NAME_ANNOTATION,
+  exposure,
+  isLoadBalancer,
+  roleDnsName,
+  type Exposure,
+} from './services.js';
 import { POSTGRES_PORT } from './spilo-container.js';
 
 export function poolerExposure(cluster: Postgresql, config: OperatorConfig, role: PostgresRole): Exposure {
@@ -32,7 +40,13 @@ export function poolerExposure(cluster: Postgresql, config: OperatorConfig, role
 export function poolerServiceAnnotations(cluster: Postgresql, config: OperatorConfig, role: PostgresRole): Record<string, string> {
   const out = customServiceAnnotations(cluster.spec, config, role);
   if (isLoadBalancer(poolerExposure(cluster, config, role))) {
-    out[DNS_NAME_ANNOTATION] = roleDnsName(poolerName(cluster, 'master'), clusterNamespace(cluster), cluster.spec.teamId ?? '', config, role);
+    out[DNS_NAME_ANNOTATION] = roleDnsName(
+      poolerName(cluster, 'master'),
+      clusterNamespace(cluster),
+      cluster.spec.teamId ?? '',
+      config,
+      role,
+    );
   }
   return out;
 }

@@ -86,7 +86,13 @@ export function poolerImage(spec: PostgresSpec, config: OperatorConfig): string 
 export function poolerDefaultResources(config: OperatorConfig): Resources {
   const f = POOLER_FALLBACK_RESOURCES;
   return {
-    requests: { cpu: config.connectionPoolerDefaultCpuRequest || f.requests.cpu, memory: config.connectionPoolerDefaultMemoryRequest || f.requests.memory },
-    limits: { cpu: config.connectionPoolerDefaultCpuLimit || f.limits.cpu, memory: config.connectionPoolerDefaultMemoryLimit || f.limits.memory },
+    requests: {
+      cpu: config.connectionPoolerDefaultCpuRequest || f.requests.cpu,
+      memory: config.connectionPoolerDefaultMemoryRequest || f.requests.memory,
+    },
+    limits: {
+      cpu: config.connectionPoolerDefaultCpuLimit || f.limits.cpu,
+      memory: config.connectionPoolerDefaultMemoryLimit || f.limits.memory,
+    },
   };
 }

@@ -10,7 +10,14 @@ import { poolerName, serviceNameForRole } from './names.js';
 import { clusterObjectMeta, clusterPodAnnotations } from './object-meta.js';
 import { poolerObjectLabels, poolerSelectorLabels } from './pooler-labels.js';
 import {
-  needPooler, POOLER_MAX_CLIENT_CONNECTIONS, poolerDefaultResources, poolerImage, poolerMode, poolerSchema, poolerSizes, poolerUser,
+  needPooler,
+  POOLER_MAX_CLIENT_CONNECTIONS,
+  poolerDefaultResources,
+  poolerImage,
+  poolerMode,
+  poolerSchema,
+  poolerSizes,
+  poolerUser,
 } from './pooler-settings.js';
 import { resourceRequirements } from './resources.js';
 import { nodeAffinity, podAffinity, tolerations } from './scheduling.js';
@@ -64,7 +71,9 @@ export function poolerEnv(cluster: Postgresql, config: OperatorConfig, role: Pos
 }
 
 function poolerContainer(cluster: Postgresql, config: OperatorConfig, role: PostgresRole, tls: ReturnType<typeof tlsMounts>): V1Container {
-  const mounts: V1VolumeMount[] = [{ name: poolerAuthSecretName(cluster, role), mountPath: USERLIST_PATH, subPath: USERLIST_KEY, readOnly: true }];
+  const mounts: V1VolumeMount[] = [
+    { name: poolerAuthSecretName(cluster, role), mountPath: USERLIST_PATH, subPath: USERLIST_KEY, readOnly: true },
+  ];
   for (const volume of tls.volumes) mounts.push({ name: volume.name, mountPath: volume.mountPath });
   const tlsEnv = tls.env.map((e) => ({ ...e, name: POOLER_TLS_ENV[e.name] ?? e.name }));
   return {
@@ -110,7 +119,11 @@ export function buildPoolerDeployment(cluster: Postgresql, config: OperatorConfi
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: clusterObjectMeta(cluster, config, { name: poolerName(cluster, role), labels, annotations: downscalerAnnotations(cluster, config) }),
+    metadata: clusterObjectMeta(cluster, config, {
+      name: poolerName(cluster, role),
+      labels,
+      annotations: downscalerAnnotations(cluster, config),
+    }),
     spec: {
       replicas: poolerSizes(cluster.spec, config).instances,
       selector: { matchLabels: poolerSelectorLabels(cluster, config, role) },
@@ -138,7 +151,10 @@ export function buildPoolerAuthSecret(
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: clusterObjectMeta(cluster, config, { name: poolerAuthSecretName(cluster, role), labels: poolerObjectLabels(cluster, config, role) }),
+    metadata: clusterObjectMeta(cluster, config, {
+      name: poolerAuthSecretName(cluster, role),
+      labels: poolerObjectLabels(cluster, config, role),
+    }),
     type: 'Opaque',
     data: encodeData({ [USERLIST_KEY]: userlist(credentials.username, credentials.password) }),
   };

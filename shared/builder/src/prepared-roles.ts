@@ -8,9 +8,17 @@ import { clusterName } from './names.js';
 import type { PgUser } from './users.js';
 
 /** Group roles: suffix → the suffix of the role it inherits from. */
-const DEFAULT_ROLES: readonly [string, string][] = [['_owner', ''], ['_reader', ''], ['_writer', '_reader']];
+const DEFAULT_ROLES: readonly [string, string][] = [
+  ['_owner', ''],
+  ['_reader', ''],
+  ['_writer', '_reader'],
+];
 /** Login roles: suffix → the group role it joins. */
-const DEFAULT_USERS: readonly [string, string][] = [['_owner_user', '_owner'], ['_reader_user', '_reader'], ['_writer_user', '_writer']];
+const DEFAULT_USERS: readonly [string, string][] = [
+  ['_owner_user', '_owner'],
+  ['_reader_user', '_reader'],
+  ['_writer_user', '_writer'],
+];
 const DEFAULT_SEARCH_PATH = '"$user"';
 /** The owner of a prepared database's owner role (upstream passes "admin" literally). */
 const DATABASE_ADMIN_ROLE = 'admin';

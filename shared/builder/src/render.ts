@@ -4,7 +4,14 @@
 // only rotation dates depend on). Validation warnings go to stderr; errors too, with exit code 1.
 import { parseArgs } from 'node:util';
 import { Document, parseAllDocuments } from 'yaml';
-import { DEFAULT_OPERATOR_CONFIG, fromConfigMap, fromOperatorConfiguration, type OperatorConfig, type OperatorConfiguration, type Postgresql } from '@pgfn/api';
+import {
+  DEFAULT_OPERATOR_CONFIG,
+  fromConfigMap,
+  fromOperatorConfiguration,
+  type OperatorConfig,
+  type OperatorConfiguration,
+  type Postgresql,
+} from '@pgfn/api';
 import { buildCluster } from './build-cluster.js';
 import type { KubeObject } from './inputs.js';
 
@@ -46,7 +53,10 @@ export function loadConfigDocument(doc: unknown): { config: OperatorConfig; erro
     const r = fromOperatorConfiguration(obj as Pick<OperatorConfiguration, 'configuration'>);
     return { config: r.config, errors: r.errors.map((e) => e.message) };
   }
-  return { config: structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig, errors: [`the configuration file holds a ${String(obj.kind)}, not a ConfigMap or an OperatorConfiguration`] };
+  return {
+    config: structuredClone(DEFAULT_OPERATOR_CONFIG),
+    errors: [`the configuration file holds a ${String(obj.kind)}, not a ConfigMap or an OperatorConfiguration`],
+  };
 }
 
 function parseYaml(text: string, path: string): unknown[] {
@@ -60,7 +70,8 @@ function parseYaml(text: string, path: string): unknown[] {
   return out;
 }
 
-const USAGE = 'usage: npm run render -- -f <manifest.yaml> [--config <configmap.yaml|operatorconfiguration.yaml>] [-n <namespace>] [--now <RFC 3339 time>]';
+const USAGE =
+  'usage: npm run render -- -f <manifest.yaml> [--config <configmap.yaml|operatorconfiguration.yaml>] [-n <namespace>] [--now <RFC 3339 time>]';
 
 /** Runs the render command; returns the process exit code. */
 export function runRender(argv: readonly string[], io: RenderIo): number {
@@ -68,7 +79,12 @@ export function runRender(argv: readonly string[], io: RenderIo): number {
   try {
     args = parseArgs({
       args: [...argv],
-      options: { file: { type: 'string', short: 'f' }, config: { type: 'string' }, namespace: { type: 'string', short: 'n' }, now: { type: 'string' } },
+      options: {
+        file: { type: 'string', short: 'f' },
+        config: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        now: { type: 'string' },
+      },
     }).values;
   } catch (err) {
     io.stderr(`${(err as Error).message}\n${USAGE}\n`);
@@ -87,9 +103,10 @@ export function runRender(argv: readonly string[], io: RenderIo): number {
 }
 
 function render(args: { file?: string; config?: string; namespace?: string; now?: string }, io: RenderIo): number {
-  const loaded = args.config === undefined
-    ? { config: structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig, errors: [] }
-    : loadConfigDocument(parseYaml(io.readFile(args.config), args.config)[0]);
+  const loaded =
+    args.config === undefined
+      ? { config: structuredClone(DEFAULT_OPERATOR_CONFIG) as OperatorConfig, errors: [] }
+      : loadConfigDocument(parseYaml(io.readFile(args.config), args.config)[0]);
   for (const e of loaded.errors) io.stderr(`error: ${args.config}: ${e}\n`);
   const now = args.now === undefined ? startOfDay(io.today()) : new Date(args.now);
   if (Number.isNaN(now.getTime())) throw new Error(`--now "${args.now}" is not a time such as 2026-01-31T00:00:00Z`);
@@ -98,7 +115,8 @@ function render(args: { file?: string; config?: string; namespace?: string; now?
   const newPassword = placeholderPasswords();
   for (const doc of parseYaml(io.readFile(args.file ?? ''), args.file ?? '')) {
     const cluster = doc as Postgresql;
-    if (cluster.kind !== 'postgresql') throw new Error(`${args.file}: found a ${String(cluster.kind)}; only postgresql objects can be rendered`);
+    if (cluster.kind !== 'postgresql')
+      throw new Error(`${args.file}: found a ${String(cluster.kind)}; only postgresql objects can be rendered`);
     if (args.namespace !== undefined) cluster.metadata = { ...cluster.metadata, namespace: args.namespace };
     const result = buildCluster({ cluster, config: loaded.config, existingSecrets: new Map(), newPassword, now });
     for (const e of result.errors) io.stderr(`${e.severity}: ${cluster.metadata?.name ?? '?'}: ${e.path}: ${e.message}\n`);

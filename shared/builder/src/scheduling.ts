@@ -1,6 +1,13 @@
 // Where Spilo pods may run (upstream nodeAffinity, podAffinity, tolerations and
 // generateTopologySpreadConstraints in pkg/cluster/k8sres.go).
-import type { V1Affinity, V1NodeAffinity, V1NodeSelectorTerm, V1PodAffinityTerm, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node';
+import type {
+  V1Affinity,
+  V1NodeAffinity,
+  V1NodeSelectorTerm,
+  V1PodAffinityTerm,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
 
 export type NodeAffinityConfig = Pick<OperatorConfig, 'nodeReadinessLabel' | 'nodeReadinessLabelMerge'>;
@@ -19,16 +26,19 @@ export function nodeAffinity(spec: V1NodeAffinity | undefined, config: NodeAffin
   if (required === undefined) {
     out.requiredDuringSchedulingIgnoredDuringExecution = { nodeSelectorTerms: [{ matchExpressions: expressions }] };
   } else if (config.nodeReadinessLabelMerge === 'AND') {
-    required.nodeSelectorTerms = required.nodeSelectorTerms.map(
-      (term): V1NodeSelectorTerm => ({ matchExpressions: [...(term.matchExpressions ?? []), ...expressions] }),
-    );
+    required.nodeSelectorTerms = required.nodeSelectorTerms.map((term): V1NodeSelectorTerm => ({
+      matchExpressions: [...(term.matchExpressions ?? []), ...expressions],
+    }));
   } else if (config.nodeReadinessLabelMerge === 'OR') {
     required.nodeSelectorTerms = [...required.nodeSelectorTerms, { matchExpressions: expressions }];
   }
   return out;
 }
 
-export type AntiAffinityConfig = Pick<OperatorConfig, 'enablePodAntiaffinity' | 'podAntiaffinityTopologyKey' | 'podAntiaffinityPreferredDuringScheduling'>;
+export type AntiAffinityConfig = Pick<
+  OperatorConfig,
+  'enablePodAntiaffinity' | 'podAntiaffinityTopologyKey' | 'podAntiaffinityPreferredDuringScheduling'
+>;
 
 /** Pod anti-affinity between the cluster's pods (when enabled), plus the node affinity. */
 export function podAffinity(
@@ -70,5 +80,8 @@ export function topologySpreadConstraints(
   selectorLabels: Readonly<Record<string, string>>,
 ): V1TopologySpreadConstraint[] | undefined {
   if (spec === undefined || spec.length === 0) return undefined;
-  return spec.map((c) => ({ ...structuredClone(c), labelSelector: structuredClone(c.labelSelector) ?? { matchLabels: { ...selectorLabels } } }));
+  return spec.map((c) => ({
+    ...structuredClone(c),
+    labelSelector: structuredClone(c.labelSelector) ?? { matchLabels: { ...selectorLabels } },
+  }));
 }

@@ -29,9 +29,11 @@ export function secretHolders(claims: readonly SecretClaim[]): Map<string, strin
 }
 
 function precedence(a: SecretClaim, b: SecretClaim): number {
-  return Number(holds(b)) - Number(holds(a))
-    || ROLE_ORIGINS.indexOf(b.origin) - ROLE_ORIGINS.indexOf(a.origin)
-    || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0);
+  return (
+    Number(holds(b)) - Number(holds(a)) ||
+    ROLE_ORIGINS.indexOf(b.origin) - ROLE_ORIGINS.indexOf(a.origin) ||
+    (a.role < b.role ? -1 : a.role > b.role ? 1 : 0)
+  );
 }
 
 function holds(claim: SecretClaim): boolean {

@@ -9,7 +9,13 @@ import { objectLabels } from './labels.js';
 import { clusterName, secretName } from './names.js';
 import { clusterObjectMeta } from './object-meta.js';
 import { isStandbyCluster } from './instances.js';
-import { decideCredentials, type CredentialOutcome, type PasswordPods, type RotationContext, type SecretData } from './password-rotation.js';
+import {
+  decideCredentials,
+  type CredentialOutcome,
+  type PasswordPods,
+  type RotationContext,
+  type SecretData,
+} from './password-rotation.js';
 import { poolerSelectorLabels } from './pooler-labels.js';
 import { secretHolders } from './secret-holders.js';
 import { desiredUsers, needsSecret, type PgUser } from './users.js';
@@ -77,11 +83,21 @@ export function buildUserSecrets(inputs: BuildInputs): UserSecrets {
   const secrets: V1Secret[] = [];
   const users = desiredUsers(cluster, config).filter(needsSecret);
   const current = new Map(users.map((user) => [user.name, currentData(user, inputs)]));
-  const holders = secretHolders(users.map((user) => ({
-    role: user.name, origin: user.origin, secret: `${user.namespace}/${credentialSecretName(cluster, config, user.name)}`,
-    held: current.get(user.name)?.username,
-  })));
-  const ctx: RotationContext = { spec: cluster.spec, config, standby: isStandbyCluster(cluster), now: inputs.now, newPassword: inputs.newPassword };
+  const holders = secretHolders(
+    users.map((user) => ({
+      role: user.name,
+      origin: user.origin,
+      secret: `${user.namespace}/${credentialSecretName(cluster, config, user.name)}`,
+      held: current.get(user.name)?.username,
+    })),
+  );
+  const ctx: RotationContext = {
+    spec: cluster.spec,
+    config,
+    standby: isStandbyCluster(cluster),
+    now: inputs.now,
+    newPassword: inputs.newPassword,
+  };
   for (const user of users) {
     const name = credentialSecretName(cluster, config, user.name);
     const base = { user, secretName: name, namespace: user.namespace };

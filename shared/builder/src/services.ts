@@ -56,7 +56,12 @@ export function isLoadBalancer(e: Exposure): boolean {
 }
 
 /** Sets type, node port, source ranges and traffic policy on a ClusterIP service spec. */
-export function applyExposure(spec: V1ServiceSpec, e: Exposure, sourceRanges: readonly string[] | null | undefined, config: OperatorConfig): void {
+export function applyExposure(
+  spec: V1ServiceSpec,
+  e: Exposure,
+  sourceRanges: readonly string[] | null | undefined,
+  config: OperatorConfig,
+): void {
   if (!e.nodePort && !e.loadBalancer) return;
   if (config.externalTrafficPolicy) spec.externalTrafficPolicy = config.externalTrafficPolicy;
   if (e.nodePort) {

@@ -25,7 +25,10 @@ function sidecarContainer(sidecar: Sidecar, index: number, config: OperatorConfi
     name: sidecar.name || `sidecar-${index}`,
     image: sidecar.image ?? '',
     imagePullPolicy: 'IfNotPresent',
-    resources: resourceRequirements(sidecar.resources, defaultResources(config), config, { path: `${path}.resources`, enforceThresholds: false }),
+    resources: resourceRequirements(sidecar.resources, defaultResources(config), config, {
+      path: `${path}.resources`,
+      enforceThresholds: false,
+    }),
   };
   if (sidecar.env !== undefined && sidecar.env.length > 0) container.env = sidecar.env;
   if (sidecar.ports !== undefined && sidecar.ports.length > 0) container.ports = sidecar.ports;
@@ -70,7 +73,14 @@ export function buildSidecars(cluster: Postgresql, config: OperatorConfig, dataM
   const manifest = (cluster.spec.sidecars ?? []).map((s, i) => sidecarContainer(s, i, config, `spec.sidecars[${i}]`));
   const byImage = Object.keys(config.sidecarDockerImages)
     .sort()
-    .map((name, i) => sidecarContainer({ name, image: config.sidecarDockerImages[name] ?? '' }, manifest.length + i, config, `configuration sidecar_docker_images.${name}`));
+    .map((name, i) =>
+      sidecarContainer(
+        { name, image: config.sidecarDockerImages[name] ?? '' },
+        manifest.length + i,
+        config,
+        `configuration sidecar_docker_images.${name}`,
+      ),
+    );
   const scalyr = scalyrSidecar(cluster, config);
   const { containers } = mergeContainers(manifest, config.sidecars, byImage, scalyr === undefined ? [] : [scalyr]);
   const injected = sidecarInjectedEnv(config.superUsername, secretName(config.superUsername, clusterName(cluster), config));

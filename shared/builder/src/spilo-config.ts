@@ -118,7 +118,11 @@ function sortedRecord(record: Readonly<Record<string, string>>): Record<string, 
 }
 
 /** The object behind SPILO_CONFIGURATION (keys already in upstream's output order). */
-export function spiloConfiguration(postgresql: PostgresqlParam, patroni: Patroni | undefined, config: SpiloConfigConfig): Record<string, unknown> {
+export function spiloConfiguration(
+  postgresql: PostgresqlParam,
+  patroni: Patroni | undefined,
+  config: SpiloConfigConfig,
+): Record<string, unknown> {
   const p = patroni ?? {};
   const { local, bootstrap } = splitPostgresqlParameters(postgresql.parameters ?? {});
   const pgLocal: Record<string, unknown> = {};

@@ -35,7 +35,12 @@ function toInt(text: string): number {
 }
 
 /** The full environment of the postgres container (without TLS variables; see tls.ts). */
-export function spiloEnv(cluster: Postgresql, config: OperatorConfig, spiloConfiguration: string, inputs: PodEnvironmentInputs = {}): V1EnvVar[] {
+export function spiloEnv(
+  cluster: Postgresql,
+  config: OperatorConfig,
+  spiloConfiguration: string,
+  inputs: PodEnvironmentInputs = {},
+): V1EnvVar[] {
   let env = operatorEnv(cluster, config, spiloConfiguration);
   env = appendEnvVars(env, ...(cluster.spec.env ?? []));
   env = appendEnvVars(env, ...cloneEnv(cluster.spec.clone, config));
@@ -98,7 +103,9 @@ function podEnvironmentConfigMapEnv(config: OperatorConfig, inputs: PodEnvironme
   if (ref === undefined || ref.name === '') return [];
   const data = inputs.configMap;
   if (data === undefined) {
-    throw new Error(`pod_environment_configmap "${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}" is configured, but its data was not read and passed to the builder`);
+    throw new Error(
+      `pod_environment_configmap "${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}" is configured, but its data was not read and passed to the builder`,
+    );
   }
   return Object.keys(data)
     .sort()

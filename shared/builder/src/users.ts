@@ -68,8 +68,10 @@ export function systemUsers(cluster: Postgresql, config: OperatorConfig): PgUser
     { ...base, name: config.superUsername, flags: [] },
     { ...base, name: config.replicationUsername, flags: ['LOGIN'] },
   ];
-  if (needPooler(cluster.spec)) users.push({ ...base, name: poolerUser(cluster.spec, config), origin: 'connection-pooler', flags: ['LOGIN'] });
-  if ((cluster.spec.streams ?? []).length > 0) users.push({ ...base, name: STREAM_USER_NAME, origin: 'stream', flags: ['LOGIN', 'REPLICATION'] });
+  if (needPooler(cluster.spec))
+    users.push({ ...base, name: poolerUser(cluster.spec, config), origin: 'connection-pooler', flags: ['LOGIN'] });
+  if ((cluster.spec.streams ?? []).length > 0)
+    users.push({ ...base, name: STREAM_USER_NAME, origin: 'stream', flags: ['LOGIN', 'REPLICATION'] });
   return users;
 }
 

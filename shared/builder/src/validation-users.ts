@@ -29,7 +29,12 @@ export function validateUsers(cluster: Postgresql, config: OperatorConfig): Vali
   for (const [name, flags] of sortedEntries(cluster.spec.users ?? {})) {
     const path = `spec.users.${name}`;
     if (!isValidUsername(name)) {
-      out.push(error(path, `The role name "${name}" is not valid: use lower-case letters, digits, "-" and "_", starting and ending with a letter or digit (optionally prefixed with "namespace.").`));
+      out.push(
+        error(
+          path,
+          `The role name "${name}" is not valid: use lower-case letters, digits, "-" and "_", starting and ending with a letter or digit (optionally prefixed with "namespace.").`,
+        ),
+      );
       continue;
     }
     const roleName = name.includes('.') && config.enableCrossNamespaceSecret ? name.slice(name.indexOf('.') + 1) : name;
@@ -43,51 +48,96 @@ export function validateUsers(cluster: Postgresql, config: OperatorConfig): Vali
     if (reserved !== undefined) out.push(warning(path, `The role "${name}" is ignored because ${reserved}.`));
     const dot = name.indexOf('.');
     if (config.enableCrossNamespaceSecret && dot > 0 && !NAMESPACE_PATTERN.test(name.slice(0, dot))) {
-      out.push(error(path, `The role "${name}" names the namespace "${name.slice(0, dot)}" for its Secret, which is not a valid namespace name.`));
+      out.push(
+        error(path, `The role "${name}" names the namespace "${name.slice(0, dot)}" for its Secret, which is not a valid namespace name.`),
+      );
     }
   }
   return out;
 }
 
 /** Every credentials Secret name must be a DNS-1123 subdomain (prepared database names may carry capitals). */
-export function validateSecretNames(cluster: Postgresql, config: OperatorConfig, users: readonly PgUser[] = desiredUsers(cluster, config)): ValidationError[] {
+export function validateSecretNames(
+  cluster: Postgresql,
+  config: OperatorConfig,
+  users: readonly PgUser[] = desiredUsers(cluster, config),
+): ValidationError[] {
   const out: ValidationError[] = [];
   for (const user of users.filter(needsSecret)) {
     const name = credentialSecretName(cluster, config, user.name);
     if (name.length > 253 || !SUBDOMAIN_PATTERN.test(name)) {
-      out.push(error(`secret ${name}`, `The credentials Secret of role "${user.name}" would be named "${name}", which Kubernetes does not accept (lower-case letters, digits, "-" and ".", at most 253 characters).`));
+      out.push(
+        error(
+          `secret ${name}`,
+          `The credentials Secret of role "${user.name}" would be named "${name}", which Kubernetes does not accept (lower-case letters, digits, "-" and ".", at most 253 characters).`,
+        ),
+      );
     }
   }
   return out;
 }
 
-export function validateDatabases(cluster: Postgresql, config: OperatorConfig, users: readonly PgUser[] = desiredUsers(cluster, config)): ValidationError[] {
+export function validateDatabases(
+  cluster: Postgresql,
+  config: OperatorConfig,
+  users: readonly PgUser[] = desiredUsers(cluster, config),
+): ValidationError[] {
   const out: ValidationError[] = [];
   const roles = new Set(users.map((u) => u.name));
   for (const [db, owner] of sortedEntries(cluster.spec.databases ?? {})) {
     const path = `spec.databases.${db}`;
     if (!DATABASE_NAME_PATTERN.test(db) || tooLong(db)) {
-      out.push(error(path, `The database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and be at most ${MAX_IDENTIFIER_BYTES} bytes.`));
+      out.push(
+        error(
+          path,
+          `The database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and be at most ${MAX_IDENTIFIER_BYTES} bytes.`,
+        ),
+      );
     }
     if (!isValidUsername(owner) || tooLong(owner)) {
-      out.push(error(path, `The owner "${owner}" of database "${db}" is not a valid role name: use lower-case letters, digits, "-" and "_", at most ${MAX_IDENTIFIER_BYTES} bytes.`));
+      out.push(
+        error(
+          path,
+          `The owner "${owner}" of database "${db}" is not a valid role name: use lower-case letters, digits, "-" and "_", at most ${MAX_IDENTIFIER_BYTES} bytes.`,
+        ),
+      );
     } else if (!roles.has(owner)) {
-      out.push(warning(path, `The database "${db}" will not be created: its owner "${owner}" is not a role of this cluster (add it to spec.users).`));
+      out.push(
+        warning(
+          path,
+          `The database "${db}" will not be created: its owner "${owner}" is not a role of this cluster (add it to spec.users).`,
+        ),
+      );
     }
   }
   for (const [db, prepared] of sortedEntries(preparedDatabases(cluster))) {
     const path = `spec.preparedDatabases.${db}`;
     // Prepared roles are named <db>_<schema>_writer etc., so the name must leave room for them.
     if (!DATABASE_NAME_PATTERN.test(db) || tooLong(`${db}_owner_user`)) {
-      out.push(error(path, `The prepared database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and leave room for its roles ("${db}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes).`));
+      out.push(
+        error(
+          path,
+          `The prepared database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and leave room for its roles ("${db}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes).`,
+        ),
+      );
     }
     for (const [schema] of sortedEntries(preparedSchemas(prepared))) {
       if (!DATABASE_NAME_PATTERN.test(schema) || tooLong(`${db}_${schema}_owner_user`)) {
-        out.push(error(`${path}.schemas.${schema}`, `The schema name "${schema}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and "${db}_${schema}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes.`));
+        out.push(
+          error(
+            `${path}.schemas.${schema}`,
+            `The schema name "${schema}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and "${db}_${schema}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes.`,
+          ),
+        );
       }
     }
     if (prepared.secretNamespace && !config.enableCrossNamespaceSecret) {
-      out.push(warning(`${path}.secretNamespace`, `The Secrets of database "${db}" stay in the cluster's namespace because the configuration does not enable cross-namespace secrets (enable_cross_namespace_secret).`));
+      out.push(
+        warning(
+          `${path}.secretNamespace`,
+          `The Secrets of database "${db}" stay in the cluster's namespace because the configuration does not enable cross-namespace secrets (enable_cross_namespace_secret).`,
+        ),
+      );
     }
   }
   return out;

@@ -24,7 +24,8 @@ export interface ValidationError {
 
 export const SUPPORTED_VERSIONS: readonly string[] = ['14', '15', '16', '17', '18'];
 /** RFC 3339 with a numeric UTC offset, as the CRD requires of clone timestamps. */
-const CLONE_TIMESTAMP = /^([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]|60)(\.[0-9]+)?([+-]([01][0-9]|2[0-3]):[0-5][0-9])$/;
+const CLONE_TIMESTAMP =
+  /^([0-9]+)-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]|60)(\.[0-9]+)?([+-]([01][0-9]|2[0-3]):[0-5][0-9])$/;
 const MAINTENANCE_WINDOW = /^\s*(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun):)?(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})\s*$/;
 const CRON_SCHEDULE = /^(\d+|\*)(\/\d+)?(\s+(\d+|\*)(\/\d+)?){4}$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -66,8 +67,10 @@ function validateRequired(cluster: Postgresql): ValidationError[] {
   const spec = cluster.spec as Partial<Postgresql['spec']> | undefined;
   if (spec === undefined || spec === null) return [...out, error('spec', 'The postgresql object has no spec.')];
   if (typeof spec.teamId !== 'string') out.push(error('spec.teamId', 'spec.teamId is required: the team that owns the cluster.'));
-  if (typeof spec.numberOfInstances !== 'number') out.push(error('spec.numberOfInstances', 'spec.numberOfInstances is required: how many Postgres pods to run.'));
-  if (typeof spec.postgresql?.version !== 'string') out.push(error('spec.postgresql.version', 'spec.postgresql.version is required, e.g. "17".'));
+  if (typeof spec.numberOfInstances !== 'number')
+    out.push(error('spec.numberOfInstances', 'spec.numberOfInstances is required: how many Postgres pods to run.'));
+  if (typeof spec.postgresql?.version !== 'string')
+    out.push(error('spec.postgresql.version', 'spec.postgresql.version is required, e.g. "17".'));
   if (typeof spec.volume?.size !== 'string') out.push(error('spec.volume.size', 'spec.volume.size is required, e.g. "10Gi".'));
   return out;
 }
@@ -76,16 +79,37 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
   const name = cluster.metadata.name ?? '';
   const out: ValidationError[] = [];
   if (name.length > CLUSTER_NAME_MAX_LENGTH) {
-    out.push(error('metadata.name', `The cluster name "${name}" is ${name.length} characters long; at most ${CLUSTER_NAME_MAX_LENGTH} are allowed so that "${name}-repl" is still a valid Service name.`));
+    out.push(
+      error(
+        'metadata.name',
+        `The cluster name "${name}" is ${name.length} characters long; at most ${CLUSTER_NAME_MAX_LENGTH} are allowed so that "${name}-repl" is still a valid Service name.`,
+      ),
+    );
   } else if (!SERVICE_NAME_PATTERN.test(name)) {
-    out.push(error('metadata.name', `The cluster name "${name}" must consist of lower-case letters, digits and "-", start with a letter and end with a letter or digit.`));
+    out.push(
+      error(
+        'metadata.name',
+        `The cluster name "${name}" must consist of lower-case letters, digits and "-", start with a letter and end with a letter or digit.`,
+      ),
+    );
   }
   if (config.enableTeamIdClusternamePrefix) {
     const extracted = extractClusterName(name, cluster.spec.teamId);
-    if (!extracted.ok) out.push(error('metadata.name', `The cluster name must start with the team ID and a dash ("${cluster.spec.teamId}-…") because the configuration enables enable_team_id_clustername_prefix: ${extracted.reason}.`));
+    if (!extracted.ok)
+      out.push(
+        error(
+          'metadata.name',
+          `The cluster name must start with the team ID and a dash ("${cluster.spec.teamId}-…") because the configuration enables enable_team_id_clustername_prefix: ${extracted.reason}.`,
+        ),
+      );
   }
   if (cluster.spec.teamId.length > 63 || !LABEL_VALUE.test(cluster.spec.teamId)) {
-    out.push(error('spec.teamId', `The team ID "${cluster.spec.teamId}" cannot be a label value: use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit.`));
+    out.push(
+      error(
+        'spec.teamId',
+        `The team ID "${cluster.spec.teamId}" cannot be a label value: use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit.`,
+      ),
+    );
   }
   return out;
 }
@@ -93,7 +117,9 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
 function validateVersion(cluster: Postgresql): ValidationError[] {
   const version = cluster.spec.postgresql.version;
   if (SUPPORTED_VERSIONS.includes(version)) return [];
-  return [error('spec.postgresql.version', `PostgreSQL version "${version}" is not supported; use one of ${SUPPORTED_VERSIONS.join(', ')}.`)];
+  return [
+    error('spec.postgresql.version', `PostgreSQL version "${version}" is not supported; use one of ${SUPPORTED_VERSIONS.join(', ')}.`),
+  ];
 }
 
 function validateInstances(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
@@ -104,7 +130,12 @@ function validateInstances(cluster: Postgresql, config: OperatorConfig): Validat
   const out: ValidationError[] = [];
   const effective = numberOfInstances(cluster, config);
   if (effective !== requested) {
-    out.push(warning('spec.numberOfInstances', `The cluster runs ${effective} pod(s) instead of ${requested}: the configuration allows between ${config.minInstances} and ${config.maxInstances} (-1 means no limit).`));
+    out.push(
+      warning(
+        'spec.numberOfInstances',
+        `The cluster runs ${effective} pod(s) instead of ${requested}: the configuration allows between ${config.minInstances} and ${config.maxInstances} (-1 means no limit).`,
+      ),
+    );
   }
   if (isStandbyCluster(cluster) && requested > 1) {
     out.push(warning('spec.numberOfInstances', `A standby cluster is meant to run one pod; ${requested} were requested.`));
@@ -130,7 +161,12 @@ function validateSchedules(cluster: Postgresql): ValidationError[] {
   });
   const schedule = cluster.spec.logicalBackupSchedule;
   if (schedule && !CRON_SCHEDULE.test(schedule)) {
-    out.push(error('spec.logicalBackupSchedule', `The logical backup schedule "${schedule}" is not a five-field cron schedule of numbers, "*" and "/step" (e.g. "30 00 * * *").`));
+    out.push(
+      error(
+        'spec.logicalBackupSchedule',
+        `The logical backup schedule "${schedule}" is not a five-field cron schedule of numbers, "*" and "/step" (e.g. "30 00 * * *").`,
+      ),
+    );
   }
   return out;
 }
@@ -140,12 +176,22 @@ function validateClone(cluster: Postgresql): ValidationError[] {
   if (clone === undefined || clone === null) return [];
   const out: ValidationError[] = [];
   if (clone.timestamp && !CLONE_TIMESTAMP.test(clone.timestamp)) {
-    out.push(error('spec.clone.timestamp', `The clone timestamp "${clone.timestamp}" must be an RFC 3339 date-time with a UTC offset, e.g. "2026-11-20T23:30:00+01:00".`));
+    out.push(
+      error(
+        'spec.clone.timestamp',
+        `The clone timestamp "${clone.timestamp}" must be an RFC 3339 date-time with a UTC offset, e.g. "2026-11-20T23:30:00+01:00".`,
+      ),
+    );
   }
   const source = clone.cluster ?? '';
   if (source === '') out.push(error('spec.clone.cluster', 'spec.clone.cluster is required: the name of the cluster to clone.'));
   if (source !== '' && !clone.timestamp && (!SERVICE_NAME_PATTERN.test(source) || source.length > SERVICE_NAME_MAX_LENGTH)) {
-    out.push(error('spec.clone.cluster', `The clone source "${source}" must be a valid Service name (lower-case letters, digits and "-", at most ${SERVICE_NAME_MAX_LENGTH} characters): without a timestamp it is reached over the network.`));
+    out.push(
+      error(
+        'spec.clone.cluster',
+        `The clone source "${source}" must be a valid Service name (lower-case letters, digits and "-", at most ${SERVICE_NAME_MAX_LENGTH} characters): without a timestamp it is reached over the network.`,
+      ),
+    );
   }
   return out;
 }
@@ -179,7 +225,8 @@ function validateResources(cluster: Postgresql): ValidationError[] {
     check(`spec.sidecars[${i}].resources.requests`, s.resources?.requests);
     check(`spec.sidecars[${i}].resources.limits`, s.resources?.limits);
   });
-  if (!isQuantity(cluster.spec.volume.size)) out.push(error('spec.volume.size', `"${cluster.spec.volume.size}" is not a Kubernetes quantity (e.g. 10Gi).`));
+  if (!isQuantity(cluster.spec.volume.size))
+    out.push(error('spec.volume.size', `"${cluster.spec.volume.size}" is not a Kubernetes quantity (e.g. 10Gi).`));
   return out;
 }
 
@@ -188,12 +235,22 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
   const out: ValidationError[] = [];
   const wanted = cluster.spec.connectionPooler?.user;
   if (wanted && poolerUser(cluster.spec, config) !== wanted) {
-    out.push(warning('spec.connectionPooler.user', `The pooler cannot log in as "${wanted}" (the superuser, the replication user and protected roles are not allowed); it uses "${config.connectionPoolerUser}".`));
+    out.push(
+      warning(
+        'spec.connectionPooler.user',
+        `The pooler cannot log in as "${wanted}" (the superuser, the replication user and protected roles are not allowed); it uses "${config.connectionPoolerUser}".`,
+      ),
+    );
   }
   for (const role of ['master', 'replica'] as const) {
     const name = poolerName(cluster, role);
     if (needPooler(cluster.spec, role) && name.length > SERVICE_NAME_MAX_LENGTH) {
-      out.push(error('metadata.name', `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} characters: shorten the cluster name.`));
+      out.push(
+        error(
+          'metadata.name',
+          `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} characters: shorten the cluster name.`,
+        ),
+      );
     }
   }
   return out;
@@ -210,7 +267,8 @@ function validateContainers(cluster: Postgresql): ValidationError[] {
   for (const { c, path } of containers) {
     const name = (c as { name?: string }).name;
     if (!name) out.push(error(`${path}.name`, 'Every sidecar and init container needs a name.'));
-    else if (seen.has(name)) out.push(error(`${path}.name`, `The container name "${name}" is used twice in the pod (the Spilo container is "postgres").`));
+    else if (seen.has(name))
+      out.push(error(`${path}.name`, `The container name "${name}" is used twice in the pod (the Spilo container is "postgres").`));
     else seen.add(name);
   }
   const envNames = new Set<string>();
@@ -223,7 +281,10 @@ function validateContainers(cluster: Postgresql): ValidationError[] {
 
 function validateConfigDefinitions(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
   const out: ValidationError[] = [];
-  for (const [key, build] of [['pod_service_account_definition', buildPodServiceAccount], ['pod_service_account_role_binding_definition', buildPodRoleBinding]] as const) {
+  for (const [key, build] of [
+    ['pod_service_account_definition', buildPodServiceAccount],
+    ['pod_service_account_role_binding_definition', buildPodRoleBinding],
+  ] as const) {
     try {
       build(cluster, config);
     } catch (err) {

@@ -23,7 +23,9 @@ async function up(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const log = openSync(join(dir, 'supervisor.log'), 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'shared/controlplane/src/supervisor.ts'), dir], {
-    detached: true, stdio: ['ignore', log, log], cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', log, log],
+    cwd: repoRoot,
   });
   child.unref();
   const started = Date.now();
@@ -59,7 +61,9 @@ function status(): void {
     return;
   }
   console.log(`up: ${state.server} (supervisor pid ${state.owner})`);
-  state.pids.forEach((pid, i) => console.log(`  ${(COMPONENTS[i] ?? `process ${i}`).padEnd(24)} pid ${pid} ${isAlive(pid) ? 'running' : 'EXITED'}`));
+  state.pids.forEach((pid, i) =>
+    console.log(`  ${(COMPONENTS[i] ?? `process ${i}`).padEnd(24)} pid ${pid} ${isAlive(pid) ? 'running' : 'EXITED'}`),
+  );
   console.log(`  kubeconfig ${state.kubeconfig}\n  logs       ${state.logDir}`);
   if (state.pids.some((p) => !isAlive(p))) {
     console.log(logTails(state.logDir, COMPONENTS, 10));

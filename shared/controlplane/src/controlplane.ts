@@ -68,9 +68,13 @@ export class ControlPlane {
     const ports = { etcdClient, etcdPeer, apiserver, kcm, scheduler } as Record<string, number>;
     const server = `https://127.0.0.1:${apiserver}`;
     const tokens = Object.fromEntries(TOKEN_USERS.map((u) => [u, randomBytes(24).toString('hex')]));
-    writeFileSync(join(dir, 'tokens.csv'),
-      Object.entries(tokens).map(([user, token]) => `${token},${user},${user},"pgfn:testers"`).join('\n') + '\n',
-      { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'tokens.csv'),
+      Object.entries(tokens)
+        .map(([user, token]) => `${token},${user},${user},"pgfn:testers"`)
+        .join('\n') + '\n',
+      { mode: 0o600 },
+    );
     const kubeconfig = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(server, pki.caCert, { cert: pki.adminCert, key: pki.adminKey }), { mode: 0o600 });
     const state: ControlPlaneState = { dir, logDir, server, kubeconfig, tokens, ports, pids: [], pki };
@@ -94,25 +98,36 @@ export class ControlPlane {
     const { dir, pki, ports } = this.state;
     const etcdUrl = `http://127.0.0.1:${ports['etcdClient']}`;
     this.launch('etcd', this.bins.etcd, [
-      '--name=pgfn', `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+      '--name=pgfn',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
       `--listen-peer-urls=http://127.0.0.1:${ports['etcdPeer']}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${ports['etcdPeer']}`,
       `--initial-cluster=pgfn=http://127.0.0.1:${ports['etcdPeer']}`,
       // Test data is disposable: skipping fsync makes every write much faster on a shared disk.
-      '--unsafe-no-fsync', '--quota-backend-bytes=4294967296', '--log-level=warn',
+      '--unsafe-no-fsync',
+      '--quota-backend-bytes=4294967296',
+      '--log-level=warn',
     ]);
     this.launch('kube-apiserver', this.bins.kubeApiserver, kubeApiserverFlags(this.state, ports['apiserver'], join(dir, 'pki')));
     await this.waitFor('kube-apiserver /readyz', () => this.get('/readyz').then((r) => r.status === 200), 90_000);
     const flags = (port: number | undefined): string[] => [
-      `--kubeconfig=${this.state.kubeconfig}`, `--authentication-kubeconfig=${this.state.kubeconfig}`,
-      `--authorization-kubeconfig=${this.state.kubeconfig}`, '--bind-address=127.0.0.1',
-      `--secure-port=${port}`, '--leader-elect=false',
+      `--kubeconfig=${this.state.kubeconfig}`,
+      `--authentication-kubeconfig=${this.state.kubeconfig}`,
+      `--authorization-kubeconfig=${this.state.kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      '--leader-elect=false',
     ];
     this.launch('kube-controller-manager', this.bins.kubeControllerManager, [
-      ...flags(ports['kcm']), `--service-account-private-key-file=${pki.saKey}`,
-      `--root-ca-file=${pki.caCert}`, '--use-service-account-credentials=true', '--controllers=*',
-      `--service-cluster-ip-range=${SERVICE_CIDR}`, '--concurrent-statefulset-syncs=10',
+      ...flags(ports['kcm']),
+      `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      '--use-service-account-credentials=true',
+      '--controllers=*',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--concurrent-statefulset-syncs=10',
       // Kubernetes' own default (50 s): with less, kwok's node status posts (slow on a busy machine) made
       // its node flap NotReady, and the node lifecycle controller cleared pods' Ready, which kwok never
       // restores (seen while benchmarks ran beside the tests).
@@ -120,25 +135,34 @@ export class ControlPlane {
     ]);
     this.launch('kube-scheduler', this.bins.kubeScheduler, flags(ports['scheduler']));
     // The service-account controller creating "default" in "default" proves kcm's controllers run.
-    await this.waitFor('kube-controller-manager (default ServiceAccount)',
-      () => this.get('/api/v1/namespaces/default/serviceaccounts/default').then((r) => r.status === 200), 60_000);
+    await this.waitFor(
+      'kube-controller-manager (default ServiceAccount)',
+      () => this.get('/api/v1/namespaces/default/serviceaccounts/default').then((r) => r.status === 200),
+      60_000,
+    );
     await this.waitFor('kube-scheduler /healthz', () => this.probe(ports['scheduler'], '/healthz'), 60_000);
     if (withKwok) await this.bootKwok();
   }
 
   private async bootKwok(): Promise<void> {
     this.launch('kwok', this.bins.kwok, [
-      `--kubeconfig=${this.state.kubeconfig}`, '--manage-all-nodes=false',
+      `--kubeconfig=${this.state.kubeconfig}`,
+      '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      `--cidr=${KWOK_POD_CIDR}`, '--node-ip=127.0.2.1',
+      `--cidr=${KWOK_POD_CIDR}`,
+      '--node-ip=127.0.2.1',
     ]);
     await this.kubectl(['apply', '-f', '-'], fakeNodeYaml(KWOK_NODE_NAME));
-    await this.waitFor(`kwok node ${KWOK_NODE_NAME} Ready`, async () => {
-      const r = await this.get(`/api/v1/nodes/${KWOK_NODE_NAME}`);
-      if (r.status !== 200) return false;
-      const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
-      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-    }, 60_000);
+    await this.waitFor(
+      `kwok node ${KWOK_NODE_NAME} Ready`,
+      async () => {
+        const r = await this.get(`/api/v1/nodes/${KWOK_NODE_NAME}`);
+        if (r.status !== 200) return false;
+        const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+        return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      },
+      60_000,
+    );
   }
 
   private launch(name: string, bin: string, args: string[]): void {
@@ -152,7 +176,8 @@ export class ControlPlane {
   private startWatchdog(): void {
     const script = join(dirname(fileURLToPath(import.meta.url)), 'watchdog.sh');
     const child = spawn('bash', [script, String(process.pid), join(this.state.dir, 'pids')], {
-      detached: true, stdio: 'ignore',
+      detached: true,
+      stdio: 'ignore',
     });
     child.unref();
     this.watchdog = child.pid;
@@ -174,7 +199,11 @@ export class ControlPlane {
 
   /** The last lines of every component's log, for a failing test's report. */
   logTails(lines = 20): string {
-    return logTails(this.state.logDir, this.processes.map((p) => p.name), lines);
+    return logTails(
+      this.state.logDir,
+      this.processes.map((p) => p.name),
+      lines,
+    );
   }
 
   /** Runs the cached kubectl against this control plane. */
@@ -185,12 +214,16 @@ export class ControlPlane {
   /** Waits until the named CRDs are Established (status appears a moment after creation). */
   async waitForCrds(names: readonly string[], timeoutMs = 60_000): Promise<void> {
     for (const name of names) {
-      await this.waitFor(`CRD ${name} Established`, async () => {
-        const r = await this.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-        if (r.status !== 200) return false;
-        const crd = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
-        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-      }, timeoutMs);
+      await this.waitFor(
+        `CRD ${name} Established`,
+        async () => {
+          const r = await this.get(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+          if (r.status !== 200) return false;
+          const crd = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+          return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+        },
+        timeoutMs,
+      );
     }
   }
 
@@ -230,31 +263,47 @@ export class ControlPlane {
  * and keeping its self-signed files in `certDir`. A second apiserver on the same etcd (the bench's)
  * uses them too.
  */
-export function kubeApiserverFlags(state: Pick<ControlPlaneState, 'dir' | 'pki' | 'ports'>, port: number | undefined, certDir: string): string[] {
+export function kubeApiserverFlags(
+  state: Pick<ControlPlaneState, 'dir' | 'pki' | 'ports'>,
+  port: number | undefined,
+  certDir: string,
+): string[] {
   const { dir, pki, ports } = state;
   return [
     `--etcd-servers=http://127.0.0.1:${ports['etcdClient']}`,
     // There is no default route on these machines: without an explicit address the apiserver exits.
-    '--advertise-address=127.0.0.1', '--bind-address=127.0.0.1', `--secure-port=${port}`,
-    `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`,
+    '--advertise-address=127.0.0.1',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
     `--client-ca-file=${pki.caCert}`,
     // A request-header CA (unused: no aggregated APIs) stops the apiserver logging its absence every second.
-    `--requestheader-client-ca-file=${pki.caCert}`, '--requestheader-allowed-names=front-proxy-client',
-    '--requestheader-username-headers=X-Remote-User', '--requestheader-group-headers=X-Remote-Group',
-    '--requestheader-extra-headers-prefix=X-Remote-Extra-', `--token-auth-file=${join(dir, 'tokens.csv')}`,
-    '--authorization-mode=RBAC', '--allow-privileged=true',
+    `--requestheader-client-ca-file=${pki.caCert}`,
+    '--requestheader-allowed-names=front-proxy-client',
+    '--requestheader-username-headers=X-Remote-User',
+    '--requestheader-group-headers=X-Remote-Group',
+    '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--allow-privileged=true',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${pki.saPub}`, `--service-account-signing-key-file=${pki.saKey}`,
-    `--service-cluster-ip-range=${SERVICE_CIDR}`, `--cert-dir=${certDir}`,
-    '--profiling=false', '--v=0',
+    `--service-account-key-file=${pki.saPub}`,
+    `--service-account-signing-key-file=${pki.saKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    `--cert-dir=${certDir}`,
+    '--profiling=false',
+    '--v=0',
   ];
 }
 
 export function logTails(logDir: string, names: readonly string[], lines: number): string {
-  return names.map((n) => {
-    const file = join(logDir, `${n}.log`);
-    return `----- ${n} (${file}), last ${lines} lines -----\n${tailFile(file, lines)}`;
-  }).join('\n');
+  return names
+    .map((n) => {
+      const file = join(logDir, `${n}.log`);
+      return `----- ${n} (${file}), last ${lines} lines -----\n${tailFile(file, lines)}`;
+    })
+    .join('\n');
 }
 
 export async function kubectlRun(kubectl: string, kubeconfig: string, args: readonly string[], stdin?: string): Promise<string> {

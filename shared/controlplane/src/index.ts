@@ -1,4 +1,13 @@
-export { ControlPlane, KWOK_NODE_NAME, KWOK_POD_CIDR, SERVICE_CIDR, TOKEN_USERS, kubeApiserverFlags, kubectlRun, logTails } from './controlplane.js';
+export {
+  ControlPlane,
+  KWOK_NODE_NAME,
+  KWOK_POD_CIDR,
+  SERVICE_CIDR,
+  TOKEN_USERS,
+  kubeApiserverFlags,
+  kubectlRun,
+  logTails,
+} from './controlplane.js';
 export type { ControlPlaneOptions, ControlPlaneState } from './controlplane.js';
 export { httpsGet } from './https-get.js';
 export type { AdminTls } from './https-get.js';

@@ -24,13 +24,15 @@ export interface Pki {
 export async function generatePki(dir: string): Promise<Pki> {
   const p = (name: string): string => join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '3650',
-    '-subj', '/CN=pgfn-local-ca']);
-  await writeFile(p('server.ext'), [
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1',
-    'extendedKeyUsage=serverAuth,clientAuth',
-    'keyUsage=digitalSignature,keyEncipherment',
-  ].join('\n'));
+  await run('openssl', ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '3650', '-subj', '/CN=pgfn-local-ca']);
+  await writeFile(
+    p('server.ext'),
+    [
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1',
+      'extendedKeyUsage=serverAuth,clientAuth',
+      'keyUsage=digitalSignature,keyEncipherment',
+    ].join('\n'),
+  );
   await signed(p, 'server', '/CN=kube-apiserver', 'server.ext', ec);
   await writeFile(p('client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
   await signed(p, 'admin', '/O=system:masters/CN=pgfn-admin', 'client.ext', ec);
@@ -38,19 +40,45 @@ export async function generatePki(dir: string): Promise<Pki> {
   await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p('sa.key')]);
   await run('openssl', ['pkey', '-in', p('sa.key'), '-pubout', '-out', p('sa.pub')]);
   return {
-    caCert: p('ca.crt'), caKey: p('ca.key'), serverCert: p('server.crt'), serverKey: p('server.key'),
-    adminCert: p('admin.crt'), adminKey: p('admin.key'), saKey: p('sa.key'), saPub: p('sa.pub'),
+    caCert: p('ca.crt'),
+    caKey: p('ca.key'),
+    serverCert: p('server.crt'),
+    serverKey: p('server.key'),
+    adminCert: p('admin.crt'),
+    adminKey: p('admin.key'),
+    saKey: p('sa.key'),
+    saPub: p('sa.pub'),
   };
 }
 
 async function signed(p: (n: string) => string, name: string, subj: string, ext: string, ec: string[]): Promise<void> {
   await run('openssl', ['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subj]);
-  await run('openssl', ['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'),
-    '-CAcreateserial', '-days', '3650', '-out', p(`${name}.crt`), '-extfile', p(ext)]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    p(`${name}.csr`),
+    '-CA',
+    p('ca.crt'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-out',
+    p(`${name}.crt`),
+    '-extfile',
+    p(ext),
+  ]);
 }
 
 /** A client certificate signed by the cluster CA, for an identity of the caller's choosing. */
-export async function clientCert(dir: string, name: string, user: string, groups: readonly string[]): Promise<{ cert: string; key: string }> {
+export async function clientCert(
+  dir: string,
+  name: string,
+  user: string,
+  groups: readonly string[],
+): Promise<{ cert: string; key: string }> {
   const p = (n: string): string => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const subj = [...groups.map((g) => `/O=${g}`), `/CN=${user}`].join('');

@@ -14,7 +14,9 @@ export function createCloudEventApp(opts: CloudEventAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.raw({ type: () => true, limit: BODY_LIMIT_BYTES }));
-  app.get('/healthz', (_req, res) => { res.status(200).send('ok'); });
+  app.get('/healthz', (_req, res) => {
+    res.status(200).send('ok');
+  });
   app.get('/readyz', (_req, res) => {
     void readiness(opts).then((ok) => res.status(ok ? 200 : 503).send(ok ? 'ok' : 'not ready'));
   });

@@ -17,11 +17,24 @@ export function createMetrics(fn: string, withProcessMetrics = true): FunctionMe
   if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'pgfn_' });
   return {
     registry,
-    events: new Counter({ name: 'pgfn_events_total', help: 'CloudEvents received, by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] }),
+    events: new Counter({
+      name: 'pgfn_events_total',
+      help: 'CloudEvents received, by type and outcome',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
     duration: new Histogram({
-      name: 'pgfn_handler_duration_seconds', help: 'Time to handle one CloudEvent', labelNames: ['type'], registers: [registry],
+      name: 'pgfn_handler_duration_seconds',
+      help: 'Time to handle one CloudEvent',
+      labelNames: ['type'],
+      registers: [registry],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
-    apiRequests: new Counter({ name: 'pgfn_kube_api_requests_total', help: 'Kubernetes API requests, by verb and kind', labelNames: ['verb', 'kind'], registers: [registry] }),
+    apiRequests: new Counter({
+      name: 'pgfn_kube_api_requests_total',
+      help: 'Kubernetes API requests, by verb and kind',
+      labelNames: ['verb', 'kind'],
+      registers: [registry],
+    }),
   };
 }

@@ -68,7 +68,8 @@ export function parseCloudEvent(rawHeaders: IncomingHttpHeaders, rawBody: Buffer
   const headers = Object.fromEntries(Object.entries(rawHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
   const structured = (headers['content-type'] ?? '').startsWith('application/cloudevents');
   const binary = Object.keys(headers).some((h) => h.startsWith('ce-'));
-  if (!structured && !binary) return 'not a CloudEvent: expected ce-* headers (binary mode) or content-type application/cloudevents+json (structured mode)';
+  if (!structured && !binary)
+    return 'not a CloudEvent: expected ce-* headers (binary mode) or content-type application/cloudevents+json (structured mode)';
   try {
     const parsed = HTTP.toEvent<unknown>({ headers, body });
     if (Array.isArray(parsed)) return 'batched CloudEvents are not supported';

@@ -44,7 +44,11 @@ async function route(opts: CloudEventAppOptions, req: IncomingMessage, res: Serv
 }
 
 const TEXT = 'text/html; charset=utf-8';
-const BODY_ERRORS: Record<number, string> = { 400: 'the body does not decompress', 413: 'request entity too large', 415: 'unsupported content encoding' };
+const BODY_ERRORS: Record<number, string> = {
+  400: 'the body does not decompress',
+  413: 'request entity too large',
+  415: 'unsupported content encoding',
+};
 
 /** Routing as express does by default: case-insensitive, a trailing slash ignored, no query. */
 function routePath(url: string): string {
@@ -64,7 +68,12 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
  */
 async function readBody(req: IncomingMessage): Promise<Buffer | number> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  const decoders: Record<string, () => Readable & NodeJS.WritableStream> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+  const decoders: Record<string, () => Readable & NodeJS.WritableStream> = {
+    gzip: createGunzip,
+    'x-gzip': createGunzip,
+    deflate: createInflate,
+    br: createBrotliDecompress,
+  };
   if (encoding !== 'identity' && decoders[encoding] === undefined) {
     req.resume();
     return 415;

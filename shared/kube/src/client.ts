@@ -28,14 +28,18 @@ export class KubeClient {
   /** Discovery answers for kinds outside KNOWN_RESOURCES, per apiVersion. */
   private readonly discovered = new Map<string, Promise<readonly DiscoveredResource[]>>();
 
-  constructor(kc: KubeConfig, private readonly observe: RequestObserver = () => undefined, private readonly retry: RetryPolicy = DEFAULT_RETRY) {
+  constructor(
+    kc: KubeConfig,
+    private readonly observe: RequestObserver = () => undefined,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
     this.rest = new RestClient(kc);
   }
 
   async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
     this.observe('get', ref.kind);
     try {
-      return await this.retrying(async () => await this.rest.request({ method: 'GET', path: await this.objectPath(ref) }) as T);
+      return await this.retrying(async () => (await this.rest.request({ method: 'GET', path: await this.objectPath(ref) })) as T);
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw new Error(`reading ${describe(ref)}`, { cause: err });
@@ -43,15 +47,27 @@ export class KubeClient {
   }
 
   /** Items of a list answer carry no apiVersion/kind (the API server leaves them out). */
-  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string): Promise<T[]> {
+  async list<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector?: string,
+  ): Promise<T[]> {
     this.observe('list', kind);
     try {
-      const list = await this.retrying(async () => await this.rest.request({
-        method: 'GET', path: resourcePath({ apiVersion, resource: await this.resource(apiVersion, kind), namespace }), query: { labelSelector },
-      }) as { items?: T[] });
+      const list = await this.retrying(
+        async () =>
+          (await this.rest.request({
+            method: 'GET',
+            path: resourcePath({ apiVersion, resource: await this.resource(apiVersion, kind), namespace }),
+            query: { labelSelector },
+          })) as { items?: T[] },
+      );
       return list.items ?? [];
     } catch (err) {
-      throw new Error(`listing ${kind} in ${namespace ?? 'all namespaces'}${labelSelector === undefined ? '' : ` (${labelSelector})`}`, { cause: err });
+      throw new Error(`listing ${kind} in ${namespace ?? 'all namespaces'}${labelSelector === undefined ? '' : ` (${labelSelector})`}`, {
+        cause: err,
+      });
     }
   }
 
@@ -60,9 +76,16 @@ export class KubeClient {
     this.observe('apply', obj.kind ?? 'unknown');
     try {
       const body = stripServerFields(obj);
-      return await this.retrying(async () => await this.rest.request({
-        method: 'PATCH', path: await this.objectPath(refOf(obj)), query: { fieldManager: FIELD_MANAGER, force: true }, body, contentType: APPLY_PATCH,
-      }) as T);
+      return await this.retrying(
+        async () =>
+          (await this.rest.request({
+            method: 'PATCH',
+            path: await this.objectPath(refOf(obj)),
+            query: { fieldManager: FIELD_MANAGER, force: true },
+            body,
+            contentType: APPLY_PATCH,
+          })) as T,
+      );
     } catch (err) {
       throw new Error(`applying ${describe(refOf(obj))}`, { cause: err });
     }
@@ -76,9 +99,15 @@ export class KubeClient {
     this.observe('create', obj.kind ?? 'unknown');
     try {
       const body = stripServerFields(obj);
-      return await this.retrying(async () => await this.rest.request({
-        method: 'POST', path: await this.collectionPath(refOf(obj)), query: { fieldManager: FIELD_MANAGER }, body,
-      }) as T);
+      return await this.retrying(
+        async () =>
+          (await this.rest.request({
+            method: 'POST',
+            path: await this.collectionPath(refOf(obj)),
+            query: { fieldManager: FIELD_MANAGER },
+            body,
+          })) as T,
+      );
     } catch (err) {
       if (statusCode(err) === 409) return undefined;
       throw new Error(`creating ${describe(refOf(obj))}`, { cause: err });
@@ -89,7 +118,10 @@ export class KubeClient {
   async delete(ref: ObjectRef, propagation: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<void> {
     this.observe('delete', ref.kind);
     try {
-      await this.retrying(async () => await this.rest.request({ method: 'DELETE', path: await this.objectPath(ref), query: { propagationPolicy: propagation } }));
+      await this.retrying(
+        async () =>
+          await this.rest.request({ method: 'DELETE', path: await this.objectPath(ref), query: { propagationPolicy: propagation } }),
+      );
     } catch (err) {
       if (statusCode(err) === 404) return;
       throw new Error(`deleting ${describe(ref)}`, { cause: err });
@@ -101,10 +133,24 @@ export class KubeClient {
    * with 409 if the object changed since it was read, so a slower concurrent reconcile cannot
    * overwrite a newer status with an older one.
    */
-  async patchCustomStatus(group: string, version: string, plural: string, namespace: string, name: string, status: unknown, resourceVersion?: string): Promise<void> {
+  async patchCustomStatus(
+    group: string,
+    version: string,
+    plural: string,
+    namespace: string,
+    name: string,
+    status: unknown,
+    resourceVersion?: string,
+  ): Promise<void> {
     this.observe('patch-status', plural);
     try {
-      const path = resourcePath({ apiVersion: `${group}/${version}`, resource: { plural, namespaced: true }, namespace, name, subresource: 'status' });
+      const path = resourcePath({
+        apiVersion: `${group}/${version}`,
+        resource: { plural, namespaced: true },
+        namespace,
+        name,
+        subresource: 'status',
+      });
       const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
       await this.retrying(() => this.rest.request({ method: 'PATCH', path, body, contentType: MERGE_PATCH }));
     } catch (err) {
@@ -113,13 +159,23 @@ export class KubeClient {
   }
 
   /** Merge-patches metadata (labels/annotations) of any object. */
-  async patchMetadata(ref: ObjectRef, metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void> {
+  async patchMetadata(
+    ref: ObjectRef,
+    metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
+  ): Promise<void> {
     this.observe('patch', ref.kind);
     try {
       const body = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } };
-      await this.retrying(async () => await this.rest.request({
-        method: 'PATCH', path: await this.objectPath(ref), query: { fieldManager: FIELD_MANAGER }, body, contentType: MERGE_PATCH,
-      }));
+      await this.retrying(
+        async () =>
+          await this.rest.request({
+            method: 'PATCH',
+            path: await this.objectPath(ref),
+            query: { fieldManager: FIELD_MANAGER },
+            body,
+            contentType: MERGE_PATCH,
+          }),
+      );
     } catch (err) {
       throw new Error(`patching metadata of ${describe(ref)}`, { cause: err });
     }
@@ -129,13 +185,25 @@ export class KubeClient {
    * Replaces metadata.finalizers, guarded by resourceVersion: a concurrent change makes this fail
    * with 409 instead of dropping someone else's finalizer.
    */
-  async patchFinalizers<T extends KubernetesObject>(ref: ObjectRef, finalizers: readonly string[], resourceVersion: string | undefined): Promise<T> {
+  async patchFinalizers<T extends KubernetesObject>(
+    ref: ObjectRef,
+    finalizers: readonly string[],
+    resourceVersion: string | undefined,
+  ): Promise<T> {
     this.observe('patch', ref.kind);
     try {
-      const body = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, finalizers: [...finalizers], resourceVersion } };
-      return await this.rest.request({
-        method: 'PATCH', path: await this.objectPath(ref), query: { fieldManager: FIELD_MANAGER }, body, contentType: MERGE_PATCH,
-      }) as T;
+      const body = {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace, finalizers: [...finalizers], resourceVersion },
+      };
+      return (await this.rest.request({
+        method: 'PATCH',
+        path: await this.objectPath(ref),
+        query: { fieldManager: FIELD_MANAGER },
+        body,
+        contentType: MERGE_PATCH,
+      })) as T;
     } catch (err) {
       throw new Error(`setting finalizers of ${describe(ref)}`, { cause: err });
     }
@@ -145,7 +213,9 @@ export class KubeClient {
     this.observe('create', 'Event');
     const namespace = event.metadata.namespace ?? 'default';
     try {
-      await this.retrying(() => this.rest.request({ method: 'POST', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: event }));
+      await this.retrying(() =>
+        this.rest.request({ method: 'POST', path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: event }),
+      );
     } catch (err) {
       throw new Error(`recording Event ${event.reason ?? ''} in ${namespace}`, { cause: err });
     }
@@ -184,7 +254,8 @@ export class KubeClient {
   private discover(apiVersion: string): Promise<readonly DiscoveredResource[]> {
     let pending = this.discovered.get(apiVersion);
     if (pending === undefined) {
-      pending = this.rest.request({ method: 'GET', path: groupVersionPath(apiVersion) })
+      pending = this.rest
+        .request({ method: 'GET', path: groupVersionPath(apiVersion) })
         .then((list) => (list as { resources?: DiscoveredResource[] }).resources ?? []);
       pending.catch(() => this.discovered.delete(apiVersion));
       this.discovered.set(apiVersion, pending);
@@ -227,8 +298,8 @@ function isConnectionError(err: unknown): boolean {
 
 export function statusCode(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
-  if ('code' in err && typeof (err as { code: unknown }).code === 'number') return (err as { code: number }).code;
-  if ('cause' in err) return statusCode((err as { cause: unknown }).cause);
+  if ('code' in err && typeof (err).code === 'number') return (err as { code: number }).code;
+  if ('cause' in err) return statusCode((err).cause);
   return undefined;
 }
 

@@ -9,34 +9,36 @@ export interface ResourceInfo {
 }
 
 /** Keyed by `apiVersion/kind`; the values are fixed by the Kubernetes API and our CRDs (crds/). */
-export const KNOWN_RESOURCES: ReadonlyMap<string, ResourceInfo> = new Map(Object.entries({
-  'v1/Pod': ns('pods'),
-  'v1/Service': ns('services'),
-  'v1/Endpoints': ns('endpoints'),
-  'v1/Secret': ns('secrets'),
-  'v1/ConfigMap': ns('configmaps'),
-  'v1/ServiceAccount': ns('serviceaccounts'),
-  'v1/PersistentVolumeClaim': ns('persistentvolumeclaims'),
-  'v1/Event': ns('events'),
-  'v1/PersistentVolume': cluster('persistentvolumes'),
-  'v1/Node': cluster('nodes'),
-  'v1/Namespace': cluster('namespaces'),
-  'apps/v1/StatefulSet': ns('statefulsets'),
-  'apps/v1/Deployment': ns('deployments'),
-  'policy/v1/PodDisruptionBudget': ns('poddisruptionbudgets'),
-  'batch/v1/CronJob': ns('cronjobs'),
-  'batch/v1/Job': ns('jobs'),
-  'coordination.k8s.io/v1/Lease': ns('leases'),
-  'rbac.authorization.k8s.io/v1/Role': ns('roles'),
-  'rbac.authorization.k8s.io/v1/RoleBinding': ns('rolebindings'),
-  'rbac.authorization.k8s.io/v1/ClusterRole': cluster('clusterroles'),
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': cluster('clusterrolebindings'),
-  'storage.k8s.io/v1/StorageClass': cluster('storageclasses'),
-  // crds/*.yaml
-  'acid.zalan.do/v1/postgresql': ns('postgresqls'),
-  'acid.zalan.do/v1/PostgresTeam': ns('postgresteams'),
-  'acid.zalan.do/v1/OperatorConfiguration': ns('operatorconfigurations'),
-}));
+export const KNOWN_RESOURCES: ReadonlyMap<string, ResourceInfo> = new Map(
+  Object.entries({
+    'v1/Pod': ns('pods'),
+    'v1/Service': ns('services'),
+    'v1/Endpoints': ns('endpoints'),
+    'v1/Secret': ns('secrets'),
+    'v1/ConfigMap': ns('configmaps'),
+    'v1/ServiceAccount': ns('serviceaccounts'),
+    'v1/PersistentVolumeClaim': ns('persistentvolumeclaims'),
+    'v1/Event': ns('events'),
+    'v1/PersistentVolume': cluster('persistentvolumes'),
+    'v1/Node': cluster('nodes'),
+    'v1/Namespace': cluster('namespaces'),
+    'apps/v1/StatefulSet': ns('statefulsets'),
+    'apps/v1/Deployment': ns('deployments'),
+    'policy/v1/PodDisruptionBudget': ns('poddisruptionbudgets'),
+    'batch/v1/CronJob': ns('cronjobs'),
+    'batch/v1/Job': ns('jobs'),
+    'coordination.k8s.io/v1/Lease': ns('leases'),
+    'rbac.authorization.k8s.io/v1/Role': ns('roles'),
+    'rbac.authorization.k8s.io/v1/RoleBinding': ns('rolebindings'),
+    'rbac.authorization.k8s.io/v1/ClusterRole': cluster('clusterroles'),
+    'rbac.authorization.k8s.io/v1/ClusterRoleBinding': cluster('clusterrolebindings'),
+    'storage.k8s.io/v1/StorageClass': cluster('storageclasses'),
+    // crds/*.yaml
+    'acid.zalan.do/v1/postgresql': ns('postgresqls'),
+    'acid.zalan.do/v1/PostgresTeam': ns('postgresteams'),
+    'acid.zalan.do/v1/OperatorConfiguration': ns('operatorconfigurations'),
+  }),
+);
 
 function ns(plural: string): ResourceInfo {
   return { plural, namespaced: true };

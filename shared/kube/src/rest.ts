@@ -51,7 +51,11 @@ export class RestClient {
     const url = new URL(this.server.pathname.replace(/\/$/, '') + req.path, this.server);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const send = url.protocol === 'http:' ? http.request : https.request;
-    const { status, headers: resHeaders, text } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
+    const {
+      status,
+      headers: resHeaders,
+      text,
+    } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
       const r = send(url, { ...tlsOptions(opts), method: req.method, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -61,7 +65,8 @@ export class RestClient {
       r.on('error', reject);
       r.end(payload);
     });
-    if (status < 200 || status > 299) throw new ApiException(status, 'Unsuccessful HTTP Request', text, resHeaders as Record<string, string>);
+    if (status < 200 || status > 299)
+      throw new ApiException(status, 'Unsuccessful HTTP Request', text, resHeaders as Record<string, string>);
     return text === '' ? undefined : JSON.parse(text);
   }
 }

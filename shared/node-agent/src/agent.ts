@@ -6,7 +6,13 @@ import { cpus, totalmem, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod, type V1PodStatus, type V1Taint,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
+  type V1PodStatus,
+  type V1Taint,
 } from '@kubernetes/client-node';
 import { statusCode } from '@pgfn/kube';
 import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
@@ -110,19 +116,35 @@ class Agent implements NodeAgent {
     this.user = osUser(o.osUser ?? 'postgres');
     this.resolver = createServiceResolver(this.kc);
     for (const dir of [o.dataDir, o.logDir, this.stateDir]) mkdirSync(dir, { recursive: true, mode: 0o755 });
-    this.heartbeat = new NodeHeartbeat(this.kc, {
-      name: this.nodeName, ip: this.nodeIP, labels: o.labels ?? {}, taints: o.taints ?? [], maxPods: 110,
-    }, (m) => this.log(m));
+    this.heartbeat = new NodeHeartbeat(
+      this.kc,
+      {
+        name: this.nodeName,
+        ip: this.nodeIP,
+        labels: o.labels ?? {},
+        taints: o.taints ?? [],
+        maxPods: 110,
+      },
+      (m) => this.log(m),
+    );
     this.provisioner = new LocalProvisioner(this.kc, {
-      nodeName: this.nodeName, dataDir: resolve(o.dataDir), storageClassName: o.storageClassName ?? 'pgfn-local', log: (m) => this.log(m),
+      nodeName: this.nodeName,
+      dataDir: resolve(o.dataDir),
+      storageClassName: o.storageClassName ?? 'pgfn-local',
+      log: (m) => this.log(m),
     });
     const server = new URL(this.kc.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');
     const port = server.port || '443';
     // Kubelet's service links for the `kubernetes` Service, pointing at the real API server address.
     this.serviceEnv = {
-      KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: port, KUBERNETES_SERVICE_PORT_HTTPS: port,
-      KUBERNETES_PORT: `tcp://${server.hostname}:${port}`, [`KUBERNETES_PORT_${port}_TCP`]: `tcp://${server.hostname}:${port}`,
-      [`KUBERNETES_PORT_${port}_TCP_PROTO`]: 'tcp', [`KUBERNETES_PORT_${port}_TCP_PORT`]: port, [`KUBERNETES_PORT_${port}_TCP_ADDR`]: server.hostname,
+      KUBERNETES_SERVICE_HOST: server.hostname,
+      KUBERNETES_SERVICE_PORT: port,
+      KUBERNETES_SERVICE_PORT_HTTPS: port,
+      KUBERNETES_PORT: `tcp://${server.hostname}:${port}`,
+      [`KUBERNETES_PORT_${port}_TCP`]: `tcp://${server.hostname}:${port}`,
+      [`KUBERNETES_PORT_${port}_TCP_PROTO`]: 'tcp',
+      [`KUBERNETES_PORT_${port}_TCP_PORT`]: port,
+      [`KUBERNETES_PORT_${port}_TCP_ADDR`]: server.hostname,
     };
   }
 
@@ -132,11 +154,17 @@ class Agent implements NodeAgent {
     this.startWatchdog();
     await this.provisioner.start();
     await this.heartbeat.register();
-    this.pods = startInformer<V1Pod>(this.kc, '/api/v1/pods', () => this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` }), {
-      onChange: (pod) => this.podChanged(pod),
-      onDelete: (pod) => this.podDeleted(pod),
-      onError: (err) => this.log(`pod watch: ${(err as Error).message}`),
-    }, { fieldSelector: `spec.nodeName=${this.nodeName}` });
+    this.pods = startInformer<V1Pod>(
+      this.kc,
+      '/api/v1/pods',
+      () => this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` }),
+      {
+        onChange: (pod) => this.podChanged(pod),
+        onDelete: (pod) => this.podDeleted(pod),
+        onError: (err) => this.log(`pod watch: ${(err as Error).message}`),
+      },
+      { fieldSelector: `spec.nodeName=${this.nodeName}` },
+    );
     await this.pods.synced;
     this.ticker = setInterval(() => void this.tick(), 1000);
     this.log(`node ${this.nodeName} (${this.nodeIP}) is running; data in ${this.o.dataDir}, logs in ${this.o.logDir}`);
@@ -148,7 +176,10 @@ class Agent implements NodeAgent {
     let worker = this.workers.get(uid);
     const phase = pod.status?.phase;
     if (worker === undefined) {
-      if (pod.metadata?.deletionTimestamp !== undefined && (phase === 'Succeeded' || phase === 'Failed' || phase === undefined || phase === 'Pending')) {
+      if (
+        pod.metadata?.deletionTimestamp !== undefined &&
+        (phase === 'Succeeded' || phase === 'Failed' || phase === undefined || phase === 'Pending')
+      ) {
         void this.forceDelete(pod);
         return;
       }
@@ -165,18 +196,27 @@ class Agent implements NodeAgent {
     const name = pod.metadata?.name ?? '';
     const uid = pod.metadata?.uid ?? '';
     return new PodWorker(pod, {
-      nodeName: this.nodeName, hostIP: this.nodeIP,
+      nodeName: this.nodeName,
+      hostIP: this.nodeIP,
       podDir: join(this.stateDir, 'pods', `${ns}_${name}_${uid.slice(0, 8)}`),
       logDir: join(this.o.logDir, `${ns}_${name}`),
       runtimes: { spilo: new SpiloRuntime(this.user), pgbouncer: new PgBouncerRuntime(this.user) },
       patterns: this.o.imagePatterns ?? DEFAULT_IMAGE_PATTERNS,
       envSources: (namespace) => this.envSources(namespace),
       volumeSources: (p) => this.volumeSources(p),
-      serviceEnv: this.serviceEnv, resolver: this.resolver, owner: this.user,
-      backoff: this.o.backoff ?? KUBELET_BACKOFF, probePeriodCapSeconds: this.o.probePeriodCapSeconds,
-      nodeCpu: cpus().length, nodeMemoryBytes: totalmem(),
+      serviceEnv: this.serviceEnv,
+      resolver: this.resolver,
+      owner: this.user,
+      backoff: this.o.backoff ?? KUBELET_BACKOFF,
+      probePeriodCapSeconds: this.o.probePeriodCapSeconds,
+      nodeCpu: cpus().length,
+      nodeMemoryBytes: totalmem(),
       // Every 127.x address already answers on `lo`: nothing to configure on an interface.
-      allocateIP: (preferred) => this.pool.allocate(uid, preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined),
+      allocateIP: (preferred) =>
+        this.pool.allocate(
+          uid,
+          preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined,
+        ),
       patchStatus: (p, status) => this.patchStatus(p, status),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
       log: (m) => this.log(m),
@@ -201,12 +241,15 @@ class Agent implements NodeAgent {
   private async forceDelete(pod: V1Pod): Promise<void> {
     try {
       await this.core.deleteNamespacedPod({
-        name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', gracePeriodSeconds: 0,
+        name: pod.metadata?.name ?? '',
+        namespace: pod.metadata?.namespace ?? 'default',
+        gracePeriodSeconds: 0,
         body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } },
       });
     } catch (err) {
       const code = statusCode(err);
-      if (code !== 404 && code !== 409) this.log(`deleting pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${(err as Error).message}`);
+      if (code !== 404 && code !== 409)
+        this.log(`deleting pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${(err as Error).message}`);
     }
   }
 
@@ -221,7 +264,9 @@ class Agent implements NodeAgent {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      await Promise.all([...this.workers.values()].map((w) => w.tick().catch((err: unknown) => w.log(`sync failed: ${(err as Error).message}`))));
+      await Promise.all(
+        [...this.workers.values()].map((w) => w.tick().catch((err: unknown) => w.log(`sync failed: ${(err as Error).message}`))),
+      );
     } finally {
       this.ticking = false;
     }
@@ -229,8 +274,10 @@ class Agent implements NodeAgent {
 
   private async patchStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
     try {
-      await this.core.patchNamespacedPodStatus({ name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', body: { status } },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      await this.core.patchNamespacedPodStatus(
+        { name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', body: { status } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
     } catch (err) {
       if (statusCode(err) === 404) return;
       throw err;
@@ -256,21 +303,33 @@ class Agent implements NodeAgent {
       secret: (name) => this.readSecret(namespace, name),
       configMap: (name) => this.readConfigMap(namespace, name),
       token: async (serviceAccount, audience, expirationSeconds) => {
-        const response = await this.core.createNamespacedServiceAccountToken({
-          name: serviceAccount, namespace,
-          body: { spec: {
-            audiences: audience === undefined || audience === '' ? [] : [audience], expirationSeconds,
-            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
-          } },
-        }).catch((err: unknown) => {
-          throw new ContainerConfigError(`requesting a token for ServiceAccount ${namespace}/${serviceAccount}: ${(err as Error).message}`);
-        });
+        const response = await this.core
+          .createNamespacedServiceAccountToken({
+            name: serviceAccount,
+            namespace,
+            body: {
+              spec: {
+                audiences: audience === undefined || audience === '' ? [] : [audience],
+                expirationSeconds,
+                boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
+              },
+            },
+          })
+          .catch((err: unknown) => {
+            throw new ContainerConfigError(
+              `requesting a token for ServiceAccount ${namespace}/${serviceAccount}: ${(err as Error).message}`,
+            );
+          });
         const expires = response.status?.expirationTimestamp;
-        return { token: response.status?.token ?? '', expiresAt: expires === undefined ? Date.now() + expirationSeconds * 1000 : new Date(expires).getTime() };
+        return {
+          token: response.status?.token ?? '',
+          expiresAt: expires === undefined ? Date.now() + expirationSeconds * 1000 : new Date(expires).getTime(),
+        };
       },
       claimPath: async (claim) => {
         const path = this.provisioner.claimPath(namespace, claim);
-        if (path === undefined) throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`);
+        if (path === undefined)
+          throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`);
         return path;
       },
     };
@@ -366,9 +425,13 @@ function osUser(name: string): OsUser {
 }
 
 function checkPrerequisites(): void {
-  if (userInfo().uid !== 0) throw new Error('the pgfn node agent must run as root: it creates namespaces, mounts and switches to the postgres user');
-  const missing = ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/patroni', '/usr/sbin/pgbouncer', '/usr/bin/openssl'].filter((f) => !existsSync(f));
-  if (missing.length > 0) throw new Error(`missing on this machine: ${missing.join(', ')} (apt-get install util-linux patroni pgbouncer openssl)`);
+  if (userInfo().uid !== 0)
+    throw new Error('the pgfn node agent must run as root: it creates namespaces, mounts and switches to the postgres user');
+  const missing = ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/patroni', '/usr/sbin/pgbouncer', '/usr/bin/openssl'].filter(
+    (f) => !existsSync(f),
+  );
+  if (missing.length > 0)
+    throw new Error(`missing on this machine: ${missing.join(', ')} (apt-get install util-linux patroni pgbouncer openssl)`);
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -383,7 +446,10 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 function killLeftovers(stateDir: string, log: (m: string) => void): void {
   const file = join(stateDir, 'pgids');
   if (!existsSync(file)) return;
-  const groups = readFileSync(file, 'utf8').split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const groups = readFileSync(file, 'utf8')
+    .split('\n')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
   const ours = groups.filter(isSandbox);
   for (const pgid of ours) signalGroup(pgid, 'SIGKILL');
   if (ours.length > 0) log(`killed ${ours.length} sandbox(es) left by a previous run`);

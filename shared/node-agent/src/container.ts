@@ -61,7 +61,10 @@ export class ContainerWorker {
   private readonly readiness: ProbeTrack = { successes: 0, failures: 0, nextAt: 0, inFlight: false };
   private readonly liveness: ProbeTrack = { successes: 0, failures: 0, nextAt: 0, inFlight: false };
 
-  constructor(readonly spec: V1Container, private readonly deps: ContainerDeps) {}
+  constructor(
+    readonly spec: V1Container,
+    private readonly deps: ContainerDeps,
+  ) {}
 
   get name(): string {
     return this.spec.name;
@@ -112,9 +115,13 @@ export class ContainerWorker {
 
   private toWaitingForRestart(): void {
     this.phase = 'waiting';
-    this.waiting = this.nextStartAt > Date.now()
-      ? { reason: 'CrashLoopBackOff', message: `back-off ${Math.ceil(this.delayMs / 1000)}s restarting failed container=${this.name} pod=${this.deps.podKey}` }
-      : { reason: 'ContainerCreating', message: '' };
+    this.waiting =
+      this.nextStartAt > Date.now()
+        ? {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.ceil(this.delayMs / 1000)}s restarting failed container=${this.name} pod=${this.deps.podKey}`,
+          }
+        : { reason: 'ContainerCreating', message: '' };
   }
 
   private async start(): Promise<void> {
@@ -165,7 +172,7 @@ export class ContainerWorker {
     if (this.process !== process) return;
     this.process = undefined;
     const signal = exit.signal === null ? undefined : signalNumber(exit.signal);
-    const exitCode = exit.code ?? (128 + (signal ?? 0));
+    const exitCode = exit.code ?? 128 + (signal ?? 0);
     const finishedAt = new Date();
     this.finished = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt, ...(signal === undefined ? {} : { signal }) };
     this.phase = 'terminated';
@@ -183,9 +190,12 @@ export class ContainerWorker {
     const process = this.process;
     if (this.launch?.upkeep === undefined || process === undefined || this.upkeepBusy) return;
     this.upkeepBusy = true;
-    this.launch.upkeep(process)
+    this.launch
+      .upkeep(process)
       .catch((err: unknown) => this.deps.log(`container ${this.name} upkeep: ${(err as Error).message}`))
-      .finally(() => { this.upkeepBusy = false; });
+      .finally(() => {
+        this.upkeepBusy = false;
+      });
   }
 
   private probe(now: number): void {
@@ -253,7 +263,9 @@ export class ContainerWorker {
     const process = this.process;
     if (process === undefined) return false;
     this.nextStartAt = Date.now() + holdMs;
-    this.deps.log(`container ${this.name} crashed on request (SIGKILL to the whole sandbox${holdMs > 0 ? `, restart held for ${holdMs} ms` : ''})`);
+    this.deps.log(
+      `container ${this.name} crashed on request (SIGKILL to the whole sandbox${holdMs > 0 ? `, restart held for ${holdMs} ms` : ''})`,
+    );
     process.signal('SIGKILL');
     return true;
   }
@@ -264,14 +276,20 @@ export class ContainerWorker {
   }
 
   status(imageId: string, containerId: string): V1ContainerStatus {
-    const state: V1ContainerState = this.phase === 'running'
-      ? { running: { startedAt: this.startedAt as Date } }
-      : this.phase === 'terminated'
-        ? this.terminatedState()
-        : { waiting: { reason: this.waiting.reason, ...(this.waiting.message === '' ? {} : { message: this.waiting.message }) } };
+    const state: V1ContainerState =
+      this.phase === 'running'
+        ? { running: { startedAt: this.startedAt as Date } }
+        : this.phase === 'terminated'
+          ? this.terminatedState()
+          : { waiting: { reason: this.waiting.reason, ...(this.waiting.message === '' ? {} : { message: this.waiting.message }) } };
     const status: V1ContainerStatus = {
-      name: this.name, image: this.spec.image ?? '', imageID: imageId, ready: this.isReady,
-      restartCount: this.restartCount, started: this.phase === 'running', state,
+      name: this.name,
+      image: this.spec.image ?? '',
+      imageID: imageId,
+      ready: this.isReady,
+      restartCount: this.restartCount,
+      started: this.phase === 'running',
+      state,
     };
     if (this.everStarted) status.containerID = containerId;
     if (this.lastState !== undefined) status.lastState = this.lastState;
@@ -283,7 +301,10 @@ export class ContainerWorker {
     if (f === undefined) return {};
     return {
       terminated: {
-        exitCode: f.exitCode, reason: f.reason, startedAt: this.startedAt as Date, finishedAt: f.finishedAt,
+        exitCode: f.exitCode,
+        reason: f.reason,
+        startedAt: this.startedAt as Date,
+        finishedAt: f.finishedAt,
         ...(f.signal === undefined ? {} : { signal: f.signal }),
       },
     };
@@ -291,6 +312,15 @@ export class ContainerWorker {
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+  const numbers: Partial<Record<NodeJS.Signals, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
   return numbers[signal] ?? 0;
 }

@@ -38,12 +38,14 @@ export async function resolveContainerEnv(
     const prefix = from.prefix ?? '';
     if (from.configMapRef !== undefined) {
       const data = await sources.configMap(from.configMapRef.name ?? '');
-      if (data === undefined && from.configMapRef.optional !== true) throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
+      if (data === undefined && from.configMapRef.optional !== true)
+        throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
       for (const [key, value] of Object.entries(data ?? {})) defined[prefix + key] = value;
     }
     if (from.secretRef !== undefined) {
       const data = await sources.secret(from.secretRef.name ?? '');
-      if (data === undefined && from.secretRef.optional !== true) throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
+      if (data === undefined && from.secretRef.optional !== true)
+        throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
       for (const [key, value] of Object.entries(data ?? {})) defined[prefix + key] = value;
     }
   }
@@ -55,8 +57,13 @@ export async function resolveContainerEnv(
 }
 
 async function envValue(
-  entry: V1EnvVar, pod: V1Pod, container: V1Container, namespace: string,
-  sources: EnvSources, facts: PodRuntimeFacts, known: Readonly<Record<string, string>>,
+  entry: V1EnvVar,
+  pod: V1Pod,
+  container: V1Container,
+  namespace: string,
+  sources: EnvSources,
+  facts: PodRuntimeFacts,
+  known: Readonly<Record<string, string>>,
 ): Promise<string | undefined> {
   const from = entry.valueFrom;
   if (from === undefined) return expand(entry.value ?? '', known);
@@ -101,29 +108,45 @@ export function fieldValue(selector: V1ObjectFieldSelector, pod: V1Pod, facts: P
     return map?.[mapKey[2] as string] ?? '';
   }
   switch (path) {
-    case 'metadata.name': return meta.name ?? '';
-    case 'metadata.namespace': return meta.namespace ?? '';
-    case 'metadata.uid': return meta.uid ?? '';
-    case 'metadata.labels': return formatMap(meta.labels);
-    case 'metadata.annotations': return formatMap(meta.annotations);
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    case 'status.hostIP': case 'status.hostIPs': return facts.hostIP;
-    case 'status.podIP': case 'status.podIPs': return facts.podIP;
-    default: throw new ContainerConfigError(`unsupported fieldRef fieldPath "${path}"`);
+    case 'metadata.name':
+      return meta.name ?? '';
+    case 'metadata.namespace':
+      return meta.namespace ?? '';
+    case 'metadata.uid':
+      return meta.uid ?? '';
+    case 'metadata.labels':
+      return formatMap(meta.labels);
+    case 'metadata.annotations':
+      return formatMap(meta.annotations);
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? '';
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? '';
+    case 'status.hostIP':
+    case 'status.hostIPs':
+      return facts.hostIP;
+    case 'status.podIP':
+    case 'status.podIPs':
+      return facts.podIP;
+    default:
+      throw new ContainerConfigError(`unsupported fieldRef fieldPath "${path}"`);
   }
 }
 
 /** `key="value"` lines, sorted, as the downward API renders a map. */
 function formatMap(map: Readonly<Record<string, string>> | undefined): string {
-  return Object.keys(map ?? {}).sort().map((k) => `${k}=${JSON.stringify(map?.[k])}`).join('\n');
+  return Object.keys(map ?? {})
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(map?.[k])}`)
+    .join('\n');
 }
 
 /** limits/requests of a container, divided and rounded up like kubelet's ExtractContainerResourceValue. */
 export function resourceValue(selector: V1ResourceFieldSelector, pod: V1Pod, container: V1Container, facts: PodRuntimeFacts): string {
-  const target = selector.containerName !== undefined && selector.containerName !== ''
-    ? pod.spec?.containers.find((c) => c.name === selector.containerName) ?? container
-    : container;
+  const target =
+    selector.containerName !== undefined && selector.containerName !== ''
+      ? (pod.spec?.containers.find((c) => c.name === selector.containerName) ?? container)
+      : container;
   const [kind, resource = ''] = selector.resource.split('.');
   if ((kind !== 'limits' && kind !== 'requests') || !['cpu', 'memory', 'ephemeral-storage'].includes(resource)) {
     throw new ContainerConfigError(`unsupported resourceFieldRef resource "${selector.resource}"`);

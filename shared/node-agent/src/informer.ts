@@ -26,7 +26,9 @@ export function startInformer<T extends KubernetesObject>(
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let markSynced: () => void = () => undefined;
-  const synced = new Promise<void>((resolveSynced) => { markSynced = resolveSynced; });
+  const synced = new Promise<void>((resolveSynced) => {
+    markSynced = resolveSynced;
+  });
   cache.on('add', handlers.onChange);
   cache.on('update', handlers.onChange);
   cache.on('delete', handlers.onDelete);

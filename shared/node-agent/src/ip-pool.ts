@@ -21,8 +21,12 @@ export class IpPool {
     const { base, prefix } = parseCidr(cidr);
     if (prefix < 8 || prefix > 29) throw new Error(`ipRange ${cidr}: the prefix must be between /8 and /29`);
     const count = 2 ** (32 - prefix);
-    if ((base >>> 24) !== 127) throw new Error(`ipRange ${cidr} is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24`);
-    if (LOCALHOST >= base && LOCALHOST < base + count) throw new Error(`ipRange ${cidr} contains 127.0.0.1 (localhost, used by other services on this host); use a range such as 127.0.10.0/24`);
+    if (base >>> 24 !== 127)
+      throw new Error(`ipRange ${cidr} is outside 127.0.0.0/8: pods must get loopback addresses; use a range such as 127.0.10.0/24`);
+    if (LOCALHOST >= base && LOCALHOST < base + count)
+      throw new Error(
+        `ipRange ${cidr} contains 127.0.0.1 (localhost, used by other services on this host); use a range such as 127.0.10.0/24`,
+      );
     this.base = base;
     this.nodeIP = toIp(base + 1);
     for (let i = 2; i < count - 1; i++) this.free.push(i);

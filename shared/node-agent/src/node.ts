@@ -1,7 +1,16 @@
 // The agent's Node: registered like kubelet registers itself, kept Ready by status heartbeats and a
 // Lease in kube-node-lease (the node lifecycle controller watches both). It is not annotated for kwok;
 // a label tells schedulers and tests which node runs real processes.
-import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Node, type V1NodeCondition, type V1Taint } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Node,
+  type V1NodeCondition,
+  type V1Taint,
+} from '@kubernetes/client-node';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { statusCode } from '@pgfn/kube';
 
@@ -24,8 +33,12 @@ export function nodeObject(id: NodeIdentity): V1Node {
     metadata: {
       name: id.name,
       labels: {
-        'kubernetes.io/hostname': id.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': goArch(),
-        [NODE_AGENT_LABEL]: 'true', type: 'pgfn-node-agent', ...id.labels,
+        'kubernetes.io/hostname': id.name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': goArch(),
+        [NODE_AGENT_LABEL]: 'true',
+        type: 'pgfn-node-agent',
+        ...id.labels,
       },
       annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
     },
@@ -34,28 +47,48 @@ export function nodeObject(id: NodeIdentity): V1Node {
 }
 
 export function nodeStatus(id: NodeIdentity, now: Date, previous: V1NodeCondition[] | undefined): V1Node['status'] {
-  const capacity = { cpu: String(cpus().length), memory: `${Math.floor(totalmem() / 1024)}Ki`, pods: String(id.maxPods), 'ephemeral-storage': '100Gi' };
+  const capacity = {
+    cpu: String(cpus().length),
+    memory: `${Math.floor(totalmem() / 1024)}Ki`,
+    pods: String(id.maxPods),
+    'ephemeral-storage': '100Gi',
+  };
   const condition = (type: string, status: string, reason: string, message: string): V1NodeCondition => {
     const before = previous?.find((c) => c.type === type);
     return {
-      type, status, reason, message, lastHeartbeatTime: now,
+      type,
+      status,
+      reason,
+      message,
+      lastHeartbeatTime: now,
       lastTransitionTime: before?.status === status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : now,
     };
   };
   return {
-    capacity, allocatable: capacity,
+    capacity,
+    allocatable: capacity,
     conditions: [
       condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
       condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
       condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
       condition('Ready', 'True', 'KubeletReady', 'pgfn node agent is posting ready status'),
     ],
-    addresses: [{ type: 'InternalIP', address: id.ip }, { type: 'Hostname', address: id.name }],
+    addresses: [
+      { type: 'InternalIP', address: id.ip },
+      { type: 'Hostname', address: id.name },
+    ],
     daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
     nodeInfo: {
-      architecture: goArch(), bootID: '', containerRuntimeVersion: 'pgfn-sandbox://0.1.0', kernelVersion: release(),
-      kubeProxyVersion: '', kubeletVersion: AGENT_VERSION, machineID: hostname(), operatingSystem: 'linux',
-      osImage: 'Debian (pgfn node agent)', systemUUID: '',
+      architecture: goArch(),
+      bootID: '',
+      containerRuntimeVersion: 'pgfn-sandbox://0.1.0',
+      kernelVersion: release(),
+      kubeProxyVersion: '',
+      kubeletVersion: AGENT_VERSION,
+      machineID: hostname(),
+      operatingSystem: 'linux',
+      osImage: 'Debian (pgfn node agent)',
+      systemUUID: '',
     },
   };
 }
@@ -74,7 +107,12 @@ export class NodeHeartbeat {
   private readonly core: CoreV1Api;
   private readonly leases: CoordinationV1Api;
 
-  constructor(kc: KubeConfig, private readonly id: NodeIdentity, private readonly log: (m: string) => void, private readonly intervalMs = 5_000) {
+  constructor(
+    kc: KubeConfig,
+    private readonly id: NodeIdentity,
+    private readonly log: (m: string) => void,
+    private readonly intervalMs = 5_000,
+  ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.leases = kc.makeApiClient(CoordinationV1Api);
   }
@@ -86,18 +124,28 @@ export class NodeHeartbeat {
       if (statusCode(err) !== 409) throw new Error(`registering node ${this.id.name}`, { cause: err });
       // Re-registration after a restart: take the labels and taints we are configured with.
       const desired = nodeObject(this.id);
-      await this.core.patchNode({ name: this.id.name, body: { metadata: { labels: desired.metadata?.labels }, spec: { taints: desired.spec?.taints ?? null, unschedulable: null } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await this.core.patchNode(
+        {
+          name: this.id.name,
+          body: { metadata: { labels: desired.metadata?.labels }, spec: { taints: desired.spec?.taints ?? null, unschedulable: null } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
     }
     await this.beat();
-    this.timer = setInterval(() => void this.beat().catch((err: unknown) => this.log(`node heartbeat failed: ${(err as Error).message}`)), this.intervalMs);
+    this.timer = setInterval(
+      () => void this.beat().catch((err: unknown) => this.log(`node heartbeat failed: ${(err as Error).message}`)),
+      this.intervalMs,
+    );
   }
 
   private async beat(): Promise<void> {
     const now = new Date();
     const current = await this.core.readNode({ name: this.id.name });
-    await this.core.patchNodeStatus({ name: this.id.name, body: { status: nodeStatus(this.id, now, current.status?.conditions) } },
-      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+    await this.core.patchNodeStatus(
+      { name: this.id.name, body: { status: nodeStatus(this.id, now, current.status?.conditions) } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
     await this.renewLease(now);
   }
 
@@ -111,9 +159,13 @@ export class NodeHeartbeat {
       await this.leases.replaceNamespacedLease({ name: this.id.name, namespace, body: lease });
     } catch (err) {
       if (statusCode(err) !== 404) throw err;
-      await this.leases.createNamespacedLease({ namespace, body: {
-        metadata: { name: this.id.name, namespace, ownerReferences: await this.ownerRef() }, spec,
-      } });
+      await this.leases.createNamespacedLease({
+        namespace,
+        body: {
+          metadata: { name: this.id.name, namespace, ownerReferences: await this.ownerRef() },
+          spec,
+        },
+      });
     }
   }
 

@@ -37,7 +37,11 @@ export function buildPodStatus(i: PodStatusInputs): V1PodStatus {
   const condition = (type: string, ok: boolean, reason?: string): V1PodCondition => {
     const status = ok ? 'True' : 'False';
     const before = previous.find((c) => c.type === type);
-    const c: V1PodCondition = { type, status, lastTransitionTime: before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : i.now };
+    const c: V1PodCondition = {
+      type,
+      status,
+      lastTransitionTime: before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : i.now,
+    };
     if (!ok && reason !== undefined) c.reason = reason;
     return c;
   };

@@ -54,7 +54,10 @@ export class PodWorker {
   private nextHostsRefresh = 0;
   readonly key: string;
 
-  constructor(pod: V1Pod, private readonly deps: PodWorkerDeps) {
+  constructor(
+    pod: V1Pod,
+    private readonly deps: PodWorkerDeps,
+  ) {
     this.pod = pod;
     this.key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
     this.lastCrashToken = pod.metadata?.annotations?.[CRASH_ANNOTATION];
@@ -77,7 +80,12 @@ export class PodWorker {
     });
     // Init containers are not run: they are reported as completed at once.
     this.initStatuses = (pod.spec?.initContainers ?? []).map((c) => ({
-      name: c.name, image: c.image ?? '', imageID: 'pgfn://simulated', ready: true, restartCount: 0, started: false,
+      name: c.name,
+      image: c.image ?? '',
+      imageID: 'pgfn://simulated',
+      ready: true,
+      restartCount: 0,
+      started: false,
       state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: this.startTime, finishedAt: this.startTime } },
     }));
     for (const c of this.containers) {
@@ -113,7 +121,9 @@ export class PodWorker {
     await this.refreshHosts();
     if (this.volumes !== undefined) {
       await Promise.all(this.containers.map((c) => c.tick()));
-      await refreshTokens(this.volumes.values(), this.deps.volumeSources(this.pod)).catch((err: unknown) => this.log(`token refresh: ${(err as Error).message}`));
+      await refreshTokens(this.volumes.values(), this.deps.volumeSources(this.pod)).catch((err: unknown) =>
+        this.log(`token refresh: ${(err as Error).message}`),
+      );
     }
     await this.reportStatus();
   }
@@ -149,22 +159,35 @@ export class PodWorker {
 
   private async launchContext(containerName: string): Promise<LaunchContext> {
     const container = this.pod.spec?.containers.find((c) => c.name === containerName);
-    if (container === undefined || this.volumes === undefined || this.podIP === undefined) throw new ContainerConfigError(`container ${containerName} is not ready to start`);
+    if (container === undefined || this.volumes === undefined || this.podIP === undefined)
+      throw new ContainerConfigError(`container ${containerName} is not ready to start`);
     const namespace = this.pod.metadata?.namespace ?? 'default';
     const env = await resolveContainerEnv(this.pod, container, this.deps.envSources(namespace), this.facts(), this.deps.serviceEnv);
     const runDir = join(this.deps.podDir, `run-${containerName}`);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true, mode: 0o755 });
     return {
-      pod: this.pod, container, env, podIP: this.podIP, podDir: this.deps.podDir, runDir,
+      pod: this.pod,
+      container,
+      env,
+      podIP: this.podIP,
+      podDir: this.deps.podDir,
+      runDir,
       logFile: join(this.deps.logDir, `${containerName}.log`),
-      volumeMounts: [...containerMounts(container, this.volumes), { kind: 'bind', source: join(this.deps.podDir, 'hosts'), target: '/etc/hosts', file: true }],
-      resolver: this.deps.resolver, log: (m) => this.log(`${containerName}: ${m}`),
+      volumeMounts: [
+        ...containerMounts(container, this.volumes),
+        { kind: 'bind', source: join(this.deps.podDir, 'hosts'), target: '/etc/hosts', file: true },
+      ],
+      resolver: this.deps.resolver,
+      log: (m) => this.log(`${containerName}: ${m}`),
     };
   }
 
   currentStatus(): V1PodStatus {
-    const phase: PodPhase = this.volumes === undefined ? 'Pending' : podPhase(this.containers.map((c) => ({ hasStarted: c.hasStarted, isDone: c.isDone, exitCode: c.exitCode })));
+    const phase: PodPhase =
+      this.volumes === undefined
+        ? 'Pending'
+        : podPhase(this.containers.map((c) => ({ hasStarted: c.hasStarted, isDone: c.isDone, exitCode: c.exitCode })));
     const uid8 = this.uid.slice(0, 8);
     const containers = this.containers.map((c) => {
       const status = c.status(`pgfn://${runtimeKindOf(c.spec, this.deps.patterns)}`, `pgfn://${uid8}-${c.name}`);
@@ -174,15 +197,25 @@ export class PodWorker {
       return status;
     });
     return buildPodStatus({
-      pod: this.pod, phase, podIP: this.podIP, hostIP: this.deps.hostIP, startTime: this.startTime,
-      sandboxReady: this.volumes !== undefined, containers, initContainers: this.initStatuses, now: new Date(),
+      pod: this.pod,
+      phase,
+      podIP: this.podIP,
+      hostIP: this.deps.hostIP,
+      startTime: this.startTime,
+      sandboxReady: this.volumes !== undefined,
+      containers,
+      initContainers: this.initStatuses,
+      now: new Date(),
     });
   }
 
   private async reportStatus(force = false): Promise<void> {
     if (this.patching && !force) return;
     const status = this.currentStatus();
-    const fingerprint = statusFingerprint({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
+    const fingerprint = statusFingerprint({
+      ...status,
+      conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })),
+    });
     if (fingerprint === this.lastStatus && !force) return;
     this.patching = true;
     try {

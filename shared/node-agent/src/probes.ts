@@ -18,12 +18,12 @@ export function probePort(port: number | string | undefined, container: V1Contai
 export async function runProbe(probe: V1Probe, container: V1Container, podIP: string): Promise<ProbeResult> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   if (probe.httpGet !== undefined) {
-    const port = probePort(probe.httpGet.port as number | string, container);
+    const port = probePort(probe.httpGet.port, container);
     if (port === undefined) return { ok: false, message: `httpGet port ${String(probe.httpGet.port)} is not a port of the container` };
     return httpProbe(probe.httpGet.host || podIP, port, probe.httpGet.path ?? '/', probe.httpGet.scheme ?? 'HTTP', timeoutMs);
   }
   if (probe.tcpSocket !== undefined) {
-    const port = probePort(probe.tcpSocket.port as number | string, container);
+    const port = probePort(probe.tcpSocket.port, container);
     if (port === undefined) return { ok: false, message: `tcpSocket port ${String(probe.tcpSocket.port)} is not a port of the container` };
     return tcpProbe(probe.tcpSocket.host || podIP, port, timeoutMs);
   }

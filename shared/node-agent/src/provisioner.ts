@@ -7,7 +7,12 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CoreV1Api, StorageV1Api, type KubeConfig, type V1PersistentVolume, type V1PersistentVolumeClaim, type V1StorageClass,
+  CoreV1Api,
+  StorageV1Api,
+  type KubeConfig,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+  type V1StorageClass,
 } from '@kubernetes/client-node';
 import { statusCode } from '@pgfn/kube';
 import { startInformer, type Informer } from './informer.js';
@@ -30,9 +35,12 @@ export function claimDir(dataDir: string, namespace: string, claim: string): str
 
 export function storageClass(name: string): V1StorageClass {
   return {
-    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
     metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'pgfn-node-agent' } },
-    provisioner: PROVISIONER_NAME, reclaimPolicy: 'Delete', volumeBindingMode: 'WaitForFirstConsumer',
+    provisioner: PROVISIONER_NAME,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
   };
 }
 
@@ -50,7 +58,8 @@ export function persistentVolumeFor(pvc: V1PersistentVolumeClaim, o: Pick<Provis
   const name = pvc.metadata?.name ?? '';
   const storage = pvc.spec?.resources?.requests?.['storage'] ?? '1Gi';
   const volume: V1PersistentVolume = {
-    apiVersion: 'v1', kind: 'PersistentVolume',
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
     metadata: { name: `pvc-${pvc.metadata?.uid ?? name}`, annotations: { [PROVISIONED_BY]: PROVISIONER_NAME } },
     spec: {
       capacity: { storage },
@@ -58,11 +67,14 @@ export function persistentVolumeFor(pvc: V1PersistentVolumeClaim, o: Pick<Provis
       persistentVolumeReclaimPolicy: 'Delete',
       volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
       local: { path: claimDir(o.dataDir, namespace, name) },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [o.nodeName] }] }] } },
+      nodeAffinity: {
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [o.nodeName] }] }] },
+      },
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name, uid: pvc.metadata?.uid ?? '' },
     },
   };
-  if ((pvc.spec?.storageClassName ?? '') !== '' && volume.spec !== undefined) volume.spec.storageClassName = pvc.spec?.storageClassName ?? '';
+  if ((pvc.spec?.storageClassName ?? '') !== '' && volume.spec !== undefined)
+    volume.spec.storageClassName = pvc.spec?.storageClassName ?? '';
   return volume;
 }
 
@@ -73,7 +85,10 @@ export class LocalProvisioner {
   private volumes: Informer<V1PersistentVolume> | undefined;
   private readonly busy = new Set<string>();
 
-  constructor(private readonly kc: KubeConfig, private readonly o: ProvisionerOptions) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly o: ProvisionerOptions,
+  ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
   }
@@ -83,10 +98,17 @@ export class LocalProvisioner {
       if (statusCode(err) !== 409) throw new Error(`creating StorageClass ${this.o.storageClassName}`, { cause: err });
     });
     const onError = (err: unknown): void => this.o.log(`provisioner watch: ${(err as Error).message}`);
-    this.claims = startInformer<V1PersistentVolumeClaim>(this.kc, '/api/v1/persistentvolumeclaims',
-      () => this.core.listPersistentVolumeClaimForAllNamespaces(), { onChange: (c) => void this.claim(c), onDelete: () => undefined, onError });
-    this.volumes = startInformer<V1PersistentVolume>(this.kc, '/api/v1/persistentvolumes',
-      () => this.core.listPersistentVolume(), { onChange: (v) => void this.volume(v), onDelete: () => undefined, onError });
+    this.claims = startInformer<V1PersistentVolumeClaim>(
+      this.kc,
+      '/api/v1/persistentvolumeclaims',
+      () => this.core.listPersistentVolumeClaimForAllNamespaces(),
+      { onChange: (c) => void this.claim(c), onDelete: () => undefined, onError },
+    );
+    this.volumes = startInformer<V1PersistentVolume>(this.kc, '/api/v1/persistentvolumes', () => this.core.listPersistentVolume(), {
+      onChange: (v) => void this.volume(v),
+      onDelete: () => undefined,
+      onError,
+    });
     await Promise.all([this.claims.synced, this.volumes.synced]);
   }
 
@@ -117,7 +139,8 @@ export class LocalProvisioner {
       await this.core.createPersistentVolume({ body: pv });
       this.o.log(`provisioned ${pv.metadata?.name} at ${dir} for claim ${pvc.metadata?.namespace}/${pvc.metadata?.name}`);
     } catch (err) {
-      if (statusCode(err) !== 409) this.o.log(`provisioning for claim ${pvc.metadata?.namespace}/${pvc.metadata?.name} failed: ${(err as Error).message}`);
+      if (statusCode(err) !== 409)
+        this.o.log(`provisioning for claim ${pvc.metadata?.namespace}/${pvc.metadata?.name} failed: ${(err as Error).message}`);
     } finally {
       this.busy.delete(key);
     }
@@ -126,7 +149,8 @@ export class LocalProvisioner {
   private async volume(pv: V1PersistentVolume): Promise<void> {
     const ours = pv.metadata?.annotations?.[PROVISIONED_BY] === PROVISIONER_NAME;
     const affinity = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
-    if (!ours || affinity !== this.o.nodeName || pv.status?.phase !== 'Released' || pv.spec?.persistentVolumeReclaimPolicy !== 'Delete') return;
+    if (!ours || affinity !== this.o.nodeName || pv.status?.phase !== 'Released' || pv.spec?.persistentVolumeReclaimPolicy !== 'Delete')
+      return;
     const name = pv.metadata?.name ?? '';
     if (this.busy.has(name)) return;
     this.busy.add(name);

@@ -137,7 +137,9 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
     },
     async namespaceAddresses(namespace) {
       const [services, pods, endpoints] = await Promise.all([
-        core.listNamespacedService({ namespace }), core.listNamespacedPod({ namespace }), core.listNamespacedEndpoints({ namespace }),
+        core.listNamespacedService({ namespace }),
+        core.listNamespacedPod({ namespace }),
+        core.listNamespacedEndpoints({ namespace }),
       ]);
       const endpointsByName = new Map(endpoints.items.map((e) => [e.metadata?.name ?? '', e]));
       const out = new Map<string, string>();
@@ -152,7 +154,13 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
 }
 
 /** An /etc/hosts like kubelet's managed one, plus Service names (we have no cluster DNS). */
-export function hostsFile(podIP: string, podName: string, namespace: string, services: ReadonlyMap<string, string>, clusterDomain = 'cluster.local'): string {
+export function hostsFile(
+  podIP: string,
+  podName: string,
+  namespace: string,
+  services: ReadonlyMap<string, string>,
+  clusterDomain = 'cluster.local',
+): string {
   const lines = [
     '# Kubernetes-managed hosts file (pgfn node agent: Service names resolve to a ready pod).',
     '127.0.0.1\tlocalhost',
@@ -170,7 +178,9 @@ function matches(selector: Readonly<Record<string, string>>, labels: Readonly<Re
 }
 
 function labelSelector(selector: Readonly<Record<string, string>>): string {
-  return Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 function isReady(pod: V1Pod): boolean {
@@ -179,7 +189,7 @@ function isReady(pod: V1Pod): boolean {
 
 /** The port a Service port reaches on `pod`; undefined when a named targetPort is not declared there. */
 function targetPortOf(servicePort: V1ServicePort, pod: V1Pod): number | undefined {
-  const target = servicePort.targetPort as number | string | undefined;
+  const target = servicePort.targetPort;
   if (target === undefined || target === '' || target === 0) return servicePort.port;
   if (typeof target === 'number') return target;
   if (/^\d+$/.test(target)) return Number(target);

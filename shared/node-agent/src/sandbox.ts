@@ -42,8 +42,11 @@ export class SandboxProcess {
     const fd = openSync(spec.logFile, 'a');
     try {
       writeSync(fd, `\n----- ${new Date().toISOString()} starting ${spec.argv.join(' ')} -----\n`);
-      this.child = spawn('/usr/bin/unshare', ['--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--mount-proc', '--',
-        '/bin/sh', '-c', initScript(spec)], { detached: true, stdio: ['ignore', fd, fd], env: { ...spec.env } });
+      this.child = spawn(
+        '/usr/bin/unshare',
+        ['--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', initScript(spec)],
+        { detached: true, stdio: ['ignore', fd, fd], env: { ...spec.env } },
+      );
     } finally {
       closeSync(fd);
     }

@@ -43,7 +43,11 @@ export interface VolumeOwner {
 
 /** Materialises every volume of the pod under `podDir/volumes` (PVCs stay where their PV is). */
 export async function prepareVolumes(
-  pod: V1Pod, podDir: string, sources: VolumeSources, facts: PodRuntimeFacts, owner: VolumeOwner,
+  pod: V1Pod,
+  podDir: string,
+  sources: VolumeSources,
+  facts: PodRuntimeFacts,
+  owner: VolumeOwner,
 ): Promise<Map<string, PreparedVolume>> {
   const out = new Map<string, PreparedVolume>();
   for (const volume of pod.spec?.volumes ?? []) {
@@ -53,7 +57,12 @@ export async function prepareVolumes(
 }
 
 async function prepareVolume(
-  pod: V1Pod, volume: V1Volume, dir: string, sources: VolumeSources, facts: PodRuntimeFacts, owner: VolumeOwner,
+  pod: V1Pod,
+  volume: V1Volume,
+  dir: string,
+  sources: VolumeSources,
+  facts: PodRuntimeFacts,
+  owner: VolumeOwner,
 ): Promise<PreparedVolume> {
   const tokens: TokenFile[] = [];
   if (volume.persistentVolumeClaim !== undefined) {
@@ -76,28 +85,39 @@ async function prepareVolume(
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (volume.secret !== undefined) {
     const data = await sources.secret(volume.secret.secretName ?? '');
-    if (data === undefined && volume.secret.optional !== true) throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`);
+    if (data === undefined && volume.secret.optional !== true)
+      throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`);
     writeKeys(dir, data ?? {}, volume.secret.items, volume.secret.defaultMode ?? 0o644, `Secret ${volume.secret.secretName}`);
   } else if (volume.configMap !== undefined) {
     const data = await sources.configMap(volume.configMap.name ?? '');
-    if (data === undefined && volume.configMap.optional !== true) throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`);
+    if (data === undefined && volume.configMap.optional !== true)
+      throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`);
     writeKeys(dir, data ?? {}, volume.configMap.items, volume.configMap.defaultMode ?? 0o644, `ConfigMap ${volume.configMap.name}`);
   } else if (volume.downwardAPI !== undefined) {
     for (const item of volume.downwardAPI.items ?? []) {
-      if (item.fieldRef !== undefined) writeFile(dir, item.path, Buffer.from(fieldValue(item.fieldRef, pod, facts)), item.mode ?? volume.downwardAPI.defaultMode ?? 0o644);
+      if (item.fieldRef !== undefined)
+        writeFile(dir, item.path, Buffer.from(fieldValue(item.fieldRef, pod, facts)), item.mode ?? volume.downwardAPI.defaultMode ?? 0o644);
     }
   } else if (volume.projected !== undefined) {
     for (const source of volume.projected.sources ?? []) {
       await writeProjection(pod, dir, source, volume.projected.defaultMode ?? 0o644, sources, facts, tokens);
     }
   } else {
-    throw new ContainerConfigError(`volume "${volume.name}": only persistentVolumeClaim, emptyDir, hostPath, secret, configMap, downwardAPI and projected volumes are supported by the pgfn node agent`);
+    throw new ContainerConfigError(
+      `volume "${volume.name}": only persistentVolumeClaim, emptyDir, hostPath, secret, configMap, downwardAPI and projected volumes are supported by the pgfn node agent`,
+    );
   }
   return { name: volume.name, hostPath: dir, tokens };
 }
 
 async function writeProjection(
-  pod: V1Pod, dir: string, source: V1VolumeProjection, mode: number, sources: VolumeSources, facts: PodRuntimeFacts, tokens: TokenFile[],
+  pod: V1Pod,
+  dir: string,
+  source: V1VolumeProjection,
+  mode: number,
+  sources: VolumeSources,
+  facts: PodRuntimeFacts,
+  tokens: TokenFile[],
 ): Promise<void> {
   if (source.serviceAccountToken !== undefined) {
     const { path, audience, expirationSeconds = 3600 } = source.serviceAccountToken;
@@ -108,7 +128,8 @@ async function writeProjection(
     tokens.push({ file, serviceAccount, audience, expirationSeconds, mode, refreshAt: refreshTime(Date.now(), issued.expiresAt) });
   } else if (source.configMap !== undefined) {
     const data = await sources.configMap(source.configMap.name ?? '');
-    if (data === undefined && source.configMap.optional !== true) throw new ContainerConfigError(`configmap "${source.configMap.name}" not found`);
+    if (data === undefined && source.configMap.optional !== true)
+      throw new ContainerConfigError(`configmap "${source.configMap.name}" not found`);
     writeKeys(dir, data ?? {}, source.configMap.items, mode, `ConfigMap ${source.configMap.name}`);
   } else if (source.secret !== undefined) {
     const data = await sources.secret(source.secret.name ?? '');
@@ -140,7 +161,13 @@ function refreshTime(issuedAt: number, expiresAt: number): number {
   return issuedAt + Math.max(10_000, (expiresAt - issuedAt) * 0.8);
 }
 
-function writeKeys(dir: string, data: Readonly<Record<string, Buffer>>, items: V1KeyToPath[] | undefined, mode: number, what: string): void {
+function writeKeys(
+  dir: string,
+  data: Readonly<Record<string, Buffer>>,
+  items: V1KeyToPath[] | undefined,
+  mode: number,
+  what: string,
+): void {
   if (items === undefined || items.length === 0) {
     for (const [key, value] of Object.entries(data)) writeFile(dir, key, value, mode);
     return;
@@ -155,7 +182,8 @@ function writeKeys(dir: string, data: Readonly<Record<string, Buffer>>, items: V
 /** Atomic write (temp file + rename), so a reader never sees half a token. */
 function writeFile(dir: string, relative: string, content: Buffer, mode: number): void {
   const normalized = posix.normalize(relative);
-  if (normalized.startsWith('..') || posix.isAbsolute(normalized)) throw new ContainerConfigError(`volume path "${relative}" leaves the volume`);
+  if (normalized.startsWith('..') || posix.isAbsolute(normalized))
+    throw new ContainerConfigError(`volume path "${relative}" leaves the volume`);
   const file = join(dir, normalized);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
@@ -168,7 +196,8 @@ export function containerMounts(container: V1Container, volumes: ReadonlyMap<str
   const mounts: SandboxMount[] = [];
   for (const mount of container.volumeMounts ?? []) {
     const volume = volumes.get(mount.name);
-    if (volume === undefined) throw new ContainerConfigError(`volumeMount "${mount.name}" of container "${container.name}" names no volume of the pod`);
+    if (volume === undefined)
+      throw new ContainerConfigError(`volumeMount "${mount.name}" of container "${container.name}" names no volume of the pod`);
     if (volume.memory === true && (mount.subPath ?? '') === '') {
       mounts.push({ kind: 'tmpfs', target: mount.mountPath, mode: '1777' });
       continue;
@@ -177,7 +206,8 @@ export function containerMounts(container: V1Container, volumes: ReadonlyMap<str
     let file = false;
     if (mount.subPath !== undefined && mount.subPath !== '') {
       const sub = posix.normalize(mount.subPath);
-      if (sub.startsWith('..') || posix.isAbsolute(sub)) throw new ContainerConfigError(`subPath "${mount.subPath}" leaves volume "${mount.name}"`);
+      if (sub.startsWith('..') || posix.isAbsolute(sub))
+        throw new ContainerConfigError(`subPath "${mount.subPath}" leaves volume "${mount.name}"`);
       source = join(volume.hostPath, sub);
       if (!existsSync(source)) mkdirSync(source, { recursive: true });
       file = statSync(source).isFile();

@@ -50,7 +50,10 @@ export class ReceiveAdapter {
   private child: Child | undefined;
   private starts = 0;
 
-  private constructor(private readonly opts: ReceiveAdapterOptions, readonly config: AdapterConfig) {}
+  private constructor(
+    private readonly opts: ReceiveAdapterOptions,
+    readonly config: AdapterConfig,
+  ) {}
 
   static async start(opts: ReceiveAdapterOptions): Promise<ReceiveAdapter> {
     const config = await adapterConfigFor(opts.source, (selector) => listNamespaces(opts.kubeconfig, selector));
@@ -105,7 +108,13 @@ export class ReceiveAdapter {
       PROFILING_PORT: String(await freePort()),
     };
     this.starts++;
-    const child = new Child(`adapter ${this.name}`, this.opts.logFile, binary, [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha', '--v=2'], env);
+    const child = new Child(
+      `adapter ${this.name}`,
+      this.opts.logFile,
+      binary,
+      [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha', '--v=2'],
+      env,
+    );
     this.child = child;
     const resources = this.config.resources.map((r) => r.gvr.Resource);
     await waitForWatches(child, resources, this.opts.startTimeoutMs ?? 30_000);

@@ -154,7 +154,9 @@ export class LocalBroker {
   }
 
   private async listen(port: number): Promise<void> {
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -189,15 +191,22 @@ export class LocalBroker {
       const annotated = withAttributes(event, {
         knativeerrordest: last.url ?? t.subscriber.describe,
         knativeerrorcode: String(last.status ?? 500),
-        knativeerrordata: Buffer.from(last.body ?? last.error ?? '').toString('base64').slice(0, 1024),
+        knativeerrordata: Buffer.from(last.body ?? last.error ?? '')
+          .toString('base64')
+          .slice(0, 1024),
       });
       last = await this.send(t.deadLetter, annotated, t.policy, []);
       outcome = isSuccess(last.status) ? 'dead-lettered' : 'dead-letter-failed';
     }
     const record: DeliveryRecord = {
-      trigger: t.manifest.metadata.name, subscriber: t.subscriber.describe,
-      id: event.attributes['id'] ?? '', type: event.attributes['type'] ?? '', subject: event.attributes['subject'],
-      attempts, outcome, totalMs: performance.now() - receivedAt,
+      trigger: t.manifest.metadata.name,
+      subscriber: t.subscriber.describe,
+      id: event.attributes['id'] ?? '',
+      type: event.attributes['type'] ?? '',
+      subject: event.attributes['subject'],
+      attempts,
+      outcome,
+      totalMs: performance.now() - receivedAt,
     };
     remember(this.records, record);
     this.log(record);
@@ -209,14 +218,19 @@ export class LocalBroker {
     let result: SendResult = { error: 'not attempted' };
     for (let n = 0; ; n++) {
       result = await attempt(dest, event, policy.timeoutMs);
-      attempts.push({ ...(result.status === undefined ? {} : { status: result.status }), ...(result.error === undefined ? {} : { error: result.error }), ms: result.ms ?? 0 });
+      attempts.push({
+        ...(result.status === undefined ? {} : { status: result.status }),
+        ...(result.error === undefined ? {} : { error: result.error }),
+        ms: result.ms ?? 0,
+      });
       if (isSuccess(result.status) || !isRetryable(result.status) || n >= policy.retries || this.closed) return result;
       await sleep(waitBeforeRetry(policy, n, result.status, result.retryAfter));
     }
   }
 
   private log(entry: unknown): void {
-    if (this.opts.logFile !== undefined) appendFileSync(this.opts.logFile, `${JSON.stringify({ at: new Date().toISOString(), ...entry as object })}\n`);
+    if (this.opts.logFile !== undefined)
+      appendFileSync(this.opts.logFile, `${JSON.stringify({ at: new Date().toISOString(), ...(entry as object) })}\n`);
   }
 }
 
@@ -250,12 +264,23 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     const body = Buffer.from(await res.arrayBuffer());
     const reply = isSuccess(res.status) ? replyOf(res, body) : undefined;
     return {
-      url: lease.url, status: res.status, body: isSuccess(res.status) ? undefined : body.toString('utf8'),
-      retryAfter: res.headers.get('retry-after') ?? undefined, ...(reply === undefined ? {} : { reply }), ms: performance.now() - started,
+      url: lease.url,
+      status: res.status,
+      body: isSuccess(res.status) ? undefined : body.toString('utf8'),
+      retryAfter: res.headers.get('retry-after') ?? undefined,
+      ...(reply === undefined ? {} : { reply }),
+      ms: performance.now() - started,
     };
   } catch (err) {
     const e = err as Error;
-    return { url: lease.url, error: e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${e.message}${e.cause === undefined ? '' : `: ${String((e.cause as Error).message ?? e.cause)}`}`, ms: performance.now() - started };
+    return {
+      url: lease.url,
+      error:
+        e.name === 'TimeoutError'
+          ? `timed out after ${timeoutMs} ms`
+          : `${e.message}${e.cause === undefined ? '' : `: ${String((e.cause as Error).message ?? e.cause)}`}`,
+      ms: performance.now() - started,
+    };
   } finally {
     lease.release(responded);
   }
@@ -264,7 +289,9 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
 /** A response that is itself a CloudEvent is a reply, which Knative feeds back into the Broker. */
 function replyOf(res: Response, body: Buffer): WireEvent | undefined {
   const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => { headers[k] = v; });
+  res.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   const isEvent = headers['ce-type'] !== undefined || (headers['content-type'] ?? '').startsWith('application/cloudevents+json');
   if (!isEvent) return undefined;
   const event = fromHttp(headers, body);

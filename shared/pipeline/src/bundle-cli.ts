@@ -10,8 +10,10 @@ if (outDir === undefined) {
   console.error('usage: bundle-cli.ts <outDir> [function ...]');
   process.exit(2);
 }
-const fns = named.length > 0 ? named
-  : readdirSync(join(repoRoot, 'functions')).filter((d) => existsSync(join(repoRoot, 'functions', d, 'src/main.ts')));
+const fns =
+  named.length > 0
+    ? named
+    : readdirSync(join(repoRoot, 'functions')).filter((d) => existsSync(join(repoRoot, 'functions', d, 'src/main.ts')));
 for (const fn of fns) {
   const r = await bundleFunction(fn, outDir);
   console.log(`${r.fn}: ${r.file} (${(r.bytes / 1024).toFixed(0)} KiB)`);

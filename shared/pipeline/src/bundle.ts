@@ -53,20 +53,34 @@ export async function bundleEntry(entry: string, fn: string, outDir: string): Pr
     entryPoints: [entry],
     outfile: file,
     format: 'esm',
-    banner: { js: "import { createRequire as __pgfnCreateRequire } from 'node:module'; const require = __pgfnCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __pgfnCreateRequire } from 'node:module'; const require = __pgfnCreateRequire(import.meta.url);",
+    },
     metafile: true,
     plugins: [sideEffectFree(SIDE_EFFECT_FREE), lazyPackages(LAZY_PACKAGES, `./${fn}.lazy`, lazy)],
   });
   for (const pkg of lazy) {
-    await build({ ...COMMON, stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: repoRoot, loader: 'js' },
-      outfile: join(outDir, `${fn}.lazy`, `${chunkName(pkg)}.cjs`), format: 'cjs', sourcemap: false });
+    await build({
+      ...COMMON,
+      stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: repoRoot, loader: 'js' },
+      outfile: join(outDir, `${fn}.lazy`, `${chunkName(pkg)}.cjs`),
+      format: 'cjs',
+      sourcemap: false,
+    });
   }
   return { fn, file, bytes: outputBytes(result.metafile, file) };
 }
 
 const COMMON = {
-  bundle: true, platform: 'node', target: 'node20', external: OPTIONAL_NATIVE,
-  minifySyntax: true, minifyWhitespace: true, sourcemap: 'linked', legalComments: 'linked', logLevel: 'warning',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  external: OPTIONAL_NATIVE,
+  minifySyntax: true,
+  minifyWhitespace: true,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
 } as const;
 
 function chunkName(pkg: string): string {
@@ -87,7 +101,12 @@ function sideEffectFree(packagePath: RegExp): Plugin {
           const file = [direct, direct.replace(/\.js$/, '.ts')].find((f) => /\.[cm]?[jt]s$/.test(f) && existsSync(f));
           if (file !== undefined) return { path: file, sideEffects: false };
         }
-        const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'pgfn-side-effect-free' });
+        const r = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: 'pgfn-side-effect-free',
+        });
         if (r.errors.length > 0 || r.external || !packagePath.test(r.path)) return undefined;
         return { path: r.path, sideEffects: false };
       });
@@ -107,7 +126,11 @@ function lazyPackages(packages: readonly string[], chunkDir: string, used: Set<s
       b.onResolve({ filter: /\.cjs$/, namespace: 'pgfn-lazy' }, (args) => ({ path: args.path, external: true }));
       b.onLoad({ filter: /.*/, namespace: 'pgfn-lazy' }, (args) => {
         used.add(args.path);
-        return { contents: standIn(`${chunkDir}/${chunkName(args.path)}.cjs`, requireHere(args.path) as unknown), resolveDir: repoRoot, loader: 'js' };
+        return {
+          contents: standIn(`${chunkDir}/${chunkName(args.path)}.cjs`, requireHere(args.path) as unknown),
+          resolveDir: repoRoot,
+          loader: 'js',
+        };
       });
     },
   };
@@ -118,8 +141,9 @@ const STAND_IN_OWN_NAMES = new Set(['default', 'loaded', 'load', 'lazy', 'requir
 
 /** ES module source whose exports forward calls, `new` and property reads to the module at `chunk`, loaded on first use. */
 function standIn(chunk: string, real: unknown): string {
-  const names = Object.keys(real as object).filter((k) => !STAND_IN_OWN_NAMES.has(k) && /^[A-Za-z_$][\w$]*$/.test(k)
-    && typeof (real as Record<string, unknown>)[k] === 'function');
+  const names = Object.keys(real as object).filter(
+    (k) => !STAND_IN_OWN_NAMES.has(k) && /^[A-Za-z_$][\w$]*$/.test(k) && typeof (real as Record<string, unknown>)[k] === 'function',
+  );
   return [
     `let loaded; const load = () => (loaded ??= require(${JSON.stringify(chunk)}));`,
     'const lazy = (pick) => new Proxy(function () {}, {',

@@ -20,14 +20,23 @@ export class Child {
   readonly exited: Promise<number | null>;
   readonly startedAt: number;
 
-  constructor(readonly name: string, readonly logFile: string, command: string, args: readonly string[],
-    env: NodeJS.ProcessEnv = process.env, opts: ChildOptions = {}) {
+  constructor(
+    readonly name: string,
+    readonly logFile: string,
+    command: string,
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = process.env,
+    opts: ChildOptions = {},
+  ) {
     this.logOffset = fileSize(logFile);
     this.startedAt = performance.now();
     const fd = openSync(logFile, 'a');
     try {
       this.proc = spawn(command, args, {
-        detached: true, stdio: opts.ipc === true ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd], env, cwd: opts.cwd,
+        detached: true,
+        stdio: opts.ipc === true ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
+        env,
+        cwd: opts.cwd,
       });
     } finally {
       closeSync(fd);

@@ -60,7 +60,13 @@ export function isSuccess(status: number | undefined): boolean {
 }
 
 /** The wait before retry `n`, honouring Retry-After on 429/503 when retryAfterMax allows it. */
-export function waitBeforeRetry(policy: RetryPolicy, n: number, status: number | undefined, retryAfter: string | undefined, now = Date.now()): number {
+export function waitBeforeRetry(
+  policy: RetryPolicy,
+  n: number,
+  status: number | undefined,
+  retryAfter: string | undefined,
+  now = Date.now(),
+): number {
   const backoff = policy.backoffMs(n);
   if (policy.retryAfterMaxMs === undefined || (status !== 429 && status !== 503) || retryAfter === undefined) return backoff;
   const seconds = Number(retryAfter);
@@ -70,19 +76,32 @@ export function waitBeforeRetry(policy: RetryPolicy, n: number, status: number |
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = {
-  Y: 365.2425 * 86_400_000, M: 30.436875 * 86_400_000, W: 7 * 86_400_000, D: 86_400_000,
-  H: 3_600_000, TM: 60_000, S: 1000,
+  Y: 365.2425 * 86_400_000,
+  M: 30.436875 * 86_400_000,
+  W: 7 * 86_400_000,
+  D: 86_400_000,
+  H: 3_600_000,
+  TM: 60_000,
+  S: 1000,
 };
 
 /** An ISO 8601 duration ("PT0.5S", "PT1M30S", "P1D") in milliseconds; the field names the spec path. */
 export function parseIsoDuration(text: string, field = 'duration'): number {
-  const m = /^(-)?P(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/.exec(text.trim());
+  const m =
+    /^(-)?P(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/.exec(
+      text.trim(),
+    );
   if (m === null || text.trim() === 'P' || text.trim().endsWith('T')) {
     throw new Error(`${field}: "${text}" is not an ISO 8601 duration such as PT0.5S or PT1M`);
   }
   const parts: [string | undefined, number | undefined][] = [
-    [m[2], UNIT_MS['Y']], [m[3], UNIT_MS['M']], [m[4], UNIT_MS['W']], [m[5], UNIT_MS['D']],
-    [m[6], UNIT_MS['H']], [m[7], UNIT_MS['TM']], [m[8], UNIT_MS['S']],
+    [m[2], UNIT_MS['Y']],
+    [m[3], UNIT_MS['M']],
+    [m[4], UNIT_MS['W']],
+    [m[5], UNIT_MS['D']],
+    [m[6], UNIT_MS['H']],
+    [m[7], UNIT_MS['TM']],
+    [m[8], UNIT_MS['S']],
   ];
   const ms = parts.reduce((sum, [v, unit]) => sum + (v === undefined ? 0 : Number(v.replace(',', '.')) * (unit ?? 0)), 0);
   return m[1] === '-' ? -ms : ms;

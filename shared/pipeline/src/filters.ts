@@ -105,7 +105,8 @@ function anyOf(filters: readonly SubscriptionsApiFilter[], attributes: Attribute
 export function validateTriggerFilters(spec: TriggerFilterSpec, path = 'spec'): string[] {
   const problems: string[] = [];
   for (const name of Object.keys(spec.filter?.attributes ?? {})) {
-    if (!ATTRIBUTE_NAME.test(name)) problems.push(`${path}.filter.attributes.${name}: attribute names are lowercase letters and digits, starting with a letter`);
+    if (!ATTRIBUTE_NAME.test(name))
+      problems.push(`${path}.filter.attributes.${name}: attribute names are lowercase letters and digits, starting with a letter`);
   }
   (spec.filters ?? []).forEach((f, i) => problems.push(...validateFilter(f, `${path}.filters[${i}]`)));
   return problems;
@@ -117,7 +118,8 @@ function validateFilter(f: SubscriptionsApiFilter, path: string): string[] {
   if (dialects.length > 1) problems.push(`${path}: only one dialect per filter, found ${dialects.join(', ')}`);
   for (const d of ['exact', 'prefix', 'suffix'] as const) {
     for (const [name, value] of Object.entries(f[d] ?? {})) {
-      if (!ATTRIBUTE_NAME.test(name)) problems.push(`${path}.${d}.${name}: attribute names are lowercase letters and digits, starting with a letter`);
+      if (!ATTRIBUTE_NAME.test(name))
+        problems.push(`${path}.${d}.${name}: attribute names are lowercase letters and digits, starting with a letter`);
       if (value === '') problems.push(`${path}.${d}.${name}: the value must not be empty`);
     }
   }

@@ -42,22 +42,33 @@ export async function identityForFunction(fn: string, opts: IdentityOptions): Pr
 /** Applies a ServiceAccount of knative/ with its bindings and roles (idempotent), then mints a token. */
 export async function identityForServiceAccount(name: string, namespace: string, opts: IdentityOptions): Promise<Identity> {
   const manifests = opts.manifests ?? loadKustomization();
-  const account = manifests.find((m) => m.kind === 'ServiceAccount' && m.metadata.name === name && (m.metadata.namespace ?? 'default') === namespace);
+  const account = manifests.find(
+    (m) => m.kind === 'ServiceAccount' && m.metadata.name === name && (m.metadata.namespace ?? 'default') === namespace,
+  );
   if (account === undefined) throw new Error(`knative/ has no ServiceAccount ${namespace}/${name}`);
-  const bindings = ofKind<Manifest & k8s.V1ClusterRoleBinding>(manifests, 'rbac.authorization.k8s.io', 'ClusterRoleBinding')
-    .filter((b) => (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === name && s.namespace === namespace));
+  const bindings = ofKind<Manifest & k8s.V1ClusterRoleBinding>(manifests, 'rbac.authorization.k8s.io', 'ClusterRoleBinding').filter((b) =>
+    (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === name && s.namespace === namespace),
+  );
   if (bindings.length === 0) throw new Error(`no ClusterRoleBinding in knative/ binds ServiceAccount ${namespace}/${name}`);
   const roles = bindings.map((b) => {
     const role = manifests.find((m) => m.kind === 'ClusterRole' && m.metadata.name === b.roleRef.name);
-    if (role === undefined) throw new Error(`ClusterRoleBinding ${b.metadata.name} names ClusterRole ${b.roleRef.name}, which knative/ does not define`);
+    if (role === undefined)
+      throw new Error(`ClusterRoleBinding ${b.metadata.name} names ClusterRole ${b.roleRef.name}, which knative/ does not define`);
     return role;
   });
-  const namespaceObject = manifests.find((m) => m.kind === 'Namespace' && m.metadata.name === namespace)
-    ?? { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
+  const namespaceObject = manifests.find((m) => m.kind === 'Namespace' && m.metadata.name === namespace) ?? {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace },
+  };
   await applyAll(opts.admin, [namespaceObject, account, ...roles, ...bindings]);
 
   const core = opts.admin.makeApiClient(k8s.CoreV1Api);
-  const request = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: opts.expirationSeconds ?? 3600 } } });
+  const request = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [], expirationSeconds: opts.expirationSeconds ?? 3600 } },
+  });
   const token = request.status?.token;
   if (token === undefined || token === '') throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   const kubeconfig = withToken(opts.admin, token);
@@ -70,13 +81,18 @@ function withToken(admin: k8s.KubeConfig, token: string): k8s.KubeConfig {
   const cluster = admin.getCurrentCluster();
   if (cluster === null) throw new Error('admin kubeconfig has no current cluster');
   const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({ clusters: [cluster], users: [{ name: 'sa', token }], contexts: [{ name: 'sa', cluster: cluster.name, user: 'sa' }], currentContext: 'sa' });
+  kc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: 'sa', token }],
+    contexts: [{ name: 'sa', cluster: cluster.name, user: 'sa' }],
+    currentContext: 'sa',
+  });
   return kc;
 }
 
 async function applyAll(kc: k8s.KubeConfig, objects: readonly Manifest[]): Promise<void> {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   for (const o of objects) {
-    await api.patch(o as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+    await api.patch(o, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
   }
 }

@@ -9,10 +9,25 @@ export type { DeliverySpec, DestinationSpec, RetryPolicy } from './delivery.js';
 export { evaluateTrigger, triggerPasses, validateTriggerFilters } from './filters.js';
 export type { FilterResult, SubscriptionsApiFilter, TriggerFilterSpec } from './filters.js';
 export {
-  FUNCTION_LABEL, KNATIVE_DIR, ROLE_LABEL, apiServerSourcesOf, knativeServicesOf, loadKustomization, loadManifests, ofKind,
-  pingSourcesOf, triggersOf,
+  FUNCTION_LABEL,
+  KNATIVE_DIR,
+  ROLE_LABEL,
+  apiServerSourcesOf,
+  knativeServicesOf,
+  loadKustomization,
+  loadManifests,
+  ofKind,
+  pingSourcesOf,
+  triggersOf,
 } from './manifests.js';
-export type { ApiServerSourceManifest, KnativeServiceManifest, LabelSelector, Manifest, PingSourceManifest, TriggerManifest } from './manifests.js';
+export type {
+  ApiServerSourceManifest,
+  KnativeServiceManifest,
+  LabelSelector,
+  Manifest,
+  PingSourceManifest,
+  TriggerManifest,
+} from './manifests.js';
 export { LocalPings, PING_TYPE, parseCron, pingEvent, pingSourceUri } from './ping.js';
 export type { CronSchedule } from './ping.js';
 export { startPipeline } from './pipeline.js';

@@ -11,7 +11,12 @@ export const KNATIVE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../
 export interface Manifest {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
   readonly spec?: unknown;
   readonly [key: string]: unknown;
 }
@@ -103,10 +108,12 @@ export function loadManifests(file: string): Manifest[] {
 
 function parseYamlFile(file: string): unknown[] {
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
-  return docs.map((d) => {
-    if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]?.message ?? 'invalid YAML'}`);
-    return d.toJSON() as unknown;
-  }).filter((d) => d !== null && d !== undefined);
+  return docs
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]?.message ?? 'invalid YAML'}`);
+      return d.toJSON() as unknown;
+    })
+    .filter((d) => d !== null && d !== undefined);
 }
 
 function isManifest(d: unknown, file: string): boolean {
@@ -123,6 +130,8 @@ export function ofKind<T extends Manifest>(objects: readonly Manifest[], apiGrou
 }
 
 export const triggersOf = (objects: readonly Manifest[]): TriggerManifest[] => ofKind(objects, 'eventing.knative.dev', 'Trigger');
-export const apiServerSourcesOf = (objects: readonly Manifest[]): ApiServerSourceManifest[] => ofKind(objects, 'sources.knative.dev', 'ApiServerSource');
+export const apiServerSourcesOf = (objects: readonly Manifest[]): ApiServerSourceManifest[] =>
+  ofKind(objects, 'sources.knative.dev', 'ApiServerSource');
 export const pingSourcesOf = (objects: readonly Manifest[]): PingSourceManifest[] => ofKind(objects, 'sources.knative.dev', 'PingSource');
-export const knativeServicesOf = (objects: readonly Manifest[]): KnativeServiceManifest[] => ofKind(objects, 'serving.knative.dev', 'Service');
+export const knativeServicesOf = (objects: readonly Manifest[]): KnativeServiceManifest[] =>
+  ofKind(objects, 'serving.knative.dev', 'Service');

@@ -22,11 +22,19 @@ export function pingEvent(source: PingSourceManifest, now: Date = new Date()): W
 }
 
 const DESCRIPTORS: Readonly<Record<string, string>> = {
-  '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
 };
 
-interface Field { readonly values: ReadonlySet<number>; readonly star: boolean }
+interface Field {
+  readonly values: ReadonlySet<number>;
+  readonly star: boolean;
+}
 
 export interface CronSchedule {
   /** The first minute strictly after `after` at which the schedule fires (UTC). */
@@ -43,8 +51,11 @@ export function parseCron(expr: string): CronSchedule {
   const parts = text.split(/\s+/);
   if (parts.length !== 5) throw new Error(`schedule "${expr}": expected five fields (minute hour day-of-month month day-of-week)`);
   const [min, hour, dom, mon, dow] = [
-    field(parts[0] ?? '', 0, 59, expr), field(parts[1] ?? '', 0, 23, expr), field(parts[2] ?? '', 1, 31, expr),
-    field(parts[3] ?? '', 1, 12, expr), sundayIsZero(field(parts[4] ?? '', 0, 7, expr)),
+    field(parts[0] ?? '', 0, 59, expr),
+    field(parts[1] ?? '', 0, 23, expr),
+    field(parts[2] ?? '', 1, 31, expr),
+    field(parts[3] ?? '', 1, 12, expr),
+    sundayIsZero(field(parts[4] ?? '', 0, 7, expr)),
   ];
   const dayMatches = (d: Date): boolean => {
     const a = dom.values.has(d.getUTCDate());
@@ -55,7 +66,8 @@ export function parseCron(expr: string): CronSchedule {
     next(after) {
       const t = new Date(Math.floor(after.getTime() / 60_000) * 60_000 + 60_000);
       for (let i = 0; i < 60 * 24 * 366 * 5; i++, t.setTime(t.getTime() + 60_000)) {
-        if (min.values.has(t.getUTCMinutes()) && hour.values.has(t.getUTCHours()) && mon.values.has(t.getUTCMonth() + 1) && dayMatches(t)) return new Date(t);
+        if (min.values.has(t.getUTCMinutes()) && hour.values.has(t.getUTCHours()) && mon.values.has(t.getUTCMonth() + 1) && dayMatches(t))
+          return new Date(t);
       }
       throw new Error(`schedule "${expr}" never fires`);
     },
@@ -85,9 +97,13 @@ function field(text: string, lo: number, hi: number, expr: string): Field {
 export class LocalPings {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
-  constructor(private readonly sources: readonly PingSourceManifest[], private readonly publish: (e: WireEvent) => void) {
+  constructor(
+    private readonly sources: readonly PingSourceManifest[],
+    private readonly publish: (e: WireEvent) => void,
+  ) {
     for (const s of sources) {
-      if (s.spec.timezone !== undefined) throw new Error(`PingSource ${s.metadata.name}: spec.timezone is not supported locally (schedules run in UTC)`);
+      if (s.spec.timezone !== undefined)
+        throw new Error(`PingSource ${s.metadata.name}: spec.timezone is not supported locally (schedules run in UTC)`);
       parseCron(s.spec.schedule);
     }
   }

@@ -5,8 +5,17 @@ import { ReceiveAdapter } from './adapter.js';
 import { LocalBroker, type Destination, type DeliveryRecord, type ResolveDestination } from './broker.js';
 import type { DestinationSpec } from './delivery.js';
 import {
-  FUNCTION_LABEL, KNATIVE_DIR, ROLE_LABEL, apiServerSourcesOf, knativeServicesOf, loadKustomization, pingSourcesOf, triggersOf,
-  type KnativeServiceManifest, type Manifest, type TriggerManifest,
+  FUNCTION_LABEL,
+  KNATIVE_DIR,
+  ROLE_LABEL,
+  apiServerSourcesOf,
+  knativeServicesOf,
+  loadKustomization,
+  pingSourcesOf,
+  triggersOf,
+  type KnativeServiceManifest,
+  type Manifest,
+  type TriggerManifest,
 } from './manifests.js';
 import { LocalPings } from './ping.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
@@ -58,7 +67,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   mkdirSync(opts.logDir, { recursive: true });
   const manifests = opts.manifests ?? loadKustomization(KNATIVE_DIR);
   const services = knativeServicesOf(manifests);
-  const brokerPort = opts.brokerPort ?? await freePort();
+  const brokerPort = opts.brokerPort ?? (await freePort());
   const brokerUrl = `http://127.0.0.1:${brokerPort}`;
   const supervisor = new FunctionSupervisor({
     functions: functionSpecs(opts.functions, services),
@@ -85,10 +94,14 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     const wanted = opts.sources ?? true;
     for (const source of apiServerSourcesOf(manifests)) {
       if (wanted === false || (Array.isArray(wanted) && !wanted.includes(source.metadata.name))) continue;
-      adapters.push(await ReceiveAdapter.start({
-        source, sink: brokerUrl, kubeconfig: opts.adapterKubeconfig ?? opts.kubeconfig,
-        logFile: join(opts.logDir, `adapter-${source.metadata.name}.log`),
-      }));
+      adapters.push(
+        await ReceiveAdapter.start({
+          source,
+          sink: brokerUrl,
+          kubeconfig: opts.adapterKubeconfig ?? opts.kubeconfig,
+          logFile: join(opts.logDir, `adapter-${source.metadata.name}.log`),
+        }),
+      );
     }
     if (opts.schedulePings ?? true) pings.start();
   } catch (err) {
@@ -96,7 +109,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     throw err;
   }
   return {
-    brokerUrl, broker, supervisor, adapters, pings, stop,
+    brokerUrl,
+    broker,
+    supervisor,
+    adapters,
+    pings,
+    stop,
     adapter: (name) => {
       const a = adapters.find((x) => x.name === name);
       if (a === undefined) throw new Error(`no adapter for ApiServerSource ${name} (running: ${adapters.map((x) => x.name).join(', ')})`);
@@ -106,23 +124,36 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
 }
 
 /** Which function processes to run and with which environment (the Service's literal env values). */
-function functionSpecs(wanted: PipelineOptions['functions'], services: readonly KnativeServiceManifest[]): Record<string, FunctionProcessSpec> {
+function functionSpecs(
+  wanted: PipelineOptions['functions'],
+  services: readonly KnativeServiceManifest[],
+): Record<string, FunctionProcessSpec> {
   const envOf = (fn: string): Record<string, string> => {
     const svc = services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
     const env = svc?.spec.template.spec.containers[0]?.env ?? [];
     return Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value ?? '']));
   };
-  const names = wanted !== undefined ? Object.keys(wanted)
-    : services.map((s) => s.metadata.labels?.[FUNCTION_LABEL]).filter((fn): fn is string => fn !== undefined && existsSync(join(repoRoot, 'functions', fn, 'src/main.ts')));
-  return Object.fromEntries(names.map((fn) => {
-    const spec = wanted?.[fn];
-    const given = spec === undefined || spec === true ? {} : spec;
-    return [fn, { ...given, env: { ...envOf(fn), ...given.env } }];
-  }));
+  const names =
+    wanted !== undefined
+      ? Object.keys(wanted)
+      : services
+          .map((s) => s.metadata.labels?.[FUNCTION_LABEL])
+          .filter((fn): fn is string => fn !== undefined && existsSync(join(repoRoot, 'functions', fn, 'src/main.ts')));
+  return Object.fromEntries(
+    names.map((fn) => {
+      const spec = wanted?.[fn];
+      const given = spec === undefined || spec === true ? {} : spec;
+      return [fn, { ...given, env: { ...envOf(fn), ...given.env } }];
+    }),
+  );
 }
 
 /** Trigger destinations → local URLs: pgfn functions via the supervisor, the dead-letter Service via the broker. */
-function resolver(services: readonly KnativeServiceManifest[], supervisor: FunctionSupervisor, subscribers: Readonly<Record<string, string>>): ResolveDestination {
+function resolver(
+  services: readonly KnativeServiceManifest[],
+  supervisor: FunctionSupervisor,
+  subscribers: Readonly<Record<string, string>>,
+): ResolveDestination {
   const fixed = (url: string): Destination => ({ describe: url, acquire: async () => ({ url, release: () => undefined }) });
   return (dest: DestinationSpec, namespace: string, broker: LocalBroker) => {
     if (dest.uri !== undefined) return fixed(dest.uri);

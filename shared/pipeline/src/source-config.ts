@@ -22,7 +22,9 @@ export interface AdapterConfig {
  */
 export async function adapterConfigFor(
   source: ApiServerSourceManifest,
-  listNamespaces: (selector: string) => Promise<string[]> = async () => { throw new Error('no namespace lister given'); },
+  listNamespaces: (selector: string) => Promise<string[]> = async () => {
+    throw new Error('no namespace lister given');
+  },
 ): Promise<AdapterConfig> {
   const sel = source.spec.namespaceSelector;
   const allNamespaces = sel !== undefined && selectorString(sel) === '';
@@ -30,12 +32,12 @@ export async function adapterConfigFor(
   // fills it with every namespace; locally that would need a right the adapter itself does not need).
   let namespaces: string[] = [];
   if (sel === undefined) namespaces = [source.metadata.namespace ?? 'default'];
-  else if (!allNamespaces) namespaces = [...await listNamespaces(selectorString(sel))].sort();
+  else if (!allNamespaces) namespaces = [...(await listNamespaces(selectorString(sel)))].sort();
   const config: AdapterConfig = {
     namespaces,
     allNamespaces,
     resources: source.spec.resources.map((r) => {
-      const [group, version] = r.apiVersion.includes('/') ? r.apiVersion.split('/', 2) as [string, string] : ['', r.apiVersion];
+      const [group, version] = r.apiVersion.includes('/') ? (r.apiVersion.split('/', 2) as [string, string]) : ['', r.apiVersion];
       const selector = r.selector === undefined ? undefined : selectorString(r.selector);
       return { gvr: { Group: group, Version: version, Resource: guessResource(r.kind) }, ...(selector === undefined ? {} : { selector }) };
     }),
@@ -70,13 +72,25 @@ export function selectorString(sel: LabelSelector): string {
   for (const e of sel.matchExpressions ?? []) {
     const values = [...(e.values ?? [])].sort().join(',');
     switch (e.operator) {
-      case 'In': reqs.push([e.key, `${e.key} in (${values})`]); break;
-      case 'NotIn': reqs.push([e.key, `${e.key} notin (${values})`]); break;
-      case 'Exists': reqs.push([e.key, e.key]); break;
-      case 'DoesNotExist': reqs.push([e.key, `!${e.key}`]); break;
-      default: throw new Error(`label selector operator ${e.operator} of key ${e.key} is not one of In, NotIn, Exists, DoesNotExist`);
+      case 'In':
+        reqs.push([e.key, `${e.key} in (${values})`]);
+        break;
+      case 'NotIn':
+        reqs.push([e.key, `${e.key} notin (${values})`]);
+        break;
+      case 'Exists':
+        reqs.push([e.key, e.key]);
+        break;
+      case 'DoesNotExist':
+        reqs.push([e.key, `!${e.key}`]);
+        break;
+      default:
+        throw new Error(`label selector operator ${e.operator} of key ${e.key} is not one of In, NotIn, Exists, DoesNotExist`);
     }
   }
   // A stable sort by key keeps Go's order for equal keys.
-  return reqs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r).join(',');
+  return reqs
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => r)
+    .join(',');
 }

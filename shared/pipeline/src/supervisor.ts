@@ -83,11 +83,18 @@ export class FunctionSupervisor {
         if (responded && !instance.answered) {
           instance.answered = true;
           void instance.ready.then((readyMs) => {
-            this.cold.push({ fn, pid: instance.child.pid, spawnToReadyMs: readyMs, spawnToFirstResponseMs: performance.now() - instance.child.startedAt });
+            this.cold.push({
+              fn,
+              pid: instance.child.pid,
+              spawnToReadyMs: readyMs,
+              spawnToFirstResponseMs: performance.now() - instance.child.startedAt,
+            });
           });
         }
         if (instance.inflight === 0 && this.instances.get(fn) === instance) {
-          instance.idleTimer = setTimeout(() => { void this.scaleToZero(fn, instance); }, this.opts.idleMs ?? 60_000);
+          instance.idleTimer = setTimeout(() => {
+            void this.scaleToZero(fn, instance);
+          }, this.opts.idleMs ?? 60_000);
         }
       },
     };
@@ -154,7 +161,13 @@ export class FunctionSupervisor {
     const args = spec.args ?? ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn];
     const child = new Child(fn, join(this.opts.logDir, `${fn}.log`), command, args, env, { cwd: spec.cwd ?? repoRoot });
     const url = `http://127.0.0.1:${port}`;
-    const instance: Instance = { child, url, ready: waitReady(child, url, this.opts.readyTimeoutMs ?? 30_000), inflight: 0, answered: false };
+    const instance: Instance = {
+      child,
+      url,
+      ready: waitReady(child, url, this.opts.readyTimeoutMs ?? 30_000),
+      inflight: 0,
+      answered: false,
+    };
     this.instances.set(fn, instance);
     void child.exited.then(() => {
       if (this.instances.get(fn) === instance) this.instances.delete(fn);

@@ -42,7 +42,12 @@ export async function openClient(config: ConnectionConfig, database: string): Pr
 
 async function connect(config: ConnectionConfig, database: string, ssl: boolean | ConnectionOptions): Promise<pg.Client> {
   const client = new pg.Client({
-    host: config.host, port: config.port, user: config.user, password: config.password, database, ssl,
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    database,
+    ssl,
     connectionTimeoutMillis: config.connectTimeoutMs ?? 10_000,
     statement_timeout: config.statementTimeoutMs ?? 60_000,
     lock_timeout: config.lockTimeoutMs ?? 10_000,

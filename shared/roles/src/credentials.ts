@@ -5,7 +5,13 @@
 // (decideCredentials, secretHolders in @pgfn/builder), the same one that writes the Secrets, so
 // the two never disagree (docs/adr/0010-one-credential-model.md).
 import {
-  decideCredentials, secretHolders, secretName, type PasswordPods, type RotationContext, type RotationSpec, type SecretData,
+  decideCredentials,
+  secretHolders,
+  secretName,
+  type PasswordPods,
+  type RotationContext,
+  type RotationSpec,
+  type SecretData,
 } from '@pgfn/builder';
 import type { Problem, RoleSpec, RolesConfig } from './model.js';
 import type { RoleModel } from './role-specs.js';
@@ -68,7 +74,14 @@ export function planCredentials(input: CredentialsInput): { credentials: Map<str
     if (owner !== undefined && owner !== ref.role) {
       const error = `the Secret ${ref.namespace}/${ref.name} belongs to role ${JSON.stringify(owner)}, whose name makes the same Secret name`;
       problems.push({ level: 'error', path: `role ${JSON.stringify(ref.role)}`, message: `${error}; the role is left alone` });
-      credentials.set(ref.role, { ...ref, content: { username: ref.role, password: '' }, write: 'none', reasons: [], login: { username: ref.role, password: '' }, error });
+      credentials.set(ref.role, {
+        ...ref,
+        content: { username: ref.role, password: '' },
+        write: 'none',
+        reasons: [],
+        login: { username: ref.role, password: '' },
+        error,
+      });
       continue;
     }
     credentials.set(ref.role, planOne(role, ref, input, problems));
@@ -89,18 +102,34 @@ function secretOwners(model: RoleModel, config: RolesConfig, secrets: ReadonlyMa
 
 function planOne(role: RoleSpec, ref: SecretRef, input: CredentialsInput, problems: Problem[]): CredentialPlan {
   const existing = input.secrets.get(role.name);
-  const ctx: RotationContext = { spec: input.spec, config: input.config, standby: input.standby === true, now: input.now, newPassword: input.newPassword };
+  const ctx: RotationContext = {
+    spec: input.spec,
+    config: input.config,
+    standby: input.standby === true,
+    now: input.now,
+    newPassword: input.newPassword,
+  };
   const decision = decideCredentials(role, existing, ctx);
   if (decision.outcome === 'conflict') {
     const content = existing ?? decision.data;
-    return { ...ref, content, write: 'none', reasons: [], login: { username: role.name, password: content.password }, error: decision.problem ?? 'the Secret belongs to another user' };
+    return {
+      ...ref,
+      content,
+      write: 'none',
+      reasons: [],
+      login: { username: role.name, password: content.password },
+      error: decision.problem ?? 'the Secret belongs to another user',
+    };
   }
   if (decision.problem !== undefined) {
     problems.push({ level: 'error', path: `rotation of ${JSON.stringify(role.name)}`, message: `${decision.problem}; not rotated` });
   }
   const write = existing === undefined ? 'create' : decision.reasons.length > 0 ? 'update' : 'none';
   return {
-    ...ref, content: decision.data, write, reasons: decision.reasons,
+    ...ref,
+    content: decision.data,
+    write,
+    reasons: decision.reasons,
     login: { username: decision.data.username, password: decision.data.password },
     ...(decision.restartPods !== undefined ? { rollPods: decision.restartPods } : {}),
   };

@@ -3,7 +3,17 @@
 // pooler's lookup function).
 import type { PostgresSpec } from '@pgfn/api';
 import type { CredentialPlan } from './credentials.js';
-import type { DesiredDatabase, DesiredRole, DesiredSchema, DesiredState, PoolerLookup, Problem, RoleSpec, RolesConfig, RotationCleanup } from './model.js';
+import type {
+  DesiredDatabase,
+  DesiredRole,
+  DesiredSchema,
+  DesiredState,
+  PoolerLookup,
+  Problem,
+  RoleSpec,
+  RolesConfig,
+  RotationCleanup,
+} from './model.js';
 import { databaseNameProblem, OWNER_SUFFIX } from './names.js';
 import { passwordEncryptionOf } from './password-hash.js';
 import { normalizePreparedDatabases, preparedDatabasePrivileges } from './prepared-databases.js';
@@ -31,10 +41,18 @@ export function buildDesiredState(input: DesiredStateInput): { state: DesiredSta
   const privileges = prepared.map(preparedDatabasePrivileges);
   const state: DesiredState = {
     roles: desiredRoles(input),
-    databases: desiredDatabases(cluster, prepared.map((d) => d.name), problems),
-    schemas: prepared.flatMap((db) => db.schemas.map((s): DesiredSchema => ({
-      database: db.name, name: s.name, owner: s.defaultRoles ? `${db.name}_${s.name}${OWNER_SUFFIX}` : db.name + OWNER_SUFFIX,
-    }))),
+    databases: desiredDatabases(
+      cluster,
+      prepared.map((d) => d.name),
+      problems,
+    ),
+    schemas: prepared.flatMap((db) =>
+      db.schemas.map((s): DesiredSchema => ({
+        database: db.name,
+        name: s.name,
+        owner: s.defaultRoles ? `${db.name}_${s.name}${OWNER_SUFFIX}` : db.name + OWNER_SUFFIX,
+      })),
+    ),
     schemaUsage: privileges.flatMap((p) => p.schemaUsage),
     defaultPrivileges: privileges.flatMap((p) => p.defaultPrivileges),
     extensions: prepared.flatMap((db) => db.extensions.map(([name, schema]) => ({ database: db.name, name, schema }))),
@@ -60,7 +78,10 @@ function desiredRoles(input: DesiredStateInput): DesiredRole[] {
       // its privileges. The role itself keeps the password it had, so old connections still work.
       roles.push(base);
       roles.push({
-        name: credential.login.username, flags: role.flags, memberOf: [name], admins,
+        name: credential.login.username,
+        flags: role.flags,
+        memberOf: [name],
+        admins,
         ...(parameters ? { parameters } : { parametersFrom: name }),
         password: credential.login.password,
       });
@@ -115,7 +136,11 @@ function poolerLookup(cluster: DesiredStateInput['cluster'], config: RolesConfig
   const schema = poolerSchemaName(cluster.spec, config);
   const problem = databaseNameProblem(schema);
   if (problem !== undefined) {
-    problems.push({ level: 'error', path: 'spec.connectionPooler.schema', message: `the pooler schema ${JSON.stringify(schema)} ${problem}` });
+    problems.push({
+      level: 'error',
+      path: 'spec.connectionPooler.schema',
+      message: `the pooler schema ${JSON.stringify(schema)} ${problem}`,
+    });
     return {};
   }
   return { pooler: { schema, user: poolerUserName(cluster.spec, config) } };

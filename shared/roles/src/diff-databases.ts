@@ -6,8 +6,14 @@ import type { CurrentState, DatabaseObjects, DesiredState, Statement, StatementK
 import { DEFAULT_ACL_OBJTYPE, defaultAclKey } from './model.js';
 import { createUserLookupSql, grantUserLookupSql, revokeUserLookupSql, userLookupCurrent } from './pooler.js';
 import {
-  alterDatabaseOwnerSql, alterDefaultPrivilegesSql, alterExtensionSql, createDatabaseSql, createExtensionSql,
-  createSchemaSql, grantSchemaUsageSql, statement,
+  alterDatabaseOwnerSql,
+  alterDefaultPrivilegesSql,
+  alterExtensionSql,
+  createDatabaseSql,
+  createExtensionSql,
+  createSchemaSql,
+  grantSchemaUsageSql,
+  statement,
 } from './sql.js';
 
 /** The database whose objects stand for a database this sync creates (CREATE DATABASE copies it). */
@@ -34,12 +40,17 @@ export function planDatabases(desired: DesiredState, current: CurrentState): Dat
     const cur = current.databases.get(db.name);
     if (cur === undefined) {
       created.add(db.name);
-      plan.cluster.push(statement({ kind: 'create-database', sql: createDatabaseSql(db.name, db.owner), reason: `database ${q(db.name)} does not exist` }));
+      plan.cluster.push(
+        statement({ kind: 'create-database', sql: createDatabaseSql(db.name, db.owner), reason: `database ${q(db.name)} does not exist` }),
+      );
     } else if (db.enforceOwner && cur.owner !== db.owner) {
-      plan.cluster.push(statement({
-        kind: 'alter-database', sql: alterDatabaseOwnerSql(db.name, db.owner),
-        reason: `database ${q(db.name)} is owned by ${q(cur.owner)}, not ${q(db.owner)}`,
-      }));
+      plan.cluster.push(
+        statement({
+          kind: 'alter-database',
+          sql: alterDatabaseOwnerSql(db.name, db.owner),
+          reason: `database ${q(db.name)} is owned by ${q(cur.owner)}, not ${q(db.owner)}`,
+        }),
+      );
     }
   }
   for (const database of databasesToVisit(desired, current, created)) {
@@ -133,10 +144,17 @@ function planSchemaUsage(ctx: InsideDatabase): void {
     if (!ctx.schemas.has(usage.schema)) continue;
     const have = ctx.objects.schemas.get(usage.schema)?.usage ?? [];
     const key = (grantee: string): string => `${usage.schema}\u0000${grantee}`;
-    const missing = ctx.existing(usage.grantees.filter((g) => !have.includes(g) && !granted.has(key(g))), `USAGE on schema ${q(usage.schema)}`);
+    const missing = ctx.existing(
+      usage.grantees.filter((g) => !have.includes(g) && !granted.has(key(g))),
+      `USAGE on schema ${q(usage.schema)}`,
+    );
     if (missing.length === 0) continue;
     for (const g of missing) granted.add(key(g));
-    ctx.add('grant-schema', grantSchemaUsageSql(usage.schema, missing), `${missing.map((m) => q(m)).join(', ')} lack USAGE on schema ${q(usage.schema)}`);
+    ctx.add(
+      'grant-schema',
+      grantSchemaUsageSql(usage.schema, missing),
+      `${missing.map((m) => q(m)).join(', ')} lack USAGE on schema ${q(usage.schema)}`,
+    );
   }
 }
 
@@ -145,12 +163,17 @@ function planDefaultPrivileges(ctx: InsideDatabase): void {
     if (d.schema !== undefined && !ctx.schemas.has(d.schema)) continue;
     if (ctx.existing([d.owner], 'default privileges').length === 0) continue;
     const objtype = DEFAULT_ACL_OBJTYPE[d.object];
-    const lacking = d.grantees.filter((g) => d.privileges.some((p) => !ctx.objects.defaultPrivileges.has(defaultAclKey(d.owner, d.schema ?? '', objtype, g, p))));
+    const lacking = d.grantees.filter((g) =>
+      d.privileges.some((p) => !ctx.objects.defaultPrivileges.has(defaultAclKey(d.owner, d.schema ?? '', objtype, g, p))),
+    );
     const grantees = ctx.existing(lacking, `default privileges of ${q(d.owner)}`);
     if (grantees.length === 0) continue;
     const where = d.schema === undefined ? '' : ` in schema ${q(d.schema)}`;
-    ctx.add('default-privileges', alterDefaultPrivilegesSql(d.owner, d.schema, d.object, d.privileges, grantees),
-      `new ${d.object} of ${q(d.owner)}${where} would not grant ${d.privileges.join(', ')} to ${grantees.map((g) => q(g)).join(', ')}`);
+    ctx.add(
+      'default-privileges',
+      alterDefaultPrivilegesSql(d.owner, d.schema, d.object, d.privileges, grantees),
+      `new ${d.object} of ${q(d.owner)}${where} would not grant ${d.privileges.join(', ')} to ${grantees.map((g) => q(g)).join(', ')}`,
+    );
   }
 }
 
@@ -162,8 +185,14 @@ function planExtensions(ctx: InsideDatabase): void {
       ctx.warnings.push(`extension ${q(ext.name)} in ${q(ctx.database)} is skipped: schema ${q(ext.schema)} does not exist`);
       continue;
     }
-    if (have === undefined) ctx.add('create-extension', createExtensionSql(ext.name, ext.schema), `extension ${q(ext.name)} is not installed`);
-    else ctx.add('alter-extension', alterExtensionSql(ext.name, ext.schema), `extension ${q(ext.name)} is in schema ${q(have)}, not ${q(ext.schema)}`);
+    if (have === undefined)
+      ctx.add('create-extension', createExtensionSql(ext.name, ext.schema), `extension ${q(ext.name)} is not installed`);
+    else
+      ctx.add(
+        'alter-extension',
+        alterExtensionSql(ext.name, ext.schema),
+        `extension ${q(ext.name)} is in schema ${q(have)}, not ${q(ext.schema)}`,
+      );
   }
 }
 
@@ -177,12 +206,19 @@ function planPooler(ctx: InsideDatabase): void {
     ctx.add('pooler', createSchemaSql(lookup.schema), `the pooler schema ${q(lookup.schema)} does not exist`);
   }
   const fn = schema === undefined ? undefined : ctx.objects.poolerFunction;
-  if (!userLookupCurrent(fn)) ctx.add('pooler', createUserLookupSql(lookup.schema), fn === undefined ? 'the pooler lookup function does not exist' : 'the pooler lookup function differs');
+  if (!userLookupCurrent(fn))
+    ctx.add(
+      'pooler',
+      createUserLookupSql(lookup.schema),
+      fn === undefined ? 'the pooler lookup function does not exist' : 'the pooler lookup function differs',
+    );
   // CREATE OR REPLACE keeps existing grants; a new function starts executable by PUBLIC.
   const executors = fn === undefined ? ['PUBLIC'] : fn.executors;
   if (executors.includes('PUBLIC')) ctx.add('pooler', revokeUserLookupSql(lookup.schema), 'everyone may call the pooler lookup function');
-  if (!executors.includes(lookup.user)) ctx.add('pooler', grantUserLookupSql(lookup), `${q(lookup.user)} may not call the pooler lookup function`);
-  if (!(schema?.usage ?? []).includes(lookup.user)) ctx.add('pooler', grantSchemaUsageSql(lookup.schema, [lookup.user]), `${q(lookup.user)} lacks USAGE on the pooler schema`);
+  if (!executors.includes(lookup.user))
+    ctx.add('pooler', grantUserLookupSql(lookup), `${q(lookup.user)} may not call the pooler lookup function`);
+  if (!(schema?.usage ?? []).includes(lookup.user))
+    ctx.add('pooler', grantSchemaUsageSql(lookup.schema, [lookup.user]), `${q(lookup.user)} lacks USAGE on the pooler schema`);
 }
 
 function roleLookup(desired: DesiredState, current: CurrentState): (name: string) => boolean {

@@ -8,8 +8,16 @@ import type { CurrentRole, CurrentState, DesiredRole, DesiredState, Statement } 
 import { rotationUserDate } from './names.js';
 import { hashPassword, storedPasswordMatches, type RandomBytes } from './password-hash.js';
 import {
-  alterRoleSql, createRoleSql, dropRoleSql, grantRoleSql, LIST_PARAMETERS, parseListValue, revokeRoleSql,
-  scalarValue, setParameterSql, statement,
+  alterRoleSql,
+  createRoleSql,
+  dropRoleSql,
+  grantRoleSql,
+  LIST_PARAMETERS,
+  parseListValue,
+  revokeRoleSql,
+  scalarValue,
+  setParameterSql,
+  statement,
 } from './sql.js';
 
 export interface RolePlan {
@@ -40,11 +48,15 @@ function planRole(role: DesiredRole, cur: CurrentRole | undefined, desired: Desi
   const method = desired.passwordEncryption;
   if (cur === undefined) {
     const hash = role.password === undefined ? undefined : hashPassword(role.password, role.name, method, random);
-    plan.creates.push(statement({
-      kind: 'create-role', sql: createRoleSql(role.name, role.flags, hash), secret: hash,
-      ...(hash !== undefined ? { setsPasswordOf: role.name } : {}),
-      reason: `role ${JSON.stringify(role.name)} does not exist`,
-    }));
+    plan.creates.push(
+      statement({
+        kind: 'create-role',
+        sql: createRoleSql(role.name, role.flags, hash),
+        secret: hash,
+        ...(hash !== undefined ? { setsPasswordOf: role.name } : {}),
+        reason: `role ${JSON.stringify(role.name)} does not exist`,
+      }),
+    );
     return;
   }
   const flags: FlagSet = {};
@@ -62,11 +74,15 @@ function planRole(role: DesiredRole, cur: CurrentRole | undefined, desired: Desi
     reasons.push(cur.password === null ? 'it has no password' : 'its password differs from the Secret');
   }
   if (reasons.length === 0) return;
-  plan.alters.push(statement({
-    kind: 'alter-role', sql: alterRoleSql(role.name, flags, hash), secret: hash,
-    ...(hash !== undefined ? { setsPasswordOf: role.name } : {}),
-    reason: `role ${JSON.stringify(role.name)}: ${reasons.join(', ')}`,
-  }));
+  plan.alters.push(
+    statement({
+      kind: 'alter-role',
+      sql: alterRoleSql(role.name, flags, hash),
+      secret: hash,
+      ...(hash !== undefined ? { setsPasswordOf: role.name } : {}),
+      reason: `role ${JSON.stringify(role.name)}: ${reasons.join(', ')}`,
+    }),
+  );
 }
 
 /**
@@ -82,10 +98,13 @@ function planSettings(role: DesiredRole, cur: CurrentRole | undefined, current: 
     const value = wanted[name] as string;
     const stored = have.get(name) ?? findCaseInsensitive(have, name);
     if (stored !== undefined && parameterEqual(name, stored, value)) continue;
-    plan.settings.push(statement({
-      kind: 'role-setting', sql: setParameterSql(role.name, name, value),
-      reason: `role ${JSON.stringify(role.name)}: ${name} ${stored === undefined ? 'is not set' : 'differs'}`,
-    }));
+    plan.settings.push(
+      statement({
+        kind: 'role-setting',
+        sql: setParameterSql(role.name, name, value),
+        reason: `role ${JSON.stringify(role.name)}: ${name} ${stored === undefined ? 'is not set' : 'differs'}`,
+      }),
+    );
   }
 }
 
@@ -129,15 +148,21 @@ function planMemberships(role: DesiredRole, current: CurrentState, exists: (name
     // Granting group to role while role is a member of group would be circular: the reverse goes
     // first (upstream does this for additional owner roles, see its issue #1862).
     if (current.roles.get(group)?.memberOf.some((m) => m.role === role.name) === true) {
-      plan.revokes.push(statement({
-        kind: 'revoke-role', sql: revokeRoleSql(role.name, group),
-        reason: `${JSON.stringify(group)} is a member of ${JSON.stringify(role.name)}, which would make granting it circular`,
-      }));
+      plan.revokes.push(
+        statement({
+          kind: 'revoke-role',
+          sql: revokeRoleSql(role.name, group),
+          reason: `${JSON.stringify(group)} is a member of ${JSON.stringify(role.name)}, which would make granting it circular`,
+        }),
+      );
     }
-    plan.grants.push(statement({
-      kind: 'grant-role', sql: grantRoleSql(group, role.name, false),
-      reason: `role ${JSON.stringify(role.name)} is not a member of ${JSON.stringify(group)}`,
-    }));
+    plan.grants.push(
+      statement({
+        kind: 'grant-role',
+        sql: grantRoleSql(group, role.name, false),
+        reason: `role ${JSON.stringify(role.name)} is not a member of ${JSON.stringify(group)}`,
+      }),
+    );
   }
   for (const admin of role.admins) {
     if (admin === role.name) continue;
@@ -146,10 +171,13 @@ function planMemberships(role: DesiredRole, current: CurrentState, exists: (name
       continue;
     }
     if (current.roles.get(admin)?.memberOf.some((m) => m.role === role.name && m.admin) === true) continue;
-    plan.grants.push(statement({
-      kind: 'grant-role', sql: grantRoleSql(role.name, admin, true),
-      reason: `role ${JSON.stringify(admin)} lacks ADMIN OPTION on ${JSON.stringify(role.name)}`,
-    }));
+    plan.grants.push(
+      statement({
+        kind: 'grant-role',
+        sql: grantRoleSql(role.name, admin, true),
+        reason: `role ${JSON.stringify(admin)} lacks ADMIN OPTION on ${JSON.stringify(role.name)}`,
+      }),
+    );
   }
 }
 
@@ -164,10 +192,14 @@ function planRotationCleanup(desired: DesiredState, current: CurrentState, desir
       if (created === undefined || desiredNames.has(name) || cleanup.keep.includes(name)) continue;
       if (!role.memberOf.some((m) => m.role === cleanup.base)) continue;
       if (created.getTime() >= cleanup.createdBefore.getTime()) continue;
-      plan.drops.push(statement({
-        kind: 'drop-role', sql: dropRoleSql(name), optional: true,
-        reason: `rotation user ${JSON.stringify(name)} of ${JSON.stringify(cleanup.base)} is past the retention period`,
-      }));
+      plan.drops.push(
+        statement({
+          kind: 'drop-role',
+          sql: dropRoleSql(name),
+          optional: true,
+          reason: `rotation user ${JSON.stringify(name)} of ${JSON.stringify(cleanup.base)} is past the retention period`,
+        }),
+      );
     }
   }
 }

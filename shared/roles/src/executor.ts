@@ -40,7 +40,11 @@ export interface ExecuteOptions extends RetryOptions {
   readonly now?: () => number;
 }
 
-export async function executePlan(sessions: Sessions, statements: readonly Statement[], options: ExecuteOptions = {}): Promise<ExecutionResult> {
+export async function executePlan(
+  sessions: Sessions,
+  statements: readonly Statement[],
+  options: ExecuteOptions = {},
+): Promise<ExecutionResult> {
   const now = options.now ?? Date.now;
   const started = now();
   let executed = 0;
@@ -50,17 +54,29 @@ export async function executePlan(sessions: Sessions, statements: readonly State
   for (const [i, statement] of statements.entries()) {
     const began = now();
     const report = (outcome: StatementOutcome, attempt: number, error?: string): void =>
-      options.onProgress?.({ index: i + 1, total: statements.length, statement, outcome, attempt, durationMs: now() - began, ...(error !== undefined ? { error } : {}) });
+      options.onProgress?.({
+        index: i + 1,
+        total: statements.length,
+        statement,
+        outcome,
+        attempt,
+        durationMs: now() - began,
+        ...(error !== undefined ? { error } : {}),
+      });
     let attempts = 1;
     try {
-      await withRetries(async (attempt) => {
-        attempts = attempt;
-        await runOne(sessions, statement, attempt);
-      }, options, async (err, attempt) => {
-        retries++;
-        report('retrying', attempt, (err as Error).message);
-        if (isConnectionLost(err)) await sessions.drop(statement.database);
-      });
+      await withRetries(
+        async (attempt) => {
+          attempts = attempt;
+          await runOne(sessions, statement, attempt);
+        },
+        options,
+        async (err, attempt) => {
+          retries++;
+          report('retrying', attempt, (err as Error).message);
+          if (isConnectionLost(err)) await sessions.drop(statement.database);
+        },
+      );
       executed++;
       report('done', attempts);
     } catch (err) {

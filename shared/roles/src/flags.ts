@@ -44,7 +44,9 @@ export function isRoleFlag(name: string): name is RoleFlag {
 
 /** `LOGIN CREATEDB NOSUPERUSER` in ROLE_FLAGS order. */
 export function formatFlags(flags: FlagSet): string {
-  return ROLE_FLAGS.filter((f) => flags[f] !== undefined).map((f) => (flags[f] ? f : `NO${f}`)).join(' ');
+  return ROLE_FLAGS.filter((f) => flags[f] !== undefined)
+    .map((f) => (flags[f] ? f : `NO${f}`))
+    .join(' ');
 }
 
 /** Combines flag sets; later sets win per flag. */

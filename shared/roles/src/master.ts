@@ -21,7 +21,8 @@ export interface MasterInput {
   readonly defaultPort?: number;
 }
 
-export type MasterResult = { readonly master: MasterAddress; readonly reason?: undefined } | { readonly master?: undefined; readonly reason: string };
+export type MasterResult =
+  { readonly master: MasterAddress; readonly reason?: undefined } | { readonly master?: undefined; readonly reason: string };
 
 const POSTGRES_PORT_NAME = 'postgresql';
 
@@ -38,13 +39,25 @@ export function pickMaster(input: MasterInput): MasterResult {
   const masters = pods.filter((p) => p.metadata?.labels?.[label] === 'master' && p.status?.phase === 'Running' && p.status.podIP);
   if (masters.length === 1) {
     const pod = masters[0] as V1Pod;
-    return { master: { host: pod.status?.podIP as string, port: containerPort(pod) ?? port, podName: pod.metadata?.name as string, source: 'pod' } };
+    return {
+      master: { host: pod.status?.podIP as string, port: containerPort(pod) ?? port, podName: pod.metadata?.name, source: 'pod' },
+    };
   }
   if (masters.length > 1) {
     const leader = input.endpoints?.metadata?.annotations?.['leader'];
     const chosen = masters.find((p) => p.metadata?.name === leader);
-    if (chosen !== undefined) return { master: { host: chosen.status?.podIP as string, port: containerPort(chosen) ?? port, podName: chosen.metadata?.name as string, source: 'pod' } };
-    return { reason: `${masters.length} pods are labelled ${label}=master (${masters.map((p) => p.metadata?.name).join(', ')}); waiting for Patroni to settle` };
+    if (chosen !== undefined)
+      return {
+        master: {
+          host: chosen.status?.podIP as string,
+          port: containerPort(chosen) ?? port,
+          podName: chosen.metadata?.name,
+          source: 'pod',
+        },
+      };
+    return {
+      reason: `${masters.length} pods are labelled ${label}=master (${masters.map((p) => p.metadata?.name).join(', ')}); waiting for Patroni to settle`,
+    };
   }
   return { reason: `no leader in the Endpoints and no Running pod labelled ${label}=master` };
 }

@@ -40,12 +40,22 @@ export interface Problem {
 }
 
 /** The configuration keys this package reads. */
-export type RolesConfig = Pick<OperatorConfig,
-  | 'superUsername' | 'replicationUsername' | 'protectedRoleNames' | 'additionalOwnerRoles'
-  | 'enableAdminRoleForUsers' | 'teamAdminRole' | 'enableCrossNamespaceSecret'
-  | 'connectionPoolerUser' | 'connectionPoolerSchema'
-  | 'enablePasswordRotation' | 'passwordRotationInterval' | 'passwordRotationUserRetention'
-  | 'secretNameTemplate'>;
+export type RolesConfig = Pick<
+  OperatorConfig,
+  | 'superUsername'
+  | 'replicationUsername'
+  | 'protectedRoleNames'
+  | 'additionalOwnerRoles'
+  | 'enableAdminRoleForUsers'
+  | 'teamAdminRole'
+  | 'enableCrossNamespaceSecret'
+  | 'connectionPoolerUser'
+  | 'connectionPoolerSchema'
+  | 'enablePasswordRotation'
+  | 'passwordRotationInterval'
+  | 'passwordRotationUserRetention'
+  | 'secretNameTemplate'
+>;
 
 // ---------------------------------------------------------------------------------------------
 // Desired state: what the diff makes true. Names are final; passwords are plain here and hashed
@@ -207,9 +217,19 @@ export function defaultAclKey(owner: string, schema: string, objtype: string, gr
 // The plan.
 
 export type StatementKind =
-  | 'create-role' | 'alter-role' | 'role-setting' | 'grant-role' | 'revoke-role' | 'drop-role'
-  | 'create-database' | 'alter-database'
-  | 'create-schema' | 'grant-schema' | 'default-privileges' | 'create-extension' | 'alter-extension'
+  | 'create-role'
+  | 'alter-role'
+  | 'role-setting'
+  | 'grant-role'
+  | 'revoke-role'
+  | 'drop-role'
+  | 'create-database'
+  | 'alter-database'
+  | 'create-schema'
+  | 'grant-schema'
+  | 'default-privileges'
+  | 'create-extension'
+  | 'alter-extension'
   | 'pooler';
 
 export interface Statement {

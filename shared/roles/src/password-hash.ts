@@ -26,7 +26,9 @@ export function scramSha256(password: string, salt: Uint8Array, iterations = SCR
 }
 
 export function md5Password(password: string, username: string): string {
-  return `md5${createHash('md5').update(password + username, 'utf8').digest('hex')}`;
+  return `md5${createHash('md5')
+    .update(password + username, 'utf8')
+    .digest('hex')}`;
 }
 
 /** The hash to store for a role, in the requested format. */

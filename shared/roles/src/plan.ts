@@ -16,8 +16,14 @@ export function planSync(desired: DesiredState, current: CurrentState, random: R
   const databases = planDatabases(desired, current);
   return {
     statements: [
-      ...roles.creates, ...roles.alters, ...roles.settings, ...roles.revokes, ...roles.grants,
-      ...databases.cluster, ...roles.drops, ...databases.inside,
+      ...roles.creates,
+      ...roles.alters,
+      ...roles.settings,
+      ...roles.revokes,
+      ...roles.grants,
+      ...databases.cluster,
+      ...roles.drops,
+      ...databases.inside,
     ],
     warnings: [...roles.warnings, ...databases.warnings],
   };

@@ -12,9 +12,11 @@ export const USER_LOOKUP_BODY = 'SELECT usename::text, passwd FROM pg_catalog.pg
 export const USER_LOOKUP_CONFIG = 'search_path=pg_catalog, pg_temp';
 
 export function createUserLookupSql(schema: string): string {
-  return `CREATE OR REPLACE FUNCTION ${quoteIdent(schema)}.user_lookup(i_username text, OUT uname text, OUT phash text) `
-    + 'RETURNS record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp '
-    + `AS $pgfn_lookup$${USER_LOOKUP_BODY}$pgfn_lookup$`;
+  return (
+    `CREATE OR REPLACE FUNCTION ${quoteIdent(schema)}.user_lookup(i_username text, OUT uname text, OUT phash text) ` +
+    'RETURNS record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp ' +
+    `AS $pgfn_lookup$${USER_LOOKUP_BODY}$pgfn_lookup$`
+  );
 }
 
 export function revokeUserLookupSql(schema: string): string {
@@ -27,6 +29,11 @@ export function grantUserLookupSql(lookup: PoolerLookup): string {
 
 /** Is the function there, with our body and settings? Grants are checked separately. */
 export function userLookupCurrent(state: PoolerFunctionState | undefined): boolean {
-  return state !== undefined && state.securityDefiner && state.source === USER_LOOKUP_BODY
-    && state.config.length === 1 && state.config[0] === USER_LOOKUP_CONFIG;
+  return (
+    state !== undefined &&
+    state.securityDefiner &&
+    state.source === USER_LOOKUP_BODY &&
+    state.config.length === 1 &&
+    state.config[0] === USER_LOOKUP_CONFIG
+  );
 }

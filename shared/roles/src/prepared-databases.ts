@@ -7,8 +7,14 @@
 import type { DefaultPrivilege, Problem, RoleSpec, RolesConfig, SchemaUsage } from './model.js';
 import type { RoleCluster } from './role-specs.js';
 import {
-  databaseNameProblem, DEFAULT_PREPARED_SCHEMA, defaultPreparedDatabaseName, OWNER_SUFFIX,
-  PREPARED_DATABASE_ADMIN_ROLE, READER_SUFFIX, USER_SUFFIX, WRITER_SUFFIX,
+  databaseNameProblem,
+  DEFAULT_PREPARED_SCHEMA,
+  defaultPreparedDatabaseName,
+  OWNER_SUFFIX,
+  PREPARED_DATABASE_ADMIN_ROLE,
+  READER_SUFFIX,
+  USER_SUFFIX,
+  WRITER_SUFFIX,
 } from './names.js';
 import { identifierProblem } from './quote.js';
 
@@ -35,7 +41,11 @@ const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * The prepared databases with upstream's defaults filled in: `preparedDatabases: {}` means one
  * database named like the cluster; a database without schemas gets `data`.
  */
-export function normalizePreparedDatabases(cluster: RoleCluster, config: RolesConfig, namespace: string): { databases: PreparedDatabaseSpec[]; problems: Problem[] } {
+export function normalizePreparedDatabases(
+  cluster: RoleCluster,
+  config: RolesConfig,
+  namespace: string,
+): { databases: PreparedDatabaseSpec[]; problems: Problem[] } {
   const problems: Problem[] = [];
   let prepared = cluster.spec.preparedDatabases;
   if (prepared === undefined || prepared === null) return { databases: [], problems };
@@ -52,10 +62,17 @@ export function normalizePreparedDatabases(cluster: RoleCluster, config: RolesCo
     let secretNamespace = namespace;
     if (db.secretNamespace) {
       if (config.enableCrossNamespaceSecret) secretNamespace = db.secretNamespace;
-      else problems.push({ level: 'warning', path: `${path}.secretNamespace`, message: 'ignored because enable_cross_namespace_secret is false; Secrets go to the cluster namespace' });
+      else
+        problems.push({
+          level: 'warning',
+          path: `${path}.secretNamespace`,
+          message: 'ignored because enable_cross_namespace_secret is false; Secrets go to the cluster namespace',
+        });
     }
     databases.push({
-      name, defaultUsers: db.defaultUsers === true, secretNamespace,
+      name,
+      defaultUsers: db.defaultUsers === true,
+      secretNamespace,
       schemas: preparedSchemas(name, db.schemas, path, problems),
       extensions: extensions(db.extensions ?? {}, path, problems),
     });
@@ -63,14 +80,22 @@ export function normalizePreparedDatabases(cluster: RoleCluster, config: RolesCo
   return { databases, problems };
 }
 
-function preparedSchemas(db: string, schemas: Record<string, { defaultRoles?: boolean; defaultUsers?: boolean }> | undefined, path: string, problems: Problem[]): PreparedSchemaSpec[] {
-  const given = schemas !== undefined && schemas !== null && Object.keys(schemas).length > 0
-    ? schemas : { [DEFAULT_PREPARED_SCHEMA]: { defaultRoles: true } };
+function preparedSchemas(
+  db: string,
+  schemas: Record<string, { defaultRoles?: boolean; defaultUsers?: boolean }> | undefined,
+  path: string,
+  problems: Problem[],
+): PreparedSchemaSpec[] {
+  const given =
+    schemas !== undefined && schemas !== null && Object.keys(schemas).length > 0
+      ? schemas
+      : { [DEFAULT_PREPARED_SCHEMA]: { defaultRoles: true } };
   const out: PreparedSchemaSpec[] = [];
   for (const name of Object.keys(given).sort(byName)) {
     const schema = given[name] ?? {};
     const defaultRoles = schema.defaultRoles !== false;
-    const problem = databaseNameProblem(name) ?? (defaultRoles ? roleNamesProblem(`${db}_${name}`, schema.defaultUsers === true) : undefined);
+    const problem =
+      databaseNameProblem(name) ?? (defaultRoles ? roleNamesProblem(`${db}_${name}`, schema.defaultUsers === true) : undefined);
     if (problem !== undefined) {
       problems.push({ level: 'error', path: `${path}.schemas[${JSON.stringify(name)}]`, message: `the schema name ${problem}` });
       continue;
@@ -84,8 +109,9 @@ function extensions(given: Record<string, string>, path: string, problems: Probl
   const out: [string, string][] = [];
   for (const name of Object.keys(given).sort(byName)) {
     const schema = given[name] ?? '';
-    const problem = (EXTENSION_NAME.test(name) ? identifierProblem(name) : 'is not a valid extension name')
-      ?? (databaseNameProblem(schema) === undefined ? undefined : `has an invalid schema ${JSON.stringify(schema)}`);
+    const problem =
+      (EXTENSION_NAME.test(name) ? identifierProblem(name) : 'is not a valid extension name') ??
+      (databaseNameProblem(schema) === undefined ? undefined : `has an invalid schema ${JSON.stringify(schema)}`);
     if (problem !== undefined) {
       problems.push({ level: 'error', path: `${path}.extensions[${JSON.stringify(name)}]`, message: `the extension ${problem}` });
       continue;
@@ -112,7 +138,15 @@ export function preparedDatabaseRoles(cluster: RoleCluster, config: RolesConfig,
     roles.push(...defaultRoles(db.name, PREPARED_DATABASE_ADMIN_ROLE, searchPath, db.defaultUsers, db.secretNamespace));
     for (const schema of db.schemas) {
       if (!schema.defaultRoles) continue;
-      roles.push(...defaultRoles(`${db.name}_${schema.name}`, db.name + OWNER_SUFFIX, searchPathOf([schema.name]), schema.defaultUsers, db.secretNamespace));
+      roles.push(
+        ...defaultRoles(
+          `${db.name}_${schema.name}`,
+          db.name + OWNER_SUFFIX,
+          searchPathOf([schema.name]),
+          schema.defaultUsers,
+          db.secretNamespace,
+        ),
+      );
     }
   }
   return roles;
@@ -140,20 +174,48 @@ function defaultRoles(prefix: string, ownerAdmin: string, searchPath: string, wi
   ];
   if (withUsers) {
     roles.push(
-      { ...base, name: owner + USER_SUFFIX, flags: { LOGIN: true }, memberOf: [owner], adminRole: ownerAdmin, isDbOwner: true, secretNamespace },
-      { ...base, name: reader + USER_SUFFIX, flags: { LOGIN: true }, memberOf: [reader], adminRole: owner, isDbOwner: false, secretNamespace },
-      { ...base, name: writer + USER_SUFFIX, flags: { LOGIN: true }, memberOf: [writer], adminRole: owner, isDbOwner: false, secretNamespace },
+      {
+        ...base,
+        name: owner + USER_SUFFIX,
+        flags: { LOGIN: true },
+        memberOf: [owner],
+        adminRole: ownerAdmin,
+        isDbOwner: true,
+        secretNamespace,
+      },
+      {
+        ...base,
+        name: reader + USER_SUFFIX,
+        flags: { LOGIN: true },
+        memberOf: [reader],
+        adminRole: owner,
+        isDbOwner: false,
+        secretNamespace,
+      },
+      {
+        ...base,
+        name: writer + USER_SUFFIX,
+        flags: { LOGIN: true },
+        memberOf: [writer],
+        adminRole: owner,
+        isDbOwner: false,
+        secretNamespace,
+      },
     );
   }
   return roles;
 }
 
 /** Default privileges and schema USAGE of one prepared database (upstream database.go). */
-export function preparedDatabasePrivileges(db: PreparedDatabaseSpec): { defaultPrivileges: DefaultPrivilege[]; schemaUsage: SchemaUsage[] } {
+export function preparedDatabasePrivileges(db: PreparedDatabaseSpec): {
+  defaultPrivileges: DefaultPrivilege[];
+  schemaUsage: SchemaUsage[];
+} {
   const defaultPrivileges: DefaultPrivilege[] = [];
   const schemaUsage: SchemaUsage[] = [];
   const dbOwner = db.name + OWNER_SUFFIX;
-  const owners = (prefix: string, withUser: boolean): string[] => withUser ? [prefix + OWNER_SUFFIX, prefix + OWNER_SUFFIX + USER_SUFFIX] : [prefix + OWNER_SUFFIX];
+  const owners = (prefix: string, withUser: boolean): string[] =>
+    withUser ? [prefix + OWNER_SUFFIX, prefix + OWNER_SUFFIX + USER_SUFFIX] : [prefix + OWNER_SUFFIX];
 
   for (const owner of owners(db.name, db.defaultUsers)) defaultPrivileges.push(...globalDefaults(db.name, owner, db.name));
 
@@ -180,7 +242,13 @@ export function preparedDatabasePrivileges(db: PreparedDatabaseSpec): { defaultP
 function globalDefaults(database: string, owner: string, prefix: string): DefaultPrivilege[] {
   const reader = prefix + READER_SUFFIX;
   const writer = prefix + WRITER_SUFFIX;
-  const p = (object: DefaultPrivilege['object'], privileges: string[], grantees: string[]): DefaultPrivilege => ({ database, owner, object, privileges, grantees });
+  const p = (object: DefaultPrivilege['object'], privileges: string[], grantees: string[]): DefaultPrivilege => ({
+    database,
+    owner,
+    object,
+    privileges,
+    grantees,
+  });
   return [
     p('schemas', ['USAGE'], [writer, reader]),
     p('tables', ['SELECT'], [reader]),
@@ -193,5 +261,7 @@ function globalDefaults(database: string, owner: string, prefix: string): Defaul
 }
 
 function schemaDefaults(database: string, schema: string, owner: string, prefix: string): DefaultPrivilege[] {
-  return globalDefaults(database, owner, prefix).filter((d) => d.object !== 'schemas').map((d) => ({ ...d, schema }));
+  return globalDefaults(database, owner, prefix)
+    .filter((d) => d.object !== 'schemas')
+    .map((d) => ({ ...d, schema }));
 }

@@ -4,7 +4,16 @@
 import type pg from 'pg';
 import type { Sessions } from './connection.js';
 import { databasesToVisit, TEMPLATE_DATABASE } from './diff-databases.js';
-import type { CurrentDatabase, CurrentRole, CurrentSchema, CurrentState, DatabaseObjects, DesiredState, Membership, PoolerFunctionState } from './model.js';
+import type {
+  CurrentDatabase,
+  CurrentRole,
+  CurrentSchema,
+  CurrentState,
+  DatabaseObjects,
+  DesiredState,
+  Membership,
+  PoolerFunctionState,
+} from './model.js';
 import { defaultAclKey } from './model.js';
 import { withRetries, isConnectionLost, type RetryOptions } from './retry.js';
 
@@ -84,8 +93,13 @@ export async function readRoles(db: Queryable): Promise<Map<string, CurrentRole>
     roles.set(r.rolname, {
       name: r.rolname,
       flags: {
-        SUPERUSER: r.rolsuper, INHERIT: r.rolinherit, LOGIN: r.rolcanlogin, CREATEROLE: r.rolcreaterole,
-        CREATEDB: r.rolcreatedb, REPLICATION: r.rolreplication, BYPASSRLS: r.rolbypassrls,
+        SUPERUSER: r.rolsuper,
+        INHERIT: r.rolinherit,
+        LOGIN: r.rolcanlogin,
+        CREATEROLE: r.rolcreaterole,
+        CREATEDB: r.rolcreatedb,
+        REPLICATION: r.rolreplication,
+        BYPASSRLS: r.rolbypassrls,
       },
       password: r.rolpassword,
       memberOf,
@@ -97,7 +111,9 @@ export async function readRoles(db: Queryable): Promise<Map<string, CurrentRole>
 
 export async function readDatabases(db: Queryable): Promise<Map<string, CurrentDatabase>> {
   const { rows } = await db.query<{ datname: string; owner: string; datallowconn: boolean; datistemplate: boolean }>(DATABASES_SQL);
-  return new Map(rows.map((r) => [r.datname, { name: r.datname, owner: r.owner, allowConnections: r.datallowconn, isTemplate: r.datistemplate }]));
+  return new Map(
+    rows.map((r) => [r.datname, { name: r.datname, owner: r.owner, allowConnections: r.datallowconn, isTemplate: r.datistemplate }]),
+  );
 }
 
 /** Objects of the database `db` is connected to; the pooler function is looked up in `poolerSchema`. */
@@ -109,14 +125,20 @@ export async function readDatabaseObjects(db: Queryable, poolerSchema?: string):
   const extensions = new Map<string, string>();
   for (const r of (await db.query<{ extname: string; nspname: string }>(EXTENSIONS_SQL)).rows) extensions.set(r.extname, r.nspname);
   const defaultPrivileges = new Set<string>();
-  for (const r of (await db.query<{ owner: string; schema: string; objtype: string; grantee: string; privilege_type: string }>(DEFAULT_ACL_SQL)).rows) {
+  for (const r of (
+    await db.query<{ owner: string; schema: string; objtype: string; grantee: string; privilege_type: string }>(DEFAULT_ACL_SQL)
+  ).rows) {
     defaultPrivileges.add(defaultAclKey(r.owner, r.schema, r.objtype, r.grantee, r.privilege_type));
   }
   let poolerFunction: PoolerFunctionState | undefined;
   if (poolerSchema !== undefined) {
-    const { rows } = await db.query<{ prosrc: string; prosecdef: boolean; config: string[]; owner: string; executors: string[] }>(POOLER_FUNCTION_SQL, [poolerSchema]);
+    const { rows } = await db.query<{ prosrc: string; prosecdef: boolean; config: string[]; owner: string; executors: string[] }>(
+      POOLER_FUNCTION_SQL,
+      [poolerSchema],
+    );
     const r = rows[0];
-    if (r !== undefined) poolerFunction = { source: r.prosrc, securityDefiner: r.prosecdef, config: r.config, owner: r.owner, executors: r.executors };
+    if (r !== undefined)
+      poolerFunction = { source: r.prosrc, securityDefiner: r.prosecdef, config: r.config, owner: r.owner, executors: r.executors };
   }
   return { schemas, extensions, defaultPrivileges, ...(poolerFunction !== undefined ? { poolerFunction } : {}) };
 }
@@ -127,9 +149,13 @@ export async function readDatabaseObjects(db: Queryable, poolerSchema?: string):
  */
 export async function readCurrentState(sessions: Sessions, desired: DesiredState, retry: RetryOptions = {}): Promise<CurrentState> {
   const onDb = <T>(database: string | undefined, work: (db: Queryable) => Promise<T>): Promise<T> =>
-    withRetries(async () => work(await sessions.client(database)), retry, async (err) => {
-      if (isConnectionLost(err)) await sessions.drop(database);
-    });
+    withRetries(
+      async () => work(await sessions.client(database)),
+      retry,
+      async (err) => {
+        if (isConnectionLost(err)) await sessions.drop(database);
+      },
+    );
   const [roles, databases] = await onDb(undefined, async (db) => [await readRoles(db), await readDatabases(db)] as const);
   const objects = new Map<string, DatabaseObjects>();
   const partial: CurrentState = { roles, databases, objects };

@@ -40,8 +40,13 @@ export function isRetryable(err: unknown): boolean {
 export function isConnectionLost(err: unknown): boolean {
   const message = (err as Error | undefined)?.message ?? '';
   const code = (err as PgErrorLike | undefined)?.code ?? '';
-  return RETRYABLE_ERRNO.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02'
-    || /Connection terminated|Client has encountered a connection error|not queryable|timeout expired/i.test(message);
+  return (
+    RETRYABLE_ERRNO.has(code) ||
+    code.startsWith('08') ||
+    code === '57P01' ||
+    code === '57P02' ||
+    /Connection terminated|Client has encountered a connection error|not queryable|timeout expired/i.test(message)
+  );
 }
 
 export interface RetryOptions {
@@ -55,8 +60,11 @@ export interface RetryOptions {
 export const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `work` until it succeeds, fails with a non-retryable error, or the attempts are used up. */
-export async function withRetries<T>(work: (attempt: number) => Promise<T>, options: RetryOptions = {},
-  onRetry?: (err: unknown, attempt: number) => Promise<void> | void): Promise<T> {
+export async function withRetries<T>(
+  work: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+  onRetry?: (err: unknown, attempt: number) => Promise<void> | void,
+): Promise<T> {
   const attempts = Math.max(1, options.attempts ?? 3);
   const sleep = options.sleep ?? defaultSleep;
   let pause = options.backoffMs ?? 500;

@@ -24,9 +24,16 @@ export interface InfrastructureRoleInput {
 /** The parts of a postgresql object the role model reads. */
 export interface RoleCluster {
   readonly metadata: { readonly name?: string; readonly namespace?: string };
-  readonly spec: Pick<PostgresSpec,
-    | 'users' | 'databases' | 'preparedDatabases' | 'enableConnectionPooler' | 'enableReplicaConnectionPooler'
-    | 'connectionPooler' | 'streams'>;
+  readonly spec: Pick<
+    PostgresSpec,
+    | 'users'
+    | 'databases'
+    | 'preparedDatabases'
+    | 'enableConnectionPooler'
+    | 'enableReplicaConnectionPooler'
+    | 'connectionPooler'
+    | 'streams'
+  >;
 }
 
 export interface RoleModelInput {
@@ -51,7 +58,11 @@ export function buildRoleModel(input: RoleModelInput): RoleModel {
   const system = systemUsers(cluster, config);
   const poolerUser = cluster.spec.connectionPooler?.user;
   if (poolerUser && userNameProblem(poolerUser) !== undefined) {
-    problems.push({ level: 'error', path: 'spec.connectionPooler.user', message: `the pooler user name ${userNameProblem(poolerUser)}; using ${JSON.stringify(config.connectionPoolerUser)}` });
+    problems.push({
+      level: 'error',
+      path: 'spec.connectionPooler.user',
+      message: `the pooler user name ${userNameProblem(poolerUser)}; using ${JSON.stringify(config.connectionPoolerUser)}`,
+    });
   }
   const avoid = avoidReserved(config, new Set([...system.values()].map((r) => r.name)), problems);
   const roles = new Map<string, RoleSpec>();
@@ -150,8 +161,14 @@ function infrastructureRoles(inputs: readonly InfrastructureRoleInput[], namespa
     const memberOf = validRoleNames(input.memberOf ?? [], `${path}.inrole`, problems);
     const parameters = validParameters(input.parameters ?? {}, `${path}.db_parameters`, problems);
     out.push({
-      name: input.name, origin: 'infrastructure', flags: flags.flags, memberOf, parameters, isDbOwner: false,
-      secretNamespace: namespace, password: input.password,
+      name: input.name,
+      origin: 'infrastructure',
+      flags: flags.flags,
+      memberOf,
+      parameters,
+      isDbOwner: false,
+      secretNamespace: namespace,
+      password: input.password,
       ...(input.adminRole ? { adminRole: input.adminRole } : {}),
     });
   });
@@ -178,7 +195,13 @@ function manifestUsers(cluster: RoleCluster, config: RolesConfig, namespace: str
     const dot = name.indexOf('.');
     const secretNamespace = config.enableCrossNamespaceSecret && dot > 0 ? name.slice(0, dot) : namespace;
     out.push({
-      name, origin: 'manifest', flags: flags.flags, memberOf: [], parameters: {}, isDbOwner: owners.has(name), secretNamespace,
+      name,
+      origin: 'manifest',
+      flags: flags.flags,
+      memberOf: [],
+      parameters: {},
+      isDbOwner: owners.has(name),
+      secretNamespace,
       ...(config.enableAdminRoleForUsers && config.teamAdminRole !== '' ? { adminRole: config.teamAdminRole } : {}),
     });
   }

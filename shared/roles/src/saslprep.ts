@@ -9,10 +9,12 @@ const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\u
 /** Non-ASCII spaces (C.1.2) map to U+0020. */
 const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/gu;
 /** Prohibited output (C.1.2 … C.9) and unassigned code points, approximated by general categories. */
-const PROHIBITED = /[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000\u0340\u0341\u200E\u200F\u202A-\u202E\u206A-\u206F\uFFF9-\uFFFD\u2FF0-\u2FFB\u{E0001}\u{E0020}-\u{E007F}]/u;
+const PROHIBITED =
+  /[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000\u0340\u0341\u200E\u200F\u202A-\u202E\u206A-\u206F\uFFF9-\uFFFD\u2FF0-\u2FFB\u{E0001}\u{E0020}-\u{E007F}]/u;
 // JavaScript regexps know no Bidi_Class; letters of the right-to-left scripts stand in for RandALCat
 // and every other letter for LCat.
-const RTL_SCRIPT = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}]/u;
+const RTL_SCRIPT =
+  /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}]/u;
 const LETTER = /\p{L}/u;
 
 /**

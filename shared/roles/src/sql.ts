@@ -6,7 +6,12 @@ import { REDACTED } from './password-hash.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
 
 /** Settings Postgres treats as lists of names (GUC_LIST_QUOTE); values are compared element-wise. */
-export const LIST_PARAMETERS: ReadonlySet<string> = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries']);
+export const LIST_PARAMETERS: ReadonlySet<string> = new Set([
+  'search_path',
+  'temp_tablespaces',
+  'session_preload_libraries',
+  'local_preload_libraries',
+]);
 
 interface Make {
   readonly kind: StatementKind;
@@ -21,7 +26,10 @@ interface Make {
 export function statement(make: Make): Statement {
   const display = make.secret === undefined ? make.sql : make.sql.replace(quoteLiteral(make.secret), REDACTED);
   return {
-    kind: make.kind, sql: make.sql, display, reason: make.reason,
+    kind: make.kind,
+    sql: make.sql,
+    display,
+    reason: make.reason,
     ...(make.database !== undefined ? { database: make.database } : {}),
     ...(make.optional === true ? { optional: true } : {}),
     ...(make.setsPasswordOf !== undefined ? { setsPasswordOf: make.setsPasswordOf } : {}),
@@ -91,7 +99,11 @@ export function parseListValue(value: string): string[] {
   for (let i = 0; i < value.length; i++) {
     const c = value[i] as string;
     if (quoted) {
-      if (c === '"' && value[i + 1] === '"') { current += '"'; i++; } else if (c === '"') quoted = false; else current += c;
+      if (c === '"' && value[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else current += c;
     } else if (c === '"') {
       quoted = true;
       wasQuoted = true;
@@ -137,12 +149,21 @@ export function grantSchemaUsageSql(schema: string, grantees: readonly string[])
 }
 
 const OBJECT_SQL: Readonly<Record<DefaultPrivilegeObject, string>> = {
-  tables: 'TABLES', sequences: 'SEQUENCES', functions: 'FUNCTIONS', types: 'TYPES', schemas: 'SCHEMAS',
+  tables: 'TABLES',
+  sequences: 'SEQUENCES',
+  functions: 'FUNCTIONS',
+  types: 'TYPES',
+  schemas: 'SCHEMAS',
 };
 
 /** Privilege keywords are fixed by the model (SELECT, USAGE …), never taken from input. */
-export function alterDefaultPrivilegesSql(owner: string, schema: string | undefined, object: DefaultPrivilegeObject,
-  privileges: readonly string[], grantees: readonly string[]): string {
+export function alterDefaultPrivilegesSql(
+  owner: string,
+  schema: string | undefined,
+  object: DefaultPrivilegeObject,
+  privileges: readonly string[],
+  grantees: readonly string[],
+): string {
   const inSchema = schema === undefined ? '' : ` IN SCHEMA ${quoteIdent(schema)}`;
   return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)}${inSchema} GRANT ${privileges.join(', ')} ON ${OBJECT_SQL[object]} TO ${grantees.map(quoteIdent).join(', ')}`;
 }

@@ -25,7 +25,11 @@ export interface SyncReport {
   readonly counts: Readonly<Record<string, number>>;
 }
 
-export async function syncRolesAndDatabases(connection: ConnectionConfig, desired: DesiredState, options: SyncOptions = {}): Promise<SyncReport> {
+export async function syncRolesAndDatabases(
+  connection: ConnectionConfig,
+  desired: DesiredState,
+  options: SyncOptions = {},
+): Promise<SyncReport> {
   const now = options.now ?? Date.now;
   const sessions = new Sessions(connection);
   try {
@@ -42,7 +46,8 @@ export async function syncRolesAndDatabases(connection: ConnectionConfig, desire
     const execution = await executePlan(sessions, plan.statements, {
       ...options,
       onProgress: (event) => {
-        if (event.outcome === 'done' && ownPassword !== undefined && event.statement.setsPasswordOf === connection.user) sessions.usePassword(ownPassword);
+        if (event.outcome === 'done' && ownPassword !== undefined && event.statement.setsPasswordOf === connection.user)
+          sessions.usePassword(ownPassword);
         options.onProgress?.(event);
       },
     });

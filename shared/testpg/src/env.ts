@@ -7,7 +7,9 @@ export const TEST_POSTGRES_ENV = 'PGFN_TEST_POSTGRES';
 export function testPostgres(): PostgresConnection {
   const raw = process.env[TEST_POSTGRES_ENV];
   if (raw === undefined || raw === '') {
-    throw new Error(`${TEST_POSTGRES_ENV} is unset: run tests through mocha with test/support/root-hooks.ts on a machine with postgresql-15`);
+    throw new Error(
+      `${TEST_POSTGRES_ENV} is unset: run tests through mocha with test/support/root-hooks.ts on a machine with postgresql-15`,
+    );
   }
   return JSON.parse(raw) as PostgresConnection;
 }

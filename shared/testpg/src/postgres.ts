@@ -122,18 +122,38 @@ function initDataDir(dir: string, dataDir: string, pwfile: string, password: str
     chownSync(dir, owner.uid, owner.gid);
     chownSync(pwfile, owner.uid, owner.gid);
   }
-  const result = spawnSync(join(PG_BIN_DIR, 'initdb'), [
-    '-D', dataDir, '-U', 'postgres', '--pwfile', pwfile,
-    '--auth-local=scram-sha-256', '--auth-host=scram-sha-256',
-    '-E', 'UTF8', '--no-locale', '--no-sync', '--no-instructions',
-  ], { encoding: 'utf8', cwd: dir, env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) });
+  const result = spawnSync(
+    join(PG_BIN_DIR, 'initdb'),
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '--auth-local=scram-sha-256',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--no-sync',
+      '--no-instructions',
+    ],
+    { encoding: 'utf8', cwd: dir, env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) },
+  );
   if (result.status !== 0) {
     throw new Error(`initdb failed (exit ${result.status}): ${result.stderr || result.stdout || result.error?.message}`);
   }
 }
 
-function launch(dataDir: string, dir: string, port: number, logFile: string, owner: OsUser | undefined,
-  settings: Readonly<Record<string, string>>): ChildProcess {
+function launch(
+  dataDir: string,
+  dir: string,
+  port: number,
+  logFile: string,
+  owner: OsUser | undefined,
+  settings: Readonly<Record<string, string>>,
+): ChildProcess {
   const all: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     port: String(port),
@@ -153,7 +173,11 @@ function launch(dataDir: string, dir: string, port: number, logFile: string, own
   try {
     // detached: the server leads its own process group, so stop() can take every backend with it.
     return spawn(join(PG_BIN_DIR, 'postgres'), args, {
-      detached: true, stdio: ['ignore', fd, fd], cwd: dir, env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}),
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      cwd: dir,
+      env: { ...process.env, LC_ALL: 'C' },
+      ...(owner ?? {}),
     });
   } finally {
     closeSync(fd);
@@ -162,7 +186,8 @@ function launch(dataDir: string, dir: string, port: number, logFile: string, own
 
 /** Kills the server's group once this process is gone, however it died (no orphaned postmasters). */
 function startWatchdog(serverPid: number): number | undefined {
-  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT -- "-$2" 2>/dev/null; sleep 5; kill -KILL -- "-$2" 2>/dev/null; exit 0';
+  const script =
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT -- "-$2" 2>/dev/null; sleep 5; kill -KILL -- "-$2" 2>/dev/null; exit 0';
   const child = spawn('bash', ['-c', script, 'watchdog', String(process.pid), String(serverPid)], { detached: true, stdio: 'ignore' });
   child.unref();
   return child.pid;
@@ -170,7 +195,9 @@ function startWatchdog(serverPid: number): number | undefined {
 
 async function waitReady(connection: PostgresConnection, exited: Promise<void>, timeoutMs: number): Promise<void> {
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -193,7 +220,10 @@ async function waitReady(connection: PostgresConnection, exited: Promise<void>, 
 /** Direct children of `pid` (backends, checkpointer, walwriter …). */
 export function childPids(pid: number): number[] {
   const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout;
-  return out.split('\n').map((l) => Number(l.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  return out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -27,7 +27,8 @@ const NOWHERE = { ip: '127.0.0.1', port: 1 };
 export function pgbouncerFiles(env: Readonly<Record<string, string>>, s: PgBouncerSettings): PgBouncerFiles {
   const need = (name: string): string => {
     const value = env[name];
-    if (value === undefined || value === '') throw new ContainerConfigError(`environment variable ${name} is required by the connection pooler`);
+    if (value === undefined || value === '')
+      throw new ContainerConfigError(`environment variable ${name} is required by the connection pooler`);
     return value;
   };
   const user = need('PGUSER');

@@ -23,18 +23,26 @@ export class PgBouncerRuntime implements ContainerRuntime {
     const port = Number(ctx.env['PGPORT'] ?? '5432');
     const upstream = async (): Promise<{ ip: string; port: number }[]> =>
       (await ctx.resolver.resolveAddresses(host, port, namespace).catch(() => [])).sort((a, b) => a.ip.localeCompare(b.ip));
-    const mounted = hostPathOf(MOUNTED_USERLIST, ctx.volumeMounts.filter((m) => m.kind === 'bind' && m.target !== MOUNTED_USERLIST));
+    const mounted = hostPathOf(
+      MOUNTED_USERLIST,
+      ctx.volumeMounts.filter((m) => m.kind === 'bind' && m.target !== MOUNTED_USERLIST),
+    );
     const mountedFile = ctx.volumeMounts.find((m) => m.kind === 'bind' && m.target === MOUNTED_USERLIST);
     const userlistSource = mountedFile?.kind === 'bind' ? mountedFile.source : mounted;
     const write = (targets: { ip: string; port: number }[]): string => {
       const files = pgbouncerFiles(ctx.env, {
-        podIP: ctx.podIP, upstream: targets, runDir: '/run/pgbouncer',
+        podIP: ctx.podIP,
+        upstream: targets,
+        runDir: '/run/pgbouncer',
         mountedUserlist: userlistSource !== undefined && existsSync(userlistSource) ? readFileSync(userlistSource, 'utf8') : undefined,
       });
       const dir = join(ctx.runDir, 'pgbouncer');
       execFileSync('mkdir', ['-p', dir]);
       chownSync(dir, this.user.uid, this.user.gid);
-      for (const [name, content] of [['pgbouncer.ini', files.ini], ['userlist.txt', files.userlist]] as const) {
+      for (const [name, content] of [
+        ['pgbouncer.ini', files.ini],
+        ['userlist.txt', files.userlist],
+      ] as const) {
         writeFileSync(join(dir, name), content);
         chownSync(join(dir, name), this.user.uid, this.user.gid);
         chmodSync(join(dir, name), 0o600);
@@ -43,15 +51,32 @@ export class PgBouncerRuntime implements ContainerRuntime {
     };
     let current = write(await upstream());
     const dir = join(ctx.runDir, 'pgbouncer');
-    execFileSync('openssl', ['req', '-nodes', '-new', '-x509', '-subj', '/CN=pgbouncer', '-keyout', join(dir, 'pgbouncer.key'), '-out', join(dir, 'pgbouncer.crt')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-nodes',
+        '-new',
+        '-x509',
+        '-subj',
+        '/CN=pgbouncer',
+        '-keyout',
+        join(dir, 'pgbouncer.key'),
+        '-out',
+        join(dir, 'pgbouncer.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     for (const f of ['pgbouncer.key', 'pgbouncer.crt']) chownSync(join(dir, f), this.user.uid, this.user.gid);
     chmodSync(join(dir, 'pgbouncer.key'), 0o600);
     return {
       sandbox: {
         mounts: [{ kind: 'bind', source: ctx.runDir, target: '/run' }, ...ctx.volumeMounts],
-        hostname: ctx.pod.metadata?.name ?? 'pooler', user: `${this.user.name}:${this.user.name}`,
+        hostname: ctx.pod.metadata?.name ?? 'pooler',
+        user: `${this.user.name}:${this.user.name}`,
         env: { ...ctx.env, PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/run/pgbouncer' },
-        argv: ['/usr/sbin/pgbouncer', '/run/pgbouncer/pgbouncer.ini'], logFile: ctx.logFile,
+        argv: ['/usr/sbin/pgbouncer', '/run/pgbouncer/pgbouncer.ini'],
+        logFile: ctx.logFile,
       },
       upkeep: async (process: SandboxProcess) => {
         const next = write(await upstream());

@@ -18,8 +18,9 @@ const VERSIONED: Readonly<Record<string, ExtensionRange>> = {
 const PG_MON: ExtensionRange = { min: 11, max: 17, preload: true, whitelist: false };
 
 export const BASE_PRELOAD = 'bg_mon,pg_stat_statements,pgextwlist,pg_auth_mon,set_user';
-export const BASE_WHITELIST = 'btree_gin,btree_gist,citext,extra_window_functions,first_last_agg,hll,hstore,hypopg,'
-  + 'intarray,ltree,pgcrypto,pgq,pgq_node,pg_trgm,postgres_fdw,roaringbitmap,tablefunc,uuid-ossp,vector';
+export const BASE_WHITELIST =
+  'btree_gin,btree_gist,citext,extra_window_functions,first_last_agg,hll,hstore,hypopg,' +
+  'intarray,ltree,pgcrypto,pgq,pgq_node,pg_trgm,postgres_fdw,roaringbitmap,tablefunc,uuid-ossp,vector';
 
 /** `base` plus the version-dependent names, each once, in Spilo's order. */
 export function appendExtensions(base: string, version: number, whitelist: boolean, enablePgMon: boolean): string {
@@ -37,6 +38,9 @@ export function appendExtensions(base: string, version: number, whitelist: boole
 
 /** The comma list without libraries for which `exists` is false, and the names dropped. */
 export function keepInstalled(list: string, exists: (library: string) => boolean): { kept: string; dropped: string[] } {
-  const names = list.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   return { kept: names.filter(exists).join(','), dropped: names.filter((n) => !exists(n)) };
 }

@@ -76,7 +76,9 @@ export function spiloPatroniConfig(containerEnv: Readonly<Record<string, string>
   const user = userConfiguration(env);
   config = spiloDeepUpdate(user, config) as Record<string, Yamlish>;
   if (!DCS_NAMES.some((k) => k in config)) {
-    throw new SpiloConfigError('no DCS is configured: set DCS_ENABLE_KUBERNETES_API (the local agent does not start the local etcd Spilo would)');
+    throw new SpiloConfigError(
+      'no DCS is configured: set DCS_ENABLE_KUBERNETES_API (the local agent does not start the local etcd Spilo would)',
+    );
   }
 
   const postgresql = config['postgresql'] as Record<string, Yamlish>;
@@ -85,19 +87,29 @@ export function spiloPatroniConfig(containerEnv: Readonly<Record<string, string>
   const userParams = isMapping(user?.['postgresql']) && isMapping(user['postgresql']['parameters']) ? user['postgresql']['parameters'] : {};
   const params = postgresql['parameters'] as Record<string, Yamlish>;
   if (!('shared_preload_libraries' in userParams)) {
-    params['shared_preload_libraries'] = appendExtensions(String(params['shared_preload_libraries']), version, false, env['ENABLE_PG_MON'] === 'true');
+    params['shared_preload_libraries'] = appendExtensions(
+      String(params['shared_preload_libraries']),
+      version,
+      false,
+      env['ENABLE_PG_MON'] === 'true',
+    );
   }
   if (!('extwlist.extensions' in userParams)) {
     params['extwlist.extensions'] = appendExtensions(String(params['extwlist.extensions']), version, true, env['ENABLE_PG_MON'] === 'true');
   }
   const bootstrap = config['bootstrap'] as Record<string, Yamlish>;
   if (Array.isArray(bootstrap['pg_hba']) && !bootstrap['pg_hba'].some((l) => String(l).includes('replication'))) {
-    const replicationUser = ((postgresql['authentication'] as Record<string, Yamlish>)['replication'] as Record<string, Yamlish>)['username'];
+    const replicationUser = ((postgresql['authentication'] as Record<string, Yamlish>)['replication'] as Record<string, Yamlish>)[
+      'username'
+    ];
     bootstrap['pg_hba'].unshift(`hostssl replication ${String(replicationUser)} all md5`);
   }
 
   localAdaptations(config, p, host, major, userParams, adaptations);
-  const wal = p['USE_WALE'] === 'true' ? walEnvironment({ ...p, PGVERSION: major }, '', p['WALE_TMPDIR'] as string) : { files: undefined, warnings: [] };
+  const wal =
+    p['USE_WALE'] === 'true'
+      ? walEnvironment({ ...p, PGVERSION: major }, '', p['WALE_TMPDIR'] as string)
+      : { files: undefined, warnings: [] };
   warnings.push(...wal.warnings);
   const extraEnvDirs: Record<string, Record<string, string>> = {};
   for (const prefix of ['CLONE_', 'STANDBY_']) {
@@ -108,8 +120,15 @@ export function spiloPatroniConfig(containerEnv: Readonly<Record<string, string>
     if (source.files !== undefined) extraEnvDirs[dir] = source.files;
   }
   return {
-    config, major, binDir, placeholders: { ...p, PGVERSION: major }, walEnv: wal.files, extraEnvDirs,
-    clonePgpass: clonePgpass(p), adaptations, warnings,
+    config,
+    major,
+    binDir,
+    placeholders: { ...p, PGVERSION: major },
+    walEnv: wal.files,
+    extraEnvDirs,
+    clonePgpass: clonePgpass(p),
+    adaptations,
+    warnings,
   };
 }
 
@@ -230,9 +249,12 @@ function cloneAndStandby(p: Record<string, string>): void {
 }
 
 function extendedWale(p: Record<string, string>, prefix: string): string | undefined {
-  const store = ['S3', 'GS', 'GCS', 'SWIFT', 'AZ'].find((name) => p[`${prefix}WALE_${name}_PREFIX`]
-    || (['S3', 'GS', 'AZ'].includes(name) && p[`${prefix}WALG_${name}_PREFIX`])
-    || (p[`${prefix}WAL_${name}_BUCKET`] && p[`${prefix}SCOPE`]));
+  const store = ['S3', 'GS', 'GCS', 'SWIFT', 'AZ'].find(
+    (name) =>
+      p[`${prefix}WALE_${name}_PREFIX`] ||
+      (['S3', 'GS', 'AZ'].includes(name) && p[`${prefix}WALG_${name}_PREFIX`]) ||
+      (p[`${prefix}WAL_${name}_BUCKET`] && p[`${prefix}SCOPE`]),
+  );
   if (store === undefined) return undefined;
   const scope = p[`${prefix}SCOPE`];
   p[`${prefix}WALE_ENV_DIR`] = `${p['RW_DIR']}/etc/wal-e.d/env-${prefix.slice(0, -1).toLowerCase()}${scope ? `-${scope}` : ''}`;
@@ -243,7 +265,8 @@ function extendedWale(p: Record<string, string>, prefix: string): string | undef
 /** Spilo's TEMPLATE, section by section. */
 function template(p: Record<string, string>): Record<string, unknown> {
   const scripts = SCRIPTS_DIR;
-  const restoreCommand = (envDir: string): string => `envdir "${envDir}" timeout "${p['WAL_RESTORE_TIMEOUT']}" ${scripts}/restore_command.sh "%f" "%p"`;
+  const restoreCommand = (envDir: string): string =>
+    `envdir "${envDir}" timeout "${p['WAL_RESTORE_TIMEOUT']}" ${scripts}/restore_command.sh "%f" "%p"`;
   const dcs: Record<string, unknown> = {};
   if (p['STANDBY_CLUSTER']) {
     const standby: Record<string, unknown> = {
@@ -256,17 +279,38 @@ function template(p: Record<string, string>): Record<string, unknown> {
     dcs['standby_cluster'] = standby;
   }
   Object.assign(dcs, {
-    ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 33554432,
+    ttl: 30,
+    loop_wait: 10,
+    retry_timeout: 10,
+    maximum_lag_on_failover: 33554432,
     postgresql: {
-      use_pg_rewind: true, use_slots: true,
+      use_pg_rewind: true,
+      use_slots: true,
       parameters: {
-        archive_mode: 'on', archive_timeout: '1800s', wal_level: 'hot_standby', wal_log_hints: 'on',
-        wal_compression: 'on', max_wal_senders: 10, max_connections: Number(p['MAX_CONNECTIONS']),
-        max_replication_slots: 10, hot_standby: 'on', tcp_keepalives_idle: 900, tcp_keepalives_interval: 100,
-        log_line_prefix: '%t [%p]: [%l-1] %c %x %d %u %a %h ', log_checkpoints: 'on', log_lock_waits: 'on',
-        log_min_duration_statement: 500, log_autovacuum_min_duration: 0, log_connections: 'on',
-        log_disconnections: 'on', log_statement: 'ddl', log_temp_files: 0, track_functions: 'all',
-        checkpoint_completion_target: 0.9, autovacuum_max_workers: 5, autovacuum_vacuum_scale_factor: 0.05,
+        archive_mode: 'on',
+        archive_timeout: '1800s',
+        wal_level: 'hot_standby',
+        wal_log_hints: 'on',
+        wal_compression: 'on',
+        max_wal_senders: 10,
+        max_connections: Number(p['MAX_CONNECTIONS']),
+        max_replication_slots: 10,
+        hot_standby: 'on',
+        tcp_keepalives_idle: 900,
+        tcp_keepalives_interval: 100,
+        log_line_prefix: '%t [%p]: [%l-1] %c %x %d %u %a %h ',
+        log_checkpoints: 'on',
+        log_lock_waits: 'on',
+        log_min_duration_statement: 500,
+        log_autovacuum_min_duration: 0,
+        log_connections: 'on',
+        log_disconnections: 'on',
+        log_statement: 'ddl',
+        log_temp_files: 0,
+        track_functions: 'all',
+        checkpoint_completion_target: 0.9,
+        autovacuum_max_workers: 5,
+        autovacuum_vacuum_scale_factor: 0.05,
         autovacuum_analyze_scale_factor: 0.02,
       },
     },
@@ -296,7 +340,10 @@ function template(p: Record<string, string>): Record<string, unknown> {
   if (p['USE_ADMIN']) {
     bootstrap['users'] = { [p['PGUSER_ADMIN'] as string]: { password: p['PGPASSWORD_ADMIN'], options: ['createrole', 'createdb'] } };
   }
-  const restapi: Record<string, unknown> = { listen: `:${p['APIPORT']}`, connect_address: `${p['RESTAPI_CONNECT_ADDRESS']}:${p['APIPORT']}` };
+  const restapi: Record<string, unknown> = {
+    listen: `:${p['APIPORT']}`,
+    connect_address: `${p['RESTAPI_CONNECT_ADDRESS']}:${p['APIPORT']}`,
+  };
   if (p['SSL_RESTAPI_CA_FILE']) restapi['cafile'] = p['SSL_RESTAPI_CA_FILE'];
   if (p['SSL_RESTAPI_CERTIFICATE_FILE']) restapi['certfile'] = p['SSL_RESTAPI_CERTIFICATE_FILE'];
   if (p['SSL_RESTAPI_PRIVATE_KEY_FILE']) restapi['keyfile'] = p['SSL_RESTAPI_PRIVATE_KEY_FILE'];
@@ -306,36 +353,62 @@ function template(p: Record<string, string>): Record<string, unknown> {
 function postgresqlSection(p: Record<string, string>): Record<string, unknown> {
   const scripts = SCRIPTS_DIR;
   const parameters: Record<string, unknown> = {
-    archive_command: p['ARCHIVE_COMMAND'], shared_buffers: p['SHARED_BUFFERS'], logging_collector: 'on',
-    log_destination: 'csvlog', log_directory: '../pg_log', log_filename: 'postgresql-%u.log', log_file_mode: '0644',
-    log_rotation_age: '1d', log_truncate_on_rotation: 'on', ssl: 'on',
+    archive_command: p['ARCHIVE_COMMAND'],
+    shared_buffers: p['SHARED_BUFFERS'],
+    logging_collector: 'on',
+    log_destination: 'csvlog',
+    log_directory: '../pg_log',
+    log_filename: 'postgresql-%u.log',
+    log_file_mode: '0644',
+    log_rotation_age: '1d',
+    log_truncate_on_rotation: 'on',
+    ssl: 'on',
   };
   if (p['SSL_CA_FILE']) parameters['ssl_ca_file'] = p['SSL_CA_FILE'];
   if (p['SSL_CRL_FILE']) parameters['ssl_crl_file'] = p['SSL_CRL_FILE'];
   Object.assign(parameters, {
-    ssl_cert_file: p['SSL_CERTIFICATE_FILE'], ssl_key_file: p['SSL_PRIVATE_KEY_FILE'],
-    shared_preload_libraries: BASE_PRELOAD, 'bg_mon.listen_address': '0.0.0.0', 'bg_mon.history_buckets': 120,
-    'pg_stat_statements.track_utility': 'off', 'extwlist.extensions': BASE_WHITELIST, 'extwlist.custom_path': scripts,
+    ssl_cert_file: p['SSL_CERTIFICATE_FILE'],
+    ssl_key_file: p['SSL_PRIVATE_KEY_FILE'],
+    shared_preload_libraries: BASE_PRELOAD,
+    'bg_mon.listen_address': '0.0.0.0',
+    'bg_mon.history_buckets': 120,
+    'pg_stat_statements.track_utility': 'off',
+    'extwlist.extensions': BASE_WHITELIST,
+    'extwlist.custom_path': scripts,
   });
   const section: Record<string, unknown> = {
-    pgpass: '/run/postgresql/pgpass', use_unix_socket: true, use_unix_socket_repl: true,
-    name: p['INSTANCE_ID'], listen: `*:${p['PGPORT']}`, connect_address: `${p['INSTANCE_IP']}:${p['PGPORT']}`,
-    data_dir: p['PGDATA'], parameters, pg_hba: pgHba(p),
+    pgpass: '/run/postgresql/pgpass',
+    use_unix_socket: true,
+    use_unix_socket_repl: true,
+    name: p['INSTANCE_ID'],
+    listen: `*:${p['PGPORT']}`,
+    connect_address: `${p['INSTANCE_IP']}:${p['PGPORT']}`,
+    data_dir: p['PGDATA'],
+    parameters,
+    pg_hba: pgHba(p),
   };
-  if (p['USE_WALE']) section['recovery_conf'] = { restore_command: `envdir "${p['WALE_ENV_DIR']}" timeout "${p['WAL_RESTORE_TIMEOUT']}" ${scripts}/restore_command.sh "%f" "%p"` };
+  if (p['USE_WALE'])
+    section['recovery_conf'] = {
+      restore_command: `envdir "${p['WALE_ENV_DIR']}" timeout "${p['WAL_RESTORE_TIMEOUT']}" ${scripts}/restore_command.sh "%f" "%p"`,
+    };
   section['authentication'] = {
     superuser: { username: p['PGUSER_SUPERUSER'], password: p['PGPASSWORD_SUPERUSER'] },
     replication: { username: p['PGUSER_STANDBY'], password: p['PGPASSWORD_STANDBY'] },
   };
   section['callbacks'] = p['CALLBACK_SCRIPT']
-    ? { on_start: p['CALLBACK_SCRIPT'], on_stop: p['CALLBACK_SCRIPT'], on_role_change: `${scripts}/on_role_change.sh ${p['HUMAN_ROLE']} ${p['CALLBACK_SCRIPT']}` }
+    ? {
+        on_start: p['CALLBACK_SCRIPT'],
+        on_stop: p['CALLBACK_SCRIPT'],
+        on_role_change: `${scripts}/on_role_change.sh ${p['HUMAN_ROLE']} ${p['CALLBACK_SCRIPT']}`,
+      }
     : { on_role_change: `${scripts}/on_role_change.sh ${p['HUMAN_ROLE']} true` };
   section['create_replica_method'] = [...(p['USE_WALE'] ? ['wal_e'] : []), 'basebackup_fast_xlog'];
   const walRestore = (envDir: string): Record<string, unknown> => ({
     command: `envdir ${envDir} bash ${scripts}/wale_restore.sh`,
     threshold_megabytes: Number(p['WALE_BACKUP_THRESHOLD_MEGABYTES']),
     threshold_backup_size_percentage: Number(p['WALE_BACKUP_THRESHOLD_PERCENTAGE']),
-    retries: 2, no_master: 1,
+    retries: 2,
+    no_master: 1,
   });
   if (p['USE_WALE']) section['wal_e'] = walRestore(p['WALE_ENV_DIR'] ?? '');
   section['basebackup_fast_xlog'] = { command: `${scripts}/basebackup.sh`, retries: 2 };
@@ -358,7 +431,9 @@ function pgHba(p: Record<string, string>): string[] {
     `hostssl replication     ${standby} all                md5`,
     ...(noSsl ? [] : ['hostnossl all           all                all                reject']),
     ...(pam ? [`hostssl all             +${human}    all                pam`] : []),
-    noSsl ? 'host    all             all                all                md5' : 'hostssl all             all                all                md5',
+    noSsl
+      ? 'host    all             all                all                md5'
+      : 'hostssl all             all                all                md5',
   ];
 }
 
@@ -415,17 +490,24 @@ function userConfiguration(env: Readonly<Record<string, string>>): Record<string
     throw new SpiloConfigError(`${name} is not valid YAML or JSON: ${(err as Error).message}`);
   }
   if (parsed === null || parsed === undefined || parsed === '') return undefined;
-  if (!isMapping(parsed)) throw new SpiloConfigError(`${name} must be a mapping, but it is ${Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}`);
+  if (!isMapping(parsed))
+    throw new SpiloConfigError(`${name} must be a mapping, but it is ${Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}`);
   return parsed;
 }
 
 /** bin_dir: the data directory's version wins, then SPILO_CONFIGURATION's bin_dir, then PGVERSION. */
-function chooseBinaries(postgresql: Record<string, Yamlish>, env: Readonly<Record<string, string>>, host: SpiloHostFacts): { major: string; binDir: string } {
+function chooseBinaries(
+  postgresql: Record<string, Yamlish>,
+  env: Readonly<Record<string, string>>,
+  host: SpiloHostFacts,
+): { major: string; binDir: string } {
   const valid = (v: string | undefined): v is string => v !== undefined && /^(9\.\d|\d{2,})$/.test(v.trim());
   const installed = host.installedMajors.length === 0 ? 'none' : host.installedMajors.join(', ');
   const binDirOf = (major: string, why: string): { major: string; binDir: string } => {
     if (!host.installedMajors.includes(major)) {
-      throw new SpiloConfigError(`${why} asks for PostgreSQL ${major}, which is not installed on this node (installed: ${installed}); install postgresql-${major}`);
+      throw new SpiloConfigError(
+        `${why} asks for PostgreSQL ${major}, which is not installed on this node (installed: ${installed}); install postgresql-${major}`,
+      );
     }
     return { major, binDir: `/usr/lib/postgresql/${major}/bin` };
   };
@@ -458,8 +540,12 @@ function chooseBinaries(postgresql: Record<string, Yamlish>, env: Readonly<Recor
  * - Spilo's /scripts are our own small stand-ins under RW_DIR/scripts (SCRIPTS_DIR).
  */
 function localAdaptations(
-  config: Record<string, Yamlish>, p: Record<string, string>, host: SpiloHostFacts, major: string,
-  userParams: Record<string, Yamlish>, adaptations: string[],
+  config: Record<string, Yamlish>,
+  p: Record<string, string>,
+  host: SpiloHostFacts,
+  major: string,
+  userParams: Record<string, Yamlish>,
+  adaptations: string[],
 ): void {
   const ip = p['INSTANCE_IP'] as string;
   const restapi = config['restapi'] as Record<string, Yamlish>;
@@ -479,8 +565,13 @@ function localAdaptations(
     params['shared_preload_libraries'] = kept;
     if (dropped.length > 0) adaptations.push(`shared_preload_libraries without ${dropped.join(', ')} (not installed)`);
   }
-  const loaded = String(params['shared_preload_libraries'] ?? '').split(',').map((s) => s.trim());
-  for (const [library, prefix] of [['bg_mon', 'bg_mon.'], ['pgextwlist', 'extwlist.']] as const) {
+  const loaded = String(params['shared_preload_libraries'] ?? '')
+    .split(',')
+    .map((s) => s.trim());
+  for (const [library, prefix] of [
+    ['bg_mon', 'bg_mon.'],
+    ['pgextwlist', 'extwlist.'],
+  ] as const) {
     if (loaded.includes(library)) continue;
     const keys = Object.keys(params).filter((k) => k.startsWith(prefix) && !(k in userParams));
     for (const key of keys) delete params[key];
@@ -491,7 +582,10 @@ function localAdaptations(
 function clonePgpass(p: Record<string, string>): { path: string; content: string } | undefined {
   if (!p['CLONE_WITH_BASEBACKUP'] || p['CLONE_PGPASS'] === undefined) return undefined;
   const esc = (s: string | undefined): string => (s ?? '').replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  return { path: p['CLONE_PGPASS'], content: `${esc(p['CLONE_HOST'])}:${esc(p['CLONE_PORT'])}:*:${esc(p['CLONE_USER'])}:${esc(p['CLONE_PASSWORD'])}\n` };
+  return {
+    path: p['CLONE_PGPASS'],
+    content: `${esc(p['CLONE_HOST'])}:${esc(p['CLONE_PORT'])}:*:${esc(p['CLONE_USER'])}:${esc(p['CLONE_PASSWORD'])}\n`,
+  };
 }
 
 /** A mustache-rendered scalar as YAML would read it back (a port "5433" becomes 5433). */

@@ -3,7 +3,18 @@
 // configuration, certificates and envdirs into a fresh RW_DIR, then start Patroni as `postgres` with
 // the reduced environment runit leaves it.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +24,14 @@ import { parseQuantity } from '../quantity.js';
 import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime.js';
 import type { SandboxMount } from '../sandbox.js';
 import { hostPathOf } from '../volumes.js';
-import { SCRIPTS_DIR, SPILO_IMAGE_ENV, SpiloConfigError, spiloPatroniConfig, type SpiloHostFacts, type SpiloPlan } from './patroni-config.js';
+import {
+  SCRIPTS_DIR,
+  SPILO_IMAGE_ENV,
+  SpiloConfigError,
+  spiloPatroniConfig,
+  type SpiloHostFacts,
+  type SpiloPlan,
+} from './patroni-config.js';
 
 /** Our stand-ins for Spilo's /scripts, copied into every pod's RW_DIR. */
 export const SCRIPTS_SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts');
@@ -29,7 +47,8 @@ export class SpiloRuntime implements ContainerRuntime {
 
   async launch(ctx: LaunchContext): Promise<Launch> {
     const env: Record<string, string> = { ...SPILO_IMAGE_ENV, ...ctx.env, HOSTNAME: ctx.pod.metadata?.name ?? '' };
-    if ((env['RW_DIR'] ?? '/run') !== '/run') throw new ContainerConfigError(`RW_DIR=${env['RW_DIR']}: the pgfn node agent supports only /run`);
+    if ((env['RW_DIR'] ?? '/run') !== '/run')
+      throw new ContainerConfigError(`RW_DIR=${env['RW_DIR']}: the pgfn node agent supports only /run`);
     const mounts = this.mounts(ctx);
     const hostOf = (path: string): string => {
       const host = hostPathOf(path, mounts);
@@ -52,13 +71,19 @@ export class SpiloRuntime implements ContainerRuntime {
     const patroniEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (PATRONI_ENV.test(k)) patroniEnv[k] = v;
     Object.assign(patroniEnv, {
-      HOME: '/home/postgres', LC_ALL: lcAll,
+      HOME: '/home/postgres',
+      LC_ALL: lcAll,
       PATH: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${plan.binDir}`,
     });
     return {
       sandbox: {
-        mounts, hostname: ctx.pod.metadata?.name ?? 'pod', user: `${this.user.name}:${this.user.name}`,
-        env: patroniEnv, argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'], cwd: '/home/postgres', logFile: ctx.logFile,
+        mounts,
+        hostname: ctx.pod.metadata?.name ?? 'pod',
+        user: `${this.user.name}:${this.user.name}`,
+        env: patroniEnv,
+        argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'],
+        cwd: '/home/postgres',
+        logFile: ctx.logFile,
       },
     };
   }
@@ -136,7 +161,12 @@ export class SpiloRuntime implements ContainerRuntime {
   }
 
   /** The mounted certificate when given (SSL_CERTIFICATE/SSL_PRIVATE_KEY contents or files), else a self-signed one. */
-  private writeCertificates(ctx: LaunchContext, p: Readonly<Record<string, string>>, mounts: readonly SandboxMount[], hostOf: (path: string) => string): void {
+  private writeCertificates(
+    ctx: LaunchContext,
+    p: Readonly<Record<string, string>>,
+    mounts: readonly SandboxMount[],
+    hostOf: (path: string) => string,
+  ): void {
     const inRun = (path: string): string | undefined => (path.startsWith('/run/') ? runPath(ctx.runDir, path) : undefined);
     const certFile = p['SSL_CERTIFICATE_FILE'] as string;
     const keyFile = p['SSL_PRIVATE_KEY_FILE'] as string;
@@ -150,12 +180,16 @@ export class SpiloRuntime implements ContainerRuntime {
       writeFileSync(hostCert, p['SSL_CERTIFICATE'] as string);
       writeFileSync(hostKey, p['SSL_PRIVATE_KEY'] as string);
     } else if (!existsSync(hostKey)) {
-      execFileSync('openssl', ['req', '-nodes', '-new', '-x509', '-subj', '/CN=spilo.example.org', '-keyout', hostKey, '-out', hostCert],
-        { stdio: 'ignore' });
+      execFileSync('openssl', ['req', '-nodes', '-new', '-x509', '-subj', '/CN=spilo.example.org', '-keyout', hostKey, '-out', hostCert], {
+        stdio: 'ignore',
+      });
     }
     chownSync(hostKey, this.user.uid, this.user.gid);
     chmodSync(hostKey, 0o600);
-    for (const [content, file] of [[p['SSL_CA'], p['SSL_CA_FILE']], [p['SSL_CRL'], p['SSL_CRL_FILE']]] as const) {
+    for (const [content, file] of [
+      [p['SSL_CA'], p['SSL_CA_FILE']],
+      [p['SSL_CRL'], p['SSL_CRL_FILE']],
+    ] as const) {
       if (content === undefined || file === undefined || file === '') continue;
       const host = inRun(file) ?? hostOf(file);
       writeFileSync(host, content);
@@ -184,7 +218,9 @@ function hostFacts(ctx: LaunchContext, hostPgData: string): SpiloHostFacts {
 
 export function installedMajors(): string[] {
   if (!existsSync(PG_LIB)) return [];
-  return readdirSync(PG_LIB).filter((v) => existsSync(join(PG_LIB, v, 'bin', 'postgres'))).sort((a, b) => Number(a) - Number(b));
+  return readdirSync(PG_LIB)
+    .filter((v) => existsSync(join(PG_LIB, v, 'bin', 'postgres')))
+    .sort((a, b) => Number(a) - Number(b));
 }
 
 let locales: string[] | undefined;

@@ -2,19 +2,65 @@
 // configure_spilo.py, Spilo HEAD), for S3 and S3-compatible storage and for Google Cloud Storage.
 // Swift, Azure and SSH archives are not derived by the local agent; the caller reports that.
 
-const S3_NAMES = ['WALE_S3_PREFIX', 'WALG_S3_PREFIX', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'WALE_S3_ENDPOINT',
-  'AWS_ENDPOINT', 'AWS_REGION', 'AWS_INSTANCE_PROFILE', 'WALE_DISABLE_S3_SSE', 'WALG_S3_SSE_KMS_ID', 'WALG_S3_SSE',
-  'WALG_DISABLE_S3_SSE', 'AWS_S3_FORCE_PATH_STYLE', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_STS_REGIONAL_ENDPOINTS'];
+const S3_NAMES = [
+  'WALE_S3_PREFIX',
+  'WALG_S3_PREFIX',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'WALE_S3_ENDPOINT',
+  'AWS_ENDPOINT',
+  'AWS_REGION',
+  'AWS_INSTANCE_PROFILE',
+  'WALE_DISABLE_S3_SSE',
+  'WALG_S3_SSE_KMS_ID',
+  'WALG_S3_SSE',
+  'WALG_DISABLE_S3_SSE',
+  'AWS_S3_FORCE_PATH_STYLE',
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_STS_REGIONAL_ENDPOINTS',
+];
 const GS_NAMES = ['WALE_GS_PREFIX', 'WALG_GS_PREFIX', 'GOOGLE_APPLICATION_CREDENTIALS'];
-const WALG_NAMES = ['WALG_DELTA_MAX_STEPS', 'WALG_DELTA_ORIGIN', 'WALG_DOWNLOAD_CONCURRENCY', 'WALG_UPLOAD_CONCURRENCY',
-  'WALG_UPLOAD_DISK_CONCURRENCY', 'WALG_DISK_RATE_LIMIT', 'WALG_NETWORK_RATE_LIMIT', 'WALG_COMPRESSION_METHOD',
-  'USE_WALG_BACKUP', 'USE_WALG_RESTORE', 'WALG_BACKUP_COMPRESSION_METHOD', 'WALG_BACKUP_FROM_REPLICA',
-  'WALG_SENTINEL_USER_DATA', 'WALG_PREVENT_WAL_OVERWRITE', 'WALG_S3_CA_CERT_FILE', 'WALG_LIBSODIUM_KEY',
-  'WALG_LIBSODIUM_KEY_PATH', 'WALG_LIBSODIUM_KEY_TRANSFORM', 'WALG_PGP_KEY', 'WALG_PGP_KEY_PATH',
-  'WALG_PGP_KEY_PASSPHRASE', 'no_proxy', 'http_proxy', 'https_proxy'];
+const WALG_NAMES = [
+  'WALG_DELTA_MAX_STEPS',
+  'WALG_DELTA_ORIGIN',
+  'WALG_DOWNLOAD_CONCURRENCY',
+  'WALG_UPLOAD_CONCURRENCY',
+  'WALG_UPLOAD_DISK_CONCURRENCY',
+  'WALG_DISK_RATE_LIMIT',
+  'WALG_NETWORK_RATE_LIMIT',
+  'WALG_COMPRESSION_METHOD',
+  'USE_WALG_BACKUP',
+  'USE_WALG_RESTORE',
+  'WALG_BACKUP_COMPRESSION_METHOD',
+  'WALG_BACKUP_FROM_REPLICA',
+  'WALG_SENTINEL_USER_DATA',
+  'WALG_PREVENT_WAL_OVERWRITE',
+  'WALG_S3_CA_CERT_FILE',
+  'WALG_LIBSODIUM_KEY',
+  'WALG_LIBSODIUM_KEY_PATH',
+  'WALG_LIBSODIUM_KEY_TRANSFORM',
+  'WALG_PGP_KEY',
+  'WALG_PGP_KEY_PATH',
+  'WALG_PGP_KEY_PASSPHRASE',
+  'no_proxy',
+  'http_proxy',
+  'https_proxy',
+];
 const IMDS_NAMES = ['AWS_EC2_METADATA_SERVICE_ENDPOINT', 'AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE'];
-const COMMON = ['PGVERSION', 'PGPORT', 'SCOPE', 'WAL_BUCKET_SCOPE_PREFIX', 'WAL_BUCKET_SCOPE_SUFFIX', 'WAL_S3_BUCKET',
-  'WAL_GCS_BUCKET', 'WAL_GS_BUCKET', 'BACKUP_NUM_TO_RETAIN', 'ENABLE_WAL_PATH_COMPAT', 'WALE_GCS_PREFIX'];
+const COMMON = [
+  'PGVERSION',
+  'PGPORT',
+  'SCOPE',
+  'WAL_BUCKET_SCOPE_PREFIX',
+  'WAL_BUCKET_SCOPE_SUFFIX',
+  'WAL_S3_BUCKET',
+  'WAL_GCS_BUCKET',
+  'WAL_GS_BUCKET',
+  'BACKUP_NUM_TO_RETAIN',
+  'ENABLE_WAL_PATH_COMPAT',
+  'WALE_GCS_PREFIX',
+];
 
 export interface WalEnvResult {
   /** File name → content of the envdir; undefined when no supported archive location is configured. */
@@ -33,7 +79,7 @@ export function walEnvironment(values: Readonly<Record<string, string | undefine
   let names: string[];
   if (w['WAL_S3_BUCKET'] || w['WALE_S3_PREFIX'] || w['WALG_S3_PREFIX']) {
     s3Settings(w, values, warnings);
-    for (const name of IMDS_NAMES) if (values[name]) w[name] = values[name] as string;
+    for (const name of IMDS_NAMES) if (values[name]) w[name] = values[name];
     names = [...S3_NAMES, ...WALG_NAMES, ...IMDS_NAMES];
   } else if (w['WAL_GCS_BUCKET'] || w['WAL_GS_BUCKET'] || w['WALE_GCS_PREFIX'] || w['WALE_GS_PREFIX'] || w['WALG_GS_PREFIX']) {
     if (w['WALE_GCS_PREFIX']) w['WALE_GS_PREFIX'] = w['WALE_GCS_PREFIX'];
@@ -41,7 +87,8 @@ export function walEnvironment(values: Readonly<Record<string, string | undefine
     names = [...GS_NAMES, ...WALG_NAMES];
   } else {
     for (const other of ['WAL_SWIFT_BUCKET', 'WALE_SWIFT_PREFIX', 'WALG_AZ_PREFIX', 'WALG_SSH_PREFIX']) {
-      if (values[prefix + other]) warnings.push(`${prefix}${other} is set, but the local node agent only derives S3 and GCS archive settings`);
+      if (values[prefix + other])
+        warnings.push(`${prefix}${other} is set, but the local node agent only derives S3 and GCS archive settings`);
     }
     return { files: undefined, warnings };
   }
@@ -52,11 +99,11 @@ export function walEnvironment(values: Readonly<Record<string, string | undefine
     w[prefixName] = `${store.toLowerCase()}://${w[`WAL_${store}_BUCKET`] ?? ''}${path}`;
   }
   const walgPrefix = names[1] as string;
-  if (!w[walgPrefix]) w[walgPrefix] = w[prefixName] as string;
+  if (!w[walgPrefix]) w[walgPrefix] = w[prefixName];
   w['WALE_LOG_DESTINATION'] = 'stderr';
   const files: Record<string, string> = {};
   for (const name of [...names, 'WALE_LOG_DESTINATION', 'PGPORT', ...(prefix === '' ? ['BACKUP_NUM_TO_RETAIN'] : [])]) {
-    if (w[name]) files[name] = w[name] as string;
+    if (w[name]) files[name] = w[name];
   }
   files['TMPDIR'] = tmpDir;
   return { files, warnings };

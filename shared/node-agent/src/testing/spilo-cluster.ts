@@ -13,7 +13,9 @@ import { NODE_AGENT_LABEL } from '../node.js';
 export function postgresPodClusterRole(name = 'postgres-pod'): KubeObject {
   const all = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
   return {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name },
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name },
     rules: [
       { apiGroups: [''], resources: ['configmaps'], verbs: all },
       { apiGroups: [''], resources: ['endpoints'], verbs: all },
@@ -63,7 +65,8 @@ export interface SpiloCluster {
 export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
   const name = spec.name ?? 'acid-ha';
   return {
-    apiVersion: 'acid.zalan.do/v1', kind: 'postgresql',
+    apiVersion: 'acid.zalan.do/v1',
+    kind: 'postgresql',
     metadata: { name, namespace: spec.namespace, uid: `00000000-0000-4000-8000-${randomBytes(6).toString('hex')}` },
     spec: {
       teamId: name.split('-')[0] ?? 'acid',
@@ -77,7 +80,7 @@ export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
       users: Object.fromEntries(Object.entries(spec.users ?? {}).map(([k, v]) => [k, [...v]])),
       databases: { ...(spec.databases ?? {}) },
     },
-  } as Postgresql;
+  };
 }
 
 export function spiloConfig(spec: SpiloClusterSpec): OperatorConfig {
@@ -89,7 +92,7 @@ export function spiloConfig(spec: SpiloClusterSpec): OperatorConfig {
     // The local machine has no image registry; only the name's "spilo" matters to the agent.
     dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
     ...(spec.config ?? {}),
-  } as OperatorConfig;
+  };
 }
 
 /** Builds the cluster's objects with @pgfn/builder and applies them (server-side apply). */
@@ -99,17 +102,25 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
   if (!config.kubernetesUseConfigmaps) {
     // Patroni would publish the master through the Endpoints object, which cannot hold the pods'
     // loopback addresses (see resolver.ts): the master Service would never resolve.
-    throw new Error('config.kubernetesUseConfigmaps is false: Patroni\'s Endpoints DCS mode is not supported on the node agent (pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default');
+    throw new Error(
+      "config.kubernetesUseConfigmaps is false: Patroni's Endpoints DCS mode is not supported on the node agent (pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default",
+    );
   }
   let counter = 0;
   const existingSecrets = new Map<string, V1Secret>();
   for (const role of spec.credentialsOf?.roles ?? []) {
     const name = secretName(role, manifest.metadata.name ?? '', config);
     const b64 = (v: string): string => Buffer.from(v).toString('base64');
-    existingSecrets.set(name, { metadata: { name, namespace: spec.namespace }, data: { username: b64(role), password: b64(spec.credentialsOf?.password(role) ?? '') } });
+    existingSecrets.set(name, {
+      metadata: { name, namespace: spec.namespace },
+      data: { username: b64(role), password: b64(spec.credentialsOf?.password(role) ?? '') },
+    });
   }
   const result = buildCluster({
-    cluster: manifest, config, existingSecrets, now: new Date(),
+    cluster: manifest,
+    config,
+    existingSecrets,
+    now: new Date(),
     newPassword: () => `${randomBytes(12).toString('hex')}${counter++}`,
   });
   const errors = result.errors.filter((e) => e.severity === 'error');
@@ -122,13 +133,18 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
   const passwords = new Map<string, string>();
   for (const obj of objects) {
     if (obj.kind !== 'Secret') continue;
-    const data = (obj as { stringData?: Record<string, string>; data?: Record<string, string> });
+    const data = obj as { stringData?: Record<string, string>; data?: Record<string, string> };
     const user = data.stringData?.['username'] ?? decode(data.data?.['username']);
     const password = data.stringData?.['password'] ?? decode(data.data?.['password']);
     if (user !== undefined && password !== undefined) passwords.set(user, password);
   }
   return {
-    name: manifest.metadata.name ?? '', namespace: spec.namespace, manifest, config, objects, roles: [...passwords.keys()],
+    name: manifest.metadata.name ?? '',
+    namespace: spec.namespace,
+    manifest,
+    config,
+    objects,
+    roles: [...passwords.keys()],
     password: (role) => {
       const value = passwords.get(role);
       if (value === undefined) throw new Error(`no credentials Secret for role ${role}; known: ${[...passwords.keys()].join(', ')}`);
@@ -154,10 +170,14 @@ export interface MemberView {
 export async function clusterMembers(kc: KubeConfig, namespace: string, cluster: string): Promise<MemberView[]> {
   const core = kc.makeApiClient(CoreV1Api);
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `application=spilo,cluster-name=${cluster}` });
-  return pods.items.map((p: V1Pod) => ({
-    name: p.metadata?.name ?? '', ip: p.status?.podIP, role: p.metadata?.labels?.['spilo-role'],
-    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-    uid: p.metadata?.uid ?? '',
-    restarts: p.status?.containerStatuses?.reduce((n, c) => n + c.restartCount, 0) ?? 0,
-  })).sort((a, b) => a.name.localeCompare(b.name));
+  return pods.items
+    .map((p: V1Pod) => ({
+      name: p.metadata?.name ?? '',
+      ip: p.status?.podIP,
+      role: p.metadata?.labels?.['spilo-role'],
+      ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      uid: p.metadata?.uid ?? '',
+      restarts: p.status?.containerStatuses?.reduce((n, c) => n + c.restartCount, 0) ?? 0,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -77,8 +77,15 @@ export class FailoverWriter {
     const target = addresses[0];
     if (target === undefined) throw new Error(`${this.o.host} has no ready pod`);
     const client = new pg.Client({
-      host: target.ip, port: target.port, user: this.o.user, password: this.o.password, database: this.o.database ?? 'postgres',
-      ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 1000, query_timeout: 2000, statement_timeout: 2000,
+      host: target.ip,
+      port: target.port,
+      user: this.o.user,
+      password: this.o.password,
+      database: this.o.database ?? 'postgres',
+      ssl: { rejectUnauthorized: false },
+      connectionTimeoutMillis: 1000,
+      query_timeout: 2000,
+      statement_timeout: 2000,
     });
     client.on('error', () => undefined);
     try {
