@@ -33,7 +33,7 @@ import {
   teamMembers,
   type ApplyReport,
 } from '../functions/team-role-sync/src/index.js';
-import { mapLimited } from '../functions/team-role-sync/src/limit.js';
+import { mapLimited } from '@pgfn/fn-runtime';
 
 const arg = (flag: string, fallback: number): number => {
   const i = process.argv.indexOf(flag);

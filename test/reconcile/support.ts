@@ -7,9 +7,9 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { parse } from 'yaml';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { repoRoot } from '@pgfn/controlplane';
-import { createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
+import { createLogger, createMetrics, randomPassword, startFunction } from '@pgfn/fn-runtime';
 import { KubeClient } from '@pgfn/kube';
-import { createApp } from '../../functions/reconcile/src/app.js';
+import { createHandler } from '../../functions/reconcile/src/handler.js';
 import { realBuilder } from '../../functions/reconcile/src/builder-port.js';
 import { syncRoles } from '../../functions/reconcile/src/role-sync.js';
 
@@ -48,11 +48,11 @@ export async function startReconcile(
     if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
   });
-  const app = createApp({
+  const log = createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent');
+  const handle = createHandler({
     kube,
     builder: realBuilder,
-    log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
-    metrics: createMetrics('reconcile-test', false),
+    log,
     loadConfig: async () => ({ config, problems: [] }),
     newPassword: () => randomPassword(),
     now: options.now ?? (() => new Date()),
@@ -72,17 +72,20 @@ export async function startReconcile(
                 sslmode: 'prefer',
                 ...(options.reach === undefined ? {} : { reach: options.reach }),
               },
-              cluster,
-              cfg,
-              pods,
-              log,
+              { cluster, config: cfg, pods, log },
             ),
         }
       : {}),
   });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  // The node:http server the bundle serves, as in production.
+  const { server, url } = await startFunction({
+    fn: 'reconcile',
+    handle,
+    log,
+    metrics: createMetrics('reconcile-test', false),
+    port: 0,
+    host: '127.0.0.1',
+  });
   return {
     url,
     requests,

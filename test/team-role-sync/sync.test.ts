@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { OperatorConfig } from '@pgfn/api';
 import { KubeClient } from '@pgfn/kube';
 import { startPostgres, testPostgres, type RunningPostgres } from '@pgfn/testpg';
-import { writeTeamCondition } from '../../functions/team-role-sync/src/index.js';
+import { setCondition } from '@pgfn/fn-runtime';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import {
@@ -338,12 +338,12 @@ describe('team-role-sync: human roles from the Teams API (real PostgreSQL)', fun
         { ...PG, namespace: ns.name, name, body: { status: { conditions } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
-    const changed = await writeTeamCondition(
-      new KubeClient(kc),
-      stale,
-      { status: 'False', reason: 'SyncFailed', message: 'from a stale read' },
-      new Date(),
-    );
+    const changed = await setCondition({
+      kube: new KubeClient(kc),
+      object: stale,
+      condition: { type: 'TeamRolesSynced', status: 'False', reason: 'SyncFailed', message: 'from a stale read' },
+      now: new Date(),
+    });
     expect(changed).to.equal(true);
     const types = (await readCluster(kc, ns.name, name)).status?.conditions?.map((c) => `${c.type}=${c.status}`);
     expect(types).to.deep.equal(['Ready=True', 'TeamRolesSynced=False', 'BackupVerified=True']);

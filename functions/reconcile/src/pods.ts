@@ -75,13 +75,11 @@ export async function replacePoolerPods(
   for (const pod of doomed) await deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' });
   const names = doomed.map((p) => p.metadata?.name ?? '').sort();
   log.info({ pods: names, reasons }, 'replaced pooler pods');
-  await recordEvent(
-    deps,
-    cluster,
-    'Normal',
-    'PoolerPodsReplaced',
-    `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`,
-  );
+  await recordEvent(deps, cluster, {
+    type: 'Normal',
+    reason: 'PoolerPodsReplaced',
+    message: `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`,
+  });
 }
 
 export function isMarked(pod: V1Pod): boolean {

@@ -1,6 +1,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
-import { RetryableError, type Logger } from '@pgfn/fn-runtime';
+import { podRoleLabelKey } from '@pgfn/builder';
+import { RetryableError, forEachLimited, type Logger } from '@pgfn/fn-runtime';
 import type { Settled } from './batcher.js';
 import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
@@ -20,7 +21,7 @@ export { ROLLING_UPDATE_REQUIRED, type BuilderPort, type Built, type ReconcileDe
 export { summarisePods } from './pods.js';
 
 /** A status-only batch may use a configuration read this recently (full reconciles always re-read). */
-const OBSERVE_CONFIG_MAX_AGE_MS = 10_000;
+export const OBSERVE_CONFIG_MAX_AGE_MS = 10_000;
 
 /** One cluster in full, as a batch of one (tests, and callers outside the batcher). */
 export async function reconcileCluster(deps: ReconcileDeps, namespace: string, name: string, log: Logger): Promise<ReconcileResult> {
@@ -168,7 +169,7 @@ async function syncCluster(
       creating,
       podsPendingRotation: 0,
     });
-    await recordEvent(deps, cluster, 'Warning', 'SyncFailed', syncError);
+    await recordEvent(deps, cluster, { type: 'Warning', reason: 'SyncFailed', message: syncError });
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
   const desired = built.objects;
@@ -180,7 +181,7 @@ async function syncCluster(
     deps,
     namespace,
     pods,
-    config.podRoleLabel || 'spilo-role',
+    podRoleLabelKey(config),
     deps.builder.podTemplateHash(desiredSts?.spec?.template),
     built.podRotationReasons,
     log,
@@ -193,8 +194,8 @@ async function syncCluster(
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
     roles = await deps.syncRoles(cluster, config, pods, log);
-    if (roles.state === 'synced' && roles.statements > 0) await recordEvent(deps, cluster, 'Normal', 'RolesSynced', roles.message);
-    if (roles.state === 'failed') await recordEvent(deps, cluster, 'Warning', 'RoleSyncFailed', roles.message);
+    if (roles.state === 'synced' && roles.statements > 0) await recordEvent(deps, cluster, { type: 'Normal', reason: 'RolesSynced', message: roles.message });
+    if (roles.state === 'failed') await recordEvent(deps, cluster, { type: 'Warning', reason: 'RoleSyncFailed', message: roles.message });
   }
   const obs: Observation = {
     generation: cluster.metadata?.generation,
@@ -228,7 +229,7 @@ async function observeCluster(
     deps,
     cluster.metadata?.namespace ?? '',
     pods,
-    config.podRoleLabel || 'spilo-role',
+    podRoleLabelKey(config),
     deps.builder.podTemplateHash(sts?.spec?.template),
     [],
     log,
@@ -292,7 +293,7 @@ async function markInvalid(deps: ReconcileDeps, cluster: Cluster, invalid: reado
     podsPendingRotation: 0,
   });
   if (changed) {
-    await recordEvent(deps, cluster, 'Warning', 'InvalidSpec', `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`);
+    await recordEvent(deps, cluster, { type: 'Warning', reason: 'InvalidSpec', message: `the manifest is invalid, nothing was changed: ${invalid.join('; ')}` });
     await deps.emit('dev.pgfn.cluster.invalid', `${namespace}/${name}`, { namespace, name, errors: invalid });
   }
   log.info({ invalid }, 'invalid manifest; nothing touched');
@@ -306,7 +307,7 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   const name = cluster.metadata?.name ?? '';
   const reasons = deletionRefusals(cluster, config, deps.now());
   if (reasons.length > 0) {
-    await recordEvent(deps, cluster, 'Warning', 'DeleteRefused', `deletion refused, every object is kept: ${reasons.join('; ')}`);
+    await recordEvent(deps, cluster, { type: 'Warning', reason: 'DeleteRefused', message: `deletion refused, every object is kept: ${reasons.join('; ')}` });
     log.warn({ reasons }, 'deletion refused by delete protection');
     return { outcome: 'delete-refused', reasons };
   }
@@ -327,12 +328,4 @@ async function settle(
   } catch (err) {
     results.set(name, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
   }
-}
-
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
