@@ -212,7 +212,10 @@ describe('KubeClient', function () {
     it('makes no discovery request for the kinds pgfn uses, and uses the context namespace by default', async () => {
       const c = client();
       await c.get({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'acid-a' });
-      await c.delete({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: ns.name, name: 'postgres-acid-a-pdb' }, 'Foreground');
+      await c.delete(
+        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: ns.name, name: 'postgres-acid-a-pdb' },
+        'Foreground',
+      );
       await c.list('acid.zalan.do/v1', 'postgresql', undefined);
       expect(proxy.seen.map((r) => r.line)).to.deep.equal([
         `GET /apis/apps/v1/namespaces/${ns.name}/statefulsets/acid-a`,

@@ -62,7 +62,7 @@ export async function startFaultProxy(upstream: k8s.KubeConfig, namespace: strin
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromOptions({
-    clusters: [{ name: 'proxy', server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` }],
+    clusters: [{ name: 'proxy', server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, skipTLSVerify: true }],
     users: [{ name: 'proxy' }],
     contexts: [{ name: 'proxy', cluster: 'proxy', user: 'proxy', namespace }],
     currentContext: 'proxy',

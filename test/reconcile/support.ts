@@ -119,11 +119,11 @@ export function resourceEvent(
 }
 
 /** A Spilo pod's change, as the pgfn-spilo ApiServerSource sends it: reconcile refreshes the cluster's status. */
-export function podEvent(namespace: string, cluster: string, pod = `${cluster}-0`): CloudEvent<unknown> {
+export function podEvent(namespace: string, cluster: string, pod = `${cluster}-0`, clusterNameLabel = 'cluster-name'): CloudEvent<unknown> {
   return resourceEvent('update', {
     kind: 'Pod',
     apiVersion: 'v1',
-    metadata: { name: pod, namespace, labels: { application: 'spilo', 'cluster-name': cluster } } as never,
+    metadata: { name: pod, namespace, labels: { application: 'spilo', [clusterNameLabel]: cluster } } as never,
   });
 }
 
@@ -157,16 +157,24 @@ export function onKwok<T extends Postgresql>(pg: T): T {
   };
 }
 
-/** Plays Patroni for kwok pods: pod 0 becomes master, the others replicas (only what the operator reads). */
-export async function labelLikePatroni(kc: k8s.KubeConfig, namespace: string, cluster: string): Promise<number> {
+/**
+ * Plays Patroni for kwok pods: pod 0 becomes master, the others replicas (only what the operator reads).
+ * `labels` names the configured cluster_name_label and pod_role_label when they are not the defaults.
+ */
+export async function labelLikePatroni(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  cluster: string,
+  labels: { clusterName: string; role: string } = { clusterName: 'cluster-name', role: 'spilo-role' },
+): Promise<number> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `cluster-name=${cluster}` })).items;
+  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `${labels.clusterName}=${cluster}` })).items;
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '';
     const role = name.endsWith('-0') ? 'master' : 'replica';
-    if (pod.metadata?.labels?.['spilo-role'] === role) continue;
+    if (pod.metadata?.labels?.[labels.role] === role) continue;
     await core.patchNamespacedPod(
-      { namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
+      { namespace, name, body: { metadata: { labels: { [labels.role]: role } } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
   }

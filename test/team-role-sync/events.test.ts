@@ -107,7 +107,11 @@ describe('team-role-sync: its condition through the kit (mergeCondition)', () =>
   };
 
   it('appends ours and keeps the others', () => {
-    const next = mergeCondition([other], { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'm' }, { now, generation: 4 });
+    const next = mergeCondition(
+      [other],
+      { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'm' },
+      { now, generation: 4 },
+    );
     expect(next).to.deep.equal([
       other,
       {
@@ -123,18 +127,34 @@ describe('team-role-sync: its condition through the kit (mergeCondition)', () =>
 
   it('changes nothing when the condition already says it', () => {
     const ours = { ...synced(4), message: 'm' };
-    expect(mergeCondition([other, ours], { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'm' }, { now, generation: 4 })).to.equal(undefined);
+    expect(
+      mergeCondition([other, ours], { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'm' }, { now, generation: 4 }),
+    ).to.equal(undefined);
   });
 
   it('keeps the transition time while the status stays, and moves it when the status changes', () => {
     const ours = { ...synced(4), message: 'old' };
-    expect(mergeCondition([ours, other], { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'new' }, { now, generation: 5 })?.[0]?.lastTransitionTime).to.equal(
-      '2026-01-01T00:00:00Z',
-    );
     expect(
-      mergeCondition([ours, other], { type: 'TeamRolesSynced', status: 'False', reason: 'TeamsApiUnavailable', message: 'x' }, { now, generation: 5 })?.[0]?.lastTransitionTime,
+      mergeCondition(
+        [ours, other],
+        { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'new' },
+        { now, generation: 5 },
+      )?.[0]?.lastTransitionTime,
+    ).to.equal('2026-01-01T00:00:00Z');
+    expect(
+      mergeCondition(
+        [ours, other],
+        { type: 'TeamRolesSynced', status: 'False', reason: 'TeamsApiUnavailable', message: 'x' },
+        { now, generation: 5 },
+      )?.[0]?.lastTransitionTime,
     ).to.equal('2026-05-01T10:00:00Z');
-    expect(mergeCondition([ours, other], { type: 'TeamRolesSynced', status: 'False', reason: 'TeamsApiUnavailable', message: 'x' }, { now, generation: 5 })?.[1]).to.equal(other);
+    expect(
+      mergeCondition(
+        [ours, other],
+        { type: 'TeamRolesSynced', status: 'False', reason: 'TeamsApiUnavailable', message: 'x' },
+        { now, generation: 5 },
+      )?.[1],
+    ).to.equal(other);
   });
 
   it('uses the configuration defaults of upstream for the teams keys', () => {

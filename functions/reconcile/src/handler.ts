@@ -31,7 +31,9 @@ export function createHandler(deps: HandlerDeps): EventHandler {
     // A child names its cluster by the configured cluster_name_label: only its events need the configuration to be triaged.
     const kind = apiServerEvent(event)?.kind;
     const label =
-      kind !== undefined && CHILD_KINDS.has(kind) ? clusterNameLabelKey((await deps.loadConfig(OBSERVE_CONFIG_MAX_AGE_MS)).config) : undefined;
+      kind !== undefined && CHILD_KINDS.has(kind)
+        ? clusterNameLabelKey((await deps.loadConfig(OBSERVE_CONFIG_MAX_AGE_MS)).config)
+        : undefined;
     const target = targetOf(event, label);
     if (target.scope === 'ignore') {
       log.debug({ reason: target.reason }, 'ignored');

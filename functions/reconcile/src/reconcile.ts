@@ -194,7 +194,8 @@ async function syncCluster(
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
     roles = await deps.syncRoles(cluster, config, pods, log);
-    if (roles.state === 'synced' && roles.statements > 0) await recordEvent(deps, cluster, { type: 'Normal', reason: 'RolesSynced', message: roles.message });
+    if (roles.state === 'synced' && roles.statements > 0)
+      await recordEvent(deps, cluster, { type: 'Normal', reason: 'RolesSynced', message: roles.message });
     if (roles.state === 'failed') await recordEvent(deps, cluster, { type: 'Warning', reason: 'RoleSyncFailed', message: roles.message });
   }
   const obs: Observation = {
@@ -293,7 +294,11 @@ async function markInvalid(deps: ReconcileDeps, cluster: Cluster, invalid: reado
     podsPendingRotation: 0,
   });
   if (changed) {
-    await recordEvent(deps, cluster, { type: 'Warning', reason: 'InvalidSpec', message: `the manifest is invalid, nothing was changed: ${invalid.join('; ')}` });
+    await recordEvent(deps, cluster, {
+      type: 'Warning',
+      reason: 'InvalidSpec',
+      message: `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`,
+    });
     await deps.emit('dev.pgfn.cluster.invalid', `${namespace}/${name}`, { namespace, name, errors: invalid });
   }
   log.info({ invalid }, 'invalid manifest; nothing touched');
@@ -307,7 +312,11 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   const name = cluster.metadata?.name ?? '';
   const reasons = deletionRefusals(cluster, config, deps.now());
   if (reasons.length > 0) {
-    await recordEvent(deps, cluster, { type: 'Warning', reason: 'DeleteRefused', message: `deletion refused, every object is kept: ${reasons.join('; ')}` });
+    await recordEvent(deps, cluster, {
+      type: 'Warning',
+      reason: 'DeleteRefused',
+      message: `deletion refused, every object is kept: ${reasons.join('; ')}`,
+    });
     log.warn({ reasons }, 'deletion refused by delete protection');
     return { outcome: 'delete-refused', reasons };
   }

@@ -46,7 +46,11 @@ export async function recordSteps(deps: ReconcileDeps, cluster: Cluster, steps: 
     const these = steps.filter((s) => s.op === op);
     if (these.length === 0) continue;
     const reason = op === 'apply' && created ? 'Created' : STEP_REASON[op];
-    await recordEvent(deps, cluster, { type: 'Normal', reason, message: `${these.length} object(s): ${these.map(describeStep).join('; ')}` });
+    await recordEvent(deps, cluster, {
+      type: 'Normal',
+      reason,
+      message: `${these.length} object(s): ${these.map(describeStep).join('; ')}`,
+    });
   }
 }
 

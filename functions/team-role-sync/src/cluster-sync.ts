@@ -59,7 +59,10 @@ export interface ClusterRoles {
   readonly log: Logger;
 }
 
-export async function syncClusterRoles(deps: ClusterSyncDeps, { cluster, config, roles, reserved, log }: ClusterRoles): Promise<ClusterOutcome> {
+export async function syncClusterRoles(
+  deps: ClusterSyncDeps,
+  { cluster, config, roles, reserved, log }: ClusterRoles,
+): Promise<ClusterOutcome> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const found = await findMaster({ kube: deps.kube, cluster, config });

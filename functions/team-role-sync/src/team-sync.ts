@@ -246,7 +246,12 @@ export type TeamCondition = Omit<ConditionInput, 'type'>;
 /** Writes the condition; records the Event when the condition changed (or always, for work done). */
 async function report(deps: TeamSyncDeps, cluster: Cluster, condition: TeamCondition, event?: EventSpec): Promise<void> {
   const about = { ...cluster, apiVersion: API_VERSION, kind: POSTGRESQL_KIND };
-  const changed = await setCondition({ kube: deps.kube, object: about, condition: { type: TEAM_ROLES_CONDITION, ...condition }, now: deps.now() });
+  const changed = await setCondition({
+    kube: deps.kube,
+    object: about,
+    condition: { type: TEAM_ROLES_CONDITION, ...condition },
+    now: deps.now(),
+  });
   if (event === undefined || (!changed && event.always !== true)) return;
   const record = eventRecorder({ kube: deps.kube, component: 'pgfn-team-role-sync', now: deps.now });
   await record({ about, type: event.type, reason: event.reason, message: event.message ?? condition.message });

@@ -37,7 +37,10 @@ export function eventRecorder(opts: RecorderOptions): RecordEvent {
       involvedObject: {
         apiVersion: about.apiVersion ?? opts.kind?.apiVersion,
         kind: about.kind ?? opts.kind?.kind,
-        name, namespace, uid: about.metadata?.uid },
+        name,
+        namespace,
+        uid: about.metadata?.uid,
+      },
       type,
       reason,
       message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,

@@ -92,7 +92,12 @@ export class ClusterLease {
   }
 
   private read(): Promise<LeaseObject | undefined> {
-    return this.opts.kube.get<LeaseObject>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: this.opts.namespace, name: this.opts.name });
+    return this.opts.kube.get<LeaseObject>({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      namespace: this.opts.namespace,
+      name: this.opts.name,
+    });
   }
 
   private object(o: { acquireTime: Date; transitions: number }): LeaseObject {
@@ -113,7 +118,10 @@ export class ClusterLease {
   /** Replaces `current` with `next`, guarded by current's resourceVersion; false when someone else wrote first. */
   private async write(current: LeaseObject, next: LeaseObject): Promise<boolean> {
     try {
-      await this.opts.kube.replace<LeaseObject>({ ...next, metadata: { ...next.metadata, resourceVersion: current.metadata?.resourceVersion } });
+      await this.opts.kube.replace<LeaseObject>({
+        ...next,
+        metadata: { ...next.metadata, resourceVersion: current.metadata?.resourceVersion },
+      });
       return true;
     } catch (err) {
       if (statusCode(err) === 409) return false;

@@ -68,7 +68,7 @@ export async function loadOperatorConfig(kube: KubeClient, source: ConfigSource)
 
 function describeProblem(e: unknown): string {
   if (typeof e === 'string') return e;
-  if (typeof e === 'object' && e !== null && 'message' in e) return String((e).message);
+  if (typeof e === 'object' && e !== null && 'message' in e) return String(e.message);
   return JSON.stringify(e);
 }
 

@@ -102,7 +102,10 @@ export function setCondition(opts: {
     kube: opts.kube,
     object: opts.object,
     next: (status) => {
-      const conditions = mergeCondition(status?.conditions ?? [], opts.condition, { now: opts.now, ...(generation === undefined ? {} : { generation }) });
+      const conditions = mergeCondition(status?.conditions ?? [], opts.condition, {
+        now: opts.now,
+        ...(generation === undefined ? {} : { generation }),
+      });
       return conditions === undefined ? undefined : { conditions };
     },
   });

@@ -5,7 +5,6 @@ import { KNOWN_RESOURCES, findResource, groupVersionPath, resourcePath, type Dis
 import { RestClient } from './rest.js';
 import { parseRetryAfter, retryPolicy, withRetry, type RetryPolicy } from './retry-policy.js';
 
-
 const APPLY_PATCH = 'application/apply-patch+yaml';
 const MERGE_PATCH = 'application/merge-patch+json';
 
@@ -283,7 +282,6 @@ export class KubeClient {
   }
 }
 
-
 const RETRIABLE = new Set([429, 500, 502, 503, 504]);
 
 function isTransient(err: unknown): boolean {
@@ -304,8 +302,8 @@ function isConnectionError(err: unknown): boolean {
 
 export function statusCode(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
-  if ('code' in err && typeof (err).code === 'number') return (err as { code: number }).code;
-  if ('cause' in err) return statusCode((err).cause);
+  if ('code' in err && typeof err.code === 'number') return (err as { code: number }).code;
+  if ('cause' in err) return statusCode(err.cause);
   return undefined;
 }
 

@@ -59,7 +59,11 @@ export async function withRetry<T, E = unknown>(call: (attempt: number) => Promi
       await opts.onRetry?.(err as E, attempt);
       const retryAfterMs = opts.retryAfterMs?.(err as E);
       await (opts.sleep ?? sleep)(
-        retryDelayMs(policy, { attempt, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(opts.random ? { random: opts.random } : {}) }),
+        retryDelayMs(policy, {
+          attempt,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          ...(opts.random ? { random: opts.random } : {}),
+        }),
       );
     }
   }
