@@ -83,14 +83,14 @@ export async function reconcileBatch(
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
   const [live, sources] = await Promise.all([
-    readLive(deps.kube, namespace, labelKey, valid.map(value), observed.map(value)),
+    readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
     valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
   ]);
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
     settle(results, c.metadata?.name ?? '', () =>
-      syncCluster(deps, c, { config, sources }, live, shared, log.child({ namespace, cluster: c.metadata?.name })),
+      syncCluster(deps, { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) }, { sources, shared }),
     ),
   );
   await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
@@ -99,7 +99,7 @@ export async function reconcileBatch(
       return;
     }
     await settle(results, c.metadata?.name ?? '', () =>
-      observeCluster(deps, c, config, live, log.child({ namespace, cluster: c.metadata?.name })),
+      observeCluster(deps, { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) }),
     );
   });
   if (escalate.length > 0) {
@@ -124,15 +124,20 @@ function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: Opera
 }
 
 /** Build, apply what changed, prune, mark pods, sync roles, write status: one cluster, its objects read by the batch. */
+interface ClusterWork {
+  readonly cluster: Cluster;
+  readonly config: OperatorConfig;
+  /** What the batch read for every cluster of the namespace. */
+  readonly live: LiveState;
+  readonly log: Logger;
+}
+
 async function syncCluster(
   deps: ReconcileDeps,
-  cluster: Cluster,
-  inputs: { config: OperatorConfig; sources: BuildSources | Error },
-  live: LiveState,
-  shared: SharedObjects,
-  log: Logger,
+  { cluster, config, live, log }: ClusterWork,
+  batch: { readonly sources: BuildSources | Error; readonly shared: SharedObjects },
 ): Promise<ReconcileResult> {
-  const { config } = inputs;
+  const { sources, shared } = batch;
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const subject = `${namespace}/${name}`;
@@ -140,13 +145,13 @@ async function syncCluster(
   const owned = live.owned.get(value) ?? [];
   const liveSts = live.statefulSets.get(value);
   const creating = liveSts === undefined || isStillCreating(cluster);
-  const ctx: ExecutionContext = { cluster, config, sources: inputs.sources instanceof Error ? {} : inputs.sources, owned, shared };
+  const ctx: ExecutionContext = { cluster, config, sources: sources instanceof Error ? {} : sources, owned, shared };
 
   let built: Built;
   let plan: Plan;
   let applied: Applied;
   try {
-    if (inputs.sources instanceof Error) throw inputs.sources;
+    if (sources instanceof Error) throw sources;
     built = buildDesired(deps, ctx, owned);
     const unlisted = await shared.read(built.objects.filter((o) => !isListedKind(o.kind)));
     const prunable = deps.builder.prunableKeys(cluster, config);
@@ -174,20 +179,19 @@ async function syncCluster(
   }
   const desired = built.objects;
 
-  const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
+  const desiredSts = desired.find((o): o is V1StatefulSet => o.kind === 'StatefulSet');
   const pods = podsOf(deps, cluster, config, live);
   // Marked only after the Secrets are written: a restarted pod must find the new password.
-  const pending = await markPods(
-    deps,
+  const pending = await markPods(deps, {
     namespace,
     pods,
-    podRoleLabelKey(config),
-    deps.builder.podTemplateHash(desiredSts?.spec?.template),
-    built.podRotationReasons,
+    roleLabel: podRoleLabelKey(config),
+    desiredHash: deps.builder.podTemplateHash(desiredSts?.spec?.template),
+    passwordReasons: built.podRotationReasons,
     log,
-  );
+  });
   const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
-  await replacePoolerPods(deps, cluster, config, live, built.poolerPodRotationReasons, log);
+  await replacePoolerPods(deps, { cluster, config, live, log }, built.poolerPodRotationReasons);
   if (pending.newlyMarked > 0 || rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: rollReasons });
   }
@@ -215,26 +219,19 @@ async function syncCluster(
 }
 
 /** Pods or the StatefulSet moved: recompute the status from them alone, write it if it changed. */
-async function observeCluster(
-  deps: ReconcileDeps,
-  cluster: Cluster,
-  config: OperatorConfig,
-  live: LiveState,
-  log: Logger,
-): Promise<ReconcileResult> {
+async function observeCluster(deps: ReconcileDeps, { cluster, config, live, log }: ClusterWork): Promise<ReconcileResult> {
   const sts = live.statefulSets.get(deps.builder.clusterLabel(cluster, config)[1]);
   const pods = podsOf(deps, cluster, config, live);
   // A pod the StatefulSet controller made from the old template after the last full reconcile listed
   // pods is marked here, so its rotation does not wait for the resync.
-  const pending = await markPods(
-    deps,
-    cluster.metadata?.namespace ?? '',
+  const pending = await markPods(deps, {
+    namespace: cluster.metadata?.namespace ?? '',
     pods,
-    podRoleLabelKey(config),
-    deps.builder.podTemplateHash(sts?.spec?.template),
-    [],
+    roleLabel: podRoleLabelKey(config),
+    desiredHash: deps.builder.podTemplateHash(sts?.spec?.template),
+    passwordReasons: [],
     log,
-  );
+  });
   if (pending.newlyMarked > 0) {
     const namespace = cluster.metadata?.namespace ?? '';
     const name = cluster.metadata?.name ?? '';

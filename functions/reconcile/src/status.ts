@@ -71,7 +71,7 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
       podsReady ? 'AllPodsReady' : 'PodsNotReady',
       podsReady
         ? `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`
-        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${pods.masters > 1 ? ` (${pods.masters} pods are labelled master)` : ''}`,
+        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${manyMasters(pods.masters)}`,
     );
     add(
       'RollingUpdate',
@@ -101,6 +101,10 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
       ...(previous?.conditions ?? []).filter((c) => !ours.has(c.type)),
     ],
   };
+}
+
+function manyMasters(masters: number): string {
+  return masters > 1 ? ` (${masters} pods are labelled master)` : '';
 }
 
 function statusString(obs: Observation, podsReady: boolean): string {

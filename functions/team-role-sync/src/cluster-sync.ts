@@ -123,7 +123,9 @@ export async function syncClusterRoles(
       const first = execution.errors[0];
       return {
         state: 'failed',
-        message: `${execution.failed} of ${plan.statements.length} statement(s) failed${first === undefined ? '' : `, first: ${first.statement.display}: ${first.message}`}`,
+        message: `${execution.failed} of ${plan.statements.length} statement(s) failed${
+          first === undefined ? '' : `, first: ${first.statement.display}: ${first.message}`
+        }`,
         ...common,
       };
     }

@@ -80,7 +80,7 @@ export async function syncTeams(deps: TeamSyncDeps, target: Exclude<Target, { sc
   const results = await mapLimited(clusters, deps.concurrency ?? 4, async (cluster) => {
     const clog = log.child({ namespace: cluster.metadata?.namespace, cluster: cluster.metadata?.name });
     try {
-      return await syncOne(deps, cluster, config, map, plans.get(cluster), lookups, clog);
+      return await syncOne(deps, { config, map, lookups }, { cluster, teams: plans.get(cluster), log: clog });
     } catch (err) {
       clog.error({ err }, 'team role sync failed');
       return result(cluster, 'failed', (err as Error).message, 0);
@@ -146,15 +146,19 @@ async function fetchTeams(deps: TeamSyncDeps, config: OperatorConfig, teams: rea
   return lookups;
 }
 
+/** What one invocation read for every cluster: the configuration, the PostgresTeam map and the Teams API answers. */
+interface Shared {
+  readonly config: OperatorConfig;
+  readonly map: TeamMap;
+  readonly lookups: Lookups;
+}
+
 async function syncOne(
   deps: TeamSyncDeps,
-  cluster: Cluster,
-  config: OperatorConfig,
-  map: TeamMap,
-  teams: ClusterTeams | undefined,
-  lookups: Lookups,
-  log: Logger,
+  { config, map, lookups }: Shared,
+  one: { readonly cluster: Cluster; readonly teams: ClusterTeams | undefined; readonly log: Logger },
 ): Promise<ClusterResult> {
+  const { cluster, teams, log } = one;
   if (teams === undefined) {
     log.warn('the cluster has no teamId; no human roles are managed for it');
     return result(cluster, 'skipped', 'no teamId', 0);
@@ -190,7 +194,8 @@ async function syncOne(
   }
   const notes = [...notFound, ...problems, ...outcome.warnings];
   const noteText = notes.length === 0 ? '' : `; ${notes.slice(0, 5).join('; ')}${notes.length > 5 ? `; and ${notes.length - 5} more` : ''}`;
-  const work = `created ${outcome.created.length}, restored ${outcome.restored.length}, deprecated ${outcome.deprecated.length}, ${outcome.statements} statement(s)`;
+  const counts = [`created ${outcome.created.length}`, `restored ${outcome.restored.length}`, `deprecated ${outcome.deprecated.length}`];
+  const work = `${counts.join(', ')}, ${outcome.statements} statement(s)`;
   if (outcome.state === 'failed') {
     const message = `${outcome.message}; ${summary}`;
     await report(deps, cluster, { status: 'False', reason: 'SyncFailed', message }, { type: 'Warning', reason: 'TeamRolesSyncFailed' });

@@ -107,11 +107,11 @@ export function parseMembers(team: string, body: string, status = 200): string[]
   } catch {
     throw garbage(team, `a body that is not JSON (${JSON.stringify(body.slice(0, 80))})`, status);
   }
-  const list = Array.isArray(doc) ? doc : typeof doc === 'object' && doc !== null ? (doc as { member?: unknown }).member : undefined;
+  const list: unknown = Array.isArray(doc) ? doc : typeof doc === 'object' && doc !== null ? (doc as { member?: unknown }).member : doc;
   if (!Array.isArray(list)) {
     throw garbage(team, 'JSON that is neither a list of names nor an object with a "member" list', status);
   }
-  const bad = list.find((m) => typeof m !== 'string');
+  const bad: unknown = (list as unknown[]).find((m) => typeof m !== 'string');
   if (bad !== undefined) throw garbage(team, `a member that is not a string (${JSON.stringify(bad)?.slice(0, 40)})`, status);
   return [...new Set(list as string[])];
 }

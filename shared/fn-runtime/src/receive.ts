@@ -85,7 +85,7 @@ export function parseCloudEvent(rawHeaders: IncomingHttpHeaders, rawBody: Buffer
 /** /readyz: the readiness probe's answer. */
 export async function readiness(opts: CloudEventAppOptions): Promise<boolean> {
   try {
-    return await (opts.ready ?? (async () => true))();
+    return opts.ready === undefined ? true : await opts.ready();
   } catch {
     return false;
   }

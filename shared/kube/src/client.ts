@@ -296,7 +296,8 @@ function retryAfterOf(err: unknown): number | undefined {
 }
 
 function isConnectionError(err: unknown): boolean {
-  const text = String((err as { code?: unknown })?.code ?? (err as Error)?.message ?? '');
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const text = typeof code === 'string' ? code : ((err as Error | undefined)?.message ?? '');
   return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up/.test(text);
 }
 
