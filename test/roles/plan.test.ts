@@ -390,7 +390,9 @@ describe('planSync', () => {
         want,
         have({
           schemas: new Map([['data', { name: 'data', owner: 'd_owner', usage: ['d_owner', 'd_reader'] }]]),
-          defaultPrivileges: new Set([defaultAclKey('d_owner', 'data', 'r', 'd_reader', 'SELECT')]),
+          defaultPrivileges: new Set([
+            defaultAclKey({ owner: 'd_owner', schema: 'data', objtype: 'r', grantee: 'd_reader', privilege: 'SELECT' }),
+          ]),
           extensions: new Map([['pgcrypto', 'public']]),
         }),
         random,
@@ -406,7 +408,11 @@ describe('planSync', () => {
         want,
         have({
           schemas: new Map([['data', { name: 'data', owner: 'd_owner', usage: ['d_reader', 'd_writer'] }]]),
-          defaultPrivileges: new Set(['d_reader', 'd_writer'].map((g) => defaultAclKey('d_owner', 'data', 'r', g, 'SELECT'))),
+          defaultPrivileges: new Set(
+            ['d_reader', 'd_writer'].map((g) =>
+              defaultAclKey({ owner: 'd_owner', schema: 'data', objtype: 'r', grantee: g, privilege: 'SELECT' }),
+            ),
+          ),
           extensions: new Map([['pgcrypto', 'data']]),
         }),
         random,

@@ -56,9 +56,8 @@ export function pickMaster(input: MasterInput): MasterResult {
           source: 'pod',
         },
       };
-    return {
-      reason: `${masters.length} pods are labelled ${label}=master (${masters.map((p) => p.metadata?.name).join(', ')}); waiting for Patroni to settle`,
-    };
+    const names = masters.map((p) => p.metadata?.name).join(', ');
+    return { reason: `${masters.length} pods are labelled ${label}=master (${names}); waiting for Patroni to settle` };
   }
   return { reason: `no leader in the Endpoints and no Running pod labelled ${label}=master` };
 }
