@@ -26,11 +26,11 @@ for (const [receiver, listen] of RECEIVERS)
     let base: string;
     let seen: CloudEvent<unknown>[] = [];
     let behaviour: 'ok' | 'ignored' | 'retry' | 'terminal' = 'ok';
-    const handle: EventHandler = async (event) => {
+    const handle: EventHandler = (event) => {
       seen.push(event as CloudEvent<unknown>);
-      if (behaviour === 'retry') throw new RetryableError('apiserver unavailable');
-      if (behaviour === 'terminal') throw new TerminalError('bad spec');
-      return behaviour;
+      if (behaviour === 'retry') return Promise.reject(new RetryableError('apiserver unavailable'));
+      if (behaviour === 'terminal') return Promise.reject(new TerminalError('bad spec'));
+      return Promise.resolve(behaviour);
     };
 
     before(async () => {

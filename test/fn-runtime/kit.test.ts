@@ -67,8 +67,9 @@ describe('fn-runtime: bounded concurrency', () => {
     expect(out).to.deep.equal([50, 10, 40, 20, 30]);
     expect(peak).to.equal(2);
     const seen: number[] = [];
-    await forEachLimited([], 3, async (n: number) => {
+    await forEachLimited([], 3, (n: number) => {
       seen.push(n);
+      return Promise.resolve();
     });
     expect(seen).to.deep.equal([]);
   });
@@ -90,13 +91,14 @@ describe('kube: the one retry policy', () => {
   it('stops at the attempts, and at the first failure that is not transient', async () => {
     const pauses: number[] = [];
     let calls = 0;
-    const sleep = async (ms: number): Promise<void> => {
+    const sleep = (ms: number): Promise<void> => {
       pauses.push(ms);
+      return Promise.resolve();
     };
     const err = await withRetry(
-      async () => {
+      () => {
         calls++;
-        throw Object.assign(new Error('busy'), { retryAfterMs: 5 });
+        return Promise.reject(Object.assign(new Error('busy'), { retryAfterMs: 5 }));
       },
       { policy: { attempts: 3 }, transient: () => true, retryAfterMs: (e: { retryAfterMs: number }) => e.retryAfterMs, sleep },
     ).then(
@@ -107,9 +109,9 @@ describe('kube: the one retry policy', () => {
     expect([calls, pauses]).to.deep.equal([3, [5, 5]]);
     calls = 0;
     await withRetry(
-      async () => {
+      () => {
         calls++;
-        throw new Error('bad');
+        return Promise.reject(new Error('bad'));
       },
       { transient: () => false, sleep },
     ).catch(() => undefined);

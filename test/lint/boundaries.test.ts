@@ -34,9 +34,10 @@ describe('import boundaries', function () {
       `shared/kube/src/${probe()}`,
       "import { repoRoot } from '@pgfn/controlplane';\nexport const where = repoRoot;\n",
     );
-    expect(errors).to.deep.equal([
-      "no-restricted-imports: '@pgfn/controlplane' import is restricted from being used. shipped code cannot import the local stack or test harnesses",
-    ]);
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.match(
+      /^no-restricted-imports: '@pgfn\/controlplane' import is restricted .* shipped code cannot import the local stack/,
+    );
   });
 
   it('refuses a function importing another function', async () => {

@@ -1,5 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -53,11 +51,12 @@ export async function startReconcile(
     kube,
     builder: realBuilder,
     log,
-    loadConfig: async () => ({ config, problems: [] }),
+    loadConfig: () => Promise.resolve({ config, problems: [] }),
     newPassword: () => randomPassword(),
     now: options.now ?? (() => new Date()),
-    emit: async (type, subject, data) => {
+    emit: (type, subject, data) => {
       emitted.push({ type, subject, data });
+      return Promise.resolve();
     },
     watchedNamespace,
     ...(options.syncRoles === true

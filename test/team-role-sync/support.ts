@@ -102,11 +102,12 @@ export async function startTeamSync(
   const log = createLogger('team-role-sync-test', process.env['PGFN_TEST_LOG'] ?? 'silent');
   const handle = createHandler({
     kube,
-    loadConfig: async () => ({ config: state.config, problems: [] }),
+    loadConfig: () => Promise.resolve({ config: state.config, problems: [] }),
     operatorNamespace: options.operatorNamespace,
     now: () => new Date(),
-    emit: async (type, subject, data) => {
+    emit: (type, subject, data) => {
       emitted.push({ type, subject, data });
+      return Promise.resolve();
     },
     // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.
     sslmode: 'prefer',
@@ -178,12 +179,12 @@ export const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls'
  */
 export async function makeCluster(
   kc: k8s.KubeConfig,
-  namespace: string,
-  name: string,
+  where: { namespace: string; name: string },
   teamId: string,
-  server: { user: string; password: string },
-  users: Record<string, string[]> = {},
+  opts: { server: { user: string; password: string }; users?: Record<string, string[]> },
 ): Promise<Postgresql & k8s.KubernetesObject> {
+  const { namespace, name } = where;
+  const { server, users = {} } = opts;
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const body = {
