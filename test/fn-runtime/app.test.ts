@@ -6,7 +6,6 @@ import { gzipSync } from 'node:zlib';
 import {
   RetryableError,
   TerminalError,
-  createCloudEventApp,
   createCloudEventServer,
   createLogger,
   createMetrics,
@@ -14,9 +13,8 @@ import {
   type EventHandler,
 } from '@pgfn/fn-runtime';
 
-// The express app (tests, createApp) and the node:http server (a function's process) answer alike.
+// The node:http server every function's process (and every function test, through startFunction) serves.
 const RECEIVERS: [string, (opts: CloudEventAppOptions) => Server][] = [
-  ['createCloudEventApp', (opts) => createCloudEventApp(opts).listen(0, '127.0.0.1')],
   ['createCloudEventServer', (opts) => createCloudEventServer(opts).listen(0, '127.0.0.1')],
 ];
 

@@ -5,7 +5,6 @@ export type { Kit, StartOptions } from './function.js';
 export { functionEnv, positiveNumber } from './env.js';
 export type { FunctionEnv } from './env.js';
 export { createCloudEventServer } from './server.js';
-export { createCloudEventApp, parseEvent } from './app.js';
 export { answerEvent, parseCloudEvent } from './receive.js';
 export type { Answer, CloudEventAppOptions, EventHandler, HandlerContext, Outcome } from './receive.js';
 export { APISERVER_REF_PREFIX, APISERVER_RESOURCE_PREFIX, PGFN_PREFIX, PING_TYPE, apiServerEvent, subjectRef } from './event-types.js';

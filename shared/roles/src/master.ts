@@ -1,6 +1,6 @@
 // Where the master is, from objects the caller has already read: Patroni's leader Endpoints `<c>`
 // (Patroni writes the leader's address there in Endpoints mode), else the one Running pod labelled
-// <pod_role_label>=master. Facts from /work/shared/SPILO-CONTRACT.md (Patroni on the Kubernetes DCS).
+// <pod_role_label>=master (Patroni on the Kubernetes DCS labels the pods it runs in).
 import type { V1Endpoints, V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_POD_ROLE_LABEL } from '@pgfn/builder';
 
