@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type * as k8s from '@kubernetes/client-node';
 import { ClusterLease, clusterLeaseName } from '@pgfn/fn-runtime';
 import { KubeClient } from '@pgfn/kube';
-import { adminConfig, createNamespace } from '../support/kube.js';
+import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 
 describe('fn-runtime: ClusterLease', function () {
   this.timeout(60_000);
@@ -72,5 +72,34 @@ describe('fn-runtime: ClusterLease', function () {
     await a.release();
     expect((await a.state()).holder).to.equal(undefined);
     expect(await b.acquire()).to.equal(true);
+  });
+
+  it('holds the lease for the work and releases it after; a second holder meanwhile gets nothing', async () => {
+    const name = clusterLeaseName('acid-hold', 'rolling-update');
+    const a = lease(name, 'pod-a/4');
+    const b = lease(name, 'pod-b/4');
+    const held = await a.hold(async (signal) => {
+      expect((await b.hold(() => Promise.resolve('b worked'))) ?? 'not acquired').to.equal('not acquired');
+      expect((await a.state()).holder).to.equal('pod-a/4');
+      return signal.aborted ? 'aborted' : 'a worked';
+    });
+    expect(held).to.deep.equal({ value: 'a worked' });
+    expect((await a.state()).holder).to.equal(undefined);
+    expect(await b.hold(() => Promise.resolve('b worked'))).to.deep.equal({ value: 'b worked' });
+  });
+
+  it('aborts the work when a renewal finds the lease taken over', async () => {
+    const name = clusterLeaseName('acid-lost', 'backup-verify');
+    const a = lease(name, 'pod-a/5');
+    const held = await a.hold(async (signal) => {
+      const { expiresAt } = await a.state();
+      const thief = lease(name, 'pod-b/5', () => new Date((expiresAt as Date).getTime() + 1_000));
+      expect(await thief.acquire()).to.equal(true);
+      await eventually('the work told that the lease is lost', () => Promise.resolve(signal.aborted ? true : undefined), 10_000, 20);
+      return (signal.reason as Error).message;
+    }, 50);
+    expect(held?.value).to.match(/was lost/);
+    // Releasing after the loss leaves the new holder's lease alone.
+    expect((await a.state()).holder).to.equal('pod-b/5');
   });
 });

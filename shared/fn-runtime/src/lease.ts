@@ -85,6 +85,32 @@ export class ClusterLease {
     await this.write(current, { ...current, spec: { ...current.spec, holderIdentity: undefined, renewTime: undefined } });
   }
 
+  /**
+   * Runs `work` holding the lease: acquires it (undefined when another holder has it), renews it every
+   * `renewEveryMs` (default a third of the duration) and releases it afterwards, also when `work`
+   * throws. If a renewal finds the lease lost, `signal` aborts: the work must stop touching the cluster.
+   */
+  async hold<T>(work: (signal: AbortSignal) => Promise<T>, renewEveryMs?: number): Promise<{ value: T } | undefined> {
+    if (!(await this.acquire())) return undefined;
+    const lost = new AbortController();
+    const every = renewEveryMs ?? (this.opts.durationSeconds * 1000) / 3;
+    const timer = setInterval(() => {
+      this.renew().then(
+        (ours) => {
+          if (!ours) lost.abort(new Error(`lease ${this.opts.namespace}/${this.opts.name} was lost`));
+        },
+        // A failed renewal is retried at the next tick; the lease lasts until it expires.
+        () => undefined,
+      );
+    }, every);
+    try {
+      return { value: await work(lost.signal) };
+    } finally {
+      clearInterval(timer);
+      await this.release();
+    }
+  }
+
   /** Who holds the lease now and until when. */
   async state(): Promise<LeaseState> {
     const current = await this.read();
