@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Packages that run only on a developer's machine or in tests; shipped code must never import them. */
-const HARNESS_PACKAGES = ['@pgfn/controlplane', '@pgfn/node-agent', '@pgfn/pipeline', '@pgfn/testpg'];
+const HARNESS_PACKAGES = ['@pgfn/controlplane', '@pgfn/node-agent', '@pgfn/observe', '@pgfn/pipeline', '@pgfn/testpg'];
 const harnessImports = {
   paths: HARNESS_PACKAGES.map((name) => ({ name, message: 'shipped code cannot import the local stack or test harnesses' })),
   patterns: [
