@@ -11,8 +11,10 @@ export interface PrometheusOptions {
   readonly dir: string;
   /** Rule files to load (absolute paths). */
   readonly ruleFiles?: readonly string[];
-  /** Scrape and rule evaluation interval (default 1s). */
+  /** Rule evaluation interval (default 1s). */
   readonly interval?: string;
+  /** Scrape interval and timeout (default 2s: postgres_exporter takes about 1 s to report a server that refuses connections). */
+  readonly scrapeInterval?: string;
 }
 
 /** One scrape target of file-based discovery. */
@@ -42,9 +44,9 @@ export class Prometheus {
     const targetsDir = join(opts.dir, 'targets');
     mkdirSync(join(opts.dir, 'data'), { recursive: true });
     mkdirSync(targetsDir, { recursive: true });
-    const interval = opts.interval ?? '1s';
+    const scrape = opts.scrapeInterval ?? '2s';
     const config = {
-      global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
+      global: { scrape_interval: scrape, scrape_timeout: scrape, evaluation_interval: opts.interval ?? '1s' },
       rule_files: opts.ruleFiles ?? [],
       scrape_configs: [
         {
