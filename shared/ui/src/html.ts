@@ -34,6 +34,7 @@ pre{background:#fff;border:1px solid #e2e5ea;padding:10px;overflow:auto;max-heig
 form label{display:block;margin:6px 0}
 form input[type=text],form textarea{width:320px}
 .small{color:#5c6370;font-size:12px}
+.nowrap{white-space:nowrap}
 `;
 
 export function layout(title: string, body: Html): string {

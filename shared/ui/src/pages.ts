@@ -14,16 +14,18 @@ const table = (id: string, heads: readonly string[], rows: readonly (readonly un
 const clusterHref = (c: { namespace: string; name: string }): string =>
   `/clusters/${encodeURIComponent(c.namespace)}/${encodeURIComponent(c.name)}`;
 
+const short = (text: string, max = 160): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export function listPage(clusters: readonly ClusterSummary[]): string {
   const rows = clusters.map(
     (c) => h`<tr data-cluster="${c.namespace}/${c.name}">
 <td>${c.namespace}</td><td><a href="${clusterHref(c)}">${c.name}</a></td><td>${c.team}</td><td>${c.version}</td>
 <td>${statusBadge(c.status)}</td>
-<td>${c.pods.map((p) => h`<div>${p.name} <b>${p.role || '–'}</b> ${p.phase}</div>`)}</td>
+<td>${c.pods.map((p) => h`<div class="nowrap">${p.name} <b>${p.role || '–'}</b> ${p.phase}</div>`)}</td>
 <td>${c.pooler.enabled ? `${c.pooler.running}/${c.pooler.pods} running` : 'off'}</td>
 <td>${c.lastVerifiedBackup === undefined ? 'never' : c.lastVerifiedBackup.time}</td>
 <td>${c.conditions.map((x) => h`<div>${x.type}=${x.status}</div>`)}</td>
-<td>${c.events[0] === undefined ? '' : h`<div>${c.events[0].reason}: ${c.events[0].message}</div>`}</td></tr>`,
+<td>${c.events[0] === undefined ? '' : h`<div>${c.events[0].reason}: ${short(c.events[0].message)}</div>`}</td></tr>`,
   );
   return layout(
     'Clusters',
