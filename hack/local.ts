@@ -9,6 +9,7 @@ import { ControlPlane, clusterDir, isAlive, readClusterState, repoRoot } from '@
 import * as k8s from '@kubernetes/client-node';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
+import { startLocalMonitoring, type LocalMonitoring } from './local-monitoring.js';
 
 const existing = readClusterState();
 if (existing !== undefined && isAlive(existing.owner)) {
@@ -23,11 +24,13 @@ const started = Date.now();
 const cp = await ControlPlane.start({ dir, removeOnStop: false });
 let pipeline: Pipeline | undefined;
 let agent: NodeAgent | undefined;
+let monitoring: LocalMonitoring | undefined;
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping the local stack …');
+  await monitoring?.stop();
   await pipeline?.stop();
   await agent?.stop();
   await cp.stop();
@@ -94,17 +97,24 @@ try {
   const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
-  console.log(
-    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`,
-  );
+  monitoring = await startLocalMonitoring({ cp, dir, pipeline, admin, env: configEnv });
+  const exporters = status === 'Running' ? await monitoring.watchCluster('default', 'acid-minimal') : 0;
+  const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
+  console.log(`\n${await cp.kubectl(['get', kinds, '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
+  const secretPath = "secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do -o jsonpath='{.data.password}'";
+  const masterIp = "pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}'";
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
-  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do -o jsonpath='{.data.password}' | base64 -d) \\
-            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
+  Connect:  PGPASSWORD=$(kubectl get ${secretPath} | base64 -d) \\
+            psql "host=$(kubectl get ${masterIp}) user=postgres dbname=postgres sslmode=require"
+  UI:         ${monitoring.uiUrl}  (reads as ServiceAccount pgfn-system/pgfn-ui; writes need your token: send
+              Authorization: Bearer $(kubectl create token <your-sa>) through a header-adding proxy or extension)
+  Prometheus: ${monitoring.prometheusUrl}  (pgfn's alerts loaded; scraping the UI's fleet metrics, running functions and
+              ${exporters} postgres_exporter(s) of acid-minimal's pods; try stopping a replica: PgfnPostgresDown fires after 1 min)
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);
