@@ -79,11 +79,12 @@ export class ZalandoOperator {
       '-noteamsapi',
       ...(opts.qps === undefined ? [] : [`-kubeqps=${opts.qps}`, `-kubeburst=${opts.qps * 2}`]),
     ];
-    const proc = new BenchProcess('zalando', opts.logFile, opts.binary, args, {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      OPERATOR_NAMESPACE: SYSTEM_NAMESPACE,
-      CONFIG_MAP_NAME: CONFIG_MAP_REF,
+    const proc = new BenchProcess({
+      name: 'zalando',
+      logFile: opts.logFile,
+      command: opts.binary,
+      args,
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF },
     });
     const op = new ZalandoOperator(proc);
     await waitUntil(

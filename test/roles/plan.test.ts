@@ -466,7 +466,8 @@ describe('planSync', () => {
         plan.statements.filter((s) => s.database === 'other').map((s) => s.display.replace(/AS \$pgfn_lookup\$.*/, 'AS …')),
       ).to.deep.equal([
         'CREATE SCHEMA IF NOT EXISTS "pooler"',
-        'CREATE OR REPLACE FUNCTION "pooler".user_lookup(i_username text, OUT uname text, OUT phash text) RETURNS record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS …',
+        'CREATE OR REPLACE FUNCTION "pooler".user_lookup(i_username text, OUT uname text, OUT phash text) RETURNS record' +
+          ' LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS …',
         'REVOKE ALL ON FUNCTION "pooler".user_lookup(text) FROM PUBLIC',
         'GRANT EXECUTE ON FUNCTION "pooler".user_lookup(text) TO "pooler"',
         'GRANT USAGE ON SCHEMA "pooler" TO "pooler"',

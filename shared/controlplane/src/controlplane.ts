@@ -166,7 +166,7 @@ export class ControlPlane {
   }
 
   private launch(name: string, bin: string, args: string[]): void {
-    const proc = new ManagedProcess(name, join(this.state.logDir, `${name}.log`), bin, args);
+    const proc = new ManagedProcess({ name, logFile: join(this.state.logDir, `${name}.log`), command: bin, args });
     this.processes.push(proc);
     (this.state.pids as number[]).push(proc.pid);
     this.writeState();

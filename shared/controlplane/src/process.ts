@@ -5,18 +5,26 @@ import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
  * A component process in its own process group, output to a log file. Stopping signals the whole
  * group, so helpers a component forks die with it.
  */
+export interface ManagedProcessOptions {
+  readonly name: string;
+  readonly logFile: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The whole environment; the parent's by default. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 export class ManagedProcess {
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
 
-  constructor(
-    readonly name: string,
-    readonly logFile: string,
-    command: string,
-    args: readonly string[],
-    env: NodeJS.ProcessEnv = process.env,
-  ) {
+  readonly name: string;
+  readonly logFile: string;
+
+  constructor({ name, logFile, command, args, env = process.env }: ManagedProcessOptions) {
+    this.name = name;
+    this.logFile = logFile;
     const fd = openSync(logFile, 'a');
     try {
       this.child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env });

@@ -2,6 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 
 export interface ChildOptions {
+  /** Shown in errors and logs. */
+  readonly name: string;
+  /** Appended to; stdout and stderr both go here. */
+  readonly logFile: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The child's whole environment; the parent's by default. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Working folder; the parent's by default. */
   readonly cwd?: string;
   /** Opens an IPC channel to a Node child (messages through `ipc`). */
@@ -20,14 +28,13 @@ export class Child {
   readonly exited: Promise<number | null>;
   readonly startedAt: number;
 
-  constructor(
-    readonly name: string,
-    readonly logFile: string,
-    command: string,
-    args: readonly string[],
-    env: NodeJS.ProcessEnv = process.env,
-    opts: ChildOptions = {},
-  ) {
+  readonly name: string;
+  readonly logFile: string;
+
+  constructor(opts: ChildOptions) {
+    const { logFile, command, args, env = process.env } = opts;
+    this.name = opts.name;
+    this.logFile = logFile;
     this.logOffset = fileSize(logFile);
     this.startedAt = performance.now();
     const fd = openSync(logFile, 'a');
