@@ -113,6 +113,22 @@ async function createAll(kc: k8s.KubeConfig, namespace: string, manifests: reado
   return refused;
 }
 
+/**
+ * Deletes pods the scheduler shelved while their claims were still unbound (the helpers bind them a
+ * moment later; the scheduler retries such a pod only after minutes). The StatefulSet controller makes
+ * them again at once, and the scheduler then finds the claims bound. Same for both sides.
+ */
+async function unshelve(kc: k8s.KubeConfig, namespace: string): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  for (const pod of (await core.listNamespacedPod({ namespace })).items) {
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const since = scheduled?.lastTransitionTime === undefined ? Date.now() : new Date(scheduled.lastTransitionTime).getTime();
+    if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' && Date.now() - since > 10_000) {
+      await core.deleteNamespacedPod({ namespace, name: pod.metadata?.name ?? '' });
+    }
+  }
+}
+
 /** Waits until every cluster has a settled status and the namespace's objects stopped changing. */
 async function settle(
   kc: k8s.KubeConfig,
@@ -125,6 +141,7 @@ async function settle(
     async () => {
       const now = await statuses(kc, namespace);
       const pending = names.filter((n) => !SETTLED.has(now.get(n) ?? ''));
+      await unshelve(kc, namespace);
       for (const n of pending) await poke?.(n);
       return pending.length === 0 ? true : undefined;
     },
@@ -147,15 +164,32 @@ async function settle(
 
 /**
  * What the examples expect the cluster to have (as a cluster admin would have set up): complete.yaml's
- * PriorityClass. Without it the StatefulSet controller cannot create the pods, for either operator.
+ * PriorityClass (without it the StatefulSet controller cannot create the pods) and StorageClass
+ * (without it the scheduler shelves the pod for minutes before it sees the claim bound).
  */
 async function clusterPrerequisites(kc: k8s.KubeConfig): Promise<void> {
+  const exists = (err: unknown): void => {
+    if (statusOf(err) !== 409) throw err;
+  };
   await kc
     .makeApiClient(k8s.SchedulingV1Api)
     .createPriorityClass({ body: { metadata: { name: 'postgres-pod-priority' }, value: 1_000_000 } })
-    .catch((err: unknown) => {
-      if (statusOf(err) !== 409) throw err;
-    });
+    .catch(exists);
+  await kc
+    .makeApiClient(k8s.StorageV1Api)
+    .createStorageClass({ body: { metadata: { name: 'standard' }, provisioner: 'pgfn.dev/test-helpers' } })
+    .catch(exists);
+}
+
+/** What complete.yaml expects in its namespace: the claim its additional volume mounts. */
+async function namespacePrerequisites(kc: k8s.KubeConfig, namespace: string): Promise<void> {
+  await kc.makeApiClient(k8s.CoreV1Api).createNamespacedPersistentVolumeClaim({
+    namespace,
+    body: {
+      metadata: { name: 'acid-complete-partitions' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    },
+  });
 }
 
 async function dropFinalizers(kc: k8s.KubeConfig, namespace: string): Promise<void> {
@@ -190,6 +224,7 @@ describe(`pgfn against Zalando's operator ${ZALANDO_VERSION} (upstream as the or
     const upstreamNs = await createNamespace(kc, 'diff-zalando');
     const pgfnNs = await createNamespace(kc, 'diff-pgfn');
     namespaces.push(system, upstreamNs, pgfnNs);
+    for (const ns of [upstreamNs, pgfnNs]) await namespacePrerequisites(kc, ns.name);
     // One configuration for both; only the watched namespace differs (each side sees its own).
     const configData = (watched: string): Record<string, string> => ({ ...operatorConfigMap(0), watched_namespace: watched });
     const core = kc.makeApiClient(k8s.CoreV1Api);
