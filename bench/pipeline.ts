@@ -53,8 +53,9 @@ const trigger = (name: string, uri: string, delivery: TriggerManifest['spec']['d
 const info = machine();
 const cp = await ControlPlane.start();
 try {
-  await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds/postgresql.crd.yaml')]);
-  await cp.waitForCrds(['postgresqls.acid.zalan.do']);
+  const crds = ['postgresql', 'operatorconfiguration', 'postgresteam'];
+  await cp.kubectl(['apply', '--server-side', ...crds.flatMap((c) => ['-f', join(repoRoot, `crds/${c}.crd.yaml`)])]);
+  await cp.waitForCrds(crds.map((c) => `${c}s.acid.zalan.do`));
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(cp.kubeconfig);
   await admin.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: NAMESPACE } } });
