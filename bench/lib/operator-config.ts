@@ -18,6 +18,7 @@ export const PGFN_DEFAULTS_FROM = 'v2.0.1';
  */
 export const NEWER_UPSTREAM_DEFAULTS: Readonly<Record<string, string>> = {
   docker_image: 'ghcr.io/zalando/spilo-18:4.1-p2',
+  logical_backup_docker_image: 'ghcr.io/zalando/postgres-operator/logical-backup:v2.0.1',
   connection_pooler_image: 'ghcr.io/zalando/postgres-operator/pgbouncer:v2.0.1',
   minimal_major_version: '14',
   target_major_version: '18',

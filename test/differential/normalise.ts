@@ -23,22 +23,29 @@ const SERVER_METADATA = ['uid', 'resourceVersion', 'creationTimestamp', 'generat
 const FOREIGN_ANNOTATIONS = [/^pgfn\.dev\//, /^deployment\.kubernetes\.io\//, /^endpoints\.kubernetes\.io\//];
 const GENERATED = '<generated>';
 
-/** `obj` with everything that differs between any two runs replaced or removed; `namespace` becomes `$NS`. */
-export function normalise(obj: ListedObject, namespace: string): Record<string, unknown> {
+/** What differs between two runs by construction: the side's namespace and the UIDs of its postgresqls. */
+export interface RunIdentity {
+  readonly namespace: string;
+  /** UID → a stable stand-in (`<uid of acid-x>`), for values built from a cluster's UID. */
+  readonly uids: ReadonlyMap<string, string>;
+}
+
+/** `obj` with everything that differs between any two runs replaced or removed; the namespace becomes `$NS`. */
+export function normalise(obj: ListedObject, run: RunIdentity): Record<string, unknown> {
   const copy = structuredClone(obj) as Record<string, unknown> & { metadata: Record<string, unknown> };
   delete copy['status'];
   for (const key of SERVER_METADATA) delete copy.metadata[key];
-  const annotations = copy.metadata['annotations'] as Record<string, string> | undefined;
-  if (annotations !== undefined) {
-    for (const key of Object.keys(annotations)) if (FOREIGN_ANNOTATIONS.some((re) => re.test(key))) delete annotations[key];
-    if (Object.keys(annotations).length === 0) delete copy.metadata['annotations'];
-  }
+  dropForeignAnnotations(copy);
   const owners = copy.metadata['ownerReferences'] as Record<string, unknown>[] | undefined;
   for (const owner of owners ?? []) delete owner['uid'];
   const spec = copy['spec'] as Record<string, unknown> | undefined;
   if (obj.kind === 'Service' && spec !== undefined) {
     delete spec['clusterIP'];
     delete spec['clusterIPs'];
+    // Allocated when not asked for; an asked-for port is a manifest value both sides get alike.
+    for (const port of (spec['ports'] as Record<string, unknown>[] | undefined) ?? []) {
+      if (port['nodePort'] !== undefined) port['nodePort'] = '<node port>';
+    }
   }
   if (obj.kind === 'Secret') {
     const data = copy['data'] as Record<string, string> | undefined;
@@ -53,14 +60,31 @@ export function normalise(obj: ListedObject, namespace: string): Record<string, 
       }
     }
   }
-  return replaceStrings(copy, namespace, '$NS') as Record<string, unknown>;
+  const replacements: [string, string][] = [[run.namespace, '$NS'], ...run.uids];
+  return replaceStrings(copy, replacements) as Record<string, unknown>;
 }
 
-function replaceStrings(value: unknown, from: string, to: string): unknown {
-  if (typeof value === 'string') return value.split(from).join(to);
-  if (Array.isArray(value)) return value.map((v) => replaceStrings(v, from, to));
+/** pgfn's own and other controllers' annotations, on the object and on every template in it. */
+function dropForeignAnnotations(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const v of value) dropForeignAnnotations(v);
+    return;
+  }
+  if (!isRecord(value)) return;
+  const metadata = value['metadata'];
+  if (isRecord(metadata) && isRecord(metadata['annotations'])) {
+    const annotations = metadata['annotations'];
+    for (const key of Object.keys(annotations)) if (FOREIGN_ANNOTATIONS.some((re) => re.test(key))) delete annotations[key];
+    if (Object.keys(annotations).length === 0) delete metadata['annotations'];
+  }
+  for (const v of Object.values(value)) dropForeignAnnotations(v);
+}
+
+function replaceStrings(value: unknown, replacements: readonly [string, string][]): unknown {
+  if (typeof value === 'string') return replacements.reduce((s, [from, to]) => s.split(from).join(to), value);
+  if (Array.isArray(value)) return value.map((v) => replaceStrings(v, replacements));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceStrings(v, from, to)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceStrings(v, replacements)]));
   }
   return value;
 }
@@ -80,7 +104,20 @@ export function differences(object: string, upstream: unknown, pgfn: unknown, pa
     const n = Math.max(upstream.length, pgfn.length);
     return Array.from({ length: n }, (_, i) => differences(object, upstream[i], pgfn[i], `${path}[${i}]`)).flat();
   }
+  const [u, p] = [parsedJson(upstream), parsedJson(pgfn)];
+  // A JSON document in a string (SPILO_CONFIGURATION): compared field by field, at `value(json).…`.
+  if (u !== undefined && p !== undefined) return differences(object, u, p, `${path}(json)`);
   return JSON.stringify(upstream) === JSON.stringify(pgfn) ? [] : [{ object, path, upstream, pgfn }];
+}
+
+function parsedJson(v: unknown): Record<string, unknown> | undefined {
+  if (typeof v !== 'string' || !v.startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    return isRecord(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

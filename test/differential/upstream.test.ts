@@ -22,7 +22,15 @@ import { ensureCrds } from '../crds/install.js';
 import { onKwok, requestEvent, resourceEvent, startReconcile } from '../reconcile/support.js';
 import { testEnv } from '../support/env.js';
 import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
-import { differences, documentedDifferences, matches, normalise, type Difference, type ListedObject } from './normalise.js';
+import {
+  differences,
+  documentedDifferences,
+  matches,
+  normalise,
+  type Difference,
+  type ListedObject,
+  type RunIdentity,
+} from './normalise.js';
 
 type Manifest = Postgresql & k8s.KubernetesObject & { metadata: { name: string } };
 
@@ -86,6 +94,15 @@ async function listAll(kc: k8s.KubeConfig, namespace: string): Promise<Map<strin
     }
   }
   return out;
+}
+
+function runIdentity(namespace: string, objects: ReadonlyMap<string, ListedObject>): RunIdentity {
+  const uids = new Map<string, string>();
+  for (const [key, o] of objects) {
+    const uid = o.metadata['uid'];
+    if (key.startsWith('postgresql/') && typeof uid === 'string') uids.set(uid, `<uid of ${o.metadata.name}>`);
+  }
+  return { namespace, uids };
 }
 
 async function statuses(kc: k8s.KubeConfig, namespace: string): Promise<Map<string, string>> {
@@ -153,7 +170,7 @@ async function settle(
   await eventually(
     `the objects in ${namespace} to stop changing`,
     async () => {
-      const now = JSON.stringify([...(await listAll(kc, namespace))].map(([k, o]) => [k, normalise(o, namespace)]));
+      const now = JSON.stringify([...(await listAll(kc, namespace))].map(([k, o]) => [k, normalise(o, { namespace, uids: new Map() })]));
       const same = now === last;
       last = now;
       return same ? true : undefined;
@@ -279,13 +296,15 @@ describe(`pgfn against Zalando's operator ${ZALANDO_VERSION} (upstream as the or
 
     const upstream = await listAll(kc, upstreamNs.name);
     const ours = await listAll(kc, pgfnNs.name);
+    const upstreamRun = runIdentity(upstreamNs.name, upstream);
+    const pgfnRun = runIdentity(pgfnNs.name, ours);
     const keys = [...new Set([...upstream.keys(), ...ours.keys()])].sort();
     compared = keys.length;
     found = keys.flatMap((key) => {
       const u = upstream.get(key);
       const p = ours.get(key);
       if (u === undefined || p === undefined) return [{ object: key, path: '(object)', upstream: u !== undefined, pgfn: p !== undefined }];
-      return differences(key, normalise(u, upstreamNs.name), normalise(p, pgfnNs.name));
+      return differences(key, normalise(u, upstreamRun), normalise(p, pgfnRun));
     });
     console.log(`      ${cases.length} manifests, ${compared} objects compared, ${found.length} field differences`);
     // Every difference, for reading and for keeping the table up to date (not an assertion).
