@@ -6,6 +6,7 @@ export * from './build-cluster.js';
 export * from './clone-standby-env.js';
 export * from './cluster-name.js';
 export * from './compare.js';
+export * from './drift.js';
 export * from './endpoints.js';
 export * from './env-vars.js';
 export * from './inputs.js';
