@@ -34,6 +34,7 @@ export * from './prepared-roles.js';
 export * from './quantity.js';
 export * from './resources.js';
 export * from './scheduling.js';
+export * from './schema-check.js';
 export * from './secret-holders.js';
 export * from './secrets.js';
 export * from './services.js';
