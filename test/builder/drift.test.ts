@@ -119,7 +119,11 @@ describe('compareLive against the real API server', function () {
     desired = built.objects.filter((o) => (o.metadata?.namespace ?? ns.name) === ns.name);
     for (const o of desired) await kube.apply(o);
   });
-  after(() => ns.cleanup());
+  after(async () => {
+    // The example's fixed node ports are freed now, not when the namespace is gone, for the tests after this one.
+    for (const o of desired.filter((d) => d.kind === 'Service')) await kube.delete(refOf(o));
+    await ns.cleanup();
+  });
 
   it('finds no drift in any object as the API server stores it (defaults, quantities, managedFields, status)', async () => {
     const drifted: string[] = [];

@@ -24,6 +24,7 @@ export {
 } from './constants.js';
 export {
   CLUSTER_STATUS,
+  type KnownOr,
   type AdditionalVolume,
   type CloneDescription,
   type ClusterStatus,

@@ -105,14 +105,16 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
     out.push(
       error(
         'metadata.name',
-        `The cluster name "${name}" is ${name.length} characters long; at most ${CLUSTER_NAME_MAX_LENGTH} are allowed so that "${name}-repl" is still a valid Service name.`,
+        `The cluster name "${name}" is ${name.length} characters long; at most ${CLUSTER_NAME_MAX_LENGTH} are ` +
+          `allowed so that "${name}-repl" is still a valid Service name.`,
       ),
     );
   } else if (!SERVICE_NAME_PATTERN.test(name)) {
     out.push(
       error(
         'metadata.name',
-        `The cluster name "${name}" must consist of lower-case letters, digits and "-", start with a letter and end with a letter or digit.`,
+        `The cluster name "${name}" must consist of lower-case letters, digits and "-", start with a letter ` +
+          `and end with a letter or digit.`,
       ),
     );
   }
@@ -122,7 +124,8 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
       out.push(
         error(
           'metadata.name',
-          `The cluster name must start with the team ID and a dash ("${cluster.spec.teamId}-…") because the configuration enables enable_team_id_clustername_prefix: ${extracted.reason}.`,
+          `The cluster name must start with the team ID and a dash ("${cluster.spec.teamId}-…") because the ` +
+            `configuration enables enable_team_id_clustername_prefix: ${extracted.reason}.`,
         ),
       );
   }
@@ -130,7 +133,8 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
     out.push(
       error(
         'spec.teamId',
-        `The team ID "${cluster.spec.teamId}" cannot be a label value: use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit.`,
+        `The team ID "${cluster.spec.teamId}" cannot be a label value: use at most 63 letters, digits, "-", ` +
+          `"_" and ".", starting and ending with a letter or digit.`,
       ),
     );
   }
@@ -156,7 +160,8 @@ function validateInstances(cluster: Postgresql, config: OperatorConfig): Validat
     out.push(
       warning(
         'spec.numberOfInstances',
-        `The cluster runs ${effective} pod(s) instead of ${requested}: the configuration allows between ${config.minInstances} and ${config.maxInstances} (-1 means no limit).`,
+        `The cluster runs ${effective} pod(s) instead of ${requested}: the configuration allows between ` +
+          `${config.minInstances} and ${config.maxInstances} (-1 means no limit).`,
       ),
     );
   }
@@ -212,7 +217,8 @@ function validateClone(cluster: Postgresql): ValidationError[] {
     out.push(
       error(
         'spec.clone.cluster',
-        `The clone source "${source}" must be a valid Service name (lower-case letters, digits and "-", at most ${SERVICE_NAME_MAX_LENGTH} characters): without a timestamp it is reached over the network.`,
+        `The clone source "${source}" must be a valid Service name (lower-case letters, digits and "-", at ` +
+          `most ${SERVICE_NAME_MAX_LENGTH} characters): without a timestamp it is reached over the network.`,
       ),
     );
   }
@@ -261,7 +267,8 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
     out.push(
       warning(
         'spec.connectionPooler.user',
-        `The pooler cannot log in as "${wanted}" (the superuser, the replication user and protected roles are not allowed); it uses "${config.connectionPoolerUser}".`,
+        `The pooler cannot log in as "${wanted}" (the superuser, the replication user and protected roles are ` +
+          `not allowed); it uses "${config.connectionPoolerUser}".`,
       ),
     );
   }
@@ -271,7 +278,8 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
       out.push(
         error(
           'metadata.name',
-          `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} characters: shorten the cluster name.`,
+          `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} ` +
+            `characters: shorten the cluster name.`,
         ),
       );
     }
