@@ -10,6 +10,7 @@ import {
   clusterLabels,
   clusterName,
   clusterNameLabelKey,
+  compareLive,
   compareStatefulSet,
   validateCluster,
 } from '@pgfn/builder';
@@ -27,6 +28,7 @@ export const realBuilder: BuilderPort = {
     };
   },
   compareStatefulSet,
+  compareLive: (live, desired) => compareLive(live, desired),
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
   clusterLabel: (cluster, config) => [clusterNameLabelKey(config), clusterName(cluster)],

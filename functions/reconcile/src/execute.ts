@@ -45,10 +45,12 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
   for (const step of plan.steps) {
     log.debug({ step: describeStep(step) }, 'writing');
     if (step.op === 'delete') await deps.kube.delete(step.ref);
-    else if (step.op === 'replace') statefulSet = (await replace(deps.kube, step.object));
+    else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object);
     else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
     else if (step.object.kind === 'Secret' && step.reason === 'missing') await createSecret(deps, step.object, ctx);
     else {
+      // Entries another manager added to a keyed list survive an apply; a merge patch sets the list first.
+      if (step.replaceLists !== undefined) await deps.kube.mergePatch(refOf(step.object), step.replaceLists);
       const written = await deps.kube.apply(step.object);
       if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written;
     }
@@ -70,7 +72,9 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
   );
   if (rebuilt === undefined) return;
   const want = withAppliedHash(rebuilt);
-  if (appliedHashOf(existing) !== appliedHashOf(want)) await deps.kube.apply(want);
+  // A Secret whose cluster label was removed is missing from the lists: repair its labels here too.
+  const drifted = deps.builder.compareLive?.(existing, want).action === 'repair';
+  if (appliedHashOf(existing) !== appliedHashOf(want) || drifted) await deps.kube.apply(want);
 }
 
 /** A change Kubernetes cannot make in place: delete with orphan propagation (pods keep running), recreate. */

@@ -152,7 +152,7 @@ async function syncCluster(
     plan = planChanges(
       built.objects,
       [...owned, ...unlisted],
-      deps.builder.compareStatefulSet,
+      deps.builder,
       (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
     );
     applied = await execute(deps, plan, ctx, log);
