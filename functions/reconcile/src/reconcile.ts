@@ -14,7 +14,7 @@ import { markPods, replacePoolerPods } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 import { SharedObjects } from './shared-objects.js';
-import { computeStatus, type Observation } from './status.js';
+import { computeStatus, validMessage, type Observation } from './status.js';
 
 export { ROLLING_UPDATE_REQUIRED, type BuilderPort, type Built, type ReconcileDeps, type ReconcileResult } from './deps.js';
 export { summarisePods } from './pods.js';
@@ -53,6 +53,7 @@ export async function reconcileBatch(
 
   const observed: Cluster[] = [];
   const valid: Cluster[] = [];
+  const warnings = new Map<string, readonly string[]>();
   for (const [name, mode] of entries) {
     const cluster = clusters.get(name);
     if (cluster === undefined) {
@@ -66,11 +67,13 @@ export async function reconcileBatch(
     const clog = log.child({ namespace, cluster: name });
     await settle(results, name, async () => {
       if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, clog);
-      const invalid = deps.builder
-        .validate(cluster, config)
-        .filter((e) => e.severity !== 'warning')
-        .map((e) => `${e.path}: ${e.message}`);
+      const problems = deps.builder.validate(cluster, config).map((e) => ({ severity: e.severity, text: `${e.path}: ${e.message}` }));
+      const invalid = problems.filter((e) => e.severity !== 'warning').map((e) => e.text);
       if (invalid.length > 0) return markInvalid(deps, cluster, invalid, clog);
+      warnings.set(
+        name,
+        problems.filter((e) => e.severity === 'warning').map((e) => e.text),
+      );
       const withFinalizer = await ensureFinalizer(deps.kube, cluster);
       if (withFinalizer !== cluster) clog.info({ finalizer: FINALIZER }, 'added finalizer');
       valid.push(withFinalizer);
@@ -89,7 +92,14 @@ export async function reconcileBatch(
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
     settle(results, c.metadata?.name ?? '', () =>
-      syncCluster(deps, c, { config, sources }, live, shared, log.child({ namespace, cluster: c.metadata?.name })),
+      syncCluster(
+        deps,
+        c,
+        { config, sources, warnings: warnings.get(c.metadata?.name ?? '') ?? [] },
+        live,
+        shared,
+        log.child({ namespace, cluster: c.metadata?.name }),
+      ),
     ),
   );
   await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
@@ -126,7 +136,7 @@ function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: Opera
 async function syncCluster(
   deps: ReconcileDeps,
   cluster: Cluster,
-  inputs: { config: OperatorConfig; sources: BuildSources | Error },
+  inputs: { config: OperatorConfig; sources: BuildSources | Error; warnings: readonly string[] },
   live: LiveState,
   shared: SharedObjects,
   log: Logger,
@@ -200,6 +210,7 @@ async function syncCluster(
     generation: cluster.metadata?.generation,
     metadataHash: metadataHash(cluster.metadata),
     invalid: [],
+    warnings: inputs.warnings,
     creating,
     statefulSet: applied.statefulSet ?? liveSts,
     pods: pending.summary,
@@ -207,9 +218,21 @@ async function syncCluster(
     ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
   };
   const { status } = await updateStatus(deps, cluster, obs);
+  await recordWarnings(deps, cluster, inputs.warnings);
   await recordSteps(deps, cluster, plan.steps, creating && liveSts === undefined);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
+}
+
+/**
+ * Validation warnings as a Warning Event, once per change: only when the Valid condition's message
+ * (written just now) differs from the one the cluster carried, so a resync records nothing new.
+ */
+async function recordWarnings(deps: ReconcileDeps, cluster: Cluster, warnings: readonly string[]): Promise<void> {
+  if (warnings.length === 0) return;
+  const before = cluster.status?.conditions?.find((c) => c.type === 'Valid')?.message;
+  const now = validMessage(warnings);
+  if (before !== now) await recordEvent(deps, cluster, 'Warning', 'SpecWarning', now);
 }
 
 /** Pods or the StatefulSet moved: recompute the status from them alone, write it if it changed. */
