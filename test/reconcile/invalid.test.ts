@@ -123,7 +123,7 @@ describe('reconcile: schema-valid but semantically invalid manifests', function 
     expect(await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-good' })).to.have.nested.property('spec.replicas', 2);
   });
 
-  it('builds a manifest upstream accepts with a duplicate env name, keeping the first, and tells it once (status, SpecWarning Event)', async () => {
+  it('builds a manifest with a duplicate env name, keeping the first, and tells it once (status, SpecWarning Event)', async () => {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const base = onKwok(example('minimal.yaml', ns.name, 'acid-env-twice'));
