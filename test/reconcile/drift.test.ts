@@ -4,7 +4,7 @@
 // the repaired, undrifted cluster writes nothing.
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import type { Postgresql } from '@pgfn/api';
+import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
 import { KubeClient } from '@pgfn/kube';
 import { ensureCrds } from '../crds/install.js';
@@ -94,6 +94,27 @@ const CASES: readonly DriftCase[] = [
     repaired: (o) => at(o, 'spec', 'schedule') === '15 3 * * *',
   },
   {
+    what: "the master Endpoints' spilo-role label removed",
+    ref: { apiVersion: 'v1', kind: 'Endpoints', name: C },
+    kubectl: ['label', 'endpoints', C, 'spilo-role-'],
+    field: /Endpoints\/acid-drift: metadata\.labels\["spilo-role"\]: missing/,
+    repaired: (o) => labels(o)['spilo-role'] === 'master',
+  },
+  {
+    what: "the pod RoleBinding's subjects replaced",
+    ref: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', name: 'postgres-pod' },
+    kubectl: [
+      'patch',
+      'rolebinding',
+      'postgres-pod',
+      '--type=merge',
+      '-p',
+      '{"subjects":[{"kind":"ServiceAccount","name":"someone-else"}]}',
+    ],
+    field: /RoleBinding\/postgres-pod: subjects\[0\]\.name: "someone-else", want "postgres-pod"/,
+    repaired: (o) => (at(o, 'subjects', 0, 'name') as string) === 'postgres-pod',
+  },
+  {
     what: "a credential Secret's team label removed",
     ref: { apiVersion: 'v1', kind: 'Secret', name: SECRET },
     kubectl: ['label', 'secret', SECRET, 'team-'],
@@ -132,7 +153,8 @@ describe('drift repair (reconcile in the loop, real control plane)', function ()
     kube = new KubeClient(kc);
     await ensureCrds(kc);
     ns = await createNamespace(kc, 'drift');
-    fn = await startReconcile(kc, ns.name);
+    // Endpoints mode: the master Endpoints are pgfn's (Patroni's leader object), not the endpoints controller's.
+    fn = await startReconcile(kc, ns.name, { ...DEFAULT_OPERATOR_CONFIG, kubernetesUseConfigmaps: false });
     const base = onKwok(example('minimal.yaml', ns.name, C));
     const body: Cluster = {
       ...base,
