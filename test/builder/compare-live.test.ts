@@ -135,6 +135,14 @@ describe('compareLive', () => {
       spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'A', value: '1' }] }] } } },
     });
   });
+  it("leaves the configuration's ignored_annotations alone, in metadata and in the pod template", () => {
+    const desired = obj('StatefulSet', { spec: { template: { metadata: { annotations: { 'tool.io/x': 'a', keep: 'k' } } } } });
+    desired.metadata = { ...desired.metadata, annotations: { 'tool.io/x': 'a' } };
+    const live = obj('StatefulSet', { spec: { template: { metadata: { annotations: { 'tool.io/x': 'b', keep: 'k' } } } } });
+    live.metadata = { ...live.metadata, annotations: { 'tool.io/x': 'b' } };
+    expect(compareLive(live, desired, { ignoredAnnotations: ['tool.io/x'] }).action).to.equal('none');
+    expect(compareLive(live, desired).reasons).to.have.length(2);
+  });
   it('names the manager that wrote after our last apply', () => {
     const live = obj('Service', {}, {});
     live.metadata = {

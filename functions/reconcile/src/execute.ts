@@ -73,7 +73,7 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
   if (rebuilt === undefined) return;
   const want = withAppliedHash(rebuilt);
   // A Secret whose cluster label was removed is missing from the lists: repair its labels here too.
-  const drifted = deps.builder.compareLive?.(existing, want).action === 'repair';
+  const drifted = deps.builder.compareLive?.(existing, want, ctx.config.ignoredAnnotations).action === 'repair';
   if (appliedHashOf(existing) !== appliedHashOf(want) || drifted) await deps.kube.apply(want);
 }
 

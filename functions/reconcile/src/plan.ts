@@ -5,16 +5,23 @@ import { APPLIED_HASH_ANNOTATION, appliedHashOf, withAppliedHash } from './appli
 export type StatefulSetAction = 'none' | 'patch' | 'roll' | 'replace';
 export type CompareStatefulSet = (live: V1StatefulSet, desired: V1StatefulSet) => { action: StatefulSetAction; reasons: string[] };
 /** The builder's drift check (compareLive): what of the desired object the live one no longer holds. */
+export interface DriftResult {
+  readonly action: 'none' | 'repair';
+  readonly reasons: string[];
+  readonly replaceLists?: Record<string, unknown>;
+}
 export type CompareLive = (
   live: KubernetesObject,
   desired: KubernetesObject,
-) => { action: 'none' | 'repair'; reasons: string[]; replaceLists?: Record<string, unknown> };
+  /** Annotation keys never compared (config ignored_annotations). */
+  ignoredAnnotations?: readonly string[],
+) => DriftResult;
 
 /** How live objects are judged against desired ones. */
 export interface Judge {
   readonly compareStatefulSet: CompareStatefulSet;
   /** Without it, an object whose applied-hash matches counts as unchanged whatever its content. */
-  readonly compareLive?: CompareLive;
+  readonly compareLive?: (live: KubernetesObject, desired: KubernetesObject) => DriftResult;
 }
 
 export type Step =

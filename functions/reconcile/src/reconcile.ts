@@ -10,7 +10,7 @@ import { reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
-import { planChanges, type Plan } from './plan.js';
+import { planChanges, type Judge, type Plan } from './plan.js';
 import { markPods, replacePoolerPods } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
@@ -165,7 +165,7 @@ async function syncCluster(
     plan = planChanges(
       built.objects,
       [...owned, ...unlisted],
-      deps.builder,
+      { compareStatefulSet: deps.builder.compareStatefulSet, compareLive: judgeDrift(deps, config) },
       (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
     );
     applied = await execute(deps, plan, ctx, log);
@@ -225,6 +225,12 @@ async function syncCluster(
   await recordSteps(deps, cluster, plan.steps, creating && liveSts === undefined);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
+}
+
+/** The builder's drift check under this configuration's ignored_annotations. */
+function judgeDrift(deps: ReconcileDeps, config: OperatorConfig): Judge['compareLive'] {
+  const compare = deps.builder.compareLive;
+  return compare === undefined ? undefined : (live, desired) => compare(live, desired, config.ignoredAnnotations);
 }
 
 /**

@@ -35,6 +35,8 @@ type Json = unknown;
 type Obj = Record<string, Json>;
 
 interface Walk {
+  /** Annotation keys never compared, at any depth (the pod template's too). */
+  readonly ignored: ReadonlySet<string>;
   readonly reasons: string[];
   /** Paths (as field lists) of keyed lists with entries we did not apply. */
   readonly foreignLists: (readonly string[])[];
@@ -42,8 +44,8 @@ interface Walk {
 
 /** Compares a live object with the desired one built now; `repair` when a server-side apply would change it. */
 export function compareLive(live: KubernetesObject, desired: KubernetesObject, options: DriftOptions = {}): DriftComparison {
-  const walk: Walk = { reasons: [], foreignLists: [] };
-  compareMetadata(live.metadata, desired.metadata, options, walk);
+  const walk: Walk = { ignored: new Set(options.ignoredAnnotations ?? []), reasons: [], foreignLists: [] };
+  compareMetadata(live.metadata, desired.metadata, walk);
   if (desired.kind !== 'Secret') {
     for (const [field, want] of Object.entries(desired as Obj)) {
       if (field === 'metadata' || field === 'apiVersion' || field === 'kind' || field === 'status') continue;
@@ -57,8 +59,8 @@ export function compareLive(live: KubernetesObject, desired: KubernetesObject, o
   return replaceLists === undefined ? { action: 'repair', reasons } : { action: 'repair', reasons, replaceLists };
 }
 
-function compareMetadata(live: V1ObjectMeta | undefined, desired: V1ObjectMeta | undefined, options: DriftOptions, walk: Walk): void {
-  const ignored = new Set(options.ignoredAnnotations ?? []);
+function compareMetadata(live: V1ObjectMeta | undefined, desired: V1ObjectMeta | undefined, walk: Walk): void {
+  const ignored = walk.ignored;
   for (const [what, want] of [
     ['labels', desired?.labels],
     ['annotations', desired?.annotations],
@@ -92,7 +94,10 @@ function compareValue(at: At): void {
       walk.reasons.push(`${show(path)}: missing`);
       return;
     }
-    for (const [field, value] of Object.entries(want)) compareValue({ have: have[field], want: value, path: [...path, field], walk });
+    const skip = path[path.length - 1] === 'annotations' ? walk.ignored : undefined;
+    for (const [field, value] of Object.entries(want)) {
+      if (skip?.has(field) !== true) compareValue({ have: have[field], want: value, path: [...path, field], walk });
+    }
     return;
   }
   if (!sameScalar(have, want, path)) walk.reasons.push(`${show(path)}: ${describe(have)}, want ${describe(want)}`);
