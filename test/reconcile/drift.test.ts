@@ -197,10 +197,17 @@ describe('drift repair (reconcile in the loop, real control plane)', function ()
     const ref = { apiVersion: 'v1', kind: 'Secret', name: SECRET };
     const password = at(await get(ref), 'data', 'password');
     await kubectl(['label', 'secret', SECRET, 'cluster-name-']);
+    const before = (await driftEvents()).length;
     await resync();
     const repaired = await get(ref);
     expect(labels(repaired)['cluster-name']).to.equal(C);
     expect(at(repaired, 'data', 'password')).to.equal(password);
+    const events = await driftEvents();
+    expect(events.length).to.equal(before + 1);
+    expect(
+      events.some((m) => m.includes(`Secret/${SECRET}: metadata.labels["cluster-name"]: missing`)),
+      events.join('\n'),
+    ).to.equal(true);
   });
 
   it('writes nothing and reads about once per cluster when a resync finds nothing drifted', async () => {

@@ -222,7 +222,7 @@ async function syncCluster(
   };
   const { status } = await updateStatus(deps, cluster, obs);
   await recordWarnings(deps, cluster, warnings);
-  await recordSteps(deps, cluster, plan.steps, creating && liveSts === undefined);
+  await recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
 }
