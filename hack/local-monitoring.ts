@@ -33,20 +33,13 @@ export async function startLocalMonitoring(o: LocalMonitoringOptions): Promise<L
     expirationSeconds: 7 * 24 * 3600,
   });
   const uiPort = await freePort();
-  const ui = new ManagedProcess(
-    'ui',
-    join(logDir, 'ui.log'),
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'shared/ui/src/main.ts')],
-    {
-      ...process.env,
-      ...o.env,
-      KUBECONFIG: uiId.file,
-      PORT: String(uiPort),
-      HOST: '127.0.0.1',
-      PGFN_UI_WRITE_IDENTITY: 'token',
-    },
-  );
+  const ui = new ManagedProcess({
+    name: 'ui',
+    logFile: join(logDir, 'ui.log'),
+    command: process.execPath,
+    args: ['--import', 'tsx', join(repoRoot, 'shared/ui/src/main.ts')],
+    env: { ...process.env, ...o.env, KUBECONFIG: uiId.file, PORT: String(uiPort), HOST: '127.0.0.1', PGFN_UI_WRITE_IDENTITY: 'token' },
+  });
   const uiUrl = `http://127.0.0.1:${uiPort}/`;
   await until(
     async () => (await fetch(`${uiUrl}healthz`).catch(() => undefined))?.ok === true,

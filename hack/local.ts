@@ -101,20 +101,20 @@ try {
   const exporters = status === 'Running' ? await monitoring.watchCluster('default', 'acid-minimal') : 0;
   const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
   console.log(`\n${await cp.kubectl(['get', kinds, '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
-  const secretPath = "secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do -o jsonpath='{.data.password}'";
-  const masterIp = "pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}'";
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
-  Connect:  PGPASSWORD=$(kubectl get ${secretPath} | base64 -d) \\
-            psql "host=$(kubectl get ${masterIp}) user=postgres dbname=postgres sslmode=require"
+  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\
+                           -o jsonpath='{.data.password}' | base64 -d) \\
+            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master \\
+                           -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
   UI:         ${monitoring.uiUrl}  (reads as ServiceAccount pgfn-system/pgfn-ui; writes need your token: send
               Authorization: Bearer $(kubectl create token <your-sa>) through a header-adding proxy or extension)
   Prometheus: ${monitoring.prometheusUrl}  (pgfn's alerts loaded; scraping the UI's fleet metrics, running functions and
-              ${exporters} postgres_exporter(s) of acid-minimal's pods; try stopping a replica: PgfnPostgresDown fires after 1 min)
+              ${exporters} postgres_exporter(s) of acid-minimal's pods; stop a replica: PgfnPostgresDown fires after 1 min)
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);

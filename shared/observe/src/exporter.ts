@@ -28,13 +28,13 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
   dsn.username = opts.user;
   dsn.password = opts.password;
   dsn.searchParams.set('sslmode', opts.sslmode ?? 'disable');
-  const proc = new ManagedProcess(
-    `exporter-${opts.name}`,
-    join(opts.logDir, `exporter-${opts.name}.log`),
-    monitoringBinary('prometheus-postgres-exporter'),
-    [`--web.listen-address=127.0.0.1:${port}`, `--extend.query-path=${EXPORTER_QUERIES}`],
-    { ...process.env, DATA_SOURCE_NAME: dsn.toString() },
-  );
+  const proc = new ManagedProcess({
+    name: `exporter-${opts.name}`,
+    logFile: join(opts.logDir, `exporter-${opts.name}.log`),
+    command: monitoringBinary('prometheus-postgres-exporter'),
+    args: [`--web.listen-address=127.0.0.1:${port}`, `--extend.query-path=${EXPORTER_QUERIES}`],
+    env: { ...process.env, DATA_SOURCE_NAME: dsn.toString() },
+  });
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {

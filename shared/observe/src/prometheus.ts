@@ -59,13 +59,18 @@ export class Prometheus {
     const configFile = join(opts.dir, 'prometheus.yml');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
     const port = await freePort();
-    const proc = new ManagedProcess('prometheus', join(opts.dir, 'prometheus.log'), monitoringBinary('prometheus'), [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(opts.dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-lifecycle',
-      '--log.level=warn',
-    ]);
+    const proc = new ManagedProcess({
+      name: 'prometheus',
+      logFile: join(opts.dir, 'prometheus.log'),
+      command: monitoringBinary('prometheus'),
+      args: [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(opts.dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-lifecycle',
+        '--log.level=warn',
+      ],
+    });
     const prom = new Prometheus(`http://127.0.0.1:${port}`, proc, targetsDir);
     await prom.waitReady(30_000);
     return prom;
