@@ -174,6 +174,42 @@ describe('monitoring: a real Prometheus scrapes the functions, the fleet metrics
     ]);
   });
 
+  it('fires PgfnClusterSplitBrain when a second pod claims master, and PgfnClusterFailover once the old master steps down', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const relabel = (pod: string, role: string) =>
+      core.patchNamespacedPod(
+        { namespace: ns.name, name: pod, body: { metadata: { labels: { 'spilo-role': role } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    const firing = (name: string) =>
+      eventually(
+        `${name} firing`,
+        async () => {
+          const alerts = (await prom.alerts()).filter((a) => a.labels['alertname'] === name && a.state === 'firing');
+          return alerts.length > 0 ? alerts.map((a) => a.labels) : undefined;
+        },
+        90_000,
+        1000,
+      );
+    expect((await prom.alerts()).filter((a) => /SplitBrain|Failover/.test(a.labels['alertname'] ?? ''))).to.deep.equal([]);
+    await relabel(`${CLUSTER}-1`, 'master');
+    expect(await firing('PgfnClusterSplitBrain')).to.deep.equal([
+      {
+        alertname: 'PgfnClusterSplitBrain',
+        severity: 'critical',
+        namespace: ns.name,
+        cluster: CLUSTER,
+        fn: 'ui',
+        instance: new URL(ui.url).host,
+        job: 'pgfn-ui',
+      },
+    ]);
+    await relabel(`${CLUSTER}-0`, 'replica');
+    expect(await firing('PgfnClusterFailover')).to.deep.equal([
+      { alertname: 'PgfnClusterFailover', severity: 'info', namespace: ns.name, cluster: CLUSTER },
+    ]);
+  });
+
   it("answers every dashboard panel's query with series (backup and rollout panels wait for their functions)", async () => {
     const dashboard = JSON.parse(readFileSync(join(repoRoot, 'monitoring/grafana/pgfn-clusters.json'), 'utf8')) as unknown;
     const queries = dashboardQueries(dashboard, { namespace: ns.name, cluster: CLUSTER });

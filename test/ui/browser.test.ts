@@ -112,6 +112,19 @@ describe('ui: in a real browser', function () {
     await shot('created', ['acid-formed', 'acid-formed-0 master Running']);
   });
 
+  it('edits a cluster through its form: the current spec filled in, the change applied as the user', async () => {
+    await page.goto(`${ui.url}clusters/${ns.name}/acid-formed`);
+    await page.getByRole('link', { name: 'Edit' }).click();
+    expect(await page.inputValue('input[name=instances]')).to.equal('2');
+    expect(await page.inputValue('textarea[name=databases]')).to.equal('app: app_owner');
+    await page.fill('input[name=instances]', '3');
+    await page.click('#apply-button');
+    await page.waitForURL(`**/clusters/${ns.name}/acid-formed`);
+    const edited = (await custom().getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-formed' })) as Postgresql;
+    expect(edited.spec.numberOfInstances).to.equal(3);
+    await shot('edited', [`${ns.name}/acid-formed`, '3 instances']);
+  });
+
   it('shows validation errors for a bad form and applies nothing', async () => {
     await page.goto(`${ui.url}new`);
     await page.fill('input[name=namespace]', ns.name);
