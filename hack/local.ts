@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { ControlPlane, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
-import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
+import {
+  FUNCTION_LABEL,
+  identityForFunction,
+  identityForServiceAccount,
+  knativeServicesOf,
+  loadKustomization,
+  startPipeline,
+  type Pipeline,
+} from '@pgfn/pipeline';
 import { startLocalMonitoring, type LocalMonitoring } from './local-monitoring.js';
 
 const existing = readClusterState();
@@ -81,7 +89,9 @@ try {
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(cp.kubeconfig);
   const id = { admin, dir, expirationSeconds: 7 * 24 * 3600 };
-  const functions = readdirSync(join(repoRoot, 'functions')).filter((f) => !f.startsWith('.'));
+  // The functions knative/ deploys (examples such as hello-cluster have no Service there).
+  const deployed = new Set(knativeServicesOf(loadKustomization()).map((svc) => svc.metadata.labels?.[FUNCTION_LABEL]));
+  const functions = readdirSync(join(repoRoot, 'functions')).filter((f) => !f.startsWith('.') && deployed.has(f));
   const identities = Object.fromEntries(
     await Promise.all(functions.map(async (fn) => [fn, (await identityForFunction(fn, id)).file] as const)),
   );
