@@ -8,6 +8,7 @@ import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletio
 import type { Built, ReconcileDeps, ReconcileResult } from './deps.js';
 import { reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
+import { foreignSecretRefs, readForeignSecrets, withForeignSecrets } from './foreign-secrets.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
 import { planChanges, type Plan } from './plan.js';
@@ -82,10 +83,12 @@ export async function reconcileBatch(
 
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
-  const [live, sources] = await Promise.all([
+  const [ownNamespace, sources, foreign] = await Promise.all([
     readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
     valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
+    readForeignSecrets(deps.kube, { labelKey, clusters: valid.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
   ]);
+  const live = withForeignSecrets(ownNamespace, foreign);
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
