@@ -7,7 +7,7 @@ export type { BackoffSettings } from './container.js';
 export { ContainerConfigError, expand, resolveContainerEnv } from './env.js';
 export type { EnvSources, PodRuntimeFacts } from './env.js';
 export { IpPool } from './ip-pool.js';
-export { AGENT_VERSION, NODE_AGENT_LABEL, nodeObject } from './node.js';
+export { AGENT_VERSION, DEFAULT_NODE_CAPACITY, NODE_AGENT_LABEL, nodeObject, type NodeCapacity } from './node.js';
 export { pgbouncerFiles } from './pgbouncer/config.js';
 export { CRASH_ANNOTATION, CRASH_HOLD_ANNOTATION } from './pod-worker.js';
 export { buildPodStatus, podPhase } from './pod-status.js';
