@@ -11,6 +11,7 @@ import { buildDesired, execute, type Applied, type ExecutionContext } from './ex
 import { foreignSecretRefs, readForeignSecrets, withForeignSecrets } from './foreign-secrets.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
+import { adoptPatroniObjects } from './patroni-objects.js';
 import { planChanges, type Judge, type Plan } from './plan.js';
 import { markPods, replacePoolerPods } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
@@ -188,6 +189,7 @@ async function syncCluster(
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
   const desired = built.objects;
+  await adoptPatroniObjects(deps.kube, { cluster, config, owned, log });
 
   const desiredSts = desired.find((o): o is V1StatefulSet => o.kind === 'StatefulSet');
   const pods = podsOf(deps, cluster, config, live);
