@@ -99,12 +99,6 @@ try {
   const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
-  const CONNECT = [
-    'PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\',
-    "            -o jsonpath='{.data.password}' | base64 -d) \\",
-    `            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}') \\`,
-    '            user=postgres dbname=postgres sslmode=require"',
-  ].join('\n');
   const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
   console.log(`\n${await cp.kubectl(['get', kinds, '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
   console.log(`
@@ -113,7 +107,10 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
-  Connect:  ${CONNECT}
+  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\
+                           -o jsonpath='{.data.password}' | base64 -d) \\
+            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master \\
+                           -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);
