@@ -2,6 +2,7 @@
 // through file-based discovery the functions while they run (they scale to zero, as on Knative), the
 // UI's fleet metrics and one postgres_exporter per pod of the sample cluster (the sidecar's queries,
 // run beside the node agent's real PostgreSQL); and the UI, reading as its own ServiceAccount.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ManagedProcess, freePort, repoRoot, type ControlPlane } from '@pgfn/controlplane';
@@ -26,6 +27,7 @@ export interface LocalMonitoring {
 
 export async function startLocalMonitoring(o: LocalMonitoringOptions): Promise<LocalMonitoring> {
   const logDir = join(o.dir, 'logs', 'monitoring');
+  mkdirSync(logDir, { recursive: true });
   const uiId = await identityForServiceAccount('pgfn-ui', 'pgfn-system', {
     admin: o.admin,
     dir: o.dir,

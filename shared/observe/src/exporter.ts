@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess, freePort, repoRoot } from '@pgfn/controlplane';
 import { monitoringBinary } from './binaries.js';
@@ -23,6 +24,7 @@ export interface RunningExporter {
 
 /** Debian's postgres_exporter with the repository's queries, on a free loopback port. */
 export async function startExporter(opts: ExporterOptions): Promise<RunningExporter> {
+  mkdirSync(opts.logDir, { recursive: true });
   const port = await freePort();
   const dsn = new URL(`postgresql://${opts.host}:${opts.port}/postgres`);
   dsn.username = opts.user;
