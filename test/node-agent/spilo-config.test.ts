@@ -207,7 +207,9 @@ describe('spiloPatroniConfig', () => {
       }),
       host(),
     );
-    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" wal-g wal-push "%p"');
+    // Spilo runs `wal-g wal-push`; WAL-G cannot be installed here, so barman-cloud archives (ADR 0016).
+    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" /run/scripts/wal_push.sh "%p"');
+    expect(p.adaptations).to.include('archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-g wal-push');
     expect(at(p.config, 'postgresql.recovery_conf.restore_command')).to.equal(
       'envdir "/run/etc/wal-e.d/env" timeout "0" /run/scripts/restore_command.sh "%f" "%p"',
     );
@@ -232,9 +234,10 @@ describe('spiloPatroniConfig', () => {
     expect(p.walEnv).to.not.have.key('AWS_INSTANCE_PROFILE');
   });
 
-  it('names wal-e in archive_command when USE_WALG_BACKUP is not true, as Spilo does', () => {
+  it('archives with barman-cloud where Spilo would name wal-e (USE_WALG_BACKUP not true)', () => {
     const p = spiloPatroniConfig(operatorEnv({ WAL_S3_BUCKET: 'backups' }), host());
-    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" wal-e wal-push "%p"');
+    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" /run/scripts/wal_push.sh "%p"');
+    expect(p.adaptations).to.include('archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-e wal-push');
     expect(p.walEnv?.['AWS_INSTANCE_PROFILE']).to.equal('true');
   });
 

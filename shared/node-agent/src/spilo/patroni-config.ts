@@ -537,7 +537,8 @@ function chooseBinaries(
  * - preload libraries: Debian lacks bg_mon, pgextwlist, pg_auth_mon, set_user, timescaledb, pg_cron
  *   and pg_stat_kcache unless installed; generated entries this machine lacks are dropped (with their
  *   bg_mon.* / extwlist.* settings), libraries the user asked for explicitly are kept (and fail loudly);
- * - Spilo's /scripts are our own small stand-ins under RW_DIR/scripts (SCRIPTS_DIR).
+ * - Spilo's /scripts are our own small stand-ins under RW_DIR/scripts (SCRIPTS_DIR);
+ * - WAL archiving, base backups and restores use barman-cloud instead of WAL-G (ADR 0016).
  */
 function localAdaptations(
   config: Record<string, Yamlish>,
@@ -559,6 +560,12 @@ function localAdaptations(
     adaptations.push(`postgresql.listen is ${ip}:${p['PGPORT']} (pods share the host network)`);
   }
   const params = postgresql['parameters'] as Record<string, Yamlish>;
+  const archive = /^envdir "([^"]*)" (wal-g|wal-e) wal-push "%p"$/.exec(String(params['archive_command']));
+  if (archive !== null) {
+    // WAL-G cannot be installed here: barman-cloud archives into the same prefix (ADR 0016).
+    params['archive_command'] = `envdir "${archive[1]}" ${SCRIPTS_DIR}/wal_push.sh "%p"`;
+    adaptations.push(`archive_command runs barman-cloud-wal-archive (${SCRIPTS_DIR}/wal_push.sh) where Spilo runs ${archive[2]} wal-push`);
+  }
   const exists = (lib: string): boolean => host.libraryExists(major, lib);
   if (!('shared_preload_libraries' in userParams) && typeof params['shared_preload_libraries'] === 'string') {
     const { kept, dropped } = keepInstalled(params['shared_preload_libraries'], exists);

@@ -24,6 +24,7 @@ import { parseQuantity } from '../quantity.js';
 import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime.js';
 import type { SandboxMount } from '../sandbox.js';
 import { hostPathOf } from '../volumes.js';
+import { BARMAN_MOUNT, barmanVenv } from './barman.js';
 import {
   SCRIPTS_DIR,
   SPILO_IMAGE_ENV,
@@ -63,6 +64,14 @@ export class SpiloRuntime implements ContainerRuntime {
       throw err;
     }
     const p = plan.placeholders;
+    const archives = plan.walEnv !== undefined || Object.keys(plan.extraEnvDirs).length > 0;
+    if (archives) {
+      try {
+        mounts.push({ kind: 'bind', source: barmanVenv(), target: BARMAN_MOUNT, readOnly: true });
+      } catch (err) {
+        throw new ContainerConfigError((err as Error).message);
+      }
+    }
     this.prepareRoot(p, hostOf);
     this.writeRunDir(ctx, plan, mounts, hostOf);
     const lcAll = availableLocale(env['LC_ALL'] ?? 'C.UTF-8');
@@ -81,11 +90,22 @@ export class SpiloRuntime implements ContainerRuntime {
         hostname: ctx.pod.metadata?.name ?? 'pod',
         user: `${this.user.name}:${this.user.name}`,
         env: patroniEnv,
-        argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'],
+        argv: [...this.backupLauncher(plan, ctx.podIP), '/usr/bin/patroni', '/home/postgres/postgres.yml'],
         cwd: '/home/postgres',
         logFile: ctx.logFile,
       },
     };
+  }
+
+  /**
+   * launch.sh's part beside Patroni when archiving is configured: the first base backup once this
+   * member is primary, then BACKUP_SCHEDULE (scripts/launch.sh, which then becomes Patroni).
+   */
+  private backupLauncher(plan: SpiloPlan, podIP: string): string[] {
+    if (plan.walEnv === undefined) return [];
+    const p = plan.placeholders;
+    const api = `http://${podIP}:${p['APIPORT']}`;
+    return ['/bin/bash', `${SCRIPTS_DIR}/launch.sh`, p['WALE_ENV_DIR'] as string, p['PGDATA'] as string, p['BACKUP_SCHEDULE'] as string, api, '--'];
   }
 
   /** /home (image content) and /run (RW_DIR) are the pod's own; volumes go on top. */
