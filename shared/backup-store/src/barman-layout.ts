@@ -18,12 +18,16 @@ export function parseBarmanInfo(text: string): Map<string, string> {
   return out;
 }
 
-/** A completed backup from its backup.info, or undefined for one that is not DONE (running, failed). */
-export function barmanBackup(info: Map<string, string>, storedBytes: number): BaseBackup | undefined {
+/**
+ * A completed backup from its backup.info (the id is its folder name), or undefined for one that is
+ * not DONE (running, failed).
+ */
+export function barmanBackup(input: { id: string; info: Map<string, string>; storedBytes: number }): BaseBackup | undefined {
+  const { id, info, storedBytes } = input;
   if (info.get('status') !== 'DONE') return undefined;
   const need = (key: string): string => {
     const value = info.get(key);
-    if (value === undefined) throw new Error(`backup.info of ${info.get('backup_id') ?? '?'} lacks ${key}`);
+    if (value === undefined) throw new Error(`backup.info of ${id} lacks ${key}`);
     return value;
   };
   const timeline = Number(need('timeline'));
@@ -31,7 +35,7 @@ export function barmanBackup(info: Map<string, string>, storedBytes: number): Ba
   const version = Number(need('version'));
   const size = info.get('size');
   return {
-    id: need('backup_id'),
+    id,
     layout: 'barman-cloud',
     startTime: info.has('begin_time') ? new Date(need('begin_time')) : undefined,
     finishTime: new Date(need('end_time')),
@@ -63,10 +67,7 @@ export function barmanArchive(store: ObjectStore, prefix: string): BackupArchive
         const infoKey = `${root}base/${id}/backup.info`;
         if (!files.some((f) => f.key === infoKey)) continue;
         const info = parseBarmanInfo((await store.read(infoKey)).toString('utf8'));
-        const backup = barmanBackup(
-          info,
-          files.reduce((n, f) => n + f.size, 0),
-        );
+        const backup = barmanBackup({ id, info, storedBytes: files.reduce((n, f) => n + f.size, 0) });
         if (backup !== undefined) out.push(backup);
       }
       return out.sort((a, b) => a.finishTime.getTime() - b.finishTime.getTime());
