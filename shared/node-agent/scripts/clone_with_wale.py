@@ -41,8 +41,8 @@ def has_backups(prefix):
 
 
 def our_major():
-    out = subprocess.check_output(['pg_ctl', '--version'], text=True)
-    return int(re.search(r'(\d+)', out.split(')')[-1]).group(1))
+    out = subprocess.check_output(['pg_ctl', '--version'], text=True)  # pg_ctl (PostgreSQL) 15.18 (Debian …)
+    return int(re.search(r'\(PostgreSQL\) (\d+)', out).group(1))
 
 
 def candidates(prefix):

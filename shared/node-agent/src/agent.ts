@@ -20,6 +20,7 @@ import { ContainerConfigError, type EnvSources } from './env.js';
 import { startInformer, type Informer } from './informer.js';
 import { IpPool } from './ip-pool.js';
 import { NodeHeartbeat } from './node.js';
+import { LogicalBackupRuntime } from './logical-backup/runtime.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
 import { PodWorker } from './pod-worker.js';
 import { LocalProvisioner } from './provisioner.js';
@@ -200,7 +201,11 @@ class Agent implements NodeAgent {
       hostIP: this.nodeIP,
       podDir: join(this.stateDir, 'pods', `${ns}_${name}_${uid.slice(0, 8)}`),
       logDir: join(this.o.logDir, `${ns}_${name}`),
-      runtimes: { spilo: new SpiloRuntime(this.user), pgbouncer: new PgBouncerRuntime(this.user) },
+      runtimes: {
+        spilo: new SpiloRuntime(this.user),
+        pgbouncer: new PgBouncerRuntime(this.user),
+        'logical-backup': new LogicalBackupRuntime(this.user),
+      },
       patterns: this.o.imagePatterns ?? DEFAULT_IMAGE_PATTERNS,
       envSources: (namespace) => this.envSources(namespace),
       volumeSources: (p) => this.volumeSources(p),
