@@ -7,7 +7,7 @@ import type { S3Server } from '@pgfn/controlplane';
 import { applySpiloCluster, type SpiloCluster, type SpiloClusterSpec } from '@pgfn/node-agent/testing';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
-import { archiveOf, s3PodEnvironment, sql, startS3, WAL_BUCKET } from './support.js';
+import { archiveOf, s3PodEnvironment, sql, startS3, WAL_BUCKET, walPrefix } from './support.js';
 
 const TUNED = { ttl: 10, loop_wait: 2, retry_timeout: 4 };
 
@@ -96,5 +96,80 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     const copy = await cluster('acid-copy', { clone: { cluster: source.name } });
     const copyMaster = (await waitForRoles(kc, ns.name, copy.name, 0, 300_000)).master.ip ?? '';
     expect(await count(copyMaster, copy.password('postgres'))).to.equal(175);
+  });
+
+  it('keeps serving while the S3 server is down and archives the held-back WAL once it returns', async () => {
+    const password = source.password('postgres');
+    const archive = await archiveOf(s3, source);
+    await s3.pause();
+    try {
+      await sql(sourceMaster, password, "INSERT INTO events (phase) SELECT 'during-outage' FROM generate_series(1, 40)");
+      await sql(sourceMaster, password, 'SELECT pg_switch_wal()');
+      await eventually(
+        'the archiver reporting failures',
+        async () => {
+          const [row] = await sql<{ failed: string; last: string | null }>(
+            sourceMaster,
+            password,
+            'SELECT failed_count AS failed, last_failed_wal AS last FROM pg_stat_archiver',
+          );
+          return Number(row?.failed) > 0 && row?.last !== null ? true : undefined;
+        },
+        60_000,
+        1000,
+      );
+      // Still serving writes while the archive is away.
+      await sql(sourceMaster, password, "INSERT INTO events (phase) VALUES ('during-outage-2')");
+    } finally {
+      await s3.resume();
+    }
+    const [{ wal: last }] = (await sql<{ wal: string }>(sourceMaster, password, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [{ wal: string }];
+    await eventually(`segment ${last} archived after the outage`, async () => ((await archive.walSegments()).some((s) => s.name === last) ? true : undefined), 120_000, 1000);
+    // Nothing lost: every segment from the oldest base backup's start to the last switch is in the bucket.
+    const segments = new Set((await archive.walSegments()).map((s) => s.name));
+    const first = (await archive.backups())[0]?.startSegment ?? '';
+    const wanted: string[] = [];
+    for (let n = Number.parseInt(first.slice(16), 16); n <= Number.parseInt(last.slice(16), 16); n++) wanted.push(`${first.slice(0, 16)}${n.toString(16).toUpperCase().padStart(8, '0')}`);
+    expect(wanted.filter((w) => !segments.has(w))).to.deep.equal([]);
+  });
+
+  it('follows the source from its archive as a standby cluster; promoted (standby_cluster removed), it takes writes', async () => {
+    const password = source.password('postgres');
+    const standby = await cluster('acid-stby', {
+      standby: { s3_wal_path: `s3://${WAL_BUCKET}/${walPrefix(source)}` },
+      credentialsOf: source,
+    });
+    const leader = (await waitForRoles(kc, ns.name, standby.name, 0, 300_000)).master.ip ?? '';
+    await sql(sourceMaster, password, "INSERT INTO events (phase) VALUES ('seen-by-standby')");
+    await sql(sourceMaster, password, 'SELECT pg_switch_wal()');
+    const phases = await eventually(
+      'the new row replayed on the standby from the archive',
+      async () => {
+        const rows = await sql<{ phase: string; n: string }>(leader, password, 'SELECT phase, count(*) AS n FROM events GROUP BY phase ORDER BY phase');
+        return rows.some((r) => r.phase === 'seen-by-standby') ? rows : undefined;
+      },
+      180_000,
+      2000,
+    );
+    // Rows written while S3 was down reached the standby too: nothing was lost.
+    expect(phases.map((r) => [r.phase, Number(r.n)])).to.deep.include.members([
+      ['during-outage', 40],
+      ['during-outage-2', 1],
+      ['seen-by-standby', 1],
+    ]);
+    expect((await sql<{ r: boolean }>(leader, password, 'SELECT pg_is_in_recovery() AS r'))[0]?.r).to.equal(true);
+    // Upstream's operator promotes a standby cluster whose spec.standby was removed by deleting
+    // standby_cluster from Patroni's dynamic configuration; the test does that step itself.
+    const response = await fetch(`http://${leader}:8008/config`, { method: 'PATCH', body: JSON.stringify({ standby_cluster: null }) });
+    expect(response.status).to.equal(200);
+    await eventually(
+      'the standby promoted',
+      async () => ((await sql<{ r: boolean }>(leader, password, 'SELECT pg_is_in_recovery() AS r'))[0]?.r === false ? true : undefined),
+      120_000,
+      1000,
+    );
+    await sql(leader, password, "INSERT INTO events (phase) VALUES ('written-after-promotion')");
+    const [{ n }] = (await sql<{ n: string }>(leader, password, "SELECT count(*) AS n FROM events WHERE phase = 'written-after-promotion'")) as [{ n: string }];
+    expect(Number(n)).to.equal(1);
   });
 });

@@ -25,7 +25,7 @@ import { PgBouncerRuntime } from './pgbouncer/runtime.js';
 import { PodWorker } from './pod-worker.js';
 import { LocalProvisioner } from './provisioner.js';
 import { createServiceResolver, type ServiceResolver } from './resolver.js';
-import { DEFAULT_IMAGE_PATTERNS, type ImagePatterns, type OsUser } from './runtime.js';
+import { DEFAULT_IMAGE_PATTERNS, type ImagePatterns, type OsUser, type PodEvent } from './runtime.js';
 import { SpiloRuntime } from './spilo/runtime.js';
 import type { VolumeSources } from './volumes.js';
 
@@ -223,6 +223,7 @@ class Agent implements NodeAgent {
           preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined,
         ),
       patchStatus: (p, status) => this.patchStatus(p, status),
+      recordEvent: (p, e) => this.recordEvent(p, e),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
       log: (m) => this.log(m),
     });
@@ -287,6 +288,28 @@ class Agent implements NodeAgent {
       if (statusCode(err) === 404) return;
       throw err;
     }
+  }
+
+  /** A core/v1 Event on the pod from this node's kubelet (the agent), like kubelet's own. */
+  private async recordEvent(pod: V1Pod, e: PodEvent): Promise<void> {
+    const now = new Date();
+    const namespace = pod.metadata?.namespace ?? 'default';
+    await this.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${pod.metadata?.name ?? 'pod'}.`, namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, namespace, uid: pod.metadata?.uid },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: 'kubelet', host: this.nodeName },
+        reportingComponent: 'kubelet',
+        reportingInstance: this.nodeName,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
   }
 
   private envSources(namespace: string): EnvSources {

@@ -7,7 +7,7 @@ import { ContainerWorker, type BackoffSettings } from './container.js';
 import { ContainerConfigError, resolveContainerEnv, type EnvSources, type PodRuntimeFacts } from './env.js';
 import { buildPodStatus, podPhase, statusFingerprint, type PodPhase } from './pod-status.js';
 import { hostsFile, type ServiceResolver } from './resolver.js';
-import { runtimeKindOf, type ContainerRuntime, type ImagePatterns, type LaunchContext, type RuntimeKind } from './runtime.js';
+import { runtimeKindOf, type ContainerRuntime, type ImagePatterns, type LaunchContext, type PodEvent, type RuntimeKind } from './runtime.js';
 import { containerMounts, prepareVolumes, refreshTokens, type PreparedVolume, type VolumeOwner, type VolumeSources } from './volumes.js';
 
 /** Annotation whose new value makes the agent crash the pod (SIGKILL to every sandbox). */
@@ -33,6 +33,7 @@ export interface PodWorkerDeps {
   readonly nodeMemoryBytes: number;
   readonly allocateIP: (preferred: string | undefined) => string;
   readonly patchStatus: (pod: V1Pod, status: V1PodStatus) => Promise<void>;
+  readonly recordEvent: (pod: V1Pod, event: PodEvent) => Promise<void>;
   readonly onProcess: (pgid: number, running: boolean) => void;
   readonly log: (message: string) => void;
 }
@@ -180,6 +181,10 @@ export class PodWorker {
       ],
       resolver: this.deps.resolver,
       log: (m) => this.log(`${containerName}: ${m}`),
+      event: (e) => {
+        this.log(`${containerName}: event ${e.type} ${e.reason}: ${e.message}`);
+        this.deps.recordEvent(this.pod, e).catch((err: unknown) => this.log(`recording event ${e.reason}: ${(err as Error).message}`));
+      },
     };
   }
 

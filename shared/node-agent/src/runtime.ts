@@ -19,6 +19,15 @@ export interface LaunchContext {
   readonly volumeMounts: readonly SandboxMount[];
   readonly resolver: ServiceResolver;
   readonly log: (message: string) => void;
+  /** Records a Kubernetes Event on the pod, as kubelet does for what it sees in a container. */
+  readonly event: (event: PodEvent) => void;
+}
+
+export interface PodEvent {
+  readonly type: 'Normal' | 'Warning';
+  /** UpperCamelCase, e.g. WALArchiveFailing. */
+  readonly reason: string;
+  readonly message: string;
 }
 
 export interface Launch {

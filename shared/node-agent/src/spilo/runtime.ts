@@ -94,6 +94,7 @@ export class SpiloRuntime implements ContainerRuntime {
         cwd: '/home/postgres',
         logFile: ctx.logFile,
       },
+      ...(plan.walEnv === undefined ? {} : { upkeep: archiveWatch(ctx) }),
     };
   }
 
@@ -153,6 +154,8 @@ export class SpiloRuntime implements ContainerRuntime {
     };
     mkdirSync(join(run, 'postgresql'), { recursive: true });
     mine(join(run, 'postgresql'), 0o2775);
+    mkdirSync(join(run, 'pgfn'), { recursive: true });
+    mine(join(run, 'pgfn'), 0o755);
     mkdirSync(join(run, 'tmp'), { recursive: true, mode: 0o1777 });
     chmodSync(join(run, 'tmp'), 0o1777);
     writeFileSync(join(run, 'postgres.yml'), toYaml(plan.config, { lineWidth: 0 }));
@@ -215,6 +218,33 @@ export class SpiloRuntime implements ContainerRuntime {
       writeFileSync(host, content);
     }
   }
+}
+
+/**
+ * Reports WAL archiving trouble as pod Events: wal_push.sh leaves the segment and barman's last error
+ * line in /run/pgfn/archive-failure while pushes fail. A Warning names it (again when the error
+ * changes); a Normal event follows once a push succeeds.
+ */
+function archiveWatch(ctx: LaunchContext): () => Promise<void> {
+  const file = join(ctx.runDir, 'pgfn', 'archive-failure');
+  let reported: string | undefined;
+  return async () => {
+    const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+    if (text === undefined) {
+      if (reported !== undefined) ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
+      reported = undefined;
+      return;
+    }
+    const at = text.indexOf(' ');
+    const error = text.slice(at + 1);
+    if (error === reported) return;
+    reported = error;
+    ctx.event({
+      type: 'Warning',
+      reason: 'WALArchiveFailing',
+      message: `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`,
+    });
+  };
 }
 
 function runPath(runDir: string, path: string): string {
