@@ -30,6 +30,8 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
       podEnvironmentSecret: { name: 'pgfn-s3', data: s3PodEnvironment(s3, { BACKUP_SCHEDULE: '* * * * *', BACKUP_NUM_TO_RETAIN: '2' }) },
       ...extra,
     });
+  const events = async (reason: string): Promise<k8s.CoreV1Event[]> =>
+    (await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: ns.name })).items.filter((e) => e.reason === reason);
   const count = async (host: string, password: string): Promise<number> =>
     Number((await sql<{ n: string }>(host, password, 'SELECT count(*) AS n FROM events'))[0]?.n);
 
@@ -118,6 +120,14 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
         60_000,
         1000,
       );
+      const warning = await eventually(
+        'a WALArchiveFailing Event on the source pod',
+        async () => (await events('WALArchiveFailing')).find((e) => e.involvedObject.name === 'acid-arch-0'),
+        60_000,
+        1000,
+      );
+      expect(warning.type).to.equal('Warning');
+      expect(warning.message).to.match(/^archiving WAL segment [0-9A-F]{24} to S3 fails; Postgres keeps it and retries: .+/);
       // Still serving writes while the archive is away.
       await sql(sourceMaster, password, "INSERT INTO events (phase) VALUES ('during-outage-2')");
     } finally {
@@ -125,6 +135,12 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     }
     const [{ wal: last }] = (await sql<{ wal: string }>(sourceMaster, password, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [{ wal: string }];
     await eventually(`segment ${last} archived after the outage`, async () => ((await archive.walSegments()).some((s) => s.name === last) ? true : undefined), 120_000, 1000);
+    await eventually(
+      'a WALArchiveRecovered Event',
+      async () => (await events('WALArchiveRecovered')).find((e) => e.involvedObject.name === 'acid-arch-0'),
+      60_000,
+      1000,
+    );
     // Nothing lost: every segment from the oldest base backup's start to the last switch is in the bucket.
     const segments = new Set((await archive.walSegments()).map((s) => s.name));
     const first = (await archive.backups())[0]?.startSegment ?? '';
@@ -171,5 +187,24 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     await sql(leader, password, "INSERT INTO events (phase) VALUES ('written-after-promotion')");
     const [{ n }] = (await sql<{ n: string }>(leader, password, "SELECT count(*) AS n FROM events WHERE phase = 'written-after-promotion'")) as [{ n: string }];
     expect(Number(n)).to.equal(1);
+  });
+
+  it('reports wrong S3 credentials as a Warning Event on the pod, and keeps serving', async () => {
+    const wrong = await cluster('acid-badkey', {
+      podEnvironmentSecret: { name: 'pgfn-s3-wrong', data: s3PodEnvironment(s3, { AWS_SECRET_ACCESS_KEY: 'not-the-secret' }) },
+    });
+    const master = (await waitForRoles(kc, ns.name, wrong.name, 0)).master.ip ?? '';
+    await sql(master, wrong.password('postgres'), 'SELECT pg_switch_wal()');
+    const warning = await eventually(
+      'a WALArchiveFailing Event naming the refusal',
+      async () => (await events('WALArchiveFailing')).find((e) => e.involvedObject.name === 'acid-badkey-0'),
+      120_000,
+      1000,
+    );
+    expect(warning.message).to.match(/SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied|403/);
+    expect(warning.message).to.not.contain('not-the-secret');
+    expect(warning.source?.component).to.equal('kubelet');
+    // Postgres keeps the segments and serves writes.
+    await sql(master, wrong.password('postgres'), 'CREATE TABLE still_writable (x int); INSERT INTO still_writable VALUES (1)');
   });
 });

@@ -25,6 +25,7 @@ import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime
 import type { SandboxMount } from '../sandbox.js';
 import { hostPathOf } from '../volumes.js';
 import { BARMAN_MOUNT, barmanVenv } from './barman.js';
+import { LOGICAL_RESTORE_ENV_DIR, logicalRestoreEnv } from './logical-restore.js';
 import {
   SCRIPTS_DIR,
   SPILO_IMAGE_ENV,
@@ -64,6 +65,8 @@ export class SpiloRuntime implements ContainerRuntime {
       throw err;
     }
     const p = plan.placeholders;
+    const restore = logicalRestoreEnv(env, p['WALE_TMPDIR'] as string);
+    if (restore !== undefined) plan.extraEnvDirs[LOGICAL_RESTORE_ENV_DIR] = restore;
     const archives = plan.walEnv !== undefined || Object.keys(plan.extraEnvDirs).length > 0;
     if (archives) {
       try {
