@@ -53,7 +53,12 @@ async function masterIp(kc: KubeConfig, ns: string, cluster: string, timeoutMs: 
 const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-backups-'));
 const cp = await ControlPlane.start({ dir: join(root, 'cp'), removeOnStop: false });
 const s3 = await S3Server.start({ dir: join(root, 's3'), buckets: ['pgfn-wal', 'pgfn-logical'] });
-const agent = await startNodeAgent({ kubeconfig: cp.kubeconfig, nodeName: 'pgfn-bench-backups', dataDir: join(root, 'data'), logDir: join(root, 'logs') });
+const agent = await startNodeAgent({
+  kubeconfig: cp.kubeconfig,
+  nodeName: 'pgfn-bench-backups',
+  dataDir: join(root, 'data'),
+  logDir: join(root, 'logs'),
+});
 const kc = new KubeConfig();
 kc.loadFromFile(cp.kubeconfig);
 const ns = 'bench-backups';
@@ -91,7 +96,7 @@ try {
   const writer = (async () => {
     const w = await client(ip, password);
     while (writing) {
-      await w.query("INSERT INTO steady (payload) SELECT repeat(md5(random()::text), 32) FROM generate_series(1, 50)");
+      await w.query('INSERT INTO steady (payload) SELECT repeat(md5(random()::text), 32) FROM generate_series(1, 50)');
       await sleep(100);
     }
     await w.end();
@@ -122,7 +127,9 @@ try {
   // Load the database to --size-mib, then wait for a scheduled base backup that began afterwards.
   const rows = Math.round((sizeMib * 1024 * 1024) / 300);
   const loadStarted = Date.now();
-  await db.query(`CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 7) AS payload FROM generate_series(1, ${rows}) g`);
+  await db.query(
+    `CREATE TABLE big AS SELECT g AS id, md5(g::text) || repeat(md5((g * 7)::text), 7) AS payload FROM generate_series(1, ${rows}) g`,
+  );
   const loadMs = Date.now() - loadStarted;
   const dbBytes = Number((await db.query<{ b: string }>('SELECT pg_database_size(current_database()) AS b')).rows[0]?.b);
   const loaded = new Date();
@@ -141,14 +148,23 @@ try {
   const clusterBytes = backup.dataBytes ?? dbBytes;
 
   // Restore: a clone at a timestamp after that backup.
-  const target = (await db.query<{ t: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00' AS t`))
-    .rows[0]?.t as string;
+  const target = (
+    await db.query<{ t: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00' AS t`)
+  ).rows[0]?.t as string;
   await sleep(1000);
   await db.query('INSERT INTO steady (payload) VALUES (NULL)');
   const last = (await db.query<{ w: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS w')).rows[0]?.w as string;
-  await until('the last segment archived', async () => ((await archive.walSegments()).some((s) => s.name === last) ? true : undefined), 300_000, 1000);
+  await until(
+    'the last segment archived',
+    async () => ((await archive.walSegments()).some((s) => s.name === last) ? true : undefined),
+    300_000,
+    1000,
+  );
   const restoreStarted = Date.now();
-  const clone = await applySpiloCluster(kc, spec('acid-restore', { clone: { cluster: source.name, uid: source.manifest.metadata.uid ?? '', timestamp: target } }));
+  const clone = await applySpiloCluster(
+    kc,
+    spec('acid-restore', { clone: { cluster: source.name, uid: source.manifest.metadata.uid ?? '', timestamp: target } }),
+  );
   const cloneIp = await masterIp(kc, ns, clone.name, 3_600_000);
   await until(
     'every row on the restored cluster',
@@ -174,7 +190,8 @@ try {
   });
   const job = await until(
     'a completed logical-backup Job',
-    async () => (await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: ns })).items.find((j) => j.status?.completionTime !== undefined),
+    async () =>
+      (await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: ns })).items.find((j) => j.status?.completionTime !== undefined),
     3_600_000,
     5000,
   );
@@ -187,7 +204,13 @@ try {
   const figures = {
     databaseBytes: dbBytes,
     loadSeconds: loadMs / 1000,
-    baseBackup: { id: backup.id, seconds: backupSeconds, clusterBytes, storedBytes: backup.storedBytes, mibPerSecond: mib(clusterBytes) / backupSeconds },
+    baseBackup: {
+      id: backup.id,
+      seconds: backupSeconds,
+      clusterBytes,
+      storedBytes: backup.storedBytes,
+      mibPerSecond: mib(clusterBytes) / backupSeconds,
+    },
     restore: { seconds: restoreSeconds, rows },
     walArchiveLagMs: { segments: lags.length, median: median(lags), p95: quantile(lags, 0.95), max: Math.max(0, ...lags) },
     logicalBackup: { seconds: logicalSeconds, dumpBytes },
@@ -197,9 +220,15 @@ try {
       ['figure', 'value'],
       [
         ['database size', `${fixed(mib(dbBytes), 0)} MiB (${rows} rows, loaded in ${fixed(loadMs / 1000)} s)`],
-        ['base backup (barman-cloud, gzip)', `${fixed(backupSeconds)} s, ${fixed(figures.baseBackup.mibPerSecond)} MiB/s, ${fixed(mib(backup.storedBytes), 0)} MiB stored`],
+        [
+          'base backup (barman-cloud, gzip)',
+          `${fixed(backupSeconds)} s, ${fixed(figures.baseBackup.mibPerSecond)} MiB/s, ${fixed(mib(backup.storedBytes), 0)} MiB stored`,
+        ],
         ['restore (clone at a timestamp, to all rows readable)', `${fixed(restoreSeconds)} s`],
-        ['WAL archive lag (segment full → archived)', `median ${figures.walArchiveLagMs.median} ms, p95 ${figures.walArchiveLagMs.p95} ms, max ${figures.walArchiveLagMs.max} ms over ${lags.length} segments`],
+        [
+          'WAL archive lag (segment full → archived)',
+          `median ${figures.walArchiveLagMs.median} ms, p95 ${figures.walArchiveLagMs.p95} ms, max ${figures.walArchiveLagMs.max} ms over ${lags.length} segments`,
+        ],
         ['logical backup (Job start → complete)', `${fixed(logicalSeconds)} s, dump ${fixed(mib(dumpBytes))} MiB`],
       ],
     ),

@@ -51,14 +51,30 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
 
   it('takes a base backup once the primary is up and archives WAL into the bucket under the Spilo prefix', async () => {
     const archive = await archiveOf(s3, source);
-    const backups = await eventually('a base backup in the bucket', async () => ((await archive.backups()).length > 0 ? archive.backups() : undefined), 180_000, 2000);
+    const backups = await eventually(
+      'a base backup in the bucket',
+      async () => ((await archive.backups()).length > 0 ? archive.backups() : undefined),
+      180_000,
+      2000,
+    );
     expect(backups[0]?.pgMajor).to.equal(15);
     expect(backups[0]?.timeline).to.equal(1);
-    await sql(sourceMaster, source.password('postgres'), 'CREATE TABLE events (id serial PRIMARY KEY, phase text, at timestamptz DEFAULT clock_timestamp())');
-    const [{ wal }] = (await sql<{ wal: string }>(sourceMaster, source.password('postgres'), 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [
-      { wal: string },
-    ];
-    await eventually(`segment ${wal} archived`, async () => ((await archive.walSegments()).some((s) => s.name === wal) ? true : undefined), 60_000, 1000);
+    await sql(
+      sourceMaster,
+      source.password('postgres'),
+      'CREATE TABLE events (id serial PRIMARY KEY, phase text, at timestamptz DEFAULT clock_timestamp())',
+    );
+    const [{ wal }] = (await sql<{ wal: string }>(
+      sourceMaster,
+      source.password('postgres'),
+      'SELECT pg_walfile_name(pg_switch_wal()) AS wal',
+    )) as [{ wal: string }];
+    await eventually(
+      `segment ${wal} archived`,
+      async () => ((await archive.walSegments()).some((s) => s.name === wal) ? true : undefined),
+      60_000,
+      1000,
+    );
   });
 
   it('clones to a timestamp: exactly the rows committed before it; a clone of the running cluster has all', async () => {
@@ -81,14 +97,25 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     )) as [{ t: string }];
     await new Promise((r) => setTimeout(r, 1500));
     await sql(sourceMaster, password, "INSERT INTO events (phase) SELECT 'after-target' FROM generate_series(1, 25)");
-    const [{ wal }] = (await sql<{ wal: string }>(sourceMaster, password, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [{ wal: string }];
-    await eventually(`segment ${wal} archived`, async () => ((await archive.walSegments()).some((s) => s.name === wal) ? true : undefined), 60_000, 1000);
+    const [{ wal }] = (await sql<{ wal: string }>(sourceMaster, password, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [
+      { wal: string },
+    ];
+    await eventually(
+      `segment ${wal} archived`,
+      async () => ((await archive.walSegments()).some((s) => s.name === wal) ? true : undefined),
+      60_000,
+      1000,
+    );
 
     const pitr = await cluster('acid-pitr', {
       clone: { cluster: source.name, uid: source.manifest.metadata.uid ?? '', timestamp: target },
     });
-    const pitrMaster = (await waitForRoles(kc, ns.name, pitr.name, 0, 300_000)).master.ip ?? '';
-    const phases = await sql<{ phase: string; n: string }>(pitrMaster, pitr.password('postgres'), 'SELECT phase, count(*) AS n FROM events GROUP BY phase ORDER BY phase');
+    const pitrMaster = (await waitForRoles(kc, ns.name, pitr.name, { replicas: 0, timeoutMs: 300_000 })).master.ip ?? '';
+    const phases = await sql<{ phase: string; n: string }>(
+      pitrMaster,
+      pitr.password('postgres'),
+      'SELECT phase, count(*) AS n FROM events GROUP BY phase ORDER BY phase',
+    );
     expect(phases.map((r) => [r.phase, Number(r.n)])).to.deep.equal([
       ['after-backup', 50],
       ['before-backup', 100],
@@ -96,7 +123,7 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     expect((await sql<{ r: boolean }>(pitrMaster, pitr.password('postgres'), 'SELECT pg_is_in_recovery() AS r'))[0]?.r).to.equal(false);
 
     const copy = await cluster('acid-copy', { clone: { cluster: source.name } });
-    const copyMaster = (await waitForRoles(kc, ns.name, copy.name, 0, 300_000)).master.ip ?? '';
+    const copyMaster = (await waitForRoles(kc, ns.name, copy.name, { replicas: 0, timeoutMs: 300_000 })).master.ip ?? '';
     expect(await count(copyMaster, copy.password('postgres'))).to.equal(175);
   });
 
@@ -133,8 +160,15 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     } finally {
       await s3.resume();
     }
-    const [{ wal: last }] = (await sql<{ wal: string }>(sourceMaster, password, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [{ wal: string }];
-    await eventually(`segment ${last} archived after the outage`, async () => ((await archive.walSegments()).some((s) => s.name === last) ? true : undefined), 120_000, 1000);
+    const [{ wal: last }] = (await sql<{ wal: string }>(sourceMaster, password, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal')) as [
+      { wal: string },
+    ];
+    await eventually(
+      `segment ${last} archived after the outage`,
+      async () => ((await archive.walSegments()).some((s) => s.name === last) ? true : undefined),
+      120_000,
+      1000,
+    );
     await eventually(
       'a WALArchiveRecovered Event',
       async () => (await events('WALArchiveRecovered')).find((e) => e.involvedObject.name === 'acid-arch-0'),
@@ -145,7 +179,8 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     const segments = new Set((await archive.walSegments()).map((s) => s.name));
     const first = (await archive.backups())[0]?.startSegment ?? '';
     const wanted: string[] = [];
-    for (let n = Number.parseInt(first.slice(16), 16); n <= Number.parseInt(last.slice(16), 16); n++) wanted.push(`${first.slice(0, 16)}${n.toString(16).toUpperCase().padStart(8, '0')}`);
+    for (let n = Number.parseInt(first.slice(16), 16); n <= Number.parseInt(last.slice(16), 16); n++)
+      wanted.push(`${first.slice(0, 16)}${n.toString(16).toUpperCase().padStart(8, '0')}`);
     expect(wanted.filter((w) => !segments.has(w))).to.deep.equal([]);
   });
 
@@ -155,13 +190,17 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
       standby: { s3_wal_path: `s3://${WAL_BUCKET}/${walPrefix(source)}` },
       credentialsOf: source,
     });
-    const leader = (await waitForRoles(kc, ns.name, standby.name, 0, 300_000)).master.ip ?? '';
+    const leader = (await waitForRoles(kc, ns.name, standby.name, { replicas: 0, timeoutMs: 300_000 })).master.ip ?? '';
     await sql(sourceMaster, password, "INSERT INTO events (phase) VALUES ('seen-by-standby')");
     await sql(sourceMaster, password, 'SELECT pg_switch_wal()');
     const phases = await eventually(
       'the new row replayed on the standby from the archive',
       async () => {
-        const rows = await sql<{ phase: string; n: string }>(leader, password, 'SELECT phase, count(*) AS n FROM events GROUP BY phase ORDER BY phase');
+        const rows = await sql<{ phase: string; n: string }>(
+          leader,
+          password,
+          'SELECT phase, count(*) AS n FROM events GROUP BY phase ORDER BY phase',
+        );
         return rows.some((r) => r.phase === 'seen-by-standby') ? rows : undefined;
       },
       180_000,
@@ -185,7 +224,11 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
       1000,
     );
     await sql(leader, password, "INSERT INTO events (phase) VALUES ('written-after-promotion')");
-    const [{ n }] = (await sql<{ n: string }>(leader, password, "SELECT count(*) AS n FROM events WHERE phase = 'written-after-promotion'")) as [{ n: string }];
+    const [{ n }] = (await sql<{ n: string }>(
+      leader,
+      password,
+      "SELECT count(*) AS n FROM events WHERE phase = 'written-after-promotion'",
+    )) as [{ n: string }];
     expect(Number(n)).to.equal(1);
   });
 

@@ -63,15 +63,34 @@ describe('backup-store: one reader interface over barman-cloud and WAL-G archive
     await put(`${base}/base_000000010000000000000004/tar_partitions/part_1.tar.lz4`, Buffer.alloc(3000));
     await put(
       `${base}/base_000000020000000000000009_backup_stop_sentinel.json`,
-      JSON.stringify({ LSN: 0x9000060, Timeline: 2, PgVersion: 150005, FinishLSN: 0x9000100, UncompressedSize: 1, CompressedSize: 2, Spec: null }),
+      JSON.stringify({
+        LSN: 0x9000060,
+        Timeline: 2,
+        PgVersion: 150005,
+        FinishLSN: 0x9000100,
+        UncompressedSize: 1,
+        CompressedSize: 2,
+        Spec: null,
+      }),
     );
     await put(
       `${base}/base_000000020000000000000009/metadata.json`,
-      JSON.stringify({ start_time: '2026-12-02T01:00:00Z', finish_time: '2026-12-02T01:00:05Z', hostname: 'acid-prod-1', pg_version: 150005 }),
+      JSON.stringify({
+        start_time: '2026-12-02T01:00:00Z',
+        finish_time: '2026-12-02T01:00:05Z',
+        hostname: 'acid-prod-1',
+        pg_version: 150005,
+      }),
     );
     // A backup still running: no sentinel yet, so not a backup.
     await put(`${base}/base_00000002000000000000000B/tar_partitions/part_1.tar.lz4`, Buffer.alloc(10));
-    for (const f of ['000000010000000000000004.lz4', '000000010000000000000005.lz4', '00000002.history.lz4', '000000020000000000000005.lz4', '000000020000000000000009.00000060.backup.lz4']) {
+    for (const f of [
+      '000000010000000000000004.lz4',
+      '000000010000000000000005.lz4',
+      '00000002.history.lz4',
+      '000000020000000000000005.lz4',
+      '000000020000000000000009.00000060.backup.lz4',
+    ]) {
       await put(`${prefix}/wal_005/${f}`, Buffer.alloc(100));
     }
 
@@ -80,7 +99,9 @@ describe('backup-store: one reader interface over barman-cloud and WAL-G archive
     const archive = await openArchive({ store, prefix });
     expect(archive.layout).to.equal('wal-g');
     const backups = await archive.backups();
-    expect(backups.map((b) => [b.id, b.startLsn, b.finishLsn, b.timeline, b.pgMajor, b.startSegment, b.finishTime.toISOString()])).to.deep.equal([
+    expect(
+      backups.map((b) => [b.id, b.startLsn, b.finishLsn, b.timeline, b.pgMajor, b.startSegment, b.finishTime.toISOString()]),
+    ).to.deep.equal([
       ['base_000000010000000000000004', '0/4000028', '0/4000138', 1, 15, '000000010000000000000004', '2026-12-01T01:00:09.250Z'],
       ['base_000000020000000000000009', '0/9000060', '0/9000100', 2, 15, '000000020000000000000009', '2026-12-02T01:00:05.000Z'],
     ]);
@@ -95,7 +116,11 @@ describe('backup-store: one reader interface over barman-cloud and WAL-G archive
 
   it('refuses a prefix holding nothing, and asks for a layout when both are there', async () => {
     const store = s3ObjectStore(s3.client(), WAL_BUCKET);
-    const failure = (p: Promise<unknown>): Promise<Error | undefined> => p.then(() => undefined, (e: Error) => e);
+    const failure = (p: Promise<unknown>): Promise<Error | undefined> =>
+      p.then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect((await failure(openArchive({ store, prefix: 'spilo/none' })))?.message).to.contain('no backup archive under "spilo/none"');
     await put('spilo/both/wal/15/wals/0000000100000000/000000010000000000000001.gz', 'x');
     await put('spilo/both/wal/15/wal_005/000000010000000000000001.lz4', 'x');

@@ -60,12 +60,15 @@ describe('backups: logical backups through the CronJob', function () {
     await s3?.stop();
   });
 
-  const jobs = async (): Promise<k8s.V1Job[]> =>
-    (await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: ns.name })).items;
+  const jobs = async (): Promise<k8s.V1Job[]> => (await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: ns.name })).items;
 
   it('runs on schedule, uploads pg_dumpall under upstream key, and the Job succeeds', async () => {
     const password = lb.password('postgres');
-    await sql(master, password, "CREATE TABLE items (id int PRIMARY KEY, note text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g");
+    await sql(
+      master,
+      password,
+      "CREATE TABLE items (id int PRIMARY KEY, note text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 500) g",
+    );
     await sql(
       master,
       password,
@@ -88,7 +91,9 @@ describe('backups: logical backups through the CronJob', function () {
     const newest = keys.sort().at(-1) ?? '';
     dumpKey = newest;
     const body = await client.send(new GetObjectCommand({ Bucket: LOGICAL_BUCKET, Key: newest }));
-    const dump = gunzipSync(Buffer.from(await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())).toString('utf8');
+    const dump = gunzipSync(
+      Buffer.from(await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()),
+    ).toString('utf8');
     client.destroy();
     expect(dump).to.contain('PostgreSQL database cluster dump');
     expect(dump).to.contain('CREATE TABLE public.items');
@@ -107,7 +112,7 @@ describe('backups: logical backups through the CronJob', function () {
         data: { LOGICAL_BACKUP_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
       },
     });
-    const restoredMaster = (await waitForRoles(kc, ns.name, restored.name, 0, 240_000)).master.ip ?? '';
+    const restoredMaster = (await waitForRoles(kc, ns.name, restored.name, { replicas: 0, timeoutMs: 240_000 })).master.ip ?? '';
     const expected = await fingerprint(master, lb.password('postgres'));
     expect(expected).to.have.length(2);
     // The restored cluster keeps its own superuser password (from its own Secret).
@@ -125,7 +130,9 @@ describe('backups: logical backups through the CronJob', function () {
       180_000,
       2000,
     );
-    const pods = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: ns.name, labelSelector: `job-name=${failed.metadata?.name}` });
+    const pods = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .listNamespacedPod({ namespace: ns.name, labelSelector: `job-name=${failed.metadata?.name}` });
     const terminated = pods.items.map((p) => [p.status?.phase, p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode]);
     expect(terminated).to.deep.include(['Failed', 1]);
   });

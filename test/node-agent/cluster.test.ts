@@ -112,13 +112,13 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       const deletedAt = Date.now();
       const ackedBefore = writer.acks.length;
       await core.deleteNamespacedPod({ name: before.master.name, namespace: ns.name });
-      const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
+      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 1, timeoutMs: 120_000, not: before.master.name });
       await eventually(
         'writes acknowledged by the new master',
         async () => (writer.acks.some((a) => a.at > deletedAt && a.server === after.master.ip) ? true : undefined),
         60_000,
       );
-      const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const back = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned, `${before.master.name} back as a replica`).to.not.equal(undefined);
       expect(returned?.uid).to.not.equal(before.master.uid);
@@ -154,13 +154,13 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       const crashedAt = Date.now();
       // Held down longer than the leader lock's ttl, as a node failure would: a replica must take over.
       expect(t.agent.crash(ns.name, before.master.name, { holdMs: 25_000 })).to.equal(1);
-      const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
+      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 1, timeoutMs: 120_000, not: before.master.name });
       await eventually(
         'writes acknowledged by the new master',
         async () => (writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined),
         60_000,
       );
-      const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const back = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned?.uid, 'the same pod, restarted in place').to.equal(before.master.uid);
       expect(returned?.restarts).to.equal(before.master.restarts + 1);
@@ -180,7 +180,7 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       await sleep(2000);
       const crashedAt = Date.now();
       t.agent.crash(ns.name, before.master.name);
-      const after = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       await eventually(
         'writes acknowledged after the crash',
         async () => (writer.acks.some((a) => a.at > crashedAt + 500 && a.server === after.master.ip) ? true : undefined),

@@ -209,7 +209,9 @@ describe('spiloPatroniConfig', () => {
     );
     // Spilo runs `wal-g wal-push`; WAL-G cannot be installed here, so barman-cloud archives (ADR 0016).
     expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" /run/scripts/wal_push.sh "%p"');
-    expect(p.adaptations).to.include('archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-g wal-push');
+    expect(p.adaptations).to.include(
+      'archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-g wal-push',
+    );
     expect(at(p.config, 'postgresql.recovery_conf.restore_command')).to.equal(
       'envdir "/run/etc/wal-e.d/env" timeout "0" /run/scripts/restore_command.sh "%f" "%p"',
     );
@@ -237,7 +239,9 @@ describe('spiloPatroniConfig', () => {
   it('archives with barman-cloud where Spilo would name wal-e (USE_WALG_BACKUP not true)', () => {
     const p = spiloPatroniConfig(operatorEnv({ WAL_S3_BUCKET: 'backups' }), host());
     expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" /run/scripts/wal_push.sh "%p"');
-    expect(p.adaptations).to.include('archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-e wal-push');
+    expect(p.adaptations).to.include(
+      'archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-e wal-push',
+    );
     expect(p.walEnv?.['AWS_INSTANCE_PROFILE']).to.equal('true');
   });
 
@@ -283,13 +287,11 @@ describe('spiloPatroniConfig', () => {
       const pod = { metadata: { name: 'acid-ha-0', namespace: 'team' }, spec: sts.spec?.template.spec };
       const container = sts.spec?.template.spec?.containers[0];
       if (container === undefined || pod.spec === undefined) throw new Error('no container');
-      const env = await resolveContainerEnv(
-        { ...pod, spec: pod.spec },
-        container,
-        { secret: async () => ({ password: 'pw', username: 'u' }), configMap: async () => undefined },
-        { podIP: '127.0.10.9', hostIP: '127.0.10.1', nodeCpu: 2, nodeMemoryBytes: GiB },
-        { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' },
-      );
+      const env = await resolveContainerEnv({ ...pod, spec: pod.spec }, container, {
+        sources: { secret: () => Promise.resolve({ password: 'pw', username: 'u' }), configMap: () => Promise.resolve(undefined) },
+        facts: { podIP: '127.0.10.9', hostIP: '127.0.10.1', nodeCpu: 2, nodeMemoryBytes: GiB },
+        serviceEnv: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' },
+      });
       const built = spiloPatroniConfig({ ...env, HOSTNAME: 'acid-ha-0' }, host());
       expect(at(built.config, 'kubernetes.scope_label')).to.equal('cluster-name');
       expect(at(built.config, 'kubernetes.use_endpoints')).to.equal(useConfigMaps ? undefined : true);

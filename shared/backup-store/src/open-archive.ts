@@ -38,7 +38,8 @@ export async function openArchive(options: { store: ObjectStore; prefix: string;
   let layout = options.layout;
   if (layout === undefined) {
     const found = await detectLayouts(store, prefix);
-    if (found.length === 0) throw new Error(`no backup archive under "${prefix}" (neither barman-cloud's base/, wals/ nor WAL-G's basebackups_005/, wal_005/)`);
+    if (found.length === 0)
+      throw new Error(`no backup archive under "${prefix}" (neither barman-cloud's base/, wals/ nor WAL-G's basebackups_005/, wal_005/)`);
     if (found.length > 1) throw new Error(`"${prefix}" holds both a barman-cloud and a WAL-G archive: name the layout`);
     layout = found[0] as ArchiveLayout;
   }

@@ -73,7 +73,12 @@ export function walgArchive(store: ObjectStore, prefix: string): BackupArchive {
         const metadataKey = `${root}basebackups_005/${name}/metadata.json`;
         const metadata = keys.has(metadataKey) ? (await store.read(metadataKey)).toString('utf8') : undefined;
         out.push(
-          walgBackup({ name, sentinel: (await store.read(o.key)).toString('utf8'), sentinelModified: o.lastModified, ...(metadata === undefined ? {} : { metadata }) }),
+          walgBackup({
+            name,
+            sentinel: (await store.read(o.key)).toString('utf8'),
+            sentinelModified: o.lastModified,
+            ...(metadata === undefined ? {} : { metadata }),
+          }),
         );
       }
       return out.sort((a, b) => a.finishTime.getTime() - b.finishTime.getTime());

@@ -118,7 +118,8 @@ export class S3Server implements S3Endpoint {
           // Any S3 answer (404 for the probe bucket) means the server is up; a refused connection does not.
           if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined) return;
         }
-        if (Date.now() > deadline) throw new Error(`versitygw did not answer on ${this.endpoint} within 30 s:\n${tailFile(this.logFile, 20)}`);
+        if (Date.now() > deadline)
+          throw new Error(`versitygw did not answer on ${this.endpoint} within 30 s:\n${tailFile(this.logFile, 20)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {

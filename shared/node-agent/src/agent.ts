@@ -163,8 +163,8 @@ class Agent implements NodeAgent {
         onChange: (pod) => this.podChanged(pod),
         onDelete: (pod) => this.podDeleted(pod),
         onError: (err) => this.log(`pod watch: ${(err as Error).message}`),
+        fieldSelector: `spec.nodeName=${this.nodeName}`,
       },
-      { fieldSelector: `spec.nodeName=${this.nodeName}` },
     );
     await this.pods.synced;
     this.ticker = setInterval(() => void this.tick(), 1000);
@@ -354,11 +354,11 @@ class Agent implements NodeAgent {
           expiresAt: expires === undefined ? Date.now() + expirationSeconds * 1000 : new Date(expires).getTime(),
         };
       },
-      claimPath: async (claim) => {
+      claimPath: (claim) => {
         const path = this.provisioner.claimPath(namespace, claim);
-        if (path === undefined)
-          throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`);
-        return path;
+        return path === undefined
+          ? Promise.reject(new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`))
+          : Promise.resolve(path);
       },
     };
   }

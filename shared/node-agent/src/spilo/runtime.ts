@@ -109,7 +109,15 @@ export class SpiloRuntime implements ContainerRuntime {
     if (plan.walEnv === undefined) return [];
     const p = plan.placeholders;
     const api = `http://${podIP}:${p['APIPORT']}`;
-    return ['/bin/bash', `${SCRIPTS_DIR}/launch.sh`, p['WALE_ENV_DIR'] as string, p['PGDATA'] as string, p['BACKUP_SCHEDULE'] as string, api, '--'];
+    return [
+      '/bin/bash',
+      `${SCRIPTS_DIR}/launch.sh`,
+      p['WALE_ENV_DIR'] as string,
+      p['PGDATA'] as string,
+      p['BACKUP_SCHEDULE'] as string,
+      api,
+      '--',
+    ];
   }
 
   /** /home (image content) and /run (RW_DIR) are the pod's own; volumes go on top. */
