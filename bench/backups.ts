@@ -227,7 +227,8 @@ try {
         ['restore (clone at a timestamp, to all rows readable)', `${fixed(restoreSeconds)} s`],
         [
           'WAL archive lag (segment full → archived)',
-          `median ${figures.walArchiveLagMs.median} ms, p95 ${figures.walArchiveLagMs.p95} ms, max ${figures.walArchiveLagMs.max} ms over ${lags.length} segments`,
+          `median ${figures.walArchiveLagMs.median} ms, p95 ${figures.walArchiveLagMs.p95} ms, ` +
+            `max ${figures.walArchiveLagMs.max} ms over ${lags.length} segments`,
         ],
         ['logical backup (Job start → complete)', `${fixed(logicalSeconds)} s, dump ${fixed(mib(dumpBytes))} MiB`],
       ],

@@ -11,6 +11,13 @@ import * as k8s from '@kubernetes/client-node';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
 
+const CONNECT = [
+  'PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do ' +
+    "-o jsonpath='{.data.password}' | base64 -d) \\",
+  '            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master ' +
+    "-o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require\"",
+].join('\n');
+
 const existing = readClusterState();
 if (existing !== undefined && isAlive(existing.owner)) {
   console.error(`a local control plane is already running (pid ${existing.owner}); stop it with: npm run cluster -- down`);
@@ -128,7 +135,7 @@ try {
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
   console.log(
-    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`,
+    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`,
   );
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
@@ -136,10 +143,10 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
-  Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3): WAL and base backups in
-            s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/, logical backups in s3://pgfn-logical/spilo/<cluster>/<uid>/logical_backups/.
-  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do -o jsonpath='{.data.password}' | base64 -d) \\
-            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
+  Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
+            WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/,
+            logical backups in s3://pgfn-logical/spilo/<cluster>/<uid>/logical_backups/.
+  Connect:  ${CONNECT}
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);

@@ -72,7 +72,8 @@ describe('backups: logical backups through the CronJob', function () {
     await sql(
       master,
       password,
-      'CREATE TABLE orders (id int PRIMARY KEY, item int REFERENCES items, amount numeric); INSERT INTO orders SELECT g, g % 500 + 1, g * 1.5 FROM generate_series(1, 2000) g',
+      'CREATE TABLE orders (id int PRIMARY KEY, item int REFERENCES items, amount numeric); ' +
+        'INSERT INTO orders SELECT g, g % 500 + 1, g * 1.5 FROM generate_series(1, 2000) g',
     );
     const since = Date.now();
     const job = await eventually(

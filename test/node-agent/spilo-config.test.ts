@@ -258,7 +258,8 @@ describe('spiloPatroniConfig', () => {
     );
     expect(at(p.config, 'bootstrap.method')).to.equal('clone_with_basebackup');
     expect(at(p.config, 'bootstrap.clone_with_basebackup.command')).to.equal(
-      'python3 /run/scripts/clone_with_basebackup.py --pgpass=/home/postgres/.pgpass_acid-src --host=acid-src.team --port=5432 --user="standby"',
+      'python3 /run/scripts/clone_with_basebackup.py --pgpass=/home/postgres/.pgpass_acid-src --host=acid-src.team ' +
+        '--port=5432 --user="standby"',
     );
     expect(p.clonePgpass).to.deep.equal({ path: '/home/postgres/.pgpass_acid-src', content: 'acid-src.team:5432:*:standby:p\\:w\n' });
   });

@@ -41,7 +41,7 @@ export async function openArchive(options: { store: ObjectStore; prefix: string;
     if (found.length === 0)
       throw new Error(`no backup archive under "${prefix}" (neither barman-cloud's base/, wals/ nor WAL-G's basebackups_005/, wal_005/)`);
     if (found.length > 1) throw new Error(`"${prefix}" holds both a barman-cloud and a WAL-G archive: name the layout`);
-    layout = found[0] as ArchiveLayout;
+    layout = found[0];
   }
   return layout === 'wal-g' ? walgArchive(store, prefix) : barmanArchive(store, prefix);
 }

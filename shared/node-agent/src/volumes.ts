@@ -86,7 +86,11 @@ async function prepareVolume(volume: V1Volume, dir: string, context: PodVolumeCo
     const data = await sources.secret(volume.secret.secretName ?? '');
     if (data === undefined && volume.secret.optional !== true)
       throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`);
-    writeKeys(dir, data ?? {}, { items: volume.secret.items, mode: volume.secret.defaultMode ?? 0o644, what: `Secret ${volume.secret.secretName}` });
+    writeKeys(dir, data ?? {}, {
+      items: volume.secret.items,
+      mode: volume.secret.defaultMode ?? 0o644,
+      what: `Secret ${volume.secret.secretName}`,
+    });
   } else if (volume.configMap !== undefined) {
     const data = await sources.configMap(volume.configMap.name ?? '');
     if (data === undefined && volume.configMap.optional !== true)

@@ -47,7 +47,12 @@ export class SpiloRuntime implements ContainerRuntime {
 
   constructor(private readonly user: OsUser) {}
 
-  async launch(ctx: LaunchContext): Promise<Launch> {
+  launch(ctx: LaunchContext): Promise<Launch> {
+    // The promise constructor turns the synchronous preparation's errors into rejections.
+    return new Promise((resolveLaunch) => resolveLaunch(this.prepare(ctx)));
+  }
+
+  private prepare(ctx: LaunchContext): Launch {
     const env: Record<string, string> = { ...SPILO_IMAGE_ENV, ...ctx.env, HOSTNAME: ctx.pod.metadata?.name ?? '' };
     if ((env['RW_DIR'] ?? '/run') !== '/run')
       throw new ContainerConfigError(`RW_DIR=${env['RW_DIR']}: the pgfn node agent supports only /run`);
@@ -239,7 +244,7 @@ export class SpiloRuntime implements ContainerRuntime {
 function archiveWatch(ctx: LaunchContext): () => Promise<void> {
   const file = join(ctx.runDir, 'pgfn', 'archive-failure');
   let reported: string | undefined;
-  return async () => {
+  const check = (): void => {
     const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
     if (text === undefined) {
       if (reported !== undefined) ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
@@ -256,6 +261,7 @@ function archiveWatch(ctx: LaunchContext): () => Promise<void> {
       message: `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`,
     });
   };
+  return () => new Promise((resolveCheck) => resolveCheck(check()));
 }
 
 function runPath(runDir: string, path: string): string {

@@ -114,7 +114,8 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
     // Patroni would publish the master through the Endpoints object, which cannot hold the pods'
     // loopback addresses (see resolver.ts): the master Service would never resolve.
     throw new Error(
-      "config.kubernetesUseConfigmaps is false: Patroni's Endpoints DCS mode is not supported on the node agent (pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default",
+      "config.kubernetesUseConfigmaps is false: Patroni's Endpoints DCS mode is not supported on the node agent " +
+        '(pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default',
     );
   }
   let counter = 0;
