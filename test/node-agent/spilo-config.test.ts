@@ -193,7 +193,7 @@ describe('spiloPatroniConfig', () => {
     );
   });
 
-  it('archives WAL to S3 through WAL-G with the envdir Spilo writes', () => {
+  it('archives WAL to S3 with the envdir Spilo writes (barman-cloud in place of WAL-G)', () => {
     const p = spiloPatroniConfig(
       operatorEnv({
         WAL_S3_BUCKET: 'backups',
