@@ -6,6 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { openArchive, s3ObjectStore } from '@pgfn/backup-store';
 import { secretName } from '@pgfn/builder';
 import type { S3Server } from '@pgfn/controlplane';
 import { KubeClient } from '@pgfn/kube';
@@ -64,7 +65,7 @@ describe('backups with the operator in the loop (reconcile → node agent → S3
         const cur = (await kc
           .makeApiClient(k8s.CustomObjectsApi)
           .getNamespacedCustomObject({ ...PG, namespace: ns.name, name })) as Cluster;
-        return (cur.status)?.PostgresClusterStatus === 'Running' ? true : undefined;
+        return cur.status?.PostgresClusterStatus === 'Running' ? true : undefined;
       },
       120_000,
       2000,
@@ -113,25 +114,18 @@ describe('backups with the operator in the loop (reconcile → node agent → S3
     await sql(sourceMaster, pw, 'CREATE TABLE events (id serial PRIMARY KEY, phase text)');
     await sql(sourceMaster, pw, "INSERT INTO events (phase) SELECT 'before' FROM generate_series(1, 30)");
     const rowsAt = Date.now();
-    const prefix = `spilo/acid-op/${source.metadata?.uid ?? ''}/wal/15/base/`;
-    const client = s3.client();
-    // A base backup (on Spilo's schedule) that began after those rows: barman names it by its start time.
+    const archive = await openArchive({
+      store: s3ObjectStore(s3.client(), WAL_BUCKET),
+      prefix: `spilo/acid-op/${source.metadata?.uid ?? ''}/wal/15`,
+      layout: 'barman-cloud',
+    });
+    // A completed base backup (on Spilo's schedule) that began after those rows.
     await eventually(
       'a base backup begun after the rows',
-      async () => {
-        const listed = await client.send(new ListObjectsV2Command({ Bucket: WAL_BUCKET, Prefix: prefix }));
-        const ids = (listed.Contents ?? [])
-          .map((o) => /base\/(\d{8}T\d{6})\/backup\.info$/.exec(o.Key ?? '')?.[1])
-          .filter((x) => x !== undefined);
-        const started = ids.map((id) =>
-          Date.parse(`${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 11)}:${id.slice(11, 13)}:${id.slice(13)}Z`),
-        );
-        return started.some((s) => s > rowsAt) ? true : undefined;
-      },
+      async () => ((await archive.backups()).some((b) => (b.startTime?.getTime() ?? 0) > rowsAt) ? true : undefined),
       150_000,
       2000,
     );
-    client.destroy();
     await sql(sourceMaster, pw, "INSERT INTO events (phase) SELECT 'after-backup' FROM generate_series(1, 20)");
     const [{ t: target }] = (await sql<{ t: string }>(
       sourceMaster,
