@@ -1,4 +1,4 @@
-import type { V1Endpoints, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Endpoints, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   buildPodStatus,
   ContainerConfigError,
@@ -10,6 +10,7 @@ import {
   pgbouncerFiles,
   podPhase,
   serviceBackends,
+  resizeNeed,
   shouldProvision,
   storageClass,
 } from '@pgfn/node-agent';
@@ -347,5 +348,28 @@ describe('hostsFile', () => {
       '127.0.10.2\tacid-src acid-src.team acid-src.team.svc acid-src.team.svc.cluster.local',
       '127.0.0.1\tlocalhost',
     ]);
+  });
+});
+
+describe('resizeNeed', () => {
+  const pv = (storage: string, uid = 'uid-1'): V1PersistentVolume => ({
+    metadata: { name: 'pvc-uid-1', annotations: { 'pv.kubernetes.io/provisioned-by': 'pgfn.dev/node-agent' } },
+    spec: { capacity: { storage }, claimRef: { uid } },
+  });
+  const pvc = (requested: string, capacity: string): V1PersistentVolumeClaim => ({
+    metadata: { name: 'data', namespace: 'team', uid: 'uid-1' },
+    spec: { volumeName: 'pvc-uid-1', resources: { requests: { storage: requested } } },
+    status: { phase: 'Bound', capacity: { storage: capacity } },
+  });
+
+  it('grows the PV first, then the claim status, by exact quantity', () => {
+    expect(resizeNeed(pvc('2Gi', '1Gi'), pv('1Gi'))).to.deep.equal({ volume: '2Gi', claimStatus: '2Gi' });
+    expect(resizeNeed(pvc('2048Mi', '1Gi'), pv('2Gi'))).to.deep.equal({ claimStatus: '2048Mi' });
+    expect(resizeNeed(pvc('2Gi', '2Gi'), pv('2Gi'))).to.equal(undefined);
+  });
+
+  it("leaves volumes that are not ours or not this claim's", () => {
+    expect(resizeNeed(pvc('2Gi', '1Gi'), { ...pv('1Gi'), metadata: { name: 'x' } })).to.equal(undefined);
+    expect(resizeNeed(pvc('2Gi', '1Gi'), pv('1Gi', 'other'))).to.equal(undefined);
   });
 });
