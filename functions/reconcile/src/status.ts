@@ -83,7 +83,7 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
       podsReady ? 'AllPodsReady' : 'PodsNotReady',
       podsReady
         ? `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`
-        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${pods.masters > 1 ? ` (${pods.masters} pods are labelled master)` : ''}`,
+        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${tooManyMasters(pods.masters)}`,
     );
     add(
       'RollingUpdate',
@@ -108,11 +108,31 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
     ...(g === undefined ? {} : { observedGeneration: g }),
     ...(obs.metadataHash === undefined ? {} : { observedMetadataHash: obs.metadataHash }),
     conditions: [
-      ...conds.map((c) => ({ ...c, lastTransitionTime: transitionTime(c, previous?.conditions, now) })),
+      ...conds.map((c) => ({
+        ...keepRolloutDetail(c, previous?.conditions),
+        lastTransitionTime: transitionTime(c, previous?.conditions, now),
+      })),
       // Conditions other functions own (TeamRolesSynced, BackupVerified …) are kept as they are.
       ...(previous?.conditions ?? []).filter((c) => !ours.has(c.type)),
     ],
   };
+}
+
+/**
+ * reconcile decides whether pods wait for rotation; the rolling-update function says which is next and
+ * why it waits. While the status stays the same, its reason and message are kept.
+ */
+function keepRolloutDetail(
+  c: Omit<Condition, 'lastTransitionTime'>,
+  previous: readonly Condition[] | undefined,
+): Omit<Condition, 'lastTransitionTime'> {
+  const before = previous?.find((p) => p.type === c.type);
+  if (c.type !== 'RollingUpdate' || before === undefined || before.status !== c.status) return c;
+  return { ...c, reason: before.reason, message: before.message };
+}
+
+function tooManyMasters(masters: number): string {
+  return masters > 1 ? ` (${masters} pods are labelled master)` : '';
 }
 
 function statusString(obs: Observation, podsReady: boolean): string {

@@ -1,0 +1,244 @@
+// One invocation for one cluster: under the cluster's Lease, read everything, then take at most one
+// step that can take a pod or Postgres down — in upstream's order (sync.go syncStatefulSet): Patroni
+// configuration, pending restarts, then pod rotation. Growing volumes never takes anything down, so it
+// happens whenever needed. Progress is on status (conditions) and in Events; nothing is remembered in
+// the process, so a cold instance resumes where another stopped.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { OperatorConfig } from '@pgfn/api';
+import { podRoleLabelKey } from '@pgfn/builder';
+import type { Logger } from '@pgfn/fn-runtime';
+import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
+import { readCluster, type Cluster, type LiveCluster } from './cluster.js';
+import {
+  configCondition,
+  PATRONI_CONFIG,
+  RESTART_PRIMARY_FIRST,
+  ROLLING_UPDATE,
+  rotationCondition,
+  volumeCondition,
+  type ConditionUpdate,
+} from './conditions.js';
+import type { RollingDeps } from './deps.js';
+import { diffPatroniConfig } from './patroni-config-diff.js';
+import { claimView, podView, templateImage } from './pod-view.js';
+import { planRestart, type RestartStep } from './restart-plan.js';
+import { planRotation, type RotationStep } from './rotation-plan.js';
+import { planVolumeResize } from './volume-resize.js';
+
+export type AdvanceOutcome = 'busy' | 'gone' | 'up-to-date' | 'acted' | 'waiting' | 'failed';
+
+/** How long a configuration patch is trusted to show up as pending restarts (Patroni needs a loop or two). */
+const RESTART_SETTLE_MS = 60_000;
+
+interface Context {
+  readonly deps: RollingDeps;
+  readonly config: OperatorConfig;
+  readonly live: LiveCluster;
+  readonly log: Logger;
+}
+
+export async function advance(deps: RollingDeps, ref: { namespace: string; name: string }, log: Logger): Promise<AdvanceOutcome> {
+  if (!(await deps.lease.tryAcquire(ref.namespace, ref.name))) return 'busy';
+  try {
+    const config = await deps.loadConfig();
+    const live = await readCluster(deps.kube, ref, config);
+    if (live === undefined) return 'gone';
+    return await step({ deps, config, live, log });
+  } finally {
+    await deps.lease.release(ref.namespace, ref.name);
+  }
+}
+
+async function step(ctx: Context): Promise<AdvanceOutcome> {
+  const conditions: ConditionUpdate[] = [await volumes(ctx)];
+  const roleLabel = podRoleLabelKey(ctx.config);
+  const master = ctx.live.pods.find((p) => p.metadata?.labels?.[roleLabel] === 'master' && p.status?.podIP !== undefined);
+  const base = master === undefined ? undefined : patroniUrl(master.status?.podIP ?? '', ctx.deps.patroniPort);
+  const members =
+    base === undefined
+      ? undefined
+      : await ctx.deps.patroni.cluster(base).then(
+          (c) => c.members,
+          () => undefined,
+        );
+  if (base !== undefined && members !== undefined) {
+    const configured = await configure(ctx, base, members);
+    conditions.push(configured.condition);
+    if (configured.acted) return finish(ctx, conditions, 'acted');
+  }
+  const rotation = await rotate(ctx, base, members);
+  conditions.push(rotation.condition);
+  return finish(ctx, conditions, rotation.outcome);
+}
+
+async function finish(ctx: Context, conditions: readonly ConditionUpdate[], outcome: AdvanceOutcome): Promise<AdvanceOutcome> {
+  await ctx.deps.writeConditions(ctx.live.cluster, conditions);
+  return outcome;
+}
+
+function previous(ctx: Context, type: string): ConditionUpdate & { lastTransitionTime?: string } {
+  return ctx.live.cluster.status?.conditions?.find((c) => c.type === type) ?? { type, status: 'Unknown', reason: '', message: '' };
+}
+
+/** Grows PVCs per storage_resize_mode; problems (shrink, off, cloud-only modes) go to status and one Warning per change. */
+async function volumes(ctx: Context): Promise<ConditionUpdate> {
+  const { cluster, claims, expandable } = ctx.live;
+  const plan = planVolumeResize({
+    mode: ctx.config.storageResizeMode,
+    volume: cluster.spec.volume,
+    claims: claims.map(claimView),
+    expandable,
+  });
+  for (const g of plan.grow) {
+    await ctx.deps.kube.apply({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: g.claim, namespace: cluster.metadata?.namespace },
+      spec: { resources: { requests: { storage: g.size } } },
+    });
+    ctx.log.info({ claim: g.claim, from: g.from, to: g.size }, 'grew volume claim');
+  }
+  if (plan.grow.length > 0)
+    await ctx.deps.recordEvent(cluster, 'Normal', 'VolumeResized', plan.grow.map((g) => `${g.claim} ${g.from} → ${g.size}`).join('; '));
+  const condition = volumeCondition(
+    plan.problems,
+    plan.grow.map((g) => g.claim),
+  );
+  const before = previous(ctx, condition.type);
+  if (plan.problems.length > 0 && before.message !== condition.message)
+    await ctx.deps.recordEvent(cluster, 'Warning', 'VolumeResizeRefused', condition.message ?? '');
+  return condition;
+}
+
+/** PATCH /config once when the DCS differs from the manifest; else the next pending restart. */
+async function configure(
+  ctx: Context,
+  base: string,
+  members: readonly ClusterMember[],
+): Promise<{ acted: boolean; condition: ConditionUpdate }> {
+  const { cluster } = ctx.live;
+  const parameters = { ...(cluster.spec.postgresql.parameters ?? {}) };
+  if ((cluster.spec.streams ?? []).length > 0) parameters['wal_level'] = 'logical';
+  const effective = await ctx.deps.patroni.config(base);
+  const diff = diffPatroniConfig(effective, {
+    patroni: cluster.spec.patroni ?? {},
+    parameters,
+    failsafeDefault: ctx.config.enablePatroniFailsafeMode,
+  });
+  if (diff.patch !== undefined) {
+    await ctx.deps.patroni.patchConfig(base, diff.patch);
+    ctx.log.info({ changes: diff.changes }, 'patched Patroni configuration');
+    await ctx.deps.recordEvent(cluster, 'Normal', 'PatroniConfigPatched', diff.changes.join(', '));
+    const pending: RestartStep = { action: 'wait', reason: 'waiting for Patroni to apply the change', pending: members.map((m) => m.name) };
+    return { acted: true, condition: configCondition(diff.changes, pending, diff.restartPrimaryFirst) };
+  }
+  const before = previous(ctx, PATRONI_CONFIG);
+  const primaryFirst = before.reason === RESTART_PRIMARY_FIRST;
+  const restart = planRestart({ members, primaryFirst });
+  if (restart.action === 'none') {
+    // Patroni reports pending restarts only after its next loop: keep the recorded order meanwhile.
+    const since = Date.parse(before.lastTransitionTime ?? '');
+    const settling = before.status === 'False' && ctx.deps.now().getTime() - since < RESTART_SETTLE_MS;
+    return { acted: false, condition: settling ? before : configCondition([], restart, false) };
+  }
+  if (restart.action === 'wait') return { acted: false, condition: configCondition([], restart, primaryFirst) };
+  const pod = ctx.live.pods.find((p) => p.metadata?.name === restart.member);
+  if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition([], restart, primaryFirst) };
+  await ctx.deps.recordEvent(
+    cluster,
+    'Normal',
+    'RestartingPostgres',
+    `restarting Postgres on ${restart.role} ${restart.member} (pending restart)`,
+  );
+  await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
+  ctx.log.info({ member: restart.member, role: restart.role }, 'restarted Postgres through Patroni');
+  return { acted: true, condition: configCondition([], restart, primaryFirst) };
+}
+
+async function streamingFrom(ctx: Context, base: string | undefined): Promise<ReadonlySet<string> | undefined> {
+  if (base === undefined) return undefined;
+  const status = await ctx.deps.patroni.member(base).catch(() => undefined);
+  if (status === undefined) return undefined;
+  return new Set((status.replication ?? []).filter((r) => r.state === 'streaming').map((r) => r.application_name));
+}
+
+async function rotate(
+  ctx: Context,
+  base: string | undefined,
+  members: readonly ClusterMember[] | undefined,
+): Promise<{ outcome: AdvanceOutcome; condition: ConditionUpdate }> {
+  const { cluster, statefulSet, pods } = ctx.live;
+  const roleLabel = podRoleLabelKey(ctx.config);
+  const plan = planRotation({
+    pods: pods.map((p) => podView(p, roleLabel)),
+    expectedPods: statefulSet.spec?.replicas ?? 0,
+    templateImage: templateImage(statefulSet),
+    lazySpiloUpgrade: ctx.config.enableLazySpiloUpgrade,
+    synchronousMode: cluster.spec.patroni?.synchronous_mode === true,
+    members,
+    streaming: await streamingFrom(ctx, base),
+    nowMs: ctx.deps.now().getTime(),
+    podTimeoutMs: ctx.deps.podTimeoutMs,
+  });
+  const before = previous(ctx, ROLLING_UPDATE);
+  const completedNow = plan.action === 'none' && before.status === 'True';
+  const condition = rotationCondition(plan, completedNow);
+  const outcome = await execute(ctx, plan, pods, before);
+  if (completedNow) {
+    await ctx.deps.recordEvent(cluster, 'Normal', 'RollingUpdateCompleted', 'every pod runs the desired template');
+    await ctx.deps.emit('dev.pgfn.rollingupdate.completed', subject(cluster), {
+      namespace: cluster.metadata?.namespace,
+      name: cluster.metadata?.name,
+    });
+  }
+  return { outcome, condition };
+}
+
+function subject(cluster: Cluster): string {
+  return `${cluster.metadata?.namespace ?? ''}/${cluster.metadata?.name ?? ''}`;
+}
+
+async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[], before: ConditionUpdate): Promise<AdvanceOutcome> {
+  const { cluster } = ctx.live;
+  const namespace = cluster.metadata?.namespace ?? '';
+  switch (plan.action) {
+    case 'none':
+      return 'up-to-date';
+    case 'wait':
+      return 'waiting';
+    case 'blocked':
+    case 'fail': {
+      const reason = plan.action === 'fail' ? 'RollingUpdateFailed' : 'RollingUpdateBlocked';
+      // One Warning and one CloudEvent per distinct problem, not one per invocation.
+      if (before.message?.includes(plan.reason) !== true) {
+        await ctx.deps.recordEvent(cluster, 'Warning', reason, plan.reason);
+        if (plan.action === 'fail')
+          await ctx.deps.emit('dev.pgfn.rollingupdate.failed', subject(cluster), {
+            namespace,
+            name: cluster.metadata?.name,
+            pod: plan.pod,
+            reason: plan.reason,
+          });
+      }
+      return plan.action === 'fail' ? 'failed' : 'waiting';
+    }
+    case 'delete': {
+      const type = plan.downtime ? 'Warning' : 'Normal';
+      const why = plan.downtime ? plan.reason : `recreating ${plan.role} ${plan.pod}: ${plan.reason}`;
+      await ctx.deps.recordEvent(cluster, type, plan.downtime ? 'RecreatingSingleInstance' : 'RecreatingPod', why);
+      await ctx.deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: plan.pod });
+      ctx.log.info({ pod: plan.pod, role: plan.role, downtime: plan.downtime }, 'deleted pod for rotation');
+      return 'acted';
+    }
+    case 'switchover': {
+      const master = pods.find((p) => p.metadata?.name === plan.from);
+      await ctx.deps.recordEvent(cluster, 'Normal', 'Switchover', `switching over from ${plan.from} to ${plan.to}: ${plan.reason}`);
+      await ctx.deps.patroni.switchover(patroniUrl(master?.status?.podIP ?? '', ctx.deps.patroniPort), {
+        leader: plan.from,
+        candidate: plan.to,
+      });
+      ctx.log.info({ from: plan.from, to: plan.to }, 'switched over');
+      return 'acted';
+    }
+  }
+}
