@@ -98,7 +98,8 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
       e.reason === 'Switchover' ? 'switchover' : /recreating (master|replica) (\S+):/.exec(e.message ?? '')?.[2],
     );
     const replicas = before.replicas.map((r) => r.name).sort();
-    expect(order, 'replicas first, one switchover, then the old master').to.deep.equal([...replicas, 'switchover', before.master.name]);
+    expect([...order.slice(0, 2)].sort(), 'replicas first').to.deep.equal(replicas);
+    expect(order.slice(2), 'one switchover, then the old master').to.deep.equal(['switchover', before.master.name]);
     expect(after.master.name).to.not.equal(before.master.name);
     const client = await connect(after.master.ip ?? '', await s.password(NAME, 'postgres'));
     try {

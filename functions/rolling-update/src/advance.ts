@@ -134,7 +134,7 @@ async function configure(
   }
   const before = previous(ctx, PATRONI_CONFIG);
   const primaryFirst = before.reason === RESTART_PRIMARY_FIRST;
-  const restart = planRestart({ members, primaryFirst });
+  const restart = planRestart({ members: await ownViews(ctx, members), primaryFirst });
   if (restart.action === 'none') {
     // Patroni reports pending restarts only after its next loop: keep the recorded order meanwhile.
     const since = Date.parse(before.lastTransitionTime ?? '');
@@ -153,6 +153,21 @@ async function configure(
   await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
   ctx.log.info({ member: restart.member, role: restart.role }, 'restarted Postgres through Patroni');
   return { acted: true, condition: configCondition([], restart, primaryFirst) };
+}
+
+/**
+ * Each member's own answer on pending_restart and state: the DCS copy in GET /cluster lags a Patroni
+ * loop behind, and a member just restarted would otherwise be restarted again.
+ */
+async function ownViews(ctx: Context, members: readonly ClusterMember[]): Promise<ClusterMember[]> {
+  return Promise.all(
+    members.map(async (m) => {
+      const ip = ctx.live.pods.find((p) => p.metadata?.name === m.name)?.status?.podIP;
+      const own = ip === undefined ? undefined : await ctx.deps.patroni.member(patroniUrl(ip, ctx.deps.patroniPort)).catch(() => undefined);
+      if (own === undefined) return { ...m, state: 'unknown' };
+      return { ...m, state: own.state, pending_restart: own.pending_restart === true };
+    }),
+  );
 }
 
 async function streamingFrom(ctx: Context, base: string | undefined): Promise<ReadonlySet<string> | undefined> {

@@ -1,6 +1,8 @@
 // A per-cluster coordination.k8s.io Lease (until the function kit offers one): acquired by create or
 // by a merge patch carrying the resourceVersion it read, so of two instances racing for a free or
 // expired Lease exactly one wins (the other gets 409). Released by clearing the holder the same way.
+// Invocations in one process share its identity, so the process also keeps the clusters it holds:
+// a second concurrent invocation for the same cluster is busy, as another instance would be.
 import type { V1Lease } from '@kubernetes/client-node';
 import { RestClient, statusCode } from '@pgfn/kube';
 import type { ClusterLease } from './deps.js';
@@ -45,26 +47,42 @@ export function createClusterLease(rest: RestClient, o: LeaseOptions): ClusterLe
     if (statusCode(err) === 409) return false;
     throw err;
   };
+  const held = new Set<string>();
+  const take = async (namespace: string, cluster: string): Promise<boolean> => {
+    const name = leaseName(cluster);
+    const now = microTime(o.now());
+    const spec = { holderIdentity: o.identity, leaseDurationSeconds: o.durationSeconds, acquireTime: now, renewTime: now };
+    const lease = await read(namespace, name);
+    if (lease === undefined) {
+      const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec };
+      return rest.request({ method: 'POST', path: path(namespace), body }).then(() => true, conflictIsFalse);
+    }
+    if (heldByOther(lease, o.identity, o.now())) return false;
+    const body = { metadata: { resourceVersion: lease.metadata?.resourceVersion }, spec };
+    return rest.request({ method: 'PATCH', path: path(namespace, name), body, contentType: MERGE }).then(() => true, conflictIsFalse);
+  };
   return {
     async tryAcquire(namespace, cluster) {
-      const name = leaseName(cluster);
-      const now = microTime(o.now());
-      const spec = { holderIdentity: o.identity, leaseDurationSeconds: o.durationSeconds, acquireTime: now, renewTime: now };
-      const lease = await read(namespace, name);
-      if (lease === undefined) {
-        const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec };
-        return rest.request({ method: 'POST', path: path(namespace), body }).then(() => true, conflictIsFalse);
-      }
-      if (heldByOther(lease, o.identity, o.now())) return false;
-      const body = { metadata: { resourceVersion: lease.metadata?.resourceVersion }, spec };
-      return rest.request({ method: 'PATCH', path: path(namespace, name), body, contentType: MERGE }).then(() => true, conflictIsFalse);
+      const key = `${namespace}/${cluster}`;
+      if (held.has(key)) return false;
+      held.add(key);
+      const acquired = await take(namespace, cluster).catch((err: unknown) => {
+        held.delete(key);
+        throw err;
+      });
+      if (!acquired) held.delete(key);
+      return acquired;
     },
     async release(namespace, cluster) {
       const name = leaseName(cluster);
-      const lease = await read(namespace, name);
-      if (lease?.spec?.holderIdentity !== o.identity) return;
-      const body = { metadata: { resourceVersion: lease.metadata?.resourceVersion }, spec: { holderIdentity: null } };
-      await rest.request({ method: 'PATCH', path: path(namespace, name), body, contentType: MERGE }).catch(conflictIsFalse);
+      try {
+        const lease = await read(namespace, name);
+        if (lease?.spec?.holderIdentity !== o.identity) return;
+        const body = { metadata: { resourceVersion: lease.metadata?.resourceVersion }, spec: { holderIdentity: null } };
+        await rest.request({ method: 'PATCH', path: path(namespace, name), body, contentType: MERGE }).catch(conflictIsFalse);
+      } finally {
+        held.delete(`${namespace}/${cluster}`);
+      }
     },
   };
 }

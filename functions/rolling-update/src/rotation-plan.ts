@@ -91,7 +91,9 @@ export function planRotation(input: RotationInput): RotationStep {
         reason: `pod ${overdue.pod.name} ${overdue.why} after ${seconds(input.podTimeoutMs)} s; the rollout stops and the master stays`,
       };
     // Recreating the one broken pod that waits for rotation anyway takes nothing else down.
-    const only = unhealthy.length === 1 && isPending.has(first.pod.name) && !first.pod.deleting && first.pod.role !== 'master';
+    // (A replica that is only briefly not streaming is waited for, not recreated.)
+    const down = first.pod.phase !== 'Running' || !first.pod.ready;
+    const only = unhealthy.length === 1 && down && isPending.has(first.pod.name) && !first.pod.deleting && first.pod.role !== 'master';
     if (only && masters.length === 1 && pods.length === input.expectedPods)
       return { action: 'delete', pending, pod: first.pod.name, role: 'replica', downtime: false, reason: `${first.pod.name} ${first.why}` };
     return { action: 'wait', pending, reason: `waiting for pod ${first.pod.name}: it ${first.why}` };
