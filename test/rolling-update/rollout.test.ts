@@ -154,7 +154,16 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
       500,
     );
     expect((await sqlOn(master.ip ?? '', 'SELECT pg_postmaster_start_time()::text AS t'))[0]?.['t'], 'no restart').to.equal(startTime);
-    await s.waitFor('PatroniConfigApplied True', NAME, (c) => (condition(c, 'PatroniConfigApplied')?.status === 'True' ? true : undefined));
+    // Nothing changes on the pods after a reload: the periodic check confirms it.
+    await eventually(
+      'PatroniConfigApplied True on a periodic check',
+      async () => {
+        s.pipeline.pings.fire('pgfn-rolling-update-check');
+        return condition(await s.read(NAME), 'PatroniConfigApplied')?.status === 'True' ? true : undefined;
+      },
+      120_000,
+      2000,
+    );
     expect((await ourEvents()).filter((e) => e.reason === 'RestartingPostgres').length).to.equal(restartsBefore);
   });
 
@@ -263,11 +272,16 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     );
     // Its Patroni dies and stays dead (the node agent holds the restart back).
     s.agent.agent.crash(s.namespace, victim, { holdMs: 3_600_000 });
-    const failed = await s.waitFor(
+    // An idle cluster's pods change no more; the periodic check notices the timeout.
+    const failed = await eventually(
       'RollingUpdate Failed',
-      NAME,
-      (c) => (condition(c, 'RollingUpdate')?.reason === 'Failed' ? condition(c, 'RollingUpdate') : undefined),
+      async () => {
+        s.pipeline.pings.fire('pgfn-rolling-update-check');
+        const c = condition(await s.read(NAME), 'RollingUpdate');
+        return c?.reason === 'Failed' ? c : undefined;
+      },
       (POD_TIMEOUT_SECONDS + 120) * 1000,
+      3000,
     );
     expect(failed?.message).to.include(`pod ${victim}`);
     const warning = (await ourEvents()).slice(eventsBefore).find((e) => e.reason === 'RollingUpdateFailed');

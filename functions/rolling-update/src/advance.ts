@@ -11,6 +11,7 @@ import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
 import { readCluster, type Cluster, type LiveCluster } from './cluster.js';
 import {
   configCondition,
+  patchedCondition,
   PATRONI_CONFIG,
   RESTART_PRIMARY_FIRST,
   ROLLING_UPDATE,
@@ -21,14 +22,17 @@ import {
 import type { RollingDeps } from './deps.js';
 import { diffPatroniConfig } from './patroni-config-diff.js';
 import { claimView, podView, templateImage } from './pod-view.js';
-import { planRestart, type RestartStep } from './restart-plan.js';
+import { planRestart } from './restart-plan.js';
 import { planRotation, type RotationStep } from './rotation-plan.js';
 import { planVolumeResize } from './volume-resize.js';
 
 export type AdvanceOutcome = 'busy' | 'gone' | 'up-to-date' | 'acted' | 'waiting' | 'failed';
 
-/** How long a configuration patch is trusted to show up as pending restarts (Patroni needs a loop or two). */
-const RESTART_SETTLE_MS = 60_000;
+/** How long after a configuration patch Patroni may still not report its restarts: two of its loops and a margin. */
+function settleMs(loopWaitSeconds: unknown): number {
+  const loop = typeof loopWaitSeconds === 'number' && loopWaitSeconds > 0 ? loopWaitSeconds : 10;
+  return (2 * loop + 5) * 1000;
+}
 
 interface Context {
   readonly deps: RollingDeps;
@@ -129,8 +133,7 @@ async function configure(
     await ctx.deps.patroni.patchConfig(base, diff.patch);
     ctx.log.info({ changes: diff.changes }, 'patched Patroni configuration');
     await ctx.deps.recordEvent(cluster, 'Normal', 'PatroniConfigPatched', diff.changes.join(', '));
-    const pending: RestartStep = { action: 'wait', reason: 'waiting for Patroni to apply the change', pending: members.map((m) => m.name) };
-    return { acted: true, condition: configCondition(diff.changes, pending, diff.restartPrimaryFirst) };
+    return { acted: true, condition: patchedCondition(diff.changes, diff.restartPrimaryFirst) };
   }
   const before = previous(ctx, PATRONI_CONFIG);
   const primaryFirst = before.reason === RESTART_PRIMARY_FIRST;
@@ -138,12 +141,12 @@ async function configure(
   if (restart.action === 'none') {
     // Patroni reports pending restarts only after its next loop: keep the recorded order meanwhile.
     const since = Date.parse(before.lastTransitionTime ?? '');
-    const settling = before.status === 'False' && ctx.deps.now().getTime() - since < RESTART_SETTLE_MS;
-    return { acted: false, condition: settling ? before : configCondition([], restart, false) };
+    const settling = before.status === 'False' && ctx.deps.now().getTime() - since < settleMs(effective['loop_wait']);
+    return { acted: false, condition: settling ? before : configCondition(restart, false) };
   }
-  if (restart.action === 'wait') return { acted: false, condition: configCondition([], restart, primaryFirst) };
+  if (restart.action === 'wait') return { acted: false, condition: configCondition(restart, primaryFirst) };
   const pod = ctx.live.pods.find((p) => p.metadata?.name === restart.member);
-  if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition([], restart, primaryFirst) };
+  if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition(restart, primaryFirst) };
   await ctx.deps.recordEvent(
     cluster,
     'Normal',
@@ -152,7 +155,7 @@ async function configure(
   );
   await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
   ctx.log.info({ member: restart.member, role: restart.role }, 'restarted Postgres through Patroni');
-  return { acted: true, condition: configCondition([], restart, primaryFirst) };
+  return { acted: true, condition: configCondition(restart, primaryFirst) };
 }
 
 /**

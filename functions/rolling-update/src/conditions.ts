@@ -35,16 +35,24 @@ export function rotationCondition(step: RotationStep, completedNow: boolean): Co
   };
 }
 
-export function configCondition(changes: readonly string[], restart: RestartStep | undefined, primaryFirst: boolean): ConditionUpdate {
-  if (restart !== undefined && restart.action !== 'none') {
-    const left = `Postgres restart pending on ${restart.pending.join(', ')}`;
+/** Right after a PATCH /config: Patroni applies it on its next loop and then reports any restart it needs. */
+export function patchedCondition(changes: readonly string[], primaryFirst: boolean): ConditionUpdate {
+  return {
+    type: PATRONI_CONFIG,
+    status: 'False',
+    reason: primaryFirst ? RESTART_PRIMARY_FIRST : 'Applying',
+    message: `patched ${changes.join(', ')}; waiting for Patroni to apply it`,
+  };
+}
+
+export function configCondition(restart: RestartStep, primaryFirst: boolean): ConditionUpdate {
+  if (restart.action !== 'none')
     return {
       type: PATRONI_CONFIG,
       status: 'False',
       reason: primaryFirst ? RESTART_PRIMARY_FIRST : 'RestartPending',
-      message: changes.length > 0 ? `patched ${changes.join(', ')}; ${left}` : left,
+      message: `Postgres restart pending on ${restart.pending.join(', ')}`,
     };
-  }
   return {
     type: PATRONI_CONFIG,
     status: 'True',
