@@ -33,7 +33,7 @@ import {
   teamMembers,
   type ApplyReport,
 } from '../functions/team-role-sync/src/index.js';
-import { mapLimited } from '../functions/team-role-sync/src/limit.js';
+import { mapLimited } from '@pgfn/fn-runtime';
 
 const arg = (flag: string, fallback: number): number => {
   const i = process.argv.indexOf(flag);
@@ -216,7 +216,8 @@ try {
 
   const headers = Object.keys(rows[0] ?? {}) as (keyof RunRow)[];
   console.log(
-    `\nteam-role-sync: a ${MEMBERS.toLocaleString('en')}-member team into ${CLUSTERS} clusters, ${CONCURRENCY} at a time, one PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}`,
+    `\nteam-role-sync: a ${MEMBERS.toLocaleString('en')}-member team into ${CLUSTERS} clusters, ${CONCURRENCY} at a time, ` +
+      `one PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}`,
   );
   console.log('apiMs/readMs/planMs/executeMs are summed over clusters; wallMs is the whole run.\n');
   console.log(`| ${headers.join(' | ')} |`);

@@ -6,7 +6,6 @@ import { gzipSync } from 'node:zlib';
 import {
   RetryableError,
   TerminalError,
-  createCloudEventApp,
   createCloudEventServer,
   createLogger,
   createMetrics,
@@ -14,9 +13,8 @@ import {
   type EventHandler,
 } from '@pgfn/fn-runtime';
 
-// The express app (tests, createApp) and the node:http server (a function's process) answer alike.
+// The node:http server every function's process (and every function test, through startFunction) serves.
 const RECEIVERS: [string, (opts: CloudEventAppOptions) => Server][] = [
-  ['createCloudEventApp', (opts) => createCloudEventApp(opts).listen(0, '127.0.0.1')],
   ['createCloudEventServer', (opts) => createCloudEventServer(opts).listen(0, '127.0.0.1')],
 ];
 
@@ -26,11 +24,11 @@ for (const [receiver, listen] of RECEIVERS)
     let base: string;
     let seen: CloudEvent<unknown>[] = [];
     let behaviour: 'ok' | 'ignored' | 'retry' | 'terminal' = 'ok';
-    const handle: EventHandler = async (event) => {
+    const handle: EventHandler = (event) => {
       seen.push(event as CloudEvent<unknown>);
-      if (behaviour === 'retry') throw new RetryableError('apiserver unavailable');
-      if (behaviour === 'terminal') throw new TerminalError('bad spec');
-      return behaviour;
+      if (behaviour === 'retry') return Promise.reject(new RetryableError('apiserver unavailable'));
+      if (behaviour === 'terminal') return Promise.reject(new TerminalError('bad spec'));
+      return Promise.resolve(behaviour);
     };
 
     before(async () => {

@@ -1,12 +1,12 @@
 // KubeClient against the real API server: every verb on a core kind, a namespaced custom resource
 // with its status subresource, a cluster-scoped kind, 404/409 handling, our field manager in
-// managedFields, retries, and that the kinds we use need no discovery request (ADR 0011).
+// managedFields, and through a fault-injecting proxy: retries (jitter, Retry-After), request timeouts, and
+// that the kinds we use need no discovery request (ADR 0011).
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
-import { FIELD_MANAGER, KubeClient, refOf, statusCode } from '@pgfn/kube';
+import { FIELD_MANAGER, KubeClient, refOf, statusCode, type RetryPolicy } from '@pgfn/kube';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace } from '../support/kube.js';
 
@@ -113,33 +113,15 @@ describe('KubeClient', function () {
     };
     const applied = await kube.apply(pg);
     const ref = refOf(applied);
-    await kube.patchCustomStatus(
-      'acid.zalan.do',
-      'v1',
-      'postgresqls',
-      ns.name,
-      pg.metadata.name,
-      { PostgresClusterStatus: 'Creating' },
-      applied.metadata?.resourceVersion,
-    );
+    await kube.patchStatus(ref, { PostgresClusterStatus: 'Creating' }, applied.metadata?.resourceVersion);
     const withStatus = await kube.get<typeof pg>(ref);
     expect(withStatus?.status?.PostgresClusterStatus).to.equal('Creating');
 
     // A stale resourceVersion is refused, not silently applied.
-    const stale = await kube
-      .patchCustomStatus(
-        'acid.zalan.do',
-        'v1',
-        'postgresqls',
-        ns.name,
-        pg.metadata.name,
-        { PostgresClusterStatus: 'Running' },
-        applied.metadata?.resourceVersion,
-      )
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+    const stale = await kube.patchStatus(ref, { PostgresClusterStatus: 'Running' }, applied.metadata?.resourceVersion).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(statusCode(stale)).to.equal(409);
 
     const finalized = await kube.patchFinalizers<k8s.KubernetesObject>(ref, ['pgfn.dev/test'], withStatus?.metadata?.resourceVersion);
@@ -202,100 +184,127 @@ describe('KubeClient', function () {
     expect(String((unknown?.cause as Error | undefined)?.message)).to.match(/Unrecognized API version and kind: v1 NoSuchKind/);
   });
 
-  describe('against a stand-in API server', () => {
-    let server: Server;
-    let requests: string[];
-    let failures: number[];
+  it('sets apiVersion and kind on list items (the API server leaves them out)', async () => {
+    await kube.apply(secret('listed', { a: 'b' }));
+    const items = await kube.list<k8s.V1Secret>('v1', 'Secret', ns.name, 'pgfn.dev/test=kube-client');
+    expect(items.find((s) => s.metadata?.name === 'listed')).to.include({ apiVersion: 'v1', kind: 'Secret' });
+  });
+
+  describe('through a fault-injecting proxy (429, 5xx, a hung server)', () => {
+    let proxy: FaultProxy;
+    const SECRET = { ...SECRET_KIND, name: 'through-proxy' };
 
     before(async () => {
-      server = createServer((req, res) => {
-        requests.push(`${req.method} ${req.url}`);
-        const code = failures.shift();
-        res.writeHead(code ?? 200, { 'content-type': 'application/json' });
-        res.end(
-          code === undefined
-            ? JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'ns' } })
-            : JSON.stringify({ kind: 'Status', code }),
-        );
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      proxy = await startFaultProxy(kc, ns.name);
+      await new KubeClient(kc).apply(secret(SECRET.name, { k: 'v' }));
     });
-    after(() => {
-      server.close();
+    after(async () => {
+      await proxy.close();
     });
     beforeEach(() => {
-      requests = [];
-      failures = [];
+      proxy.seen.length = 0;
+      proxy.faults.length = 0;
     });
 
-    const standIn = (): KubeClient => {
-      const local = new k8s.KubeConfig();
-      local.loadFromOptions({
-        clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-        users: [{ name: 'u', token: 't' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace: 'ctx-ns' }],
-        currentContext: 'x',
-      });
-      return new KubeClient(local, () => undefined, { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 });
-    };
+    const client = (retry: Partial<RetryPolicy> = {}): KubeClient =>
+      new KubeClient(proxy.kubeConfig, { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5_000, ...retry } });
 
     it('makes no discovery request for the kinds pgfn uses, and uses the context namespace by default', async () => {
-      const client = standIn();
-      await client.get({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'acid-a' });
-      await client.delete(
-        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'n', name: 'postgres-acid-a-pdb' },
+      const c = client();
+      await c.get({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'acid-a' });
+      await c.delete(
+        { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: ns.name, name: 'postgres-acid-a-pdb' },
         'Foreground',
       );
-      await client.list('acid.zalan.do/v1', 'postgresql', undefined);
-      expect(requests).to.deep.equal([
-        'GET /apis/apps/v1/namespaces/ctx-ns/statefulsets/acid-a',
-        'DELETE /apis/policy/v1/namespaces/n/poddisruptionbudgets/postgres-acid-a-pdb?propagationPolicy=Foreground',
+      await c.list('acid.zalan.do/v1', 'postgresql', undefined);
+      expect(proxy.seen.map((r) => r.line)).to.deep.equal([
+        `GET /apis/apps/v1/namespaces/${ns.name}/statefulsets/acid-a`,
+        `DELETE /apis/policy/v1/namespaces/${ns.name}/poddisruptionbudgets/postgres-acid-a-pdb?propagationPolicy=Foreground`,
         'GET /apis/acid.zalan.do/v1/postgresqls',
       ]);
     });
 
-    const retried: [string, number[], number, number | undefined][] = [
-      ['retries 429 and 5xx, then succeeds', [429, 503], 3, undefined],
-      ['gives up after the attempts allowed, keeping the status code', [500, 502, 504], 3, 504],
-      ['does not retry a 403', [403], 1, 403],
-    ];
-    for (const [what, codes, attempts, finalCode] of retried) {
-      it(what, async () => {
-        failures = [...codes];
-        const result = await standIn()
-          .apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'ns' } })
-          .then(
-            () => undefined,
-            (err: unknown) => err,
-          );
-        expect(requests).to.have.length(attempts);
-        expect(requests[0]).to.equal('PATCH /api/v1/namespaces/ns/secrets/x?fieldManager=pgfn&force=true');
-        expect(statusCode(result)).to.equal(finalCode);
-      });
-    }
-
-    it('retries a refused connection', async () => {
-      const dead = new k8s.KubeConfig();
-      dead.loadFromOptions({
-        clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-        users: [{ name: 'u' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
-      });
-      let seen = 0;
-      const client = new KubeClient(
-        dead,
-        () => {
-          seen++;
-        },
-        { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-      );
-      const err = await client.get({ ...SECRET_KIND, namespace: 'ns', name: 'x' }).then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
-      expect(String((err?.cause as { code?: string } | undefined)?.code)).to.equal('ECONNREFUSED');
-      expect(seen).to.equal(1);
+    it('retries 429 and 5xx, then gets the real answer', async () => {
+      proxy.faults.push({ status: 429 }, { status: 503 });
+      const got = await client().get<k8s.V1Secret>({ ...SECRET, namespace: ns.name });
+      expect(got?.metadata?.name).to.equal(SECRET.name);
+      expect(proxy.seen).to.have.length(3);
     });
+
+    it("waits as long as a 429's Retry-After asks before the next attempt", async () => {
+      proxy.faults.push({ status: 429, retryAfter: '1' });
+      const got = await client({ baseDelayMs: 1 }).get<k8s.V1Secret>({ ...SECRET, namespace: ns.name });
+      expect(got?.metadata?.name).to.equal(SECRET.name);
+      const [first, second] = proxy.seen;
+      // The backoff alone would wait at most 1 ms; the server asked for a second.
+      expect((second?.at ?? 0) - (first?.at ?? 0)).to.be.at.least(950);
+    });
+
+    it('gives up after the attempts allowed, keeping the status code', async () => {
+      proxy.faults.push({ status: 500 }, { status: 502 }, { status: 504 });
+      const err = await client()
+        .apply(secret(SECRET.name, { k: 'v' }))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(proxy.seen.map((r) => r.line)).to.have.length(3);
+      expect(proxy.seen[0]?.line).to.equal(`PATCH /api/v1/namespaces/${ns.name}/secrets/${SECRET.name}?fieldManager=pgfn&force=true`);
+      expect(statusCode(err)).to.equal(504);
+    });
+
+    it('does not retry a 403', async () => {
+      proxy.faults.push({ status: 403 });
+      const err = await client()
+        .get({ ...SECRET, namespace: ns.name })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(proxy.seen).to.have.length(1);
+      expect(statusCode(err)).to.equal(403);
+    });
+
+    it('times a hung request out and retries it', async () => {
+      proxy.faults.push({ hang: true });
+      const got = await client({ timeoutMs: 300 }).get<k8s.V1Secret>({ ...SECRET, namespace: ns.name });
+      expect(got?.metadata?.name).to.equal(SECRET.name);
+      expect(proxy.seen).to.have.length(2);
+    });
+
+    it('fails with ETIMEDOUT when every attempt hangs', async () => {
+      proxy.faults.push({ hang: true }, { hang: true });
+      const err = await client({ timeoutMs: 200, attempts: 2 })
+        .get({ ...SECRET, namespace: ns.name })
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect((err?.cause as { code?: string } | undefined)?.code).to.equal('ETIMEDOUT');
+      expect(proxy.seen).to.have.length(2);
+    });
+  });
+
+  it('retries a refused connection', async () => {
+    const dead = new k8s.KubeConfig();
+    dead.loadFromOptions({
+      clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    let seen = 0;
+    const client = new KubeClient(dead, {
+      observe: () => {
+        seen++;
+      },
+      retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    const err = await client.get({ ...SECRET_KIND, namespace: 'ns', name: 'x' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(String((err?.cause as { code?: string } | undefined)?.code)).to.equal('ECONNREFUSED');
+    expect(seen).to.equal(1);
   });
 });

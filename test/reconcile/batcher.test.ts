@@ -37,7 +37,7 @@ describe('NamespaceBatcher', () => {
   });
 
   it('starts full work after the short window and lets status refreshes wait for company', async () => {
-    const r = recorder(async () => undefined);
+    const r = recorder(() => Promise.resolve(undefined));
     const b = new NamespaceBatcher(r.run, { fullMs: 5, observeMs: 300 });
     const t0 = Date.now();
     await b.submit('ns', 'a', 'full');
@@ -84,27 +84,29 @@ describe('NamespaceBatcher', () => {
 
   it("answers each caller with its own cluster's outcome: one failure rejects only its callers", async () => {
     const b = new NamespaceBatcher<string>(
-      async (_ns, entries) =>
-        new Map(
-          [...entries.keys()].map((n) => [
-            n,
-            n === 'bad' ? { ok: false as const, error: new Error('bad failed') } : { ok: true as const, value: n },
-          ]),
+      (_ns, entries) =>
+        Promise.resolve(
+          new Map(
+            [...entries.keys()].map((n) => [
+              n,
+              n === 'bad' ? { ok: false as const, error: new Error('bad failed') } : { ok: true as const, value: n },
+            ]),
+          ),
         ),
       { fullMs: 5, observeMs: 5 },
     );
     const results = await Promise.allSettled([b.submit('ns', 'good', 'full'), b.submit('ns', 'bad', 'full')]);
     expect(results[0]).to.deep.equal({ status: 'fulfilled', value: 'good' });
     expect(results[1]?.status).to.equal('rejected');
-    expect((results[1] as PromiseRejectedResult).reason.message).to.equal('bad failed');
+    expect(((results[1] as PromiseRejectedResult).reason as Error).message).to.equal('bad failed');
   });
 
   it('rejects every caller of a batch whose run throws, and keeps working afterwards', async () => {
     let fail = true;
     const b = new NamespaceBatcher<string>(
-      async (_ns, entries) => {
-        if (fail) throw new Error('config unreadable');
-        return new Map([...entries.keys()].map((n) => [n, { ok: true as const, value: n }]));
+      (_ns, entries) => {
+        if (fail) return Promise.reject(new Error('config unreadable'));
+        return Promise.resolve(new Map([...entries.keys()].map((n) => [n, { ok: true as const, value: n }])));
       },
       { fullMs: 5, observeMs: 5 },
     );
@@ -128,7 +130,7 @@ describe('NamespaceBatcher', () => {
   });
 
   it('ranks modes: full over spec over observe, for a cluster named more than once', async () => {
-    const r = recorder(async () => undefined);
+    const r = recorder(() => Promise.resolve(undefined));
     const b = new NamespaceBatcher(r.run, { fullMs: 10, observeMs: 10 });
     const answers = await Promise.all([
       b.submit('ns', 'a', 'observe'),
@@ -142,7 +144,12 @@ describe('NamespaceBatcher', () => {
   });
 
   it('lets status refreshes of a large namespace wait longer, within a bound', () => {
-    const b = new NamespaceBatcher(async () => new Map(), { fullMs: 10, observeMs: 1000, observeMsPerCluster: 3, observeMaxMs: 5000 });
+    const b = new NamespaceBatcher(() => Promise.resolve(new Map()), {
+      fullMs: 10,
+      observeMs: 1000,
+      observeMsPerCluster: 3,
+      observeMaxMs: 5000,
+    });
     expect(b.observeWindow('small')).to.equal(1000);
     b.noteNamespaceSize('small', 10);
     b.noteNamespaceSize('large', 1000);

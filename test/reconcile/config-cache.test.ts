@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG } from '@pgfn/api';
-import { cachedLoader, type LoadedConfig } from '../../functions/reconcile/src/operator-config.js';
+import { cachedLoader, type LoadedConfig } from '@pgfn/fn-runtime';
 
 describe('cachedLoader (operator configuration reads)', () => {
   interface Harness {

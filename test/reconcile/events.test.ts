@@ -73,9 +73,8 @@ describe('targetOf (which cluster an event concerns)', () => {
   it('ignores unrelated kinds and types, and pods that belong to no cluster', () => {
     expect(targetOf(new CloudEvent({ source: 't', type: 'com.example.other' })).scope).to.equal('ignore');
     expect(
-      targetOf(
-        new CloudEvent({ source: 't', type: 'dev.knative.apiserver.resource.add', kind: 'ConfigMap', name: 'x', namespace: 'y' }),
-      ).scope,
+      targetOf(new CloudEvent({ source: 't', type: 'dev.knative.apiserver.resource.add', kind: 'ConfigMap', name: 'x', namespace: 'y' }))
+        .scope,
     ).to.equal('ignore');
     expect(
       targetOf(

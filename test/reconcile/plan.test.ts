@@ -16,11 +16,10 @@ const sts = (image: string): V1StatefulSet => ({
   spec: { selector: {}, serviceName: 'acid-a', template: { spec: { containers: [{ name: 'postgres', image }] } } },
 });
 /** What the API server gives back: our object plus fields it fills in. */
-const live = <T extends KubernetesObject>(o: T): T =>
-  ({
-    ...withAppliedHash(o),
-    metadata: { ...withAppliedHash(o).metadata, uid: 'u1', resourceVersion: '42', creationTimestamp: new Date() },
-  });
+const live = <T extends KubernetesObject>(o: T): T => ({
+  ...withAppliedHash(o),
+  metadata: { ...withAppliedHash(o).metadata, uid: 'u1', resourceVersion: '42', creationTimestamp: new Date() },
+});
 const never: CompareStatefulSet = () => {
   throw new Error('compare must not be called');
 };

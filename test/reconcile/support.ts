@@ -1,5 +1,3 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -7,9 +5,9 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { parse } from 'yaml';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { repoRoot } from '@pgfn/controlplane';
-import { createLogger, createMetrics, randomPassword } from '@pgfn/fn-runtime';
+import { createLogger, createMetrics, randomPassword, startFunction } from '@pgfn/fn-runtime';
 import { KubeClient } from '@pgfn/kube';
-import { createApp } from '../../functions/reconcile/src/app.js';
+import { createHandler } from '../../functions/reconcile/src/handler.js';
 import { realBuilder } from '../../functions/reconcile/src/builder-port.js';
 import { syncRoles } from '../../functions/reconcile/src/role-sync.js';
 
@@ -48,16 +46,17 @@ export async function startReconcile(
     if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
   });
-  const app = createApp({
+  const log = createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent');
+  const handle = createHandler({
     kube,
     builder: realBuilder,
-    log: createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
-    metrics: createMetrics('reconcile-test', false),
-    loadConfig: async () => ({ config, problems: [] }),
+    log,
+    loadConfig: () => Promise.resolve({ config, problems: [] }),
     newPassword: () => randomPassword(),
     now: options.now ?? (() => new Date()),
-    emit: async (type, subject, data) => {
+    emit: (type, subject, data) => {
       emitted.push({ type, subject, data });
+      return Promise.resolve();
     },
     watchedNamespace,
     ...(options.syncRoles === true
@@ -72,17 +71,20 @@ export async function startReconcile(
                 sslmode: 'prefer',
                 ...(options.reach === undefined ? {} : { reach: options.reach }),
               },
-              cluster,
-              cfg,
-              pods,
-              log,
+              { cluster, config: cfg, pods, log },
             ),
         }
       : {}),
   });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  // The node:http server the bundle serves, as in production.
+  const { server, url } = await startFunction({
+    fn: 'reconcile',
+    handle,
+    log,
+    metrics: createMetrics('reconcile-test', false),
+    port: 0,
+    host: '127.0.0.1',
+  });
   return {
     url,
     requests,
@@ -116,11 +118,11 @@ export function resourceEvent(
 }
 
 /** A Spilo pod's change, as the pgfn-spilo ApiServerSource sends it: reconcile refreshes the cluster's status. */
-export function podEvent(namespace: string, cluster: string, pod = `${cluster}-0`): CloudEvent<unknown> {
+export function podEvent(namespace: string, cluster: string, pod = `${cluster}-0`, clusterNameLabel = 'cluster-name'): CloudEvent<unknown> {
   return resourceEvent('update', {
     kind: 'Pod',
     apiVersion: 'v1',
-    metadata: { name: pod, namespace, labels: { application: 'spilo', 'cluster-name': cluster } } as never,
+    metadata: { name: pod, namespace, labels: { application: 'spilo', [clusterNameLabel]: cluster } } as never,
   });
 }
 
@@ -154,16 +156,24 @@ export function onKwok<T extends Postgresql>(pg: T): T {
   };
 }
 
-/** Plays Patroni for kwok pods: pod 0 becomes master, the others replicas (only what the operator reads). */
-export async function labelLikePatroni(kc: k8s.KubeConfig, namespace: string, cluster: string): Promise<number> {
+/**
+ * Plays Patroni for kwok pods: pod 0 becomes master, the others replicas (only what the operator reads).
+ * `labels` names the configured cluster_name_label and pod_role_label when they are not the defaults.
+ */
+export async function labelLikePatroni(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  cluster: string,
+  labels: { clusterName: string; role: string } = { clusterName: 'cluster-name', role: 'spilo-role' },
+): Promise<number> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `cluster-name=${cluster}` })).items;
+  const pods = (await core.listNamespacedPod({ namespace, labelSelector: `${labels.clusterName}=${cluster}` })).items;
   for (const pod of pods) {
     const name = pod.metadata?.name ?? '';
     const role = name.endsWith('-0') ? 'master' : 'replica';
-    if (pod.metadata?.labels?.['spilo-role'] === role) continue;
+    if (pod.metadata?.labels?.[labels.role] === role) continue;
     await core.patchNamespacedPod(
-      { namespace, name, body: { metadata: { labels: { 'spilo-role': role } } } },
+      { namespace, name, body: { metadata: { labels: { [labels.role]: role } } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
   }

@@ -390,7 +390,9 @@ describe('planSync', () => {
         want,
         have({
           schemas: new Map([['data', { name: 'data', owner: 'd_owner', usage: ['d_owner', 'd_reader'] }]]),
-          defaultPrivileges: new Set([defaultAclKey('d_owner', 'data', 'r', 'd_reader', 'SELECT')]),
+          defaultPrivileges: new Set([
+            defaultAclKey({ owner: 'd_owner', schema: 'data', objtype: 'r', grantee: 'd_reader', privilege: 'SELECT' }),
+          ]),
           extensions: new Map([['pgcrypto', 'public']]),
         }),
         random,
@@ -406,7 +408,11 @@ describe('planSync', () => {
         want,
         have({
           schemas: new Map([['data', { name: 'data', owner: 'd_owner', usage: ['d_reader', 'd_writer'] }]]),
-          defaultPrivileges: new Set(['d_reader', 'd_writer'].map((g) => defaultAclKey('d_owner', 'data', 'r', g, 'SELECT'))),
+          defaultPrivileges: new Set(
+            ['d_reader', 'd_writer'].map((g) =>
+              defaultAclKey({ owner: 'd_owner', schema: 'data', objtype: 'r', grantee: g, privilege: 'SELECT' }),
+            ),
+          ),
           extensions: new Map([['pgcrypto', 'data']]),
         }),
         random,
@@ -466,7 +472,8 @@ describe('planSync', () => {
         plan.statements.filter((s) => s.database === 'other').map((s) => s.display.replace(/AS \$pgfn_lookup\$.*/, 'AS …')),
       ).to.deep.equal([
         'CREATE SCHEMA IF NOT EXISTS "pooler"',
-        'CREATE OR REPLACE FUNCTION "pooler".user_lookup(i_username text, OUT uname text, OUT phash text) RETURNS record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS …',
+        'CREATE OR REPLACE FUNCTION "pooler".user_lookup(i_username text, OUT uname text, OUT phash text) RETURNS record ' +
+          'LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS …',
         'REVOKE ALL ON FUNCTION "pooler".user_lookup(text) FROM PUBLIC',
         'GRANT EXECUTE ON FUNCTION "pooler".user_lookup(text) TO "pooler"',
         'GRANT USAGE ON SCHEMA "pooler" TO "pooler"',

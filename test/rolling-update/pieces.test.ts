@@ -1,38 +1,7 @@
 import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG } from '@pgfn/api';
-import { heldByOther, mergeConditions } from '../../functions/rolling-update/src/index.js';
 import { clustersOf } from '../../functions/rolling-update/src/targets.js';
 import { podHasWork } from '../../functions/rolling-update/src/pod-view.js';
-
-describe('heldByOther', () => {
-  const lease = (holder: string | undefined, renewed: string) => ({
-    spec: { holderIdentity: holder, leaseDurationSeconds: 60, renewTime: new Date(renewed) },
-  });
-  const now = new Date('2026-12-05T05:00:30Z');
-  it('is true only for another holder within the lease duration', () => {
-    expect(heldByOther(lease('b', '2026-12-05T05:00:00Z'), 'a', now)).to.equal(true);
-    expect(heldByOther(lease('b', '2026-12-05T04:59:00Z'), 'a', now), 'expired').to.equal(false);
-    expect(heldByOther(lease('a', '2026-12-05T05:00:00Z'), 'a', now), 'ours').to.equal(false);
-    expect(heldByOther(lease(undefined, '2026-12-05T05:00:00Z'), 'a', now), 'released').to.equal(false);
-  });
-});
-
-describe('mergeConditions', () => {
-  const t0 = new Date('2026-12-05T05:00:00Z');
-  const ready = {
-    type: 'Ready',
-    status: 'True' as const,
-    reason: 'ClusterReady',
-    message: 'x',
-    lastTransitionTime: '2026-12-05T04:00:00Z',
-  };
-  it("replaces its own conditions, keeps others', and reports no change when nothing differs", () => {
-    const update = { type: 'RollingUpdate', status: 'True' as const, reason: 'WaitingForPod', message: 'waiting' };
-    const merged = mergeConditions([ready], [update], t0, 4);
-    expect(merged).to.deep.equal([ready, { ...update, lastTransitionTime: '2026-12-05T05:00:00Z', observedGeneration: 4 }]);
-    expect(mergeConditions(merged ?? [], [update], t0, 4)).to.equal(undefined);
-  });
-});
 
 describe('clustersOf', () => {
   const config = DEFAULT_OPERATOR_CONFIG;

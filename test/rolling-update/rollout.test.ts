@@ -5,11 +5,11 @@
 // `flock /tmp/pgfn-realpg.lock`.
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { createLogger } from '@pgfn/fn-runtime';
+import { cachedLoader, createLogger, eventRecorder, loadOperatorConfig } from '@pgfn/fn-runtime';
 import { PatroniClient } from '@pgfn/patroni';
 import { FailoverWriter } from '@pgfn/node-agent/testing';
-import { KubeClient, RestClient } from '@pgfn/kube';
-import { advance, conditionWriter, configLoader, createClusterLease, eventRecorder } from '../../functions/rolling-update/src/index.js';
+import { KubeClient } from '@pgfn/kube';
+import { advance } from '../../functions/rolling-update/src/index.js';
 import { connect, waitForRoles } from '../node-agent/support.js';
 import { identityForFunction } from '../support/fn-identity.js';
 import { eventually } from '../support/kube.js';
@@ -229,15 +229,15 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     const id = await identityForFunction('rolling-update');
     const kube = new KubeClient(id.kubeconfig);
     const now = (): Date => new Date();
-    const deps = (identity: string): Parameters<typeof advance>[0] => ({
+    const source = { object: 'pgfn-e2e-configuration', namespace: s.namespace };
+    const deps = (holder: string): Parameters<typeof advance>[0] => ({
       kube,
       patroni: new PatroniClient(),
-      lease: createClusterLease(new RestClient(id.kubeconfig), { identity, durationSeconds: 90, now }),
-      loadConfig: configLoader(kube, { OPERATOR_NAMESPACE: s.namespace, POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-e2e-configuration' }),
-      writeConditions: conditionWriter(kube, now),
-      recordEvent: eventRecorder(kube, now),
+      loadConfig: cachedLoader(() => loadOperatorConfig(kube, source)),
+      recordEvent: eventRecorder({ kube, component: 'pgfn-rolling-update', now }),
       emit: () => Promise.resolve(),
       now,
+      holder,
       podTimeoutMs: 60_000,
     });
     const log = createLogger('rolling-update-test');

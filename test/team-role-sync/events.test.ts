@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { CloudEvent } from 'cloudevents';
 import { DEFAULT_OPERATOR_CONFIG, type Condition } from '@pgfn/api';
-import { mergeCondition, targetOf } from '../../functions/team-role-sync/src/index.js';
+import { mergeCondition } from '@pgfn/fn-runtime';
+import { targetOf } from '../../functions/team-role-sync/src/index.js';
 import { pingEvent, resourceEvent } from './support.js';
 
 const cluster = (generation: number, conditions: Condition[] = []): Record<string, unknown> => ({
@@ -95,7 +96,7 @@ describe('team-role-sync: targetOf', () => {
   });
 });
 
-describe('team-role-sync: mergeCondition', () => {
+describe('team-role-sync: its condition through the kit (mergeCondition)', () => {
   const now = new Date('2026-05-01T10:00:00.123Z');
   const other: Condition = {
     type: 'Ready',
@@ -106,7 +107,11 @@ describe('team-role-sync: mergeCondition', () => {
   };
 
   it('appends ours and keeps the others', () => {
-    const next = mergeCondition([other], { status: 'True', reason: 'Synced', message: 'm' }, 4, now);
+    const next = mergeCondition(
+      [other],
+      { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'm' },
+      { now, generation: 4 },
+    );
     expect(next).to.deep.equal([
       other,
       {
@@ -122,18 +127,34 @@ describe('team-role-sync: mergeCondition', () => {
 
   it('changes nothing when the condition already says it', () => {
     const ours = { ...synced(4), message: 'm' };
-    expect(mergeCondition([other, ours], { status: 'True', reason: 'Synced', message: 'm' }, 4, now)).to.equal(undefined);
+    expect(
+      mergeCondition([other, ours], { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'm' }, { now, generation: 4 }),
+    ).to.equal(undefined);
   });
 
   it('keeps the transition time while the status stays, and moves it when the status changes', () => {
     const ours = { ...synced(4), message: 'old' };
-    expect(mergeCondition([ours, other], { status: 'True', reason: 'Synced', message: 'new' }, 5, now)?.[0]?.lastTransitionTime).to.equal(
-      '2026-01-01T00:00:00Z',
-    );
     expect(
-      mergeCondition([ours, other], { status: 'False', reason: 'TeamsApiUnavailable', message: 'x' }, 5, now)?.[0]?.lastTransitionTime,
+      mergeCondition(
+        [ours, other],
+        { type: 'TeamRolesSynced', status: 'True', reason: 'Synced', message: 'new' },
+        { now, generation: 5 },
+      )?.[0]?.lastTransitionTime,
+    ).to.equal('2026-01-01T00:00:00Z');
+    expect(
+      mergeCondition(
+        [ours, other],
+        { type: 'TeamRolesSynced', status: 'False', reason: 'TeamsApiUnavailable', message: 'x' },
+        { now, generation: 5 },
+      )?.[0]?.lastTransitionTime,
     ).to.equal('2026-05-01T10:00:00Z');
-    expect(mergeCondition([ours, other], { status: 'False', reason: 'TeamsApiUnavailable', message: 'x' }, 5, now)?.[1]).to.equal(other);
+    expect(
+      mergeCondition(
+        [ours, other],
+        { type: 'TeamRolesSynced', status: 'False', reason: 'TeamsApiUnavailable', message: 'x' },
+        { now, generation: 5 },
+      )?.[1],
+    ).to.equal(other);
   });
 
   it('uses the configuration defaults of upstream for the teams keys', () => {

@@ -198,7 +198,7 @@ describe('team-role-sync: humanRoles', () => {
     teams: ['acid'],
   });
 
-  it('gives members LOGIN, the PAM role and the admin role, superusers SUPERUSER and the PAM role only, and the configured settings', () => {
+  it('gives members LOGIN, the PAM and admin roles, superusers SUPERUSER and the PAM role only, and the configured settings', () => {
     const { roles, problems } = humanRoles([member('jane'), member('joe', true)], config, new Map());
     expect(problems).to.deep.equal([]);
     expect(roles).to.deep.equal([

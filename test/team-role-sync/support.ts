@@ -7,10 +7,10 @@ import * as k8s from '@kubernetes/client-node';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { KWOK_NODE_NAME } from '@pgfn/controlplane';
-import { createLogger, createMetrics } from '@pgfn/fn-runtime';
+import { createLogger, createMetrics, startFunction } from '@pgfn/fn-runtime';
 import { KubeClient } from '@pgfn/kube';
 import type { MasterAddress } from '@pgfn/roles';
-import { createApp } from '../../functions/team-role-sync/src/app.js';
+import { createHandler } from '../../functions/team-role-sync/src/handler.js';
 
 /** How the fake Teams API behaves right now. */
 export type TeamsApiMode = 'ok' | 'error-500' | 'garbage' | 'not-json' | 'hang';
@@ -99,15 +99,15 @@ export async function startTeamSync(
   const requests = new Map<string, number>();
   const kube = new KubeClient(kc, (verb) => requests.set(verb, (requests.get(verb) ?? 0) + 1));
   const state = { config: options.config };
-  const app = createApp({
+  const log = createLogger('team-role-sync-test', process.env['PGFN_TEST_LOG'] ?? 'silent');
+  const handle = createHandler({
     kube,
-    log: createLogger('team-role-sync-test', process.env['PGFN_TEST_LOG'] ?? 'silent'),
-    metrics: createMetrics('team-role-sync-test', false),
-    loadConfig: async () => ({ config: state.config, problems: [] }),
+    loadConfig: () => Promise.resolve({ config: state.config, problems: [] }),
     operatorNamespace: options.operatorNamespace,
     now: () => new Date(),
-    emit: async (type, subject, data) => {
+    emit: (type, subject, data) => {
       emitted.push({ type, subject, data });
+      return Promise.resolve();
     },
     // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.
     sslmode: 'prefer',
@@ -116,9 +116,15 @@ export async function startTeamSync(
     teamsApi: { timeoutMs: 1_500, attempts: 2, backoffMs: 50 },
     watchedNamespace: options.watchedNamespace,
   });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  // The node:http server the bundle serves, as in production.
+  const { server, url } = await startFunction({
+    fn: 'team-role-sync',
+    handle,
+    log,
+    metrics: createMetrics('team-role-sync-test', false),
+    port: 0,
+    host: '127.0.0.1',
+  });
   return {
     url,
     emitted,
@@ -173,12 +179,12 @@ export const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls'
  */
 export async function makeCluster(
   kc: k8s.KubeConfig,
-  namespace: string,
-  name: string,
+  where: { namespace: string; name: string },
   teamId: string,
-  server: { user: string; password: string },
-  users: Record<string, string[]> = {},
+  opts: { server: { user: string; password: string }; users?: Record<string, string[]> },
 ): Promise<Postgresql & k8s.KubernetesObject> {
+  const { namespace, name } = where;
+  const { server, users = {} } = opts;
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const body = {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { OperatorConfig } from '@pgfn/api';
 import { KubeClient } from '@pgfn/kube';
 import { startPostgres, testPostgres, type RunningPostgres } from '@pgfn/testpg';
-import { writeTeamCondition } from '../../functions/team-role-sync/src/index.js';
+import { setCondition } from '@pgfn/fn-runtime';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import {
@@ -35,7 +35,8 @@ async function roles(db: pg.Client, prefix: string): Promise<RoleRow[]> {
   const { rows } = await db.query<RoleRow>(
     `
     SELECT r.rolname, r.rolcanlogin AS login, r.rolsuper AS superuser, r.rolpassword IS NULL AS nopassword,
-           ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY g.rolname COLLATE "C") AS groups,
+           ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                  WHERE m.member = r.oid ORDER BY g.rolname COLLATE "C") AS groups,
            COALESCE((SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0), '{}') AS config
       FROM pg_authid r WHERE starts_with(r.rolname, $1) ORDER BY r.rolname COLLATE "C"`,
     [prefix],
@@ -137,7 +138,7 @@ describe('team-role-sync: human roles from the Teams API (real PostgreSQL)', fun
 
   it('creates a LOGIN role without password for every member, in the PAM and admin roles, with the configured settings', async () => {
     api.teams.set('acid', [jane, joe, 'admin', 'postgres', `${p}_app`]);
-    const created = await makeCluster(kc, ns.name, name, 'acid', testPostgres(), { [`${p}_app`]: [] });
+    const created = await makeCluster(kc, { namespace: ns.name, name }, 'acid', { server: testPostgres(), users: { [`${p}_app`]: [] } });
     // Another writer's condition must survive ours.
     await kc.makeApiClient(k8s.CustomObjectsApi).patchNamespacedCustomObjectStatus(
       {
@@ -338,12 +339,12 @@ describe('team-role-sync: human roles from the Teams API (real PostgreSQL)', fun
         { ...PG, namespace: ns.name, name, body: { status: { conditions } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
-    const changed = await writeTeamCondition(
-      new KubeClient(kc),
-      stale,
-      { status: 'False', reason: 'SyncFailed', message: 'from a stale read' },
-      new Date(),
-    );
+    const changed = await setCondition({
+      kube: new KubeClient(kc),
+      object: stale,
+      condition: { type: 'TeamRolesSynced', status: 'False', reason: 'SyncFailed', message: 'from a stale read' },
+      now: new Date(),
+    });
     expect(changed).to.equal(true);
     const types = (await readCluster(kc, ns.name, name)).status?.conditions?.map((c) => `${c.type}=${c.status}`);
     expect(types).to.deep.equal(['Ready=True', 'TeamRolesSynced=False', 'BackupVerified=True']);
@@ -407,7 +408,8 @@ describe('team-role-sync: PostgresTeam chains, virtual teams and superuser teams
         return { host: server.host, port: server.port };
       },
     });
-    for (const c of clusters) await makeCluster(kc, ns.name, c, `${c[0]}-team`, servers.get(c) as RunningPostgres);
+    for (const c of clusters)
+      await makeCluster(kc, { namespace: ns.name, name: c }, `${c[0]}-team`, { server: servers.get(c) as RunningPostgres });
     await eventually('master pods Running', async () => {
       const pods = (await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: ns.name })).items;
       return pods.length === 3 && pods.every((x) => x.status?.phase === 'Running' && x.status.podIP) ? true : undefined;
@@ -428,7 +430,7 @@ describe('team-role-sync: PostgresTeam chains, virtual teams and superuser teams
       .filter((r) => r.rolname !== 'hum_pam' && r.rolname !== 'hum_admin')
       .map((r) => [r.rolname, r.login, r.superuser]);
 
-  it('resolves additional teams transitively, through a virtual team, with its members, and superuser teams only where mapped', async () => {
+  it('resolves additional teams transitively, through a virtual team, with members, and superuser teams only where mapped', async () => {
     api.teams.set('a-team', ['hum_alice']);
     api.teams.set('b-team', ['hum_bob']);
     api.teams.set('c-team', ['hum_carl']);

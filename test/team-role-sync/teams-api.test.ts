@@ -58,7 +58,8 @@ describe('team-role-sync: Teams API client (against a local HTTP server)', () =>
     { mode: 'hang', message: /no answer within 300 ms/, requests: 2 },
   ];
   for (const f of failures) {
-    it(`fails (never an empty team) when the API ${f.mode === 'hang' ? 'does not answer' : `answers ${f.mode}`}, retrying only what may pass`, async () => {
+    const what = f.mode === 'hang' ? 'does not answer' : `answers ${f.mode}`;
+    it(`fails (never an empty team) when the API ${what}, retrying only what may pass`, async () => {
       api.teams.set('acid', ['jane']);
       api.mode = f.mode;
       const err = await fetchTeam(options(), 'acid').then(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { canonicalJson } from '@pgfn/builder';
 
 /**
  * The annotation holding a hash of the object as we last applied it. Comparing it with the hash of
@@ -7,17 +8,6 @@ import type { KubernetesObject } from '@kubernetes/client-node';
  * so a no-op resync writes nothing.
  */
 export const APPLIED_HASH_ANNOTATION = 'pgfn.dev/applied-hash';
-
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function objectHash(obj: KubernetesObject): string {
   return createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);

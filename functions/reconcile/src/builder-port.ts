@@ -1,4 +1,3 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
 import {
   APPLICATION_LABEL,
   POD_TEMPLATE_HASH_ANNOTATION,

@@ -1,9 +1,8 @@
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import type { BuildInputs } from '@pgfn/builder';
-import type { Logger } from '@pgfn/fn-runtime';
+import type { ConfigLoader, Emit, Logger } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
-import type { LoadedConfig } from './operator-config.js';
 import type { CompareStatefulSet } from './plan.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 
@@ -46,7 +45,7 @@ export interface ReconcileDeps {
   readonly kube: KubeClient;
   readonly builder: BuilderPort;
   /** The operator configuration, at most `maxAgeMs` old (0 or absent: read now). */
-  readonly loadConfig: (maxAgeMs?: number) => Promise<LoadedConfig>;
+  readonly loadConfig: ConfigLoader;
   readonly newPassword: () => string;
   readonly now: () => Date;
   /**
@@ -60,7 +59,7 @@ export interface ReconcileDeps {
     log: Logger,
   ) => Promise<RoleSyncOutcome>;
   /** Sends one of our CloudEvents to the Broker (a no-op when no sink is bound). */
-  readonly emit: (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
+  readonly emit: Emit;
   /** Clusters of one batch worked on at once. */
   readonly clusterConcurrency?: number;
   /** Told how many clusters a namespace holds whenever a batch lists them (sizes the batch windows). */

@@ -1,4 +1,6 @@
 import type { CloudEventV1 } from 'cloudevents';
+import { DEFAULT_CLUSTER_NAME_LABEL } from '@pgfn/builder';
+import { PGFN_PREFIX, PING_TYPE, apiServerEvent, subjectRef } from '@pgfn/fn-runtime';
 import { FINALIZER } from './deletion.js';
 import { metadataHash } from './metadata-hash.js';
 
@@ -18,47 +20,31 @@ export type Target =
   | { readonly scope: 'all'; readonly reason: string }
   | { readonly scope: 'ignore'; readonly reason: string };
 
-export const APISERVER_RESOURCE_PREFIX = 'dev.knative.apiserver.resource.';
-export const APISERVER_REF_PREFIX = 'dev.knative.apiserver.ref.';
-export const PING_TYPE = 'dev.knative.sources.ping';
-/** Our own types share this prefix (see the README's event catalogue). */
-export const PGFN_PREFIX = 'dev.pgfn.';
 export const RECONCILE_REQUESTED = `${PGFN_PREFIX}reconcile.requested`;
 
-const CLUSTER_NAME_LABEL = 'cluster-name';
+/** Kinds of our children whose events name their cluster by the cluster-name label. */
+export const CHILD_KINDS: ReadonlySet<string> = new Set(['StatefulSet', 'Pod']);
 
-interface ObjectLike {
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    generation?: number;
-    deletionTimestamp?: string;
-    finalizers?: string[];
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  status?: { observedGeneration?: number; observedMetadataHash?: string };
-}
-
-/** Decides which cluster(s) an event concerns, and how much work it can need; pure. */
-export function targetOf(event: CloudEventV1<unknown>): Target {
+/**
+ * Decides which cluster(s) an event concerns, and how much work it can need; pure. A child's cluster
+ * is read from `clusterNameLabel`, the configured cluster_name_label (the handler reads the
+ * configuration only for child events, see CHILD_KINDS).
+ */
+export function targetOf(event: CloudEventV1<unknown>, clusterNameLabel: string = DEFAULT_CLUSTER_NAME_LABEL): Target {
   if (event.type === PING_TYPE) return { scope: 'all', reason: 'periodic resync' };
-  if (event.type === RECONCILE_REQUESTED) return fromSubject(event.subject, 'reconcile request without subject <namespace>/<name>');
-  const isResource = event.type.startsWith(APISERVER_RESOURCE_PREFIX);
-  if (!isResource && !event.type.startsWith(APISERVER_REF_PREFIX)) return { scope: 'ignore', reason: `unhandled type ${event.type}` };
-  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as ObjectLike & {
-    name?: string;
-    namespace?: string;
-  };
-  const kind = str(event['kind']) ?? data.kind;
-  const namespace = str(event['namespace']) ?? data.metadata?.namespace ?? data.namespace;
-  const name = str(event['name']) ?? data.metadata?.name ?? data.name;
-  const verb = event.type.slice(event.type.lastIndexOf('.') + 1);
+  if (event.type === RECONCILE_REQUESTED) {
+    const ref = subjectRef(event.subject);
+    return ref === undefined
+      ? { scope: 'ignore', reason: 'reconcile request without subject <namespace>/<name>' }
+      : { scope: 'cluster', ...ref, mode: 'full' };
+  }
+  const e = apiServerEvent(event);
+  if (e === undefined) return { scope: 'ignore', reason: `unhandled type ${event.type}` };
+  const { kind, namespace, name, verb, data } = e;
   switch (kind) {
     case 'postgresql':
       if (namespace === undefined || name === undefined) return { scope: 'ignore', reason: 'postgresql event without namespace/name' };
-      if (isResource && verb !== 'delete' && reconciledAsIs(data))
+      if (e.isResource && verb !== 'delete' && reconciledAsIs(data as Parameters<typeof reconciledAsIs>[0]))
         return { scope: 'ignore', reason: 'no change since the last reconcile (status or metadata write)' };
       return { scope: 'cluster', namespace, name, mode: verb === 'delete' ? 'full' : 'spec' };
     case 'OperatorConfiguration':
@@ -66,9 +52,9 @@ export function targetOf(event: CloudEventV1<unknown>): Target {
     case 'StatefulSet':
     case 'Pod': {
       // Our children carry the cluster-name label; anything else is not ours.
-      const cluster = data.metadata?.labels?.[CLUSTER_NAME_LABEL];
+      const cluster = data.metadata?.labels?.[clusterNameLabel];
       if (cluster === undefined || namespace === undefined)
-        return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${CLUSTER_NAME_LABEL} label` };
+        return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${clusterNameLabel} label` };
       // A deleted StatefulSet must be recreated; pods changing only move the status.
       return { scope: 'cluster', namespace, name: cluster, mode: kind === 'StatefulSet' && verb === 'delete' ? 'full' : 'observe' };
     }
@@ -100,15 +86,4 @@ export function reconciledAsIs(obj: {
     obj.status?.observedGeneration === m.generation &&
     obj.status.observedMetadataHash === metadataHash(m)
   );
-}
-
-function fromSubject(subject: string | undefined, reason: string): Target {
-  const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(subject ?? '');
-  return m?.[1] !== undefined && m[2] !== undefined
-    ? { scope: 'cluster', namespace: m[1], name: m[2], mode: 'full' }
-    : { scope: 'ignore', reason };
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }

@@ -45,7 +45,7 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
   for (const step of plan.steps) {
     log.debug({ step: describeStep(step) }, 'writing');
     if (step.op === 'delete') await deps.kube.delete(step.ref);
-    else if (step.op === 'replace') statefulSet = (await replace(deps.kube, step.object));
+    else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object);
     else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
     else if (step.object.kind === 'Secret' && step.reason === 'missing') await createSecret(deps, step.object, ctx);
     else {

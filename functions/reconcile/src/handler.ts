@@ -1,10 +1,10 @@
-import type { CloudEventV1 } from 'cloudevents';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
-import { RetryableError, type HandlerContext, type Logger, type Outcome } from '@pgfn/fn-runtime';
+import { clusterNameLabelKey } from '@pgfn/builder';
+import { RetryableError, apiServerEvent, type EventHandler, type Logger } from '@pgfn/fn-runtime';
 import { DEFAULT_WINDOWS, NamespaceBatcher, type BatchWindows } from './batcher.js';
-import { targetOf } from './events.js';
-import { reconcileBatch, type ReconcileDeps, type ReconcileResult } from './reconcile.js';
+import { CHILD_KINDS, targetOf } from './events.js';
+import { OBSERVE_CONFIG_MAX_AGE_MS, reconcileBatch, type ReconcileDeps, type ReconcileResult } from './reconcile.js';
 
 export interface HandlerDeps extends ReconcileDeps {
   /** For batch-level messages (a batch serves many deliveries). */
@@ -21,14 +21,20 @@ export interface HandlerDeps extends ReconcileDeps {
  * reconciles every cluster in this one invocation (ADR 0005): reconciles of unchanged clusters
  * write nothing, and one failing cluster does not stop the others but fails the invocation.
  */
-export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
+export function createHandler(deps: HandlerDeps): EventHandler {
   const batcher: NamespaceBatcher<ReconcileResult> = new NamespaceBatcher<ReconcileResult>(
     (namespace, entries) =>
       reconcileBatch({ ...deps, onNamespaceSize: (ns, n) => batcher.noteNamespaceSize(ns, n) }, namespace, entries, deps.log),
     deps.batchWindows ?? DEFAULT_WINDOWS,
   );
   return async (event, { log }) => {
-    const target = targetOf(event);
+    // A child names its cluster by the configured cluster_name_label: only its events need the configuration to be triaged.
+    const kind = apiServerEvent(event)?.kind;
+    const label =
+      kind !== undefined && CHILD_KINDS.has(kind)
+        ? clusterNameLabelKey((await deps.loadConfig(OBSERVE_CONFIG_MAX_AGE_MS)).config)
+        : undefined;
+    const target = targetOf(event, label);
     if (target.scope === 'ignore') {
       log.debug({ reason: target.reason }, 'ignored');
       return 'ignored';

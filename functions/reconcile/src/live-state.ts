@@ -62,10 +62,9 @@ export interface LiveState {
 export async function readLive(
   kube: KubeClient,
   namespace: string,
-  labelKey: string,
-  full: readonly string[],
-  observed: readonly string[],
+  clusters: { readonly labelKey: string; readonly full: readonly string[]; readonly observed: readonly string[] },
 ): Promise<LiveState> {
+  const { labelKey, full, observed } = clusters;
   const everyone = [...full, ...observed];
   const lists = await Promise.all([
     ...LISTED_KINDS.map(async ([apiVersion, kind]) => {

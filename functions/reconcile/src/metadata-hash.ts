@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './applied-hash.js';
+import { canonicalJson } from '@pgfn/builder';
 
 /**
  * Hash of a cluster's labels and annotations, recorded in its status. Both feed the build (inherited

@@ -20,15 +20,20 @@ export interface PodsSeen {
  * user's password changed (so the rotation survives a lost event), and counts roles as Patroni
  * labelled them, for PodsReady. A pod carrying the mark counts as pending until it is replaced.
  */
-export async function markPods(
-  deps: ReconcileDeps,
-  namespace: string,
-  pods: readonly V1Pod[],
-  roleLabel: string,
-  desiredHash: string | undefined,
-  passwordReasons: readonly string[],
-  log: Logger,
-): Promise<PodsSeen> {
+export interface PodMarking {
+  readonly namespace: string;
+  readonly pods: readonly V1Pod[];
+  /** The configured pod_role_label. */
+  readonly roleLabel: string;
+  /** The desired pod-template hash; undefined when unknown (nothing is stale by template). */
+  readonly desiredHash: string | undefined;
+  /** Why every pod must restart (a system user's password changed); empty otherwise. */
+  readonly passwordReasons: readonly string[];
+  readonly log: Logger;
+}
+
+export async function markPods(deps: ReconcileDeps, m: PodMarking): Promise<PodsSeen> {
+  const { namespace, pods, roleLabel, desiredHash, passwordReasons, log } = m;
   const summary = summarisePods(pods, roleLabel);
   const stale = pods.filter(
     (p) => passwordReasons.length > 0 || isMarked(p) || (desiredHash !== undefined && deps.builder.podTemplateHash(p) !== desiredHash),
@@ -55,12 +60,10 @@ export async function markPods(
  */
 export async function replacePoolerPods(
   deps: ReconcileDeps,
-  cluster: Cluster,
-  config: OperatorConfig,
-  live: LiveState,
+  target: { readonly cluster: Cluster; readonly config: OperatorConfig; readonly live: LiveState; readonly log: Logger },
   reasons: readonly string[],
-  log: Logger,
 ): Promise<void> {
+  const { cluster, config, live, log } = target;
   const selector = deps.builder.poolerPodSelector(cluster, config);
   const pods = (live.pods.get(deps.builder.clusterLabel(cluster, config)[1]) ?? []).filter((p) =>
     matchesSelector(p.metadata?.labels, selector),
@@ -75,13 +78,11 @@ export async function replacePoolerPods(
   for (const pod of doomed) await deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' });
   const names = doomed.map((p) => p.metadata?.name ?? '').sort();
   log.info({ pods: names, reasons }, 'replaced pooler pods');
-  await recordEvent(
-    deps,
-    cluster,
-    'Normal',
-    'PoolerPodsReplaced',
-    `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`,
-  );
+  await recordEvent(deps, cluster, {
+    type: 'Normal',
+    reason: 'PoolerPodsReplaced',
+    message: `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`,
+  });
 }
 
 export function isMarked(pod: V1Pod): boolean {

@@ -1,6 +1,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
-import { RetryableError, type Logger } from '@pgfn/fn-runtime';
+import { podRoleLabelKey } from '@pgfn/builder';
+import { RetryableError, forEachLimited, type Logger } from '@pgfn/fn-runtime';
 import type { Settled } from './batcher.js';
 import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
@@ -20,7 +21,7 @@ export { ROLLING_UPDATE_REQUIRED, type BuilderPort, type Built, type ReconcileDe
 export { summarisePods } from './pods.js';
 
 /** A status-only batch may use a configuration read this recently (full reconciles always re-read). */
-const OBSERVE_CONFIG_MAX_AGE_MS = 10_000;
+export const OBSERVE_CONFIG_MAX_AGE_MS = 10_000;
 
 /** One cluster in full, as a batch of one (tests, and callers outside the batcher). */
 export async function reconcileCluster(deps: ReconcileDeps, namespace: string, name: string, log: Logger): Promise<ReconcileResult> {
@@ -82,14 +83,14 @@ export async function reconcileBatch(
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
   const [live, sources] = await Promise.all([
-    readLive(deps.kube, namespace, labelKey, valid.map(value), observed.map(value)),
+    readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
     valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
   ]);
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
     settle(results, c.metadata?.name ?? '', () =>
-      syncCluster(deps, c, { config, sources }, live, shared, log.child({ namespace, cluster: c.metadata?.name })),
+      syncCluster(deps, { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) }, { sources, shared }),
     ),
   );
   await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
@@ -98,7 +99,7 @@ export async function reconcileBatch(
       return;
     }
     await settle(results, c.metadata?.name ?? '', () =>
-      observeCluster(deps, c, config, live, log.child({ namespace, cluster: c.metadata?.name })),
+      observeCluster(deps, { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) }),
     );
   });
   if (escalate.length > 0) {
@@ -123,15 +124,20 @@ function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: Opera
 }
 
 /** Build, apply what changed, prune, mark pods, sync roles, write status: one cluster, its objects read by the batch. */
+interface ClusterWork {
+  readonly cluster: Cluster;
+  readonly config: OperatorConfig;
+  /** What the batch read for every cluster of the namespace. */
+  readonly live: LiveState;
+  readonly log: Logger;
+}
+
 async function syncCluster(
   deps: ReconcileDeps,
-  cluster: Cluster,
-  inputs: { config: OperatorConfig; sources: BuildSources | Error },
-  live: LiveState,
-  shared: SharedObjects,
-  log: Logger,
+  { cluster, config, live, log }: ClusterWork,
+  batch: { readonly sources: BuildSources | Error; readonly shared: SharedObjects },
 ): Promise<ReconcileResult> {
-  const { config } = inputs;
+  const { sources, shared } = batch;
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const subject = `${namespace}/${name}`;
@@ -139,13 +145,13 @@ async function syncCluster(
   const owned = live.owned.get(value) ?? [];
   const liveSts = live.statefulSets.get(value);
   const creating = liveSts === undefined || isStillCreating(cluster);
-  const ctx: ExecutionContext = { cluster, config, sources: inputs.sources instanceof Error ? {} : inputs.sources, owned, shared };
+  const ctx: ExecutionContext = { cluster, config, sources: sources instanceof Error ? {} : sources, owned, shared };
 
   let built: Built;
   let plan: Plan;
   let applied: Applied;
   try {
-    if (inputs.sources instanceof Error) throw inputs.sources;
+    if (sources instanceof Error) throw sources;
     built = buildDesired(deps, ctx, owned);
     const unlisted = await shared.read(built.objects.filter((o) => !isListedKind(o.kind)));
     const prunable = deps.builder.prunableKeys(cluster, config);
@@ -168,33 +174,33 @@ async function syncCluster(
       creating,
       podsPendingRotation: 0,
     });
-    await recordEvent(deps, cluster, 'Warning', 'SyncFailed', syncError);
+    await recordEvent(deps, cluster, { type: 'Warning', reason: 'SyncFailed', message: syncError });
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
   const desired = built.objects;
 
-  const desiredSts = desired.find((o) => o.kind === 'StatefulSet') as V1StatefulSet | undefined;
+  const desiredSts = desired.find((o): o is V1StatefulSet => o.kind === 'StatefulSet');
   const pods = podsOf(deps, cluster, config, live);
   // Marked only after the Secrets are written: a restarted pod must find the new password.
-  const pending = await markPods(
-    deps,
+  const pending = await markPods(deps, {
     namespace,
     pods,
-    config.podRoleLabel || 'spilo-role',
-    deps.builder.podTemplateHash(desiredSts?.spec?.template),
-    built.podRotationReasons,
+    roleLabel: podRoleLabelKey(config),
+    desiredHash: deps.builder.podTemplateHash(desiredSts?.spec?.template),
+    passwordReasons: built.podRotationReasons,
     log,
-  );
+  });
   const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
-  await replacePoolerPods(deps, cluster, config, live, built.poolerPodRotationReasons, log);
+  await replacePoolerPods(deps, { cluster, config, live, log }, built.poolerPodRotationReasons);
   if (pending.newlyMarked > 0 || rollReasons.length > 0) {
     await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: rollReasons });
   }
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
     roles = await deps.syncRoles(cluster, config, pods, log);
-    if (roles.state === 'synced' && roles.statements > 0) await recordEvent(deps, cluster, 'Normal', 'RolesSynced', roles.message);
-    if (roles.state === 'failed') await recordEvent(deps, cluster, 'Warning', 'RoleSyncFailed', roles.message);
+    if (roles.state === 'synced' && roles.statements > 0)
+      await recordEvent(deps, cluster, { type: 'Normal', reason: 'RolesSynced', message: roles.message });
+    if (roles.state === 'failed') await recordEvent(deps, cluster, { type: 'Warning', reason: 'RoleSyncFailed', message: roles.message });
   }
   const obs: Observation = {
     generation: cluster.metadata?.generation,
@@ -213,26 +219,19 @@ async function syncCluster(
 }
 
 /** Pods or the StatefulSet moved: recompute the status from them alone, write it if it changed. */
-async function observeCluster(
-  deps: ReconcileDeps,
-  cluster: Cluster,
-  config: OperatorConfig,
-  live: LiveState,
-  log: Logger,
-): Promise<ReconcileResult> {
+async function observeCluster(deps: ReconcileDeps, { cluster, config, live, log }: ClusterWork): Promise<ReconcileResult> {
   const sts = live.statefulSets.get(deps.builder.clusterLabel(cluster, config)[1]);
   const pods = podsOf(deps, cluster, config, live);
   // A pod the StatefulSet controller made from the old template after the last full reconcile listed
   // pods is marked here, so its rotation does not wait for the resync.
-  const pending = await markPods(
-    deps,
-    cluster.metadata?.namespace ?? '',
+  const pending = await markPods(deps, {
+    namespace: cluster.metadata?.namespace ?? '',
     pods,
-    config.podRoleLabel || 'spilo-role',
-    deps.builder.podTemplateHash(sts?.spec?.template),
-    [],
+    roleLabel: podRoleLabelKey(config),
+    desiredHash: deps.builder.podTemplateHash(sts?.spec?.template),
+    passwordReasons: [],
     log,
-  );
+  });
   if (pending.newlyMarked > 0) {
     const namespace = cluster.metadata?.namespace ?? '';
     const name = cluster.metadata?.name ?? '';
@@ -292,7 +291,11 @@ async function markInvalid(deps: ReconcileDeps, cluster: Cluster, invalid: reado
     podsPendingRotation: 0,
   });
   if (changed) {
-    await recordEvent(deps, cluster, 'Warning', 'InvalidSpec', `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`);
+    await recordEvent(deps, cluster, {
+      type: 'Warning',
+      reason: 'InvalidSpec',
+      message: `the manifest is invalid, nothing was changed: ${invalid.join('; ')}`,
+    });
     await deps.emit('dev.pgfn.cluster.invalid', `${namespace}/${name}`, { namespace, name, errors: invalid });
   }
   log.info({ invalid }, 'invalid manifest; nothing touched');
@@ -306,7 +309,11 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   const name = cluster.metadata?.name ?? '';
   const reasons = deletionRefusals(cluster, config, deps.now());
   if (reasons.length > 0) {
-    await recordEvent(deps, cluster, 'Warning', 'DeleteRefused', `deletion refused, every object is kept: ${reasons.join('; ')}`);
+    await recordEvent(deps, cluster, {
+      type: 'Warning',
+      reason: 'DeleteRefused',
+      message: `deletion refused, every object is kept: ${reasons.join('; ')}`,
+    });
     log.warn({ reasons }, 'deletion refused by delete protection');
     return { outcome: 'delete-refused', reasons };
   }
@@ -327,12 +334,4 @@ async function settle(
   } catch (err) {
     results.set(name, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
   }
-}
-
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,43 +1,39 @@
-import type { CoreV1Event } from '@kubernetes/client-node';
-import { API_VERSION, POSTGRESQL_KIND, POSTGRESQL_PLURAL, GROUP, VERSION } from '@pgfn/api';
-import { refOf, statusCode } from '@pgfn/kube';
+import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
+import { eventRecorder, writeStatus as writeGuarded, type EventRecord } from '@pgfn/fn-runtime';
+import { refOf } from '@pgfn/kube';
 import type { ReconcileDeps } from './deps.js';
 import type { Cluster } from './live-state.js';
 import type { Step } from './plan.js';
-import { computeStatus, statusChanged, type ClusterStatus, type Observation } from './status.js';
+import { computeStatus, statusChanged, type Observation } from './status.js';
 
 // What reconcile tells: the status subresource and Kubernetes Events.
 
 /**
- * Writes status only when it changes; returns whether it did. Guarded by resourceVersion: if the CR
- * changed meanwhile, a changed spec means a newer reconcile owns the status (skip), while a status
- * written by another function (its own condition) is merged by recomputing once from the fresh read.
+ * Writes status only when it changes; returns whether it did. Guarded by resourceVersion (the kit's
+ * writeStatus): if the CR changed meanwhile, a changed spec means a newer reconcile owns the status
+ * (skip), while a status written by another function (its own condition) is merged by recomputing
+ * from the fresh read.
  */
-export async function writeStatus(deps: ReconcileDeps, cluster: Cluster, obs: Observation): Promise<boolean> {
-  let current = cluster;
-  for (let attempt = 1; ; attempt++) {
-    const previous = current.status as Partial<ClusterStatus> | undefined;
-    const next = computeStatus(obs, previous, deps.now());
-    if (!statusChanged(previous, next)) return false;
-    try {
-      await deps.kube.patchCustomStatus(
-        GROUP,
-        VERSION,
-        POSTGRESQL_PLURAL,
-        current.metadata?.namespace ?? '',
-        current.metadata?.name ?? '',
-        next,
-        current.metadata?.resourceVersion,
-      );
-      return true;
-    } catch (err) {
-      if (statusCode(err) !== 409 || attempt >= 3) throw err;
-      const fresh = await deps.kube.get<Cluster>(refOf(current));
-      if (fresh === undefined || fresh.metadata?.generation !== current.metadata?.generation) return false;
-      current = fresh;
-    }
-  }
+export function writeStatus(deps: ReconcileDeps, cluster: Cluster, obs: Observation): Promise<boolean> {
+  return writeGuarded({
+    kube: deps.kube,
+    object: { ...cluster, apiVersion: API_VERSION, kind: POSTGRESQL_KIND },
+    next: (previous) => {
+      const next = computeStatus(obs, previous, deps.now());
+      return statusChanged(previous, next) ? next : undefined;
+    },
+    stillOurs: (fresh) => fresh.metadata?.generation === cluster.metadata?.generation,
+    attempts: 3,
+  });
 }
+
+/** An Event about the cluster, from pgfn-reconcile. */
+export function recordEvent(deps: ReconcileDeps, cluster: Cluster, event: Omit<EventRecord, 'about'>): Promise<void> {
+  const record = eventRecorder({ kube: deps.kube, component: 'pgfn-reconcile', now: deps.now, kind: POSTGRESQL });
+  return record({ about: cluster, ...event });
+}
+
+const POSTGRESQL = { apiVersion: API_VERSION, kind: POSTGRESQL_KIND } as const;
 
 const STEP_REASON = { apply: 'Applied', replace: 'Replaced', delete: 'Deleted' } as const;
 
@@ -50,36 +46,12 @@ export async function recordSteps(deps: ReconcileDeps, cluster: Cluster, steps: 
     const these = steps.filter((s) => s.op === op);
     if (these.length === 0) continue;
     const reason = op === 'apply' && created ? 'Created' : STEP_REASON[op];
-    await recordEvent(deps, cluster, 'Normal', reason, `${these.length} object(s): ${these.map(describeStep).join('; ')}`);
+    await recordEvent(deps, cluster, {
+      type: 'Normal',
+      reason,
+      message: `${these.length} object(s): ${these.map(describeStep).join('; ')}`,
+    });
   }
-}
-
-export async function recordEvent(
-  deps: ReconcileDeps,
-  cluster: Cluster,
-  type: 'Normal' | 'Warning',
-  reason: string,
-  message: string,
-): Promise<void> {
-  const now = deps.now();
-  const event: CoreV1Event = {
-    metadata: { generateName: `${cluster.metadata?.name ?? 'cluster'}.`, namespace: cluster.metadata?.namespace },
-    involvedObject: {
-      apiVersion: API_VERSION,
-      kind: POSTGRESQL_KIND,
-      name: cluster.metadata?.name,
-      namespace: cluster.metadata?.namespace,
-      uid: cluster.metadata?.uid,
-    },
-    type,
-    reason,
-    message: message.length > 1024 ? `${message.slice(0, 1021)}...` : message,
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-    source: { component: 'pgfn-reconcile' },
-  };
-  await deps.kube.createEvent(event);
 }
 
 export function describeStep(s: Step): string {

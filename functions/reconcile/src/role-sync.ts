@@ -1,17 +1,15 @@
-import type { KubernetesObject, V1Endpoints, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
-import type { Logger } from '@pgfn/fn-runtime';
 import { isStandbyCluster, readSecretData } from '@pgfn/builder';
+import { directReach, findMaster, masterFailure, type Logger, type Reach } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import {
   buildDesiredState,
   buildRoleModel,
   credentialSecretRefs,
-  pickMaster,
   planCredentials,
   syncRolesAndDatabases,
   type ConnectionConfig,
-  type MasterAddress,
   type SecretContent,
   type SslMode,
 } from '@pgfn/roles';
@@ -29,31 +27,27 @@ export interface RoleSyncDeps {
   readonly newPassword: () => string;
   /** How to reach Postgres; `require` in a cluster, as upstream. */
   readonly sslmode?: SslMode;
-  /**
-   * Where to connect for a master address: the identity in a cluster; out of cluster (local stack,
-   * tests) a translation from pod IPs to where the process really listens.
-   */
-  readonly reach?: (master: MasterAddress) => { host: string; port: number };
+  /** Where to connect for a master address (out of cluster: pod IP -> where Postgres really listens). */
+  readonly reach?: Reach;
+}
+
+export interface RoleSyncTarget {
+  readonly cluster: Postgresql & KubernetesObject;
+  readonly config: OperatorConfig;
+  /** The cluster's Spilo pods as the reconcile listed them. */
+  readonly pods: readonly V1Pod[];
+  readonly log: Logger;
 }
 
 /**
  * Brings roles, databases, prepared databases and the pooler lookup in line with the manifest, on the
  * current master only (found through Patroni's leader Endpoints or the pod it labelled master).
  * Secrets are the builder's: they were applied before this runs, and their passwords are
- * authoritative here. Never throws for Postgres being unreachable: that is "waiting", retried by the
- * next event or resync, so a booting cluster does not fail its reconcile.
+ * authoritative here. Postgres being unreachable is "waiting" (the kit's masterFailure), retried by
+ * the next event or resync, so a booting cluster does not fail its reconcile.
  */
-export async function syncRoles(
-  deps: RoleSyncDeps,
-  cluster: Postgresql & KubernetesObject,
-  config: OperatorConfig,
-  pods: readonly V1Pod[],
-  log: Logger,
-): Promise<RoleSyncOutcome> {
-  const namespace = cluster.metadata?.namespace ?? '';
-  const name = cluster.metadata?.name ?? '';
-  const endpoints = await deps.kube.get<V1Endpoints>({ apiVersion: 'v1', kind: 'Endpoints', namespace, name });
-  const found = pickMaster({ endpoints, pods, roleLabel: config.podRoleLabel || 'spilo-role' });
+export async function syncRoles(deps: RoleSyncDeps, { cluster, config, pods, log }: RoleSyncTarget): Promise<RoleSyncOutcome> {
+  const found = await findMaster({ kube: deps.kube, cluster, config, pods });
   if (found.master === undefined) return { state: 'waiting', message: found.reason, statements: 0 };
 
   const model = buildRoleModel({ cluster, config });
@@ -79,7 +73,7 @@ export async function syncRoles(
     return { state: 'waiting', message: `the Secret of the superuser ${config.superUsername} is not ready`, statements: 0 };
   }
   const { state, problems } = buildDesiredState({ model, cluster, config, credentials, now: deps.now(), degraded });
-  const target = (deps.reach ?? ((m) => ({ host: m.host, port: m.port })))(found.master);
+  const target = (deps.reach ?? directReach)(found.master);
   const connection: ConnectionConfig = {
     host: target.host,
     port: target.port,
@@ -104,11 +98,8 @@ export async function syncRoles(
     }
     return { state: 'synced', message: [`${executed} statement(s) on ${found.master.host}`, ...notes].join('; '), statements: executed };
   } catch (err) {
-    log.warn({ err: (err as Error).message, master: found.master.host }, 'role sync could not reach the master');
-    return {
-      state: 'waiting',
-      message: `cannot reach the master ${found.master.host}:${found.master.port}: ${(err as Error).message}`,
-      statements: 0,
-    };
+    const failure = masterFailure(err, found.master);
+    log.warn({ err: (err as Error).message, master: found.master.host, state: failure.state }, 'role sync on the master failed');
+    return { ...failure, statements: 0 };
   }
 }

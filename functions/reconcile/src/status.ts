@@ -1,21 +1,9 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { Condition, PostgresStatus } from '@pgfn/api';
+import { transitionTime } from '@pgfn/fn-runtime';
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-export interface ClusterStatus {
-  PostgresClusterStatus: string;
-  observedGeneration?: number;
-  /** metadataHash() of the labels and annotations the status was computed from. */
-  observedMetadataHash?: string;
-  conditions: Condition[];
-}
+/** The status reconcile computes: @pgfn/api's PostgresStatus with the status string and conditions always set. */
+export type ComputedStatus = PostgresStatus & { PostgresClusterStatus: string; conditions: Condition[] };
 
 /** The cluster's Spilo pods as seen in one list: readiness and the roles Patroni labelled. */
 export interface PodSummary {
@@ -48,7 +36,7 @@ export interface Observation {
  * Upstream's status string plus the conditions upstream lacks. Pure: `now` is only used for
  * conditions whose status changed since `previous`.
  */
-export function computeStatus(obs: Observation, previous: Partial<ClusterStatus> | undefined, now: Date): ClusterStatus {
+export function computeStatus(obs: Observation, previous: PostgresStatus | undefined, now: Date): ComputedStatus {
   const g = obs.generation;
   const desired = obs.statefulSet?.spec?.replicas ?? 0;
   const pods = obs.pods ?? { total: 0, ready: 0, masters: 0, replicas: 0 };
@@ -59,7 +47,7 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
     pods.total === desired &&
     ready === desired &&
     (desired === 0 || (pods.masters === 1 && pods.replicas === desired - 1));
-  const conds: Omit<Condition, 'lastTransitionTime'>[] = [];
+  const conds: (Omit<Condition, 'lastTransitionTime'> & { reason: string; message: string })[] = [];
   const add = (type: string, ok: boolean | undefined, reason: string, message: string): void => {
     conds.push({ type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', observedGeneration: g, reason, message });
   };
@@ -83,7 +71,7 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
       podsReady ? 'AllPodsReady' : 'PodsNotReady',
       podsReady
         ? `${ready}/${desired} pods ready, ${pods.masters} master, ${pods.replicas} replica(s)`
-        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${tooManyMasters(pods.masters)}`,
+        : `waiting for ${desired} pod(s) to be Ready with exactly one labelled master${manyMasters(pods.masters)}`,
     );
     add(
       'RollingUpdate',
@@ -110,7 +98,7 @@ export function computeStatus(obs: Observation, previous: Partial<ClusterStatus>
     conditions: [
       ...conds.map((c) => ({
         ...keepRolloutDetail(c, previous?.conditions),
-        lastTransitionTime: transitionTime(c, previous?.conditions, now),
+        lastTransitionTime: transitionTime(previous?.conditions, c, now),
       })),
       // Conditions other functions own (TeamRolesSynced, BackupVerified …) are kept as they are.
       ...(previous?.conditions ?? []).filter((c) => !ours.has(c.type)),
@@ -131,7 +119,7 @@ function keepRolloutDetail(
   return { ...c, reason: before.reason, message: before.message };
 }
 
-function tooManyMasters(masters: number): string {
+function manyMasters(masters: number): string {
   return masters > 1 ? ` (${masters} pods are labelled master)` : '';
 }
 
@@ -142,17 +130,12 @@ function statusString(obs: Observation, podsReady: boolean): string {
   return obs.creating ? 'Creating' : 'Updating';
 }
 
-function transitionTime(c: Omit<Condition, 'lastTransitionTime'>, previous: readonly Condition[] | undefined, now: Date): string {
-  const before = previous?.find((p) => p.type === c.type);
-  return before !== undefined && before.status === c.status ? before.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /** True when writing `next` over `prev` would change anything (so a no-op reconcile writes nothing). */
-export function statusChanged(prev: Partial<ClusterStatus> | undefined, next: ClusterStatus): boolean {
+export function statusChanged(prev: PostgresStatus | undefined, next: ComputedStatus): boolean {
   return JSON.stringify(normalise(prev)) !== JSON.stringify(normalise(next));
 }
 
-function normalise(s: Partial<ClusterStatus> | undefined): unknown {
+function normalise(s: PostgresStatus | undefined): unknown {
   return {
     s: s?.PostgresClusterStatus,
     g: s?.observedGeneration,

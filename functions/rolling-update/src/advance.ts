@@ -3,10 +3,11 @@
 // configuration, pending restarts, then pod rotation. Growing volumes never takes anything down, so it
 // happens whenever needed. Progress is on status (conditions) and in Events; nothing is remembered in
 // the process, so a cold instance resumes where another stopped.
+import { randomUUID } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { OperatorConfig } from '@pgfn/api';
+import type { Condition, OperatorConfig } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
-import type { Logger } from '@pgfn/fn-runtime';
+import { ClusterLease, clusterLeaseName, mergeCondition, writeStatus, type EventRecord, type Logger } from '@pgfn/fn-runtime';
 import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
 import { readCluster, type Cluster, type LiveCluster } from './cluster.js';
 import {
@@ -41,16 +42,26 @@ interface Context {
   readonly log: Logger;
 }
 
+/** A Lease outlives a stuck invocation by this much; it is renewed while a step (a switchover: up to ~35 s) runs. */
+const LEASE_SECONDS = 30;
+
 export async function advance(deps: RollingDeps, ref: { namespace: string; name: string }, log: Logger): Promise<AdvanceOutcome> {
-  if (!(await deps.lease.tryAcquire(ref.namespace, ref.name))) return 'busy';
-  try {
-    const config = await deps.loadConfig();
+  const lease = new ClusterLease({
+    kube: deps.kube,
+    namespace: ref.namespace,
+    name: clusterLeaseName(ref.name, 'rolling-update'),
+    // Unique per invocation: two concurrent invocations in one process must not share the Lease.
+    holder: `${deps.holder}/${randomUUID()}`,
+    durationSeconds: LEASE_SECONDS,
+    now: deps.now,
+  });
+  const held = await lease.hold(async () => {
+    const { config } = await deps.loadConfig();
     const live = await readCluster(deps.kube, ref, config);
-    if (live === undefined) return 'gone';
-    return await step({ deps, config, live, log });
-  } finally {
-    await deps.lease.release(ref.namespace, ref.name);
-  }
+    if (live === undefined) return 'gone' as const;
+    return step({ deps, config, live, log });
+  });
+  return held === undefined ? 'busy' : held.value;
 }
 
 async function step(ctx: Context): Promise<AdvanceOutcome> {
@@ -76,7 +87,21 @@ async function step(ctx: Context): Promise<AdvanceOutcome> {
 }
 
 async function finish(ctx: Context, conditions: readonly ConditionUpdate[], outcome: AdvanceOutcome): Promise<AdvanceOutcome> {
-  await ctx.deps.writeConditions(ctx.live.cluster, conditions);
+  const generation = ctx.live.cluster.metadata?.generation;
+  const at = { now: ctx.deps.now(), ...(generation === undefined ? {} : { generation }) };
+  await writeStatus<{ conditions?: Condition[] }>({
+    kube: ctx.deps.kube,
+    object: ctx.live.cluster,
+    next: (status) => {
+      let current = status?.conditions ?? [];
+      let changed = false;
+      for (const c of conditions) {
+        const merged = mergeCondition(current, { ...c, reason: c.reason ?? '', message: c.message ?? '' }, at);
+        if (merged !== undefined) [current, changed] = [merged, true];
+      }
+      return changed ? { conditions: current } : undefined;
+    },
+  });
   return outcome;
 }
 
@@ -103,14 +128,16 @@ async function volumes(ctx: Context): Promise<ConditionUpdate> {
     ctx.log.info({ claim: g.claim, from: g.from, to: g.size }, 'grew volume claim');
   }
   if (plan.grow.length > 0)
-    await ctx.deps.recordEvent(cluster, 'Normal', 'VolumeResized', plan.grow.map((g) => `${g.claim} ${g.from} → ${g.size}`).join('; '));
+    await ctx.deps.recordEvent(
+      event(cluster, 'Normal', 'VolumeResized', plan.grow.map((g) => `${g.claim} ${g.from} → ${g.size}`).join('; ')),
+    );
   const condition = volumeCondition(
     plan.problems,
     plan.grow.map((g) => g.claim),
   );
   const before = previous(ctx, condition.type);
   if (plan.problems.length > 0 && before.message !== condition.message)
-    await ctx.deps.recordEvent(cluster, 'Warning', 'VolumeResizeRefused', condition.message ?? '');
+    await ctx.deps.recordEvent(event(cluster, 'Warning', 'VolumeResizeRefused', condition.message ?? ''));
   return condition;
 }
 
@@ -132,7 +159,7 @@ async function configure(
   if (diff.patch !== undefined) {
     await ctx.deps.patroni.patchConfig(base, diff.patch);
     ctx.log.info({ changes: diff.changes }, 'patched Patroni configuration');
-    await ctx.deps.recordEvent(cluster, 'Normal', 'PatroniConfigPatched', diff.changes.join(', '));
+    await ctx.deps.recordEvent(event(cluster, 'Normal', 'PatroniConfigPatched', diff.changes.join(', ')));
     return { acted: true, condition: patchedCondition(diff.changes, diff.restartPrimaryFirst) };
   }
   const before = previous(ctx, PATRONI_CONFIG);
@@ -148,10 +175,7 @@ async function configure(
   const pod = ctx.live.pods.find((p) => p.metadata?.name === restart.member);
   if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition(restart, primaryFirst) };
   await ctx.deps.recordEvent(
-    cluster,
-    'Normal',
-    'RestartingPostgres',
-    `restarting Postgres on ${restart.role} ${restart.member} (pending restart)`,
+    event(cluster, 'Normal', 'RestartingPostgres', `restarting Postgres on ${restart.role} ${restart.member} (pending restart)`),
   );
   await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
   ctx.log.info({ member: restart.member, role: restart.role }, 'restarted Postgres through Patroni');
@@ -203,13 +227,17 @@ async function rotate(
   const condition = rotationCondition(plan, completedNow);
   const outcome = await execute(ctx, plan, pods, before);
   if (completedNow) {
-    await ctx.deps.recordEvent(cluster, 'Normal', 'RollingUpdateCompleted', 'every pod runs the desired template');
+    await ctx.deps.recordEvent(event(cluster, 'Normal', 'RollingUpdateCompleted', 'every pod runs the desired template'));
     await ctx.deps.emit('dev.pgfn.rollingupdate.completed', subject(cluster), {
       namespace: cluster.metadata?.namespace,
       name: cluster.metadata?.name,
     });
   }
   return { outcome, condition };
+}
+
+function event(about: Cluster, type: 'Normal' | 'Warning', reason: string, message: string): EventRecord {
+  return { about, type, reason, message };
 }
 
 function subject(cluster: Cluster): string {
@@ -229,7 +257,7 @@ async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[],
       const reason = plan.action === 'fail' ? 'RollingUpdateFailed' : 'RollingUpdateBlocked';
       // One Warning and one CloudEvent per distinct problem, not one per invocation.
       if (before.message?.includes(plan.reason) !== true) {
-        await ctx.deps.recordEvent(cluster, 'Warning', reason, plan.reason);
+        await ctx.deps.recordEvent(event(cluster, 'Warning', reason, plan.reason));
         if (plan.action === 'fail')
           await ctx.deps.emit('dev.pgfn.rollingupdate.failed', subject(cluster), {
             namespace,
@@ -243,14 +271,14 @@ async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[],
     case 'delete': {
       const type = plan.downtime ? 'Warning' : 'Normal';
       const why = plan.downtime ? plan.reason : `recreating ${plan.role} ${plan.pod}: ${plan.reason}`;
-      await ctx.deps.recordEvent(cluster, type, plan.downtime ? 'RecreatingSingleInstance' : 'RecreatingPod', why);
+      await ctx.deps.recordEvent(event(cluster, type, plan.downtime ? 'RecreatingSingleInstance' : 'RecreatingPod', why));
       await ctx.deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: plan.pod });
       ctx.log.info({ pod: plan.pod, role: plan.role, downtime: plan.downtime }, 'deleted pod for rotation');
       return 'acted';
     }
     case 'switchover': {
       const master = pods.find((p) => p.metadata?.name === plan.from);
-      await ctx.deps.recordEvent(cluster, 'Normal', 'Switchover', `switching over from ${plan.from} to ${plan.to}: ${plan.reason}`);
+      await ctx.deps.recordEvent(event(cluster, 'Normal', 'Switchover', `switching over from ${plan.from} to ${plan.to}: ${plan.reason}`));
       await ctx.deps.patroni.switchover(patroniUrl(master?.status?.podIP ?? '', ctx.deps.patroniPort), {
         leader: plan.from,
         candidate: plan.to,

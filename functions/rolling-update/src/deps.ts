@@ -1,10 +1,8 @@
-// What the rolling-update function needs from the world; main.ts wires the real clients.
-import type { OperatorConfig } from '@pgfn/api';
-import type { Emit } from '@pgfn/fn-runtime';
+// What the rolling-update function needs: the kit's clients (kube, configuration, Events, emitter,
+// clock) plus Patroni's REST API and its own settings. main.ts wires the real ones.
+import type { Emit, ConfigLoader, RecordEvent } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import type { ClusterView, DynamicConfig, MemberStatus, SwitchoverRequest } from '@pgfn/patroni';
-import type { ConditionUpdate } from './conditions.js';
-import type { Cluster } from './cluster.js';
 
 /** The Patroni calls rolling-update makes (PatroniClient has them). */
 export interface PatroniApi {
@@ -16,26 +14,19 @@ export interface PatroniApi {
   restart(base: string): Promise<string>;
 }
 
-/** A per-cluster lock: at most one invocation acts on a cluster at a time, across instances. */
-export interface ClusterLease {
-  tryAcquire(namespace: string, cluster: string): Promise<boolean>;
-  release(namespace: string, cluster: string): Promise<void>;
-}
-
 export interface RollingDeps {
   readonly kube: KubeClient;
   readonly patroni: PatroniApi;
-  readonly lease: ClusterLease;
-  readonly loadConfig: () => Promise<OperatorConfig>;
-  /** Merges these conditions into the cluster's status (guarded by resourceVersion); false when nothing changed. */
-  readonly writeConditions: (cluster: Cluster, conditions: readonly ConditionUpdate[]) => Promise<boolean>;
-  readonly recordEvent: (cluster: Cluster, type: 'Normal' | 'Warning', reason: string, message: string) => Promise<void>;
+  readonly loadConfig: ConfigLoader;
+  readonly recordEvent: RecordEvent;
   readonly emit: Emit;
   readonly now: () => Date;
+  /** This instance's name in the per-cluster Lease (each invocation adds its own suffix). */
+  readonly holder: string;
   /** How long a recreated pod may take to become healthy before the rollout is reported failed. */
   readonly podTimeoutMs: number;
   /** Namespace the periodic check looks at (undefined: all). */
-  readonly watchedNamespace?: string;
+  readonly watchedNamespace?: string | undefined;
   /** Patroni's REST port on each pod (Spilo: 8008). */
   readonly patroniPort?: number;
 }

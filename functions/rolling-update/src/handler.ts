@@ -35,7 +35,7 @@ async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorCo
 
 export function createHandler(deps: RollingDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
   return async (event, ctx) => {
-    const config = await deps.loadConfig();
+    const { config } = await deps.loadConfig();
     const found = clustersOf(event, config);
     const periodic = found === 'all';
     const refs = periodic

@@ -2,9 +2,7 @@
 export { advance } from './advance.js';
 export type { AdvanceOutcome } from './advance.js';
 export { createHandler } from './handler.js';
-export type { ClusterLease, PatroniApi, RollingDeps } from './deps.js';
-export { createClusterLease, heldByOther, leaseName } from './lease.js';
-export { conditionWriter, configLoader, eventRecorder, mergeConditions } from './wiring.js';
+export type { PatroniApi, RollingDeps } from './deps.js';
 export { planRotation } from './rotation-plan.js';
 export { diffPatroniConfig } from './patroni-config-diff.js';
 export { planRestart } from './restart-plan.js';

@@ -1,20 +1,11 @@
 // One cluster: which roles are someone else's, where the master is, how to log in, then the human
-// roles. Never throws for Postgres being unreachable: that is "waiting", retried by the next ping.
-import type { KubernetesObject, V1Endpoints, V1Pod, V1Secret } from '@kubernetes/client-node';
+// roles. Postgres being unreachable is "waiting" (the kit's masterFailure), retried by the next ping.
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
-import { clusterLabels, secretName } from '@pgfn/builder';
-import type { Logger } from '@pgfn/fn-runtime';
+import { secretName } from '@pgfn/builder';
+import { directReach, findMaster, masterFailure, type Logger, type Reach } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
-import {
-  buildRoleModel,
-  isRetryable,
-  pickMaster,
-  type DesiredRole,
-  type MasterAddress,
-  type RetryOptions,
-  type RoleOrigin,
-  type SslMode,
-} from '@pgfn/roles';
+import { buildRoleModel, type DesiredRole, type RetryOptions, type RoleOrigin, type SslMode } from '@pgfn/roles';
 import { applyTeamRoles } from './role-apply.js';
 
 export interface ClusterSyncDeps {
@@ -22,7 +13,7 @@ export interface ClusterSyncDeps {
   /** How to reach Postgres; `require` in a cluster, as upstream connects. */
   readonly sslmode?: SslMode;
   /** Where to connect for a master address (out of cluster: pod IP -> where Postgres really listens). */
-  readonly reach?: (master: MasterAddress) => { host: string; port: number };
+  readonly reach?: Reach;
   /** Retries of single statements. */
   readonly retry?: RetryOptions;
 }
@@ -58,22 +49,23 @@ export function reservedRoles(cluster: Cluster, config: OperatorConfig): Map<str
   return new Map([...model.roles.values()].map((r) => [r.name, OWNER_BY_ORIGIN[r.origin]]));
 }
 
+export interface ClusterRoles {
+  readonly cluster: Cluster;
+  readonly config: OperatorConfig;
+  /** The human roles this cluster should have. */
+  readonly roles: readonly DesiredRole[];
+  /** Roles someone else owns (reservedRoles): name -> whose. */
+  readonly reserved: ReadonlyMap<string, string>;
+  readonly log: Logger;
+}
+
 export async function syncClusterRoles(
   deps: ClusterSyncDeps,
-  cluster: Cluster,
-  config: OperatorConfig,
-  roles: readonly DesiredRole[],
-  reserved: ReadonlyMap<string, string>,
-  log: Logger,
+  { cluster, config, roles, reserved, log }: ClusterRoles,
 ): Promise<ClusterOutcome> {
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
-  const endpoints = await deps.kube.get<V1Endpoints>({ apiVersion: 'v1', kind: 'Endpoints', namespace, name });
-  const selector = Object.entries(clusterLabels(cluster, config))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const pods = await deps.kube.list<V1Pod>('v1', 'Pod', namespace, selector);
-  const found = pickMaster({ endpoints, pods, roleLabel: config.podRoleLabel || 'spilo-role' });
+  const found = await findMaster({ kube: deps.kube, cluster, config });
   if (found.master === undefined) return { state: 'waiting', message: found.reason };
 
   const secret = await deps.kube.get<V1Secret>({
@@ -87,7 +79,7 @@ export async function syncClusterRoles(
   if (username === undefined || password === undefined) {
     return { state: 'waiting', message: `the Secret of the superuser ${config.superUsername} is not ready` };
   }
-  const target = (deps.reach ?? ((m) => ({ host: m.host, port: m.port })))(found.master);
+  const target = (deps.reach ?? directReach)(found.master);
   const untouchable = new Set([...reserved.keys(), ...config.protectedRoleNames, config.superUsername, config.replicationUsername]);
   try {
     const report = await applyTeamRoles(
@@ -131,7 +123,9 @@ export async function syncClusterRoles(
       const first = execution.errors[0];
       return {
         state: 'failed',
-        message: `${execution.failed} of ${plan.statements.length} statement(s) failed${first === undefined ? '' : `, first: ${first.statement.display}: ${first.message}`}`,
+        message: `${execution.failed} of ${plan.statements.length} statement(s) failed${
+          first === undefined ? '' : `, first: ${first.statement.display}: ${first.message}`
+        }`,
         ...common,
       };
     }
@@ -139,10 +133,10 @@ export async function syncClusterRoles(
   } catch (err) {
     // Reading the catalogs failed: unreachable (a failover, a booting pod) is waiting; anything else
     // (no permission, a bug) is a failure to retry and look at.
-    const message = (err as Error).message;
-    if (!isRetryable(err)) throw new Error(`syncing team roles on ${found.master.host}:${found.master.port}: ${message}`, { cause: err });
-    log.warn({ err: message, master: found.master.host }, 'team role sync could not reach the master');
-    return { state: 'waiting', message: `cannot reach the master ${found.master.host}:${found.master.port}: ${message}` };
+    const failure = masterFailure(err, found.master);
+    if (failure.state === 'failed') throw new Error(`syncing team roles ${failure.message}`, { cause: err });
+    log.warn({ err: (err as Error).message, master: found.master.host }, 'team role sync could not reach the master');
+    return { state: 'waiting', message: failure.message };
   }
 }
 

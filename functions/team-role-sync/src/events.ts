@@ -2,6 +2,7 @@
 // them; the PingSource repairs what was missed), so every target is re-read before anything is done.
 import type { CloudEventV1 } from 'cloudevents';
 import type { Postgresql, PostgresTeam } from '@pgfn/api';
+import { APISERVER_RESOURCE_PREFIX, PGFN_PREFIX, PING_TYPE, apiServerEvent, subjectRef } from '@pgfn/fn-runtime';
 import { teamsNamedBy } from './postgres-teams.js';
 
 export type Target =
@@ -11,27 +12,23 @@ export type Target =
   | { readonly scope: 'all'; readonly reason: string }
   | { readonly scope: 'ignore'; readonly reason: string };
 
-export const PING_TYPE = 'dev.knative.sources.ping';
-export const APISERVER_RESOURCE_PREFIX = 'dev.knative.apiserver.resource.';
-export const CLUSTER_READY = 'dev.pgfn.cluster.ready';
+export const CLUSTER_READY = `${PGFN_PREFIX}cluster.ready`;
 /** The condition this function owns on each cluster. */
 export const TEAM_ROLES_CONDITION = 'TeamRolesSynced';
-
-interface ObjectLike {
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; generation?: number };
-}
 
 /** Decides which cluster(s) an event concerns; pure. */
 export function targetOf(event: CloudEventV1<unknown>): Target {
   if (event.type === PING_TYPE) return { scope: 'all', reason: 'periodic team sync' };
-  if (event.type === CLUSTER_READY) return fromSubject(event.subject, 'the cluster became ready');
-  if (!event.type.startsWith(APISERVER_RESOURCE_PREFIX)) return { scope: 'ignore', reason: `unhandled type ${event.type}` };
-  const verb = event.type.slice(APISERVER_RESOURCE_PREFIX.length);
-  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as ObjectLike;
-  const kind = str(event['kind']) ?? data.kind;
-  const name = str(event['name']) ?? data.metadata?.name;
-  const namespace = str(event['namespace']) ?? data.metadata?.namespace;
+  if (event.type === CLUSTER_READY) {
+    const ref = subjectRef(event.subject);
+    return ref === undefined
+      ? { scope: 'ignore', reason: 'the cluster became ready, but the subject is not <namespace>/<name>' }
+      : { scope: 'cluster', ...ref, reason: 'the cluster became ready' };
+  }
+  // Resource mode only: the decisions below need the object, not a reference.
+  const e = event.type.startsWith(APISERVER_RESOURCE_PREFIX) ? apiServerEvent(event) : undefined;
+  if (e === undefined) return { scope: 'ignore', reason: `unhandled type ${event.type}` };
+  const { verb, kind, name, namespace } = e;
   switch (kind) {
     case 'postgresql':
       return postgresqlTarget(verb, namespace, name, event.data);
@@ -77,15 +74,4 @@ function postgresTeamTarget(verb: string, name: string | undefined, data: unknow
     team: { spec: team.spec },
     reason: `PostgresTeam ${name ?? ''} ${verb}`,
   };
-}
-
-function fromSubject(subject: string | undefined, reason: string): Target {
-  const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(subject ?? '');
-  return m?.[1] !== undefined && m[2] !== undefined
-    ? { scope: 'cluster', namespace: m[1], name: m[2], reason }
-    : { scope: 'ignore', reason: `${reason}, but the subject is not <namespace>/<name>` };
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }

@@ -1,14 +1,13 @@
 // One CloudEvent -> the team sync it asks for. A cluster whose teams the Teams API could not answer
 // for, or whose statements failed, fails the invocation (HTTP 503) so the Broker redelivers it; a
 // cluster whose master cannot be reached yet is only "waiting" (the next ping retries it).
-import type { CloudEventV1 } from 'cloudevents';
-import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
+import { RetryableError, type EventHandler } from '@pgfn/fn-runtime';
 import { targetOf } from './events.js';
 import { syncTeams, type TeamSyncDeps } from './team-sync.js';
 
 export type HandlerDeps = TeamSyncDeps;
 
-export function createHandler(deps: HandlerDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
+export function createHandler(deps: HandlerDeps): EventHandler {
   return async (event, { log }) => {
     const target = targetOf(event);
     if (target.scope === 'ignore') {

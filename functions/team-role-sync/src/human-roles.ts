@@ -65,7 +65,9 @@ function roleParameters(configured: Readonly<Record<string, string>>, problems: 
     const problem = parameterNameProblem(name);
     if (problem !== undefined || typeof value !== 'string' || value.includes('\0')) {
       problems.push(
-        `team_api_role_configuration: ${JSON.stringify(name)} ${problem ?? 'has a value that is not a string without NUL characters'}; ignored`,
+        `team_api_role_configuration: ${JSON.stringify(name)} ${
+          problem ?? 'has a value that is not a string without NUL characters'
+        }; ignored`,
       );
       continue;
     }

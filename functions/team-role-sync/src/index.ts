@@ -1,7 +1,6 @@
-// Public API of @pgfn/fn-team-role-sync: the app, and the pure steps tests and the benchmark use.
-export { createApp, type AppDeps } from './app.js';
+// What tests and the benchmark use of team-role-sync: the handler and its pure steps.
 export { createHandler, type HandlerDeps } from './handler.js';
-export { targetOf, TEAM_ROLES_CONDITION, PING_TYPE, CLUSTER_READY, type Target } from './events.js';
+export { targetOf, TEAM_ROLES_CONDITION, CLUSTER_READY, type Target } from './events.js';
 export {
   buildTeamMap,
   additionalTeams,
@@ -33,6 +32,5 @@ export {
   type TeamsApiOptions,
 } from './teams-api.js';
 export { readTeamsApiToken, TOKEN_TYPE_KEY, TOKEN_SECRET_KEY } from './token.js';
-export { mergeCondition, writeTeamCondition, type TeamCondition } from './condition.js';
-export { reservedRoles, syncClusterRoles, type ClusterOutcome, type ClusterSyncDeps } from './cluster-sync.js';
-export { syncTeams, TEAM_ROLES_SYNCED, type TeamSyncDeps, type SyncSummary, type ClusterResult } from './team-sync.js';
+export { reservedRoles, syncClusterRoles, type ClusterOutcome, type ClusterRoles, type ClusterSyncDeps } from './cluster-sync.js';
+export { syncTeams, TEAM_ROLES_SYNCED, type TeamCondition, type TeamSyncDeps, type SyncSummary, type ClusterResult } from './team-sync.js';

@@ -12,7 +12,6 @@ import {
   planRoles,
   quoteIdent,
   type CurrentRole,
-  type CurrentState,
   type DesiredRole,
   type DesiredState,
   type Statement,

@@ -2,17 +2,14 @@
 // from the Teams API, then every cluster's human roles, its condition, Events and CloudEvent.
 // A team the Teams API could not answer for leaves every cluster that needs it untouched (no role
 // changes at all there) and fails the invocation, so the Broker redelivers it.
-import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRES_TEAM_KIND, POSTGRESQL_KIND, type OperatorConfig, type Postgresql, type PostgresTeam } from '@pgfn/api';
-import type { Emit, Logger } from '@pgfn/fn-runtime';
+import { eventRecorder, mapLimited, setCondition, type ConfigLoader, type ConditionInput, type Emit, type Logger } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import { allTeams, clusterTeams, resolveMembers, teamMembers, type ClusterTeams } from './cluster-teams.js';
 import { reservedRoles, syncClusterRoles, type ClusterOutcome, type ClusterSyncDeps } from './cluster-sync.js';
-import { writeTeamCondition, type TeamCondition } from './condition.js';
-import type { Target } from './events.js';
+import { TEAM_ROLES_CONDITION, type Target } from './events.js';
 import { humanRoles } from './human-roles.js';
-import { mapLimited } from './limit.js';
-import type { LoadedConfig } from '../../reconcile/src/operator-config.js';
 import { buildTeamMap, ownerAffected, type TeamMap } from './postgres-teams.js';
 import { fetchTeam, TeamsApiError, type TeamLookup, type TeamsApiOptions } from './teams-api.js';
 import { readTeamsApiToken } from './token.js';
@@ -22,7 +19,7 @@ export const TEAM_ROLES_SYNCED = 'dev.pgfn.teamroles.synced';
 export interface TeamSyncDeps extends ClusterSyncDeps {
   readonly kube: KubeClient;
   /** The operator configuration, at most `maxAgeMs` old (0 or absent: read now). */
-  readonly loadConfig: (maxAgeMs?: number) => Promise<LoadedConfig>;
+  readonly loadConfig: ConfigLoader;
   /** Where a token Secret named without a namespace lives (OPERATOR_NAMESPACE). */
   readonly operatorNamespace: string;
   readonly now: () => Date;
@@ -83,7 +80,7 @@ export async function syncTeams(deps: TeamSyncDeps, target: Exclude<Target, { sc
   const results = await mapLimited(clusters, deps.concurrency ?? 4, async (cluster) => {
     const clog = log.child({ namespace: cluster.metadata?.namespace, cluster: cluster.metadata?.name });
     try {
-      return await syncOne(deps, cluster, config, map, plans.get(cluster), lookups, clog);
+      return await syncOne(deps, { config, map, lookups }, { cluster, teams: plans.get(cluster), log: clog });
     } catch (err) {
       clog.error({ err }, 'team role sync failed');
       return result(cluster, 'failed', (err as Error).message, 0);
@@ -149,15 +146,19 @@ async function fetchTeams(deps: TeamSyncDeps, config: OperatorConfig, teams: rea
   return lookups;
 }
 
+/** What one invocation read for every cluster: the configuration, the PostgresTeam map and the Teams API answers. */
+interface Shared {
+  readonly config: OperatorConfig;
+  readonly map: TeamMap;
+  readonly lookups: Lookups;
+}
+
 async function syncOne(
   deps: TeamSyncDeps,
-  cluster: Cluster,
-  config: OperatorConfig,
-  map: TeamMap,
-  teams: ClusterTeams | undefined,
-  lookups: Lookups,
-  log: Logger,
+  { config, map, lookups }: Shared,
+  one: { readonly cluster: Cluster; readonly teams: ClusterTeams | undefined; readonly log: Logger },
 ): Promise<ClusterResult> {
+  const { cluster, teams, log } = one;
   if (teams === undefined) {
     log.warn('the cluster has no teamId; no human roles are managed for it');
     return result(cluster, 'skipped', 'no teamId', 0);
@@ -185,7 +186,7 @@ async function syncOne(
   });
   if (problems.length > 0) log.warn({ problems: problems.slice(0, 20), count: problems.length }, 'team members skipped');
 
-  const outcome = await syncClusterRoles(deps, cluster, config, roles, reserved, log);
+  const outcome = await syncClusterRoles(deps, { cluster, config, roles, reserved, log });
   const summary = `${roles.length} human role(s) from team(s) ${needed.join(', ')}`;
   if (outcome.state === 'waiting') {
     await report(deps, cluster, { status: 'Unknown', reason: 'WaitingForMaster', message: outcome.message });
@@ -193,7 +194,8 @@ async function syncOne(
   }
   const notes = [...notFound, ...problems, ...outcome.warnings];
   const noteText = notes.length === 0 ? '' : `; ${notes.slice(0, 5).join('; ')}${notes.length > 5 ? `; and ${notes.length - 5} more` : ''}`;
-  const work = `created ${outcome.created.length}, restored ${outcome.restored.length}, deprecated ${outcome.deprecated.length}, ${outcome.statements} statement(s)`;
+  const counts = [`created ${outcome.created.length}`, `restored ${outcome.restored.length}`, `deprecated ${outcome.deprecated.length}`];
+  const work = `${counts.join(', ')}, ${outcome.statements} statement(s)`;
   if (outcome.state === 'failed') {
     const message = `${outcome.message}; ${summary}`;
     await report(deps, cluster, { status: 'False', reason: 'SyncFailed', message }, { type: 'Warning', reason: 'TeamRolesSyncFailed' });
@@ -243,25 +245,21 @@ interface EventSpec {
   readonly always?: boolean;
 }
 
+/** TeamRolesSynced as this function states it; the kit fills in the type, time and generation. */
+export type TeamCondition = Omit<ConditionInput, 'type'>;
+
 /** Writes the condition; records the Event when the condition changed (or always, for work done). */
 async function report(deps: TeamSyncDeps, cluster: Cluster, condition: TeamCondition, event?: EventSpec): Promise<void> {
-  const namespace = cluster.metadata?.namespace ?? '';
-  const name = cluster.metadata?.name ?? '';
-  const changed = await writeTeamCondition(deps.kube, cluster, condition, deps.now());
+  const about = { ...cluster, apiVersion: API_VERSION, kind: POSTGRESQL_KIND };
+  const changed = await setCondition({
+    kube: deps.kube,
+    object: about,
+    condition: { type: TEAM_ROLES_CONDITION, ...condition },
+    now: deps.now(),
+  });
   if (event === undefined || (!changed && event.always !== true)) return;
-  const now = deps.now();
-  const body: CoreV1Event = {
-    metadata: { generateName: `${name || 'cluster'}.`, namespace },
-    involvedObject: { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, name, namespace, uid: cluster.metadata?.uid },
-    type: event.type,
-    reason: event.reason,
-    message: (event.message ?? condition.message).slice(0, 1024),
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-    source: { component: 'pgfn-team-role-sync' },
-  };
-  await deps.kube.createEvent(body);
+  const record = eventRecorder({ kube: deps.kube, component: 'pgfn-team-role-sync', now: deps.now });
+  await record({ about, type: event.type, reason: event.reason, message: event.message ?? condition.message });
 }
 
 function result(cluster: Cluster, state: ClusterState, message: string, statements: number): ClusterResult {

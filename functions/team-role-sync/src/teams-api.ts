@@ -3,6 +3,8 @@
 // minimal API answering with a bare list of names, so both shapes are accepted. A 404 is a team the
 // API does not know (upstream: a warning, no members); anything else that is not a well-formed
 // answer is an error, so that a broken API never looks like an empty team.
+// Retries follow @pgfn/kube's one retry policy (jittered backoff, Retry-After honoured).
+import { parseRetryAfter, withRetry } from '@pgfn/kube';
 
 export interface TeamsApiOptions {
   /** teams_api_url; a trailing slash is ignored. */
@@ -12,6 +14,7 @@ export interface TeamsApiOptions {
   readonly timeoutMs?: number;
   /** Attempts for timeouts, connection errors, 429 and 5xx. Default 2. */
   readonly attempts?: number;
+  /** The backoff's first ceiling (jittered, doubling). Default 200 ms. */
   readonly backoffMs?: number;
   readonly fetch?: typeof fetch;
 }
@@ -25,30 +28,28 @@ export class TeamsApiError extends Error {
   override readonly name = 'TeamsApiError';
   /** Worth another request within this invocation (timeouts, connection errors, 429, 5xx). */
   readonly transient: boolean;
+  /** The pause the API asked for with Retry-After. */
+  readonly retryAfterMs: number | undefined;
   constructor(
     message: string,
     readonly status: number | undefined,
-    options?: ErrorOptions & { transient?: boolean },
+    options?: ErrorOptions & { transient?: boolean; retryAfterMs?: number },
   ) {
     super(message, options);
     this.transient = options?.transient ?? (status === undefined || status === 429 || status >= 500);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
 export const DEFAULT_TEAMS_API_TIMEOUT_MS = 10_000;
 
 export async function fetchTeam(options: TeamsApiOptions, team: string): Promise<TeamLookup> {
-  const attempts = Math.max(1, options.attempts ?? 2);
-  let pause = options.backoffMs ?? 200;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fetchOnce(options, team);
-    } catch (err) {
-      if (!(err instanceof TeamsApiError) || !err.transient || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, pause));
-      pause *= 2;
-    }
-  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TEAMS_API_TIMEOUT_MS;
+  return withRetry(() => fetchOnce(options, team), {
+    policy: { attempts: options.attempts ?? 2, baseDelayMs: options.backoffMs ?? 200, timeoutMs },
+    transient: (err) => err instanceof TeamsApiError && err.transient,
+    retryAfterMs: (err) => (err instanceof TeamsApiError ? err.retryAfterMs : undefined),
+  });
 }
 
 /** The URL of one team; the team name is one path segment whatever it contains. */
@@ -66,6 +67,7 @@ async function fetchOnce(options: TeamsApiOptions, team: string): Promise<TeamLo
   const timeoutMs = options.timeoutMs ?? DEFAULT_TEAMS_API_TIMEOUT_MS;
   let body: string;
   let status: number;
+  let retryAfter: string | null;
   try {
     const res = await (options.fetch ?? fetch)(url, {
       headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
@@ -73,6 +75,7 @@ async function fetchOnce(options: TeamsApiOptions, team: string): Promise<TeamLo
       redirect: 'error',
     });
     status = res.status;
+    retryAfter = res.headers.get('retry-after');
     body = await res.text();
   } catch (err) {
     const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
@@ -88,7 +91,10 @@ async function fetchOnce(options: TeamsApiOptions, team: string): Promise<TeamLo
     };
   }
   if (status !== 200) {
-    throw new TeamsApiError(`the Teams API answered ${status} for team ${JSON.stringify(team)}${errorText(body)}`, status);
+    const retryAfterMs = parseRetryAfter(retryAfter ?? undefined);
+    throw new TeamsApiError(`the Teams API answered ${status} for team ${JSON.stringify(team)}${errorText(body)}`, status, {
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
   }
   return { found: true, members: parseMembers(team, body, status) };
 }
@@ -101,11 +107,11 @@ export function parseMembers(team: string, body: string, status = 200): string[]
   } catch {
     throw garbage(team, `a body that is not JSON (${JSON.stringify(body.slice(0, 80))})`, status);
   }
-  const list = Array.isArray(doc) ? doc : typeof doc === 'object' && doc !== null ? (doc as { member?: unknown }).member : undefined;
+  const list: unknown = Array.isArray(doc) ? doc : typeof doc === 'object' && doc !== null ? (doc as { member?: unknown }).member : doc;
   if (!Array.isArray(list)) {
     throw garbage(team, 'JSON that is neither a list of names nor an object with a "member" list', status);
   }
-  const bad = list.find((m) => typeof m !== 'string');
+  const bad: unknown = (list as unknown[]).find((m) => typeof m !== 'string');
   if (bad !== undefined) throw garbage(team, `a member that is not a string (${JSON.stringify(bad)?.slice(0, 40)})`, status);
   return [...new Set(list as string[])];
 }

@@ -14,6 +14,7 @@ export type { AdminTls } from './https-get.js';
 export { kubeconfigYaml } from './kubeconfig.js';
 export type { KubeconfigAuth } from './kubeconfig.js';
 export { freePort, freePorts } from './ports.js';
-export { isAlive, tailFile } from './process.js';
+export { ManagedProcess, isAlive, tailFile } from './process.js';
+export type { ProcessOptions } from './process.js';
 export { binaries, cacheDir, readVersions, repoRoot } from './versions.js';
 export { clusterDir, readClusterState } from './local-cluster.js';

@@ -1,14 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, statSync } from 'node:fs';
+
+export interface ProcessOptions {
+  /** Working folder; the parent's by default. */
+  readonly cwd?: string;
+  /** Opens an IPC channel to a Node child (messages through `ipc`). */
+  readonly ipc?: boolean;
+}
 
 /**
- * A component process in its own process group, output to a log file. Stopping signals the whole
- * group, so helpers a component forks die with it.
+ * A process of the local stack (a control-plane component, a pipeline adapter, a function, a bench
+ * run) in its own process group, output to a log file. Stopping signals the whole group, so helpers
+ * it forks die with it. The pipeline's Child is this class.
  */
 export class ManagedProcess {
   private readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
+  /** Length of the log file before this process started: logSinceStart() reads from here. */
+  private readonly logOffset: number;
+  readonly startedAt: number;
 
   constructor(
     readonly name: string,
@@ -16,10 +27,18 @@ export class ManagedProcess {
     command: string,
     args: readonly string[],
     env: NodeJS.ProcessEnv = process.env,
+    opts: ProcessOptions = {},
   ) {
+    this.logOffset = fileSize(logFile);
+    this.startedAt = performance.now();
     const fd = openSync(logFile, 'a');
     try {
-      this.child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env });
+      this.child = spawn(command, args, {
+        detached: true,
+        stdio: opts.ipc === true ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
+        env,
+        cwd: opts.cwd,
+      });
     } finally {
       closeSync(fd);
     }
@@ -45,6 +64,11 @@ export class ManagedProcess {
     return this.exitCode === undefined;
   }
 
+  /** The IPC channel (only when started with `ipc: true`). */
+  get ipc(): ChildProcess {
+    return this.child;
+  }
+
   /** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the leader has exited. */
   async stop(graceMs = 5000): Promise<void> {
     if (!this.running || this.child.pid === undefined) return;
@@ -56,8 +80,31 @@ export class ManagedProcess {
     signalGroup(this.child.pid, 'SIGKILL');
   }
 
+  /** SIGKILL to the group, as a crash or an evicted pod would end it. */
+  async kill(): Promise<void> {
+    if (this.child.pid !== undefined && this.running) signalGroup(this.child.pid, 'SIGKILL');
+    await this.exited;
+  }
+
   tail(lines = 30): string {
     return tailFile(this.logFile, lines);
+  }
+
+  /** The log written since this process started (the file may hold earlier runs' output). */
+  logSinceStart(): string {
+    try {
+      return readFileSync(this.logFile).subarray(this.logOffset).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -8,7 +8,7 @@ export type Emit = (type: string, subject: string, data: Record<string, unknown>
  * operator's correctness depends on.
  */
 export function createEmitter(sink: string | undefined, source: string): Emit {
-  if (sink === undefined || sink === '') return async () => undefined;
+  if (sink === undefined || sink === '') return () => Promise.resolve();
   const send = emitterFor(httpTransport(sink), { mode: Mode.BINARY });
   return async (type, subject, data) => {
     await send(new CloudEvent({ type, source, subject, datacontenttype: 'application/json', data }));

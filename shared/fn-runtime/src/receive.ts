@@ -1,6 +1,5 @@
-// What a function does with one HTTP request carrying a CloudEvent, independent of the HTTP server
-// that received it: the express app (tests, createApp) and the plain node:http server that a
-// function's process runs (fast cold start, ADR 0011) both answer through here.
+// What a function does with one HTTP request carrying a CloudEvent, apart from the HTTP server that
+// received it (server.ts): parse, call the handler, map its outcome to a status.
 import type { IncomingHttpHeaders } from 'node:http';
 import { HTTP, type CloudEventV1 } from 'cloudevents';
 import { isTerminal } from './errors.js';
@@ -85,7 +84,7 @@ export function parseCloudEvent(rawHeaders: IncomingHttpHeaders, rawBody: Buffer
 /** /readyz: the readiness probe's answer. */
 export async function readiness(opts: CloudEventAppOptions): Promise<boolean> {
   try {
-    return await (opts.ready ?? (async () => true))();
+    return opts.ready === undefined ? true : await opts.ready();
   } catch {
     return false;
   }

@@ -4,9 +4,10 @@ import type { Readable } from 'node:stream';
 import { BODY_LIMIT_BYTES, answerEvent, readiness, type CloudEventAppOptions } from './receive.js';
 
 /**
- * The receiver of createCloudEventApp (app.ts) on Node's own HTTP server: same routes, same answers,
- * none of express's start-up cost. This is what a function's main.ts listens with; a scaled-to-zero
- * function answers its first event sooner (ADR 0011).
+ * The receiver every function shares, on Node's own HTTP server (express's start-up cost is gone, so
+ * a scaled-to-zero function answers its first event sooner, ADR 0011): CloudEvents in binary and
+ * structured mode on POST /, 400 with a reason for anything else, /healthz, /readyz, /metrics.
+ * Routing and body handling as express would do them (case-insensitive paths, gzip/deflate/br).
  */
 export function createCloudEventServer(opts: CloudEventAppOptions): Server {
   return createServer((req, res) => {

@@ -1,9 +1,9 @@
 import type { CoreV1Event, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+// Our field manager for server-side apply: one definition, beside the labels it manages.
+import { FIELD_MANAGER } from '@pgfn/builder';
 import { KNOWN_RESOURCES, findResource, groupVersionPath, resourcePath, type DiscoveredResource, type ResourceInfo } from './resources.js';
 import { RestClient } from './rest.js';
-
-/** The name of our field manager for server-side apply. */
-export const FIELD_MANAGER = 'pgfn';
+import { parseRetryAfter, retryPolicy, withRetry, type RetryPolicy } from './retry-policy.js';
 
 const APPLY_PATCH = 'application/apply-patch+yaml';
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -18,6 +18,12 @@ export interface ObjectRef {
 /** Called once per API request, so functions can count them (metrics, benchmarks). */
 export type RequestObserver = (verb: string, kind: string) => void;
 
+export interface KubeClientOptions {
+  readonly observe?: RequestObserver;
+  /** Over DEFAULT_RETRY (attempts, backoff, request timeout). */
+  readonly retry?: Partial<RetryPolicy>;
+}
+
 /**
  * Every Kubernetes call a function makes goes through here: reads return `undefined` for 404,
  * writes are server-side applies with our field manager (idempotent by construction).
@@ -28,12 +34,14 @@ export class KubeClient {
   /** Discovery answers for kinds outside KNOWN_RESOURCES, per apiVersion. */
   private readonly discovered = new Map<string, Promise<readonly DiscoveredResource[]>>();
 
-  constructor(
-    kc: KubeConfig,
-    private readonly observe: RequestObserver = () => undefined,
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
-  ) {
-    this.rest = new RestClient(kc);
+  private readonly observe: RequestObserver;
+  private readonly retry: RetryPolicy;
+
+  constructor(kc: KubeConfig, opts: KubeClientOptions | RequestObserver = {}) {
+    const o = typeof opts === 'function' ? { observe: opts } : opts;
+    this.observe = o.observe ?? (() => undefined);
+    this.retry = retryPolicy(o.retry);
+    this.rest = new RestClient(kc, this.retry.timeoutMs);
   }
 
   async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
@@ -46,7 +54,7 @@ export class KubeClient {
     }
   }
 
-  /** Items of a list answer carry no apiVersion/kind (the API server leaves them out). */
+  /** Items come with apiVersion and kind set (the API server leaves them out of list items). */
   async list<T extends KubernetesObject>(
     apiVersion: string,
     kind: string,
@@ -63,7 +71,8 @@ export class KubeClient {
             query: { labelSelector },
           })) as { items?: T[] },
       );
-      return list.items ?? [];
+      // The API server leaves apiVersion and kind out of list items; they are known here, so put them back.
+      return (list.items ?? []).map((item) => ({ apiVersion, kind, ...item }));
     } catch (err) {
       throw new Error(`listing ${kind} in ${namespace ?? 'all namespaces'}${labelSelector === undefined ? '' : ` (${labelSelector})`}`, {
         cause: err,
@@ -129,32 +138,32 @@ export class KubeClient {
   }
 
   /**
-   * Merge-patches the status subresource of a custom object. With `resourceVersion`, the write fails
-   * with 409 if the object changed since it was read, so a slower concurrent reconcile cannot
-   * overwrite a newer status with an older one.
+   * Merge-patches the status subresource. With `resourceVersion`, the write fails with 409 if the
+   * object changed since it was read, so a slower concurrent writer cannot overwrite a newer status
+   * with an older one.
    */
-  async patchCustomStatus(
-    group: string,
-    version: string,
-    plural: string,
-    namespace: string,
-    name: string,
-    status: unknown,
-    resourceVersion?: string,
-  ): Promise<void> {
-    this.observe('patch-status', plural);
+  async patchStatus(ref: ObjectRef, status: unknown, resourceVersion?: string): Promise<void> {
+    this.observe('patch-status', ref.kind);
     try {
-      const path = resourcePath({
-        apiVersion: `${group}/${version}`,
-        resource: { plural, namespaced: true },
-        namespace,
-        name,
-        subresource: 'status',
-      });
+      const path = `${await this.objectPath(ref)}/status`;
       const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
       await this.retrying(() => this.rest.request({ method: 'PATCH', path, body, contentType: MERGE_PATCH }));
     } catch (err) {
-      throw new Error(`patching status of ${plural}/${name} in ${namespace}`, { cause: err });
+      throw new Error(`patching status of ${describe(ref)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Replaces the whole object (PUT), guarded by its metadata.resourceVersion: 409 when it changed
+   * since it was read. For objects whose writers take turns (a Lease), not for desired state.
+   */
+  async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+    this.observe('replace', obj.kind ?? 'unknown');
+    try {
+      const path = await this.objectPath(refOf(obj));
+      return (await this.rest.request({ method: 'PUT', path, query: { fieldManager: FIELD_MANAGER }, body: obj })) as T;
+    } catch (err) {
+      throw new Error(`replacing ${describe(refOf(obj))}`, { cause: err });
     }
   }
 
@@ -264,42 +273,38 @@ export class KubeClient {
   }
 
   /**
-   * Retries what the API server says to retry (429 with Retry-After, 500, 503, 504, connection
-   * resets) a few times within one invocation; beyond that the invocation fails and the Broker
-   * redelivers later. Every retried call is idempotent (reads, server-side applies, deletes).
+   * Retries what the API server says to retry (429, 500, 502, 503, 504, timeouts, connection resets)
+   * under the one retry policy: jittered backoff, Retry-After honoured. Every retried call is
+   * idempotent (reads, server-side applies, deletes, creates that answer 409 when repeated).
    */
-  private async retrying<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (err) {
-        const code = statusCode(err);
-        const transient = code === undefined ? isConnectionError(err) : RETRIABLE.has(code);
-        if (!transient || attempt >= this.retry.attempts) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1))));
-      }
-    }
+  private retrying<T>(call: () => Promise<T>): Promise<T> {
+    return withRetry(call, { policy: this.retry, transient: isTransient, retryAfterMs: retryAfterOf });
   }
 }
 
-export interface RetryPolicy {
-  readonly attempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 2000 };
 const RETRIABLE = new Set([429, 500, 502, 503, 504]);
 
+function isTransient(err: unknown): boolean {
+  const code = statusCode(err);
+  return code === undefined ? isConnectionError(err) : RETRIABLE.has(code);
+}
+
+function retryAfterOf(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, string | string[] | undefined> } | undefined)?.headers;
+  const value = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  return parseRetryAfter(Array.isArray(value) ? value[0] : value);
+}
+
 function isConnectionError(err: unknown): boolean {
-  const text = String((err as { code?: unknown })?.code ?? (err as Error)?.message ?? '');
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const text = typeof code === 'string' ? code : ((err as Error | undefined)?.message ?? '');
   return /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up/.test(text);
 }
 
 export function statusCode(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
-  if ('code' in err && typeof (err).code === 'number') return (err as { code: number }).code;
-  if ('cause' in err) return statusCode((err).cause);
+  if ('code' in err && typeof err.code === 'number') return (err as { code: number }).code;
+  if ('cause' in err) return statusCode(err.cause);
   return undefined;
 }
 

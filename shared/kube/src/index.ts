@@ -1,5 +1,6 @@
-export { DEFAULT_RETRY, FIELD_MANAGER, KubeClient, refOf, statusCode } from './client.js';
-export type { ObjectRef, RequestObserver, RetryPolicy } from './client.js';
+export { FIELD_MANAGER } from '@pgfn/builder';
+export { KubeClient, refOf, statusCode } from './client.js';
+export type { KubeClientOptions, ObjectRef, RequestObserver } from './client.js';
 export { loadKubeConfig } from './config.js';
-export { RestClient } from './rest.js';
-export type { RestRequest } from './rest.js';
+export { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, retryPolicy, sleep, withRetry } from './retry-policy.js';
+export type { RetryOptions, RetryPolicy } from './retry-policy.js';

@@ -7,7 +7,7 @@ import https from 'node:https';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 
 export interface RestRequest {
-  readonly method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path below the server URL, e.g. `/api/v1/namespaces/default/secrets/x`. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | boolean | undefined>>;
@@ -23,7 +23,10 @@ export class RestClient {
   // refreshed token reuses the connection while changed certificates get a new one.
   private readonly agent: http.Agent;
 
-  constructor(private readonly kc: KubeConfig) {
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly timeoutMs: number,
+  ) {
     const server = kc.getCurrentCluster()?.server;
     if (server === undefined || server === '') throw new Error('the kubeconfig names no API server (no current cluster)');
     this.server = new URL(server);
@@ -62,6 +65,11 @@ export class RestClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
+      // Connect to last byte: a hung API server or proxy must not hold the invocation until the Broker gives up.
+      const timer = setTimeout(() => {
+        r.destroy(Object.assign(new Error(`no answer from the API server within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      }, this.timeoutMs);
+      r.on('close', () => clearTimeout(timer));
       r.on('error', reject);
       r.end(payload);
     });

@@ -2,8 +2,10 @@
 // Bundles the named functions (default: every functions/<fn> with a src/main.ts) into <outDir>/<fn>.mjs.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@pgfn/controlplane';
+import { fileURLToPath } from 'node:url';
 import { bundleFunction } from './bundle.js';
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 const [outDir, ...named] = process.argv.slice(2);
 if (outDir === undefined) {

@@ -72,7 +72,8 @@ export function planCredentials(input: CredentialsInput): { credentials: Map<str
     if (role === undefined) continue;
     const owner = owners.get(`${ref.namespace}/${ref.name}`);
     if (owner !== undefined && owner !== ref.role) {
-      const error = `the Secret ${ref.namespace}/${ref.name} belongs to role ${JSON.stringify(owner)}, whose name makes the same Secret name`;
+      const error =
+        `the Secret ${ref.namespace}/${ref.name} belongs to role ${JSON.stringify(owner)}, ` + 'whose name makes the same Secret name';
       problems.push({ level: 'error', path: `role ${JSON.stringify(ref.role)}`, message: `${error}; the role is left alone` });
       credentials.set(ref.role, {
         ...ref,

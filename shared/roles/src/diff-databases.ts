@@ -54,7 +54,13 @@ export function planDatabases(desired: DesiredState, current: CurrentState): Dat
     }
   }
   for (const database of databasesToVisit(desired, current, created)) {
-    const ctx = new InsideDatabase(database, objectsOf(database, current, created), desired, roleExists, plan.warnings);
+    const ctx = new InsideDatabase({
+      database,
+      objects: objectsOf(database, current, created),
+      desired,
+      roleExists,
+      warnings: plan.warnings,
+    });
     planSchemas(ctx);
     planSchemaUsage(ctx);
     planDefaultPrivileges(ctx);
@@ -98,14 +104,25 @@ class InsideDatabase {
   /** Schemas that exist or that this plan creates. */
   readonly schemas: Set<string>;
 
-  constructor(
-    readonly database: string,
-    readonly objects: DatabaseObjects,
-    readonly desired: DesiredState,
-    readonly roleExists: (name: string) => boolean,
-    readonly warnings: string[],
-  ) {
-    this.schemas = new Set(objects.schemas.keys());
+  readonly database: string;
+  readonly objects: DatabaseObjects;
+  readonly desired: DesiredState;
+  readonly roleExists: (name: string) => boolean;
+  readonly warnings: string[];
+
+  constructor(o: {
+    database: string;
+    objects: DatabaseObjects;
+    desired: DesiredState;
+    roleExists: (name: string) => boolean;
+    warnings: string[];
+  }) {
+    this.database = o.database;
+    this.objects = o.objects;
+    this.desired = o.desired;
+    this.roleExists = o.roleExists;
+    this.warnings = o.warnings;
+    this.schemas = new Set(o.objects.schemas.keys());
   }
 
   mine<T extends { database: string }>(items: readonly T[]): T[] {
@@ -164,14 +181,17 @@ function planDefaultPrivileges(ctx: InsideDatabase): void {
     if (ctx.existing([d.owner], 'default privileges').length === 0) continue;
     const objtype = DEFAULT_ACL_OBJTYPE[d.object];
     const lacking = d.grantees.filter((g) =>
-      d.privileges.some((p) => !ctx.objects.defaultPrivileges.has(defaultAclKey(d.owner, d.schema ?? '', objtype, g, p))),
+      d.privileges.some(
+        (p) =>
+          !ctx.objects.defaultPrivileges.has(defaultAclKey({ owner: d.owner, schema: d.schema ?? '', objtype, grantee: g, privilege: p })),
+      ),
     );
     const grantees = ctx.existing(lacking, `default privileges of ${q(d.owner)}`);
     if (grantees.length === 0) continue;
     const where = d.schema === undefined ? '' : ` in schema ${q(d.schema)}`;
     ctx.add(
       'default-privileges',
-      alterDefaultPrivilegesSql(d.owner, d.schema, d.object, d.privileges, grantees),
+      alterDefaultPrivilegesSql({ owner: d.owner, schema: d.schema, object: d.object, privileges: d.privileges, grantees }),
       `new ${d.object} of ${q(d.owner)}${where} would not grant ${d.privileges.join(', ')} to ${grantees.map((g) => q(g)).join(', ')}`,
     );
   }

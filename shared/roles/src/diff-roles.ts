@@ -36,7 +36,7 @@ export function planRoles(desired: DesiredState, current: CurrentState, random: 
   const exists = (name: string): boolean => desiredNames.has(name) || current.roles.has(name);
   for (const role of desired.roles) {
     const cur = current.roles.get(role.name);
-    planRole(role, cur, desired, plan, random);
+    planRole(role, cur, { desired, plan, random });
     planSettings(role, cur, current, plan);
     planMemberships(role, current, exists, plan);
   }
@@ -44,7 +44,11 @@ export function planRoles(desired: DesiredState, current: CurrentState, random: 
   return plan;
 }
 
-function planRole(role: DesiredRole, cur: CurrentRole | undefined, desired: DesiredState, plan: RolePlan, random: RandomBytes): void {
+function planRole(
+  role: DesiredRole,
+  cur: CurrentRole | undefined,
+  { desired, plan, random }: { desired: DesiredState; plan: RolePlan; random: RandomBytes },
+): void {
   const method = desired.passwordEncryption;
   if (cur === undefined) {
     const hash = role.password === undefined ? undefined : hashPassword(role.password, role.name, method, random);

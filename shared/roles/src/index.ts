@@ -6,9 +6,36 @@
 //   3. planCredentials({ model, spec, config, secrets, now, newPassword }) -> Secrets to write, logins
 //   4. write the Secrets; roles whose Secret failed are `degraded`
 //   5. buildDesiredState({ model, cluster, config, credentials, now, degraded })
-//   6. pickMaster({ endpoints, pods }) and syncRolesAndDatabases(connection, desired, options)
+//   6. pickMaster({ endpoints, pods, roleLabel }) (functions: the kit's findMaster) and syncRolesAndDatabases(connection, desired, options)
 // Steps 1–3, 5 and planSync are pure.
-export * from './model.js';
+export { ROLE_ORIGINS, DEFAULT_ACL_OBJTYPE, defaultAclKey } from './model.js';
+export type {
+  RoleOrigin,
+  SystemUserKey,
+  RoleSpec,
+  Problem,
+  RolesConfig,
+  DesiredRole,
+  DesiredDatabase,
+  DesiredSchema,
+  DesiredExtension,
+  DefaultPrivilegeObject,
+  DefaultPrivilege,
+  SchemaUsage,
+  PoolerLookup,
+  RotationCleanup,
+  DesiredState,
+  Membership,
+  CurrentRole,
+  CurrentDatabase,
+  CurrentSchema,
+  PoolerFunctionState,
+  DatabaseObjects,
+  CurrentState,
+  StatementKind,
+  Statement,
+  Plan,
+} from './model.js';
 export { ROLE_FLAGS, normalizeFlags, formatFlags, isRoleFlag, type RoleFlag, type FlagSet, type FlagsResult } from './flags.js';
 export { quoteIdent, quoteLiteral, identifierProblem, MAX_IDENTIFIER_BYTES } from './quote.js';
 export {

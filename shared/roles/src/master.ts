@@ -1,7 +1,8 @@
 // Where the master is, from objects the caller has already read: Patroni's leader Endpoints `<c>`
 // (Patroni writes the leader's address there in Endpoints mode), else the one Running pod labelled
-// spilo-role=master. Facts from /work/shared/SPILO-CONTRACT.md (Patroni on the Kubernetes DCS).
+// <pod_role_label>=master (Patroni on the Kubernetes DCS labels the pods it runs in).
 import type { V1Endpoints, V1Pod } from '@kubernetes/client-node';
+import { DEFAULT_POD_ROLE_LABEL } from '@pgfn/builder';
 
 export interface MasterAddress {
   readonly host: string;
@@ -15,7 +16,7 @@ export interface MasterInput {
   readonly endpoints?: V1Endpoints;
   /** The cluster's pods (label cluster-name=<c>). */
   readonly pods?: readonly V1Pod[];
-  /** Label holding the role; default `spilo-role`. */
+  /** Label holding the role (the configured pod_role_label); empty or absent means the default. */
   readonly roleLabel?: string;
   /** Port when nothing names one; default 5432. */
   readonly defaultPort?: number;
@@ -35,7 +36,7 @@ export function pickMaster(input: MasterInput): MasterResult {
     const pod = fromEndpoints.podName === undefined ? undefined : pods.find((p) => p.metadata?.name === fromEndpoints.podName);
     if (fromEndpoints.podName === undefined || input.pods === undefined || pod !== undefined) return { master: fromEndpoints };
   }
-  const label = input.roleLabel ?? 'spilo-role';
+  const label = input.roleLabel || DEFAULT_POD_ROLE_LABEL;
   const masters = pods.filter((p) => p.metadata?.labels?.[label] === 'master' && p.status?.phase === 'Running' && p.status.podIP);
   if (masters.length === 1) {
     const pod = masters[0] as V1Pod;
@@ -55,9 +56,8 @@ export function pickMaster(input: MasterInput): MasterResult {
           source: 'pod',
         },
       };
-    return {
-      reason: `${masters.length} pods are labelled ${label}=master (${masters.map((p) => p.metadata?.name).join(', ')}); waiting for Patroni to settle`,
-    };
+    const names = masters.map((p) => p.metadata?.name).join(', ');
+    return { reason: `${masters.length} pods are labelled ${label}=master (${names}); waiting for Patroni to settle` };
   }
   return { reason: `no leader in the Endpoints and no Running pod labelled ${label}=master` };
 }

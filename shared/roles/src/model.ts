@@ -209,8 +209,8 @@ export const DEFAULT_ACL_OBJTYPE: Readonly<Record<DefaultPrivilegeObject, string
 };
 
 /** One default-privilege fact: `owner`'s future `objtype` objects in `schema` ('' = any) grant `privilege` to `grantee`. */
-export function defaultAclKey(owner: string, schema: string, objtype: string, grantee: string, privilege: string): string {
-  return [owner, schema, objtype, grantee, privilege].join('\u0000');
+export function defaultAclKey(k: { owner: string; schema: string; objtype: string; grantee: string; privilege: string }): string {
+  return [k.owner, k.schema, k.objtype, k.grantee, k.privilege].join('\u0000');
 }
 
 // ---------------------------------------------------------------------------------------------

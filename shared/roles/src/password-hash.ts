@@ -22,7 +22,8 @@ export function passwordEncryptionOf(parameters: Readonly<Record<string, string>
 
 export function scramSha256(password: string, salt: Uint8Array, iterations = SCRAM_ITERATIONS): string {
   const { storedKey, serverKey } = scramKeys(password, salt, iterations);
-  return `SCRAM-SHA-256$${iterations}:${Buffer.from(salt).toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  const keys = `${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  return `SCRAM-SHA-256$${iterations}:${Buffer.from(salt).toString('base64')}$${keys}`;
 }
 
 export function md5Password(password: string, username: string): string {

@@ -135,17 +135,23 @@ export function preparedDatabaseRoles(cluster: RoleCluster, config: RolesConfig,
   const roles: RoleSpec[] = [];
   for (const db of normalized.databases) {
     const searchPath = searchPathOf(db.schemas.map((s) => s.name));
-    roles.push(...defaultRoles(db.name, PREPARED_DATABASE_ADMIN_ROLE, searchPath, db.defaultUsers, db.secretNamespace));
+    roles.push(
+      ...defaultRoles(db.name, {
+        ownerAdmin: PREPARED_DATABASE_ADMIN_ROLE,
+        searchPath,
+        withUsers: db.defaultUsers,
+        secretNamespace: db.secretNamespace,
+      }),
+    );
     for (const schema of db.schemas) {
       if (!schema.defaultRoles) continue;
       roles.push(
-        ...defaultRoles(
-          `${db.name}_${schema.name}`,
-          db.name + OWNER_SUFFIX,
-          searchPathOf([schema.name]),
-          schema.defaultUsers,
-          db.secretNamespace,
-        ),
+        ...defaultRoles(`${db.name}_${schema.name}`, {
+          ownerAdmin: db.name + OWNER_SUFFIX,
+          searchPath: searchPathOf([schema.name]),
+          withUsers: schema.defaultUsers,
+          secretNamespace: db.secretNamespace,
+        }),
       );
     }
   }
@@ -161,7 +167,15 @@ function searchPathOf(schemas: readonly string[]): string {
  * `<prefix>_owner` (admin: `admin`), `_reader` and `_writer` (in `_reader`), admin `<prefix>_owner`;
  * NOLOGIN. With users, `<role>_user` LOGIN roles in their NOLOGIN counterpart, with a Secret.
  */
-function defaultRoles(prefix: string, ownerAdmin: string, searchPath: string, withUsers: boolean, secretNamespace: string): RoleSpec[] {
+function defaultRoles(
+  prefix: string,
+  {
+    ownerAdmin,
+    searchPath,
+    withUsers,
+    secretNamespace,
+  }: { ownerAdmin: string; searchPath: string; withUsers: boolean; secretNamespace: string },
+): RoleSpec[] {
   const owner = prefix + OWNER_SUFFIX;
   const reader = prefix + READER_SUFFIX;
   const writer = prefix + WRITER_SUFFIX;

@@ -128,7 +128,9 @@ export async function readDatabaseObjects(db: Queryable, poolerSchema?: string):
   for (const r of (
     await db.query<{ owner: string; schema: string; objtype: string; grantee: string; privilege_type: string }>(DEFAULT_ACL_SQL)
   ).rows) {
-    defaultPrivileges.add(defaultAclKey(r.owner, r.schema, r.objtype, r.grantee, r.privilege_type));
+    defaultPrivileges.add(
+      defaultAclKey({ owner: r.owner, schema: r.schema, objtype: r.objtype, grantee: r.grantee, privilege: r.privilege_type }),
+    );
   }
   let poolerFunction: PoolerFunctionState | undefined;
   if (poolerSchema !== undefined) {

@@ -1,4 +1,5 @@
-// Which failures are worth another try, and bounded retries with backoff.
+// Which Postgres failures are worth another try; the retrying itself is @pgfn/kube's one retry policy.
+import { withRetry } from '@pgfn/kube';
 
 /** SQLSTATEs that say "try again": lost connection, shutdown, failover, contention. */
 const RETRYABLE_SQLSTATES = new Set([
@@ -52,30 +53,21 @@ export function isConnectionLost(err: unknown): boolean {
 export interface RetryOptions {
   /** Attempts in all, at least 1. Default 3. */
   readonly attempts?: number;
-  /** First pause; doubles each time. Default 500 ms. */
+  /** The backoff's first ceiling (jittered, doubling): @pgfn/kube's retry policy. Default 500 ms. */
   readonly backoffMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Runs `work` until it succeeds, fails with a non-retryable error, or the attempts are used up. */
+/** Runs `work` under the one retry policy until it succeeds, fails with a non-retryable error, or the attempts are used up. */
 export async function withRetries<T>(
   work: (attempt: number) => Promise<T>,
   options: RetryOptions = {},
   onRetry?: (err: unknown, attempt: number) => Promise<void> | void,
 ): Promise<T> {
-  const attempts = Math.max(1, options.attempts ?? 3);
-  const sleep = options.sleep ?? defaultSleep;
-  let pause = options.backoffMs ?? 500;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work(attempt);
-    } catch (err) {
-      if (attempt >= attempts || !isRetryable(err)) throw err;
-      await onRetry?.(err, attempt);
-      await sleep(pause);
-      pause *= 2;
-    }
-  }
+  return withRetry(work, {
+    policy: { attempts: options.attempts ?? 3, baseDelayMs: options.backoffMs ?? 500 },
+    transient: isRetryable,
+    ...(onRetry === undefined ? {} : { onRetry }),
+    ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
+  });
 }

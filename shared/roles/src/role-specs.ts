@@ -73,7 +73,7 @@ export function buildRoleModel(input: RoleModelInput): RoleModel {
 
   for (const role of infrastructureRoles(input.infrastructureRoles ?? [], namespace, avoid, problems)) put(role);
   for (const role of preparedDatabaseRoles(cluster, config, namespace, problems)) put(role);
-  for (const role of manifestUsers(cluster, config, namespace, avoid, problems)) put(role);
+  for (const role of manifestUsers(cluster, config, { namespace, avoid, problems })) put(role);
   addOwnerRoles(roles, config.additionalOwnerRoles);
   // System users go last and always win: upstream keeps them apart and syncs them with the rest.
   for (const role of system.values()) roles.set(role.name, role);
@@ -175,7 +175,11 @@ function infrastructureRoles(inputs: readonly InfrastructureRoleInput[], namespa
   return out;
 }
 
-function manifestUsers(cluster: RoleCluster, config: RolesConfig, namespace: string, avoid: Avoid, problems: Problem[]): RoleSpec[] {
+function manifestUsers(
+  cluster: RoleCluster,
+  config: RolesConfig,
+  { namespace, avoid, problems }: { namespace: string; avoid: Avoid; problems: Problem[] },
+): RoleSpec[] {
   const owners = new Set(Object.values(cluster.spec.databases ?? {}));
   const out: RoleSpec[] = [];
   for (const [name, rawFlags] of sortedEntries(cluster.spec.users ?? {})) {

@@ -4,13 +4,25 @@
 // prohibited and unassigned checks use this runtime's Unicode tables, which only differ for
 // characters assigned after 3.2 in a password that normalisation also changes (see saslprep()).
 
-/** Characters stringprep B.1 maps to nothing (soft hyphen, zero-width joiners, variation selectors…). */
-const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200B-\u200D\u2060\uFE00-\uFE0F\uFEFF]/gu;
+/**
+ * Characters stringprep B.1 maps to nothing (soft hyphen, zero-width joiners, variation selectors…),
+ * as code point ranges: several are combining marks, which a regexp character class would misread.
+ */
+const MAPPED_TO_NOTHING: readonly (readonly [number, number])[] = [
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x1806, 0x1806],
+  [0x180b, 0x180d],
+  [0x200b, 0x200d],
+  [0x2060, 0x2060],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+];
 /** Non-ASCII spaces (C.1.2) map to U+0020. */
 const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/gu;
 /** Prohibited output (C.1.2 … C.9) and unassigned code points, approximated by general categories. */
 const PROHIBITED =
-  /[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000\u0340\u0341\u200E\u200F\u202A-\u202E\u206A-\u206F\uFFF9-\uFFFD\u2FF0-\u2FFB\u{E0001}\u{E0020}-\u{E007F}]/u;
+  /[\p{Cc}\p{Co}\p{Cs}\p{Cn}\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000\u200E\u200F\u202A-\u202E\u206A-\u206F\uFFF9-\uFFFD\u2FF0-\u2FFB\u{E0001}\u{E0020}-\u{E007F}]|\u0340|\u0341/u;
 // JavaScript regexps know no Bidi_Class; letters of the right-to-left scripts stand in for RandALCat
 // and every other letter for LCat.
 const RTL_SCRIPT =
@@ -22,8 +34,8 @@ const LETTER = /\p{L}/u;
  * password as given. An all-ASCII password is always used as is (Postgres skips SASLprep for it).
  */
 export function saslprep(password: string): string {
-  if (/^[\x00-\x7F]*$/.test(password)) return password;
-  const mapped = password.replace(MAPPED_TO_NOTHING, '').replace(NON_ASCII_SPACE, ' ').normalize('NFKC');
+  if (/^\p{ASCII}*$/u.test(password)) return password;
+  const mapped = withoutMappedToNothing(password).replace(NON_ASCII_SPACE, ' ').normalize('NFKC');
   if (mapped === '' || PROHIBITED.test(mapped) || !bidiOk(mapped)) return password;
   return mapped;
 }
@@ -35,4 +47,10 @@ function bidiOk(text: string): boolean {
   if (!rtl.includes(true)) return true;
   if (chars.some((c, i) => LETTER.test(c) && !rtl[i])) return false;
   return rtl[0] === true && rtl[rtl.length - 1] === true;
+}
+
+function withoutMappedToNothing(s: string): string {
+  return [...s]
+    .filter((c) => !MAPPED_TO_NOTHING.some(([from, to]) => (c.codePointAt(0) ?? 0) >= from && (c.codePointAt(0) ?? 0) <= to))
+    .join('');
 }

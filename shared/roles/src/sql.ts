@@ -157,15 +157,16 @@ const OBJECT_SQL: Readonly<Record<DefaultPrivilegeObject, string>> = {
 };
 
 /** Privilege keywords are fixed by the model (SELECT, USAGE …), never taken from input. */
-export function alterDefaultPrivilegesSql(
-  owner: string,
-  schema: string | undefined,
-  object: DefaultPrivilegeObject,
-  privileges: readonly string[],
-  grantees: readonly string[],
-): string {
-  const inSchema = schema === undefined ? '' : ` IN SCHEMA ${quoteIdent(schema)}`;
-  return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)}${inSchema} GRANT ${privileges.join(', ')} ON ${OBJECT_SQL[object]} TO ${grantees.map(quoteIdent).join(', ')}`;
+export function alterDefaultPrivilegesSql(g: {
+  owner: string;
+  schema: string | undefined;
+  object: DefaultPrivilegeObject;
+  privileges: readonly string[];
+  grantees: readonly string[];
+}): string {
+  const inSchema = g.schema === undefined ? '' : ` IN SCHEMA ${quoteIdent(g.schema)}`;
+  const grant = `GRANT ${g.privileges.join(', ')} ON ${OBJECT_SQL[g.object]} TO ${g.grantees.map(quoteIdent).join(', ')}`;
+  return `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(g.owner)}${inSchema} ${grant}`;
 }
 
 export function createExtensionSql(name: string, schema: string): string {

@@ -10,6 +10,8 @@ import {
 } from '@pgfn/api';
 import type { KubeClient } from '@pgfn/kube';
 
+// The operator configuration every function reads, from the same places upstream's operator does.
+
 /** Where the operator configuration lives, from the same env variables upstream's operator reads. */
 export interface ConfigSource {
   /** POSTGRES_OPERATOR_CONFIGURATION_OBJECT: name of an OperatorConfiguration in `namespace`. */
@@ -27,6 +29,9 @@ export function configSourceFromEnv(env: NodeJS.ProcessEnv = process.env): Confi
     namespace: env['OPERATOR_NAMESPACE'] || env['POD_NAMESPACE'] || 'default',
   };
 }
+
+/** The operator configuration at most `maxAgeMs` old (0 or absent: read now). */
+export type ConfigLoader = (maxAgeMs?: number) => Promise<LoadedConfig>;
 
 export interface LoadedConfig {
   readonly config: OperatorConfig;
@@ -63,7 +68,7 @@ export async function loadOperatorConfig(kube: KubeClient, source: ConfigSource)
 
 function describeProblem(e: unknown): string {
   if (typeof e === 'string') return e;
-  if (typeof e === 'object' && e !== null && 'message' in e) return String((e).message);
+  if (typeof e === 'object' && e !== null && 'message' in e) return String(e.message);
   return JSON.stringify(e);
 }
 
@@ -72,10 +77,7 @@ function describeProblem(e: unknown): string {
  * driven by pod events accept a few seconds, full reconciles always read afresh. Concurrent callers
  * share one read in flight.
  */
-export function cachedLoader(
-  load: () => Promise<LoadedConfig>,
-  clock: () => number = () => Date.now(),
-): (maxAgeMs?: number) => Promise<LoadedConfig> {
+export function cachedLoader(load: () => Promise<LoadedConfig>, clock: () => number = () => Date.now()): ConfigLoader {
   let last: { at: number; value: LoadedConfig } | undefined;
   let inFlight: Promise<LoadedConfig> | undefined;
   return async (maxAgeMs = 0) => {
