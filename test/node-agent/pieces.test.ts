@@ -305,6 +305,11 @@ describe('local volume provisioning', () => {
     expect(pv.spec).to.not.have.key('storageClassName');
   });
 
+  it('offers its StorageClass as the default only when asked (npm run local)', () => {
+    expect(storageClass('pgfn-local').metadata?.annotations).to.equal(undefined);
+    expect(storageClass('pgfn-local', true).metadata?.annotations).to.deep.equal({ 'storageclass.kubernetes.io/is-default-class': 'true' });
+  });
+
   it('offers a WaitForFirstConsumer StorageClass', () => {
     expect(storageClass('pgfn-local')).to.deep.include({
       provisioner: 'pgfn.dev/node-agent',

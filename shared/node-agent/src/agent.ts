@@ -47,6 +47,8 @@ export interface NodeAgentOptions {
   readonly taints?: readonly V1Taint[];
   /** StorageClass the agent creates and serves (WaitForFirstConsumer). Default `pgfn-local`. */
   readonly storageClassName?: string;
+  /** Make that StorageClass the cluster's default, so claims without a class can grow too (`npm run local`). */
+  readonly defaultStorageClass?: boolean;
   /** Caps probe periods and initial delays, in seconds (tests). */
   readonly probePeriodCapSeconds?: number;
   readonly backoff?: BackoffSettings;
@@ -131,6 +133,7 @@ class Agent implements NodeAgent {
       nodeName: this.nodeName,
       dataDir: resolve(o.dataDir),
       storageClassName: o.storageClassName ?? 'pgfn-local',
+      defaultClass: o.defaultStorageClass === true,
       log: (m) => this.log(m),
     });
     const server = new URL(this.kc.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');
@@ -326,11 +329,11 @@ class Agent implements NodeAgent {
           expiresAt: expires === undefined ? Date.now() + expirationSeconds * 1000 : new Date(expires).getTime(),
         };
       },
-      claimPath: async (claim) => {
+      claimPath: (claim) => {
         const path = this.provisioner.claimPath(namespace, claim);
         if (path === undefined)
-          throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`);
-        return path;
+          return Promise.reject(new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`));
+        return Promise.resolve(path);
       },
     };
   }

@@ -33,6 +33,8 @@ export interface ProvisionerOptions {
   readonly nodeName: string;
   readonly dataDir: string;
   readonly storageClassName: string;
+  /** Mark the class as the cluster's default. */
+  readonly defaultClass?: boolean;
   readonly log: (message: string) => void;
 }
 
@@ -41,11 +43,17 @@ export function claimDir(dataDir: string, namespace: string, claim: string): str
   return join(dataDir, namespace, claim);
 }
 
-export function storageClass(name: string): V1StorageClass {
+const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
+
+export function storageClass(name: string, defaultClass = false): V1StorageClass {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
-    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'pgfn-node-agent' } },
+    metadata: {
+      name,
+      labels: { 'app.kubernetes.io/managed-by': 'pgfn-node-agent' },
+      ...(defaultClass ? { annotations: { [DEFAULT_CLASS]: 'true' } } : {}),
+    },
     provisioner: PROVISIONER_NAME,
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'WaitForFirstConsumer',
@@ -126,14 +134,16 @@ export class LocalProvisioner {
   }
 
   async start(): Promise<void> {
-    await this.storage.createStorageClass({ body: storageClass(this.o.storageClassName) }).catch(async (err: unknown) => {
-      if (statusCode(err) !== 409) throw new Error(`creating StorageClass ${this.o.storageClassName}`, { cause: err });
-      // A class left by an older agent: expansion is the one field a StorageClass may change.
-      await this.storage.patchStorageClass(
-        { name: this.o.storageClassName, body: { allowVolumeExpansion: true } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-    });
+    await this.storage
+      .createStorageClass({ body: storageClass(this.o.storageClassName, this.o.defaultClass) })
+      .catch(async (err: unknown) => {
+        if (statusCode(err) !== 409) throw new Error(`creating StorageClass ${this.o.storageClassName}`, { cause: err });
+        // A class left by an older agent: expansion is the one field a StorageClass may change.
+        await this.storage.patchStorageClass(
+          { name: this.o.storageClassName, body: { allowVolumeExpansion: true } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      });
     const onError = (err: unknown): void => this.o.log(`provisioner watch: ${(err as Error).message}`);
     this.claims = startInformer<V1PersistentVolumeClaim>(
       this.kc,
