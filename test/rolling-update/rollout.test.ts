@@ -134,7 +134,7 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
       1000,
     );
     console.log(`      max_connections live on every member after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const restarts = (await ourEvents()).slice(eventsBefore).filter((e) => e.reason === 'RestartingPostgres');
+    const restarts = (await ourEvents()).slice(eventsBefore).filter((e) => e.reason === 'PostgresRestarted');
     const roles = restarts.map((e) => /on (primary|replica) /.exec(e.message ?? '')?.[1]);
     // Replicas first, then the primary. (Patroni may ask a replica for one more restart once it has
     // replayed the primary's new value; rolling-update follows what Patroni reports.)
@@ -168,7 +168,7 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     );
     const primaryRestarts = (await ourEvents())
       .slice(eventsBeforeWorkMem)
-      .filter((e) => e.reason === 'RestartingPostgres' && /on primary /.test(e.message ?? ''));
+      .filter((e) => e.reason === 'PostgresRestarted' && /on primary /.test(e.message ?? ''));
     expect(primaryRestarts, 'no restart of the primary for work_mem').to.deep.equal([]);
   });
 

@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Condition, OperatorConfig } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
 import { ClusterLease, clusterLeaseName, mergeCondition, writeStatus, type EventRecord, type Logger } from '@pgfn/fn-runtime';
-import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
+import { PatroniError, patroniUrl, type ClusterMember } from '@pgfn/patroni';
 import { readCluster, type Cluster, type LiveCluster } from './cluster.js';
 import {
   configCondition,
@@ -174,11 +174,17 @@ async function configure(
   if (restart.action === 'wait') return { acted: false, condition: configCondition(restart, primaryFirst) };
   const pod = ctx.live.pods.find((p) => p.metadata?.name === restart.member);
   if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition(restart, primaryFirst) };
-  await ctx.deps.recordEvent(
-    event(cluster, 'Normal', 'RestartingPostgres', `restarting Postgres on ${restart.role} ${restart.member} (pending restart)`),
-  );
-  await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
+  try {
+    await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
+  } catch (err) {
+    // 503 "restart conditions are not satisfied": the member's pending restart cleared meanwhile.
+    if (err instanceof PatroniError && err.status === 503) return { acted: false, condition: configCondition(restart, primaryFirst) };
+    throw err;
+  }
   ctx.log.info({ member: restart.member, role: restart.role }, 'restarted Postgres through Patroni');
+  await ctx.deps.recordEvent(
+    event(cluster, 'Normal', 'PostgresRestarted', `restarted Postgres on ${restart.role} ${restart.member} (pending restart)`),
+  );
   return { acted: true, condition: configCondition(restart, primaryFirst) };
 }
 
