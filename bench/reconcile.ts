@@ -28,7 +28,7 @@ try {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const fn = await startReconcile(kc, namespace);
   // Warm-up: discovery caches, TLS sessions, JIT.
-  const warm = await custom.createNamespacedCustomObject({
+  const warm: unknown = await custom.createNamespacedCustomObject({
     ...PG,
     namespace,
     body: onKwok(example('minimal.yaml', namespace, 'acid-warmup')),
@@ -39,7 +39,7 @@ try {
   const perCluster: number[] = [];
   const writesPerCluster: number[] = [];
   for (let i = 0; i < clusters; i++) {
-    const pg = await custom.createNamespacedCustomObject({
+    const pg: unknown = await custom.createNamespacedCustomObject({
       ...PG,
       namespace,
       body: onKwok(example('minimal.yaml', namespace, `acid-b${i}`)),
@@ -80,9 +80,8 @@ try {
   console.log('| measure | value |\n|---|---|');
   console.log(`| reconcile latency, new cluster, median (ms) | ${result.latencyMs.median.toFixed(1)} |`);
   console.log(`| reconcile latency, new cluster, p99 (ms) | ${result.latencyMs.p99.toFixed(1)} |`);
-  console.log(
-    `| API requests per new cluster (median) | ${result.requestsPerNewCluster.median} (${result.requestsPerNewCluster.writesMedian} writes) |`,
-  );
+  const requests = result.requestsPerNewCluster;
+  console.log(`| API requests per new cluster (median) | ${requests.median} (${requests.writesMedian} writes) |`);
   console.log(`| no-op resync of ${clusters + 1} clusters (ms) | ${resyncMs.toFixed(0)} |`);
   console.log(`| API requests per cluster, no-op resync | ${result.noopResync.requestsPerCluster.toFixed(1)} |`);
   console.log(`| writes in the no-op resync | ${resyncWrites} |`);

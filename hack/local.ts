@@ -98,16 +98,16 @@ try {
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
   const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
   console.log(`\n${await cp.kubectl(['get', kinds, '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
-  const secret = 'postgres.acid-minimal.credentials.postgresql.acid.zalan.do';
-  const masterIp = "$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master -o jsonpath='{.items[0].status.podIP}')";
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
-  Connect:  PGPASSWORD=$(kubectl get secret ${secret} -o jsonpath='{.data.password}' | base64 -d) \\
-            psql "host=${masterIp} user=postgres dbname=postgres sslmode=require"
+  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\
+                           -o jsonpath='{.data.password}' | base64 -d) \\
+            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master \\
+                           -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);
