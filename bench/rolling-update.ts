@@ -259,6 +259,8 @@ async function main(): Promise<void> {
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), runs, figures }, null, 2));
   rmSync(root, { recursive: true, force: true });
+  // Exit in the same tick: a late write of a stopped component into the removed folder would throw.
+  process.exit(0);
 }
 
 await main();
