@@ -134,8 +134,17 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
       1000,
     );
     console.log(`      max_connections live on every member after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const restarts = (await ourEvents()).slice(eventsBefore).filter((e) => e.reason === 'PostgresRestarted');
-    const roles = restarts.map((e) => /on (primary|replica) /.exec(e.message ?? '')?.[1]);
+    // The Event follows the restart's answer, a moment after the primary already serves the new value.
+    const roles = await eventually(
+      "the primary's restart recorded",
+      async () => {
+        const restarts = (await ourEvents()).slice(eventsBefore).filter((e) => e.reason === 'PostgresRestarted');
+        const seen = restarts.map((e) => /on (primary|replica) /.exec(e.message ?? '')?.[1]);
+        return seen.includes('primary') ? seen : undefined;
+      },
+      30_000,
+      500,
+    );
     // Replicas first, then the primary. (Patroni may ask a replica for one more restart once it has
     // replayed the primary's new value; rolling-update follows what Patroni reports.)
     expect(roles.slice(0, roles.indexOf('primary') + 1), 'restart order').to.deep.equal(['replica', 'replica', 'primary']);
