@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlane, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
-import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
+import { DEFAULT_NODE_CAPACITY, startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
 
 const existing = readClusterState();
@@ -74,6 +74,11 @@ try {
     logDir: join(dir, 'logs', 'node-agent'),
     // Spilo pods all run on the agent: its expandable class as the default lets `spec.volume.size` grow.
     defaultStorageClass: true,
+    // PGFN_NODE_CPU / PGFN_NODE_MEMORY: what the local node advertises (default generous: 64 CPUs, 256Gi).
+    capacity: {
+      cpu: process.env['PGFN_NODE_CPU'] ?? DEFAULT_NODE_CAPACITY.cpu,
+      memory: process.env['PGFN_NODE_MEMORY'] ?? DEFAULT_NODE_CAPACITY.memory,
+    },
   });
 
   // Each function and each source runs with exactly the RBAC shipped in knative/.

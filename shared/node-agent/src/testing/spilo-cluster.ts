@@ -31,6 +31,8 @@ export interface SpiloClusterSpec {
   readonly name?: string;
   readonly instances?: number;
   readonly version?: string;
+  /** spec.postgresql.parameters of the manifest. */
+  readonly parameters?: Readonly<Record<string, string>>;
   /** bootstrap.dcs timings (Patroni section of the manifest). */
   readonly patroni?: { readonly ttl?: number; readonly loop_wait?: number; readonly retry_timeout?: number };
   readonly readinessProbe?: boolean;
@@ -71,7 +73,7 @@ export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
     spec: {
       teamId: name.split('-')[0] ?? 'acid',
       numberOfInstances: spec.instances ?? 3,
-      postgresql: { version: spec.version ?? '15' },
+      postgresql: { version: spec.version ?? '15', ...(spec.parameters === undefined ? {} : { parameters: { ...spec.parameters } }) },
       volume: { size: '1Gi' },
       ...(spec.patroni === undefined ? {} : { patroni: { ...spec.patroni } }),
       ...(spec.connectionPooler === true ? { enableConnectionPooler: true } : {}),
@@ -103,7 +105,8 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
     // Patroni would publish the master through the Endpoints object, which cannot hold the pods'
     // loopback addresses (see resolver.ts): the master Service would never resolve.
     throw new Error(
-      "config.kubernetesUseConfigmaps is false: Patroni's Endpoints DCS mode is not supported on the node agent (pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default",
+      "config.kubernetesUseConfigmaps is false: Patroni's Endpoints DCS mode is not supported on the node agent " +
+        '(pods have loopback addresses, which Endpoints cannot hold); keep the ConfigMaps default',
     );
   }
   let counter = 0;
