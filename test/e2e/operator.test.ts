@@ -28,7 +28,7 @@ describe('end to end on real Patroni: the operator in the loop', function () {
 
   async function sql<T extends Record<string, unknown>>(query: string, database = 'postgres'): Promise<T[]> {
     const { master } = await waitForRoles(s.kc, s.namespace, NAME, ((await s.read(NAME))?.spec.numberOfInstances ?? 1) - 1);
-    const client = await connect(master.ip ?? '', await s.password(NAME, 'postgres'), 'postgres', 5432, database);
+    const client = await connect(master.ip ?? '', await s.password(NAME, 'postgres'), { database });
     try {
       return (await client.query<T>(query)).rows;
     } finally {
@@ -88,7 +88,7 @@ describe('end to end on real Patroni: the operator in the loop', function () {
       async () => {
         const [pooler] = await s.agent.agent.resolver.resolveAddresses(`${NAME}-pooler.${s.namespace}.svc`, 5432);
         if (pooler === undefined) return undefined;
-        const client = await connect(pooler.ip, password, 'app_owner', pooler.port, 'app');
+        const client = await connect(pooler.ip, password, { user: 'app_owner', port: pooler.port, database: 'app' });
         try {
           const r = await client.query<{ user: string; recovery: boolean }>('SELECT current_user AS user, pg_is_in_recovery() AS recovery');
           return r.rows[0];
@@ -111,7 +111,7 @@ describe('end to end on real Patroni: the operator in the loop', function () {
 
   it('scales 2 → 3 → 1 with Patroni following', async () => {
     await s.edit(NAME, (spec) => ({ ...spec, numberOfInstances: 3 }));
-    await waitForRoles(s.kc, s.namespace, NAME, 2, 240_000);
+    await waitForRoles(s.kc, s.namespace, NAME, { replicas: 2, timeoutMs: 240_000 });
     await s.waitFor('status Running with 3 pods', NAME, (c) =>
       running(c) && /^3\/3 pods ready/.test(condition('PodsReady')(c)?.message ?? '') ? true : undefined,
     );
@@ -132,12 +132,12 @@ describe('end to end on real Patroni: the operator in the loop', function () {
 
   it('follows the new master in status when the master pod is deleted', async () => {
     await s.edit(NAME, (spec) => ({ ...spec, numberOfInstances: 2 }));
-    const before = await waitForRoles(s.kc, s.namespace, NAME, 1, 240_000);
+    const before = await waitForRoles(s.kc, s.namespace, NAME, { replicas: 1, timeoutMs: 240_000 });
     await s.waitFor('Running with 2 pods', NAME, (c) =>
       running(c) && /^2\/2/.test(condition('PodsReady')(c)?.message ?? '') ? true : undefined,
     );
     await s.core.deleteNamespacedPod({ namespace: s.namespace, name: before.master.name });
-    const after = await waitForRoles(s.kc, s.namespace, NAME, 1, 180_000, before.master.name);
+    const after = await waitForRoles(s.kc, s.namespace, NAME, { replicas: 1, timeoutMs: 180_000, not: before.master.name });
     expect(after.master.name).to.not.equal(before.master.name);
     await s.waitFor('status Running again with the new master', NAME, (c) =>
       running(c) && /^2\/2 pods ready, 1 master/.test(condition('PodsReady')(c)?.message ?? '') ? true : undefined,

@@ -35,7 +35,7 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
       postgresql: { version: '15', parameters: { max_connections: '100', work_mem: '4MB' } },
     });
     await s.custom.createNamespacedCustomObject({ ...PG, namespace: s.namespace, body });
-    await waitForRoles(s.kc, s.namespace, NAME, 2, 300_000);
+    await waitForRoles(s.kc, s.namespace, NAME, { replicas: 2, timeoutMs: 300_000 });
     await s.waitFor('Running', NAME, (c) => (c?.status?.PostgresClusterStatus === 'Running' ? true : undefined), 300_000);
   });
   after(async () => {
