@@ -341,7 +341,7 @@ describe('initScript', () => {
 
 describe('hostsFile', () => {
   it('names the pod and every Service of its namespace, as cluster DNS would', () => {
-    const text = hostsFile('127.0.10.5', 'acid-clone-0', 'team', new Map([['acid-src', '127.0.10.2']]));
+    const text = hostsFile({ podIP: '127.0.10.5', podName: 'acid-clone-0', namespace: 'team' }, new Map([['acid-src', '127.0.10.2']]));
     expect(text.split('\n')).to.include.members([
       '127.0.10.5\tacid-clone-0',
       '127.0.10.2\tacid-src acid-src.team acid-src.team.svc acid-src.team.svc.cluster.local',

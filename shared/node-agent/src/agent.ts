@@ -20,11 +20,12 @@ import { ContainerConfigError, type EnvSources } from './env.js';
 import { startInformer, type Informer } from './informer.js';
 import { IpPool } from './ip-pool.js';
 import { NodeHeartbeat } from './node.js';
+import { LogicalBackupRuntime } from './logical-backup/runtime.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
 import { PodWorker } from './pod-worker.js';
 import { LocalProvisioner } from './provisioner.js';
 import { createServiceResolver, type ServiceResolver } from './resolver.js';
-import { DEFAULT_IMAGE_PATTERNS, type ImagePatterns, type OsUser } from './runtime.js';
+import { DEFAULT_IMAGE_PATTERNS, type ImagePatterns, type OsUser, type PodEvent } from './runtime.js';
 import { SpiloRuntime } from './spilo/runtime.js';
 import type { VolumeSources } from './volumes.js';
 
@@ -162,8 +163,8 @@ class Agent implements NodeAgent {
         onChange: (pod) => this.podChanged(pod),
         onDelete: (pod) => this.podDeleted(pod),
         onError: (err) => this.log(`pod watch: ${(err as Error).message}`),
+        fieldSelector: `spec.nodeName=${this.nodeName}`,
       },
-      { fieldSelector: `spec.nodeName=${this.nodeName}` },
     );
     await this.pods.synced;
     this.ticker = setInterval(() => void this.tick(), 1000);
@@ -200,7 +201,11 @@ class Agent implements NodeAgent {
       hostIP: this.nodeIP,
       podDir: join(this.stateDir, 'pods', `${ns}_${name}_${uid.slice(0, 8)}`),
       logDir: join(this.o.logDir, `${ns}_${name}`),
-      runtimes: { spilo: new SpiloRuntime(this.user), pgbouncer: new PgBouncerRuntime(this.user) },
+      runtimes: {
+        spilo: new SpiloRuntime(this.user),
+        pgbouncer: new PgBouncerRuntime(this.user),
+        'logical-backup': new LogicalBackupRuntime(this.user),
+      },
       patterns: this.o.imagePatterns ?? DEFAULT_IMAGE_PATTERNS,
       envSources: (namespace) => this.envSources(namespace),
       volumeSources: (p) => this.volumeSources(p),
@@ -218,6 +223,7 @@ class Agent implements NodeAgent {
           preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined,
         ),
       patchStatus: (p, status) => this.patchStatus(p, status),
+      recordEvent: (p, e) => this.recordEvent(p, e),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
       log: (m) => this.log(m),
     });
@@ -284,6 +290,28 @@ class Agent implements NodeAgent {
     }
   }
 
+  /** A core/v1 Event on the pod from this node's kubelet (the agent), like kubelet's own. */
+  private async recordEvent(pod: V1Pod, e: PodEvent): Promise<void> {
+    const now = new Date();
+    const namespace = pod.metadata?.namespace ?? 'default';
+    await this.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${pod.metadata?.name ?? 'pod'}.`, namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, namespace, uid: pod.metadata?.uid },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: 'kubelet', host: this.nodeName },
+        reportingComponent: 'kubelet',
+        reportingInstance: this.nodeName,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+
   private envSources(namespace: string): EnvSources {
     return {
       secret: async (name) => {
@@ -326,11 +354,11 @@ class Agent implements NodeAgent {
           expiresAt: expires === undefined ? Date.now() + expirationSeconds * 1000 : new Date(expires).getTime(),
         };
       },
-      claimPath: async (claim) => {
+      claimPath: (claim) => {
         const path = this.provisioner.claimPath(namespace, claim);
-        if (path === undefined)
-          throw new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`);
-        return path;
+        return path === undefined
+          ? Promise.reject(new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`))
+          : Promise.resolve(path);
       },
     };
   }

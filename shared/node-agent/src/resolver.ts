@@ -155,12 +155,10 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
 
 /** An /etc/hosts like kubelet's managed one, plus Service names (we have no cluster DNS). */
 export function hostsFile(
-  podIP: string,
-  podName: string,
-  namespace: string,
+  pod: { readonly podIP: string; readonly podName: string; readonly namespace: string; readonly clusterDomain?: string },
   services: ReadonlyMap<string, string>,
-  clusterDomain = 'cluster.local',
 ): string {
+  const { podIP, podName, namespace, clusterDomain = 'cluster.local' } = pod;
   const lines = [
     '# Kubernetes-managed hosts file (pgfn node agent: Service names resolve to a ready pod).',
     '127.0.0.1\tlocalhost',
