@@ -158,7 +158,10 @@ describe('knative/ manifests', () => {
       ['the team-sync ping', pings['pgfn-team-sync'] ?? {}, ['pgfn-team-role-sync']],
       ['dev.pgfn.rollingupdate.required', own('dev.pgfn.rollingupdate.required'), ['pgfn-rolling-update']],
       ['dev.pgfn.reconcile.requested', own('dev.pgfn.reconcile.requested'), ['pgfn-reconcile']],
-      ['dev.pgfn.cluster.ready', own('dev.pgfn.cluster.ready'), ['pgfn-team-role-sync']],
+      ['dev.pgfn.cluster.ready', own('dev.pgfn.cluster.ready'), ['pgfn-backup-verify', 'pgfn-team-role-sync']],
+      ['dev.pgfn.backup.completed', own('dev.pgfn.backup.completed'), ['pgfn-backup-verify']],
+      ['dev.pgfn.backup.verify.requested', own('dev.pgfn.backup.verify.requested'), ['pgfn-backup-verify']],
+      ['dev.pgfn.backup.failed (for subscribers, not for pgfn)', own('dev.pgfn.backup.failed'), []],
       ['dev.pgfn.cluster.invalid', own('dev.pgfn.cluster.invalid'), []],
       ['an unrelated ping', { specversion: '1.0', id: 'x', type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/other/pingsources/x' }, []],
     ];
