@@ -187,6 +187,20 @@ describe('knative/ manifests', () => {
     expect(binding.spec.sink.ref.name).to.equal('pgfn');
   });
 
+  it('has an example subscriber to dev.pgfn.backup.failed, and only that', () => {
+    const [trigger] = triggersOf(loadManifests(join(repoRoot, 'knative/examples/backup-failed-alert.yaml')));
+    expect(validateTriggerFilters(trigger?.spec ?? {})).to.deep.equal([]);
+    const own = (type: string): Record<string, string> => ({
+      specversion: '1.0',
+      id: '1',
+      source: 'pgfn/backup-verify',
+      type,
+      subject: 'ns/acid-a',
+    });
+    expect(triggerPasses(trigger?.spec ?? {}, own('dev.pgfn.backup.failed'))).to.equal(true);
+    expect(triggerPasses(trigger?.spec ?? {}, own('dev.pgfn.backup.verified'))).to.equal(false);
+  });
+
   it('has an example subscriber whose Trigger filters on pgfn\'s own events', () => {
     const example = loadManifests(join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'));
     const [trigger] = triggersOf(example);

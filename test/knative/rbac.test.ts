@@ -24,6 +24,7 @@ async function status(call: () => Promise<unknown>): Promise<number | 'ok'> {
   }
 }
 
+const PG_API = { group: 'acid.zalan.do', version: 'v1' };
 const service = (namespace: string, name: string): k8s.V1Service & k8s.KubernetesObject => ({
   apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, labels: { application: 'spilo' } },
   spec: { type: 'ClusterIP', ports: [{ name: 'postgresql', port: 5432, targetPort: 5432 }] },
@@ -95,7 +96,7 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
       (c) => c.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name: 'absent', namespace: 'default' }),
       (c) => c.makeApiClient(k8s.AppsV1Api).deleteNamespacedStatefulSet({ name: 'absent', namespace: 'default' })],
     ['backup-verify', 'lists clusters but cannot read Secrets',
-      (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' }),
+      (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ ...PG_API, plural: 'postgresqls' }),
       (c) => c.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces()],
     ['team-role-sync', 'reads PostgresTeams but cannot delete anything',
       (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresteams' }),
