@@ -150,7 +150,7 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
     const metrics = await verify.registryText();
     expect(metrics).to.match(new RegExp(`pgfn_backup_age_seconds\\{namespace="${ns.name}",cluster="${NAME}",fn="backup-verify"\\} \\d`));
     expect(metrics).to.include('pgfn_backup_verifications_total{outcome="verified",reason="Verified",fn="backup-verify"} 1');
-    expect(metrics).to.include('pgfn_backup_verify_duration_seconds_count{outcome="verified",fn="backup-verify"} 1');
+    expect(metrics).to.include('pgfn_backup_verify_duration_seconds_count{fn="backup-verify",outcome="verified"} 1');
     const events = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: ns.name });
     expect(events.items.some((e) => e.reason === 'BackupVerified' && e.involvedObject.name === NAME)).to.equal(true);
   });
