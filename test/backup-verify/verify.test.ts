@@ -15,7 +15,7 @@ import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
 import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
-import { s3PodEnvironment, sql, startS3, WAL_BUCKET } from '../backups/support.js';
+import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from '../backups/support.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
 
 type Cluster = Postgresql &
@@ -66,6 +66,10 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
       dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
       walS3Bucket: WAL_BUCKET,
       podEnvironmentSecret: 'pgfn-s3',
+      logicalBackupS3Bucket: LOGICAL_BUCKET,
+      logicalBackupS3Endpoint: s3.endpoint,
+      logicalBackupS3AccessKeyId: s3.accessKeyId,
+      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
     };
     reconcile = await startReconcile(kc, ns.name, config);
     const body: Cluster = {
@@ -78,6 +82,9 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
         postgresql: { version: '15' },
         volume: { size: '1Gi' },
         patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
+        // upstream's logical-backup CronJob, every other minute (the check allows one run in progress)
+        enableLogicalBackup: true,
+        logicalBackupSchedule: '*/2 * * * *',
       },
     };
     const created = (await kc
@@ -120,9 +127,13 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
         );
         return row?.done === true ? true : undefined;
       },
-      60_000,
+      // barman-cloud-wal-archive starts a Python per segment; on a loaded machine that takes a while
+      180_000,
       1000,
     );
+    const logicalPrefix = `spilo/${NAME}/${created.metadata?.uid ?? ''}/logical_backups/`;
+    const store = s3ObjectStore(s3.client(), LOGICAL_BUCKET);
+    await eventually('a logical backup', async () => ((await store.list(logicalPrefix)).length > 0 ? true : undefined), 300_000, 3000);
     subscriber = await startSubscriber();
     verify = await startVerify({ s3, config, sink: subscriber.url });
   });
@@ -135,17 +146,20 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
     await s3?.stop();
   });
 
-  it('a healthy archive: BackupVerified=True with backup, age, size and point reached; the CloudEvent reaches a subscriber', async () => {
+  it('healthy backups: BackupVerified=True with backup, age, size, point reached, logical dump; the CloudEvent is delivered', async () => {
     const [newest] = (await archive.backups()).slice(-1);
     await requestVerification(verify);
     const c = await condition();
     expect(c).to.include({ status: 'True', reason: 'Verified' });
-    const figures = `^verified: base backup ${newest?.id ?? '?'}, \\d+[sm].* old, [\\d.]+ [KM]iB stored; recoverable to \\d+/[0-9A-F]+ `;
+    const figures =
+      `^verified: base backup ${newest?.id ?? '?'}, \\d+[sm].* old, [\\d.]+ [KM]iB stored; recoverable to \\d+/[0-9A-F]+ ` +
+      '.*; logical backup \\d{10}\\.sql\\.gz, \\d+[sm].* old, [\\d.]+ [KM]?i?B$';
     expect(c?.message).to.match(new RegExp(figures));
     const event = subscriber.received.find((e) => e.type === 'dev.pgfn.backup.verified');
     expect(event?.subject).to.equal(`${ns.name}/${NAME}`);
     expect(event?.data).to.deep.include({ namespace: ns.name, name: NAME, outcome: 'verified', reason: 'Verified' });
     expect((event?.data['backup'] as { id: string }).id).to.equal(newest?.id);
+    expect((event?.data['logical'] as { key: string }).key).to.match(/\/logical_backups\/\d{10}\.sql\.gz$/);
     expect(event?.data['segmentsChecked']).to.be.greaterThan(3);
     const metrics = await verify.registryText();
     expect(metrics).to.match(new RegExp(`pgfn_backup_age_seconds\\{namespace="${ns.name}",cluster="${NAME}",fn="backup-verify"\\} \\d`));

@@ -8,10 +8,11 @@ import { openArchive, type ObjectStore } from '@pgfn/backup-store';
 import { ClusterLease, clusterLeaseName, mapLimited, setCondition, type EventHandler, type Kit, type Logger } from '@pgfn/fn-runtime';
 import { targetOf } from './events.js';
 import { checkInventory, type InventoryResult } from './inventory.js';
-import { archiveLocation } from './location.js';
+import { archiveLocation, logicalLocation } from './location.js';
+import { checkLogical, type LogicalResult } from './logical.js';
 import type { BackupMetrics } from './metrics.js';
 import type { BackupPolicy } from './policy.js';
-import { BACKUP_VERIFIED_CONDITION, conditionOf, eventData, FAILED_TYPE, VERIFIED_TYPE, type Verification } from './result.js';
+import { BACKUP_VERIFIED_CONDITION, conditionOf, eventData, FAILED_TYPE, passed, VERIFIED_TYPE, type Verification } from './result.js';
 
 type Cluster = Postgresql & KubernetesObject & { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
 
@@ -78,9 +79,19 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
     const started = performance.now();
     const archive = `s3://${located.location.bucket}/${located.location.prefix}`;
     const inventory = await readInventory({ deps, store: deps.stores(located.location.bucket), prefix: located.location.prefix });
-    const verification: Verification = { namespace, name, archive, inventory, durationSeconds: (performance.now() - started) / 1000 };
+    const logicalAt = logicalLocation(cluster, config);
+    const logical = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
+    const durationSeconds = (performance.now() - started) / 1000;
+    const verification: Verification = {
+      namespace,
+      name,
+      archive,
+      inventory,
+      ...(logical === undefined ? {} : { logical }),
+      durationSeconds,
+    };
     await report({ deps, cluster, verification });
-    return inventory.ok ? 'verified' : 'failed';
+    return passed(verification) ? 'verified' : 'failed';
   });
   return held?.value ?? 'busy';
 }
@@ -97,23 +108,40 @@ async function readInventory(o: { deps: HandlerDeps; store: ObjectStore; prefix:
   }
 }
 
+/** The newest logical dump against its schedule; an unreadable bucket is a missing dump that says why. */
+async function readLogical(o: {
+  deps: HandlerDeps;
+  location: { bucket: string; prefix: string };
+  schedule: string;
+}): Promise<LogicalResult> {
+  try {
+    const objects = await o.deps.stores(o.location.bucket).list(`${o.location.prefix}/`);
+    const dumps = objects.map((x) => ({ key: x.key, storedBytes: x.size }));
+    return checkLogical({ dumps, schedule: o.schedule, now: o.deps.now() });
+  } catch (err) {
+    const detail = `the logical backups could not be listed: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, reason: 'LogicalBackupMissing', detail };
+  }
+}
+
 /** Condition (re-read object, guarded write), an Event when the verdict changes or fails, metrics, CloudEvent. */
 async function report(o: { deps: HandlerDeps; cluster: Cluster; verification: Verification }): Promise<void> {
   const { deps, cluster, verification: v } = o;
   const condition = conditionOf(v);
   const previous = cluster.status?.conditions?.find((c) => c.type === BACKUP_VERIFIED_CONDITION);
   await setCondition({ kube: deps.kube, object: cluster, condition, now: deps.now() });
-  if (!v.inventory.ok || previous?.status !== condition.status || previous.reason !== condition.reason) {
+  const ok = passed(v);
+  if (!ok || previous?.status !== condition.status || previous.reason !== condition.reason) {
     await deps.recordEvent({
       about: cluster,
-      type: v.inventory.ok ? 'Normal' : 'Warning',
-      reason: v.inventory.ok ? 'BackupVerified' : `BackupVerificationFailed`,
+      type: ok ? 'Normal' : 'Warning',
+      reason: ok ? 'BackupVerified' : `BackupVerificationFailed`,
       message: condition.message,
     });
   }
-  const outcome = v.inventory.ok ? 'verified' : 'failed';
+  const outcome = ok ? 'verified' : 'failed';
   if (v.inventory.backup !== undefined) deps.metrics.age.set({ namespace: v.namespace, cluster: v.name }, v.inventory.backup.ageSeconds);
   deps.metrics.duration.observe({ outcome }, v.durationSeconds);
-  deps.metrics.outcomes.inc({ outcome, reason: v.inventory.reason });
-  await deps.emit(v.inventory.ok ? VERIFIED_TYPE : FAILED_TYPE, `${v.namespace}/${v.name}`, eventData(v));
+  deps.metrics.outcomes.inc({ outcome, reason: condition.reason });
+  await deps.emit(ok ? VERIFIED_TYPE : FAILED_TYPE, `${v.namespace}/${v.name}`, eventData(v));
 }

@@ -13,3 +13,17 @@ export function archiveLocation(cluster: Postgresql, config: Pick<OperatorConfig
   if (major === '') return { unconfigured: 'spec.postgresql.version is not set' };
   return { location: { bucket: config.walS3Bucket, prefix: `spilo/${name}${bucketScopeSuffix(cluster.metadata?.uid)}/wal/${major}` } };
 }
+
+/** Where upstream's logical-backup Job uploads this cluster's dumps, and on which schedule; undefined when it has none. */
+export function logicalLocation(
+  cluster: Postgresql,
+  config: Pick<OperatorConfig, 'logicalBackupS3Bucket' | 'logicalBackupS3BucketPrefix' | 'logicalBackupSchedule'>,
+): { readonly location: ArchiveLocation; readonly schedule: string } | undefined {
+  if (cluster.spec?.enableLogicalBackup !== true || !config.logicalBackupS3Bucket) return undefined;
+  const scope = `${cluster.metadata?.name ?? ''}${bucketScopeSuffix(cluster.metadata?.uid)}`;
+  const prefix = `${config.logicalBackupS3BucketPrefix ? `${config.logicalBackupS3BucketPrefix}/` : ''}${scope}/logical_backups`;
+  return {
+    location: { bucket: config.logicalBackupS3Bucket, prefix },
+    schedule: cluster.spec.logicalBackupSchedule || config.logicalBackupSchedule,
+  };
+}

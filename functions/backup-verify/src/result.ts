@@ -2,6 +2,7 @@
 // data of dev.pgfn.backup.verified / dev.pgfn.backup.failed (schema in the README's event table).
 import type { ConditionInput } from '@pgfn/fn-runtime';
 import { formatAge, formatBytes, type InventoryResult } from './inventory.js';
+import type { LogicalResult } from './logical.js';
 
 export const BACKUP_VERIFIED_CONDITION = 'BackupVerified';
 export const VERIFIED_TYPE = 'dev.pgfn.backup.verified';
@@ -13,7 +14,20 @@ export interface Verification {
   readonly name: string;
   readonly archive: string;
   readonly inventory: InventoryResult;
+  /** When the cluster has logical backups. */
+  readonly logical?: LogicalResult;
   readonly durationSeconds: number;
+}
+
+/** Both checks passed (a cluster without logical backups passes that one). */
+export function passed(v: Verification): boolean {
+  return v.inventory.ok && (v.logical?.ok ?? true);
+}
+
+/** The reason and sentence of the first failed check, else of the inventory. */
+function headline(v: Verification): { reason: string; detail: string } {
+  if (!v.inventory.ok || v.logical === undefined || v.logical.ok) return { reason: v.inventory.reason, detail: v.inventory.detail };
+  return { reason: v.logical.reason, detail: v.logical.detail };
 }
 
 export function conditionOf(v: Verification): ConditionInput {
@@ -24,25 +38,28 @@ export function conditionOf(v: Verification): ConditionInput {
   }
   if (inv.reached !== undefined)
     parts.push(`recoverable to ${inv.reached.lsn} (segment ${inv.reached.segment}, archived ${inv.reached.archivedAt})`);
+  if (v.logical?.ok === true) parts.push(v.logical.detail);
   const figures = parts.length > 0 ? `: ${parts.join('; ')}` : '';
+  const { reason, detail } = headline(v);
   return {
     type: BACKUP_VERIFIED_CONDITION,
-    status: inv.ok ? 'True' : 'False',
-    reason: inv.reason,
-    message: inv.ok ? `verified${figures}` : `${inv.detail}${figures}`,
+    status: passed(v) ? 'True' : 'False',
+    reason,
+    message: passed(v) ? `verified${figures}` : `${detail}${figures}`,
   };
 }
 
 /** The CloudEvent's data: the same facts as fields. */
 export function eventData(v: Verification): Record<string, unknown> {
   const inv = v.inventory;
+  const { reason, detail } = headline(v);
   return {
     namespace: v.namespace,
     name: v.name,
     archive: v.archive,
-    outcome: inv.ok ? 'verified' : 'failed',
-    reason: inv.reason,
-    message: inv.detail,
+    outcome: passed(v) ? 'verified' : 'failed',
+    reason,
+    message: detail,
     backup:
       inv.backup === undefined
         ? null
@@ -53,6 +70,7 @@ export function eventData(v: Verification): Record<string, unknown> {
             storedBytes: inv.backup.storedBytes,
           },
     reached: inv.reached ?? null,
+    logical: v.logical?.dump ?? null,
     segmentsChecked: inv.segmentsChecked,
     durationSeconds: v.durationSeconds,
   };
