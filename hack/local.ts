@@ -11,6 +11,7 @@ import * as k8s from '@kubernetes/client-node';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
 
+const CLUSTER_LABEL = 'cluster-name=acid-minimal';
 const CONNECT = [
   'PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do ' +
     "-o jsonpath='{.data.password}' | base64 -d) \\",
@@ -135,7 +136,7 @@ try {
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
   console.log(
-    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,secret,pdb,pod', '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`,
+    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', CLUSTER_LABEL])}`,
   );
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.

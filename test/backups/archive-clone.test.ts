@@ -19,6 +19,7 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
   let s3: S3Server;
   let source: SpiloCluster;
   let sourceMaster: string;
+  let firstBackup = '';
 
   const cluster = (name: string, extra: Partial<SpiloClusterSpec> = {}): Promise<SpiloCluster> =>
     applySpiloCluster(kc, {
@@ -57,6 +58,7 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
       180_000,
       2000,
     );
+    firstBackup = backups[0]?.id ?? '';
     expect(backups[0]?.pgMajor).to.equal(15);
     expect(backups[0]?.timeline).to.equal(1);
     await sql(
@@ -249,5 +251,23 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
     expect(warning.source?.component).to.equal('kubelet');
     // Postgres keeps the segments and serves writes.
     await sql(master, wrong.password('postgres'), 'CREATE TABLE still_writable (x int); INSERT INTO still_writable VALUES (1)');
+  });
+
+  it('keeps the newest BACKUP_NUM_TO_RETAIN (2) base backups of the scheduled ones', async () => {
+    const archive = await archiveOf(s3, source);
+    // Base backups ran every minute through the tests above; retention runs after each one.
+    const kept = await eventually(
+      'exactly two base backups, the first one deleted',
+      async () => {
+        const ids = (await archive.backups()).map((b) => b.id);
+        return ids.length === 2 && !ids.includes(firstBackup) ? ids : undefined;
+      },
+      150_000,
+      2000,
+    );
+    expect(kept.every((id) => id > firstBackup)).to.equal(true);
+    // WAL older than the oldest kept backup went with the deleted backups.
+    const oldestStart = (await archive.backups())[0]?.startSegment ?? '';
+    expect((await archive.walSegments()).filter((w) => w.name < oldestStart && w.timeline === 1)).to.deep.equal([]);
   });
 });

@@ -78,6 +78,10 @@ const COMMON = {
   external: OPTIONAL_NATIVE,
   minifySyntax: true,
   minifyWhitespace: true,
+  // Short local names shrink the bundle by about a third; keepNames keeps function and class names
+  // (stack traces, error messages) readable, and the linked source map maps back to the source.
+  minifyIdentifiers: true,
+  keepNames: true,
   sourcemap: 'linked',
   legalComments: 'linked',
   logLevel: 'warning',
