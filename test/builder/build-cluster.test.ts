@@ -1,14 +1,6 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { PostgresSpec } from '@pgfn/api';
-import {
-  buildCluster,
-  desiredObjectKeys,
-  objectsToPrune,
-  placeholderPasswords,
-  renderYaml,
-  runRender,
-  type KubeObject,
-} from '@pgfn/builder';
+import { buildCluster, desiredObjectKeys, objectsToPrune, type KubeObject } from '@pgfn/builder';
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -87,8 +79,10 @@ describe('buildCluster', () => {
   });
 
   it('treats fields written without a value (null) as absent, as the API server does', () => {
-    const yaml =
-      'users:\n  app:\ndatabases:\npreparedDatabases:\n  shop:\n    schemas:\n      data:\nconnectionPooler:\nclone:\nstandby:\ntls:\nallowedSourceRanges:\ntolerations:\n';
+    const yaml = [
+      'users:\n  app:\ndatabases:\npreparedDatabases:\n  shop:\n    schemas:\n      data:\n',
+      'connectionPooler:\nclone:\nstandby:\ntls:\nallowedSourceRanges:\ntolerations:\n',
+    ].join('');
     const spec = parseAllDocuments(yaml)[0]?.toJS() as Partial<PostgresSpec>;
     const result = buildCluster(inputs(cluster(spec)));
     expect(result.errors).to.deep.equal([]);
@@ -152,64 +146,6 @@ describe('objectsToPrune', () => {
   });
   it('keys objects by kind, namespace and name', () => {
     expect([...desiredObjectKeys(buildCluster(inputs(cluster())).objects)]).to.include('StatefulSet/test/acid-test');
-  });
-});
-
-describe('runRender', () => {
-  const files: Record<string, string> = {
-    'pg.yaml':
-      'apiVersion: acid.zalan.do/v1\nkind: postgresql\nmetadata:\n  name: acid-r\nspec:\n  teamId: acid\n  numberOfInstances: 1\n  postgresql:\n    version: "17"\n  volume:\n    size: 1Gi\n',
-    'bad.yaml':
-      'apiVersion: acid.zalan.do/v1\nkind: postgresql\nmetadata:\n  name: acid-r\nspec:\n  teamId: acid\n  numberOfInstances: 1\n  postgresql:\n    version: "9"\n  volume:\n    size: 1Gi\n',
-    'cm.yaml':
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: postgres-operator\ndata:\n  enable_master_load_balancer: "false"\n  super_username: root\n',
-  };
-  const run = (argv: string[]): { code: number; out: string; err: string } => {
-    let out = '';
-    let err = '';
-    const code = runRender(argv, {
-      readFile: (p) => {
-        const f = files[p];
-        if (f === undefined) throw new Error(`${p}: no such file`);
-        return f;
-      },
-      stdout: (t) => {
-        out += t;
-      },
-      stderr: (t) => {
-        err += t;
-      },
-      today: () => new Date('2026-05-05T15:00:00Z'),
-    });
-    return { code, out, err };
-  };
-
-  it('prints every object as a YAML stream with placeholder passwords', () => {
-    const { code, out, err } = run(['-f', 'pg.yaml', '--config', 'cm.yaml', '-n', 'db']);
-    expect([code, err]).to.deep.equal([0, '']);
-    const docs = parseAllDocuments(out).map((d) => d.toJS() as KubeObject);
-    expect(docs.map((d) => d.kind)).to.include.members(['StatefulSet', 'Service', 'Secret', 'PodDisruptionBudget']);
-    expect(docs.every((d) => d.metadata.namespace === 'db')).to.equal(true);
-    expect(out).to.contain('placeholders (<generated-password-N>), not real secrets');
-    expect(out).to.contain('root.acid-r.credentials.postgresql.acid.zalan.do');
-    const secret = docs.find((d) => d.kind === 'Secret') as V1Secret;
-    expect(Buffer.from(secret.data?.['password'] ?? '', 'base64').toString()).to.match(/^<generated-password-\d+>$/);
-  });
-  it('prints the same output twice', () => {
-    expect(run(['-f', 'pg.yaml']).out).to.equal(run(['-f', 'pg.yaml']).out);
-  });
-  it('fails with the validation errors on stderr', () => {
-    const { code, out, err } = run(['-f', 'bad.yaml']);
-    expect([code, out]).to.deep.equal([1, '']);
-    expect(err).to.match(/^error: acid-r: spec.postgresql.version: PostgreSQL version "9" is not supported/);
-  });
-  it('explains its usage when -f is missing', () => {
-    expect(run([]).code).to.equal(2);
-    expect(run([]).err).to.match(/usage: npm run render -- -f <manifest.yaml>/);
-  });
-  it('never emits YAML aliases for shared objects', () => {
-    const { objects } = buildCluster(inputs(cluster({ enableLogicalBackup: true }), config(), { newPassword: placeholderPasswords() }));
-    expect(renderYaml(objects)).to.not.match(/[&*]a\d/);
   });
 });
 

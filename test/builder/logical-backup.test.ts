@@ -146,6 +146,11 @@ describe('buildLogicalBackupCronJob', () => {
       { name: 'ZED', valueFrom: { secretKeyRef: { name: 'backup-env', key: 'ZED' } } },
     ]);
   });
+  it('refuses to build without the data of a configured logical_backup_cronjob_environment_secret (never drops it silently)', () => {
+    expect(() => buildLogicalBackupCronJob(backupCluster(), config({ logicalBackupCronjobEnvironmentSecret: 'backup-env' }))).to.throw(
+      /logical_backup_cronjob_environment_secret "backup-env" is configured, but its data was not read/,
+    );
+  });
   it('adds the IAM role annotation to the backup pods', () => {
     const job = buildLogicalBackupCronJob(backupCluster(), config({ kubeIamRole: 'arn:backup' }));
     expect(job?.spec?.jobTemplate.spec?.template.metadata?.annotations).to.deep.equal({ 'iam.amazonaws.com/role': 'arn:backup' });

@@ -26,7 +26,8 @@ const cases: Case[] = [
   {
     name: 'writes bin_dir and the initdb defaults for an empty Patroni section',
     patroni: {},
-    expected: `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},"dcs":{"failsafe_mode":false}}}`,
+    expected:
+      `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},` + `"dcs":{"failsafe_mode":false}}}`,
   },
   {
     name: 'writes every Patroni setting of the manifest',
@@ -44,28 +45,35 @@ const cases: Case[] = [
       failsafe_mode: true,
     },
     expected:
-      '{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin","pg_hba":["hostssl all all 0.0.0.0/0 scram-sha-256","host    all all 0.0.0.0/0 scram-sha-256"]},' +
-      '"bootstrap":{"initdb":[{"auth-host":"scram-sha-256"},{"auth-local":"trust"},"data-checksums",{"encoding":"UTF8"},{"locale":"en_US.UTF-8"}],' +
-      '"dcs":{"ttl":30,"loop_wait":10,"retry_timeout":10,"maximum_lag_on_failover":33554432,"synchronous_mode":true,"synchronous_mode_strict":true,' +
-      '"synchronous_node_count":1,"slots":{"permanent_logical_1":{"database":"foo","plugin":"pgoutput","type":"logical"}},"failsafe_mode":true}}}',
+      '{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin","pg_hba":["hostssl all all 0.0.0.0/0 ' +
+      'scram-sha-256","host    all all 0.0.0.0/0 scram-sha-256"]},' +
+      '"bootstrap":{"initdb":[{"auth-host":"scram-sha-256"},{"auth-local":"trust"},"data-checksums",' +
+      '{"encoding":"UTF8"},{"locale":"en_US.UTF-8"}],' +
+      '"dcs":{"ttl":30,"loop_wait":10,"retry_timeout":10,"maximum_lag_on_failover":33554432,' +
+      '"synchronous_mode":true,"synchronous_mode_strict":true,' +
+      '"synchronous_node_count":1,"slots":{"permanent_logical_1":{"database":"foo","plugin":"pgoutput",' +
+      '"type":"logical"}},"failsafe_mode":true}}}',
   },
   {
     name: 'takes failsafe_mode from the configuration',
     patroni: {},
     enablePatroniFailsafeMode: true,
-    expected: `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},"dcs":{"failsafe_mode":true}}}`,
+    expected:
+      `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},` + `"dcs":{"failsafe_mode":true}}}`,
   },
   {
     name: 'lets the manifest disable failsafe_mode enabled in the configuration',
     patroni: { failsafe_mode: false },
     enablePatroniFailsafeMode: true,
-    expected: `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},"dcs":{"failsafe_mode":false}}}`,
+    expected:
+      `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},` + `"dcs":{"failsafe_mode":false}}}`,
   },
   {
     name: 'lets the manifest enable failsafe_mode disabled in the configuration',
     patroni: { failsafe_mode: true },
     enablePatroniFailsafeMode: false,
-    expected: `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},"dcs":{"failsafe_mode":true}}}`,
+    expected:
+      `{"postgresql":{"bin_dir":"/usr/lib/postgresql/18/bin"},"bootstrap":{"initdb":${initdbDefaults},` + `"dcs":{"failsafe_mode":true}}}`,
   },
   {
     name: 'leaves bin_dir out when PGVERSION picks the binaries',
@@ -80,7 +88,9 @@ const cases: Case[] = [
     parameters: { max_connections: '100', shared_buffers: '1GB', log_line_prefix: '<%m>&', ssl: 'on', work_mem: '4MB' },
     expected:
       '{"postgresql":{"parameters":{"shared_buffers":"1GB","ssl":"on"}},' +
-      `"bootstrap":{"initdb":${initdbDefaults},"dcs":{"postgresql":{"parameters":{"log_line_prefix":"\\u003c%m\\u003e\\u0026","max_connections":"100","work_mem":"4MB"}},"failsafe_mode":false}}}`,
+      `"bootstrap":{"initdb":${initdbDefaults},` +
+      `"dcs":{"postgresql":{"parameters":{"log_line_prefix":"\\u003c%m\\u003e\\u0026",` +
+      `"max_connections":"100","work_mem":"4MB"}},"failsafe_mode":false}}}`,
   },
   {
     name: 'omits zero and negative Patroni numbers, as Go omitempty does',

@@ -499,7 +499,7 @@ describe('buildStatefulSet', () => {
       expect(affinity?.podAntiAffinity).to.not.equal(undefined);
     });
 
-    it('keeps the manifest topology spread constraints and fills a missing selector', () => {
+    it('passes the manifest topology spread constraints through unchanged, as upstream (no selector filled in)', () => {
       const given = {
         maxSkew: 1,
         topologyKey: 'topology.kubernetes.io/zone',
@@ -509,7 +509,7 @@ describe('buildStatefulSet', () => {
       const bare = { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' };
       expect(build({ topologySpreadConstraints: [given, bare] }).spec?.template.spec?.topologySpreadConstraints).to.deep.equal([
         given,
-        { ...bare, labelSelector: { matchLabels: selectorLabels } },
+        bare,
       ]);
     });
   });

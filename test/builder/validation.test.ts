@@ -12,6 +12,26 @@ describe('validateCluster', () => {
     expect(problems(cluster())).to.deep.equal([]);
   });
 
+  it('accepts a sidecar without a name, as upstream (it becomes sidecar-0)', () => {
+    expect(problems(cluster({ sidecars: [{ image: 'busybox' }] }))).to.deep.equal([]);
+  });
+
+  it('reports the other problems beside the missing required fields', () => {
+    const c = {
+      apiVersion: 'acid.zalan.do/v1',
+      kind: 'postgresql',
+      metadata: { name: 'acid-x' },
+      spec: { numberOfInstances: 1, users: { 'App!': [] }, sidecars: [{ name: 'exporter' }] },
+    } as unknown as Postgresql;
+    expect(problems(c).map((e) => e.path)).to.include.members([
+      'spec.teamId',
+      'spec.postgresql.version',
+      'spec.volume.size',
+      'spec.users.App!',
+      'spec.sidecars[0].image',
+    ]);
+  });
+
   it('names every missing required field', () => {
     const c = { apiVersion: 'acid.zalan.do/v1', kind: 'postgresql', metadata: { name: 'acid-x' }, spec: {} } as unknown as Postgresql;
     expect(problems(c).map((e) => e.path)).to.deep.equal([
@@ -71,21 +91,47 @@ describe('validateCluster', () => {
       'spec.preparedDatabases.app.schemas.bad schema',
       /schema name "bad schema" is not valid/,
     ],
-    ['a sidecar without a name', { sidecars: [{ image: 'busybox' }] }, {}, {}, 'spec.sidecars[0].name', /needs a name/],
-    ['two containers with one name', { sidecars: [{ name: 'postgres', image: 'busybox' }] }, {}, {}, 'spec.sidecars[0].name', /used twice/],
     [
-      'an env variable set twice',
-      {
-        env: [
-          { name: 'A', value: '1' },
-          { name: 'A', value: '2' },
-        ],
-      },
+      "a sidecar without an image (upstream's text)",
+      { sidecars: [{ name: 'exporter' }] },
       {},
       {},
-      'spec.env[1].name',
-      /set twice/,
+      'spec.sidecars[0].image',
+      /container 'exporter': image is required/,
     ],
+    [
+      'an init container without an image',
+      { initContainers: [{ name: 'setup' }] },
+      {},
+      {},
+      'spec.initContainers[0].image',
+      /invalid init containers: container 'setup': image is required/,
+    ],
+    [
+      'an init container without a name',
+      { initContainers: [{ image: 'busybox' }] as never },
+      {},
+      {},
+      'spec.initContainers[0].name',
+      /container\[0\]: name is required/,
+    ],
+    [
+      'a configured sidecar without a name',
+      {},
+      {},
+      { sidecars: [{ image: 'busybox' } as never] },
+      'configuration sidecars[0].name',
+      /invalid sidecar containers: container\[0\]: name is required/,
+    ],
+    [
+      'a configured sidecar without an image',
+      {},
+      {},
+      { sidecars: [{ name: 'log-shipper' }] },
+      'configuration sidecars[0].image',
+      /container 'log-shipper': image is required/,
+    ],
+    ['two containers with one name', { sidecars: [{ name: 'postgres', image: 'busybox' }] }, {}, {}, 'spec.sidecars[0].name', /used twice/],
     [
       'an unsupported version',
       { postgresql: { version: '12' } },
@@ -202,6 +248,18 @@ describe('validateCluster', () => {
   }
 
   const warnings: [string, Partial<PostgresSpec>, Partial<OperatorConfig>, string, RegExp][] = [
+    [
+      'an env variable set twice (the first is kept, as upstream)',
+      {
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'a', value: '2' },
+        ],
+      },
+      {},
+      'spec.env[1].name',
+      /"a" is set twice in spec.env; the first \(spec.env\[0\]\) is used/,
+    ],
     [
       'a protected role name',
       { users: { admin: ['superuser'] } },

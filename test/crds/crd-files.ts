@@ -28,7 +28,8 @@ export function readSingleDocument<T>(path: string): T {
   const docs = parseAllDocuments(readFileSync(path, 'utf8'));
   if (!Array.isArray(docs) || docs.length !== 1) throw new Error(`${path} must hold exactly one YAML document`);
   const doc = docs[0];
-  if (doc === undefined || doc.errors.length > 0) throw new Error(`${path} is not valid YAML: ${doc?.errors.map((e) => e.message).join('; ')}`);
+  if (doc === undefined || doc.errors.length > 0)
+    throw new Error(`${path} is not valid YAML: ${doc?.errors.map((e) => e.message).join('; ')}`);
   return doc.toJS() as T;
 }
 
@@ -38,7 +39,9 @@ export function readCrd(file: string): V1CustomResourceDefinition {
 
 /** Every example manifest, by file name. */
 export function readExamples(): Map<string, Manifest> {
-  const files = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   return new Map(files.map((f) => [f, readSingleDocument<Manifest>(join(EXAMPLES_DIR, f))]));
 }
 

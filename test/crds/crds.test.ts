@@ -10,7 +10,11 @@ import { EMBEDDINGS, definitionsOf, embeddedSchema, type Schema } from './k8s-sc
 
 const GROUP = 'acid.zalan.do';
 const VERSION = 'v1';
-const PLURALS: Record<string, string> = { postgresql: 'postgresqls', OperatorConfiguration: 'operatorconfigurations', PostgresTeam: 'postgresteams' };
+const PLURALS: Record<string, string> = {
+  postgresql: 'postgresqls',
+  OperatorConfiguration: 'operatorconfigurations',
+  PostgresTeam: 'postgresteams',
+};
 /** The part of each kind that carries its content (OperatorConfiguration has no spec). */
 const BODY_KEY: Record<string, string> = { postgresql: 'spec', OperatorConfiguration: 'configuration', PostgresTeam: 'spec' };
 // Spec fields complete.yaml leaves out on purpose (see the comment at its top).
@@ -33,7 +37,11 @@ function failureOf(err: unknown): { code: number | undefined; reason: string; me
   const raw = (err as { body?: unknown }).body;
   let body: { reason?: string; message?: string } = {};
   if (typeof raw === 'string') {
-    try { body = JSON.parse(raw) as typeof body; } catch { body = { message: raw }; }
+    try {
+      body = JSON.parse(raw) as typeof body;
+    } catch {
+      body = { message: raw };
+    }
   } else if (typeof raw === 'object' && raw !== null) {
     body = raw;
   }
@@ -61,13 +69,21 @@ function hasPath(value: unknown, path: string): boolean {
 /** GET on the apiserver with the admin identity; used for what the typed client does not cover. */
 async function getRaw(kc: k8s.KubeConfig, path: string): Promise<unknown> {
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
-  const options: RequestOptions = { hostname: server.hostname, port: server.port, path, method: 'GET', headers: { Accept: 'application/json' } };
+  const options: RequestOptions = {
+    hostname: server.hostname,
+    port: server.port,
+    path,
+    method: 'GET',
+    headers: { Accept: 'application/json' },
+  };
   await kc.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
     const req = request(options, (res) => {
       let data = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { data += chunk; });
+      res.on('data', (chunk: string) => {
+        data += chunk;
+      });
       res.on('end', () => {
         if (res.statusCode !== 200) reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${data.slice(0, 300)}`));
         else resolve(JSON.parse(data));
@@ -90,8 +106,17 @@ describe('crds/: files', () => {
 
   it('names every postgresql example after its team, without a namespace', () => {
     const clusters = [...examples].filter(([, m]) => m.kind === 'postgresql');
-    expect(clusters.map(([f]) => f)).to.include.members(['minimal.yaml', 'complete.yaml', 'standby.yaml', 'clone-basebackup.yaml',
-      'clone-pitr.yaml', 'pooler.yaml', 'logical-backup.yaml', 'tls.yaml', 'sidecars.yaml']);
+    expect(clusters.map(([f]) => f)).to.include.members([
+      'minimal.yaml',
+      'complete.yaml',
+      'standby.yaml',
+      'clone-basebackup.yaml',
+      'clone-pitr.yaml',
+      'pooler.yaml',
+      'logical-backup.yaml',
+      'tls.yaml',
+      'sidecars.yaml',
+    ]);
     for (const [file, m] of examples) {
       expect(m.metadata.namespace, file).to.equal(undefined);
       if (m.kind === 'postgresql') expect(m.metadata.name, file).to.match(new RegExp(`^${String((m['spec'] as Json)['teamId'])}-`));
@@ -125,13 +150,24 @@ describe('crds/: on the apiserver', () => {
   async function create(m: Manifest, name?: string): Promise<Json> {
     const body = clone(m);
     if (name !== undefined) body.metadata.name = name;
-    return await custom.createNamespacedCustomObject({
-      group: GROUP, version: VERSION, namespace: ns.name, plural: pluralOf(m), body, fieldValidation: 'Strict',
-    }) as Json;
+    return (await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns.name,
+      plural: pluralOf(m),
+      body,
+      fieldValidation: 'Strict',
+    })) as Json;
   }
 
   async function read(m: Manifest, name = m.metadata.name): Promise<Json> {
-    return await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns.name, plural: pluralOf(m), name }) as Json;
+    return (await custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns.name,
+      plural: pluralOf(m),
+      name,
+    })) as Json;
   }
 
   before(async () => {
@@ -140,14 +176,17 @@ describe('crds/: on the apiserver', () => {
     await ensureCrds(kc);
     ns = await createNamespace(kc, 'crds');
   });
-  after(async () => { await ns?.cleanup(); });
+  after(async () => {
+    await ns?.cleanup();
+  });
 
-  it('embeds the apiserver\'s own schemas for Kubernetes types', async () => {
+  it("embeds the apiserver's own schemas for Kubernetes types", async () => {
     const definitions = definitionsOf(await getRaw(kc, '/openapi/v3/api/v1'));
     if (process.env['PGFN_UPDATE_CRDS'] === '1') rewriteEmbeddedSchemas(definitions);
     for (const e of EMBEDDINGS) {
-      expect(schemaAt(readCrd(e.crd), e.path), `${e.crd} ${e.path.join('.')} (rerun with PGFN_UPDATE_CRDS=1 to regenerate)`)
-        .to.deep.equal(embeddedSchema(definitions, e.definition, e.description));
+      expect(schemaAt(readCrd(e.crd), e.path), `${e.crd} ${e.path.join('.')} (rerun with PGFN_UPDATE_CRDS=1 to regenerate)`).to.deep.equal(
+        embeddedSchema(definitions, e.definition, e.description),
+      );
     }
   });
 
@@ -199,15 +238,27 @@ describe('crds/: on the apiserver', () => {
     expect(examples.size).to.be.greaterThanOrEqual(11);
     for (const [file, m] of examples) {
       const key = BODY_KEY[m.kind] ?? 'spec';
-      const created = await create(m).catch((err: unknown) => { throw new Error(`${file}: ${failureOf(err).message}`); });
+      const created = await create(m).catch((err: unknown) => {
+        throw new Error(`${file}: ${failureOf(err).message}`);
+      });
       expect(created[key], `${file} as created`).to.deep.equal(m[key]);
       expect((await read(m))[key], `${file} as read back`).to.deep.equal(m[key]);
     }
   });
 
   it('lists clusters through the pg short name with the printer columns filled in', async () => {
-    const out = await kubectlRun(binaries().kubectl, testEnv().kubeconfig, ['get', 'pg', '-n', ns.name, '--cache-dir', `${testEnv().dir}/kubectl-cache`]);
-    const [header, ...rows] = out.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const out = await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
+      'get',
+      'pg',
+      '-n',
+      ns.name,
+      '--cache-dir',
+      `${testEnv().dir}/kubectl-cache`,
+    ]);
+    const [header, ...rows] = out
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     expect(header).to.deep.equal(['NAME', 'TEAM', 'VERSION', 'PODS', 'VOLUME', 'CPU-REQUEST', 'MEMORY-REQUEST', 'AGE', 'STATUS']);
     const complete = rows.find((r) => r[0] === 'acid-complete');
     expect(complete?.slice(0, 7)).to.deep.equal(['acid-complete', 'acid', '18', '3', '2Gi', '250m', '512Mi']);
@@ -221,7 +272,14 @@ describe('crds/: on the apiserver', () => {
       PostgresClusterStatus: 'Running',
       observedGeneration: 1,
       conditions: [
-        { type: 'Ready', status: 'True', observedGeneration: 1, lastTransitionTime: '2026-11-22T10:00:00Z', reason: 'ClusterRunning', message: 'all 2 pods are ready' },
+        {
+          type: 'Ready',
+          status: 'True',
+          observedGeneration: 1,
+          lastTransitionTime: '2026-11-22T10:00:00Z',
+          reason: 'ClusterRunning',
+          message: 'all 2 pods are ready',
+        },
         { type: 'BackupVerified', status: 'Unknown', lastTransitionTime: '2026-11-22T10:00:00Z', reason: 'NoBackupYet', message: '' },
       ],
     };
@@ -231,52 +289,294 @@ describe('crds/: on the apiserver', () => {
     expect(after['status']).to.deep.equal(status);
     expect((after['metadata'] as Json)['generation'], 'a status write does not bump the generation').to.equal(1);
     const badStatus = { ...status, conditions: [{ ...status.conditions[0], status: 'Maybe' }] };
-    const err = await custom.replaceNamespacedCustomObjectStatus({ ...ref, body: { ...after, status: badStatus } }).then(() => undefined, failureOf);
+    const err = await custom
+      .replaceNamespacedCustomObjectStatus({ ...ref, body: { ...after, status: badStatus } })
+      .then(() => undefined, failureOf);
     expect(err?.code).to.equal(422);
     expect(err?.message).to.include('status.conditions[0].status');
   });
 
   // Each case breaks one rule of the schema; the apiserver must answer 422 Invalid naming the field.
   // Unknown fields are refused by strict field validation as 400 BadRequest instead.
-  const invalid: { what: string; kind?: 'postgresql' | 'OperatorConfiguration' | 'PostgresTeam'; mutate: (body: Json) => void; field: string; code?: number }[] = [
-    { what: 'a PostgreSQL version outside the enum', field: 'spec.postgresql.version', mutate: (b) => { spec(b)['postgresql'] = { version: '13' }; } },
-    { what: 'a version given as a number', field: 'spec.postgresql.version', mutate: (b) => { spec(b)['postgresql'] = { version: 17 }; } },
-    { what: 'an unknown user flag', field: 'spec.users.app_owner[1]', mutate: (b) => { spec(b)['users'] = { app_owner: ['createdb', 'superman'] }; } },
-    { what: 'a user flag in mixed case', field: 'spec.users.app_owner[0]', mutate: (b) => { spec(b)['users'] = { app_owner: ['CreateDB'] }; } },
-    { what: 'a cpu request with four decimals', field: 'spec.resources.requests.cpu', mutate: (b) => { spec(b)['resources'] = { requests: { cpu: '0.2505' } }; } },
-    { what: 'a cpu limit with a unit', field: 'spec.resources.limits.cpu', mutate: (b) => { spec(b)['resources'] = { limits: { cpu: '1Gi' } }; } },
-    { what: 'a memory request that is not a quantity', field: 'spec.resources.requests.memory', mutate: (b) => { spec(b)['resources'] = { requests: { memory: 'lots' } }; } },
-    { what: 'a malformed volume size', field: 'spec.volume.size', mutate: (b) => { spec(b)['volume'] = { size: '1 GB' }; } },
-    { what: 'a maintenance window with hour 25', field: 'spec.maintenanceWindows[0]', mutate: (b) => { spec(b)['maintenanceWindows'] = ['Mon:25:00-26:00']; } },
-    { what: 'a maintenance window with an unknown weekday', field: 'spec.maintenanceWindows[1]', mutate: (b) => { spec(b)['maintenanceWindows'] = ['01:00-02:00', 'Monday:01:00-02:00']; } },
-    { what: 'an IPv4 source range with a /33 prefix', field: 'spec.allowedSourceRanges[0]', mutate: (b) => { spec(b)['allowedSourceRanges'] = ['10.0.0.0/33']; } },
-    { what: 'a source range without a prefix length', field: 'spec.allowedSourceRanges[1]', mutate: (b) => { spec(b)['allowedSourceRanges'] = ['fd01::/48', '192.168.0.1']; } },
-    { what: 'a missing teamId', field: 'spec.teamId', mutate: (b) => { delete spec(b)['teamId']; } },
-    { what: 'a missing numberOfInstances', field: 'spec.numberOfInstances', mutate: (b) => { delete spec(b)['numberOfInstances']; } },
-    { what: 'a missing volume', field: 'spec.volume', mutate: (b) => { delete spec(b)['volume']; } },
-    { what: 'a missing volume size', field: 'spec.volume.size', mutate: (b) => { spec(b)['volume'] = { storageClass: 'standard' }; } },
-    { what: 'a missing postgresql section', field: 'spec.postgresql', mutate: (b) => { delete spec(b)['postgresql']; } },
-    { what: 'a missing spec', field: 'spec', mutate: (b) => { delete b['spec']; } },
-    { what: 'a negative numberOfInstances', field: 'spec.numberOfInstances', mutate: (b) => { spec(b)['numberOfInstances'] = -1; } },
-    { what: 'a clone timestamp without a UTC offset', field: 'spec.clone.timestamp', mutate: (b) => { spec(b)['clone'] = { cluster: 'acid-minimal', timestamp: '2026-11-20T23:30:00' }; } },
-    { what: 'a clone uid that is not a UUID', field: 'spec.clone.uid', mutate: (b) => { spec(b)['clone'] = { cluster: 'acid-minimal', uid: 'not-a-uid' }; } },
-    { what: 'a clone without a source cluster', field: 'spec.clone.cluster', mutate: (b) => { spec(b)['clone'] = { s3_wal_path: 's3://x' }; } },
-    { what: 'a standby with both WAL paths', field: 'spec.standby', mutate: (b) => { spec(b)['standby'] = { s3_wal_path: 's3://a', gs_wal_path: 'gs://b' }; } },
-    { what: 'an empty standby section', field: 'spec.standby', mutate: (b) => { spec(b)['standby'] = {}; } },
-    { what: 'a pooler mode outside the enum', field: 'spec.connectionPooler.mode', mutate: (b) => { spec(b)['connectionPooler'] = { mode: 'statement' }; } },
-    { what: 'no pooler instances', field: 'spec.connectionPooler.numberOfInstances', mutate: (b) => { spec(b)['connectionPooler'] = { numberOfInstances: 0 }; } },
-    { what: 'iops above the gp3 maximum', field: 'spec.volume.iops', mutate: (b) => { spec(b)['volume'] = { size: '1Gi', iops: 90000 }; } },
-    { what: 'a logical backup schedule that is not five cron fields', field: 'spec.logicalBackupSchedule', mutate: (b) => { spec(b)['logicalBackupSchedule'] = '@daily'; } },
-    { what: 'a tls section without secretName', field: 'spec.tls.secretName', mutate: (b) => { spec(b)['tls'] = { caFile: 'ca.crt' }; } },
-    { what: 'an additional volume without volumeSource', field: 'spec.additionalVolumes[0].volumeSource', mutate: (b) => { spec(b)['additionalVolumes'] = [{ name: 'x', mountPath: '/x' }]; } },
-    { what: 'a stream without tables', field: 'spec.streams[0].tables', mutate: (b) => { spec(b)['streams'] = [{ applicationId: 'a', database: 'd' }]; } },
-    { what: 'an init container without a name', field: 'spec.initContainers[0].name', mutate: (b) => { spec(b)['initContainers'] = [{ image: 'busybox' }]; } },
-    { what: 'an unknown spec field', field: 'spec.numberOfInstance', code: 400, mutate: (b) => { spec(b)['numberOfInstance'] = 2; } },
-    { what: 'an OperatorConfiguration without configuration', kind: 'OperatorConfiguration', field: 'configuration', mutate: (b) => { delete b['configuration']; } },
-    { what: 'min_instances below -1', kind: 'OperatorConfiguration', field: 'configuration.min_instances', mutate: (b) => { (b['configuration'] as Json)['min_instances'] = -2; } },
-    { what: 'an unknown storage_resize_mode', kind: 'OperatorConfiguration', field: 'configuration.kubernetes.storage_resize_mode', mutate: (b) => { (b['configuration'] as Json)['kubernetes'] = { storage_resize_mode: 'sometimes' }; } },
-    { what: 'a malformed default cpu request', kind: 'OperatorConfiguration', field: 'configuration.postgres_pod_resources.default_cpu_request', mutate: (b) => { (b['configuration'] as Json)['postgres_pod_resources'] = { default_cpu_request: '100 m' }; } },
-    { what: 'team members given as a string', kind: 'PostgresTeam', field: 'spec.additionalMembers.acid', mutate: (b) => { spec(b)['additionalMembers'] = { acid: 'elephant' }; } },
+  const invalid: {
+    what: string;
+    kind?: 'postgresql' | 'OperatorConfiguration' | 'PostgresTeam';
+    mutate: (body: Json) => void;
+    field: string;
+    code?: number;
+  }[] = [
+    {
+      what: 'a PostgreSQL version outside the enum',
+      field: 'spec.postgresql.version',
+      mutate: (b) => {
+        spec(b)['postgresql'] = { version: '13' };
+      },
+    },
+    {
+      what: 'a version given as a number',
+      field: 'spec.postgresql.version',
+      mutate: (b) => {
+        spec(b)['postgresql'] = { version: 17 };
+      },
+    },
+    {
+      what: 'an unknown user flag',
+      field: 'spec.users.app_owner[1]',
+      mutate: (b) => {
+        spec(b)['users'] = { app_owner: ['createdb', 'superman'] };
+      },
+    },
+    {
+      what: 'a user flag in mixed case',
+      field: 'spec.users.app_owner[0]',
+      mutate: (b) => {
+        spec(b)['users'] = { app_owner: ['CreateDB'] };
+      },
+    },
+    {
+      what: 'a cpu request with four decimals',
+      field: 'spec.resources.requests.cpu',
+      mutate: (b) => {
+        spec(b)['resources'] = { requests: { cpu: '0.2505' } };
+      },
+    },
+    {
+      what: 'a cpu limit with a unit',
+      field: 'spec.resources.limits.cpu',
+      mutate: (b) => {
+        spec(b)['resources'] = { limits: { cpu: '1Gi' } };
+      },
+    },
+    {
+      what: 'a memory request that is not a quantity',
+      field: 'spec.resources.requests.memory',
+      mutate: (b) => {
+        spec(b)['resources'] = { requests: { memory: 'lots' } };
+      },
+    },
+    {
+      what: 'a malformed volume size',
+      field: 'spec.volume.size',
+      mutate: (b) => {
+        spec(b)['volume'] = { size: '1 GB' };
+      },
+    },
+    {
+      what: 'a maintenance window with hour 25',
+      field: 'spec.maintenanceWindows[0]',
+      mutate: (b) => {
+        spec(b)['maintenanceWindows'] = ['Mon:25:00-26:00'];
+      },
+    },
+    {
+      what: 'a maintenance window with an unknown weekday',
+      field: 'spec.maintenanceWindows[1]',
+      mutate: (b) => {
+        spec(b)['maintenanceWindows'] = ['01:00-02:00', 'Monday:01:00-02:00'];
+      },
+    },
+    {
+      what: 'an IPv4 source range with a /33 prefix',
+      field: 'spec.allowedSourceRanges[0]',
+      mutate: (b) => {
+        spec(b)['allowedSourceRanges'] = ['10.0.0.0/33'];
+      },
+    },
+    {
+      what: 'a source range without a prefix length',
+      field: 'spec.allowedSourceRanges[1]',
+      mutate: (b) => {
+        spec(b)['allowedSourceRanges'] = ['fd01::/48', '192.168.0.1'];
+      },
+    },
+    {
+      what: 'a missing teamId',
+      field: 'spec.teamId',
+      mutate: (b) => {
+        delete spec(b)['teamId'];
+      },
+    },
+    {
+      what: 'a missing numberOfInstances',
+      field: 'spec.numberOfInstances',
+      mutate: (b) => {
+        delete spec(b)['numberOfInstances'];
+      },
+    },
+    {
+      what: 'a missing volume',
+      field: 'spec.volume',
+      mutate: (b) => {
+        delete spec(b)['volume'];
+      },
+    },
+    {
+      what: 'a missing volume size',
+      field: 'spec.volume.size',
+      mutate: (b) => {
+        spec(b)['volume'] = { storageClass: 'standard' };
+      },
+    },
+    {
+      what: 'a missing postgresql section',
+      field: 'spec.postgresql',
+      mutate: (b) => {
+        delete spec(b)['postgresql'];
+      },
+    },
+    {
+      what: 'a missing spec',
+      field: 'spec',
+      mutate: (b) => {
+        delete b['spec'];
+      },
+    },
+    {
+      what: 'a negative numberOfInstances',
+      field: 'spec.numberOfInstances',
+      mutate: (b) => {
+        spec(b)['numberOfInstances'] = -1;
+      },
+    },
+    {
+      what: 'a clone timestamp without a UTC offset',
+      field: 'spec.clone.timestamp',
+      mutate: (b) => {
+        spec(b)['clone'] = { cluster: 'acid-minimal', timestamp: '2026-11-20T23:30:00' };
+      },
+    },
+    {
+      what: 'a clone uid that is not a UUID',
+      field: 'spec.clone.uid',
+      mutate: (b) => {
+        spec(b)['clone'] = { cluster: 'acid-minimal', uid: 'not-a-uid' };
+      },
+    },
+    {
+      what: 'a clone without a source cluster',
+      field: 'spec.clone.cluster',
+      mutate: (b) => {
+        spec(b)['clone'] = { s3_wal_path: 's3://x' };
+      },
+    },
+    {
+      what: 'a standby with both WAL paths',
+      field: 'spec.standby',
+      mutate: (b) => {
+        spec(b)['standby'] = { s3_wal_path: 's3://a', gs_wal_path: 'gs://b' };
+      },
+    },
+    {
+      what: 'an empty standby section',
+      field: 'spec.standby',
+      mutate: (b) => {
+        spec(b)['standby'] = {};
+      },
+    },
+    {
+      what: 'a pooler mode outside the enum',
+      field: 'spec.connectionPooler.mode',
+      mutate: (b) => {
+        spec(b)['connectionPooler'] = { mode: 'statement' };
+      },
+    },
+    {
+      what: 'no pooler instances',
+      field: 'spec.connectionPooler.numberOfInstances',
+      mutate: (b) => {
+        spec(b)['connectionPooler'] = { numberOfInstances: 0 };
+      },
+    },
+    {
+      what: 'iops above the gp3 maximum',
+      field: 'spec.volume.iops',
+      mutate: (b) => {
+        spec(b)['volume'] = { size: '1Gi', iops: 90000 };
+      },
+    },
+    {
+      what: 'a logical backup schedule that is not five cron fields',
+      field: 'spec.logicalBackupSchedule',
+      mutate: (b) => {
+        spec(b)['logicalBackupSchedule'] = '@daily';
+      },
+    },
+    {
+      what: 'a tls section without secretName',
+      field: 'spec.tls.secretName',
+      mutate: (b) => {
+        spec(b)['tls'] = { caFile: 'ca.crt' };
+      },
+    },
+    {
+      what: 'an additional volume without volumeSource',
+      field: 'spec.additionalVolumes[0].volumeSource',
+      mutate: (b) => {
+        spec(b)['additionalVolumes'] = [{ name: 'x', mountPath: '/x' }];
+      },
+    },
+    {
+      what: 'a stream without tables',
+      field: 'spec.streams[0].tables',
+      mutate: (b) => {
+        spec(b)['streams'] = [{ applicationId: 'a', database: 'd' }];
+      },
+    },
+    {
+      what: 'an init container without a name',
+      field: 'spec.initContainers[0].name',
+      mutate: (b) => {
+        spec(b)['initContainers'] = [{ image: 'busybox' }];
+      },
+    },
+    {
+      what: 'an unknown spec field',
+      field: 'spec.numberOfInstance',
+      code: 400,
+      mutate: (b) => {
+        spec(b)['numberOfInstance'] = 2;
+      },
+    },
+    {
+      what: 'an OperatorConfiguration without configuration',
+      kind: 'OperatorConfiguration',
+      field: 'configuration',
+      mutate: (b) => {
+        delete b['configuration'];
+      },
+    },
+    {
+      what: 'min_instances below -1',
+      kind: 'OperatorConfiguration',
+      field: 'configuration.min_instances',
+      mutate: (b) => {
+        (b['configuration'] as Json)['min_instances'] = -2;
+      },
+    },
+    {
+      what: 'an unknown storage_resize_mode',
+      kind: 'OperatorConfiguration',
+      field: 'configuration.kubernetes.storage_resize_mode',
+      mutate: (b) => {
+        (b['configuration'] as Json)['kubernetes'] = { storage_resize_mode: 'sometimes' };
+      },
+    },
+    {
+      what: 'a malformed default cpu request',
+      kind: 'OperatorConfiguration',
+      field: 'configuration.postgres_pod_resources.default_cpu_request',
+      mutate: (b) => {
+        (b['configuration'] as Json)['postgres_pod_resources'] = { default_cpu_request: '100 m' };
+      },
+    },
+    {
+      what: 'team members given as a string',
+      kind: 'PostgresTeam',
+      field: 'spec.additionalMembers.acid',
+      mutate: (b) => {
+        spec(b)['additionalMembers'] = { acid: 'elephant' };
+      },
+    },
   ];
 
   function spec(body: Json): Json {
@@ -284,7 +584,8 @@ describe('crds/: on the apiserver', () => {
   }
 
   function baseOf(kind: string): Manifest {
-    const file = { postgresql: 'minimal.yaml', OperatorConfiguration: 'operatorconfiguration.yaml', PostgresTeam: 'postgresteam.yaml' }[kind] ?? '';
+    const file =
+      { postgresql: 'minimal.yaml', OperatorConfiguration: 'operatorconfiguration.yaml', PostgresTeam: 'postgresteam.yaml' }[kind] ?? '';
     return examples.get(file) as Manifest;
   }
 

@@ -13,13 +13,21 @@ export async function ensureCrds(kc: k8s.KubeConfig): Promise<k8s.V1CustomResour
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const applyPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
   const crds = CRD_FILES.map(readCrd);
-  await Promise.all(crds.map((crd) => ext.patchCustomResourceDefinition(
-    { name: crd.metadata?.name ?? '', body: crd, fieldManager: FIELD_MANAGER, force: true },
-    applyPatch,
-  )));
-  return Promise.all(crds.map((crd) => eventually(`CRD ${crd.metadata?.name} Established`, async () => {
-    const live = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
-    const established = live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-    return established === true ? live : undefined;
-  })));
+  await Promise.all(
+    crds.map((crd) =>
+      ext.patchCustomResourceDefinition(
+        { name: crd.metadata?.name ?? '', body: crd, fieldManager: FIELD_MANAGER, force: true },
+        applyPatch,
+      ),
+    ),
+  );
+  return Promise.all(
+    crds.map((crd) =>
+      eventually(`CRD ${crd.metadata?.name} Established`, async () => {
+        const live = await ext.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
+        const established = live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+        return established === true ? live : undefined;
+      }),
+    ),
+  );
 }

@@ -26,7 +26,8 @@ const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 
 // Kubernetes' resource.Quantity grammar written as one regular expression (sign, number, then a
 // binary-SI suffix, a decimal-SI suffix or an exponent).
-const QUANTITY_PATTERN = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+const QUANTITY_PATTERN =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 
 // Only defaults Kubernetes declares with an explicit +default marker survive into a CRD (this is what
 // controller-gen emits, so upstream stores the same values). The OpenAPI document also lists zero values
@@ -43,7 +44,14 @@ const KEPT_DEFAULTS: ReadonlySet<string> = new Set([
 
 // Keywords a CRD schema accepts and that carry meaning for validation, pruning or server-side apply.
 // `enum` is dropped on purpose: Kubernetes' enums are advisory in Pods, and upstream does not enforce them.
-const KEPT_KEYWORDS = ['type', 'format', 'required', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type'] as const;
+const KEPT_KEYWORDS = [
+  'type',
+  'format',
+  'required',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-map-type',
+] as const;
 
 const POSTGRESQL = 'postgresql.crd.yaml';
 const OPCONFIG = 'operatorconfiguration.crd.yaml';
@@ -52,18 +60,78 @@ const KUBE_CONFIG = ['properties', 'configuration', 'properties', 'kubernetes', 
 
 /** Every core/v1 or meta/v1 type our CRDs embed (upstream: pkg/apis/acid.zalan.do/v1/*_type.go). */
 export const EMBEDDINGS: readonly Embedding[] = [
-  { crd: POSTGRESQL, path: [...SPEC, 'initContainers', 'items'], definition: `${CORE}.Container`, description: 'A Kubernetes core/v1 Container, run before Postgres in every pod.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'init_containers', 'items'], definition: `${CORE}.Container`, description: 'A Kubernetes core/v1 Container (deprecated spelling of initContainers).' },
-  { crd: POSTGRESQL, path: [...SPEC, 'nodeAffinity'], definition: `${CORE}.NodeAffinity`, description: 'Kubernetes core/v1 NodeAffinity for the Postgres pods.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'tolerations', 'items'], definition: `${CORE}.Toleration`, description: 'A Kubernetes core/v1 Toleration for the Postgres pods.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'topologySpreadConstraints', 'items'], definition: `${CORE}.TopologySpreadConstraint`, description: 'A Kubernetes core/v1 TopologySpreadConstraint for the Postgres pods.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'livenessProbe'], definition: `${CORE}.Probe`, description: 'A Kubernetes core/v1 Probe used as the liveness probe of the Postgres container.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'env', 'items'], definition: `${CORE}.EnvVar`, description: 'A Kubernetes core/v1 EnvVar added to the Postgres container.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'envFrom', 'items'], definition: `${CORE}.EnvFromSource`, description: 'A Kubernetes core/v1 EnvFromSource added to the Postgres container.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'sidecars', 'items', 'properties', 'ports', 'items'], definition: `${CORE}.ContainerPort`, description: 'A Kubernetes core/v1 ContainerPort of the sidecar.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'sidecars', 'items', 'properties', 'env', 'items'], definition: `${CORE}.EnvVar`, description: 'A Kubernetes core/v1 EnvVar of the sidecar.' },
-  { crd: POSTGRESQL, path: [...SPEC, 'volume', 'properties', 'selector'], definition: `${META}.LabelSelector`, description: 'A label selector (meta/v1 LabelSelector) that the PersistentVolumeClaims use to pick existing volumes.' },
-  { crd: OPCONFIG, path: [...KUBE_CONFIG, 'liveness_probe'], definition: `${CORE}.Probe`, description: 'A Kubernetes core/v1 Probe used as the default liveness probe of the Postgres container.' },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'initContainers', 'items'],
+    definition: `${CORE}.Container`,
+    description: 'A Kubernetes core/v1 Container, run before Postgres in every pod.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'init_containers', 'items'],
+    definition: `${CORE}.Container`,
+    description: 'A Kubernetes core/v1 Container (deprecated spelling of initContainers).',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'nodeAffinity'],
+    definition: `${CORE}.NodeAffinity`,
+    description: 'Kubernetes core/v1 NodeAffinity for the Postgres pods.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'tolerations', 'items'],
+    definition: `${CORE}.Toleration`,
+    description: 'A Kubernetes core/v1 Toleration for the Postgres pods.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'topologySpreadConstraints', 'items'],
+    definition: `${CORE}.TopologySpreadConstraint`,
+    description: 'A Kubernetes core/v1 TopologySpreadConstraint for the Postgres pods.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'livenessProbe'],
+    definition: `${CORE}.Probe`,
+    description: 'A Kubernetes core/v1 Probe used as the liveness probe of the Postgres container.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'env', 'items'],
+    definition: `${CORE}.EnvVar`,
+    description: 'A Kubernetes core/v1 EnvVar added to the Postgres container.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'envFrom', 'items'],
+    definition: `${CORE}.EnvFromSource`,
+    description: 'A Kubernetes core/v1 EnvFromSource added to the Postgres container.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'sidecars', 'items', 'properties', 'ports', 'items'],
+    definition: `${CORE}.ContainerPort`,
+    description: 'A Kubernetes core/v1 ContainerPort of the sidecar.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'sidecars', 'items', 'properties', 'env', 'items'],
+    definition: `${CORE}.EnvVar`,
+    description: 'A Kubernetes core/v1 EnvVar of the sidecar.',
+  },
+  {
+    crd: POSTGRESQL,
+    path: [...SPEC, 'volume', 'properties', 'selector'],
+    definition: `${META}.LabelSelector`,
+    description: 'A label selector (meta/v1 LabelSelector) that the PersistentVolumeClaims use to pick existing volumes.',
+  },
+  {
+    crd: OPCONFIG,
+    path: [...KUBE_CONFIG, 'liveness_probe'],
+    definition: `${CORE}.Probe`,
+    description: 'A Kubernetes core/v1 Probe used as the default liveness probe of the Postgres container.',
+  },
 ];
 
 /** The definitions map of an OpenAPI v3 document. */
@@ -80,7 +148,8 @@ export function embeddedSchema(definitions: Record<string, Schema>, definition: 
 
 function convertDefinition(definitions: Record<string, Schema>, name: string, stack: readonly string[]): Schema {
   if (name === INT_OR_STRING) return { anyOf: [{ type: 'integer' }, { type: 'string' }], 'x-kubernetes-int-or-string': true };
-  if (name === QUANTITY) return { anyOf: [{ type: 'integer' }, { type: 'string' }], pattern: QUANTITY_PATTERN, 'x-kubernetes-int-or-string': true };
+  if (name === QUANTITY)
+    return { anyOf: [{ type: 'integer' }, { type: 'string' }], pattern: QUANTITY_PATTERN, 'x-kubernetes-int-or-string': true };
   if (stack.includes(name)) throw new Error(`definition ${name} is recursive, which a structural schema cannot express`);
   const def = definitions[name];
   if (def === undefined) throw new Error(`the OpenAPI document has no definition ${name}`);
@@ -138,7 +207,10 @@ export function withoutDescriptions(node: unknown): unknown {
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === 'description') continue;
-    out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, withoutDescriptions(v)])) : withoutDescriptions(value);
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [k, withoutDescriptions(v)]))
+        : withoutDescriptions(value);
   }
   return out;
 }

@@ -32,18 +32,12 @@ const CASES: [string, (spec: PostgresSpec) => PostgresSpec, RegExp][] = [
   ['prepared-db-digit', (s) => ({ ...s, preparedDatabases: { '1db': {} } }), /prepared database name "1db"/],
   ['prepared-db-too-long', (s) => ({ ...s, preparedDatabases: { [long('p').slice(0, 60)]: {} } }), /must fit in 63 bytes/],
   ['prepared-schema-space', (s) => ({ ...s, preparedDatabases: { app: { schemas: { 'bad schema': {} } } } }), /schema name "bad schema"/],
+  ['sidecar-without-image', (s) => ({ ...s, sidecars: [{ name: 'exporter' }] }), /container 'exporter': image is required/],
   [
-    'env-twice',
-    (s) => ({
-      ...s,
-      env: [
-        { name: 'A', value: '1' },
-        { name: 'A', value: '2' },
-      ],
-    }),
-    /set twice/,
+    'init-container-without-image',
+    (s) => ({ ...s, initContainers: [{ name: 'setup' }] }),
+    /invalid init containers: container 'setup': image is required/,
   ],
-  ['sidecar-without-name', (s) => ({ ...s, sidecars: [{ image: 'busybox' }] }), /needs a name/],
   ['sidecar-named-postgres', (s) => ({ ...s, sidecars: [{ name: 'postgres', image: 'busybox' }] }), /used twice/],
   [
     'init-container-named-like-sidecar',
@@ -127,6 +121,37 @@ describe('reconcile: schema-valid but semantically invalid manifests', function 
       .sort();
     expect(goodSecretsAfter).to.deep.equal(goodSecretsBefore);
     expect(await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-good' })).to.have.nested.property('spec.replicas', 2);
+  });
+
+  it('builds a manifest with a duplicate env name, keeping the first, and tells it once (status, SpecWarning Event)', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const base = onKwok(example('minimal.yaml', ns.name, 'acid-env-twice'));
+    const env = [
+      { name: 'MY_SETTING', value: 'first' },
+      { name: 'MY_SETTING', value: 'second' },
+    ];
+    const pg = (await custom.createNamespacedCustomObject({
+      ...PG,
+      namespace: ns.name,
+      body: { ...base, spec: { ...base.spec, env } },
+    })) as Cluster;
+    expect((await fn.post(resourceEvent('add', pg))).status).to.equal(200);
+    const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-env-twice' });
+    const postgres = sts.spec?.template.spec?.containers.find((c) => c.name === 'postgres');
+    expect(postgres?.env?.filter((e) => e.name === 'MY_SETTING')).to.deep.equal([{ name: 'MY_SETTING', value: 'first' }]);
+    const valid = (await read('acid-env-twice')).status?.conditions?.find((c) => c.type === 'Valid');
+    expect(valid?.status).to.equal('True');
+    expect(valid?.message).to.match(/with warnings: spec\.env\[1\]\.name: The environment variable "MY_SETTING" is set twice/);
+    const warnings = async (): Promise<number> =>
+      (await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=acid-env-twice' })).items.filter(
+        (e) => e.type === 'Warning' && e.reason === 'SpecWarning' && /set twice/.test(e.message ?? ''),
+      ).length;
+    expect(await warnings()).to.equal(1);
+    fn.requests.reset();
+    expect((await fn.post(requestEvent(ns.name, 'acid-env-twice'))).status).to.equal(200);
+    expect(await warnings(), 'no second Event for the same warning').to.equal(1);
+    expect(fn.requests.writes(), JSON.stringify([...fn.requests.counts])).to.equal(0);
   });
 
   it('rejects a cluster name without the team prefix when the configuration requires it', async () => {

@@ -143,6 +143,15 @@ describe('reconcile (real control plane, kwok pods)', function () {
     expect((await fn.post(resourceEvent('add', { ...stale, status: undefined }))).status).to.equal(200);
     const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' });
     expect(sts.spec?.replicas).to.equal(3);
+    // The third pod exists before the next test changes the template (else it may be made from either).
+    await eventually(
+      'the third pod',
+      async () =>
+        (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items.length === 3
+          ? true
+          : undefined,
+      60_000,
+    );
   });
 
   it('marks pods for rotation when the pod template changes, and emits rollingupdate.required', async () => {

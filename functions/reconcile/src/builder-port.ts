@@ -9,6 +9,7 @@ import {
   clusterLabels,
   clusterName,
   clusterNameLabelKey,
+  compareLive,
   compareStatefulSet,
   validateCluster,
 } from '@pgfn/builder';
@@ -26,6 +27,7 @@ export const realBuilder: BuilderPort = {
     };
   },
   compareStatefulSet,
+  compareLive: (live, desired, ignoredAnnotations = []) => compareLive(live, desired, { ignoredAnnotations }),
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
   clusterLabel: (cluster, config) => [clusterNameLabelKey(config), clusterName(cluster)],

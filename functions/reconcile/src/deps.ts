@@ -3,7 +3,7 @@ import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import type { BuildInputs } from '@pgfn/builder';
 import type { ConfigLoader, Emit, Logger } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
-import type { CompareStatefulSet } from './plan.js';
+import type { CompareLive, CompareStatefulSet } from './plan.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 
 // What reconcile is wired with (main.ts, tests) and what it answers.
@@ -16,6 +16,8 @@ export interface BuilderPort {
   validate(cluster: Postgresql, config: OperatorConfig): readonly { path: string; message: string; severity?: string }[];
   build(inputs: BuildInputs): Built;
   compareStatefulSet: CompareStatefulSet;
+  /** Drift of a live object from the desired one (fields someone else changed); absent: never looked for. */
+  compareLive?: CompareLive;
   /** Label selector matching every object of the cluster (Spilo and pooler alike). */
   objectSelector(cluster: Postgresql, config: OperatorConfig): string;
   /** The label every object of a cluster carries, and its value for this cluster. */

@@ -6,7 +6,7 @@ import { appliedHashOf, withAppliedHash } from './applied-hash.js';
 import type { BuildSources } from './build-sources.js';
 import type { Built, ReconcileDeps } from './deps.js';
 import { isListedKind, type Cluster } from './live-state.js';
-import type { Plan } from './plan.js';
+import type { Plan, Step } from './plan.js';
 import { describeStep } from './records.js';
 import type { SharedObjects } from './shared-objects.js';
 
@@ -30,6 +30,8 @@ export function buildDesired(
 
 export interface Applied {
   readonly statefulSet?: V1StatefulSet;
+  /** The plan's steps as carried out (a Secret found drifted on its create conflict says so). */
+  readonly steps: readonly Step[];
 }
 
 export interface ExecutionContext {
@@ -42,18 +44,24 @@ export interface ExecutionContext {
 
 export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionContext, log: Logger): Promise<Applied> {
   let statefulSet: V1StatefulSet | undefined;
+  const steps: Step[] = [];
   for (const step of plan.steps) {
     log.debug({ step: describeStep(step) }, 'writing');
+    steps.push(step);
     if (step.op === 'delete') await deps.kube.delete(step.ref);
     else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object);
     else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
-    else if (step.object.kind === 'Secret' && step.reason === 'missing') await createSecret(deps, step.object, ctx);
-    else {
+    else if (step.object.kind === 'Secret' && step.reason === 'missing') {
+      const drift = await createSecret(deps, step.object, ctx);
+      if (drift !== undefined) steps[steps.length - 1] = { ...step, reason: `drifted: ${drift.join('; ')}`, drift };
+    } else {
+      // Entries another manager added to a keyed list survive an apply; a merge patch sets the list first.
+      if (step.replaceLists !== undefined) await deps.kube.mergePatch(refOf(step.object), step.replaceLists);
       const written = await deps.kube.apply(step.object);
       if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written;
     }
   }
-  return statefulSet === undefined ? {} : { statefulSet };
+  return statefulSet === undefined ? { steps } : { statefulSet, steps };
 }
 
 /**
@@ -61,16 +69,20 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
  * a user before the cluster, or by a racing reconcile), its password wins and only our labels and
  * annotations are added to it.
  */
-async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: ExecutionContext): Promise<void> {
-  if ((await deps.kube.create(secret)) !== undefined) return;
+async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: ExecutionContext): Promise<string[] | undefined> {
+  if ((await deps.kube.create(secret)) !== undefined) return undefined;
   const existing = await deps.kube.get<V1Secret>(refOf(secret));
   if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
   const rebuilt = buildDesired(deps, ctx, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects.find(
     (o) => o.kind === 'Secret' && o.metadata?.name === secret.metadata?.name,
   );
-  if (rebuilt === undefined) return;
+  if (rebuilt === undefined) return undefined;
   const want = withAppliedHash(rebuilt);
-  if (appliedHashOf(existing) !== appliedHashOf(want)) await deps.kube.apply(want);
+  // A Secret whose cluster label was removed is missing from the lists: repair its labels here too.
+  const drift = deps.builder.compareLive?.(existing, want, ctx.config.ignoredAnnotations);
+  const drifted = drift?.action === 'repair' && appliedHashOf(existing) === appliedHashOf(want);
+  if (appliedHashOf(existing) !== appliedHashOf(want) || drifted) await deps.kube.apply(want);
+  return drifted ? drift?.reasons : undefined;
 }
 
 /** A change Kubernetes cannot make in place: delete with orphan propagation (pods keep running), recreate. */

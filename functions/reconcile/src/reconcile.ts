@@ -10,12 +10,12 @@ import { reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
-import { planChanges, type Plan } from './plan.js';
+import { planChanges, type Judge, type Plan } from './plan.js';
 import { markPods, replacePoolerPods } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 import { SharedObjects } from './shared-objects.js';
-import { computeStatus, type Observation } from './status.js';
+import { computeStatus, validMessage, type Observation } from './status.js';
 
 export { ROLLING_UPDATE_REQUIRED, type BuilderPort, type Built, type ReconcileDeps, type ReconcileResult } from './deps.js';
 export { summarisePods } from './pods.js';
@@ -54,6 +54,7 @@ export async function reconcileBatch(
 
   const observed: Cluster[] = [];
   const valid: Cluster[] = [];
+  const warnings = new Map<string, readonly string[]>();
   for (const [name, mode] of entries) {
     const cluster = clusters.get(name);
     if (cluster === undefined) {
@@ -67,11 +68,13 @@ export async function reconcileBatch(
     const clog = log.child({ namespace, cluster: name });
     await settle(results, name, async () => {
       if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, clog);
-      const invalid = deps.builder
-        .validate(cluster, config)
-        .filter((e) => e.severity !== 'warning')
-        .map((e) => `${e.path}: ${e.message}`);
+      const problems = deps.builder.validate(cluster, config).map((e) => ({ severity: e.severity, text: `${e.path}: ${e.message}` }));
+      const invalid = problems.filter((e) => e.severity !== 'warning').map((e) => e.text);
       if (invalid.length > 0) return markInvalid(deps, cluster, invalid, clog);
+      warnings.set(
+        name,
+        problems.filter((e) => e.severity === 'warning').map((e) => e.text),
+      );
       const withFinalizer = await ensureFinalizer(deps.kube, cluster);
       if (withFinalizer !== cluster) clog.info({ finalizer: FINALIZER }, 'added finalizer');
       valid.push(withFinalizer);
@@ -90,7 +93,11 @@ export async function reconcileBatch(
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
     settle(results, c.metadata?.name ?? '', () =>
-      syncCluster(deps, { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) }, { sources, shared }),
+      syncCluster(
+        deps,
+        { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) },
+        { sources, shared, warnings: warnings.get(c.metadata?.name ?? '') ?? [] },
+      ),
     ),
   );
   await forEachLimited(observed, deps.clusterConcurrency ?? 8, async (c) => {
@@ -135,9 +142,9 @@ interface ClusterWork {
 async function syncCluster(
   deps: ReconcileDeps,
   { cluster, config, live, log }: ClusterWork,
-  batch: { readonly sources: BuildSources | Error; readonly shared: SharedObjects },
+  batch: { readonly sources: BuildSources | Error; readonly shared: SharedObjects; readonly warnings: readonly string[] },
 ): Promise<ReconcileResult> {
-  const { sources, shared } = batch;
+  const { sources, shared, warnings } = batch;
   const namespace = cluster.metadata?.namespace ?? '';
   const name = cluster.metadata?.name ?? '';
   const subject = `${namespace}/${name}`;
@@ -158,7 +165,7 @@ async function syncCluster(
     plan = planChanges(
       built.objects,
       [...owned, ...unlisted],
-      deps.builder.compareStatefulSet,
+      { compareStatefulSet: deps.builder.compareStatefulSet, compareLive: judgeDrift(deps, config) },
       (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
     );
     applied = await execute(deps, plan, ctx, log);
@@ -206,6 +213,7 @@ async function syncCluster(
     generation: cluster.metadata?.generation,
     metadataHash: metadataHash(cluster.metadata),
     invalid: [],
+    warnings,
     creating,
     statefulSet: applied.statefulSet ?? liveSts,
     pods: pending.summary,
@@ -213,9 +221,27 @@ async function syncCluster(
     ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
   };
   const { status } = await updateStatus(deps, cluster, obs);
-  await recordSteps(deps, cluster, plan.steps, creating && liveSts === undefined);
+  await recordWarnings(deps, cluster, warnings);
+  await recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
+}
+
+/** The builder's drift check under this configuration's ignored_annotations. */
+function judgeDrift(deps: ReconcileDeps, config: OperatorConfig): Judge['compareLive'] {
+  const compare = deps.builder.compareLive;
+  return compare === undefined ? undefined : (live, desired) => compare(live, desired, config.ignoredAnnotations);
+}
+
+/**
+ * Validation warnings as a Warning Event, once per change: only when the Valid condition's message
+ * (written just now) differs from the one the cluster carried, so a resync records nothing new.
+ */
+async function recordWarnings(deps: ReconcileDeps, cluster: Cluster, warnings: readonly string[]): Promise<void> {
+  if (warnings.length === 0) return;
+  const before = cluster.status?.conditions?.find((c) => c.type === 'Valid')?.message;
+  const now = validMessage(warnings);
+  if (before !== now) await recordEvent(deps, cluster, { type: 'Warning', reason: 'SpecWarning', message: now });
 }
 
 /** Pods or the StatefulSet moved: recompute the status from them alone, write it if it changed. */

@@ -42,8 +42,16 @@ const STEP_REASON = { apply: 'Applied', replace: 'Replaced', delete: 'Deleted' }
  * rather than one per object: a new cluster gets one Event ("Created"), not nine.
  */
 export async function recordSteps(deps: ReconcileDeps, cluster: Cluster, steps: readonly Step[], created: boolean): Promise<void> {
+  const repaired = steps.filter((s) => s.op === 'apply' && s.drift !== undefined);
+  if (repaired.length > 0) {
+    await recordEvent(deps, cluster, {
+      type: 'Warning',
+      reason: 'DriftRepaired',
+      message: `${repaired.length} object(s) changed by someone else, re-applied: ${describeDrift(repaired)}`,
+    });
+  }
   for (const op of ['replace', 'delete', 'apply'] as const) {
-    const these = steps.filter((s) => s.op === op);
+    const these = steps.filter((s) => s.op === op && !repaired.includes(s));
     if (these.length === 0) continue;
     const reason = op === 'apply' && created ? 'Created' : STEP_REASON[op];
     await recordEvent(deps, cluster, {
@@ -57,4 +65,14 @@ export async function recordSteps(deps: ReconcileDeps, cluster: Cluster, steps: 
 export function describeStep(s: Step): string {
   const ref = s.op === 'delete' ? s.ref : refOf(s.object);
   return `${s.op} ${ref.kind}/${ref.name} (${s.reason})`;
+}
+
+/** `Service/acid-test: spec.ports[5432/TCP]: missing; …` — each object with the fields that drifted. */
+function describeDrift(steps: readonly Step[]): string {
+  return steps
+    .map((s) => {
+      const ref = s.op === 'delete' ? s.ref : refOf(s.object);
+      return `${ref.kind}/${ref.name}: ${(s.op === 'apply' ? (s.drift ?? []) : []).join('; ')}`;
+    })
+    .join(' | ');
 }

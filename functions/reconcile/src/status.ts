@@ -19,6 +19,8 @@ export interface Observation {
   /** metadataHash() of the cluster as read. */
   readonly metadataHash?: string;
   readonly invalid: readonly string[];
+  /** Validation warnings (built anyway, as upstream builds it): told in the Valid condition's message. */
+  readonly warnings?: readonly string[];
   readonly syncError?: string;
   /** The live StatefulSet after applying (undefined when not created yet or invalid). */
   readonly statefulSet?: V1StatefulSet;
@@ -55,7 +57,7 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
     'Valid',
     obs.invalid.length === 0,
     obs.invalid.length === 0 ? 'SpecValid' : 'SpecInvalid',
-    obs.invalid.length === 0 ? 'the manifest passed validation' : obs.invalid.join('; '),
+    obs.invalid.length > 0 ? obs.invalid.join('; ') : obs.warnings === undefined ? keptValidMessage(previous) : validMessage(obs.warnings),
   );
   if (obs.invalid.length === 0) {
     add(
@@ -101,6 +103,17 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
       ...(previous?.conditions ?? []).filter((c) => !ours.has(c.type)),
     ],
   };
+}
+
+/** A status refresh does not validate: the Valid message (and its warnings) stays as the last full reconcile wrote it. */
+function keptValidMessage(previous: { conditions?: { type: string; status: string; message?: string }[] } | undefined): string {
+  const valid = previous?.conditions?.find((c) => c.type === 'Valid' && c.status === 'True');
+  return valid?.message ?? validMessage([]);
+}
+
+/** The Valid condition's message for a buildable manifest (SpecWarning Events repeat it when it changes). */
+export function validMessage(warnings: readonly string[]): string {
+  return warnings.length === 0 ? 'the manifest passed validation' : `the manifest passed validation, with warnings: ${warnings.join('; ')}`;
 }
 
 function manyMasters(masters: number): string {

@@ -32,22 +32,21 @@ export function defaultConfig(): OperatorConfig {
   return structuredClone(DEFAULT_OPERATOR_CONFIG);
 }
 
+/** The configuration being loaded and the problems found so far. */
+export interface Loading {
+  readonly config: OperatorConfig;
+  readonly errors: ConfigError[];
+}
+
 /** Checks and stores one value; on failure records an error and leaves the default. */
-export function applyValue(
-  config: OperatorConfig,
-  entry: ConfigKey,
-  value: ConfigValue,
-  errors: ConfigError[],
-  path: string,
-  raw: unknown,
-): void {
+export function applyValue(into: Loading, entry: ConfigKey, found: { value: ConfigValue; path: string; raw: unknown }): void {
   try {
-    checkValue(entry.kind, value);
+    checkValue(entry.kind, found.value);
   } catch (err) {
-    errors.push(valueError(entry, path, raw, err));
+    into.errors.push(valueError(entry, found.path, found.raw, err));
     return;
   }
-  (config as unknown as Record<string, ConfigValue>)[entry.prop] = value;
+  (into.config as unknown as Record<string, ConfigValue>)[entry.prop] = found.value;
 }
 
 export function valueError(entry: ConfigKey, path: string, raw: unknown, err: unknown): ConfigError {

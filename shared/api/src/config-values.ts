@@ -1,7 +1,7 @@
 // Turning one raw value (a ConfigMap string, or a JSON value of the CR) into the typed
 // OperatorConfig value of its key. Failures throw an Error whose message completes
 // "<key>: <value> …"; the loaders catch it and keep the default.
-import type { V1Container, V1Probe } from '@kubernetes/client-node';
+import type { V1Container } from '@kubernetes/client-node';
 import type { InfrastructureRole, NamespacedName, OperatorConfig } from './config.js';
 import type { ConfigKey, ValueKind } from './config-keys.js';
 import { parseMaintenanceWindow } from './maintenance-window.js';
@@ -102,7 +102,7 @@ export function checkValue(kind: ValueKind, value: ConfigValue): void {
       try {
         parseMaintenanceWindow(item);
       } catch (err) {
-        throw new Error(`has an item ${JSON.stringify(item)} that ${(err as Error).message}`);
+        throw new Error(`has an item ${JSON.stringify(item)} that ${(err as Error).message}`, { cause: err });
       }
     }
   }
@@ -152,7 +152,8 @@ function setRoleProperty(role: InfrastructureRole, name: string, value: string):
       return;
     default:
       throw new Error(
-        `has an unknown property ${JSON.stringify(name)} (known: secretname, userkey, passwordkey, rolekey, defaultuservalue, defaultrolevalue)`,
+        `has an unknown property ${JSON.stringify(name)} (known: secretname, userkey, passwordkey, rolekey, ` +
+          `defaultuservalue, defaultrolevalue)`,
       );
   }
 }
@@ -227,7 +228,7 @@ function expectArray(raw: unknown): unknown[] {
 function expectStringList(raw: unknown): string[] {
   const list = expectArray(raw);
   if (!list.every((item) => typeof item === 'string')) throw new Error('is not a list of strings');
-  return [...(list)];
+  return [...list];
 }
 
 function expectObjectList(raw: unknown): object[] {

@@ -36,7 +36,7 @@ function applyConfigMapValue(config: OperatorConfig, entry: ConfigKey, raw: stri
   }
   try {
     const value = raw === '' ? emptyConfigMapValue(entry, config[entry.prop]) : parseConfigMapValue(entry.kind, raw);
-    applyValue(config, entry, value, errors, entry.key, raw);
+    applyValue({ config, errors }, entry, { value, path: entry.key, raw });
   } catch (err) {
     errors.push(valueError(entry, entry.key, raw, err));
   }

@@ -2,7 +2,6 @@
 // under `configuration:` become the flat OperatorConfig. Absent keys take the same defaults as
 // the ConfigMap form (config.go); where upstream's CRD path coalesces an empty value ('', 0, [],
 // {}) to a default (pkg/controller/operator_config.go), so does this.
-import type { OperatorConfig } from './config.js';
 import { CONFIG_KEYS, type ConfigKey, type CrdGroup } from './config-keys.js';
 import {
   applyValue,
@@ -12,6 +11,7 @@ import {
   type ConfigError,
   type ConfigLoadOptions,
   type ConfigLoadResult,
+  type Loading,
 } from './config-load.js';
 import { isEmptyValue, readCrdValue } from './config-values.js';
 import type { OperatorConfiguration } from './operator-configuration.js';
@@ -33,43 +33,43 @@ export function fromOperatorConfiguration(
   } else if (!isObject(root)) {
     errors.push({ key: ROOT, message: `${ROOT}: is not an object; every setting takes its default.` });
   } else {
-    readGroup(config, '', root, errors);
+    readGroup({ config, errors }, '', root);
   }
   errors.push(...finishConfig(config, options, pathOf));
   return { config, errors };
 }
 
-function readGroup(config: OperatorConfig, group: CrdGroup, data: Record<string, unknown>, errors: ConfigError[]): void {
+function readGroup(into: Loading, group: CrdGroup, data: Record<string, unknown>): void {
   const rows = ROWS_BY_GROUP.get(group) ?? new Map<string, ConfigKey>();
   for (const [key, raw] of Object.entries(data)) {
     const path = group ? `${ROOT}.${group}.${key}` : `${ROOT}.${key}`;
     if (raw === null || raw === undefined) continue;
     const entry = rows.get(key);
     if (entry) {
-      readEntry(config, entry, raw, path, errors);
+      readEntry(into, entry, raw, path);
     } else if (group === '' && ROWS_BY_GROUP.has(key as CrdGroup) && key !== '') {
-      readSubGroup(config, key as CrdGroup, raw, path, errors);
+      readSubGroup(into, key as CrdGroup, raw, path);
     } else {
-      errors.push({ key: path, message: `${path}: unknown operator configuration key; it was ignored.` });
+      into.errors.push({ key: path, message: `${path}: unknown operator configuration key; it was ignored.` });
     }
   }
 }
 
-function readSubGroup(config: OperatorConfig, group: CrdGroup, raw: unknown, path: string, errors: ConfigError[]): void {
+function readSubGroup(into: Loading, group: CrdGroup, raw: unknown, path: string): void {
   if (!isObject(raw)) {
-    errors.push({ key: path, message: `${path}: is not an object; its settings take their defaults.` });
+    into.errors.push({ key: path, message: `${path}: is not an object; its settings take their defaults.` });
     return;
   }
-  readGroup(config, group, raw, errors);
+  readGroup(into, group, raw);
 }
 
-function readEntry(config: OperatorConfig, entry: ConfigKey, raw: unknown, path: string, errors: ConfigError[]): void {
+function readEntry(into: Loading, entry: ConfigKey, raw: unknown, path: string): void {
   try {
     const value = readCrdValue(entry.kind, raw);
     if (entry.coalesce && isEmptyValue(value)) return;
-    applyValue(config, entry, value, errors, path, raw);
+    applyValue(into, entry, { value, path, raw });
   } catch (err) {
-    errors.push(valueError(entry, path, raw, err));
+    into.errors.push(valueError(entry, path, raw, err));
   }
 }
 

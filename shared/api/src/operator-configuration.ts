@@ -4,6 +4,7 @@
 // Durations are Go duration strings ("30s", "10m", "1h30m"); namespaced names are
 // "namespace/name" or "name" (then the operator's namespace is meant).
 import type { V1Container, V1ListMeta, V1ObjectMeta, V1Probe } from '@kubernetes/client-node';
+import type { KnownOr } from './postgresql.js';
 
 export interface OperatorConfiguration {
   apiVersion: string;
@@ -78,7 +79,7 @@ export interface PostgresUsersConfiguration {
 }
 
 export interface MajorVersionUpgradeConfiguration {
-  major_version_upgrade_mode?: 'off' | 'manual' | 'full' | string;
+  major_version_upgrade_mode?: KnownOr<'off' | 'manual' | 'full'>;
   major_version_upgrade_team_allow_list?: string[];
   minimal_major_version?: string;
   target_major_version?: string;
@@ -116,7 +117,7 @@ export interface KubernetesMetaConfiguration {
   pdb_name_format?: string;
   pdb_master_label_selector?: boolean;
   enable_pod_disruption_budget?: boolean;
-  storage_resize_mode?: 'ebs' | 'mixed' | 'pvc' | 'off' | string;
+  storage_resize_mode?: KnownOr<'ebs' | 'mixed' | 'pvc' | 'off'>;
   enable_init_containers?: boolean;
   enable_sidecars?: boolean;
   share_pgsocket_with_sidecars?: boolean;
@@ -135,7 +136,7 @@ export interface KubernetesMetaConfiguration {
   delete_annotation_date_key?: string;
   delete_annotation_name_key?: string;
   node_readiness_label?: Record<string, string>;
-  node_readiness_label_merge?: 'AND' | 'OR' | string;
+  node_readiness_label_merge?: KnownOr<'AND' | 'OR'>;
   custom_pod_annotations?: Record<string, string>;
   /** Upstream's Go field is PodToleration; the JSON name is toleration. */
   toleration?: Record<string, string>;
@@ -146,7 +147,7 @@ export interface KubernetesMetaConfiguration {
   enable_pod_antiaffinity?: boolean;
   pod_antiaffinity_preferred_during_scheduling?: boolean;
   pod_antiaffinity_topology_key?: string;
-  pod_management_policy?: 'ordered_ready' | 'parallel' | string;
+  pod_management_policy?: KnownOr<'ordered_ready' | 'parallel'>;
   persistent_volume_claim_retention_policy?: Record<string, string>;
   enable_secrets_deletion?: boolean;
   enable_persistent_volume_claim_deletion?: boolean;
@@ -193,7 +194,7 @@ export interface LoadBalancerConfiguration {
   master_legacy_dns_name_format?: string;
   replica_dns_name_format?: string;
   replica_legacy_dns_name_format?: string;
-  external_traffic_policy?: 'Cluster' | 'Local' | string;
+  external_traffic_policy?: KnownOr<'Cluster' | 'Local'>;
 }
 
 export interface AWSGCPConfiguration {
@@ -252,7 +253,7 @@ export interface ConnectionPoolerConfiguration {
   connection_pooler_schema?: string;
   connection_pooler_user?: string;
   connection_pooler_image?: string;
-  connection_pooler_mode?: 'session' | 'transaction' | string;
+  connection_pooler_mode?: KnownOr<'session' | 'transaction'>;
   connection_pooler_max_db_connections?: number;
   connection_pooler_default_cpu_request?: string;
   connection_pooler_default_memory_request?: string;
@@ -263,7 +264,7 @@ export interface ConnectionPoolerConfiguration {
 export interface OperatorLogicalBackupConfiguration {
   logical_backup_schedule?: string;
   logical_backup_docker_image?: string;
-  logical_backup_provider?: 'az' | 'gcs' | 's3' | string;
+  logical_backup_provider?: KnownOr<'az' | 'gcs' | 's3'>;
   logical_backup_azure_storage_account_name?: string;
   logical_backup_azure_storage_container?: string;
   logical_backup_azure_storage_account_key?: string;

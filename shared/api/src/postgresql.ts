@@ -16,6 +16,9 @@ import type {
   V1Volume,
 } from '@kubernetes/client-node';
 
+/** One of the known values, or any other string (upstream accepts and passes through what it does not know). */
+export type KnownOr<T extends string> = T | (string & Record<never, never>);
+
 /** A `postgresql` object: one Postgres cluster. */
 export interface Postgresql {
   apiVersion: string;
@@ -249,7 +252,7 @@ export interface ConnectionPooler {
   numberOfInstances?: number;
   schema?: string;
   user?: string;
-  mode?: 'session' | 'transaction' | string;
+  mode?: KnownOr<'session' | 'transaction'>;
   dockerImage?: string;
   maxDBConnections?: number;
   resources?: Resources;
@@ -295,7 +298,7 @@ export type ClusterStatus = (typeof CLUSTER_STATUS)[keyof typeof CLUSTER_STATUS]
  * observedGeneration and conditions (Ready, PodsReady, RolesSynced, …).
  */
 export interface PostgresStatus {
-  PostgresClusterStatus?: ClusterStatus | string;
+  PostgresClusterStatus?: KnownOr<ClusterStatus>;
   observedGeneration?: number;
   /** Hash of the labels and annotations the status describes (pgfn's reconcile skips events that change neither). */
   observedMetadataHash?: string;

@@ -6,7 +6,7 @@ import type { InfrastructureRole, NamespacedName, OperatorConfig } from './confi
 import { CONFIG_KEYS, type ValueKind } from './config-keys.js';
 import { API_VERSION, OPERATOR_CONFIGURATION_KIND } from './constants.js';
 import { formatGoDuration, formatNamespacedName } from './go-parse.js';
-import type { InfrastructureRoleSpec, OperatorConfiguration, OperatorConfigurationData } from './operator-configuration.js';
+import type { InfrastructureRoleSpec, OperatorConfiguration } from './operator-configuration.js';
 
 /** Upstream's example object name (manifests/postgresql-operator-default-configuration.yaml). */
 export const DEFAULT_OPERATOR_CONFIGURATION_NAME = 'postgresql-operator-default-configuration';

@@ -83,7 +83,9 @@ function credentialWarnings(credentials: Iterable<UserCredentials>): ValidationE
     if (c.outcome === 'conflict') {
       out.push({
         path,
-        message: `The role "${c.user.name}" cannot have its own credentials: the Secret ${c.secretName} belongs to a role whose name differs only in "-" versus "_", and is left as it is.`,
+        message:
+          `The role "${c.user.name}" cannot have its own credentials: the Secret ${c.secretName} belongs to a ` +
+          `role whose name differs only in "-" versus "_", and is left as it is.`,
         severity: 'warning',
       });
     } else if (c.problem !== undefined) {

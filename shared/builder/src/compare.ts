@@ -120,18 +120,13 @@ function mutableChanges(live: V1StatefulSet, desired: V1StatefulSet, options: Co
   if (retention(live) !== retention(desired))
     reasons.push(`persistentVolumeClaimRetentionPolicy changed from ${retention(live)} to ${retention(desired)}`);
   const liveMeta = live.metadata;
-  reasons.push(
-    ...mapChanges('labels', liveMeta?.labels, desired.metadata?.labels, ownedMapKeys(liveMeta, manager, ['metadata', 'labels']), new Set()),
-  );
-  reasons.push(
-    ...mapChanges(
-      'annotations',
-      liveMeta?.annotations,
-      desired.metadata?.annotations,
-      ownedMapKeys(liveMeta, manager, ['metadata', 'annotations']),
-      ignored,
-    ),
-  );
+  const maps = (what: 'labels' | 'annotations'): MapPair => ({
+    what,
+    live: liveMeta?.[what],
+    desired: desired.metadata?.[what],
+    owned: ownedMapKeys(liveMeta, manager, ['metadata', what]),
+  });
+  reasons.push(...mapChanges(maps('labels'), new Set()), ...mapChanges(maps('annotations'), ignored));
   reasons.push(...ownerChanges(liveMeta, desired.metadata));
   const liveContent = live.metadata?.annotations?.[POD_TEMPLATE_CONTENT_HASH_ANNOTATION];
   const desiredContent = desired.metadata?.annotations?.[POD_TEMPLATE_CONTENT_HASH_ANNOTATION];
@@ -143,16 +138,19 @@ function mutableChanges(live: V1StatefulSet, desired: V1StatefulSet, options: Co
   return reasons;
 }
 
+interface MapPair {
+  readonly what: string;
+  readonly live: Readonly<Record<string, string>> | undefined;
+  readonly desired: Readonly<Record<string, string>> | undefined;
+  /** Keys we applied before (managedFields). */
+  readonly owned: ReadonlySet<string>;
+}
+
 /** Desired keys missing or different in live, and keys we applied before but no longer want. */
-function mapChanges(
-  what: string,
-  live: Readonly<Record<string, string>> | undefined,
-  desired: Readonly<Record<string, string>> | undefined,
-  owned: ReadonlySet<string>,
-  ignored: ReadonlySet<string>,
-): string[] {
-  const have = live ?? {};
-  const want = desired ?? {};
+function mapChanges(pair: MapPair, ignored: ReadonlySet<string>): string[] {
+  const { what, owned } = pair;
+  const have = pair.live ?? {};
+  const want = pair.desired ?? {};
   const reasons: string[] = [];
   for (const [key, value] of Object.entries(want)) {
     if (ignored.has(key)) continue;

@@ -73,7 +73,13 @@ function providerEnv(cluster: Postgresql, config: OperatorConfig): V1EnvVar[] {
 /** One variable per key of logical_backup_cronjob_environment_secret, sorted by name. */
 export function cronJobSecretEnv(config: OperatorConfig, secretData: Readonly<Record<string, string>> | undefined): V1EnvVar[] {
   const name = config.logicalBackupCronjobEnvironmentSecret;
-  if (name === '' || secretData === undefined) return [];
+  if (name === '') return [];
+  // As for the pod environment: a job built without the variables the administrator configured would be wrong.
+  if (secretData === undefined) {
+    throw new Error(
+      `logical_backup_cronjob_environment_secret "${name}" is configured, but its data was not read and passed to the builder`,
+    );
+  }
   return Object.keys(secretData)
     .sort()
     .map((key) => secretEnv(key, name, key));
@@ -135,7 +141,7 @@ function backupPodSpec(cluster: Postgresql, config: OperatorConfig, labels: Reco
   if (node !== undefined && pod.affinity) pod.affinity.nodeAffinity = node;
   const tolerated = tolerations(cluster.spec.tolerations, config);
   if (tolerated.length > 0) pod.tolerations = tolerated;
-  const spread = topologySpreadConstraints(cluster.spec.topologySpreadConstraints, labels);
+  const spread = topologySpreadConstraints(cluster.spec.topologySpreadConstraints);
   if (spread !== undefined) pod.topologySpreadConstraints = spread;
   if (config.additionalSecretMount !== '') {
     const mounted: PodVolumes = { volumes: [], containers: pod.containers };

@@ -53,7 +53,8 @@ export function podRotationReasons(changes: readonly PasswordChange[], pods: Pas
     .filter((c) => c.restartPods === pods)
     .map(
       (c) =>
-        `the password of ${pods === 'postgres' ? 'system user' : 'pooler user'} ${c.role} was ${c.kind === 'reset' ? 'reset' : 'rotated in place'}`,
+        `the password of ${pods === 'postgres' ? 'system user' : 'pooler user'} ${c.role} was ` +
+        `${c.kind === 'reset' ? 'reset' : 'rotated in place'}`,
     );
 }
 

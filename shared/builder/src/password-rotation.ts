@@ -52,7 +52,10 @@ export interface CredentialDecision {
   readonly cleanUpRotationUsersOf?: string;
   /** The role's own password changed under running pods that hold the old one: replace them. */
   readonly restartPods?: PasswordPods;
-  /** What keeps this Secret from doing what the manifest asks: a conflict, or a rotation user name Postgres would cut (then it is not rotated). */
+  /**
+   * What keeps this Secret from doing what the manifest asks: a conflict, or a rotation user name
+   * Postgres would cut (then it is not rotated).
+   */
   readonly problem?: string;
 }
 
@@ -166,7 +169,9 @@ function rotate(user: CredentialSubject, draft: Draft, ctx: RotationContext): Dr
   if (bytes > MAX_ROLE_NAME_BYTES) {
     return {
       ...draft,
-      problem: `rotation user ${JSON.stringify(expected)} is ${bytes} bytes long; Postgres keeps at most ${MAX_ROLE_NAME_BYTES} and would silently cut it`,
+      problem:
+        `rotation user ${JSON.stringify(expected)} is ${bytes} bytes long; Postgres keeps at most ` +
+        `${MAX_ROLE_NAME_BYTES} and would silently cut it`,
     };
   }
   // A longer stored name carries a date suffix: switching to in-place rotation acts at once.
@@ -202,7 +207,8 @@ function unrotated(user: CredentialSubject, draft: Draft, ctx: RotationContext):
     outcome: 'reset',
     reasons: [
       ...draft.reasons,
-      `the Secret named rotation user ${JSON.stringify(held)} but rotation is off: back to ${JSON.stringify(user.name)} with a new password`,
+      `the Secret named rotation user ${JSON.stringify(held)} but rotation is off: back to ` +
+        `${JSON.stringify(user.name)} with a new password`,
     ],
     cleanUpRotationUsersOf: user.name,
   };

@@ -19,7 +19,7 @@ function parseDefinition(text: string, kind: string, key: string): Definition {
   try {
     value = parse(text);
   } catch (err) {
-    throw new Error(`configuration ${key}: the definition is neither JSON nor YAML (${(err as Error).message})`);
+    throw new Error(`configuration ${key}: the definition is neither JSON nor YAML (${(err as Error).message})`, { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new Error(`configuration ${key}: the definition is not an object`);

@@ -3,7 +3,7 @@
 import type { V1PodSecurityContext, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { appendEnvVars } from './env-vars.js';
-import { clusterLabels, objectAnnotations, objectLabels } from './labels.js';
+import { objectAnnotations, objectLabels } from './labels.js';
 import { podServiceAccountName } from './names.js';
 import { withPodTemplateHash } from './pod-template-hash.js';
 import { addAdditionalVolumes, addRunVolume, addSecretVolume, addShmVolume, dataVolumeMount, type PodVolumes } from './pod-volumes.js';
@@ -53,7 +53,7 @@ export function buildPodTemplate(cluster: Postgresql, config: OperatorConfig, in
   if (affinity !== undefined) podSpec.affinity = affinity;
   const priorityClassName = spec.podPriorityClassName || config.podPriorityClassName;
   if (priorityClassName) podSpec.priorityClassName = priorityClassName;
-  const spread = topologySpreadConstraints(spec.topologySpreadConstraints, clusterLabels(cluster, config));
+  const spread = topologySpreadConstraints(spec.topologySpreadConstraints);
   if (spread !== undefined) podSpec.topologySpreadConstraints = spread;
   if (pod.volumes.length > 0) podSpec.volumes = pod.volumes;
 

@@ -40,13 +40,8 @@ export function poolerExposure(cluster: Postgresql, config: OperatorConfig, role
 export function poolerServiceAnnotations(cluster: Postgresql, config: OperatorConfig, role: PostgresRole): Record<string, string> {
   const out = customServiceAnnotations(cluster.spec, config, role);
   if (isLoadBalancer(poolerExposure(cluster, config, role))) {
-    out[DNS_NAME_ANNOTATION] = roleDnsName(
-      poolerName(cluster, 'master'),
-      clusterNamespace(cluster),
-      cluster.spec.teamId ?? '',
-      config,
-      role,
-    );
+    const service = { name: poolerName(cluster, 'master'), namespace: clusterNamespace(cluster), teamId: cluster.spec.teamId ?? '' };
+    out[DNS_NAME_ANNOTATION] = roleDnsName(service, config, role);
   }
   return out;
 }

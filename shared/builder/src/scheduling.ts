@@ -71,17 +71,14 @@ export function tolerations(spec: readonly V1Toleration[] | undefined, config: P
 }
 
 /**
- * The manifest's topology spread constraints. A constraint without a labelSelector gets the
- * cluster's selector labels, so it spreads this cluster's pods (upstream meant to set it, but its
- * loop only changed a copy, so the manifest's value is kept when present).
+ * The manifest's topology spread constraints, passed through unchanged as upstream does (ADR 0020):
+ * upstream's generateTopologySpreadConstraints meant to fill in the cluster's labels, but its loop only
+ * changed a copy, so a constraint without a labelSelector matches no pods and never binds. Filling it
+ * in would make such a DoNotSchedule constraint bind for the first time and could leave pods Pending.
  */
 export function topologySpreadConstraints(
   spec: readonly V1TopologySpreadConstraint[] | undefined,
-  selectorLabels: Readonly<Record<string, string>>,
 ): V1TopologySpreadConstraint[] | undefined {
   if (spec === undefined || spec.length === 0) return undefined;
-  return spec.map((c) => ({
-    ...structuredClone(c),
-    labelSelector: structuredClone(c.labelSelector) ?? { matchLabels: { ...selectorLabels } },
-  }));
+  return spec.map((c) => structuredClone(c));
 }

@@ -116,7 +116,7 @@ export function buildUserSecrets(inputs: BuildInputs): UserSecrets {
       ...(decision.restartPods === undefined ? {} : { restartPods: decision.restartPods }),
       ...(decision.problem === undefined ? {} : { problem: decision.problem }),
     });
-    secrets.push(userSecret(cluster, config, user, name, decision.data));
+    secrets.push(userSecret(cluster, config, { user, name, data: decision.data }));
   }
   return { secrets, credentials };
 }
@@ -128,7 +128,8 @@ function currentData(user: PgUser, inputs: BuildInputs): SecretData | undefined 
   return sameNamespace ? readSecretData(existing) : undefined;
 }
 
-function userSecret(cluster: Postgresql, config: OperatorConfig, user: PgUser, name: string, data: SecretData): V1Secret {
+function userSecret(cluster: Postgresql, config: OperatorConfig, secret: { user: PgUser; name: string; data: SecretData }): V1Secret {
+  const { user, name, data } = secret;
   // A Secret in another namespace cannot have an owner in this one.
   const owned = !(config.enableCrossNamespaceSecret && user.namespace !== clusterNamespace(cluster));
   const labels = user.origin === 'connection-pooler' ? poolerSelectorLabels(cluster, config, 'master') : objectLabels(cluster, config);

@@ -80,8 +80,9 @@ type DnsConfig = Pick<
 >;
 
 /** The DNS name of a role's Service for a given cluster name, lower-cased. */
-export function roleDnsName(name: string, namespace: string, teamId: string, config: DnsConfig, role: PostgresRole): string {
+export function roleDnsName(service: { name: string; namespace: string; teamId: string }, config: DnsConfig, role: PostgresRole): string {
   const template = role === 'master' ? config.masterDnsNameFormat : config.replicaDnsNameFormat;
+  const { name, namespace, teamId } = service;
   return formatTemplate(template, { cluster: name, namespace, team: teamId, hostedzone: config.dbHostedZone }).toLowerCase();
 }
 
@@ -92,7 +93,7 @@ export function roleDnsName(name: string, namespace: string, teamId: string, con
 export function dnsName(cluster: Postgresql, config: DnsConfig, role: PostgresRole): string {
   const name = clusterName(cluster);
   const teamId = cluster.spec.teamId ?? '';
-  const current = roleDnsName(name, clusterNamespace(cluster), teamId, config, role);
+  const current = roleDnsName({ name, namespace: clusterNamespace(cluster), teamId }, config, role);
   const short = extractClusterName(name, teamId);
   if (!short.ok) return current;
   const template = role === 'master' ? config.masterLegacyDnsNameFormat : config.replicaLegacyDnsNameFormat;

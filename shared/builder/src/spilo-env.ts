@@ -104,7 +104,8 @@ function podEnvironmentConfigMapEnv(config: OperatorConfig, inputs: PodEnvironme
   const data = inputs.configMap;
   if (data === undefined) {
     throw new Error(
-      `pod_environment_configmap "${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}" is configured, but its data was not read and passed to the builder`,
+      `pod_environment_configmap "${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}" is configured, ` +
+        `but its data was not read and passed to the builder`,
     );
   }
   return Object.keys(data)

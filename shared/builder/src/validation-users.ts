@@ -32,7 +32,8 @@ export function validateUsers(cluster: Postgresql, config: OperatorConfig): Vali
       out.push(
         error(
           path,
-          `The role name "${name}" is not valid: use lower-case letters, digits, "-" and "_", starting and ending with a letter or digit (optionally prefixed with "namespace.").`,
+          `The role name "${name}" is not valid: use lower-case letters, digits, "-" and "_", starting and ` +
+            `ending with a letter or digit (optionally prefixed with "namespace.").`,
         ),
       );
       continue;
@@ -69,7 +70,8 @@ export function validateSecretNames(
       out.push(
         error(
           `secret ${name}`,
-          `The credentials Secret of role "${user.name}" would be named "${name}", which Kubernetes does not accept (lower-case letters, digits, "-" and ".", at most 253 characters).`,
+          `The credentials Secret of role "${user.name}" would be named "${name}", which Kubernetes does not ` +
+            `accept (lower-case letters, digits, "-" and ".", at most 253 characters).`,
         ),
       );
     }
@@ -90,7 +92,8 @@ export function validateDatabases(
       out.push(
         error(
           path,
-          `The database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and be at most ${MAX_IDENTIFIER_BYTES} bytes.`,
+          `The database name "${db}" is not valid: it must start with a letter or "_", contain only letters, ` +
+            `digits and "_", and be at most ${MAX_IDENTIFIER_BYTES} bytes.`,
         ),
       );
     }
@@ -98,7 +101,8 @@ export function validateDatabases(
       out.push(
         error(
           path,
-          `The owner "${owner}" of database "${db}" is not a valid role name: use lower-case letters, digits, "-" and "_", at most ${MAX_IDENTIFIER_BYTES} bytes.`,
+          `The owner "${owner}" of database "${db}" is not a valid role name: use lower-case letters, digits, ` +
+            `"-" and "_", at most ${MAX_IDENTIFIER_BYTES} bytes.`,
         ),
       );
     } else if (!roles.has(owner)) {
@@ -117,7 +121,9 @@ export function validateDatabases(
       out.push(
         error(
           path,
-          `The prepared database name "${db}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and leave room for its roles ("${db}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes).`,
+          `The prepared database name "${db}" is not valid: it must start with a letter or "_", contain only ` +
+            `letters, digits and "_", and leave room for its roles ("${db}_owner_user" must fit in ` +
+            `${MAX_IDENTIFIER_BYTES} bytes).`,
         ),
       );
     }
@@ -126,7 +132,8 @@ export function validateDatabases(
         out.push(
           error(
             `${path}.schemas.${schema}`,
-            `The schema name "${schema}" is not valid: it must start with a letter or "_", contain only letters, digits and "_", and "${db}_${schema}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes.`,
+            `The schema name "${schema}" is not valid: it must start with a letter or "_", contain only letters, ` +
+              `digits and "_", and "${db}_${schema}_owner_user" must fit in ${MAX_IDENTIFIER_BYTES} bytes.`,
           ),
         );
       }
@@ -135,7 +142,8 @@ export function validateDatabases(
       out.push(
         warning(
           `${path}.secretNamespace`,
-          `The Secrets of database "${db}" stay in the cluster's namespace because the configuration does not enable cross-namespace secrets (enable_cross_namespace_secret).`,
+          `The Secrets of database "${db}" stay in the cluster's namespace because the configuration does not ` +
+            `enable cross-namespace secrets (enable_cross_namespace_secret).`,
         ),
       );
     }

@@ -35,9 +35,15 @@ const warning = (path: string, message: string): ValidationError => ({ path, mes
 
 /** Every problem of the manifest under this configuration; an empty list means "build it as is". */
 export function validateCluster(raw: Postgresql, config: OperatorConfig): ValidationError[] {
-  const cluster = normalizeCluster(raw);
-  const required = validateRequired(cluster);
-  if (required.length > 0) return required;
+  const normalized = normalizeCluster(raw);
+  const required = validateRequired(normalized);
+  if (normalized.spec === undefined || normalized.spec === null) return required;
+  // Missing required fields get stand-ins, so every other problem is reported in the same pass.
+  const cluster = required.length === 0 ? normalized : withStandIns(normalized);
+  return [...required, ...validateFilled(cluster, config)];
+}
+
+function validateFilled(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
   const users = desiredUsers(cluster, config);
   return [
     ...validateName(cluster, config),
@@ -52,13 +58,30 @@ export function validateCluster(raw: Postgresql, config: OperatorConfig): Valida
     ...validateResources(cluster),
     ...validatePooler(cluster, config),
     ...validateConfigDefinitions(cluster, config),
-    ...validateContainers(cluster),
+    ...validateContainers(cluster, config),
   ];
 }
 
 /** True when nothing of severity "error" was found. */
 export function isBuildable(errors: readonly ValidationError[]): boolean {
   return errors.every((e) => e.severity !== 'error');
+}
+
+/** The cluster with a value in each missing required field, only for validating the rest. */
+function withStandIns(cluster: Postgresql): Postgresql {
+  const name = cluster.metadata?.name || 'unnamed';
+  const spec = cluster.spec as Partial<Postgresql['spec']>;
+  return {
+    ...cluster,
+    metadata: { ...cluster.metadata, name },
+    spec: {
+      ...cluster.spec,
+      teamId: typeof spec.teamId === 'string' ? spec.teamId : (name.split('-')[0] ?? name),
+      numberOfInstances: typeof spec.numberOfInstances === 'number' ? spec.numberOfInstances : 1,
+      postgresql: { ...spec.postgresql, version: typeof spec.postgresql?.version === 'string' ? spec.postgresql.version : '17' },
+      volume: { ...spec.volume, size: typeof spec.volume?.size === 'string' ? spec.volume.size : '1Gi' },
+    },
+  };
 }
 
 function validateRequired(cluster: Postgresql): ValidationError[] {
@@ -82,14 +105,16 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
     out.push(
       error(
         'metadata.name',
-        `The cluster name "${name}" is ${name.length} characters long; at most ${CLUSTER_NAME_MAX_LENGTH} are allowed so that "${name}-repl" is still a valid Service name.`,
+        `The cluster name "${name}" is ${name.length} characters long; at most ${CLUSTER_NAME_MAX_LENGTH} are ` +
+          `allowed so that "${name}-repl" is still a valid Service name.`,
       ),
     );
   } else if (!SERVICE_NAME_PATTERN.test(name)) {
     out.push(
       error(
         'metadata.name',
-        `The cluster name "${name}" must consist of lower-case letters, digits and "-", start with a letter and end with a letter or digit.`,
+        `The cluster name "${name}" must consist of lower-case letters, digits and "-", start with a letter ` +
+          `and end with a letter or digit.`,
       ),
     );
   }
@@ -99,7 +124,8 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
       out.push(
         error(
           'metadata.name',
-          `The cluster name must start with the team ID and a dash ("${cluster.spec.teamId}-…") because the configuration enables enable_team_id_clustername_prefix: ${extracted.reason}.`,
+          `The cluster name must start with the team ID and a dash ("${cluster.spec.teamId}-…") because the ` +
+            `configuration enables enable_team_id_clustername_prefix: ${extracted.reason}.`,
         ),
       );
   }
@@ -107,7 +133,8 @@ function validateName(cluster: Postgresql, config: OperatorConfig): ValidationEr
     out.push(
       error(
         'spec.teamId',
-        `The team ID "${cluster.spec.teamId}" cannot be a label value: use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit.`,
+        `The team ID "${cluster.spec.teamId}" cannot be a label value: use at most 63 letters, digits, "-", ` +
+          `"_" and ".", starting and ending with a letter or digit.`,
       ),
     );
   }
@@ -133,7 +160,8 @@ function validateInstances(cluster: Postgresql, config: OperatorConfig): Validat
     out.push(
       warning(
         'spec.numberOfInstances',
-        `The cluster runs ${effective} pod(s) instead of ${requested}: the configuration allows between ${config.minInstances} and ${config.maxInstances} (-1 means no limit).`,
+        `The cluster runs ${effective} pod(s) instead of ${requested}: the configuration allows between ` +
+          `${config.minInstances} and ${config.maxInstances} (-1 means no limit).`,
       ),
     );
   }
@@ -189,7 +217,8 @@ function validateClone(cluster: Postgresql): ValidationError[] {
     out.push(
       error(
         'spec.clone.cluster',
-        `The clone source "${source}" must be a valid Service name (lower-case letters, digits and "-", at most ${SERVICE_NAME_MAX_LENGTH} characters): without a timestamp it is reached over the network.`,
+        `The clone source "${source}" must be a valid Service name (lower-case letters, digits and "-", at ` +
+          `most ${SERVICE_NAME_MAX_LENGTH} characters): without a timestamp it is reached over the network.`,
       ),
     );
   }
@@ -238,7 +267,8 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
     out.push(
       warning(
         'spec.connectionPooler.user',
-        `The pooler cannot log in as "${wanted}" (the superuser, the replication user and protected roles are not allowed); it uses "${config.connectionPoolerUser}".`,
+        `The pooler cannot log in as "${wanted}" (the superuser, the replication user and protected roles are ` +
+          `not allowed); it uses "${config.connectionPoolerUser}".`,
       ),
     );
   }
@@ -248,7 +278,8 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
       out.push(
         error(
           'metadata.name',
-          `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} characters: shorten the cluster name.`,
+          `The ${role} pooler Service would be named "${name}", longer than ${SERVICE_NAME_MAX_LENGTH} ` +
+            `characters: shorten the cluster name.`,
         ),
       );
     }
@@ -256,25 +287,62 @@ function validatePooler(cluster: Postgresql, config: OperatorConfig): Validation
   return out;
 }
 
-/** Names the pod spec needs unique and present; the API server would reject the StatefulSet otherwise. */
-function validateContainers(cluster: Postgresql): ValidationError[] {
+/**
+ * Upstream's validateContainers (k8sres.go), with its texts: every init container and configured
+ * sidecar needs a name, every one an image (a manifest sidecar without a name is called sidecar-N,
+ * as upstream). A name used twice in the pod is refused: the StatefulSet would be rejected.
+ */
+function validateContainers(cluster: Postgresql, config: OperatorConfig): ValidationError[] {
   const out: ValidationError[] = [];
-  const seen = new Set<string>(['postgres']);
-  const containers = [
-    ...(cluster.spec.sidecars ?? []).map((c, i) => ({ c, path: `spec.sidecars[${i}]` })),
-    ...(cluster.spec.initContainers ?? []).map((c, i) => ({ c, path: `spec.initContainers[${i}]` })),
+  const groups: { kind: 'sidecar' | 'init'; path: string; list: readonly { name?: string; image?: string }[]; unnamed: boolean }[] = [
+    { kind: 'sidecar', path: 'spec.sidecars', list: cluster.spec.sidecars ?? [], unnamed: true },
+    { kind: 'sidecar', path: 'configuration sidecars', list: config.sidecars, unnamed: false },
+    { kind: 'init', path: 'spec.initContainers', list: cluster.spec.initContainers ?? [], unnamed: false },
   ];
-  for (const { c, path } of containers) {
-    const name = (c as { name?: string }).name;
-    if (!name) out.push(error(`${path}.name`, 'Every sidecar and init container needs a name.'));
-    else if (seen.has(name))
+  for (const { kind, path, list, unnamed } of groups) {
+    list.forEach((c, i) => {
+      const name = c.name || (unnamed ? `sidecar-${i}` : '');
+      if (name === '') out.push(error(`${path}[${i}].name`, `invalid ${kind} containers: container[${i}]: name is required.`));
+      else if (!c.image) out.push(error(`${path}[${i}].image`, `invalid ${kind} containers: container '${name}': image is required.`));
+    });
+  }
+  for (const [name, image] of Object.entries(config.sidecarDockerImages)) {
+    if (!image)
+      out.push(error(`configuration sidecar_docker_images.${name}`, `invalid sidecar containers: container '${name}': image is required.`));
+  }
+  const seen = new Set<string>(['postgres']);
+  const named = [
+    ...(cluster.spec.sidecars ?? []).map((c, i) => ({ name: c.name || `sidecar-${i}`, path: `spec.sidecars[${i}]` })),
+    ...(cluster.spec.initContainers ?? []).map((c, i) => ({ name: c.name, path: `spec.initContainers[${i}]` })),
+  ];
+  for (const { name, path } of named) {
+    if (!name) continue;
+    if (seen.has(name))
       out.push(error(`${path}.name`, `The container name "${name}" is used twice in the pod (the Spilo container is "postgres").`));
     else seen.add(name);
   }
-  const envNames = new Set<string>();
+  return [...out, ...duplicateEnv(cluster)];
+}
+
+/**
+ * A name set twice in spec.env: the first wins, as upstream's appendEnvVars keeps it (names compared
+ * case-insensitively); the API server would accept both, so this is a warning (ADR 0006).
+ */
+function duplicateEnv(cluster: Postgresql): ValidationError[] {
+  const out: ValidationError[] = [];
+  const first = new Map<string, number>();
   (cluster.spec.env ?? []).forEach((e, i) => {
-    if (envNames.has(e.name)) out.push(error(`spec.env[${i}].name`, `The environment variable "${e.name}" is set twice in spec.env.`));
-    envNames.add(e.name);
+    const key = e.name.toLowerCase();
+    const earlier = first.get(key);
+    if (earlier === undefined) first.set(key, i);
+    else {
+      out.push(
+        warning(
+          `spec.env[${i}].name`,
+          `The environment variable "${e.name}" is set twice in spec.env; the first (spec.env[${earlier}]) is used, this one is ignored.`,
+        ),
+      );
+    }
   });
   return out;
 }

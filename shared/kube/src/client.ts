@@ -167,6 +167,28 @@ export class KubeClient {
     }
   }
 
+  /**
+   * JSON merge patch of any object under our field manager. Lists in `body` replace the live lists
+   * whole, which a server-side apply cannot do when another manager added entries to them.
+   */
+  async mergePatch(ref: ObjectRef, body: Record<string, unknown>): Promise<void> {
+    this.observe('patch', ref.kind);
+    try {
+      await this.retrying(
+        async () =>
+          await this.rest.request({
+            method: 'PATCH',
+            path: await this.objectPath(ref),
+            query: { fieldManager: FIELD_MANAGER },
+            body,
+            contentType: MERGE_PATCH,
+          }),
+      );
+    } catch (err) {
+      throw new Error(`merge-patching ${describe(ref)}`, { cause: err });
+    }
+  }
+
   /** Merge-patches metadata (labels/annotations) of any object. */
   async patchMetadata(
     ref: ObjectRef,
