@@ -92,6 +92,18 @@ describe('backup-verify: inventory decisions', () => {
     expect(stale.detail).to.match(/000000010000000000000004 was archived 1d 3h ago/);
   });
 
+  it('a new cluster without a base backup yet is pending (Unknown), not failed, until the policy says it is late', () => {
+    const fresh = checkInventory({ backups: [], segments: [], now: NOW, policy, clusterCreated: new Date(NOW.getTime() - HOUR) });
+    expect(fresh).to.include({ ok: false, pending: true, reason: 'AwaitingFirstBackup' });
+    expect(fresh.detail).to.equal('no base backup yet; the cluster is 1h old (the policy allows 1d 2h)');
+    expect(conditionOf({ namespace: 'ns', name: 'c', archive: 's3://b/p', inventory: fresh, durationSeconds: 0 }).status).to.equal(
+      'Unknown',
+    );
+    const late = checkInventory({ backups: [], segments: [], now: NOW, policy, clusterCreated: new Date(NOW.getTime() - 27 * HOUR) });
+    expect(late).to.include({ ok: false, reason: 'NoBaseBackup' });
+    expect(late.pending).to.equal(undefined);
+  });
+
   it('policy from the environment; ages; archive location; which events concern which clusters', () => {
     expect(policyFromEnv({ PGFN_BACKUP_MAX_AGE_HOURS: '2', PGFN_VERIFY_CONCURRENCY: '8' })).to.deep.include({
       maxBackupAgeSeconds: 7200,

@@ -24,7 +24,7 @@ describe('backup-verify at scale: every cluster of a ping, bounded, one verifica
   let s3: S3Server;
   let verify: RunningVerify;
   let subscriber: Awaited<ReturnType<typeof startSubscriber>>;
-  const names = ['acid-s1', 'acid-s2', 'acid-s3', 'acid-s4', 'acid-s5'];
+  const names = ['acid-s1', 'acid-s2', 'acid-s3', 'acid-s4', 'acid-s5', 'acid-s6'];
   const uids = new Map<string, string>();
 
   const condition = async (name: string): Promise<{ status: string; reason?: string; message?: string } | undefined> => {
@@ -48,7 +48,8 @@ describe('backup-verify at scale: every cluster of a ping, bounded, one verifica
         .makeApiClient(k8s.CustomObjectsApi)
         .createNamespacedCustomObject({ ...PG, namespace: ns.name, body })) as Cluster;
       uids.set(name, created.metadata?.uid ?? '');
-      // acid-s4 misses a segment; acid-s5's backup is two days old; the others are healthy.
+      // acid-s4 misses a segment; acid-s5's backup is two days old; acid-s6 is new, nothing archived yet.
+      if (name === 'acid-s6') continue;
       const segments = segmentNames(0x20, 40).filter((s) => name !== 'acid-s4' || !s.endsWith('30'));
       await writeWalgArchive({
         s3,
@@ -87,6 +88,9 @@ describe('backup-verify at scale: every cluster of a ping, bounded, one verifica
     const s5 = await condition('acid-s5');
     expect(s5).to.include({ status: 'False', reason: 'BackupTooOld' });
     expect(s5?.message).to.match(/is 2d old, older than the policy's 1d 2h/);
+    const s6 = await condition('acid-s6');
+    expect(s6).to.include({ status: 'Unknown', reason: 'AwaitingFirstBackup' });
+    expect(s6?.message).to.match(/^no base backup yet; the cluster is \d+s old \(the policy allows 1d 2h\)$/);
     expect(subscriber.received.map((e) => `${e.type} ${e.subject ?? ''}`).sort()).to.deep.equal(
       [
         `dev.pgfn.backup.failed ${ns.name}/acid-s4`,

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type Postgresql } from '@pgfn/api';
-import { openArchive, type ObjectStore } from '@pgfn/backup-store';
+import { detectLayouts, openArchive, type ObjectStore } from '@pgfn/backup-store';
 import { ClusterLease, clusterLeaseName, mapLimited, setCondition, type EventHandler, type Kit, type Logger } from '@pgfn/fn-runtime';
 import { targetOf } from './events.js';
 import { checkInventory, type InventoryResult } from './inventory.js';
@@ -25,7 +25,7 @@ export interface HandlerDeps extends Pick<Kit, 'kube' | 'now' | 'recordEvent' | 
   readonly holder?: string;
 }
 
-type ClusterOutcome = 'verified' | 'failed' | 'busy' | 'unconfigured' | 'gone';
+type ClusterOutcome = 'verified' | 'failed' | 'pending' | 'busy' | 'unconfigured' | 'gone';
 
 export function createHandler(deps: HandlerDeps): EventHandler {
   return async (event, { log }) => {
@@ -78,7 +78,9 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
   const held = await lease.hold(async () => {
     const started = performance.now();
     const archive = `s3://${located.location.bucket}/${located.location.prefix}`;
-    const inventory = await readInventory({ deps, store: deps.stores(located.location.bucket), prefix: located.location.prefix });
+    const created = cluster.metadata.creationTimestamp === undefined ? undefined : new Date(cluster.metadata.creationTimestamp);
+    const store = deps.stores(located.location.bucket);
+    const inventory = await readInventory({ deps, store, prefix: located.location.prefix, clusterCreated: created });
     const logicalAt = logicalLocation(cluster, config);
     const logical = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
     const durationSeconds = (performance.now() - started) / 1000;
@@ -91,17 +93,25 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
       durationSeconds,
     };
     await report({ deps, cluster, verification });
-    return passed(verification) ? 'verified' : 'failed';
+    return passed(verification) ? 'verified' : inventory.pending === true ? 'pending' : 'failed';
   });
   return held?.value ?? 'busy';
 }
 
 /** The archive's inventory; an unreadable archive (no such bucket, credentials refused) is a failed check that says so. */
-async function readInventory(o: { deps: HandlerDeps; store: ObjectStore; prefix: string }): Promise<InventoryResult> {
+async function readInventory(o: {
+  deps: HandlerDeps;
+  store: ObjectStore;
+  prefix: string;
+  clusterCreated: Date | undefined;
+}): Promise<InventoryResult> {
+  const check = { now: o.deps.now(), policy: o.deps.policy, clusterCreated: o.clusterCreated };
   try {
+    // Nothing archived yet (a new cluster): no backups, no WAL.
+    if ((await detectLayouts(o.store, o.prefix)).length === 0) return checkInventory({ backups: [], segments: [], ...check });
     const archive = await openArchive({ store: o.store, prefix: o.prefix });
     const [backups, segments] = await Promise.all([archive.backups(), archive.walSegments()]);
-    return checkInventory({ backups, segments, now: o.deps.now(), policy: o.deps.policy });
+    return checkInventory({ backups, segments, ...check });
   } catch (err) {
     const detail = `the archive could not be read: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, reason: 'ArchiveUnreadable', detail, segmentsChecked: 0 };
@@ -131,17 +141,20 @@ async function report(o: { deps: HandlerDeps; cluster: Cluster; verification: Ve
   const previous = cluster.status?.conditions?.find((c) => c.type === BACKUP_VERIFIED_CONDITION);
   await setCondition({ kube: deps.kube, object: cluster, condition, now: deps.now() });
   const ok = passed(v);
-  if (!ok || previous?.status !== condition.status || previous.reason !== condition.reason) {
+  const pending = v.inventory.pending === true;
+  if ((!ok && !pending) || previous?.status !== condition.status || previous.reason !== condition.reason) {
     await deps.recordEvent({
       about: cluster,
-      type: ok ? 'Normal' : 'Warning',
-      reason: ok ? 'BackupVerified' : `BackupVerificationFailed`,
+      type: ok || pending ? 'Normal' : 'Warning',
+      reason: ok ? 'BackupVerified' : pending ? 'AwaitingFirstBackup' : 'BackupVerificationFailed',
       message: condition.message,
     });
   }
-  const outcome = ok ? 'verified' : 'failed';
+  const outcome = ok ? 'verified' : pending ? 'pending' : 'failed';
   if (v.inventory.backup !== undefined) deps.metrics.age.set({ namespace: v.namespace, cluster: v.name }, v.inventory.backup.ageSeconds);
   deps.metrics.duration.observe({ outcome }, v.durationSeconds);
   deps.metrics.outcomes.inc({ outcome, reason: condition.reason });
+  // A new cluster awaiting its first backup is not news for subscribers.
+  if (pending) return;
   await deps.emit(ok ? VERIFIED_TYPE : FAILED_TYPE, `${v.namespace}/${v.name}`, eventData(v));
 }

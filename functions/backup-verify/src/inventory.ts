@@ -6,10 +6,20 @@ import { compareSegments, formatLsn, segmentOf, WAL_SEGMENT_BYTES, parseLsn } fr
 import type { BackupPolicy } from './policy.js';
 
 export type InventoryReason =
-  'Verified' | 'ArchiveUnreadable' | 'NoBaseBackup' | 'BackupTooOld' | 'MissingWalSegment' | 'TimelineGap' | 'StaleArchive' | 'WalShort';
+  | 'Verified'
+  | 'AwaitingFirstBackup'
+  | 'ArchiveUnreadable'
+  | 'NoBaseBackup'
+  | 'BackupTooOld'
+  | 'MissingWalSegment'
+  | 'TimelineGap'
+  | 'StaleArchive'
+  | 'WalShort';
 
 export interface InventoryResult {
   readonly ok: boolean;
+  /** Not a failure yet: a new cluster whose first base backup is still within the policy's time. */
+  readonly pending?: boolean;
   readonly reason: InventoryReason;
   /** One sentence naming the problem (or the good news). */
   readonly detail: string;
@@ -123,13 +133,22 @@ export interface InventoryInput {
   readonly segments: readonly WalSegment[];
   readonly now: Date;
   readonly policy: Pick<BackupPolicy, 'maxBackupAgeSeconds' | 'maxArchiveAgeSeconds'>;
+  /** When the cluster was created: a cluster younger than the policy may have no base backup yet. */
+  readonly clusterCreated?: Date;
 }
 
 export function checkInventory(input: InventoryInput): InventoryResult {
   const { now, policy } = input;
   const newestBackup = input.backups[input.backups.length - 1];
-  if (newestBackup === undefined)
+  if (newestBackup === undefined) {
+    const clusterAge = input.clusterCreated === undefined ? Infinity : (now.getTime() - input.clusterCreated.getTime()) / 1000;
+    if (clusterAge <= policy.maxBackupAgeSeconds) {
+      const allowed = formatAge(policy.maxBackupAgeSeconds);
+      const detail = `no base backup yet; the cluster is ${formatAge(clusterAge)} old (the policy allows ${allowed})`;
+      return { ok: false, pending: true, reason: 'AwaitingFirstBackup', detail, segmentsChecked: 0 };
+    }
     return { ok: false, reason: 'NoBaseBackup', detail: 'no completed base backup in the archive', segmentsChecked: 0 };
+  }
   const ageSeconds = (now.getTime() - newestBackup.finishTime.getTime()) / 1000;
   const backup = {
     id: newestBackup.id,

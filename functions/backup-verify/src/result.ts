@@ -43,7 +43,7 @@ export function conditionOf(v: Verification): ConditionInput {
   const { reason, detail } = headline(v);
   return {
     type: BACKUP_VERIFIED_CONDITION,
-    status: passed(v) ? 'True' : 'False',
+    status: passed(v) ? 'True' : v.inventory.pending === true ? 'Unknown' : 'False',
     reason,
     message: passed(v) ? `verified${figures}` : `${detail}${figures}`,
   };
