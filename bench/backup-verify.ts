@@ -52,7 +52,7 @@ try {
   console.log(`| of which listing the bucket | ${figures.listMedianSeconds.toFixed(2)} s |`);
   console.log(`| of which the continuity check | ${figures.checkMedianMs.toFixed(1)} ms |`);
   console.log(`| every run verified all segments | ${figures.allVerified} |`);
-  console.log('| restore-test duration vs the bare tool | not measured: the restore test is not implemented |');
+  console.log('| restore-test duration vs the bare tool | not measured yet |');
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'backup-verify.json'), `${JSON.stringify(figures, null, 2)}\n`);

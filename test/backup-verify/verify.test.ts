@@ -16,6 +16,7 @@ import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
 import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
 import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from '../backups/support.js';
+import { restoreJob } from '../../functions/backup-verify/src/restore-job.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
 
 type Cluster = Postgresql &
@@ -153,12 +154,19 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
     expect(c).to.include({ status: 'True', reason: 'Verified' });
     const figures =
       `^verified: base backup ${newest?.id ?? '?'}, \\d+[sm].* old, [\\d.]+ [KM]iB stored; recoverable to \\d+/[0-9A-F]+ ` +
-      '.*; logical backup \\d{10}\\.sql\\.gz, \\d+[sm].* old, [\\d.]+ [KM]?i?B$';
+      '.*; restore test \\d+[sm].*: restored to [-0-9T:.+]+: marker found, \\d+ catalog indexes pass amcheck' +
+      '; logical backup \\d{10}\\.sql\\.gz, \\d+[sm].* old, [\\d.]+ [KM]?i?B$';
     expect(c?.message).to.match(new RegExp(figures));
     const event = subscriber.received.find((e) => e.type === 'dev.pgfn.backup.verified');
     expect(event?.subject).to.equal(`${ns.name}/${NAME}`);
     expect(event?.data).to.deep.include({ namespace: ns.name, name: NAME, outcome: 'verified', reason: 'Verified' });
     expect((event?.data['backup'] as { id: string }).id).to.equal(newest?.id);
+    expect((event?.data['restore'] as { ok: boolean }).ok).to.equal(true);
+    // The scratch instance is gone.
+    const left = await kc
+      .makeApiClient(k8s.BatchV1Api)
+      .listNamespacedJob({ namespace: ns.name, labelSelector: `pgfn.dev/restore-test-of=${NAME}` });
+    expect(left.items).to.deep.equal([]);
     expect((event?.data['logical'] as { key: string }).key).to.match(/\/logical_backups\/\d{10}\.sql\.gz$/);
     expect(event?.data['segmentsChecked']).to.be.greaterThan(3);
     const metrics = await verify.registryText();
@@ -167,6 +175,42 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
     expect(metrics).to.include('pgfn_backup_verify_duration_seconds_count{fn="backup-verify",outcome="verified"} 1');
     const events = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({ namespace: ns.name });
     expect(events.items.some((e) => e.reason === 'BackupVerified' && e.involvedObject.name === NAME)).to.equal(true);
+  });
+
+  it('a scratch instance left by a run that died mid-restore is removed, and the cluster verified again', async () => {
+    // What a killed run leaves: its scratch Job, restoring, and the pod the node agent runs for it.
+    const statefulSet = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedStatefulSet({ namespace: ns.name, name: NAME });
+    const leftover = restoreJob({
+      cluster: await cluster(),
+      statefulSet,
+      config,
+      targetTime: new Date().toISOString(),
+      deadlineSeconds: 600,
+    });
+    await kc.makeApiClient(k8s.BatchV1Api).createNamespacedJob({ namespace: ns.name, body: leftover });
+    const leftoverUid = (
+      await kc.makeApiClient(k8s.BatchV1Api).readNamespacedJob({ namespace: ns.name, name: leftover.metadata?.name ?? '' })
+    ).metadata?.uid;
+    await eventually(
+      'the leftover scratch pod',
+      async () => {
+        const pods = await kc
+          .makeApiClient(k8s.CoreV1Api)
+          .listNamespacedPod({ namespace: ns.name, labelSelector: `pgfn.dev/restore-test-of=${NAME}` });
+        return pods.items.length > 0 ? true : undefined;
+      },
+      60_000,
+      1000,
+    );
+    await requestVerification(verify);
+    const c = await condition();
+    expect(c).to.include({ status: 'True', reason: 'Verified' });
+    expect(c?.message).to.match(/restore test .*: restored to .*: marker found/);
+    const jobs = await kc
+      .makeApiClient(k8s.BatchV1Api)
+      .listNamespacedJob({ namespace: ns.name, labelSelector: `pgfn.dev/restore-test-of=${NAME}` });
+    expect(jobs.items.map((j) => j.metadata?.uid)).to.not.include(leftoverUid);
+    expect(jobs.items).to.deep.equal([]);
   });
 
   it('no base backup younger than the policy: fails with the age', async () => {

@@ -12,6 +12,7 @@ import { archiveLocation, logicalLocation } from './location.js';
 import { checkLogical, type LogicalResult } from './logical.js';
 import type { BackupMetrics } from './metrics.js';
 import type { BackupPolicy } from './policy.js';
+import { runRestoreTest } from './restore-run.js';
 import { BACKUP_VERIFIED_CONDITION, conditionOf, eventData, FAILED_TYPE, passed, VERIFIED_TYPE, type Verification } from './result.js';
 
 type Cluster = Postgresql & KubernetesObject & { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
@@ -75,12 +76,16 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
     holder: o.holder,
     durationSeconds: 60,
   });
-  const held = await lease.hold(async () => {
+  const held = await lease.hold(async (signal) => {
     const started = performance.now();
     const archive = `s3://${located.location.bucket}/${located.location.prefix}`;
     const created = cluster.metadata.creationTimestamp === undefined ? undefined : new Date(cluster.metadata.creationTimestamp);
     const store = deps.stores(located.location.bucket);
     const inventory = await readInventory({ deps, store, prefix: located.location.prefix, clusterCreated: created });
+    const restore =
+      inventory.ok && deps.policy.restoreTest
+        ? await runRestoreTest({ kube: deps.kube, cluster, config, timeoutSeconds: deps.policy.restoreTimeoutSeconds, signal })
+        : undefined;
     const logicalAt = logicalLocation(cluster, config);
     const logical = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
     const durationSeconds = (performance.now() - started) / 1000;
@@ -90,6 +95,7 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
       archive,
       inventory,
       ...(logical === undefined ? {} : { logical }),
+      ...(restore === undefined ? {} : { restore }),
       durationSeconds,
     };
     await report({ deps, cluster, verification });

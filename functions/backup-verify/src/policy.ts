@@ -9,6 +9,10 @@ export interface BackupPolicy {
   readonly maxArchiveAgeSeconds: number;
   /** Clusters verified at once in one invocation (PGFN_VERIFY_CONCURRENCY, default 4). */
   readonly concurrency: number;
+  /** Whether a passed inventory is followed by a restore test (PGFN_RESTORE_TEST, default true). */
+  readonly restoreTest: boolean;
+  /** How long a restore test may take (PGFN_RESTORE_TIMEOUT_SECONDS, default 1800). */
+  readonly restoreTimeoutSeconds: number;
 }
 
 const HOUR = 3600;
@@ -18,5 +22,7 @@ export function policyFromEnv(env: NodeJS.ProcessEnv): BackupPolicy {
     maxBackupAgeSeconds: (positiveNumber(env, 'PGFN_BACKUP_MAX_AGE_HOURS') ?? 26) * HOUR,
     maxArchiveAgeSeconds: (positiveNumber(env, 'PGFN_WAL_MAX_AGE_HOURS') ?? 26) * HOUR,
     concurrency: Math.floor(positiveNumber(env, 'PGFN_VERIFY_CONCURRENCY') ?? 4),
+    restoreTest: env['PGFN_RESTORE_TEST'] !== 'false',
+    restoreTimeoutSeconds: positiveNumber(env, 'PGFN_RESTORE_TIMEOUT_SECONDS') ?? 1800,
   };
 }

@@ -3,6 +3,7 @@
 import type { ConditionInput } from '@pgfn/fn-runtime';
 import { formatAge, formatBytes, type InventoryResult } from './inventory.js';
 import type { LogicalResult } from './logical.js';
+import type { RestoreResult } from './restore-run.js';
 
 export const BACKUP_VERIFIED_CONDITION = 'BackupVerified';
 export const VERIFIED_TYPE = 'dev.pgfn.backup.verified';
@@ -16,16 +17,19 @@ export interface Verification {
   readonly inventory: InventoryResult;
   /** When the cluster has logical backups. */
   readonly logical?: LogicalResult;
+  /** When one ran. */
+  readonly restore?: RestoreResult;
   readonly durationSeconds: number;
 }
 
 /** Both checks passed (a cluster without logical backups passes that one). */
 export function passed(v: Verification): boolean {
-  return v.inventory.ok && (v.logical?.ok ?? true);
+  return v.inventory.ok && (v.restore?.ok ?? true) && (v.logical?.ok ?? true);
 }
 
 /** The reason and sentence of the first failed check, else of the inventory. */
 function headline(v: Verification): { reason: string; detail: string } {
+  if (v.inventory.ok && v.restore !== undefined && !v.restore.ok) return { reason: v.restore.reason, detail: v.restore.detail };
   if (!v.inventory.ok || v.logical === undefined || v.logical.ok) return { reason: v.inventory.reason, detail: v.inventory.detail };
   return { reason: v.logical.reason, detail: v.logical.detail };
 }
@@ -38,6 +42,7 @@ export function conditionOf(v: Verification): ConditionInput {
   }
   if (inv.reached !== undefined)
     parts.push(`recoverable to ${inv.reached.lsn} (segment ${inv.reached.segment}, archived ${inv.reached.archivedAt})`);
+  if (v.restore?.ok === true) parts.push(`restore test ${formatAge(v.restore.durationSeconds)}: ${v.restore.detail}`);
   if (v.logical?.ok === true) parts.push(v.logical.detail);
   const figures = parts.length > 0 ? `: ${parts.join('; ')}` : '';
   const { reason, detail } = headline(v);
@@ -71,6 +76,7 @@ export function eventData(v: Verification): Record<string, unknown> {
           },
     reached: inv.reached ?? null,
     logical: v.logical?.dump ?? null,
+    restore: v.restore === undefined ? null : { ok: v.restore.ok, detail: v.restore.detail, durationSeconds: v.restore.durationSeconds },
     segmentsChecked: inv.segmentsChecked,
     durationSeconds: v.durationSeconds,
   };
