@@ -49,16 +49,21 @@ export async function removeScratch(o: Pick<RestoreRun, 'kube' | 'cluster' | 'co
   const scratch = scratchName(name);
   const job = await o.kube.get<V1Job & KubernetesObject>({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: scratch });
   if (job !== undefined) await o.kube.delete({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: scratch });
-  const pods = await o.kube.list<V1Pod & KubernetesObject>('v1', 'Pod', namespace, `${RESTORE_TEST_LABEL}=${name}`);
+  const podsOf = (): Promise<(V1Pod & KubernetesObject)[]> =>
+    o.kube.list<V1Pod & KubernetesObject>('v1', 'Pod', namespace, `${RESTORE_TEST_LABEL}=${name}`);
+  const pods = await podsOf();
   for (const p of pods) await o.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: p.metadata?.name ?? '' });
+  // Patroni's objects go once its pods are gone: a Patroni still stopping would write them again, and
+  // the next scratch instance would find a leader key and never bootstrap.
+  for (let i = 0; i < 120; i++) {
+    const [job, left] = await Promise.all([o.kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: scratch }), podsOf()]);
+    if (job === undefined && left.length === 0) break;
+    await sleep(500);
+  }
   for (const kind of ['Endpoints', 'ConfigMap', 'Service']) {
     for (const x of await o.kube.list<KubernetesObject>('v1', kind, namespace, `${o.config.clusterNameLabel}=${scratch}`)) {
       await o.kube.delete({ apiVersion: 'v1', kind, namespace, name: x.metadata?.name ?? '' });
     }
-  }
-  for (let i = 0; i < 60; i++) {
-    if ((await o.kube.get({ apiVersion: 'batch/v1', kind: 'Job', namespace, name: scratch })) === undefined) break;
-    await sleep(500);
   }
   return job !== undefined || pods.length > 0;
 }
