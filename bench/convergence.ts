@@ -113,7 +113,7 @@ function expectedObjects(c: string): string[] {
  * Waits until the side has made no request for QUIET_MS (its audit log stops growing) and `extra`
  * holds; returns the audit log offset there.
  */
-async function quiet(stack: BenchStack, extra: () => Promise<boolean> = async () => true, limitMs = 300_000): Promise<number> {
+async function quiet(stack: BenchStack, extra: () => Promise<boolean> = () => Promise.resolve(true), limitMs = 300_000): Promise<number> {
   const deadline = Date.now() + limitMs;
   let last = auditOffset(stack.auditLog);
   let since = Date.now();
@@ -156,10 +156,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     cleanups.push(() => tracker.stop());
     const identity = await stack.side(side === 'pgfn' ? 'pgfn-bench' : 'zalando-bench');
     const qps = zalandoQpsOf(side) ?? undefined;
-    const apiserverCpu = new TreeSampler(
-      () => [stack.operatorApiserver.pid],
-      () => 'apiserver',
-    );
+    const apiserverCpu = new TreeSampler({ roots: () => [stack.operatorApiserver.pid], name: () => 'apiserver' });
     apiserverCpu.start();
 
     // Start-up: everything the side does before the first manifest arrives.
@@ -190,12 +187,12 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     }
     const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? 0].filter((p) => p > 0);
     const fnByPid = new Map<number, string>();
-    const sampler = new TreeSampler(
+    const sampler = new TreeSampler({
       roots,
-      componentName(roots, fnByPid),
-      (p) => ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild' ? 'broker' : 'operator'),
-      true,
-    );
+      name: componentName(roots, fnByPid),
+      group: (p) => ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild' ? 'broker' : 'operator'),
+      fromBirth: true,
+    });
     sampler.start();
     /** CPU seconds of the operator's processes so far (pgfn's local broker stand-in left out). */
     const operatorCpu = (): number => {

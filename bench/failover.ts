@@ -54,13 +54,16 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
-async function roles(
-  kc: KubeConfig,
-  ns: string,
-  cluster: string,
-  replicas: number,
-  not?: string,
-): Promise<{ master: MemberView; replicas: MemberView[] }> {
+interface RolesWanted {
+  readonly kc: KubeConfig;
+  readonly ns: string;
+  readonly cluster: string;
+  readonly replicas: number;
+  /** A pod that must not be the master (the one just disrupted). */
+  readonly not?: string;
+}
+
+async function roles({ kc, ns, cluster, replicas, not }: RolesWanted): Promise<{ master: MemberView; replicas: MemberView[] }> {
   return until(
     `one master and ${replicas} replicas`,
     async () => {
@@ -92,16 +95,19 @@ async function client(ip: string, password: string): Promise<pg.Client> {
 }
 
 /** Runs one disruption with a writer and returns the write gap after it and the rows lost. */
-async function disrupt(
-  kc: KubeConfig,
-  agent: NodeAgent,
-  cluster: SpiloCluster,
-  table: string,
-  act: (master: MemberView) => Promise<void>,
-  otherMaster: boolean,
-): Promise<{ gap: number; lost: number }> {
+interface Disruption {
+  readonly kc: KubeConfig;
+  readonly agent: NodeAgent;
+  readonly cluster: SpiloCluster;
+  readonly table: string;
+  readonly act: (master: MemberView) => void | Promise<void>;
+  /** Whether another pod must become master afterwards. */
+  readonly otherMaster: boolean;
+}
+
+async function disrupt({ kc, agent, cluster, table, act, otherMaster }: Disruption): Promise<{ gap: number; lost: number }> {
   const ns = cluster.namespace;
-  const before = await roles(kc, ns, cluster.name, 2);
+  const before = await roles({ kc, ns, cluster: cluster.name, replicas: 2 });
   const password = cluster.password('postgres');
   const writer = new FailoverWriter({ resolver: agent.resolver, host: `${cluster.name}.${ns}.svc`, user: 'postgres', password, table });
   await writer.start();
@@ -109,15 +115,15 @@ async function disrupt(
     await sleep(3000);
     const at = Date.now();
     await act(before.master);
-    const after = otherMaster ? await roles(kc, ns, cluster.name, 1, before.master.name) : undefined;
+    const after = otherMaster ? await roles({ kc, ns, cluster: cluster.name, replicas: 1, not: before.master.name }) : undefined;
     await until(
       'writes after the disruption',
-      async () => (writer.acks.some((a) => a.at > at + 200 && (after === undefined || a.server === after.master.ip)) ? true : undefined),
+      () => Promise.resolve(writer.acks.some((a) => a.at > at + 200 && (after === undefined || a.server === after.master.ip)) || undefined),
       300_000,
     );
     await sleep(2000);
     await writer.stop();
-    const current = await roles(kc, ns, cluster.name, 2);
+    const current = await roles({ kc, ns, cluster: cluster.name, replicas: 2 });
     const c = await client(current.master.ip ?? '', password);
     try {
       return { gap: writer.maxGapMs(at), lost: (await writer.missing(c)).length };
@@ -155,37 +161,37 @@ async function measure(kc: KubeConfig, agent: NodeAgent, profile: Profile, run: 
       100,
     );
     const bootstrapToWritesMs = Date.now() - started;
-    const graceful = await disrupt(
+    const graceful = await disrupt({
       kc,
       agent,
       cluster,
-      'graceful_probe',
-      async (m) => {
+      table: 'graceful_probe',
+      act: async (m) => {
         await core.deleteNamespacedPod({ name: m.name, namespace: ns });
       },
-      true,
-    );
+      otherMaster: true,
+    });
     const holdMs = Math.max(profile.patroni.ttl * 3, 30) * 1000;
-    const crash = await disrupt(
+    const crash = await disrupt({
       kc,
       agent,
       cluster,
-      'crash_probe',
-      async (m) => {
+      table: 'crash_probe',
+      act: (m) => {
         agent.crash(ns, m.name, { holdMs });
       },
-      true,
-    );
-    const restart = await disrupt(
+      otherMaster: true,
+    });
+    const restart = await disrupt({
       kc,
       agent,
       cluster,
-      'restart_probe',
-      async (m) => {
+      table: 'restart_probe',
+      act: (m) => {
         agent.crash(ns, m.name);
       },
-      false,
-    );
+      otherMaster: false,
+    });
     await kc.makeApiClient(AppsV1Api).deleteNamespacedStatefulSet({ name: cluster.name, namespace: ns });
     await until('pods gone', async () => ((await clusterMembers(kc, ns, cluster.name)).length === 0 ? true : undefined), 300_000, 500);
     await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns });
@@ -243,15 +249,24 @@ async function main(): Promise<void> {
   const lines = [
     `Failover on the node agent: 3 instances, a writer committing every 50 ms (median of ${runs} run${runs === 1 ? '' : 's'}).`,
     '',
-    '| Patroni timings | apply → master accepts writes | write gap, master pod deleted | write gap, master crashed and held down | write gap, master crashed and restarted at once | acknowledged rows lost |',
+    [
+      '| Patroni timings | apply → master accepts writes | write gap, master pod deleted',
+      'write gap, master crashed and held down | write gap, master crashed and restarted at once | acknowledged rows lost |',
+    ].join(' | '),
     '|---|---|---|---|---|---|',
   ];
   for (const profile of profiles) {
     const mine = figures.filter((f) => f.profile === profile.name);
     const m = (k: keyof Figures): number => median(mine.map((f) => f[k] as number));
-    lines.push(
-      `| ${profile.name} | ${seconds(m('bootstrapToWritesMs'))} | ${seconds(m('gracefulGapMs'))} | ${seconds(m('crashGapMs'))} | ${seconds(m('crashRestartGapMs'))} | ${mine.reduce((n, f) => n + f.lostRows, 0)} |`,
-    );
+    const cells = [
+      profile.name,
+      seconds(m('bootstrapToWritesMs')),
+      seconds(m('gracefulGapMs')),
+      seconds(m('crashGapMs')),
+      seconds(m('crashRestartGapMs')),
+      mine.reduce((n, f) => n + f.lostRows, 0),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   console.log(lines.join('\n'));
   console.log(JSON.stringify({ date: new Date().toISOString(), runs, figures }, null, 2));

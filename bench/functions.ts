@@ -57,25 +57,37 @@ const EVENT_BODY = JSON.stringify({
 });
 
 /** Node's own HTTP server answering 200: the least a Node function can cost. */
-const BARE = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(Number(process.env.PORT), '127.0.0.1');`;
+const BARE = [
+  "require('node:http')",
+  ".createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); })",
+  ".listen(Number(process.env.PORT), '127.0.0.1');",
+].join('');
 
-async function oneStart(
-  name: string,
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-  i: number,
-): Promise<Start> {
-  const port = await freePort();
-  const proc = new BenchProcess(
+/** One way of starting a function process. */
+interface Launch {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly logDir: string;
+}
+
+function spawnOn(launch: Launch, port: number, logSuffix: string): BenchProcess {
+  const { name, command, args, env, logDir } = launch;
+  return new BenchProcess({
     name,
-    join(logDir, `${name.replace(/\W+/g, '-')}-${i}.log`),
+    logFile: join(logDir, `${name.replace(/\W+/g, '-')}-${logSuffix}.log`),
     command,
     args,
-    { ...env, PORT: String(port), HOST: '127.0.0.1' },
-    { cwd: repoRoot },
-  );
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    cwd: repoRoot,
+  });
+}
+
+async function oneStart(launch: Launch, i: number): Promise<Start> {
+  const { name } = launch;
+  const port = await freePort();
+  const proc = spawnOn(launch, port, String(i));
   const url = `http://127.0.0.1:${port}/`;
   try {
     for (;;) {
@@ -101,23 +113,10 @@ async function oneStart(
 }
 
 /** Time until the port accepts a connection (separately from answering, which may need the API). */
-async function listening(
-  name: string,
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-  i: number,
-): Promise<number> {
+async function listening(launch: Launch, i: number): Promise<number> {
+  const { name } = launch;
   const port = await freePort();
-  const proc = new BenchProcess(
-    name,
-    join(logDir, `${name.replace(/\W+/g, '-')}-listen-${i}.log`),
-    command,
-    args,
-    { ...env, PORT: String(port), HOST: '127.0.0.1' },
-    { cwd: repoRoot },
-  );
+  const proc = spawnOn(launch, port, `listen-${i}`);
   try {
     for (;;) {
       if (!proc.running || performance.now() - proc.startedAt > 60_000) throw new Error(`${name} never listened:\n${proc.tail(20)}`);
@@ -145,22 +144,24 @@ interface Row {
   peakRssMiB: number;
 }
 
-async function measure(
-  fn: string,
-  variant: string,
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  logDir: string,
-  bundle?: string,
-): Promise<Row> {
+interface Measured {
+  readonly fn: string;
+  readonly variant: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The bundle file whose size to report, if any. */
+  readonly bundle?: string;
+}
+
+async function measure({ fn, variant, command, args, bundle }: Measured, base: Pick<Launch, 'env' | 'logDir'>): Promise<Row> {
+  const launch: Launch = { name: `${fn} ${variant}`, command, args, ...base };
   const starts: Start[] = [];
   const listens: number[] = [];
   // One unmeasured start warms the page cache, as on a node that has pulled the image.
-  await oneStart(`${fn} ${variant}`, command, args, env, logDir, -1);
+  await oneStart(launch, -1);
   for (let i = 0; i < runs; i++) {
-    starts.push(await oneStart(`${fn} ${variant}`, command, args, env, logDir, i));
-    listens.push(await listening(`${fn} ${variant}`, command, args, env, logDir, i));
+    starts.push(await oneStart(launch, i));
+    listens.push(await listening(launch, i));
   }
   const answers = starts.map((s) => s.firstAnswerMs);
   return {
@@ -182,16 +183,20 @@ try {
   const logDir = mkdtempSync(join(tmpdir(), 'pgfn-bench-fn-'));
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], KUBECONFIG: cp.kubeconfig, LOG_LEVEL: 'info' };
   const bundles = await bundleAll(fns);
-  const rows: Row[] = [await measure('(bare node:http server)', 'floor', process.execPath, ['-e', BARE], env, logDir)];
+  const base = { env, logDir };
+  const node = process.execPath;
+  const rows: Row[] = [await measure({ fn: '(bare node:http server)', variant: 'floor', command: node, args: ['-e', BARE] }, base)];
   for (const fn of fns) {
+    const bundle = bundles[fn];
     if (variants.has('bundled'))
-      rows.push(await measure(fn, 'bundled (image)', process.execPath, [bundles[fn] ?? ''], env, logDir, bundles[fn]));
-    if (variants.has('tsx'))
-      rows.push(
-        await measure(fn, 'tsx (npm run fn)', process.execPath, ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn], env, logDir),
-      );
+      rows.push(await measure({ fn, variant: 'bundled (image)', command: node, args: [bundle ?? ''], bundle }, base));
+    if (variants.has('tsx')) {
+      const args = ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn];
+      rows.push(await measure({ fn, variant: 'tsx (npm run fn)', command: node, args }, base));
+    }
   }
-  for (const [label, file] of compare) rows.push(await measure(label, 'bundled (compare)', process.execPath, [file], env, logDir, file));
+  for (const [label, file] of compare)
+    rows.push(await measure({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file }, base));
   console.log(
     table(
       [

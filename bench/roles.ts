@@ -94,7 +94,8 @@ try {
   const rows = [row('first run', first), row('no-op run', noop)];
   const headers = Object.keys(rows[0] ?? {});
   console.log(
-    `\nSync of ${first.roles} roles (${USERS} manifest users, ${PREPARED_DATABASES} prepared databases, system and pooler users) and ${PLAIN_DATABASES + PREPARED_DATABASES} databases, PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}\n`,
+    `\nSync of ${first.roles} roles (${USERS} manifest users, ${PREPARED_DATABASES} prepared databases, system and pooler users)` +
+      ` and ${PLAIN_DATABASES + PREPARED_DATABASES} databases, PostgreSQL 15 (fsync off), ${new Date().toISOString().slice(0, 10)}\n`,
   );
   console.log(`| ${headers.join(' | ')} |`);
   console.log(`| ${headers.map(() => '---').join(' | ')} |`);

@@ -8,16 +8,8 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlane, S3Server, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
-import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
+import { DEFAULT_NODE_CAPACITY, startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
-
-const CLUSTER_LABEL = 'cluster-name=acid-minimal';
-const CONNECT = [
-  'PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do ' +
-    "-o jsonpath='{.data.password}' | base64 -d) \\",
-  '            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master ' +
-    "-o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require\"",
-].join('\n');
 
 const existing = readClusterState();
 if (existing !== undefined && isAlive(existing.owner)) {
@@ -115,6 +107,11 @@ try {
     kubeconfig: cp.kubeconfig,
     dataDir: join(dir, 'node-agent', 'data'),
     logDir: join(dir, 'logs', 'node-agent'),
+    // PGFN_NODE_CPU / PGFN_NODE_MEMORY: what the local node advertises (default generous: 64 CPUs, 256Gi).
+    capacity: {
+      cpu: process.env['PGFN_NODE_CPU'] ?? DEFAULT_NODE_CAPACITY.cpu,
+      memory: process.env['PGFN_NODE_MEMORY'] ?? DEFAULT_NODE_CAPACITY.memory,
+    },
   });
 
   // Each function and each source runs with exactly the RBAC shipped in knative/.
@@ -142,9 +139,8 @@ try {
   const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
-  console.log(
-    `\n${await cp.kubectl(['get', 'postgresql,statefulset,service,endpoints,secret,pdb,pod', '-n', 'default', '-l', CLUSTER_LABEL])}`,
-  );
+  const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
+  console.log(`\n${await cp.kubectl(['get', kinds, '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
@@ -154,7 +150,10 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
             WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/,
             logical backups in s3://pgfn-logical/spilo/<cluster>/<uid>/logical_backups/.
-  Connect:  ${CONNECT}
+  Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\
+                           -o jsonpath='{.data.password}' | base64 -d) \\
+            psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master \\
+                           -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);

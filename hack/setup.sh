@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pgfn's local stack and tests need on a fresh Debian machine, and nothing twice:
-# Debian packages, the Go-built control-plane binaries (cached in ~/.cache/pgfn), node_modules.
+# Debian packages, the Go-built control-plane binaries (cached in ~/.cache/pgfn), node_modules, and
+# Zalando's operator (the differential test's oracle, cached there too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,3 +52,7 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+start=$(date +%s)
+node --import tsx hack/build-zalando.ts
+log "Zalando's operator ready ($(($(date +%s) - start)) s)"

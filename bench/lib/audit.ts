@@ -69,9 +69,7 @@ export function readAudit(file: string, user: string, from: number, to?: number)
     if (verb === 'watch' ? e.stage !== 'ResponseStarted' : e.stage !== 'ResponseComplete') continue;
     const ref = e.objectRef;
     const resource =
-      ref?.resource === undefined
-        ? ((e.requestURI ?? '?').split('?')[0] ?? '?')
-        : `${ref.apiGroup === undefined || ref.apiGroup === '' ? '' : `${ref.apiGroup}/`}${ref.resource}${ref.subresource === undefined ? '' : `/${ref.subresource}`}`;
+      ref?.resource === undefined ? ((e.requestURI ?? '?').split('?')[0] ?? '?') : resourcePath({ ...ref, resource: ref.resource });
     const code = e.responseStatus?.code ?? 0;
     const key = `${verb} ${resource} ${code}`;
     out.set(key, { verb, resource, code, count: (out.get(key)?.count ?? 0) + 1 });
@@ -129,4 +127,10 @@ export function summarise(counts: RequestCounts): RequestSummary {
   }
   const sorted = (m: Map<string, number>): Record<string, number> => Object.fromEntries([...m].sort((a, b) => b[1] - a[1]));
   return { requests, writes, watches, conflicts, throttled, errors, byVerb: sorted(byVerb), byVerbResource: sorted(byVerbResource) };
+}
+
+/** `group/resource/subresource` of an audit event's object reference (the core group has no prefix). */
+function resourcePath(ref: { apiGroup?: string; resource: string; subresource?: string }): string {
+  const group = ref.apiGroup === undefined || ref.apiGroup === '' ? '' : `${ref.apiGroup}/`;
+  return `${group}${ref.resource}${ref.subresource === undefined ? '' : `/${ref.subresource}`}`;
 }

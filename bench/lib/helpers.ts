@@ -75,11 +75,13 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
   pods.on('add', label);
   pods.on('update', label);
 
+  let stopped = false;
   for (const informer of [claims, pods] as k8s.Informer<k8s.KubernetesObject>[]) {
-    // client-node's informer stops on a watch error; start it again (it re-lists).
+    // client-node's informer stops on a watch error; start it again (it re-lists), until stop():
+    // stopping aborts the watch, which reports an error too, and a restart then would never end.
     informer.on('error', () =>
       setTimeout(() => {
-        void informer.start().catch(() => undefined);
+        if (!stopped) void informer.start().catch(() => undefined);
       }, 500),
     );
     await informer.start();
@@ -89,6 +91,7 @@ export async function startHelpers(kc: k8s.KubeConfig, namespace: string): Promi
     podsLabelled: () => labelled,
     podsReadied: () => readied,
     stop: async () => {
+      stopped = true;
       clearInterval(heartbeat);
       await claims.stop();
       await pods.stop();

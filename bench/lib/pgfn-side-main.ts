@@ -75,7 +75,7 @@ async function stats(): Promise<SideStats> {
     idle: await brokerIdle(),
     coldStarts: pipeline.supervisor.coldStarts().map((c) => ({ fn: c.fn, spawnToFirstResponseMs: c.spawnToFirstResponseMs })),
     functionPids: Object.fromEntries(
-      pipeline.supervisor.names.map((fn) => [fn, pipeline.supervisor.pid(fn) ?? 0]).filter(([, pid]) => pid !== 0),
+      pipeline.supervisor.names.map((fn): [string, number] => [fn, pipeline.supervisor.pid(fn) ?? 0]).filter(([, pid]) => pid !== 0),
     ),
     adapterPids: Object.fromEntries(pipeline.adapters.map((a) => [a.name, a.pid ?? 0])),
     skippedTriggers: pipeline.broker.skipped,

@@ -58,14 +58,15 @@ export class PgfnSide {
       // The same configuration source as Zalando's operator; functions log at info, as in the image.
       env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
     };
-    const proc = new BenchProcess(
-      'pgfn-side',
-      join(opts.logDir, 'side.log'),
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'bench/lib/pgfn-side-main.ts')],
-      { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config) },
-      { cwd: repoRoot, ipc: true },
-    );
+    const proc = new BenchProcess({
+      name: 'pgfn-side',
+      logFile: join(opts.logDir, 'side.log'),
+      command: process.execPath,
+      args: ['--import', 'tsx', join(repoRoot, 'bench/lib/pgfn-side-main.ts')],
+      env: { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config) },
+      cwd: repoRoot,
+      ipc: true,
+    });
     let ready = false;
     proc.ipc.once('message', (m) => {
       ready = (m as { ready?: boolean }).ready === true;
@@ -105,7 +106,7 @@ export class PgfnSide {
   private async request(req: SideRequest): Promise<Record<string, unknown>> {
     const seq = ++this.seq;
     const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
-      this.replies.set(seq, (msg) => (msg['error'] === undefined ? resolve(msg) : reject(new Error(String(msg['error'])))));
+      this.replies.set(seq, (msg) => (msg['error'] === undefined ? resolve(msg) : reject(new Error(JSON.stringify(msg['error'])))));
       void this.proc.exited.then(() => reject(new Error(`the pgfn side exited:\n${this.proc.tail(20)}`)));
     });
     this.proc.ipc.send({ ...req, seq });

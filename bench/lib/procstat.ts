@@ -84,6 +84,18 @@ export interface TreeUsage {
  * Samples a process tree every `everyMs`: CPU seconds since start() and peak RSS. A process that
  * exits keeps the CPU of its last sample (its parent's cutime covers it once reaped).
  */
+export interface TreeSamplerOptions {
+  /** The tree's roots now (they may change, e.g. an operator restarted). */
+  readonly roots: () => readonly number[];
+  /** A component name per process, applied when usage is computed. */
+  readonly name: (s: ProcSample) => string;
+  /** A group per process, applied at each sample (for peak RSS per group); one group by default. */
+  readonly group?: (s: ProcSample) => string;
+  /** Count each process's CPU from its start rather than from start(). */
+  readonly fromBirth?: boolean;
+  readonly everyMs?: number;
+}
+
 export class TreeSampler {
   private timer: NodeJS.Timeout | undefined;
   /** CPU and reaped-children CPU of each process when first seen (zero when counted from birth). */
@@ -94,19 +106,19 @@ export class TreeSampler {
   private readonly peakByGroup = new Map<string, number>();
   private samples = 0;
 
-  /**
-   * @param roots the tree's roots now (they may change, e.g. an operator restarted)
-   * @param name a component name per process, applied when usage is computed
-   * @param group a group per process, applied at each sample (for peak RSS per group)
-   * @param fromBirth count each process's CPU from its start rather than from start()
-   */
-  constructor(
-    private readonly roots: () => readonly number[],
-    private readonly name: (s: ProcSample) => string,
-    private readonly group: (s: ProcSample) => string = () => 'all',
-    private readonly fromBirth = false,
-    private readonly everyMs = 1000,
-  ) {}
+  private readonly roots: () => readonly number[];
+  private readonly name: (s: ProcSample) => string;
+  private readonly group: (s: ProcSample) => string;
+  private readonly fromBirth: boolean;
+  private readonly everyMs: number;
+
+  constructor(opts: TreeSamplerOptions) {
+    this.roots = opts.roots;
+    this.name = opts.name;
+    this.group = opts.group ?? (() => 'all');
+    this.fromBirth = opts.fromBirth ?? false;
+    this.everyMs = opts.everyMs ?? 1000;
+  }
 
   start(): void {
     if (!this.fromBirth)

@@ -33,14 +33,20 @@ export interface Side {
  * one (ADR 0008).
  */
 export class BenchStack {
-  private constructor(
-    readonly cp: ControlPlane,
-    readonly operatorApiserver: BenchProcess,
-    readonly operatorServer: string,
-    readonly admin: k8s.KubeConfig,
-    /** Audit log (JSON lines) of the operator-facing apiserver: the side's requests only. */
-    readonly auditLog: string,
-  ) {}
+  readonly cp: ControlPlane;
+  readonly operatorApiserver: BenchProcess;
+  readonly operatorServer: string;
+  readonly admin: k8s.KubeConfig;
+  /** Audit log (JSON lines) of the operator-facing apiserver: the side's requests only. */
+  readonly auditLog: string;
+
+  private constructor(parts: Pick<BenchStack, 'cp' | 'operatorApiserver' | 'operatorServer' | 'admin' | 'auditLog'>) {
+    this.cp = parts.cp;
+    this.operatorApiserver = parts.operatorApiserver;
+    this.operatorServer = parts.operatorServer;
+    this.admin = parts.admin;
+    this.auditLog = parts.auditLog;
+  }
 
   static async start(opts: { clusters: number }): Promise<BenchStack> {
     const cp = await ControlPlane.start();
@@ -58,7 +64,7 @@ export class BenchStack {
       );
       const admin = new k8s.KubeConfig();
       admin.loadFromFile(cp.kubeconfig);
-      const stack = new BenchStack(cp, apiserver, server, admin, auditLog);
+      const stack = new BenchStack({ cp, operatorApiserver: apiserver, operatorServer: server, admin, auditLog });
       await stack.prepare(opts.clusters);
       return stack;
     } catch (err) {
@@ -170,15 +176,20 @@ function startOperatorApiserver(cp: ControlPlane, port: number, auditLog: string
   mkdirSync(certDir, { recursive: true });
   const policy = join(dir, 'bench-audit-policy.yaml');
   writeFileSync(policy, auditPolicy(SIDE_USERS));
-  return new BenchProcess('operator-apiserver', join(logDir, 'operator-apiserver.log'), binaries().kubeApiserver, [
-    ...kubeApiserverFlags(cp.state, port, certDir),
-    // Written synchronously (blocking mode), never rotated: phases are cut by byte offsets.
-    `--audit-policy-file=${policy}`,
-    `--audit-log-path=${auditLog}`,
-    '--audit-log-format=json',
-    '--audit-log-mode=blocking',
-    '--audit-log-maxsize=0',
-  ]);
+  return new BenchProcess({
+    name: 'operator-apiserver',
+    logFile: join(logDir, 'operator-apiserver.log'),
+    command: binaries().kubeApiserver,
+    args: [
+      ...kubeApiserverFlags(cp.state, port, certDir),
+      // Written synchronously (blocking mode), never rotated: phases are cut by byte offsets.
+      `--audit-policy-file=${policy}`,
+      `--audit-log-path=${auditLog}`,
+      '--audit-log-format=json',
+      '--audit-log-mode=blocking',
+      '--audit-log-maxsize=0',
+    ],
+  });
 }
 
 function fakeNode(name: string): k8s.V1Node {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cacheDir } from '@pgfn/controlplane';
@@ -51,6 +52,22 @@ export async function ensureZalando(version = ZALANDO_VERSION, log: (line: strin
   return bin;
 }
 
+/**
+ * The folder of Zalando's module source in the Go module cache, downloaded from the module proxy when
+ * missing (`go mod download`, the same registry the build uses). Read-only; nothing of it is copied
+ * into this repository.
+ */
+export async function zalandoModuleDir(version = ZALANDO_VERSION): Promise<string> {
+  const { stdout } = await run('go', ['mod', 'download', '-json', `${MODULE}@${version}`], {
+    env: { ...process.env, GOFLAGS: '-mod=mod' },
+    cwd: tmpdir(),
+    maxBuffer: 4 << 20,
+  });
+  const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
+  if (info.Dir === undefined || !existsSync(info.Dir)) throw new Error(`go mod download ${MODULE}@${version}: ${info.Error ?? 'no Dir'}`);
+  return info.Dir;
+}
+
 function firstLine(err: unknown): string {
   const e = err as { stderr?: string; message?: string };
   return (e.stderr ?? e.message ?? String(err)).split('\n').find((l) => l.trim() !== '') ?? '';
@@ -62,6 +79,10 @@ export interface ZalandoOptions {
   readonly logFile: string;
   /** client-go rate limit (-kubeqps / -kubeburst); undefined keeps upstream's defaults (10 / 20). */
   readonly qps?: number;
+  /** `<namespace>/<name>` of the operator ConfigMap; the bench's by default. */
+  readonly configMap?: string;
+  /** OPERATOR_NAMESPACE; the bench's system namespace by default. */
+  readonly operatorNamespace?: string;
 }
 
 /**
@@ -79,11 +100,17 @@ export class ZalandoOperator {
       '-noteamsapi',
       ...(opts.qps === undefined ? [] : [`-kubeqps=${opts.qps}`, `-kubeburst=${opts.qps * 2}`]),
     ];
-    const proc = new BenchProcess('zalando', opts.logFile, opts.binary, args, {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      OPERATOR_NAMESPACE: SYSTEM_NAMESPACE,
-      CONFIG_MAP_NAME: CONFIG_MAP_REF,
+    const proc = new BenchProcess({
+      name: 'zalando',
+      logFile: opts.logFile,
+      command: opts.binary,
+      args,
+      env: {
+        PATH: process.env['PATH'],
+        HOME: process.env['HOME'],
+        OPERATOR_NAMESPACE: opts.operatorNamespace ?? SYSTEM_NAMESPACE,
+        CONFIG_MAP_NAME: opts.configMap ?? CONFIG_MAP_REF,
+      },
     });
     const op = new ZalandoOperator(proc);
     await waitUntil(

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { CONFIG_KEYS, DEFAULT_OPERATOR_CONFIG, camelCase, fromConfigMap, type OperatorConfig } from '@pgfn/api';
+import { NEWER_UPSTREAM_DEFAULTS, PGFN_DEFAULTS_FROM, operatorConfigMap } from '../../bench/lib/operator-config.js';
 
-// [ConfigMap key, the `default:"…"` tag of upstream pkg/util/config/config.go, the typed value pgfn holds]
+/** The release of zalando/postgres-operator whose pkg/util/config/config.go the table's tags are read from. */
+const UPSTREAM_VERSION = 'v2.0.1';
+
+// [ConfigMap key, the `default:"…"` tag of upstream pkg/util/config/config.go at UPSTREAM_VERSION, the typed value pgfn holds]
 const UPSTREAM_DEFAULTS: Array<[string, string, unknown]> = [
   ['ready_wait_interval', '4s', 4],
   ['ready_wait_timeout', '30s', 30],
@@ -170,5 +174,41 @@ describe('CONFIG_KEYS', () => {
   it('covers every key this test checks', () => {
     const keys = new Set(CONFIG_KEYS.map((row) => row.key));
     for (const [key] of [...UPSTREAM_DEFAULTS, ...EMPTY_DEFAULTS]) expect(keys.has(key), key).to.equal(true);
+  });
+});
+
+describe('bench/lib/operator-config.ts against this table', () => {
+  const tag = (key: string): string | undefined => UPSTREAM_DEFAULTS.find(([k]) => k === key)?.[1];
+
+  it('names the same upstream release for the defaults pgfn holds', () => {
+    expect(PGFN_DEFAULTS_FROM).to.equal(UPSTREAM_VERSION);
+  });
+
+  it("gives the older Zalando build exactly this release's defaults where they changed", () => {
+    for (const [key, value] of Object.entries(NEWER_UPSTREAM_DEFAULTS)) expect(value, key).to.equal(tag(key));
+  });
+
+  it('sets only keys pgfn reads from a ConfigMap, and differs from the table only where it says why', () => {
+    const data = operatorConfigMap(8081);
+    expect(fromConfigMap(data).errors).to.deep.equal([]);
+    const changed = Object.entries(data)
+      .filter(([key, value]) => tag(key) !== value)
+      .map(([key]) => key)
+      .sort();
+    // Each is explained in operator-config.ts: features off on this machine, CRD installed by the bench,
+    // finalizers on, Patroni on Endpoints, info logs, the REST API off the adapter's port, all namespaces.
+    expect(changed).to.deep.equal([
+      'api_port',
+      'debug_logging',
+      'enable_crd_registration',
+      'enable_database_access',
+      'enable_finalizers',
+      'enable_master_load_balancer',
+      'enable_master_pooler_load_balancer',
+      'enable_replica_pooler_load_balancer',
+      'enable_teams_api',
+      'kubernetes_use_configmaps',
+      'watched_namespace',
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { testEnv } from '../support/env.js';
-import { adminConfig, createNamespace, eventually, statusOf, tokenConfig } from '../support/kube.js';
+import { adminConfig, createNamespace, errorText, eventually, statusOf, tokenConfig } from '../support/kube.js';
 
 describe('the test control plane: API semantics', () => {
   let kc: k8s.KubeConfig;
@@ -86,9 +86,9 @@ describe('the test control plane: API semantics', () => {
         await custom.deleteNamespacedCustomObject({ ...ref, name: 'w1' });
         await eventually(
           'three watch events',
-          async () => {
-            if (watchError !== undefined) throw new Error(`watch ended: ${String(watchError)}`);
-            return seen.length >= 3 ? true : undefined;
+          () => {
+            if (watchError !== undefined) return Promise.reject(new Error(`watch ended: ${errorText(watchError)}`));
+            return Promise.resolve(seen.length >= 3 ? true : undefined);
           },
           15_000,
         );

@@ -36,15 +36,15 @@ describe('the test control plane: lifecycle', function () {
     });
     const state = await eventually(
       'the child control plane to be up',
-      async () => {
+      () => {
         const line = out.split('\n').find((l) => l.startsWith('{'));
-        return line === undefined ? undefined : (JSON.parse(line) as { pids: number[] });
+        return Promise.resolve(line === undefined ? undefined : (JSON.parse(line) as { pids: number[] }));
       },
       120_000,
       250,
     );
     expect(state.pids.every(isAlive)).to.equal(true);
     child.kill('SIGKILL');
-    await eventually('every component group gone', async () => (state.pids.some(groupAlive) ? undefined : true), 30_000, 250);
+    await eventually('every component group gone', () => Promise.resolve(state.pids.some(groupAlive) ? undefined : true), 30_000, 250);
   });
 });

@@ -141,7 +141,7 @@ describe('end to end: kubectl apply → ApiServerSource → Broker → reconcile
     // acid-missed has no pods, so nothing but the CR's own (lost) event could have built it. (acid-e2e's
     // late pod updates may legitimately reach reconcile after the restart and apply its edit early.)
     expect(await replicas('acid-missed'), 'no event reached reconcile for the new cluster').to.equal(undefined);
-    await pipeline.pings.fire('pgfn-resync');
+    pipeline.pings.fire('pgfn-resync');
     await eventually(
       'both changes repaired by the resync',
       async () => ((await replicas('acid-e2e')) === 1 && (await replicas('acid-missed')) === 2 ? true : undefined),

@@ -13,11 +13,13 @@ import { ensureKnativeCrds, ensureNamespace, kubectl } from './knative-crds.js';
 const DRY_RUN = ['apply', '--server-side', '--force-conflicts', '--field-manager=pgfn-test-dry-run', '--dry-run=server'];
 
 function yamlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const path = join(dir, f);
-    if (statSync(path).isDirectory()) return yamlFiles(path);
-    return f.endsWith('.yaml') && !f.startsWith('kustomization') ? [path] : [];
-  }).sort();
+  return readdirSync(dir)
+    .flatMap((f) => {
+      const path = join(dir, f);
+      if (statSync(path).isDirectory()) return yamlFiles(path);
+      return f.endsWith('.yaml') && !f.startsWith('kustomization') ? [path] : [];
+    })
+    .sort();
 }
 
 /** How kubectl names an applied object: `<kind>.<group>/<name>`, or `<kind>/<name>` for the core group. */
@@ -41,10 +43,7 @@ describe('knative/ and crds/ pass a server-side dry run', function () {
     for (const o of loadKustomization()) expect(out, printed(o)).to.include(`${printed(o)} serverside-applied (server dry run)`);
   });
 
-  const files = [
-    ...yamlFiles(join(repoRoot, 'knative')),
-    ...yamlFiles(join(repoRoot, 'crds')),
-  ];
+  const files = [...yamlFiles(join(repoRoot, 'knative')), ...yamlFiles(join(repoRoot, 'crds'))];
   for (const file of files) {
     const rel = relative(repoRoot, file);
     it(`${rel}`, async () => {
@@ -57,10 +56,15 @@ describe('knative/ and crds/ pass a server-side dry run', function () {
 
   it('is a real check: a Trigger the Knative schema forbids is refused', async () => {
     const bad = JSON.stringify({
-      apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 'bad', namespace: 'pgfn-system' },
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Trigger',
+      metadata: { name: 'bad', namespace: 'pgfn-system' },
       spec: { broker: 'pgfn', delivery: { retry: 'many' }, subscriber: { uri: 'http://x' } },
     });
-    const refused = await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [...DRY_RUN, '-f', '-'], bad).then(() => 'accepted', (e: Error) => e.message);
+    const refused = await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [...DRY_RUN, '-f', '-'], bad).then(
+      () => 'accepted',
+      (e: Error) => e.message,
+    );
     expect(refused).to.match(/\.spec\.delivery\.retry: expected numeric/);
   });
 });

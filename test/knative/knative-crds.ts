@@ -9,14 +9,22 @@ import { testEnv } from '../support/env.js';
 
 export function knativeCrdsDir(): string {
   const v = readVersions();
-  const dir = join(cacheDir(), `knative-crds-serving-${v['KNATIVE_SERVING_VERSION'] ?? '?'}-eventing-${v['KNATIVE_EVENTING_VERSION'] ?? '?'}`);
-  if (!existsSync(join(dir, '.complete'))) throw new Error(`Knative CRDs missing (${dir}); fetch them with: bash hack/build-bins.sh knative-crds`);
+  const dir = join(
+    cacheDir(),
+    `knative-crds-serving-${v['KNATIVE_SERVING_VERSION'] ?? '?'}-eventing-${v['KNATIVE_EVENTING_VERSION'] ?? '?'}`,
+  );
+  if (!existsSync(join(dir, '.complete')))
+    throw new Error(`Knative CRDs missing (${dir}); fetch them with: bash hack/build-bins.sh knative-crds`);
   return dir;
 }
 
 export function knativeCrdFiles(): string[] {
   const dir = knativeCrdsDir();
-  return ['serving', 'eventing'].flatMap((d) => readdirSync(join(dir, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, d, f)));
+  return ['serving', 'eventing'].flatMap((d) =>
+    readdirSync(join(dir, d))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => join(dir, d, f)),
+  );
 }
 
 /** kubectl against the test apiserver as admin. */
@@ -33,5 +41,6 @@ export async function ensureKnativeCrds(): Promise<void> {
 /** The namespace knative/ installs into, created for real (a dry run cannot create it for the objects in it). */
 export async function ensureNamespace(name: string): Promise<void> {
   await kubectl('create', 'namespace', name, '--dry-run=client', '-o', 'yaml').then((yaml) =>
-    kubectlRun(binaries().kubectl, testEnv().kubeconfig, ['apply', '--server-side', '--field-manager=pgfn-test-knative', '-f', '-'], yaml));
+    kubectlRun(binaries().kubectl, testEnv().kubeconfig, ['apply', '--server-side', '--field-manager=pgfn-test-knative', '-f', '-'], yaml),
+  );
 }

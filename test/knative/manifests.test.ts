@@ -2,8 +2,20 @@
 // (no cluster needed). The dry-run test covers the CRD schemas; this covers the rules a schema cannot.
 import { expect } from 'chai';
 import {
-  FUNCTION_LABEL, adapterConfigFor, apiServerSourcesOf, knativeServicesOf, loadKustomization, loadManifests, pingEvent, pingSourcesOf,
-  triggerPasses, triggersOf, validateTriggerFilters, parseCron, parseIsoDuration, type Manifest,
+  FUNCTION_LABEL,
+  adapterConfigFor,
+  apiServerSourcesOf,
+  knativeServicesOf,
+  loadKustomization,
+  loadManifests,
+  pingEvent,
+  pingSourcesOf,
+  triggerPasses,
+  triggersOf,
+  validateTriggerFilters,
+  parseCron,
+  parseIsoDuration,
+  type Manifest,
 } from '@pgfn/pipeline';
 import { join } from 'node:path';
 import { repoRoot } from '@pgfn/controlplane';
@@ -14,8 +26,27 @@ const triggers = triggersOf(manifests);
 const services = knativeServicesOf(manifests);
 const named = (kind: string, name: string): Manifest | undefined => manifests.find((m) => m.kind === kind && m.metadata.name === name);
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
-const rulesOf = (role: string): Rule[] => ((named('ClusterRole', role) as unknown as { rules?: Rule[] } | undefined)?.rules ?? []);
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+const rulesOf = (role: string): Rule[] => (named('ClusterRole', role) as unknown as { rules?: Rule[] } | undefined)?.rules ?? [];
+
+/** The container fields Knative Serving's rules concern. */
+interface ServingContainer {
+  env?: { name: string }[];
+  readinessProbe?: { httpGet?: unknown };
+  livenessProbe?: { httpGet?: unknown };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: { runAsNonRoot?: boolean };
+}
+
+interface RoleBinding {
+  subjects?: { name: string }[];
+  roleRef: { name: string };
+}
 
 describe('knative/ manifests', () => {
   it('are all in pgfn-system, except cluster-scoped objects and the CRDs', () => {
@@ -27,8 +58,12 @@ describe('knative/ manifests', () => {
   });
 
   it('include the three CRDs from crds/', () => {
-    expect(manifests.filter((m) => m.kind === 'CustomResourceDefinition').map((m) => m.metadata.name).sort())
-      .to.deep.equal(['operatorconfigurations.acid.zalan.do', 'postgresqls.acid.zalan.do', 'postgresteams.acid.zalan.do']);
+    expect(
+      manifests
+        .filter((m) => m.kind === 'CustomResourceDefinition')
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).to.deep.equal(['operatorconfigurations.acid.zalan.do', 'postgresqls.acid.zalan.do', 'postgresteams.acid.zalan.do']);
   });
 
   for (const fn of FUNCTIONS) {
@@ -48,22 +83,25 @@ describe('knative/ manifests', () => {
         expect(svc?.metadata.labels?.['networking.knative.dev/visibility']).to.equal('cluster-local');
       });
 
-      it('follows Knative Serving\'s container rules (PORT reserved, probe ports implied, requests and a memory limit)', () => {
-        const c = container as unknown as Record<string, any>;
-        expect((c['env'] as { name: string }[] | undefined ?? []).map((e) => e.name)).to.not.include('PORT');
-        expect(c['readinessProbe'].httpGet).to.deep.equal({ path: '/readyz' });
-        expect(c['livenessProbe'].httpGet).to.deep.equal({ path: '/healthz' });
-        expect(c['resources'].requests.cpu).to.be.a('string');
-        expect(c['resources'].limits.memory).to.be.a('string');
-        expect(c['securityContext'].runAsNonRoot).to.equal(true);
+      it("follows Knative Serving's container rules (PORT reserved, probe ports implied, requests and a memory limit)", () => {
+        const c = container as unknown as ServingContainer;
+        expect((c.env ?? []).map((e) => e.name)).to.not.include('PORT');
+        expect(c.readinessProbe?.httpGet).to.deep.equal({ path: '/readyz' });
+        expect(c.livenessProbe?.httpGet).to.deep.equal({ path: '/healthz' });
+        expect(c.resources?.requests?.['cpu']).to.be.a('string');
+        expect(c.resources?.limits?.['memory']).to.be.a('string');
+        expect(c.securityContext?.runAsNonRoot).to.equal(true);
       });
 
       it('runs as its own ServiceAccount, bound to its own ClusterRole only', () => {
         const sa = podSpec?.serviceAccountName;
         expect(sa).to.equal(`pgfn-${fn}`);
         expect(named('ServiceAccount', sa ?? '')).to.not.equal(undefined);
-        const bindings = manifests.filter((m) => m.kind === 'ClusterRoleBinding' && ((m as any).subjects ?? []).some((s: { name: string }) => s.name === sa));
-        expect(bindings.map((b) => (b as any).roleRef.name)).to.deep.equal([`pgfn-${fn}`]);
+        const bindings = manifests
+          .filter((m) => m.kind === 'ClusterRoleBinding')
+          .map((m) => m as unknown as RoleBinding)
+          .filter((b) => (b.subjects ?? []).some((s) => s.name === sa));
+        expect(bindings.map((b) => b.roleRef.name)).to.deep.equal([`pgfn-${fn}`]);
         const rules = rulesOf(`pgfn-${fn}`);
         expect(rules.length).to.be.greaterThan(0);
         for (const r of rules) {
@@ -90,15 +128,42 @@ describe('knative/ manifests', () => {
 
   it('gives reconcile exactly the calls its code makes', () => {
     // functions/reconcile/src: reconcile.ts, deletion.ts, role-sync.ts, status.ts, operator-config.ts, handler.ts via shared/kube
-    const have = new Set(rulesOf('pgfn-reconcile').flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}`)))));
+    const have = new Set(
+      rulesOf('pgfn-reconcile').flatMap((r) =>
+        r.apiGroups.flatMap((g) =>
+          r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}`)),
+        ),
+      ),
+    );
     const want = [
-      'get acid.zalan.do/postgresqls', 'list acid.zalan.do/postgresqls', 'patch acid.zalan.do/postgresqls', 'patch acid.zalan.do/postgresqls/status',
-      'get acid.zalan.do/operatorconfigurations', 'get /configmaps', 'list /configmaps', 'delete /configmaps',
-      'list /pods', 'patch /pods', 'create /events', 'list /persistentvolumeclaims', 'delete /persistentvolumeclaims',
-      ...['/secrets', '/services', '/endpoints', 'policy/poddisruptionbudgets', 'apps/statefulsets', 'apps/deployments', 'batch/cronjobs']
-        .flatMap((r) => ['get', 'list', 'create', 'patch', 'delete'].map((v) => `${v} ${r}`)),
-      'get /serviceaccounts', 'create /serviceaccounts', 'patch /serviceaccounts',
-      'get rbac.authorization.k8s.io/rolebindings', 'create rbac.authorization.k8s.io/rolebindings', 'patch rbac.authorization.k8s.io/rolebindings',
+      'get acid.zalan.do/postgresqls',
+      'list acid.zalan.do/postgresqls',
+      'patch acid.zalan.do/postgresqls',
+      'patch acid.zalan.do/postgresqls/status',
+      'get acid.zalan.do/operatorconfigurations',
+      'get /configmaps',
+      'list /configmaps',
+      'delete /configmaps',
+      'list /pods',
+      'patch /pods',
+      'create /events',
+      'list /persistentvolumeclaims',
+      'delete /persistentvolumeclaims',
+      ...[
+        '/secrets',
+        '/services',
+        '/endpoints',
+        'policy/poddisruptionbudgets',
+        'apps/statefulsets',
+        'apps/deployments',
+        'batch/cronjobs',
+      ].flatMap((r) => ['get', 'list', 'create', 'patch', 'delete'].map((v) => `${v} ${r}`)),
+      'get /serviceaccounts',
+      'create /serviceaccounts',
+      'patch /serviceaccounts',
+      'get rbac.authorization.k8s.io/rolebindings',
+      'create rbac.authorization.k8s.io/rolebindings',
+      'patch rbac.authorization.k8s.io/rolebindings',
       'bind rbac.authorization.k8s.io/clusterroles[postgres-pod]',
     ];
     expect([...have].sort()).to.deep.equal([...want].sort());
@@ -116,17 +181,25 @@ describe('knative/ manifests', () => {
       }
     });
 
-    it('derive the receive adapter configuration Knative\'s controller would give them', async () => {
+    it("derive the receive adapter configuration Knative's controller would give them", async () => {
       const configs = await Promise.all(sources.map((s) => adapterConfigFor(s)));
       expect(JSON.parse(JSON.stringify(configs))).to.deep.equal([
-        { namespaces: [], allNamespaces: true, mode: 'Resource', resources: [
-          { gvr: { Group: 'acid.zalan.do', Version: 'v1', Resource: 'postgresqls' } },
-          { gvr: { Group: 'acid.zalan.do', Version: 'v1', Resource: 'postgresteams' } },
-          { gvr: { Group: 'acid.zalan.do', Version: 'v1', Resource: 'operatorconfigurations' } },
-        ] },
-        { namespaces: [], allNamespaces: true, mode: 'Resource', resources: [
-          { gvr: { Group: '', Version: 'v1', Resource: 'pods' }, selector: 'application=spilo' },
-        ] },
+        {
+          namespaces: [],
+          allNamespaces: true,
+          mode: 'Resource',
+          resources: [
+            { gvr: { Group: 'acid.zalan.do', Version: 'v1', Resource: 'postgresqls' } },
+            { gvr: { Group: 'acid.zalan.do', Version: 'v1', Resource: 'postgresteams' } },
+            { gvr: { Group: 'acid.zalan.do', Version: 'v1', Resource: 'operatorconfigurations' } },
+          ],
+        },
+        {
+          namespaces: [],
+          allNamespaces: true,
+          mode: 'Resource',
+          resources: [{ gvr: { Group: '', Version: 'v1', Resource: 'pods' }, selector: 'application=spilo' }],
+        },
       ]);
     });
 
@@ -141,9 +214,22 @@ describe('knative/ manifests', () => {
 
   describe('routing: which function each event reaches through the shipped Triggers', () => {
     const resourceEvent = (verb: string, kind: string): Record<string, string> => ({
-      specversion: '1.0', id: 'x', source: 'https://127.0.0.1:6443', type: `dev.knative.apiserver.resource.${verb}`, kind, name: 'n', namespace: 'ns', apiversion: 'v1',
+      specversion: '1.0',
+      id: 'x',
+      source: 'https://127.0.0.1:6443',
+      type: `dev.knative.apiserver.resource.${verb}`,
+      kind,
+      name: 'n',
+      namespace: 'ns',
+      apiversion: 'v1',
     });
-    const own = (type: string): Record<string, string> => ({ specversion: '1.0', id: 'x', source: 'pgfn/reconcile', type, subject: 'ns/acid-a' });
+    const own = (type: string): Record<string, string> => ({
+      specversion: '1.0',
+      id: 'x',
+      source: 'pgfn/reconcile',
+      type,
+      subject: 'ns/acid-a',
+    });
     const pings = Object.fromEntries(pingSourcesOf(manifests).map((p) => [p.metadata.name, pingEvent(p).attributes]));
     const cases: [string, Readonly<Record<string, string>>, string[]][] = [
       ['a postgresql add', resourceEvent('add', 'postgresql'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
@@ -152,7 +238,11 @@ describe('knative/ manifests', () => {
       ['an OperatorConfiguration update', resourceEvent('update', 'OperatorConfiguration'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
       ['a Spilo pod update', resourceEvent('update', 'Pod'), ['pgfn-reconcile', 'pgfn-rolling-update']],
       ['a Spilo StatefulSet update', resourceEvent('update', 'StatefulSet'), ['pgfn-reconcile', 'pgfn-rolling-update']],
-      ['a ref-mode postgresql event (we ship Resource mode only)', { ...resourceEvent('add', 'postgresql'), type: 'dev.knative.apiserver.ref.add' }, []],
+      [
+        'a ref-mode postgresql event (we ship Resource mode only)',
+        { ...resourceEvent('add', 'postgresql'), type: 'dev.knative.apiserver.ref.add' },
+        [],
+      ],
       ['the resync ping', pings['pgfn-resync'] ?? {}, ['pgfn-reconcile', 'pgfn-rolling-update']],
       ['the backup-check ping', pings['pgfn-backup-check'] ?? {}, ['pgfn-backup-verify']],
       ['the team-sync ping', pings['pgfn-team-sync'] ?? {}, ['pgfn-team-role-sync']],
@@ -163,11 +253,20 @@ describe('knative/ manifests', () => {
       ['dev.pgfn.backup.verify.requested', own('dev.pgfn.backup.verify.requested'), ['pgfn-backup-verify']],
       ['dev.pgfn.backup.failed (for subscribers, not for pgfn)', own('dev.pgfn.backup.failed'), []],
       ['dev.pgfn.cluster.invalid', own('dev.pgfn.cluster.invalid'), []],
-      ['an unrelated ping', { specversion: '1.0', id: 'x', type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/other/pingsources/x' }, []],
+      [
+        'an unrelated ping',
+        { specversion: '1.0', id: 'x', type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/other/pingsources/x' },
+        [],
+      ],
     ];
     for (const [what, attributes, want] of cases) {
       it(`${what} → ${want.length === 0 ? 'nobody' : want.join(', ')}`, () => {
-        expect(triggers.filter((t) => triggerPasses(t.spec, attributes)).map((t) => t.metadata.name).sort()).to.deep.equal(want);
+        expect(
+          triggers
+            .filter((t) => triggerPasses(t.spec, attributes))
+            .map((t) => t.metadata.name)
+            .sort(),
+        ).to.deep.equal(want);
       });
     }
   });
@@ -175,12 +274,17 @@ describe('knative/ manifests', () => {
   it('has PingSources with valid schedules, each consumed by some Trigger', () => {
     for (const p of pingSourcesOf(manifests)) {
       parseCron(p.spec.schedule);
-      expect(triggers.some((t) => triggerPasses(t.spec, pingEvent(p).attributes)), p.metadata.name).to.equal(true);
+      expect(
+        triggers.some((t) => triggerPasses(t.spec, pingEvent(p).attributes)),
+        p.metadata.name,
+      ).to.equal(true);
     }
   });
 
   it('binds every pgfn function Service to the Broker with the SinkBinding', () => {
-    const binding = named('SinkBinding', 'pgfn-functions') as unknown as { spec: { subject: { selector: { matchLabels: Record<string, string> } }; sink: { ref: { name: string } } } };
+    const binding = named('SinkBinding', 'pgfn-functions') as unknown as {
+      spec: { subject: { selector: { matchLabels: Record<string, string> } }; sink: { ref: { name: string } } };
+    };
     const selector = binding.spec.subject.selector.matchLabels;
     const bound = services.filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v));
     expect(bound.map((s) => s.metadata.labels?.[FUNCTION_LABEL]).sort()).to.deep.equal([...FUNCTIONS].sort());
@@ -201,11 +305,27 @@ describe('knative/ manifests', () => {
     expect(triggerPasses(trigger?.spec ?? {}, own('dev.pgfn.backup.verified'))).to.equal(false);
   });
 
-  it('has an example subscriber whose Trigger filters on pgfn\'s own events', () => {
+  it("has an example subscriber whose Trigger filters on pgfn's own events", () => {
     const example = loadManifests(join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'));
     const [trigger] = triggersOf(example);
     expect(validateTriggerFilters(trigger?.spec ?? {})).to.deep.equal([]);
-    expect(triggerPasses(trigger?.spec ?? {}, { specversion: '1.0', id: '1', source: 'pgfn/reconcile', type: 'dev.pgfn.cluster.ready', subject: 'ns/acid-a' })).to.equal(true);
-    expect(triggerPasses(trigger?.spec ?? {}, { specversion: '1.0', id: '1', source: 'x', type: 'dev.knative.apiserver.resource.add', kind: 'postgresql' })).to.equal(false);
+    expect(
+      triggerPasses(trigger?.spec ?? {}, {
+        specversion: '1.0',
+        id: '1',
+        source: 'pgfn/reconcile',
+        type: 'dev.pgfn.cluster.ready',
+        subject: 'ns/acid-a',
+      }),
+    ).to.equal(true);
+    expect(
+      triggerPasses(trigger?.spec ?? {}, {
+        specversion: '1.0',
+        id: '1',
+        source: 'x',
+        type: 'dev.knative.apiserver.resource.add',
+        kind: 'postgresql',
+      }),
+    ).to.equal(false);
   });
 });

@@ -26,7 +26,9 @@ async function status(call: () => Promise<unknown>): Promise<number | 'ok'> {
 
 const PG_API = { group: 'acid.zalan.do', version: 'v1' };
 const service = (namespace: string, name: string): k8s.V1Service & k8s.KubernetesObject => ({
-  apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, labels: { application: 'spilo' } },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace, labels: { application: 'spilo' } },
   spec: { type: 'ClusterIP', ports: [{ name: 'postgresql', port: 5432, targetPort: 5432 }] },
 });
 
@@ -49,7 +51,9 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
     });
 
     it('authenticates as its own ServiceAccount', async () => {
-      const review = await kc.makeApiClient(k8s.AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      const review = await kc
+        .makeApiClient(k8s.AuthenticationV1Api)
+        .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
       expect(review.status?.userInfo?.username).to.equal('system:serviceaccount:pgfn-system:pgfn-reconcile');
     });
 
@@ -61,17 +65,23 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
     it('creates and updates a Service by server-side apply, lists and deletes it', async () => {
       const applied = await kube.apply(service(ns.name, 'acid-rbac'));
       expect(applied.metadata?.uid).to.be.a('string');
-      await kube.apply({ ...service(ns.name, 'acid-rbac'), metadata: { ...service(ns.name, 'acid-rbac').metadata, annotations: { a: 'b' } } });
+      await kube.apply({
+        ...service(ns.name, 'acid-rbac'),
+        metadata: { ...service(ns.name, 'acid-rbac').metadata, annotations: { a: 'b' } },
+      });
       expect((await kube.list('v1', 'Service', ns.name, 'application=spilo')).map((s) => s.metadata?.name)).to.deep.equal(['acid-rbac']);
       await kube.delete({ apiVersion: 'v1', kind: 'Service', namespace: ns.name, name: 'acid-rbac' });
     });
 
     it('binds the postgres-pod ClusterRole in a namespace, and no other ClusterRole', async () => {
-      const binding = (role: string): k8s.KubernetesObject => ({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: role, namespace: ns.name },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ kind: 'ServiceAccount', name: 'postgres-pod', namespace: ns.name }],
-      } as k8s.KubernetesObject);
+      const binding = (role: string): k8s.KubernetesObject =>
+        ({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: role, namespace: ns.name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+          subjects: [{ kind: 'ServiceAccount', name: 'postgres-pod', namespace: ns.name }],
+        }) as k8s.KubernetesObject;
       expect(await status(() => kube.apply(binding('postgres-pod')))).to.equal('ok');
       expect(await status(() => kube.apply(binding('cluster-admin')))).to.equal(403);
     });
@@ -80,11 +90,45 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
       ['deleting a node', (c) => c.makeApiClient(k8s.CoreV1Api).deleteNode({ name: 'kwok-node-0' })],
       ['listing nodes', (c) => c.makeApiClient(k8s.CoreV1Api).listNode()],
       ['deleting a pod', (c) => c.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name: 'x', namespace: 'default' })],
-      ['watching postgresqls (it never watches: events come from the Broker)', (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', watch: true })],
-      ['replacing a postgresql (it only merge-patches finalizers)', (c) => c.makeApiClient(k8s.CustomObjectsApi).replaceNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: 'default', name: 'x', body: {} })],
-      ['deleting a postgresql', (c) => c.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: 'default', name: 'x' })],
-      ['creating a ClusterRole', (c) => c.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRole({ body: { metadata: { name: 'pgfn-escalate' }, rules: [] } })],
-      ['reading PostgresTeams', (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresteams' })],
+      [
+        'watching postgresqls (it never watches: events come from the Broker)',
+        (c) =>
+          c
+            .makeApiClient(k8s.CustomObjectsApi)
+            .listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', watch: true }),
+      ],
+      [
+        'replacing a postgresql (it only merge-patches finalizers)',
+        (c) =>
+          c.makeApiClient(k8s.CustomObjectsApi).replaceNamespacedCustomObject({
+            group: 'acid.zalan.do',
+            version: 'v1',
+            plural: 'postgresqls',
+            namespace: 'default',
+            name: 'x',
+            body: {},
+          }),
+      ],
+      [
+        'deleting a postgresql',
+        (c) =>
+          c.makeApiClient(k8s.CustomObjectsApi).deleteNamespacedCustomObject({
+            group: 'acid.zalan.do',
+            version: 'v1',
+            plural: 'postgresqls',
+            namespace: 'default',
+            name: 'x',
+          }),
+      ],
+      [
+        'creating a ClusterRole',
+        (c) => c.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRole({ body: { metadata: { name: 'pgfn-escalate' }, rules: [] } }),
+      ],
+      [
+        'reading PostgresTeams',
+        (c) =>
+          c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresteams' }),
+      ],
     ];
     for (const [what, call] of forbidden) {
       it(`gets 403 ${what}`, async () => expect(await status(() => call(kc))).to.equal(403));
@@ -92,16 +136,25 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
   });
 
   const others: [string, string, (kc: k8s.KubeConfig) => Promise<unknown>, (kc: k8s.KubeConfig) => Promise<unknown>][] = [
-    ['rolling-update', 'deletes a pod but cannot touch StatefulSets',
+    [
+      'rolling-update',
+      'deletes a pod but cannot touch StatefulSets',
       (c) => c.makeApiClient(k8s.CoreV1Api).deleteNamespacedPod({ name: 'absent', namespace: 'default' }),
-      (c) => c.makeApiClient(k8s.AppsV1Api).deleteNamespacedStatefulSet({ name: 'absent', namespace: 'default' })],
-    ['backup-verify', 'lists clusters but cannot write Secrets',
+      (c) => c.makeApiClient(k8s.AppsV1Api).deleteNamespacedStatefulSet({ name: 'absent', namespace: 'default' }),
+    ],
+    [
+      'backup-verify',
+      'lists clusters but cannot write Secrets',
       (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ ...PG_API, plural: 'postgresqls' }),
       (c) => c.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'x' } } }),
     ],
-    ['team-role-sync', 'reads PostgresTeams but cannot delete anything',
-      (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresteams' }),
-      (c) => c.makeApiClient(k8s.CoreV1Api).deleteNamespacedService({ name: 'absent', namespace: 'default' })],
+    [
+      'team-role-sync',
+      'reads PostgresTeams but cannot delete anything',
+      (c) =>
+        c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresteams' }),
+      (c) => c.makeApiClient(k8s.CoreV1Api).deleteNamespacedService({ name: 'absent', namespace: 'default' }),
+    ],
   ];
   for (const [fn, what, allowed, denied] of others) {
     it(`${fn} ${what}`, async () => {
@@ -112,14 +165,26 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
     });
   }
 
-  it('lets the ApiServerSources\' account watch what they watch and nothing else', async () => {
+  it("lets the ApiServerSources' account watch what they watch and nothing else", async () => {
     const { kubeconfig } = await identityForServiceAccount('pgfn-apiserver-source', 'pgfn-system');
     const custom = kubeconfig.makeApiClient(k8s.CustomObjectsApi);
     for (const plural of ['postgresqls', 'postgresteams', 'operatorconfigurations']) {
       expect(await status(() => custom.listClusterCustomObject({ group: 'acid.zalan.do', version: 'v1', plural })), plural).to.equal('ok');
     }
-    expect(await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).listPodForAllNamespaces({ labelSelector: 'application=spilo' }))).to.equal('ok');
+    expect(
+      await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).listPodForAllNamespaces({ labelSelector: 'application=spilo' })),
+    ).to.equal('ok');
     expect(await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces())).to.equal(403);
-    expect(await status(() => custom.deleteNamespacedCustomObject({ group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: 'default', name: 'x' }))).to.equal(403);
+    expect(
+      await status(() =>
+        custom.deleteNamespacedCustomObject({
+          group: 'acid.zalan.do',
+          version: 'v1',
+          plural: 'postgresqls',
+          namespace: 'default',
+          name: 'x',
+        }),
+      ),
+    ).to.equal(403);
   });
 });

@@ -340,12 +340,20 @@ describe('initScript', () => {
 });
 
 describe('hostsFile', () => {
-  it('names the pod and every Service of its namespace, as cluster DNS would', () => {
-    const text = hostsFile({ podIP: '127.0.10.5', podName: 'acid-clone-0', namespace: 'team' }, new Map([['acid-src', '127.0.10.2']]));
-    expect(text.split('\n')).to.include.members([
+  it('names the pod, every Service of its namespace by its short name, and those of other namespaces qualified', () => {
+    const services = new Map([
+      ['default', new Map([['acid-src', '127.0.10.9']])],
+      ['team', new Map([['acid-src', '127.0.10.2']])],
+    ]);
+    const text = hostsFile({ podIP: '127.0.10.5', podName: 'acid-clone-0', namespace: 'team', services });
+    const lines = text.split('\n');
+    expect(lines).to.include.members([
       '127.0.10.5\tacid-clone-0',
       '127.0.10.2\tacid-src acid-src.team acid-src.team.svc acid-src.team.svc.cluster.local',
+      '127.0.10.9\tacid-src.default acid-src.default.svc acid-src.default.svc.cluster.local',
       '127.0.0.1\tlocalhost',
     ]);
+    // The short name is the pod's own namespace's, and comes before any other.
+    expect(lines.findIndex((l) => l.includes('acid-src.team'))).to.be.lessThan(lines.findIndex((l) => l.includes('acid-src.default')));
   });
 });

@@ -13,10 +13,17 @@ import { testEnv } from '../support/env.js';
 import { identityForServiceAccount } from '../support/fn-identity.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 
+/** The parts of an event's object (a postgresql or a pod) these tests read. */
+interface EventObject {
+  metadata: { name: string; namespace?: string; uid?: string; generation?: number; labels?: Record<string, string> };
+  spec?: { numberOfInstances?: number };
+}
+
 interface Got {
   headers: IncomingHttpHeaders;
-  data: Record<string, any>;
-  at: number;
+  data: EventObject;
+  /** Order of arrival (not a time). */
+  seq: number;
 }
 
 const testTrigger = (uri: string): TriggerManifest => ({
@@ -38,11 +45,6 @@ const cluster = (namespace: string, name: string, instances = 1): Record<string,
   spec: { teamId: 'acid', numberOfInstances: instances, postgresql: { version: '17' }, volume: { size: '1Gi' } },
 });
 
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
-
 describe('the receive adapter through the local broker', function () {
   this.timeout(120_000);
   let server: Server;
@@ -58,12 +60,10 @@ describe('the receive adapter through the local broker', function () {
     );
   const waitFor = async (
     what: string,
-    namespace: string,
-    name: string,
-    type: string,
+    { namespace, name, type }: { namespace: string; name: string; type: string },
     test: (g: Got) => boolean = () => true,
-  ): Promise<Got> => eventually(what, async () => eventsFor(namespace, name, type).find(test), 30_000, 20);
-  const create = async (namespace: string, name: string, instances = 1): Promise<{ uid: string; at: number }> => {
+  ): Promise<Got> => eventually(what, () => Promise.resolve(eventsFor(namespace, name, type).find(test)), 30_000, 20);
+  const create = async (namespace: string, name: string, instances = 1): Promise<{ uid: string }> => {
     const obj = (await custom.createNamespacedCustomObject({
       group: 'acid.zalan.do',
       version: 'v1',
@@ -71,7 +71,7 @@ describe('the receive adapter through the local broker', function () {
       namespace,
       body: cluster(namespace, name, instances),
     })) as { metadata: { uid: string } };
-    return { uid: obj.metadata.uid, at: performance.now() };
+    return { uid: obj.metadata.uid };
   };
   const patchInstances = async (namespace: string, name: string, n: number): Promise<void> => {
     await custom.patchNamespacedCustomObject(
@@ -94,8 +94,8 @@ describe('the receive adapter through the local broker', function () {
       req.on('end', () => {
         received.push({
           headers: req.headers,
-          data: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as Record<string, any>,
-          at: performance.now(),
+          data: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as EventObject,
+          seq: received.length,
         });
         res.writeHead(200).end();
       });
@@ -126,7 +126,7 @@ describe('the receive adapter through the local broker', function () {
 
   it('delivers a new postgresql as a Resource-mode add event with kind/name/namespace extensions and the whole object', async () => {
     const { uid } = await create(ns.name, 'acid-one', 2);
-    const got = await waitFor('the add event', ns.name, 'acid-one', 'dev.knative.apiserver.resource.add');
+    const got = await waitFor('the add event', { namespace: ns.name, name: 'acid-one', type: 'dev.knative.apiserver.resource.add' });
     expect(got.headers).to.include({
       'ce-specversion': '1.0',
       'ce-kind': 'postgresql',
@@ -135,23 +135,25 @@ describe('the receive adapter through the local broker', function () {
       'content-type': 'application/json',
     });
     expect(got.headers['ce-source']).to.equal(testEnv().server);
-    expect(got.data['metadata']).to.include({ name: 'acid-one', namespace: ns.name, uid });
-    expect(got.data['spec']).to.deep.equal((cluster(ns.name, 'acid-one', 2) as { spec: unknown }).spec);
+    expect(got.data.metadata).to.include({ name: 'acid-one', namespace: ns.name, uid });
+    expect(got.data.spec).to.deep.equal((cluster(ns.name, 'acid-one', 2) as { spec: unknown }).spec);
   });
 
   it('delivers updates and deletes', async () => {
     await patchInstances(ns.name, 'acid-one', 3);
     const update = await waitFor(
       'the update event',
-      ns.name,
-      'acid-one',
-      'dev.knative.apiserver.resource.update',
-      (g) => g.data['spec']?.numberOfInstances === 3,
+      { namespace: ns.name, name: 'acid-one', type: 'dev.knative.apiserver.resource.update' },
+      (g) => g.data.spec?.numberOfInstances === 3,
     );
-    expect(update.data['metadata'].generation).to.equal(2);
+    expect(update.data.metadata.generation).to.equal(2);
     await remove(ns.name, 'acid-one');
-    const deleted = await waitFor('the delete event', ns.name, 'acid-one', 'dev.knative.apiserver.resource.delete');
-    expect(deleted.data['metadata'].name).to.equal('acid-one');
+    const deleted = await waitFor('the delete event', {
+      namespace: ns.name,
+      name: 'acid-one',
+      type: 'dev.knative.apiserver.resource.delete',
+    });
+    expect(deleted.data.metadata.name).to.equal('acid-one');
   });
 
   it('delivers Spilo pods, and not other pods', async () => {
@@ -162,32 +164,22 @@ describe('the receive adapter through the local broker', function () {
     });
     await core.createNamespacedPod({ namespace: ns.name, body: pod('acid-two-0', { application: 'spilo', 'cluster-name': 'acid-two' }) });
     await core.createNamespacedPod({ namespace: ns.name, body: pod('unrelated', { app: 'web' }) });
-    const got = await waitFor('the spilo pod event', ns.name, 'acid-two-0', 'dev.knative.apiserver.resource.add');
+    const got = await waitFor('the spilo pod event', {
+      namespace: ns.name,
+      name: 'acid-two-0',
+      type: 'dev.knative.apiserver.resource.add',
+    });
     expect(got.headers['ce-kind']).to.equal('Pod');
-    expect(got.data['metadata'].labels['cluster-name']).to.equal('acid-two');
+    expect(got.data.metadata.labels?.['cluster-name']).to.equal('acid-two');
     await new Promise((r) => setTimeout(r, 1000));
     expect(eventsFor(ns.name, 'unrelated')).to.deep.equal([]);
-  });
-
-  it('measures event latency: apiserver write → subscriber', async () => {
-    const latencies: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const started = performance.now();
-      await create(ns.name, `acid-lat-${i}`);
-      const got = await waitFor(`add of acid-lat-${i}`, ns.name, `acid-lat-${i}`, 'dev.knative.apiserver.resource.add');
-      latencies.push(got.at - started);
-    }
-    console.log(
-      `      create → event at subscriber over ${latencies.length} creates: median ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${quantile(latencies, 0.95).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
-    );
-    expect(quantile(latencies, 0.5)).to.be.below(1000);
   });
 
   it('survives a kill and a restart, reporting nothing of what changed while it was down (the resync must)', async () => {
     const adapter = pipeline.adapter('pgfn-resources');
     await create(ns.name, 'acid-kept');
     await create(ns.name, 'acid-gone');
-    await waitFor('add of acid-gone', ns.name, 'acid-gone', 'dev.knative.apiserver.resource.add');
+    await waitFor('add of acid-gone', { namespace: ns.name, name: 'acid-gone', type: 'dev.knative.apiserver.resource.add' });
     await adapter.kill();
     expect(adapter.running).to.equal(false);
 
@@ -195,30 +187,27 @@ describe('the receive adapter through the local broker', function () {
     await patchInstances(ns.name, 'acid-kept', 2);
     await remove(ns.name, 'acid-gone');
     await create(ns.name, 'acid-new');
-    const restarted = performance.now();
+    const restarted = received.length;
     await adapter.restart();
-    console.log(`      adapter restart → watching again in ${(performance.now() - restarted).toFixed(0)} ms`);
     expect(adapter.running).to.equal(true);
 
     // a change after the restart is delivered ...
     await patchInstances(ns.name, 'acid-new', 2);
-    await waitFor('update after restart', ns.name, 'acid-new', 'dev.knative.apiserver.resource.update');
+    await waitFor('update after restart', { namespace: ns.name, name: 'acid-new', type: 'dev.knative.apiserver.resource.update' });
     await patchInstances(ns.name, 'acid-kept', 3);
     await waitFor(
       'update after restart',
-      ns.name,
-      'acid-kept',
-      'dev.knative.apiserver.resource.update',
-      (g) => g.data['spec']?.numberOfInstances === 3,
+      { namespace: ns.name, name: 'acid-kept', type: 'dev.knative.apiserver.resource.update' },
+      (g) => g.data.spec?.numberOfInstances === 3,
     );
     // ... but the re-list after a restart sends nothing: the update, delete and create made while the
     // adapter was down were never reported (Knative's adapter ignores its store's Replace)
-    const duringDowntime = received.slice(before).filter((g) => g.headers['ce-kind'] === 'postgresql' && g.at < restarted);
+    const duringDowntime = received.slice(before).filter((g) => g.headers['ce-kind'] === 'postgresql' && g.seq < restarted);
     expect(duringDowntime).to.deep.equal([]);
     expect(eventsFor(ns.name, 'acid-gone', 'dev.knative.apiserver.resource.delete')).to.deep.equal([]);
     expect(eventsFor(ns.name, 'acid-new', 'dev.knative.apiserver.resource.add')).to.deep.equal([]);
     expect(
-      eventsFor(ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update').map((g) => g.data['spec'].numberOfInstances),
+      eventsFor(ns.name, 'acid-kept', 'dev.knative.apiserver.resource.update').map((g) => g.data.spec?.numberOfInstances),
     ).to.deep.equal([3]);
   });
 });

@@ -65,13 +65,15 @@ describe('delivery spec (Knative retry semantics)', () => {
   describe('waitBeforeRetry', () => {
     const policy = retryPolicy({ retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.1S', retryAfterMax: 'PT2S' });
     it('honours Retry-After on 429 and 503 up to retryAfterMax', () => {
-      expect(waitBeforeRetry(policy, 0, 429, '1')).to.equal(1000);
-      expect(waitBeforeRetry(policy, 0, 503, '60')).to.equal(2000);
+      expect(waitBeforeRetry(policy, 0, { status: 429, retryAfter: '1' })).to.equal(1000);
+      expect(waitBeforeRetry(policy, 0, { status: 503, retryAfter: '60' })).to.equal(2000);
     });
     it('keeps the backoff when it is longer, or when the status or policy does not allow Retry-After', () => {
-      expect(waitBeforeRetry(policy, 5, 429, '1')).to.equal(3200);
-      expect(waitBeforeRetry(policy, 0, 500, '1')).to.equal(100);
-      expect(waitBeforeRetry(retryPolicy({ retry: 1, backoffPolicy: 'linear', backoffDelay: 'PT1S' }), 1, 429, '30')).to.equal(1000);
+      expect(waitBeforeRetry(policy, 5, { status: 429, retryAfter: '1' })).to.equal(3200);
+      expect(waitBeforeRetry(policy, 0, { status: 500, retryAfter: '1' })).to.equal(100);
+      expect(
+        waitBeforeRetry(retryPolicy({ retry: 1, backoffPolicy: 'linear', backoffDelay: 'PT1S' }), 1, { status: 429, retryAfter: '30' }),
+      ).to.equal(1000);
     });
   });
 });

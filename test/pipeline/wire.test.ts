@@ -88,15 +88,15 @@ describe('K_SOURCE_CONFIG derivation', () => {
       ...(namespaceSelector === undefined ? {} : { namespaceSelector }),
     },
   });
-  it("watches only the source's namespace without a namespaceSelector, all with an empty one, and the matching ones otherwise", async () => {
+  it("watches only the source's namespace without a namespaceSelector, all with an empty one, the matching ones otherwise", async () => {
     expect(await adapterConfigFor(source()))
       .to.include({ allNamespaces: false })
       .and.to.deep.include({ namespaces: ['home'] });
     expect(await adapterConfigFor(source({}))).to.deep.include({ allNamespaces: true, namespaces: [] });
     const asked: string[] = [];
-    const cfg = await adapterConfigFor(source({ matchLabels: { team: 'a' } }), async (sel) => {
+    const cfg = await adapterConfigFor(source({ matchLabels: { team: 'a' } }), (sel) => {
       asked.push(sel);
-      return ['z', 'b'];
+      return Promise.resolve(['z', 'b']);
     });
     expect(asked).to.deep.equal(['team=a']);
     expect(cfg).to.deep.include({ allNamespaces: false, namespaces: ['b', 'z'] });

@@ -76,7 +76,8 @@ describe('role and database names', () => {
     ['dätä', false],
     ['d'.repeat(64), false],
   ] as const) {
-    it(`${ok ? 'accepts' : 'rejects'} database name ${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}…(${name.length})` : name)}`, () => {
+    const shown = JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}…(${name.length})` : name);
+    it(`${ok ? 'accepts' : 'rejects'} database name ${shown}`, () => {
       expect(databaseNameProblem(name) === undefined).to.equal(ok);
     });
   }

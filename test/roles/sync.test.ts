@@ -34,7 +34,8 @@ async function roleFlags(name: string): Promise<CurrentRole['flags'] | undefined
 
 async function memberships(member: string): Promise<string[]> {
   const rows = await query<{ g: string; admin: boolean }>(
-    `SELECT g.rolname AS g, m.admin_option AS admin FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member
+    `SELECT g.rolname AS g, m.admin_option AS admin FROM pg_auth_members m
+      JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member
       WHERE r.rolname = $1 ORDER BY 1`,
     [member],
   );
@@ -164,7 +165,8 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
       { nspname: 'history', owner: `${shop}_history_owner` },
     ]);
     const extensions = await query<{ extname: string; nspname: string }>(
-      "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1",
+      "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql'" +
+        ' ORDER BY 1',
       [],
       shop,
     );
@@ -431,7 +433,8 @@ describe('syncRolesAndDatabases against PostgreSQL 15', function () {
       `GRANT ${quoteIdent(`${shop}_reader`)} TO ${quoteIdent(`${shop}_writer`)}`,
       `GRANT USAGE ON SCHEMA "data" TO ${quoteIdent(`${shop}_reader`)}`,
       `ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(`${shop}_owner`)} GRANT SELECT ON TABLES TO ${quoteIdent(`${shop}_reader`)}`,
-      `CREATE OR REPLACE FUNCTION ${quoteIdent(pooler)}.user_lookup(i_username text, OUT uname text, OUT phash text) RETURNS record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp`,
+      `CREATE OR REPLACE FUNCTION ${quoteIdent(pooler)}.user_lookup(i_username text, OUT uname text, OUT phash text) RETURNS record` +
+        ' LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp',
       `REVOKE ALL ON FUNCTION ${quoteIdent(pooler)}.user_lookup(text) FROM PUBLIC`,
       `GRANT EXECUTE ON FUNCTION ${quoteIdent(pooler)}.user_lookup(text) TO ${quoteIdent(pooler)}`,
     ]);

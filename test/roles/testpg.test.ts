@@ -19,7 +19,8 @@ describe('startPostgres', function () {
     await client.connect();
     try {
       const { rows } = await client.query<{ fsync: string; enc: string; addr: string; version: string }>(
-        "SELECT current_setting('fsync') AS fsync, current_setting('password_encryption') AS enc, current_setting('listen_addresses') AS addr, current_setting('server_version_num') AS version",
+        "SELECT current_setting('fsync') AS fsync, current_setting('password_encryption') AS enc," +
+          " current_setting('listen_addresses') AS addr, current_setting('server_version_num') AS version",
       );
       expect(rows[0]).to.include({ fsync: 'off', enc: 'scram-sha-256', addr: '127.0.0.1' });
       expect(rows[0]?.version).to.match(/^15/);

@@ -48,7 +48,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${errorText(lastError)}`}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -56,5 +56,10 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 
 /** The HTTP status of a failed client-node call (1.x throws ApiException with `code`). */
 export function statusOf(err: unknown): number | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? Number((err).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err ? Number(err.code) : undefined;
+}
+
+/** An error's message, or anything else thrown as JSON. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : JSON.stringify(err);
 }

@@ -37,9 +37,8 @@ async function startControlPlane(): Promise<void> {
   controlPlane = await ControlPlane.start();
   process.env[STATE_ENV] = `${controlPlane.state.dir}/state.json`;
   process.env['KUBECONFIG'] = controlPlane.kubeconfig;
-  console.log(
-    `  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${controlPlane.state.server} (logs ${controlPlane.state.logDir})`,
-  );
+  const { server, logDir } = controlPlane.state;
+  console.log(`  control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${server} (logs ${logDir})`);
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

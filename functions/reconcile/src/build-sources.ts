@@ -1,12 +1,15 @@
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
-import type { PodEnvironmentData } from '@pgfn/builder';
+import type { InfrastructureUser, PodEnvironmentData } from '@pgfn/builder';
 import type { KubeClient } from '@pgfn/kube';
+import { infrastructureRoleDefinitions, readInfrastructureRoles } from '@pgfn/roles';
 
 /** What the builder needs read from other objects, for every cluster of one namespace. */
 export interface BuildSources {
   readonly podEnvironment?: PodEnvironmentData;
   readonly logicalBackupEnvironmentSecret?: Readonly<Record<string, string>>;
+  /** Infrastructure roles of the configuration, read once per batch (their credentials Secrets follow them). */
+  readonly infrastructureRoles?: readonly InfrastructureUser[];
 }
 
 /**
@@ -41,6 +44,7 @@ export async function readBuildSources(kube: KubeClient, namespace: string, conf
   const missing = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
   if (missing.length > 0) throw new Error(missing.join('; '));
   const [configMap, secret, backupSecret] = settled.map((r) => (r as PromiseFulfilledResult<Record<string, string> | undefined>).value);
+  const infrastructure = infrastructureRoleDefinitions(config).length === 0 ? undefined : await readInfrastructureRoles(kube, config);
   const podEnvironment =
     configMap === undefined && secret === undefined
       ? undefined
@@ -48,6 +52,7 @@ export async function readBuildSources(kube: KubeClient, namespace: string, conf
   return {
     ...(podEnvironment === undefined ? {} : { podEnvironment }),
     ...(backupSecret === undefined ? {} : { logicalBackupEnvironmentSecret: backupSecret }),
+    ...(infrastructure === undefined ? {} : { infrastructureRoles: infrastructure.roles }),
   };
 }
 

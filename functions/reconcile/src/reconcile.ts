@@ -8,8 +8,10 @@ import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletio
 import type { Built, ReconcileDeps, ReconcileResult } from './deps.js';
 import { reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
+import { foreignSecretRefs, readForeignSecrets, withForeignSecrets } from './foreign-secrets.js';
 import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
+import { adoptPatroniObjects } from './patroni-objects.js';
 import { planChanges, type Judge, type Plan } from './plan.js';
 import { markPods, replacePoolerPods } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
@@ -85,10 +87,12 @@ export async function reconcileBatch(
 
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
-  const [live, sources] = await Promise.all([
+  const [ownNamespace, sources, foreign] = await Promise.all([
     readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
     valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
+    readForeignSecrets(deps.kube, { labelKey, clusters: valid.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
   ]);
+  const live = withForeignSecrets(ownNamespace, foreign);
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
@@ -185,6 +189,7 @@ async function syncCluster(
     throw new RetryableError(`syncing ${subject}: ${syncError}`, { cause: err });
   }
   const desired = built.objects;
+  await adoptPatroniObjects(deps.kube, { cluster, config, owned, log });
 
   const desiredSts = desired.find((o): o is V1StatefulSet => o.kind === 'StatefulSet');
   const pods = podsOf(deps, cluster, config, live);

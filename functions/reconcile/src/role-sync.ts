@@ -7,6 +7,8 @@ import {
   buildDesiredState,
   buildRoleModel,
   credentialSecretRefs,
+  infrastructureRoleDefinitions,
+  readInfrastructureRoles,
   planCredentials,
   syncRolesAndDatabases,
   type ConnectionConfig,
@@ -50,7 +52,9 @@ export async function syncRoles(deps: RoleSyncDeps, { cluster, config, pods, log
   const found = await findMaster({ kube: deps.kube, cluster, config, pods });
   if (found.master === undefined) return { state: 'waiting', message: found.reason, statements: 0 };
 
-  const model = buildRoleModel({ cluster, config });
+  const infrastructure =
+    infrastructureRoleDefinitions(config).length === 0 ? { roles: [], problems: [] } : await readInfrastructureRoles(deps.kube, config);
+  const model = buildRoleModel({ cluster, config, infrastructureRoles: infrastructure.roles });
   const secrets = new Map<string, SecretContent>();
   for (const ref of credentialSecretRefs(model, config)) {
     const secret = await deps.kube.get<V1Secret>({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace, name: ref.name });
@@ -87,7 +91,9 @@ export async function syncRoles(deps: RoleSyncDeps, { cluster, config, pods, log
     });
     const failed = report.execution?.failed ?? 0;
     const executed = report.execution?.executed ?? 0;
-    const notes = [...problems.map((p) => `${p.path}: ${p.message}`)].slice(0, 5);
+    const notes = [...infrastructure.problems, ...problems.map((p) => `${p.path}: ${p.message}`)].slice(0, 5);
+    const infra = infrastructure.roles.filter((r) => model.roles.get(r.name)?.origin === 'infrastructure').map((r) => r.name);
+    if (infra.length > 0) notes.unshift(`infrastructure roles: ${infra.join(', ')}`);
     if (failed > 0) {
       const first = report.execution?.errors[0];
       return {

@@ -3,6 +3,7 @@
 // numbers, so the same inputs always give the same objects.
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
+import type { InfrastructureUser } from './users.js';
 
 /** Any Kubernetes object the builder returns; apiVersion, kind and metadata.name are always set. */
 export type KubeObject = KubernetesObject & {
@@ -34,6 +35,8 @@ export interface BuildInputs {
   readonly podEnvironment?: PodEnvironmentData;
   /** `data` of the Secret named by logical_backup_cronjob_environment_secret (only the keys are used). */
   readonly logicalBackupEnvironmentSecret?: Readonly<Record<string, string>>;
+  /** Infrastructure roles read from the configured Secrets; each gets a credentials Secret with its password. */
+  readonly infrastructureRoles?: readonly InfrastructureUser[];
 }
 
 /** The namespace of the cluster; a manifest without one lives in "default", as kubectl would place it. */

@@ -81,7 +81,7 @@ export function buildUserSecrets(inputs: BuildInputs): UserSecrets {
   const { cluster, config } = inputs;
   const credentials = new Map<string, UserCredentials>();
   const secrets: V1Secret[] = [];
-  const users = desiredUsers(cluster, config).filter(needsSecret);
+  const users = desiredUsers(cluster, config, inputs.infrastructureRoles).filter(needsSecret);
   const current = new Map(users.map((user) => [user.name, currentData(user, inputs)]));
   const holders = secretHolders(
     users.map((user) => ({

@@ -2,8 +2,8 @@
 // initSystemUsers, initPreparedDatabaseRoles, initDefaultRoles, initRobotUsers,
 // initAdditionalOwnerRoles, resolveNameConflict and shouldAvoidProtectedOrSystemRole in
 // pkg/cluster/cluster.go; isValidUsername and normalizeUserFlags in pkg/cluster/util.go; names and
-// suffixes in pkg/util/constants/roles.go and streams.go). Team members (Teams API, PostgresTeam) and
-// infrastructure roles are not included: they need lookups the pure builder does not make.
+// suffixes in pkg/util/constants/roles.go and streams.go). Team members (Teams API, PostgresTeam) are
+// not included; infrastructure roles are, when the caller read them (upstream initInfrastructureRoles).
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { clusterNamespace } from './inputs.js';
 import { needPooler, poolerUser } from './pooler-settings.js';
@@ -24,6 +24,18 @@ export interface PgUser {
   readonly adminRole: string;
   readonly isDbOwner: boolean;
   readonly parameters?: Readonly<Record<string, string>>;
+  /** The password an infrastructure role's Secret gives; its credentials Secret follows it. */
+  readonly password?: string;
+}
+
+/** An infrastructure role as read from the configured Secrets (and ConfigMaps). */
+export interface InfrastructureUser {
+  readonly name: string;
+  readonly password: string;
+  readonly memberOf?: readonly string[];
+  readonly flags?: readonly string[];
+  readonly parameters?: Readonly<Record<string, string>>;
+  readonly adminRole?: string;
 }
 
 /** The user events streams replicate with (upstream EventStreamSourceSlotPrefix + UserRoleNameSuffix). */
@@ -119,9 +131,14 @@ export function manifestUsers(cluster: Postgresql, config: OperatorConfig): PgUs
  * (the higher origin wins a conflict), then the system roles over both. Database owners also join
  * config additional_owner_roles. Sorted by name.
  */
-export function desiredUsers(cluster: Postgresql, config: OperatorConfig): PgUser[] {
+export function desiredUsers(cluster: Postgresql, config: OperatorConfig, infrastructure: readonly InfrastructureUser[] = []): PgUser[] {
   const byName = new Map<string, PgUser>();
-  for (const user of [...preparedDatabaseRoles(cluster, config), ...manifestUsers(cluster, config)]) {
+  const roles = [
+    ...infrastructureUsers(cluster, config, infrastructure),
+    ...preparedDatabaseRoles(cluster, config),
+    ...manifestUsers(cluster, config),
+  ];
+  for (const user of roles) {
     const current = byName.get(user.name);
     if (current === undefined || rank(user.origin) >= rank(current.origin)) byName.set(user.name, user);
   }
@@ -132,6 +149,33 @@ export function desiredUsers(cluster: Postgresql, config: OperatorConfig): PgUse
   }
   for (const user of systemUsers(cluster, config)) byName.set(user.name, user);
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Infrastructure roles with a valid name that is not reserved, a password and valid options; their
+ * Secret lives in the cluster's namespace (upstream initInfrastructureRoles). The others are left
+ * out (the reader reports why).
+ */
+export function infrastructureUsers(cluster: Postgresql, config: OperatorConfig, roles: readonly InfrastructureUser[]): PgUser[] {
+  const system = systemUsers(cluster, config);
+  const out: PgUser[] = [];
+  for (const role of roles) {
+    const flags = normalizeUserFlags(role.flags);
+    if (!isValidUsername(role.name) || role.password === '' || !flags.ok) continue;
+    if (reservedRoleReason(role.name, cluster, config, system) !== undefined) continue;
+    out.push({
+      name: role.name,
+      namespace: clusterNamespace(cluster),
+      origin: 'infrastructure',
+      flags: flags.flags,
+      memberOf: [...(role.memberOf ?? [])],
+      adminRole: role.adminRole ?? '',
+      isDbOwner: false,
+      password: role.password,
+      ...(role.parameters === undefined ? {} : { parameters: role.parameters }),
+    });
+  }
+  return out;
 }
 
 /** A credentials Secret exists for every role but bootstrapped NOLOGIN group roles and team members. */

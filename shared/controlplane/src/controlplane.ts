@@ -166,7 +166,7 @@ export class ControlPlane {
   }
 
   private launch(name: string, bin: string, args: string[]): void {
-    const proc = new ManagedProcess(name, join(this.state.logDir, `${name}.log`), bin, args);
+    const proc = new ManagedProcess({ name, logFile: join(this.state.logDir, `${name}.log`), command: bin, args });
     this.processes.push(proc);
     (this.state.pids as number[]).push(proc.pid);
     this.writeState();
@@ -327,9 +327,12 @@ metadata:
     kubernetes.io/hostname: ${name}
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
+    # A zone, as cloud nodes have: complete.yaml spreads its pods over zones (DoNotSchedule).
+    topology.kubernetes.io/zone: zone-a
     type: kwok
 status:
-  allocatable: {cpu: "64", memory: 256Gi, pods: "1000"}
-  capacity: {cpu: "64", memory: 256Gi, pods: "1000"}
+  # Huge pages too: crds/examples/complete.yaml asks for both sizes.
+  allocatable: {cpu: "64", memory: 256Gi, pods: "1000", hugepages-2Mi: 4Gi, hugepages-1Gi: 8Gi}
+  capacity: {cpu: "64", memory: 256Gi, pods: "1000", hugepages-2Mi: 4Gi, hugepages-1Gi: 8Gi}
 `;
 }

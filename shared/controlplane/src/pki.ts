@@ -28,14 +28,22 @@ export async function generatePki(dir: string): Promise<Pki> {
   await writeFile(
     p('server.ext'),
     [
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1',
+      `subjectAltName=${[
+        'IP:127.0.0.1',
+        'DNS:localhost',
+        'DNS:kubernetes',
+        'DNS:kubernetes.default',
+        'DNS:kubernetes.default.svc',
+        'DNS:kubernetes.default.svc.cluster.local',
+        'IP:10.96.0.1',
+      ].join(',')}`,
       'extendedKeyUsage=serverAuth,clientAuth',
       'keyUsage=digitalSignature,keyEncipherment',
     ].join('\n'),
   );
-  await signed(p, 'server', '/CN=kube-apiserver', 'server.ext', ec);
+  await signed({ p, name: 'server', subj: '/CN=kube-apiserver', ext: 'server.ext', ec });
   await writeFile(p('client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-  await signed(p, 'admin', '/O=system:masters/CN=pgfn-admin', 'client.ext', ec);
+  await signed({ p, name: 'admin', subj: '/O=system:masters/CN=pgfn-admin', ext: 'client.ext', ec });
   // Service-account tokens are signed with RSA (the apiserver's default RS256 issuer).
   await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p('sa.key')]);
   await run('openssl', ['pkey', '-in', p('sa.key'), '-pubout', '-out', p('sa.pub')]);
@@ -51,7 +59,19 @@ export async function generatePki(dir: string): Promise<Pki> {
   };
 }
 
-async function signed(p: (n: string) => string, name: string, subj: string, ext: string, ec: string[]): Promise<void> {
+interface Signing {
+  /** Path of a file in the PKI folder. */
+  readonly p: (n: string) => string;
+  /** Base name of the key, CSR and certificate files. */
+  readonly name: string;
+  readonly subj: string;
+  /** The extensions file (in the PKI folder). */
+  readonly ext: string;
+  /** The `openssl req` arguments making the key. */
+  readonly ec: string[];
+}
+
+async function signed({ p, name, subj, ext, ec }: Signing): Promise<void> {
   await run('openssl', ['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subj]);
   await run('openssl', [
     'x509',
@@ -82,6 +102,6 @@ export async function clientCert(
   const p = (n: string): string => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const subj = [...groups.map((g) => `/O=${g}`), `/CN=${user}`].join('');
-  await signed(p, name, subj, 'client.ext', ec);
+  await signed({ p, name, subj, ext: 'client.ext', ec });
   return { cert: p(`${name}.crt`), key: p(`${name}.key`) };
 }

@@ -2,6 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync, statSync } from 'node:fs';
 
 export interface ProcessOptions {
+  /** Shown in errors and logs. */
+  readonly name: string;
+  /** Appended to; stdout and stderr both go here. */
+  readonly logFile: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  /** The whole environment; the parent's by default. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Working folder; the parent's by default. */
   readonly cwd?: string;
   /** Opens an IPC channel to a Node child (messages through `ipc`). */
@@ -21,14 +29,13 @@ export class ManagedProcess {
   private readonly logOffset: number;
   readonly startedAt: number;
 
-  constructor(
-    readonly name: string,
-    readonly logFile: string,
-    command: string,
-    args: readonly string[],
-    env: NodeJS.ProcessEnv = process.env,
-    opts: ProcessOptions = {},
-  ) {
+  readonly name: string;
+  readonly logFile: string;
+
+  constructor(opts: ProcessOptions) {
+    const { name, logFile, command, args, env = process.env } = opts;
+    this.name = name;
+    this.logFile = logFile;
     this.logOffset = fileSize(logFile);
     this.startedAt = performance.now();
     const fd = openSync(logFile, 'a');

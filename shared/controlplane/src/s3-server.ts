@@ -99,13 +99,13 @@ export class S3Server implements S3Endpoint {
     mkdirSync(data, { recursive: true });
     // The credentials go through the environment, not argv, so `ps` does not show them.
     const env = { ...process.env, ROOT_ACCESS_KEY: this.accessKeyId, ROOT_SECRET_KEY: this.secretAccessKey };
-    this.process = new ManagedProcess(
-      'versitygw',
-      this.logFile,
-      versitygwBinary(),
-      ['--port', `127.0.0.1:${this.port}`, '--region', REGION, 'posix', data],
+    this.process = new ManagedProcess({
+      name: 'versitygw',
+      logFile: this.logFile,
+      command: versitygwBinary(),
+      args: ['--port', `127.0.0.1:${this.port}`, '--region', REGION, 'posix', data],
       env,
-    );
+    });
     const deadline = Date.now() + 30_000;
     const s3 = this.client();
     try {

@@ -42,7 +42,7 @@ export function binaries(): Binaries {
     kubectl: join(k8s, 'kubectl'),
     kwok: join(bin, `kwok-${need(v, 'KWOK_VERSION')}`, 'kwok'),
   };
-  const missing = Object.values(paths).filter((p) => !existsSync(p));
+  const missing = (Object.values(paths) as string[]).filter((p) => !existsSync(p));
   if (missing.length > 0) {
     throw new Error(`control-plane binaries missing (${missing.join(', ')}); build them with: bash hack/build-bins.sh`);
   }

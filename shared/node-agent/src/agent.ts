@@ -19,8 +19,8 @@ import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
 import { ContainerConfigError, type EnvSources } from './env.js';
 import { startInformer, type Informer } from './informer.js';
 import { IpPool } from './ip-pool.js';
-import { NodeHeartbeat } from './node.js';
 import { LogicalBackupRuntime } from './logical-backup/runtime.js';
+import { NodeHeartbeat, type NodeCapacity } from './node.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
 import { PodWorker } from './pod-worker.js';
 import { LocalProvisioner } from './provisioner.js';
@@ -46,6 +46,10 @@ export interface NodeAgentOptions {
   /** Extra node labels (the agent always sets pgfn.dev/node-agent=true). */
   readonly labels?: Readonly<Record<string, string>>;
   readonly taints?: readonly V1Taint[];
+  /** CPU and memory the Node advertises (default DEFAULT_NODE_CAPACITY: generous, pods are not confined). */
+  readonly capacity?: NodeCapacity;
+  /** Pods the Node accepts (default 110, the kubelet's). */
+  readonly maxPods?: number;
   /** StorageClass the agent creates and serves (WaitForFirstConsumer). Default `pgfn-local`. */
   readonly storageClassName?: string;
   /** Caps probe periods and initial delays, in seconds (tests). */
@@ -124,7 +128,8 @@ class Agent implements NodeAgent {
         ip: this.nodeIP,
         labels: o.labels ?? {},
         taints: o.taints ?? [],
-        maxPods: 110,
+        maxPods: o.maxPods ?? 110,
+        ...(o.capacity === undefined ? {} : { capacity: o.capacity }),
       },
       (m) => this.log(m),
     );
@@ -356,9 +361,9 @@ class Agent implements NodeAgent {
       },
       claimPath: (claim) => {
         const path = this.provisioner.claimPath(namespace, claim);
-        return path === undefined
-          ? Promise.reject(new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`))
-          : Promise.resolve(path);
+        if (path === undefined)
+          return Promise.reject(new ContainerConfigError(`persistentvolumeclaim "${claim}" is not bound to a volume of this node yet`));
+        return Promise.resolve(path);
       },
     };
   }

@@ -1,8 +1,10 @@
 // pgfn-node-agent: run the node agent as its own process until SIGINT/SIGTERM.
 //   node --import tsx shared/node-agent/src/cli.ts --kubeconfig <file> --data-dir <dir> --log-dir <dir>
 //        [--node-name pgfn-agent-0] [--ip-range 127.0.10.0/24] [--probe-period-cap <seconds>] [--keep-node]
+//        [--cpu 64] [--memory 256Gi] [--max-pods 110]   (what the Node advertises to the scheduler)
 import { parseArgs } from 'node:util';
 import { startNodeAgent } from './agent.js';
+import { DEFAULT_NODE_CAPACITY } from './node.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +17,9 @@ const { values } = parseArgs({
     'storage-class': { type: 'string', default: 'pgfn-local' },
     'probe-period-cap': { type: 'string' },
     'keep-node': { type: 'boolean', default: false },
+    cpu: { type: 'string', default: DEFAULT_NODE_CAPACITY.cpu },
+    memory: { type: 'string', default: DEFAULT_NODE_CAPACITY.memory },
+    'max-pods': { type: 'string', default: '110' },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -35,6 +40,8 @@ const agent = await startNodeAgent({
   storageClassName: values['storage-class'],
   ...(values['probe-period-cap'] === undefined ? {} : { probePeriodCapSeconds: Number(values['probe-period-cap']) }),
   deleteNodeOnStop: !values['keep-node'],
+  capacity: { cpu: values.cpu, memory: values.memory },
+  maxPods: Number(values['max-pods']),
   log: values.quiet ? undefined : (line) => console.log(line),
 });
 let stopping = false;

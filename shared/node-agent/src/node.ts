@@ -11,7 +11,7 @@ import {
   type V1NodeCondition,
   type V1Taint,
 } from '@kubernetes/client-node';
-import { arch, cpus, hostname, release, totalmem } from 'node:os';
+import { arch, hostname, release } from 'node:os';
 import { statusCode } from '@pgfn/kube';
 
 /** Label every agent node carries; select it (nodeSelector / node_readiness_label) to run pods for real. */
@@ -24,7 +24,23 @@ export interface NodeIdentity {
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly V1Taint[];
   readonly maxPods: number;
+  /** What the Node advertises to the scheduler (default DEFAULT_NODE_CAPACITY). */
+  readonly capacity?: NodeCapacity;
 }
+
+/**
+ * The resources a local node advertises. Pods are local processes the agent does not confine, so the
+ * figures only gate scheduling: generous by default, so that upstream's requests (500m per pooler
+ * pod, 100m per Spilo pod …) never leave a local stack Pending on a small machine.
+ */
+export interface NodeCapacity {
+  /** A Kubernetes quantity, e.g. "64" or "64000m". */
+  readonly cpu: string;
+  /** A Kubernetes quantity, e.g. "256Gi". */
+  readonly memory: string;
+}
+
+export const DEFAULT_NODE_CAPACITY: NodeCapacity = { cpu: '64', memory: '256Gi' };
 
 export function nodeObject(id: NodeIdentity): V1Node {
   return {
@@ -48,8 +64,8 @@ export function nodeObject(id: NodeIdentity): V1Node {
 
 export function nodeStatus(id: NodeIdentity, now: Date, previous: V1NodeCondition[] | undefined): V1Node['status'] {
   const capacity = {
-    cpu: String(cpus().length),
-    memory: `${Math.floor(totalmem() / 1024)}Ki`,
+    cpu: (id.capacity ?? DEFAULT_NODE_CAPACITY).cpu,
+    memory: (id.capacity ?? DEFAULT_NODE_CAPACITY).memory,
     pods: String(id.maxPods),
     'ephemeral-storage': '100Gi',
   };

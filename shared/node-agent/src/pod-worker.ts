@@ -153,13 +153,13 @@ export class PodWorker {
     }
   }
 
-  /** The pod's /etc/hosts: its own name and the namespace's Services (rewritten in place, it is bind-mounted). */
+  /** The pod's /etc/hosts: its own name and every Service's names (rewritten in place, it is bind-mounted). */
   private async refreshHosts(): Promise<void> {
     if (this.podIP === undefined || Date.now() < this.nextHostsRefresh) return;
     this.nextHostsRefresh = Date.now() + 5_000;
     const namespace = this.pod.metadata?.namespace ?? 'default';
-    const services = await this.deps.resolver.namespaceAddresses(namespace).catch(() => new Map<string, string>());
-    const content = hostsFile({ podIP: this.podIP, podName: this.pod.metadata?.name ?? '', namespace }, services);
+    const services = await this.deps.resolver.clusterAddresses().catch(() => new Map<string, ReadonlyMap<string, string>>());
+    const content = hostsFile({ podIP: this.podIP, podName: this.pod.metadata?.name ?? '', namespace, services });
     if (content === this.hosts) return;
     writeFileSync(join(this.deps.podDir, 'hosts'), content);
     this.hosts = content;

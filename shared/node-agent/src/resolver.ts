@@ -16,6 +16,9 @@ export interface ServiceAddress {
   readonly port: number;
 }
 
+/** namespace → Service name → the address its name stands for. */
+export type ServiceAddresses = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
 export interface ServiceName {
   readonly service: string;
   readonly namespace: string;
@@ -26,8 +29,11 @@ export interface ServiceResolver {
   resolve(host: string, defaultNamespace?: string): Promise<string[]>;
   /** Ready pods behind `host` with the target port of the Service port `port`. */
   resolveAddresses(host: string, port: number, defaultNamespace?: string): Promise<ServiceAddress[]>;
-  /** Every Service of `namespace` with a ready pod, and the lowest such address (for /etc/hosts). */
-  namespaceAddresses(namespace: string): Promise<Map<string, string>>;
+  /**
+   * Every Service with a ready backend, by namespace, and the lowest such address (for /etc/hosts).
+   * Three cluster-wide lists, shared by the pods that ask within a second.
+   */
+  clusterAddresses(): Promise<ServiceAddresses>;
 }
 
 /**
@@ -121,6 +127,33 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
     }
   }
 
+  let cached: { at: number; read: Promise<ServiceAddresses> } | undefined;
+  async function readClusterAddresses(): Promise<ServiceAddresses> {
+    const [services, pods, endpoints] = await Promise.all([
+      core.listServiceForAllNamespaces(),
+      core.listPodForAllNamespaces(),
+      core.listEndpointsForAllNamespaces(),
+    ]);
+    const key = (o: { metadata?: { namespace?: string; name?: string } }): string =>
+      `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+    const endpointsByKey = new Map(endpoints.items.map((e) => [key(e), e]));
+    const podsByNamespace = new Map<string, V1Pod[]>();
+    for (const pod of pods.items) {
+      const ns = pod.metadata?.namespace ?? '';
+      podsByNamespace.set(ns, [...(podsByNamespace.get(ns) ?? []), pod]);
+    }
+    const out = new Map<string, Map<string, string>>();
+    for (const service of [...services.items].sort((a, b) => key(a).localeCompare(key(b)))) {
+      const ns = service.metadata?.namespace ?? '';
+      const ip = serviceBackends(service, podsByNamespace.get(ns) ?? [], endpointsByKey.get(key(service)))[0]?.ip;
+      if (ip === undefined) continue;
+      const names = out.get(ns) ?? new Map<string, string>();
+      names.set(service.metadata?.name ?? '', ip);
+      out.set(ns, names);
+    }
+    return out;
+  }
+
   return {
     async resolve(host, defaultNamespace) {
       if (isIP(host) !== 0) return [host];
@@ -135,38 +168,46 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
       }
       return out;
     },
-    async namespaceAddresses(namespace) {
-      const [services, pods, endpoints] = await Promise.all([
-        core.listNamespacedService({ namespace }),
-        core.listNamespacedPod({ namespace }),
-        core.listNamespacedEndpoints({ namespace }),
-      ]);
-      const endpointsByName = new Map(endpoints.items.map((e) => [e.metadata?.name ?? '', e]));
-      const out = new Map<string, string>();
-      for (const service of [...services.items].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))) {
-        const name = service.metadata?.name ?? '';
-        const ip = serviceBackends(service, pods.items, endpointsByName.get(name))[0]?.ip;
-        if (ip !== undefined) out.set(name, ip);
+    clusterAddresses() {
+      const now = Date.now();
+      if (cached === undefined || now - cached.at > 1000) {
+        const read = readClusterAddresses();
+        cached = { at: now, read };
+        read.catch(() => {
+          if (cached?.read === read) cached = undefined;
+        });
       }
-      return out;
+      return cached.read;
     },
   };
 }
 
-/** An /etc/hosts like kubelet's managed one, plus Service names (we have no cluster DNS). */
-export function hostsFile(
-  pod: { readonly podIP: string; readonly podName: string; readonly namespace: string; readonly clusterDomain?: string },
-  services: ReadonlyMap<string, string>,
-): string {
-  const { podIP, podName, namespace, clusterDomain = 'cluster.local' } = pod;
+/**
+ * An /etc/hosts like kubelet's managed one, plus Service names as cluster DNS would answer them (we
+ * have none): `<svc>` for the pod's own namespace, `<svc>.<ns>`, `<svc>.<ns>.svc` and
+ * `<svc>.<ns>.svc.<cluster domain>` for every namespace.
+ */
+export function hostsFile(pod: {
+  readonly podIP: string;
+  readonly podName: string;
+  readonly namespace: string;
+  readonly services: ServiceAddresses;
+  readonly clusterDomain?: string;
+}): string {
+  const domain = pod.clusterDomain ?? 'cluster.local';
   const lines = [
     '# Kubernetes-managed hosts file (pgfn node agent: Service names resolve to a ready pod).',
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
-    `${podIP}\t${podName}`,
+    `${pod.podIP}\t${pod.podName}`,
   ];
-  for (const [service, ip] of services) {
-    lines.push(`${ip}\t${service} ${service}.${namespace} ${service}.${namespace}.svc ${service}.${namespace}.svc.${clusterDomain}`);
+  // The pod's own namespace first: its short names.
+  const namespaces = [...pod.services.keys()].sort((a, b) => (a === pod.namespace ? -1 : b === pod.namespace ? 1 : a.localeCompare(b)));
+  for (const namespace of namespaces) {
+    for (const [service, ip] of pod.services.get(namespace) ?? []) {
+      const short = namespace === pod.namespace ? `${service} ` : '';
+      lines.push(`${ip}\t${short}${service}.${namespace} ${service}.${namespace}.svc ${service}.${namespace}.svc.${domain}`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -108,13 +108,13 @@ export class ReceiveAdapter {
       PROFILING_PORT: String(await freePort()),
     };
     this.starts++;
-    const child = new Child(
-      `adapter ${this.name}`,
-      this.opts.logFile,
-      binary,
-      [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha', '--v=2'],
+    const child = new Child({
+      name: `adapter ${this.name}`,
+      logFile: this.opts.logFile,
+      command: binary,
+      args: [`--kubeconfig=${this.opts.kubeconfig}`, '--disable-ha', '--v=2'],
       env,
-    );
+    });
     this.child = child;
     const resources = this.config.resources.map((r) => r.gvr.Resource);
     await waitForWatches(child, resources, this.opts.startTimeoutMs ?? 30_000);

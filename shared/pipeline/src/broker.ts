@@ -31,6 +31,8 @@ export interface Attempt {
   readonly status?: number;
   readonly error?: string;
   readonly ms: number;
+  /** The wait the broker chose before the next attempt (absent on the last one). */
+  readonly backoffMs?: number;
 }
 
 export interface DeliveryRecord {
@@ -215,16 +217,18 @@ export class LocalBroker {
 
   /** One delivery with retries; every attempt is appended to `attempts`. */
   private async send(dest: Destination, event: WireEvent, policy: RetryPolicy, attempts: Attempt[]): Promise<SendResult> {
-    let result: SendResult = { error: 'not attempted' };
     for (let n = 0; ; n++) {
-      result = await attempt(dest, event, policy.timeoutMs);
+      const result = await attempt(dest, event, policy.timeoutMs);
+      const last = isSuccess(result.status) || !isRetryable(result.status) || n >= policy.retries || this.closed;
+      const backoffMs = last ? undefined : waitBeforeRetry(policy, n, result);
       attempts.push({
         ...(result.status === undefined ? {} : { status: result.status }),
         ...(result.error === undefined ? {} : { error: result.error }),
         ms: result.ms ?? 0,
+        ...(backoffMs === undefined ? {} : { backoffMs }),
       });
-      if (isSuccess(result.status) || !isRetryable(result.status) || n >= policy.retries || this.closed) return result;
-      await sleep(waitBeforeRetry(policy, n, result.status, result.retryAfter));
+      if (backoffMs === undefined) return result;
+      await sleep(backoffMs);
     }
   }
 

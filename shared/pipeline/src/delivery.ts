@@ -63,8 +63,7 @@ export function isSuccess(status: number | undefined): boolean {
 export function waitBeforeRetry(
   policy: RetryPolicy,
   n: number,
-  status: number | undefined,
-  retryAfter: string | undefined,
+  { status, retryAfter }: { readonly status?: number | undefined; readonly retryAfter?: string | undefined },
   now = Date.now(),
 ): number {
   const backoff = policy.backoffMs(n);

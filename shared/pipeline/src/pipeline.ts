@@ -154,7 +154,7 @@ function resolver(
   supervisor: FunctionSupervisor,
   subscribers: Readonly<Record<string, string>>,
 ): ResolveDestination {
-  const fixed = (url: string): Destination => ({ describe: url, acquire: async () => ({ url, release: () => undefined }) });
+  const fixed = (url: string): Destination => ({ describe: url, acquire: () => Promise.resolve({ url, release: () => undefined }) });
   return (dest: DestinationSpec, namespace: string, broker: LocalBroker) => {
     if (dest.uri !== undefined) return fixed(dest.uri);
     const ref = dest.ref;

@@ -22,9 +22,7 @@ export interface AdapterConfig {
  */
 export async function adapterConfigFor(
   source: ApiServerSourceManifest,
-  listNamespaces: (selector: string) => Promise<string[]> = async () => {
-    throw new Error('no namespace lister given');
-  },
+  listNamespaces: (selector: string) => Promise<string[]> = () => Promise.reject(new Error('no namespace lister given')),
 ): Promise<AdapterConfig> {
   const sel = source.spec.namespaceSelector;
   const allNamespaces = sel !== undefined && selectorString(sel) === '';

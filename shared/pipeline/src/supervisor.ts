@@ -159,7 +159,7 @@ export class FunctionSupervisor {
     const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env, ...spec.env, PORT: String(port) };
     const command = spec.command ?? process.execPath;
     const args = spec.args ?? ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn];
-    const child = new Child(fn, join(this.opts.logDir, `${fn}.log`), command, args, env, { cwd: spec.cwd ?? repoRoot });
+    const child = new Child({ name: fn, logFile: join(this.opts.logDir, `${fn}.log`), command, args, env, cwd: spec.cwd ?? repoRoot });
     const url = `http://127.0.0.1:${port}`;
     const instance: Instance = {
       child,

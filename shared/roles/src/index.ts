@@ -79,6 +79,13 @@ export {
   type InfrastructureRoleInput,
 } from './role-specs.js';
 export {
+  infrastructureRoleDefinitions,
+  parseInfrastructureRoles,
+  readInfrastructureRoles,
+  type InfrastructureRoleSource,
+  type InfrastructureRoles,
+} from './infrastructure-roles.js';
+export {
   normalizePreparedDatabases,
   preparedDatabasePrivileges,
   type PreparedDatabaseSpec,

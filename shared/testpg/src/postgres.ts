@@ -66,12 +66,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     password = readFileSync(pwfile, 'utf8'); // a kept dir: the superuser password initdb was given
   } else {
     password = randomBytes(18).toString('base64url');
-    initDataDir(dir, dataDir, pwfile, password, owner);
+    initDataDir({ dir, dataDir, owner }, pwfile, password);
   }
 
   const port = await freePort('127.0.0.1');
   const logFile = join(dir, 'postgres.log');
-  const child = launch(dataDir, dir, port, logFile, owner, options.settings ?? {});
+  const child = launch({ dir, dataDir, owner }, { port, logFile, settings: options.settings ?? {} });
   const pid = child.pid;
   if (pid === undefined) throw new Error('postgres did not start (no pid)');
   const watchdog = startWatchdog(pid);
@@ -116,7 +116,15 @@ function serverUser(): OsUser | undefined {
   return { uid, gid };
 }
 
-function initDataDir(dir: string, dataDir: string, pwfile: string, password: string, owner: OsUser | undefined): void {
+/** Where a server lives and as whom it runs. */
+interface ServerHome {
+  readonly dir: string;
+  readonly dataDir: string;
+  /** The OS user owning the files and running postgres (when started as root); undefined: this process's. */
+  readonly owner: OsUser | undefined;
+}
+
+function initDataDir({ dir, dataDir, owner }: ServerHome, pwfile: string, password: string): void {
   writeFileSync(pwfile, password, { mode: 0o600 });
   if (owner !== undefined) {
     chownSync(dir, owner.uid, owner.gid);
@@ -147,12 +155,8 @@ function initDataDir(dir: string, dataDir: string, pwfile: string, password: str
 }
 
 function launch(
-  dataDir: string,
-  dir: string,
-  port: number,
-  logFile: string,
-  owner: OsUser | undefined,
-  settings: Readonly<Record<string, string>>,
+  { dir, dataDir, owner }: ServerHome,
+  { port, logFile, settings }: { readonly port: number; readonly logFile: string; readonly settings: Readonly<Record<string, string>> },
 ): ChildProcess {
   const all: Record<string, string> = {
     listen_addresses: '127.0.0.1',

@@ -31,6 +31,8 @@ export interface SpiloClusterSpec {
   readonly name?: string;
   readonly instances?: number;
   readonly version?: string;
+  /** spec.postgresql.parameters of the manifest. */
+  readonly parameters?: Readonly<Record<string, string>>;
   /** bootstrap.dcs timings (Patroni section of the manifest). */
   readonly patroni?: { readonly ttl?: number; readonly loop_wait?: number; readonly retry_timeout?: number };
   readonly readinessProbe?: boolean;
@@ -80,7 +82,7 @@ export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
     spec: {
       teamId: name.split('-')[0] ?? 'acid',
       numberOfInstances: spec.instances ?? 3,
-      postgresql: { version: spec.version ?? '15' },
+      postgresql: { version: spec.version ?? '15', ...(spec.parameters === undefined ? {} : { parameters: { ...spec.parameters } }) },
       volume: { size: '1Gi' },
       ...(spec.patroni === undefined ? {} : { patroni: { ...spec.patroni } }),
       ...(spec.connectionPooler === true ? { enableConnectionPooler: true } : {}),
