@@ -2,7 +2,7 @@
 // archives into a real S3 server (barman-cloud, ADR 0016); the function, acting as its own
 // ServiceAccount, reads that bucket and reports on the cluster, and a subscriber gets its CloudEvents.
 import * as k8s from '@kubernetes/client-node';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { openArchive, s3ObjectStore, type BackupArchive } from '@pgfn/backup-store';
@@ -37,6 +37,8 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
   let archive: BackupArchive;
   let master: string;
   let password: string;
+  let uid: string;
+  const walPrefixOf = (): string => `spilo/${NAME}/${uid}/wal/15`;
 
   const cluster = async (): Promise<Cluster> =>
     (await kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...PG, namespace: ns.name, name: NAME })) as Cluster;
@@ -106,6 +108,7 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
       .makeApiClient(k8s.CoreV1Api)
       .readNamespacedSecret({ namespace: ns.name, name: secretName('postgres', NAME, DEFAULT_OPERATOR_CONFIG) });
     password = Buffer.from(secret.data?.['password'] ?? '', 'base64').toString('utf8');
+    uid = created.metadata?.uid ?? '';
     archive = await openArchive({
       store: s3ObjectStore(s3.client(), WAL_BUCKET),
       prefix: `spilo/${NAME}/${created.metadata?.uid ?? ''}/wal/15`,
@@ -225,6 +228,39 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
     expect(c?.message).to.match(/^the newest base backup \d{8}T\d{6} is \d+[sm]( \d+s)? old, older than the policy's 1s/);
     const failed = subscriber.received.filter((e) => e.type === 'dev.pgfn.backup.failed');
     expect(failed.at(-1)?.data).to.deep.include({ outcome: 'failed', reason: 'BackupTooOld' });
+  });
+
+  it("a base backup's data corrupted (bytes of its object changed): the restore test fails, says why, removes the scratch", async () => {
+    const [newest] = (await archive.backups()).slice(-1);
+    const client = s3.client();
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: WAL_BUCKET, Prefix: `${walPrefixOf()}/base/${newest?.id ?? '?'}/` }),
+    );
+    const data = (listed.Contents ?? []).find((o) => /data\.tar/.test(o.Key ?? ''));
+    expect(data?.Key, 'the base backup holds data.tar*').to.be.a('string');
+    const original = Buffer.from(
+      await (await client.send(new GetObjectCommand({ Bucket: WAL_BUCKET, Key: data?.Key ?? '' }))).Body!.transformToByteArray(),
+    );
+    const corrupted = Buffer.from(original);
+    const from = Math.floor(corrupted.length / 3);
+    for (let i = from; i < Math.min(from + 4096, corrupted.length); i++) corrupted[i] = (corrupted[i] ?? 0) ^ 0xff;
+    await client.send(new PutObjectCommand({ Bucket: WAL_BUCKET, Key: data?.Key ?? '', Body: corrupted }));
+    client.destroy();
+    const bounded = await startVerify({ s3, config, sink: subscriber.url, policy: { restoreTimeoutSeconds: 300 } });
+    try {
+      await requestVerification(bounded);
+    } finally {
+      await bounded.stop();
+    }
+    const c = await condition();
+    expect(c).to.include({ status: 'False', reason: 'RestoreFailed' });
+    expect(c?.message).to.match(/^the restore of the newest base backup failed: the scratch instance ended \(.+\)/);
+    const failed = subscriber.received.filter((e) => e.type === 'dev.pgfn.backup.failed').at(-1);
+    expect(failed?.data).to.deep.include({ reason: 'RestoreFailed' });
+    const jobs = await kc
+      .makeApiClient(k8s.BatchV1Api)
+      .listNamespacedJob({ namespace: ns.name, labelSelector: `pgfn.dev/restore-test-of=${NAME}` });
+    expect(jobs.items).to.deep.equal([]);
   });
 
   it('one WAL segment deleted from the bucket: fails naming the gap, on the status, as an Event and as a CloudEvent', async () => {
