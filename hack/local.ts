@@ -107,6 +107,8 @@ try {
     kubeconfig: cp.kubeconfig,
     dataDir: join(dir, 'node-agent', 'data'),
     logDir: join(dir, 'logs', 'node-agent'),
+    // Spilo pods all run on the agent: its expandable class as the default lets `spec.volume.size` grow.
+    defaultStorageClass: true,
     // PGFN_NODE_CPU / PGFN_NODE_MEMORY: what the local node advertises (default generous: 64 CPUs, 256Gi).
     capacity: {
       cpu: process.env['PGFN_NODE_CPU'] ?? DEFAULT_NODE_CAPACITY.cpu,

@@ -52,6 +52,8 @@ export interface NodeAgentOptions {
   readonly maxPods?: number;
   /** StorageClass the agent creates and serves (WaitForFirstConsumer). Default `pgfn-local`. */
   readonly storageClassName?: string;
+  /** Make that StorageClass the cluster's default, so claims without a class can grow too (`npm run local`). */
+  readonly defaultStorageClass?: boolean;
   /** Caps probe periods and initial delays, in seconds (tests). */
   readonly probePeriodCapSeconds?: number;
   readonly backoff?: BackoffSettings;
@@ -137,6 +139,7 @@ class Agent implements NodeAgent {
       nodeName: this.nodeName,
       dataDir: resolve(o.dataDir),
       storageClassName: o.storageClassName ?? 'pgfn-local',
+      defaultClass: o.defaultStorageClass === true,
       log: (m) => this.log(m),
     });
     const server = new URL(this.kc.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');
