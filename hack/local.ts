@@ -112,6 +112,8 @@ try {
   ]);
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
   const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
+  // backup-verify reads the buckets with its own keys (in a cluster: its Secret pgfn-backup-verify-s3).
+  const bucketReader = { ...keys, AWS_REGION: s3.region };
   agent = await startNodeAgent({
     kubeconfig: cp.kubeconfig,
     dataDir: join(dir, 'node-agent', 'data'),
@@ -140,7 +142,12 @@ try {
     kubeconfig: cp.kubeconfig,
     adapterKubeconfig: source.file,
     logDir: join(dir, 'logs', 'pipeline'),
-    functions: Object.fromEntries(functions.map((fn) => [fn, { env: { ...configEnv, KUBECONFIG: identities[fn] ?? cp.kubeconfig } }])),
+    functions: Object.fromEntries(
+      functions.map((fn) => [
+        fn,
+        { env: { ...configEnv, ...(fn === 'backup-verify' ? bucketReader : {}), KUBECONFIG: identities[fn] ?? cp.kubeconfig } },
+      ]),
+    ),
   });
 
   // The sample asks for PostgreSQL 17; this machine has Debian's 15, so the local copy runs 15.
