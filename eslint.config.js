@@ -32,7 +32,7 @@ export default tseslint.config(
   },
   {
     // Shipped: the functions and the packages they bundle.
-    files: ['functions/*/src/**/*.ts', 'shared/{api,builder,kube,fn-runtime,fn-kit,roles,backup-store}/src/**/*.ts'],
+    files: ['functions/*/src/**/*.ts', 'shared/{api,builder,kube,fn-runtime,fn-kit,patroni,roles,backup-store}/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', harnessImports] },
   },
   {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok knative knative-crds (default: all). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds versitygw (default: all). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -146,8 +146,25 @@ build_knative_crds() {
   log "knative CRDs copied to $out"
 }
 
+# A real S3 server for backups (Apache-2.0; MinIO is AGPL): versitygw's posix backend serves a
+# directory as buckets. A wrapper module requiring the exact version, as for Knative.
+build_versitygw() {
+  local v="$VERSITYGW_VERSION" out="$bindir/versitygw-$VERSITYGW_VERSION"
+  if have "$out/versitygw"; then log "versitygw $v present"; return; fi
+  local mod="$cache/src/versitygw-$v"
+  mkdir -p "$mod" "$out.tmp"
+  printf 'module pgfn.local/versitygw-bins\n\ngo 1.24.0\n\nrequire github.com/versity/versitygw %s\n' "$v" > "$mod/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/versity/versitygw/cmd/versitygw"\n' > "$mod/tools.go"
+  log "versitygw $v: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "versitygw $v: building"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/versitygw" github.com/versity/versitygw/cmd/versitygw)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "versitygw $v built"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds versitygw)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
@@ -155,6 +172,7 @@ for c in "${components[@]}"; do
     kwok) build_kwok ;;
     knative) build_knative ;;
     knative-crds) build_knative_crds ;;
+    versitygw) build_versitygw ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac
 done

@@ -1,11 +1,12 @@
 // npm run local: the whole local stack in the foreground, stopped by Ctrl-C (or `npm run cluster -- down`):
 // the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) with pgfn's
 // CRDs, the event pipeline (real Knative receive adapters → local broker → function processes acting
-// as their own ServiceAccounts), and the sample cluster crds/examples/minimal.yaml.
+// as their own ServiceAccounts), an S3 server (versitygw) the sample cluster archives WAL, base backups
+// and logical backups into, and the sample cluster crds/examples/minimal.yaml.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControlPlane, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
+import { ControlPlane, S3Server, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
 import { DEFAULT_NODE_CAPACITY, startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
@@ -23,6 +24,7 @@ const started = Date.now();
 const cp = await ControlPlane.start({ dir, removeOnStop: false });
 let pipeline: Pipeline | undefined;
 let agent: NodeAgent | undefined;
+let s3: S3Server | undefined;
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
@@ -30,6 +32,7 @@ const stop = async (): Promise<void> => {
   console.log('\nstopping the local stack …');
   await pipeline?.stop();
   await agent?.stop();
+  await s3?.stop();
   await cp.stop();
   process.exit(0);
 };
@@ -66,12 +69,44 @@ try {
     '-p',
     JSON.stringify({ configuration: { kubernetes: { node_readiness_label: { 'pgfn.dev/node-agent': 'true' } } } }),
   ]);
+  // Backups (ADR 0016): a real S3 server with the buckets the configuration names; Spilo pods get its
+  // endpoint and keys through pod_environment_secret, as upstream documents for S3-compatible stores.
+  s3 = await S3Server.start({ dir: join(dir, 's3'), buckets: ['pgfn-wal', 'pgfn-logical'] });
+  const keys = { AWS_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+  const podEnv: Record<string, string> = { ...keys, USE_WALG_BACKUP: 'true', USE_WALG_RESTORE: 'true' };
+  for (const [k, v] of Object.entries(keys)) Object.assign(podEnv, { [`CLONE_${k}`]: v, [`STANDBY_${k}`]: v });
+  const podEnvSecret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'pgfn-s3', namespace: 'default' }, stringData: podEnv };
+  await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', '-'], JSON.stringify(podEnvSecret));
+  await cp.kubectl([
+    'patch',
+    'operatorconfiguration',
+    'pgfn-default-configuration',
+    '-n',
+    'pgfn-system',
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      configuration: {
+        kubernetes: { pod_environment_secret: 'pgfn-s3' },
+        aws_or_gcp: { wal_s3_bucket: 'pgfn-wal', aws_region: s3.region },
+        logical_backup: {
+          logical_backup_s3_bucket: 'pgfn-logical',
+          logical_backup_s3_endpoint: s3.endpoint,
+          logical_backup_s3_region: s3.region,
+          logical_backup_s3_access_key_id: s3.accessKeyId,
+          logical_backup_s3_secret_access_key: s3.secretAccessKey,
+        },
+      },
+    }),
+  ]);
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
   const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
   agent = await startNodeAgent({
     kubeconfig: cp.kubeconfig,
     dataDir: join(dir, 'node-agent', 'data'),
     logDir: join(dir, 'logs', 'node-agent'),
+    // Spilo pods all run on the agent: its expandable class as the default lets `spec.volume.size` grow.
+    defaultStorageClass: true,
     // PGFN_NODE_CPU / PGFN_NODE_MEMORY: what the local node advertises (default generous: 64 CPUs, 256Gi).
     capacity: {
       cpu: process.env['PGFN_NODE_CPU'] ?? DEFAULT_NODE_CAPACITY.cpu,
@@ -107,6 +142,9 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
+  Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
+            WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/,
+            logical backups in s3://pgfn-logical/spilo/<cluster>/<uid>/logical_backups/.
   Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\
                            -o jsonpath='{.data.password}' | base64 -d) \\
             psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master \\

@@ -12,7 +12,7 @@ log() { printf '[setup %s] %s\n' "$(date +%T)" "$*" >&2; }
 # PgBouncer and daemontools' envdir run behind Spilo and pooler pods (the node agent); util-linux and
 # iproute2 give the agent its sandboxes; locales provides Spilo's en_US.UTF-8.
 apt_packages=(openssl ca-certificates postgresql-15 postgresql-client-15 postgresql-15-partman
-  patroni pgbouncer daemontools locales util-linux iproute2)
+  patroni pgbouncer daemontools locales util-linux iproute2 python3-venv)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]} > 0)); then
@@ -34,6 +34,19 @@ command -v node >/dev/null || { echo "Node.js >= 20.19 is required (see README)"
 start=$(date +%s)
 bash hack/build-bins.sh >/dev/null
 log "control-plane binaries ready ($(($(date +%s) - start)) s)"
+
+# barman-cloud (PyPI) archives WAL and takes base backups behind Spilo pods (ADR 0016). Debian 12's
+# Python is 3.11, and barman 3.20 needs 3.12: 3.19.1 is the newest that installs. A venv under the
+# cache, used as `python3 -m barman.clients.…` (so the folder may be bind-mounted anywhere).
+source hack/versions.env
+barman_venv="${PGFN_CACHE:-$HOME/.cache/pgfn}/venv-barman-$BARMAN_VERSION"
+if [[ ! -x "$barman_venv/bin/python3" ]]; then
+  log "installing barman $BARMAN_VERSION into $barman_venv"
+  rm -rf "$barman_venv.tmp"
+  /usr/bin/python3 -m venv "$barman_venv.tmp"
+  "$barman_venv.tmp/bin/pip" install -q --disable-pip-version-check "barman[cloud]==$BARMAN_VERSION" "boto3==$BOTO3_VERSION"
+  mv "$barman_venv.tmp" "$barman_venv"
+fi
 
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "npm ci"

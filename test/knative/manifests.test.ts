@@ -233,6 +233,7 @@ describe('knative/ manifests', () => {
     const pings = Object.fromEntries(pingSourcesOf(manifests).map((p) => [p.metadata.name, pingEvent(p).attributes]));
     const cases: [string, Readonly<Record<string, string>>, string[]][] = [
       ['a postgresql add', resourceEvent('add', 'postgresql'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
+      ['a postgresql update', resourceEvent('update', 'postgresql'), ['pgfn-reconcile', 'pgfn-rolling-update', 'pgfn-team-role-sync']],
       ['a postgresql delete', resourceEvent('delete', 'postgresql'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
       ['a PostgresTeam update', resourceEvent('update', 'PostgresTeam'), ['pgfn-team-role-sync']],
       ['an OperatorConfiguration update', resourceEvent('update', 'OperatorConfiguration'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
@@ -245,6 +246,7 @@ describe('knative/ manifests', () => {
       ],
       ['the resync ping', pings['pgfn-resync'] ?? {}, ['pgfn-reconcile', 'pgfn-rolling-update']],
       ['the backup-check ping', pings['pgfn-backup-check'] ?? {}, ['pgfn-backup-verify']],
+      ['the rolling-update check ping', pings['pgfn-rolling-update-check'] ?? {}, ['pgfn-rolling-update']],
       ['the team-sync ping', pings['pgfn-team-sync'] ?? {}, ['pgfn-team-role-sync']],
       ['dev.pgfn.rollingupdate.required', own('dev.pgfn.rollingupdate.required'), ['pgfn-rolling-update']],
       ['dev.pgfn.reconcile.requested', own('dev.pgfn.reconcile.requested'), ['pgfn-reconcile']],

@@ -76,7 +76,7 @@ describe('node agent: clones and standby clusters', function () {
       credentialsOf: source,
     });
     // Patroni labels a standby leader "master" (3.0.2), but it stays in recovery and replays the source.
-    const { master } = await waitForRoles(kc, ns.name, standby.name, 0, 240_000);
+    const { master } = await waitForRoles(kc, ns.name, standby.name, { replicas: 0, timeoutMs: 240_000 });
     const client = await connect(sourceMaster, source.password('postgres'));
     try {
       await client.query("INSERT INTO origin VALUES ('later')");

@@ -112,20 +112,21 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       const deletedAt = Date.now();
       const ackedBefore = writer.acks.length;
       await core.deleteNamespacedPod({ name: before.master.name, namespace: ns.name });
-      const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
+      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 1, timeoutMs: 120_000, not: before.master.name });
       await eventually(
         'writes acknowledged by the new master',
-        async () => (writer.acks.some((a) => a.at > deletedAt && a.server === after.master.ip) ? true : undefined),
+        () => Promise.resolve(writer.acks.some((a) => a.at > deletedAt && a.server === after.master.ip) ? true : undefined),
         60_000,
       );
-      const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const back = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned, `${before.master.name} back as a replica`).to.not.equal(undefined);
       expect(returned?.uid).to.not.equal(before.master.uid);
       await sleep(1000);
       await writer.stop();
       console.log(
-        `      graceful failover: writes stopped for ${writer.maxGapMs(deletedAt)} ms; ${writer.acks.length} rows acknowledged, ${writer.errors} failed attempts`,
+        `      graceful failover: writes stopped for ${writer.maxGapMs(deletedAt)} ms; ` +
+          `${writer.acks.length} rows acknowledged, ${writer.errors} failed attempts`,
       );
       expect(writer.acks.length).to.be.greaterThan(ackedBefore);
       await expectNoLostRows(writer, back.master.ip ?? '');
@@ -154,13 +155,13 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       const crashedAt = Date.now();
       // Held down longer than the leader lock's ttl, as a node failure would: a replica must take over.
       expect(t.agent.crash(ns.name, before.master.name, { holdMs: 25_000 })).to.equal(1);
-      const after = await waitForRoles(kc, ns.name, cluster.name, 1, 120_000, before.master.name);
+      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 1, timeoutMs: 120_000, not: before.master.name });
       await eventually(
         'writes acknowledged by the new master',
-        async () => (writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined),
+        () => Promise.resolve(writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined),
         60_000,
       );
-      const back = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const back = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned?.uid, 'the same pod, restarted in place').to.equal(before.master.uid);
       expect(returned?.restarts).to.equal(before.master.restarts + 1);
@@ -172,7 +173,7 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     }
   });
 
-  it('keeps every acknowledged write when a crashed master restarts at once (kubelet restarts a crashed container immediately)', async () => {
+  it('keeps every acknowledged write when a crashed master restarts at once (as kubelet restarts a crashed container)', async () => {
     const before = await waitForRoles(kc, ns.name, cluster.name, 2);
     const writer = new FailoverWriter({ resolver: t.agent.resolver, host: host(), user: 'postgres', password, table: 'restart_probe' });
     await writer.start();
@@ -180,16 +181,15 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       await sleep(2000);
       const crashedAt = Date.now();
       t.agent.crash(ns.name, before.master.name);
-      const after = await waitForRoles(kc, ns.name, cluster.name, 2, 180_000);
+      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       await eventually(
         'writes acknowledged after the crash',
-        async () => (writer.acks.some((a) => a.at > crashedAt + 500 && a.server === after.master.ip) ? true : undefined),
+        () => Promise.resolve(writer.acks.some((a) => a.at > crashedAt + 500 && a.server === after.master.ip) ? true : undefined),
         90_000,
       );
       await writer.stop();
-      console.log(
-        `      crash with immediate restart: master ${after.master.name === before.master.name ? 'kept by the restarted pod' : `moved to ${after.master.name}`}; writes stopped for ${writer.maxGapMs(crashedAt)} ms`,
-      );
+      const where = after.master.name === before.master.name ? 'kept' : `moved to ${after.master.name}`;
+      console.log(`      crash with immediate restart: master ${where}; writes stopped for ${writer.maxGapMs(crashedAt)} ms`);
       await expectNoLostRows(writer, after.master.ip ?? '');
     } finally {
       await writer.stop();
@@ -208,7 +208,7 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
       120_000,
     );
     await core.deleteCollectionNamespacedPersistentVolumeClaim({ namespace: ns.name });
-    await eventually(`${dir} to be removed with its claim`, async () => (existsSync(dir) ? undefined : true), 60_000);
+    await eventually(`${dir} to be removed with its claim`, () => Promise.resolve(existsSync(dir) ? undefined : true), 60_000);
   });
 
   it('leaves no postgres, patroni or pgbouncer process behind when the agent stops', async () => {

@@ -8,11 +8,11 @@ const pod = (container: V1Container): V1Pod => ({
   spec: { nodeName: 'pgfn-agent-0', serviceAccountName: 'postgres-pod', containers: [container] },
 });
 const sources: EnvSources = {
-  secret: async (name) => (name === 'creds' ? { password: 's3cret', username: 'postgres' } : undefined),
-  configMap: async (name) => (name === 'settings' ? { MODE: 'transaction', PORT: '6432' } : undefined),
+  secret: (name) => Promise.resolve(name === 'creds' ? { password: 's3cret', username: 'postgres' } : undefined),
+  configMap: (name) => Promise.resolve(name === 'settings' ? { MODE: 'transaction', PORT: '6432' } : undefined),
 };
 const resolve = (container: V1Container, serviceEnv: Record<string, string> = {}): Promise<Record<string, string>> =>
-  resolveContainerEnv(pod(container), container, sources, facts, serviceEnv);
+  resolveContainerEnv(pod(container), container, { sources, facts, serviceEnv });
 
 describe('resolveContainerEnv', () => {
   it('resolves values, field references, secrets and config maps like kubelet', async () => {

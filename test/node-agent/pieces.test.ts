@@ -1,4 +1,4 @@
-import type { V1Endpoints, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Endpoints, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   buildPodStatus,
   ContainerConfigError,
@@ -10,6 +10,7 @@ import {
   pgbouncerFiles,
   podPhase,
   serviceBackends,
+  resizeNeed,
   shouldProvision,
   storageClass,
 } from '@pgfn/node-agent';
@@ -304,6 +305,11 @@ describe('local volume provisioning', () => {
     expect(pv.spec).to.not.have.key('storageClassName');
   });
 
+  it('offers its StorageClass as the default only when asked (npm run local)', () => {
+    expect(storageClass('pgfn-local').metadata?.annotations).to.equal(undefined);
+    expect(storageClass('pgfn-local', true).metadata?.annotations).to.deep.equal({ 'storageclass.kubernetes.io/is-default-class': 'true' });
+  });
+
   it('offers a WaitForFirstConsumer StorageClass', () => {
     expect(storageClass('pgfn-local')).to.deep.include({
       provisioner: 'pgfn.dev/node-agent',
@@ -355,5 +361,28 @@ describe('hostsFile', () => {
     ]);
     // The short name is the pod's own namespace's, and comes before any other.
     expect(lines.findIndex((l) => l.includes('acid-src.team'))).to.be.lessThan(lines.findIndex((l) => l.includes('acid-src.default')));
+  });
+});
+
+describe('resizeNeed', () => {
+  const pv = (storage: string, uid = 'uid-1'): V1PersistentVolume => ({
+    metadata: { name: 'pvc-uid-1', annotations: { 'pv.kubernetes.io/provisioned-by': 'pgfn.dev/node-agent' } },
+    spec: { capacity: { storage }, claimRef: { uid } },
+  });
+  const pvc = (requested: string, capacity: string): V1PersistentVolumeClaim => ({
+    metadata: { name: 'data', namespace: 'team', uid: 'uid-1' },
+    spec: { volumeName: 'pvc-uid-1', resources: { requests: { storage: requested } } },
+    status: { phase: 'Bound', capacity: { storage: capacity } },
+  });
+
+  it('grows the PV first, then the claim status, by exact quantity', () => {
+    expect(resizeNeed(pvc('2Gi', '1Gi'), pv('1Gi'))).to.deep.equal({ volume: '2Gi', claimStatus: '2Gi' });
+    expect(resizeNeed(pvc('2048Mi', '1Gi'), pv('2Gi'))).to.deep.equal({ claimStatus: '2048Mi' });
+    expect(resizeNeed(pvc('2Gi', '2Gi'), pv('2Gi'))).to.equal(undefined);
+  });
+
+  it("leaves volumes that are not ours or not this claim's", () => {
+    expect(resizeNeed(pvc('2Gi', '1Gi'), { ...pv('1Gi'), metadata: { name: 'x' } })).to.equal(undefined);
+    expect(resizeNeed(pvc('2Gi', '1Gi'), pv('1Gi', 'other'))).to.equal(undefined);
   });
 });

@@ -56,7 +56,7 @@ describe('node agent: the connection pooler as real pgbouncer', function () {
   const viaPooler = async (): Promise<string | undefined> => {
     const [pooler] = await t.agent.resolver.resolveAddresses(`${cluster.name}-pooler.${ns.name}.svc`, 5432);
     if (pooler === undefined) return undefined;
-    const client = await connect(pooler.ip, 'app-secret', 'app_user', pooler.port);
+    const client = await connect(pooler.ip, 'app-secret', { user: 'app_user', port: pooler.port });
     try {
       const r = await client.query<{ addr: string; recovery: boolean }>(
         'SELECT host(inet_server_addr()) AS addr, pg_is_in_recovery() AS recovery',
@@ -78,7 +78,7 @@ describe('node agent: the connection pooler as real pgbouncer', function () {
     const before = await waitForRoles(kc, ns.name, cluster.name, 1);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core.deleteNamespacedPod({ name: before.master.name, namespace: ns.name });
-    const after = await waitForRoles(kc, ns.name, cluster.name, 0, 120_000, before.master.name);
+    const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 0, timeoutMs: 120_000, not: before.master.name });
     const reached = await eventually(
       'the pooler to reach the new master',
       async () => {

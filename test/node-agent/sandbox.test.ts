@@ -65,7 +65,8 @@ describe('SandboxProcess (needs root)', () => {
       argv: [
         '/bin/sh',
         '-c',
-        'echo "$(hostname) $(id -un) $(cat /home/postgres/pgdata/hello) pid=$$"; touch /home/postgres/pgdata/x 2>/dev/null || echo read-only',
+        'echo "$(hostname) $(id -un) $(cat /home/postgres/pgdata/hello) pid=$$"; ' +
+          'touch /home/postgres/pgdata/x 2>/dev/null || echo read-only',
       ],
     });
     const exit = await sandbox.exited;

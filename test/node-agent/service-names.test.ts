@@ -50,7 +50,7 @@ describe('node agent: Service names across namespaces', function () {
       standby: { standby_host: `${source.name}.${home.name}` },
       credentialsOf: source,
     });
-    const { master } = await waitForRoles(kc, away.name, standby.name, 0, 240_000);
+    const { master } = await waitForRoles(kc, away.name, standby.name, { replicas: 0, timeoutMs: 240_000 });
     const client = await connect(sourceMaster, source.password('postgres'));
     try {
       await client.query("INSERT INTO origin VALUES ('later')");

@@ -193,7 +193,7 @@ describe('spiloPatroniConfig', () => {
     );
   });
 
-  it('archives WAL to S3 through WAL-G with the envdir Spilo writes', () => {
+  it('archives WAL to S3 with the envdir Spilo writes (barman-cloud in place of WAL-G)', () => {
     const p = spiloPatroniConfig(
       operatorEnv({
         WAL_S3_BUCKET: 'backups',
@@ -207,7 +207,11 @@ describe('spiloPatroniConfig', () => {
       }),
       host(),
     );
-    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" wal-g wal-push "%p"');
+    // Spilo runs `wal-g wal-push`; WAL-G cannot be installed here, so barman-cloud archives (ADR 0016).
+    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" /run/scripts/wal_push.sh "%p"');
+    expect(p.adaptations).to.include(
+      'archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-g wal-push',
+    );
     expect(at(p.config, 'postgresql.recovery_conf.restore_command')).to.equal(
       'envdir "/run/etc/wal-e.d/env" timeout "0" /run/scripts/restore_command.sh "%f" "%p"',
     );
@@ -232,9 +236,12 @@ describe('spiloPatroniConfig', () => {
     expect(p.walEnv).to.not.have.key('AWS_INSTANCE_PROFILE');
   });
 
-  it('names wal-e in archive_command when USE_WALG_BACKUP is not true, as Spilo does', () => {
+  it('archives with barman-cloud where Spilo would name wal-e (USE_WALG_BACKUP not true)', () => {
     const p = spiloPatroniConfig(operatorEnv({ WAL_S3_BUCKET: 'backups' }), host());
-    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" wal-e wal-push "%p"');
+    expect(at(p.config, 'postgresql.parameters.archive_command')).to.equal('envdir "/run/etc/wal-e.d/env" /run/scripts/wal_push.sh "%p"');
+    expect(p.adaptations).to.include(
+      'archive_command runs barman-cloud-wal-archive (/run/scripts/wal_push.sh) where Spilo runs wal-e wal-push',
+    );
     expect(p.walEnv?.['AWS_INSTANCE_PROFILE']).to.equal('true');
   });
 
@@ -251,7 +258,8 @@ describe('spiloPatroniConfig', () => {
     );
     expect(at(p.config, 'bootstrap.method')).to.equal('clone_with_basebackup');
     expect(at(p.config, 'bootstrap.clone_with_basebackup.command')).to.equal(
-      'python3 /run/scripts/clone_with_basebackup.py --pgpass=/home/postgres/.pgpass_acid-src --host=acid-src.team --port=5432 --user="standby"',
+      'python3 /run/scripts/clone_with_basebackup.py --pgpass=/home/postgres/.pgpass_acid-src --host=acid-src.team ' +
+        '--port=5432 --user="standby"',
     );
     expect(p.clonePgpass).to.deep.equal({ path: '/home/postgres/.pgpass_acid-src', content: 'acid-src.team:5432:*:standby:p\\:w\n' });
   });
@@ -280,13 +288,11 @@ describe('spiloPatroniConfig', () => {
       const pod = { metadata: { name: 'acid-ha-0', namespace: 'team' }, spec: sts.spec?.template.spec };
       const container = sts.spec?.template.spec?.containers[0];
       if (container === undefined || pod.spec === undefined) throw new Error('no container');
-      const env = await resolveContainerEnv(
-        { ...pod, spec: pod.spec },
-        container,
-        { secret: async () => ({ password: 'pw', username: 'u' }), configMap: async () => undefined },
-        { podIP: '127.0.10.9', hostIP: '127.0.10.1', nodeCpu: 2, nodeMemoryBytes: GiB },
-        { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' },
-      );
+      const env = await resolveContainerEnv({ ...pod, spec: pod.spec }, container, {
+        sources: { secret: () => Promise.resolve({ password: 'pw', username: 'u' }), configMap: () => Promise.resolve(undefined) },
+        facts: { podIP: '127.0.10.9', hostIP: '127.0.10.1', nodeCpu: 2, nodeMemoryBytes: GiB },
+        serviceEnv: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '6443' },
+      });
       const built = spiloPatroniConfig({ ...env, HOSTNAME: 'acid-ha-0' }, host());
       expect(at(built.config, 'kubernetes.scope_label')).to.equal('cluster-name');
       expect(at(built.config, 'kubernetes.use_endpoints')).to.equal(useConfigMaps ? undefined : true);

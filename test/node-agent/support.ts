@@ -42,7 +42,15 @@ export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<Test
   };
 }
 
-export async function connect(host: string, password: string, user = 'postgres', port = 5432, database = 'postgres'): Promise<pg.Client> {
+export interface ConnectOptions {
+  readonly user?: string;
+  readonly port?: number;
+  readonly database?: string;
+}
+
+/** A TLS connection (unverified, as Spilo's self-signed certificate), as `postgres` to `postgres` on 5432 unless told. */
+export async function connect(host: string, password: string, options: ConnectOptions = {}): Promise<pg.Client> {
+  const { user = 'postgres', port = 5432, database = 'postgres' } = options;
   const client = new pg.Client({ host, port, user, password, database, ssl: { rejectUnauthorized: false }, connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
   await client.connect();
@@ -54,15 +62,16 @@ export interface Roles {
   readonly replicas: MemberView[];
 }
 
-/** Waits until Patroni labelled one master and `replicas` replicas, all Ready. */
-export async function waitForRoles(
-  kc: KubeConfig,
-  namespace: string,
-  cluster: string,
-  replicas: number,
-  timeoutMs = 180_000,
-  not?: string,
-): Promise<Roles> {
+export interface RolesWanted {
+  readonly replicas: number;
+  readonly timeoutMs?: number;
+  /** A master other than this pod (after a failover). */
+  readonly not?: string;
+}
+
+/** Waits until Patroni labelled one master and `replicas` replicas, all Ready (180 s unless told). */
+export async function waitForRoles(kc: KubeConfig, namespace: string, cluster: string, wanted: number | RolesWanted): Promise<Roles> {
+  const { replicas, timeoutMs = 180_000, not } = typeof wanted === 'number' ? { replicas: wanted } : wanted;
   return eventually(
     `${cluster}: one master${not === undefined ? '' : ` other than ${not}`} and ${replicas} ready replicas`,
     async () => {

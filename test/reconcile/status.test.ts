@@ -85,4 +85,20 @@ describe('computeStatus', () => {
     expect(ready.conditions.find((c) => c.type === 'PodsReady')?.lastTransitionTime).to.equal('2026-11-22T01:00:00Z');
     expect(ready.conditions.find((c) => c.type === 'Valid')?.lastTransitionTime).to.equal('2026-11-22T00:00:00Z');
   });
+
+  it("keeps rolling-update's reason and message on RollingUpdate while pods still wait, and replaces them when none do", () => {
+    const pending = { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2), podsPendingRotation: 2 };
+    const first = computeStatus(pending, undefined, t0);
+    const detailed = {
+      ...first,
+      conditions: first.conditions.map((c) =>
+        c.type === 'RollingUpdate' ? { ...c, reason: 'WaitingForPod', message: 'waiting for pod acid-a-1: it is not Ready' } : c,
+      ),
+    };
+    const again = computeStatus(pending, detailed, t1);
+    expect(again.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'True', reason: 'WaitingForPod' });
+    expect(statusChanged(detailed, again)).to.equal(false);
+    const done = computeStatus({ ...pending, podsPendingRotation: 0 }, detailed, t1);
+    expect(done.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'False', reason: 'UpToDate' });
+  });
 });

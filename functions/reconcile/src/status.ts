@@ -105,11 +105,27 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
     ...(g === undefined ? {} : { observedGeneration: g }),
     ...(obs.metadataHash === undefined ? {} : { observedMetadataHash: obs.metadataHash }),
     conditions: [
-      ...conds.map((c) => ({ ...c, lastTransitionTime: transitionTime(previous?.conditions, c, now) })),
+      ...conds.map((c) => ({
+        ...keepRolloutDetail(c, previous?.conditions),
+        lastTransitionTime: transitionTime(previous?.conditions, c, now),
+      })),
       // Conditions other functions own (TeamRolesSynced, BackupVerified …) are kept as they are.
       ...(previous?.conditions ?? []).filter((c) => !ours.has(c.type)),
     ],
   };
+}
+
+/**
+ * reconcile decides whether pods wait for rotation; the rolling-update function says which is next and
+ * why it waits. While the status stays the same, its reason and message are kept.
+ */
+function keepRolloutDetail(
+  c: Omit<Condition, 'lastTransitionTime'>,
+  previous: readonly Condition[] | undefined,
+): Omit<Condition, 'lastTransitionTime'> {
+  const before = previous?.find((p) => p.type === c.type);
+  if (c.type !== 'RollingUpdate' || before === undefined || before.status !== c.status) return c;
+  return { ...c, reason: before.reason, message: before.message };
 }
 
 /** A status refresh does not validate: the Valid message (and its warnings) stays as the last full reconcile wrote it. */

@@ -18,3 +18,5 @@ export { ManagedProcess, isAlive, tailFile } from './process.js';
 export type { ProcessOptions } from './process.js';
 export { binaries, cacheDir, readVersions, repoRoot } from './versions.js';
 export { clusterDir, readClusterState } from './local-cluster.js';
+export { S3Server, versitygwBinary } from './s3-server.js';
+export type { S3Credentials, S3Endpoint, S3ServerOptions } from './s3-server.js';

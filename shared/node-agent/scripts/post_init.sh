@@ -31,3 +31,11 @@ END \$\$;\n" "$1" "$1" "$2" "$1" "$3"
   END IF;
 END \$\$;"
 } | psql -X -v ON_ERROR_STOP=1 -d "$dsn"
+status=$?
+# ADR 0017: a new cluster restored from a logical backup (PGFN_RESTORE_LOGICAL_BACKUP, via an envdir
+# the agent writes because Patroni's environment is stripped).
+restore_env=/run/etc/pgfn/logical-restore
+if [[ $status -eq 0 && -d $restore_env ]]; then
+  envdir "$restore_env" /usr/local/lib/pgfn-barman/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/logical_restore.py" "$dsn" || exit 1
+fi
+exit $status

@@ -19,12 +19,13 @@ import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
 import { ContainerConfigError, type EnvSources } from './env.js';
 import { startInformer, type Informer } from './informer.js';
 import { IpPool } from './ip-pool.js';
+import { LogicalBackupRuntime } from './logical-backup/runtime.js';
 import { NodeHeartbeat, type NodeCapacity } from './node.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
 import { PodWorker } from './pod-worker.js';
 import { LocalProvisioner } from './provisioner.js';
 import { createServiceResolver, type ServiceResolver } from './resolver.js';
-import { DEFAULT_IMAGE_PATTERNS, type ImagePatterns, type OsUser } from './runtime.js';
+import { DEFAULT_IMAGE_PATTERNS, type ImagePatterns, type OsUser, type PodEvent } from './runtime.js';
 import { SpiloRuntime } from './spilo/runtime.js';
 import type { VolumeSources } from './volumes.js';
 
@@ -51,6 +52,8 @@ export interface NodeAgentOptions {
   readonly maxPods?: number;
   /** StorageClass the agent creates and serves (WaitForFirstConsumer). Default `pgfn-local`. */
   readonly storageClassName?: string;
+  /** Make that StorageClass the cluster's default, so claims without a class can grow too (`npm run local`). */
+  readonly defaultStorageClass?: boolean;
   /** Caps probe periods and initial delays, in seconds (tests). */
   readonly probePeriodCapSeconds?: number;
   readonly backoff?: BackoffSettings;
@@ -136,6 +139,7 @@ class Agent implements NodeAgent {
       nodeName: this.nodeName,
       dataDir: resolve(o.dataDir),
       storageClassName: o.storageClassName ?? 'pgfn-local',
+      defaultClass: o.defaultStorageClass === true,
       log: (m) => this.log(m),
     });
     const server = new URL(this.kc.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');
@@ -167,8 +171,8 @@ class Agent implements NodeAgent {
         onChange: (pod) => this.podChanged(pod),
         onDelete: (pod) => this.podDeleted(pod),
         onError: (err) => this.log(`pod watch: ${(err as Error).message}`),
+        fieldSelector: `spec.nodeName=${this.nodeName}`,
       },
-      { fieldSelector: `spec.nodeName=${this.nodeName}` },
     );
     await this.pods.synced;
     this.ticker = setInterval(() => void this.tick(), 1000);
@@ -205,7 +209,11 @@ class Agent implements NodeAgent {
       hostIP: this.nodeIP,
       podDir: join(this.stateDir, 'pods', `${ns}_${name}_${uid.slice(0, 8)}`),
       logDir: join(this.o.logDir, `${ns}_${name}`),
-      runtimes: { spilo: new SpiloRuntime(this.user), pgbouncer: new PgBouncerRuntime(this.user) },
+      runtimes: {
+        spilo: new SpiloRuntime(this.user),
+        pgbouncer: new PgBouncerRuntime(this.user),
+        'logical-backup': new LogicalBackupRuntime(this.user),
+      },
       patterns: this.o.imagePatterns ?? DEFAULT_IMAGE_PATTERNS,
       envSources: (namespace) => this.envSources(namespace),
       volumeSources: (p) => this.volumeSources(p),
@@ -223,6 +231,7 @@ class Agent implements NodeAgent {
           preferred !== undefined && this.pool.contains(preferred) && preferred !== this.nodeIP ? preferred : undefined,
         ),
       patchStatus: (p, status) => this.patchStatus(p, status),
+      recordEvent: (p, e) => this.recordEvent(p, e),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
       log: (m) => this.log(m),
     });
@@ -287,6 +296,28 @@ class Agent implements NodeAgent {
       if (statusCode(err) === 404) return;
       throw err;
     }
+  }
+
+  /** A core/v1 Event on the pod from this node's kubelet (the agent), like kubelet's own. */
+  private async recordEvent(pod: V1Pod, e: PodEvent): Promise<void> {
+    const now = new Date();
+    const namespace = pod.metadata?.namespace ?? 'default';
+    await this.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${pod.metadata?.name ?? 'pod'}.`, namespace },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, namespace, uid: pod.metadata?.uid },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: 'kubelet', host: this.nodeName },
+        reportingComponent: 'kubelet',
+        reportingInstance: this.nodeName,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
   }
 
   private envSources(namespace: string): EnvSources {

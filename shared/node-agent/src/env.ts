@@ -25,13 +25,16 @@ export class ContainerConfigError extends Error {
   override readonly name = 'ContainerConfigError';
 }
 
-export async function resolveContainerEnv(
-  pod: V1Pod,
-  container: V1Container,
-  sources: EnvSources,
-  facts: PodRuntimeFacts,
-  serviceEnv: Readonly<Record<string, string>> = {},
-): Promise<Record<string, string>> {
+/** Where a container's environment comes from besides its spec. */
+export interface EnvContext {
+  readonly sources: EnvSources;
+  readonly facts: PodRuntimeFacts;
+  /** The Service variables kubelet adds (`<NAME>_SERVICE_HOST`, …). */
+  readonly serviceEnv?: Readonly<Record<string, string>>;
+}
+
+export async function resolveContainerEnv(pod: V1Pod, container: V1Container, context: EnvContext): Promise<Record<string, string>> {
+  const { sources, facts, serviceEnv = {} } = context;
   const namespace = pod.metadata?.namespace ?? 'default';
   const defined: Record<string, string> = {};
   for (const from of container.envFrom ?? []) {
@@ -50,21 +53,24 @@ export async function resolveContainerEnv(
     }
   }
   for (const entry of container.env ?? []) {
-    const value = await envValue(entry, pod, container, namespace, sources, facts, { ...serviceEnv, ...defined });
+    const value = await envValue(entry, { pod, container, namespace, sources, facts, known: { ...serviceEnv, ...defined } });
     if (value !== undefined) defined[entry.name] = value;
   }
   return { ...serviceEnv, ...defined };
 }
 
-async function envValue(
-  entry: V1EnvVar,
-  pod: V1Pod,
-  container: V1Container,
-  namespace: string,
-  sources: EnvSources,
-  facts: PodRuntimeFacts,
-  known: Readonly<Record<string, string>>,
-): Promise<string | undefined> {
+interface EnvScope {
+  readonly pod: V1Pod;
+  readonly container: V1Container;
+  readonly namespace: string;
+  readonly sources: EnvSources;
+  readonly facts: PodRuntimeFacts;
+  /** Variables defined so far, for $(VAR) expansion. */
+  readonly known: Readonly<Record<string, string>>;
+}
+
+async function envValue(entry: V1EnvVar, scope: EnvScope): Promise<string | undefined> {
+  const { pod, container, namespace, sources, facts, known } = scope;
   const from = entry.valueFrom;
   if (from === undefined) return expand(entry.value ?? '', known);
   if (from.fieldRef !== undefined) return fieldValue(from.fieldRef, pod, facts);

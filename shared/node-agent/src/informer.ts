@@ -15,14 +15,19 @@ export interface InformerHandlers<T extends KubernetesObject> {
   readonly onError?: (err: unknown) => void;
 }
 
+/** The handlers, and selectors narrowing the watch (the list function applies the same ones). */
+export interface InformerOptions<T extends KubernetesObject> extends InformerHandlers<T> {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
 export function startInformer<T extends KubernetesObject>(
   kc: KubeConfig,
   path: string,
   list: () => Promise<KubernetesListObject<T>>,
-  handlers: InformerHandlers<T>,
-  selectors: { readonly labelSelector?: string; readonly fieldSelector?: string } = {},
+  handlers: InformerOptions<T>,
 ): Informer<T> {
-  const cache = new ListWatch<T>(path, new Watch(kc), list, false, selectors.labelSelector, selectors.fieldSelector);
+  const cache = new ListWatch<T>(path, new Watch(kc), list, false, handlers.labelSelector, handlers.fieldSelector);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let markSynced: () => void = () => undefined;

@@ -7,7 +7,14 @@ import { ContainerWorker, type BackoffSettings } from './container.js';
 import { ContainerConfigError, resolveContainerEnv, type EnvSources, type PodRuntimeFacts } from './env.js';
 import { buildPodStatus, podPhase, statusFingerprint, type PodPhase } from './pod-status.js';
 import { hostsFile, type ServiceResolver } from './resolver.js';
-import { runtimeKindOf, type ContainerRuntime, type ImagePatterns, type LaunchContext, type RuntimeKind } from './runtime.js';
+import {
+  runtimeKindOf,
+  type ContainerRuntime,
+  type ImagePatterns,
+  type LaunchContext,
+  type PodEvent,
+  type RuntimeKind,
+} from './runtime.js';
 import { containerMounts, prepareVolumes, refreshTokens, type PreparedVolume, type VolumeOwner, type VolumeSources } from './volumes.js';
 
 /** Annotation whose new value makes the agent crash the pod (SIGKILL to every sandbox). */
@@ -33,6 +40,7 @@ export interface PodWorkerDeps {
   readonly nodeMemoryBytes: number;
   readonly allocateIP: (preferred: string | undefined) => string;
   readonly patchStatus: (pod: V1Pod, status: V1PodStatus) => Promise<void>;
+  readonly recordEvent: (pod: V1Pod, event: PodEvent) => Promise<void>;
   readonly onProcess: (pgid: number, running: boolean) => void;
   readonly log: (message: string) => void;
 }
@@ -131,7 +139,11 @@ export class PodWorker {
   private async ensureVolumes(): Promise<void> {
     if (this.volumes !== undefined || Date.now() < this.nextVolumeTry) return;
     try {
-      this.volumes = await prepareVolumes(this.pod, this.deps.podDir, this.deps.volumeSources(this.pod), this.facts(), this.deps.owner);
+      this.volumes = await prepareVolumes(this.pod, this.deps.podDir, {
+        sources: this.deps.volumeSources(this.pod),
+        facts: this.facts(),
+        owner: this.deps.owner,
+      });
       this.volumeError = undefined;
     } catch (err) {
       const message = (err as Error).message;
@@ -162,7 +174,11 @@ export class PodWorker {
     if (container === undefined || this.volumes === undefined || this.podIP === undefined)
       throw new ContainerConfigError(`container ${containerName} is not ready to start`);
     const namespace = this.pod.metadata?.namespace ?? 'default';
-    const env = await resolveContainerEnv(this.pod, container, this.deps.envSources(namespace), this.facts(), this.deps.serviceEnv);
+    const env = await resolveContainerEnv(this.pod, container, {
+      sources: this.deps.envSources(namespace),
+      facts: this.facts(),
+      serviceEnv: this.deps.serviceEnv,
+    });
     const runDir = join(this.deps.podDir, `run-${containerName}`);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true, mode: 0o755 });
@@ -180,6 +196,10 @@ export class PodWorker {
       ],
       resolver: this.deps.resolver,
       log: (m) => this.log(`${containerName}: ${m}`),
+      event: (e) => {
+        this.log(`${containerName}: event ${e.type} ${e.reason}: ${e.message}`);
+        this.deps.recordEvent(this.pod, e).catch((err: unknown) => this.log(`recording event ${e.reason}: ${(err as Error).message}`));
+      },
     };
   }
 

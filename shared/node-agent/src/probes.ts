@@ -20,7 +20,8 @@ export async function runProbe(probe: V1Probe, container: V1Container, podIP: st
   if (probe.httpGet !== undefined) {
     const port = probePort(probe.httpGet.port, container);
     if (port === undefined) return { ok: false, message: `httpGet port ${String(probe.httpGet.port)} is not a port of the container` };
-    return httpProbe(probe.httpGet.host || podIP, port, probe.httpGet.path ?? '/', probe.httpGet.scheme ?? 'HTTP', timeoutMs);
+    const target = { host: probe.httpGet.host || podIP, port, path: probe.httpGet.path ?? '/', scheme: probe.httpGet.scheme ?? 'HTTP' };
+    return httpProbe(target, timeoutMs);
   }
   if (probe.tcpSocket !== undefined) {
     const port = probePort(probe.tcpSocket.port, container);
@@ -30,7 +31,15 @@ export async function runProbe(probe: V1Probe, container: V1Container, podIP: st
   return { ok: true, message: 'exec and grpc probes are not run by the pgfn node agent' };
 }
 
-function httpProbe(host: string, port: number, path: string, scheme: string, timeoutMs: number): Promise<ProbeResult> {
+interface HttpTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly scheme: string;
+}
+
+function httpProbe(target: HttpTarget, timeoutMs: number): Promise<ProbeResult> {
+  const { host, port, path, scheme } = target;
   if (scheme.toUpperCase() !== 'HTTP') return Promise.resolve({ ok: true, message: `scheme ${scheme} is not probed` });
   return new Promise((resolveProbe) => {
     const req = request({ host, port, path, method: 'GET', timeout: timeoutMs, headers: { 'User-Agent': 'kube-probe/1.34' } }, (res) => {

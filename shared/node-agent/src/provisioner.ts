@@ -4,10 +4,17 @@
 // also pins their pods to this node through the PV's node affinity) and those of our StorageClass
 // (WaitForFirstConsumer: once the scheduler selected this node). A released PV loses its directory
 // and is deleted, so data lives exactly as long as its claim.
+// It is also the class's volume resizer (the part an external-resizer sidecar plays for a CSI
+// driver): the StorageClass allows expansion, and when a bound claim asks for more than its PV holds,
+// the PV's capacity and then the claim's status.capacity grow to the request. A local directory has
+// no size of its own, so growing is bookkeeping only — but it is the bookkeeping Kubernetes and the
+// operator look at. Shrinking is refused by the API server itself.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   StorageV1Api,
   type KubeConfig,
   type V1PersistentVolume,
@@ -15,6 +22,7 @@ import {
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import { statusCode } from '@pgfn/kube';
+import { parseQuantity } from './quantity.js';
 import { startInformer, type Informer } from './informer.js';
 
 export const PROVISIONER_NAME = 'pgfn.dev/node-agent';
@@ -25,6 +33,8 @@ export interface ProvisionerOptions {
   readonly nodeName: string;
   readonly dataDir: string;
   readonly storageClassName: string;
+  /** Mark the class as the cluster's default. */
+  readonly defaultClass?: boolean;
   readonly log: (message: string) => void;
 }
 
@@ -33,15 +43,45 @@ export function claimDir(dataDir: string, namespace: string, claim: string): str
   return join(dataDir, namespace, claim);
 }
 
-export function storageClass(name: string): V1StorageClass {
+const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
+
+export function storageClass(name: string, defaultClass = false): V1StorageClass {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
-    metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'pgfn-node-agent' } },
+    metadata: {
+      name,
+      labels: { 'app.kubernetes.io/managed-by': 'pgfn-node-agent' },
+      ...(defaultClass ? { annotations: { [DEFAULT_CLASS]: 'true' } } : {}),
+    },
     provisioner: PROVISIONER_NAME,
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'WaitForFirstConsumer',
+    allowVolumeExpansion: true,
   };
+}
+
+/** What growing a bound claim needs: the PV's new capacity and/or the claim's new status.capacity. */
+export interface ResizeNeed {
+  readonly volume?: string;
+  readonly claimStatus?: string;
+}
+
+/**
+ * Whether `pvc`, bound to our `pv`, asks for more than it has: the PV grows first (the "controller"
+ * part of an expansion), then the claim's status records it (there is no file system to grow).
+ */
+export function resizeNeed(pvc: V1PersistentVolumeClaim, pv: V1PersistentVolume | undefined): ResizeNeed | undefined {
+  const requested = pvc.spec?.resources?.requests?.['storage'];
+  if (pv === undefined || requested === undefined || pvc.status?.phase !== 'Bound') return undefined;
+  if (pv.metadata?.annotations?.[PROVISIONED_BY] !== PROVISIONER_NAME || pv.spec?.claimRef?.uid !== pvc.metadata?.uid) return undefined;
+  const want = parseQuantity(requested);
+  const volume = parseQuantity(pv.spec?.capacity?.['storage'] ?? '0');
+  const claim = parseQuantity(pvc.status?.capacity?.['storage'] ?? '0');
+  const need: { volume?: string; claimStatus?: string } = {};
+  if (want > volume) need.volume = requested;
+  if (want > claim) need.claimStatus = requested;
+  return need.volume === undefined && need.claimStatus === undefined ? undefined : need;
 }
 
 /** Whether this node should provision `pvc` now. */
@@ -94,9 +134,16 @@ export class LocalProvisioner {
   }
 
   async start(): Promise<void> {
-    await this.storage.createStorageClass({ body: storageClass(this.o.storageClassName) }).catch((err: unknown) => {
-      if (statusCode(err) !== 409) throw new Error(`creating StorageClass ${this.o.storageClassName}`, { cause: err });
-    });
+    await this.storage
+      .createStorageClass({ body: storageClass(this.o.storageClassName, this.o.defaultClass) })
+      .catch(async (err: unknown) => {
+        if (statusCode(err) !== 409) throw new Error(`creating StorageClass ${this.o.storageClassName}`, { cause: err });
+        // A class left by an older agent: expansion is the one field a StorageClass may change.
+        await this.storage.patchStorageClass(
+          { name: this.o.storageClassName, body: { allowVolumeExpansion: true } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      });
     const onError = (err: unknown): void => this.o.log(`provisioner watch: ${(err as Error).message}`);
     this.claims = startInformer<V1PersistentVolumeClaim>(
       this.kc,
@@ -127,7 +174,11 @@ export class LocalProvisioner {
 
   private async claim(pvc: V1PersistentVolumeClaim): Promise<void> {
     const key = pvc.metadata?.uid ?? '';
-    if (!shouldProvision(pvc, this.o) || this.busy.has(key)) return;
+    if (this.busy.has(key)) return;
+    const bound = this.volumes?.cache.get(pvc.spec?.volumeName ?? '');
+    const need = resizeNeed(pvc, bound);
+    if (need !== undefined) return this.resize(pvc, bound?.metadata?.name ?? '', need);
+    if (!shouldProvision(pvc, this.o)) return;
     const pv = persistentVolumeFor(pvc, this.o);
     if (this.volumes?.cache.get(pv.metadata?.name ?? '') !== undefined) return;
     this.busy.add(key);
@@ -141,6 +192,31 @@ export class LocalProvisioner {
     } catch (err) {
       if (statusCode(err) !== 409)
         this.o.log(`provisioning for claim ${pvc.metadata?.namespace}/${pvc.metadata?.name} failed: ${(err as Error).message}`);
+    } finally {
+      this.busy.delete(key);
+    }
+  }
+
+  private async resize(pvc: V1PersistentVolumeClaim, volumeName: string, need: ResizeNeed): Promise<void> {
+    const key = pvc.metadata?.uid ?? '';
+    const claim = `${pvc.metadata?.namespace}/${pvc.metadata?.name}`;
+    this.busy.add(key);
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    try {
+      if (need.volume !== undefined)
+        await this.core.patchPersistentVolume({ name: volumeName, body: { spec: { capacity: { storage: need.volume } } } }, merge);
+      if (need.claimStatus !== undefined) {
+        const storage = need.claimStatus;
+        // What an external resizer reports when it is done: capacity and allocation at the request, no resize in progress.
+        const status = { capacity: { storage }, allocatedResources: { storage }, allocatedResourceStatuses: null, conditions: null };
+        await this.core.patchNamespacedPersistentVolumeClaimStatus(
+          { name: pvc.metadata?.name ?? '', namespace: pvc.metadata?.namespace ?? '', body: { status } },
+          merge,
+        );
+      }
+      this.o.log(`resized ${volumeName} and claim ${claim} to ${need.claimStatus ?? need.volume ?? ''}`);
+    } catch (err) {
+      this.o.log(`resizing claim ${claim} failed: ${(err as Error).message}`);
     } finally {
       this.busy.delete(key);
     }

@@ -19,6 +19,15 @@ export interface LaunchContext {
   readonly volumeMounts: readonly SandboxMount[];
   readonly resolver: ServiceResolver;
   readonly log: (message: string) => void;
+  /** Records a Kubernetes Event on the pod, as kubelet does for what it sees in a container. */
+  readonly event: (event: PodEvent) => void;
+}
+
+export interface PodEvent {
+  readonly type: 'Normal' | 'Warning';
+  /** UpperCamelCase, e.g. WALArchiveFailing. */
+  readonly reason: string;
+  readonly message: string;
 }
 
 export interface Launch {
@@ -33,18 +42,20 @@ export interface ContainerRuntime {
   launch(ctx: LaunchContext): Promise<Launch>;
 }
 
-/** Which runtime runs a container: Spilo and PgBouncer images by pattern, anything else is simulated. */
+/** Which runtime runs a container: Spilo, PgBouncer and logical-backup images by pattern, anything else is simulated. */
 export interface ImagePatterns {
   readonly spilo: RegExp;
   readonly pgbouncer: RegExp;
+  readonly logicalBackup: RegExp;
 }
 
-export const DEFAULT_IMAGE_PATTERNS: ImagePatterns = { spilo: /spilo/i, pgbouncer: /pgbouncer/i };
+export const DEFAULT_IMAGE_PATTERNS: ImagePatterns = { spilo: /spilo/i, pgbouncer: /pgbouncer/i, logicalBackup: /logical-backup/i };
 
-export type RuntimeKind = 'spilo' | 'pgbouncer' | 'simulated';
+export type RuntimeKind = 'spilo' | 'pgbouncer' | 'logical-backup' | 'simulated';
 
 export function runtimeKindOf(container: V1Container, patterns: ImagePatterns): RuntimeKind {
   const image = container.image ?? '';
+  if (patterns.logicalBackup.test(image)) return 'logical-backup';
   if (patterns.spilo.test(image)) return 'spilo';
   if (patterns.pgbouncer.test(image)) return 'pgbouncer';
   return 'simulated';

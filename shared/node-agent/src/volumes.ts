@@ -41,29 +41,28 @@ export interface VolumeOwner {
   readonly gid: number;
 }
 
+/** What volumes are made from: referenced objects, the pod's runtime facts, and who owns the files. */
+export interface VolumeContext {
+  readonly sources: VolumeSources;
+  readonly facts: PodRuntimeFacts;
+  readonly owner: VolumeOwner;
+}
+
+interface PodVolumeContext extends VolumeContext {
+  readonly pod: V1Pod;
+}
+
 /** Materialises every volume of the pod under `podDir/volumes` (PVCs stay where their PV is). */
-export async function prepareVolumes(
-  pod: V1Pod,
-  podDir: string,
-  sources: VolumeSources,
-  facts: PodRuntimeFacts,
-  owner: VolumeOwner,
-): Promise<Map<string, PreparedVolume>> {
+export async function prepareVolumes(pod: V1Pod, podDir: string, context: VolumeContext): Promise<Map<string, PreparedVolume>> {
   const out = new Map<string, PreparedVolume>();
   for (const volume of pod.spec?.volumes ?? []) {
-    out.set(volume.name, await prepareVolume(pod, volume, join(podDir, 'volumes', volume.name), sources, facts, owner));
+    out.set(volume.name, await prepareVolume(volume, join(podDir, 'volumes', volume.name), { ...context, pod }));
   }
   return out;
 }
 
-async function prepareVolume(
-  pod: V1Pod,
-  volume: V1Volume,
-  dir: string,
-  sources: VolumeSources,
-  facts: PodRuntimeFacts,
-  owner: VolumeOwner,
-): Promise<PreparedVolume> {
+async function prepareVolume(volume: V1Volume, dir: string, context: PodVolumeContext): Promise<PreparedVolume> {
+  const { pod, sources, facts, owner } = context;
   const tokens: TokenFile[] = [];
   if (volume.persistentVolumeClaim !== undefined) {
     const hostPath = await sources.claimPath(volume.persistentVolumeClaim.claimName);
@@ -87,12 +86,20 @@ async function prepareVolume(
     const data = await sources.secret(volume.secret.secretName ?? '');
     if (data === undefined && volume.secret.optional !== true)
       throw new ContainerConfigError(`secret "${volume.secret.secretName}" not found`);
-    writeKeys(dir, data ?? {}, volume.secret.items, volume.secret.defaultMode ?? 0o644, `Secret ${volume.secret.secretName}`);
+    writeKeys(dir, data ?? {}, {
+      items: volume.secret.items,
+      mode: volume.secret.defaultMode ?? 0o644,
+      what: `Secret ${volume.secret.secretName}`,
+    });
   } else if (volume.configMap !== undefined) {
     const data = await sources.configMap(volume.configMap.name ?? '');
     if (data === undefined && volume.configMap.optional !== true)
       throw new ContainerConfigError(`configmap "${volume.configMap.name}" not found`);
-    writeKeys(dir, data ?? {}, volume.configMap.items, volume.configMap.defaultMode ?? 0o644, `ConfigMap ${volume.configMap.name}`);
+    writeKeys(dir, data ?? {}, {
+      items: volume.configMap.items,
+      mode: volume.configMap.defaultMode ?? 0o644,
+      what: `ConfigMap ${volume.configMap.name}`,
+    });
   } else if (volume.downwardAPI !== undefined) {
     for (const item of volume.downwardAPI.items ?? []) {
       if (item.fieldRef !== undefined)
@@ -100,25 +107,27 @@ async function prepareVolume(
     }
   } else if (volume.projected !== undefined) {
     for (const source of volume.projected.sources ?? []) {
-      await writeProjection(pod, dir, source, volume.projected.defaultMode ?? 0o644, sources, facts, tokens);
+      await writeProjection(source, { dir, mode: volume.projected.defaultMode ?? 0o644, tokens }, context);
     }
   } else {
     throw new ContainerConfigError(
-      `volume "${volume.name}": only persistentVolumeClaim, emptyDir, hostPath, secret, configMap, downwardAPI and projected volumes are supported by the pgfn node agent`,
+      `volume "${volume.name}": only persistentVolumeClaim, emptyDir, hostPath, secret, configMap, downwardAPI and projected volumes ` +
+        'are supported by the pgfn node agent',
     );
   }
   return { name: volume.name, hostPath: dir, tokens };
 }
 
-async function writeProjection(
-  pod: V1Pod,
-  dir: string,
-  source: V1VolumeProjection,
-  mode: number,
-  sources: VolumeSources,
-  facts: PodRuntimeFacts,
-  tokens: TokenFile[],
-): Promise<void> {
+/** Where a projected source goes: the volume's folder, the default mode, the tokens to keep fresh. */
+interface ProjectionTarget {
+  readonly dir: string;
+  readonly mode: number;
+  readonly tokens: TokenFile[];
+}
+
+async function writeProjection(source: V1VolumeProjection, target: ProjectionTarget, context: PodVolumeContext): Promise<void> {
+  const { dir, mode, tokens } = target;
+  const { pod, sources, facts } = context;
   if (source.serviceAccountToken !== undefined) {
     const { path, audience, expirationSeconds = 3600 } = source.serviceAccountToken;
     const serviceAccount = pod.spec?.serviceAccountName ?? 'default';
@@ -130,11 +139,11 @@ async function writeProjection(
     const data = await sources.configMap(source.configMap.name ?? '');
     if (data === undefined && source.configMap.optional !== true)
       throw new ContainerConfigError(`configmap "${source.configMap.name}" not found`);
-    writeKeys(dir, data ?? {}, source.configMap.items, mode, `ConfigMap ${source.configMap.name}`);
+    writeKeys(dir, data ?? {}, { items: source.configMap.items, mode, what: `ConfigMap ${source.configMap.name}` });
   } else if (source.secret !== undefined) {
     const data = await sources.secret(source.secret.name ?? '');
     if (data === undefined && source.secret.optional !== true) throw new ContainerConfigError(`secret "${source.secret.name}" not found`);
-    writeKeys(dir, data ?? {}, source.secret.items, mode, `Secret ${source.secret.name}`);
+    writeKeys(dir, data ?? {}, { items: source.secret.items, mode, what: `Secret ${source.secret.name}` });
   } else if (source.downwardAPI !== undefined) {
     for (const item of source.downwardAPI.items ?? []) {
       if (item.fieldRef !== undefined) writeFile(dir, item.path, Buffer.from(fieldValue(item.fieldRef, pod, facts)), item.mode ?? mode);
@@ -161,13 +170,15 @@ function refreshTime(issuedAt: number, expiresAt: number): number {
   return issuedAt + Math.max(10_000, (expiresAt - issuedAt) * 0.8);
 }
 
-function writeKeys(
-  dir: string,
-  data: Readonly<Record<string, Buffer>>,
-  items: V1KeyToPath[] | undefined,
-  mode: number,
-  what: string,
-): void {
+/** Which keys go to which files (all keys when `items` is empty), the default mode, and what for errors. */
+interface KeySelection {
+  readonly items: V1KeyToPath[] | undefined;
+  readonly mode: number;
+  readonly what: string;
+}
+
+function writeKeys(dir: string, data: Readonly<Record<string, Buffer>>, selection: KeySelection): void {
+  const { items, mode, what } = selection;
   if (items === undefined || items.length === 0) {
     for (const [key, value] of Object.entries(data)) writeFile(dir, key, value, mode);
     return;

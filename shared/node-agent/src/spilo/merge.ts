@@ -8,6 +8,12 @@ export function isMapping(value: unknown): value is Record<string, Yamlish> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A scalar as YAML would print it (str() in Spilo's Python); mappings and lists as JSON. */
+export function yamlText(value: Yamlish | undefined): string {
+  if (value === undefined || value === null) return value === null ? 'None' : '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 /** `user` merged over `generated`; neither input is modified. */
 export function spiloDeepUpdate(user: Yamlish | undefined, generated: Yamlish | undefined): Yamlish | undefined {
   if (isMapping(user) && isMapping(generated)) {

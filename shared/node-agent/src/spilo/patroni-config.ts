@@ -4,7 +4,7 @@
 // of a container. Pure: the caller passes the environment and what it found on the machine.
 import { parse as parseYaml } from 'yaml';
 import { appendExtensions, BASE_PRELOAD, BASE_WHITELIST, keepInstalled } from './extensions.js';
-import { isMapping, spiloDeepUpdate, type Yamlish } from './merge.js';
+import { isMapping, spiloDeepUpdate, yamlText, type Yamlish } from './merge.js';
 import { walEnvironment } from './wal-env.js';
 
 /** The image's ENV lines (Spilo Dockerfile); the pod's env overrides them, as in a container. */
@@ -88,24 +88,29 @@ export function spiloPatroniConfig(containerEnv: Readonly<Record<string, string>
   const params = postgresql['parameters'] as Record<string, Yamlish>;
   if (!('shared_preload_libraries' in userParams)) {
     params['shared_preload_libraries'] = appendExtensions(
-      String(params['shared_preload_libraries']),
+      yamlText(params['shared_preload_libraries']),
       version,
       false,
       env['ENABLE_PG_MON'] === 'true',
     );
   }
   if (!('extwlist.extensions' in userParams)) {
-    params['extwlist.extensions'] = appendExtensions(String(params['extwlist.extensions']), version, true, env['ENABLE_PG_MON'] === 'true');
+    params['extwlist.extensions'] = appendExtensions(
+      yamlText(params['extwlist.extensions']),
+      version,
+      true,
+      env['ENABLE_PG_MON'] === 'true',
+    );
   }
   const bootstrap = config['bootstrap'] as Record<string, Yamlish>;
-  if (Array.isArray(bootstrap['pg_hba']) && !bootstrap['pg_hba'].some((l) => String(l).includes('replication'))) {
+  if (Array.isArray(bootstrap['pg_hba']) && !bootstrap['pg_hba'].some((l) => yamlText(l).includes('replication'))) {
     const replicationUser = ((postgresql['authentication'] as Record<string, Yamlish>)['replication'] as Record<string, Yamlish>)[
       'username'
     ];
-    bootstrap['pg_hba'].unshift(`hostssl replication ${String(replicationUser)} all md5`);
+    bootstrap['pg_hba'].unshift(`hostssl replication ${yamlText(replicationUser)} all md5`);
   }
 
-  localAdaptations(config, p, host, major, userParams, adaptations);
+  localAdaptations(config, { p, host, major, userParams }, adaptations);
   const wal =
     p['USE_WALE'] === 'true'
       ? walEnvironment({ ...p, PGVERSION: major }, '', p['WALE_TMPDIR'] as string)
@@ -326,14 +331,17 @@ function template(p: Record<string, string>): Record<string, unknown> {
     if (!p['CLONE_TARGET_INCLUSIVE'] && Object.hasOwn(p, 'CLONE_TARGET_INCLUSIVE')) recovery['recovery_target_inclusive'] = false;
     bootstrap['method'] = 'clone_with_wale';
     bootstrap['clone_with_wale'] = {
-      command: `envdir "${p['CLONE_WALE_ENV_DIR']}" python3 ${scripts}/clone_with_wale.py --recovery-target-time="${p['CLONE_TARGET_TIME']}"`,
+      command:
+        `envdir "${p['CLONE_WALE_ENV_DIR']}" python3 ${scripts}/clone_with_wale.py ` + `--recovery-target-time="${p['CLONE_TARGET_TIME']}"`,
       recovery_conf: recovery,
     };
   }
   if (p['CLONE_WITH_BASEBACKUP']) {
     bootstrap['method'] = 'clone_with_basebackup';
     bootstrap['clone_with_basebackup'] = {
-      command: `python3 ${scripts}/clone_with_basebackup.py --pgpass=${p['CLONE_PGPASS']} --host=${p['CLONE_HOST']} --port=${p['CLONE_PORT']} --user="${p['CLONE_USER']}"`,
+      command:
+        `python3 ${scripts}/clone_with_basebackup.py --pgpass=${p['CLONE_PGPASS']} --host=${p['CLONE_HOST']} ` +
+        `--port=${p['CLONE_PORT']} --user="${p['CLONE_USER']}"`,
     };
   }
   bootstrap['initdb'] = [{ encoding: 'UTF8' }, { locale: `${p['INITDB_LOCALE']}.UTF-8` }, 'data-checksums'];
@@ -456,7 +464,7 @@ function dcsConfig(p: Record<string, string>, env: Readonly<Record<string, strin
     const k8s = sections['kubernetes'] ?? {};
     let labels: Yamlish;
     try {
-      labels = JSON.parse(String(k8s['labels'])) as Yamlish;
+      labels = JSON.parse(yamlText(k8s['labels'])) as Yamlish;
     } catch {
       labels = JSON.parse(DEFAULT_LABELS) as Yamlish;
     }
@@ -537,16 +545,19 @@ function chooseBinaries(
  * - preload libraries: Debian lacks bg_mon, pgextwlist, pg_auth_mon, set_user, timescaledb, pg_cron
  *   and pg_stat_kcache unless installed; generated entries this machine lacks are dropped (with their
  *   bg_mon.* / extwlist.* settings), libraries the user asked for explicitly are kept (and fail loudly);
- * - Spilo's /scripts are our own small stand-ins under RW_DIR/scripts (SCRIPTS_DIR).
+ * - Spilo's /scripts are our own small stand-ins under RW_DIR/scripts (SCRIPTS_DIR);
+ * - WAL archiving, base backups and restores use barman-cloud instead of WAL-G (ADR 0016).
  */
-function localAdaptations(
-  config: Record<string, Yamlish>,
-  p: Record<string, string>,
-  host: SpiloHostFacts,
-  major: string,
-  userParams: Record<string, Yamlish>,
-  adaptations: string[],
-): void {
+/** What the adaptations look at besides the configuration. */
+interface AdaptationInputs {
+  readonly p: Record<string, string>;
+  readonly host: SpiloHostFacts;
+  readonly major: string;
+  readonly userParams: Record<string, Yamlish>;
+}
+
+function localAdaptations(config: Record<string, Yamlish>, inputs: AdaptationInputs, adaptations: string[]): void {
+  const { p, host, major, userParams } = inputs;
   const ip = p['INSTANCE_IP'] as string;
   const restapi = config['restapi'] as Record<string, Yamlish>;
   const postgresql = config['postgresql'] as Record<string, Yamlish>;
@@ -559,13 +570,19 @@ function localAdaptations(
     adaptations.push(`postgresql.listen is ${ip}:${p['PGPORT']} (pods share the host network)`);
   }
   const params = postgresql['parameters'] as Record<string, Yamlish>;
+  const archive = /^envdir "([^"]*)" (wal-g|wal-e) wal-push "%p"$/.exec(yamlText(params['archive_command']));
+  if (archive !== null) {
+    // WAL-G cannot be installed here: barman-cloud archives into the same prefix (ADR 0016).
+    params['archive_command'] = `envdir "${archive[1]}" ${SCRIPTS_DIR}/wal_push.sh "%p"`;
+    adaptations.push(`archive_command runs barman-cloud-wal-archive (${SCRIPTS_DIR}/wal_push.sh) where Spilo runs ${archive[2]} wal-push`);
+  }
   const exists = (lib: string): boolean => host.libraryExists(major, lib);
   if (!('shared_preload_libraries' in userParams) && typeof params['shared_preload_libraries'] === 'string') {
     const { kept, dropped } = keepInstalled(params['shared_preload_libraries'], exists);
     params['shared_preload_libraries'] = kept;
     if (dropped.length > 0) adaptations.push(`shared_preload_libraries without ${dropped.join(', ')} (not installed)`);
   }
-  const loaded = String(params['shared_preload_libraries'] ?? '')
+  const loaded = yamlText(params['shared_preload_libraries'])
     .split(',')
     .map((s) => s.trim());
   for (const [library, prefix] of [

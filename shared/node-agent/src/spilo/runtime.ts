@@ -24,6 +24,8 @@ import { parseQuantity } from '../quantity.js';
 import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime.js';
 import type { SandboxMount } from '../sandbox.js';
 import { hostPathOf } from '../volumes.js';
+import { BARMAN_MOUNT, barmanVenv } from './barman.js';
+import { LOGICAL_RESTORE_ENV_DIR, logicalRestoreEnv } from './logical-restore.js';
 import {
   SCRIPTS_DIR,
   SPILO_IMAGE_ENV,
@@ -45,7 +47,12 @@ export class SpiloRuntime implements ContainerRuntime {
 
   constructor(private readonly user: OsUser) {}
 
-  async launch(ctx: LaunchContext): Promise<Launch> {
+  launch(ctx: LaunchContext): Promise<Launch> {
+    // The promise constructor turns the synchronous preparation's errors into rejections.
+    return new Promise((resolveLaunch) => resolveLaunch(this.prepare(ctx)));
+  }
+
+  private prepare(ctx: LaunchContext): Launch {
     const env: Record<string, string> = { ...SPILO_IMAGE_ENV, ...ctx.env, HOSTNAME: ctx.pod.metadata?.name ?? '' };
     if ((env['RW_DIR'] ?? '/run') !== '/run')
       throw new ContainerConfigError(`RW_DIR=${env['RW_DIR']}: the pgfn node agent supports only /run`);
@@ -63,6 +70,16 @@ export class SpiloRuntime implements ContainerRuntime {
       throw err;
     }
     const p = plan.placeholders;
+    const restore = logicalRestoreEnv(env, p['WALE_TMPDIR'] as string);
+    if (restore !== undefined) plan.extraEnvDirs[LOGICAL_RESTORE_ENV_DIR] = restore;
+    const archives = plan.walEnv !== undefined || Object.keys(plan.extraEnvDirs).length > 0;
+    if (archives) {
+      try {
+        mounts.push({ kind: 'bind', source: barmanVenv(), target: BARMAN_MOUNT, readOnly: true });
+      } catch (err) {
+        throw new ContainerConfigError((err as Error).message);
+      }
+    }
     this.prepareRoot(p, hostOf);
     this.writeRunDir(ctx, plan, mounts, hostOf);
     const lcAll = availableLocale(env['LC_ALL'] ?? 'C.UTF-8');
@@ -81,11 +98,31 @@ export class SpiloRuntime implements ContainerRuntime {
         hostname: ctx.pod.metadata?.name ?? 'pod',
         user: `${this.user.name}:${this.user.name}`,
         env: patroniEnv,
-        argv: ['/usr/bin/patroni', '/home/postgres/postgres.yml'],
+        argv: [...this.backupLauncher(plan, ctx.podIP), '/usr/bin/patroni', '/home/postgres/postgres.yml'],
         cwd: '/home/postgres',
         logFile: ctx.logFile,
       },
+      ...(plan.walEnv === undefined ? {} : { upkeep: archiveWatch(ctx) }),
     };
+  }
+
+  /**
+   * launch.sh's part beside Patroni when archiving is configured: the first base backup once this
+   * member is primary, then BACKUP_SCHEDULE (scripts/launch.sh, which then becomes Patroni).
+   */
+  private backupLauncher(plan: SpiloPlan, podIP: string): string[] {
+    if (plan.walEnv === undefined) return [];
+    const p = plan.placeholders;
+    const api = `http://${podIP}:${p['APIPORT']}`;
+    return [
+      '/bin/bash',
+      `${SCRIPTS_DIR}/launch.sh`,
+      p['WALE_ENV_DIR'] as string,
+      p['PGDATA'] as string,
+      p['BACKUP_SCHEDULE'] as string,
+      api,
+      '--',
+    ];
   }
 
   /** /home (image content) and /run (RW_DIR) are the pod's own; volumes go on top. */
@@ -133,6 +170,8 @@ export class SpiloRuntime implements ContainerRuntime {
     };
     mkdirSync(join(run, 'postgresql'), { recursive: true });
     mine(join(run, 'postgresql'), 0o2775);
+    mkdirSync(join(run, 'pgfn'), { recursive: true });
+    mine(join(run, 'pgfn'), 0o755);
     mkdirSync(join(run, 'tmp'), { recursive: true, mode: 0o1777 });
     chmodSync(join(run, 'tmp'), 0o1777);
     writeFileSync(join(run, 'postgres.yml'), toYaml(plan.config, { lineWidth: 0 }));
@@ -195,6 +234,34 @@ export class SpiloRuntime implements ContainerRuntime {
       writeFileSync(host, content);
     }
   }
+}
+
+/**
+ * Reports WAL archiving trouble as pod Events: wal_push.sh leaves the segment and barman's last error
+ * line in /run/pgfn/archive-failure while pushes fail. A Warning names it (again when the error
+ * changes); a Normal event follows once a push succeeds.
+ */
+function archiveWatch(ctx: LaunchContext): () => Promise<void> {
+  const file = join(ctx.runDir, 'pgfn', 'archive-failure');
+  let reported: string | undefined;
+  const check = (): void => {
+    const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+    if (text === undefined) {
+      if (reported !== undefined) ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
+      reported = undefined;
+      return;
+    }
+    const at = text.indexOf(' ');
+    const error = text.slice(at + 1);
+    if (error === reported) return;
+    reported = error;
+    ctx.event({
+      type: 'Warning',
+      reason: 'WALArchiveFailing',
+      message: `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`,
+    });
+  };
+  return () => new Promise((resolveCheck) => resolveCheck(check()));
 }
 
 function runPath(runDir: string, path: string): string {

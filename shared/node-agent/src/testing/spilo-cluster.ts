@@ -50,6 +50,15 @@ export interface SpiloClusterSpec {
    * source as the source's standby role; upstream asks users to copy the Secrets).
    */
   readonly credentialsOf?: SpiloCluster;
+  /**
+   * A Secret applied beside the cluster and named by pod_environment_secret (upstream's way to give
+   * Spilo pods S3 credentials and WAL-G settings: AWS_ENDPOINT, AWS_ACCESS_KEY_ID, USE_WALG_BACKUP, …).
+   */
+  readonly podEnvironmentSecret?: { readonly name: string; readonly data: Readonly<Record<string, string>> };
+  /** Manifest fields beyond the ones above (enableLogicalBackup, logicalBackupSchedule, …). */
+  readonly extraSpec?: Partial<Postgresql['spec']>;
+  /** Apply the logical-backup CronJob too (needs the pod service account, which the cluster has). */
+  readonly withCronJob?: boolean;
 }
 
 export interface SpiloCluster {
@@ -81,6 +90,7 @@ export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
       ...(spec.standby === undefined ? {} : { standby: structuredClone(spec.standby) }),
       users: Object.fromEntries(Object.entries(spec.users ?? {}).map(([k, v]) => [k, [...v]])),
       databases: { ...(spec.databases ?? {}) },
+      ...structuredClone(spec.extraSpec ?? {}),
     },
   };
 }
@@ -93,6 +103,7 @@ export function spiloConfig(spec: SpiloClusterSpec): OperatorConfig {
     podTerminateGracePeriod: spec.podTerminateGracePeriodSeconds ?? 300,
     // The local machine has no image registry; only the name's "spilo" matters to the agent.
     dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
+    ...(spec.podEnvironmentSecret === undefined ? {} : { podEnvironmentSecret: spec.podEnvironmentSecret.name }),
     ...(spec.config ?? {}),
   };
 }
@@ -125,13 +136,22 @@ export async function applySpiloCluster(kc: KubeConfig, spec: SpiloClusterSpec):
     existingSecrets,
     now: new Date(),
     newPassword: () => `${randomBytes(12).toString('hex')}${counter++}`,
+    ...(spec.podEnvironmentSecret === undefined ? {} : { podEnvironment: { secret: spec.podEnvironmentSecret.data } }),
   });
   const errors = result.errors.filter((e) => e.severity === 'error');
   if (errors.length > 0) throw new Error(`the test manifest does not build: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   const kube = new KubeClient(kc);
   await kube.apply(postgresPodClusterRole(config.podServiceAccountName));
-  // The logical-backup CronJob needs its own service account; the pod tests do not use it.
-  const objects = result.objects.filter((o) => o.kind !== 'CronJob');
+  if (spec.podEnvironmentSecret !== undefined) {
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: spec.podEnvironmentSecret.name, namespace: spec.namespace },
+      stringData: { ...spec.podEnvironmentSecret.data },
+    } as KubeObject);
+  }
+  // The logical-backup CronJob runs only where a test asks for it.
+  const objects = result.objects.filter((o) => o.kind !== 'CronJob' || spec.withCronJob === true);
   for (const obj of objects) await kube.apply(obj);
   const passwords = new Map<string, string>();
   for (const obj of objects) {

@@ -1,0 +1,46 @@
+// The objects one invocation reads for a cluster, read fresh every time (events are only hints).
+import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StorageClass } from '@kubernetes/client-node';
+import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { clusterLabels, statefulSetName } from '@pgfn/builder';
+import type { KubeClient } from '@pgfn/kube';
+
+export type Cluster = Postgresql & KubernetesObject;
+
+export interface LiveCluster {
+  readonly cluster: Cluster;
+  readonly statefulSet: V1StatefulSet;
+  readonly pods: readonly V1Pod[];
+  readonly claims: readonly V1PersistentVolumeClaim[];
+  readonly expandable: ReadonlyMap<string, boolean>;
+}
+
+function selector(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** Undefined when the cluster is gone, being deleted, or has no StatefulSet yet (nothing to roll). */
+export async function readCluster(
+  kube: KubeClient,
+  ref: { namespace: string; name: string },
+  config: OperatorConfig,
+): Promise<LiveCluster | undefined> {
+  const cluster = await kube.get<Cluster>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, ...ref });
+  if (cluster === undefined || cluster.metadata?.deletionTimestamp !== undefined) return undefined;
+  const statefulSet = await kube.get<V1StatefulSet>({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    namespace: ref.namespace,
+    name: statefulSetName(cluster),
+  });
+  if (statefulSet === undefined) return undefined;
+  const labels = selector(clusterLabels(cluster, config));
+  const [pods, claims, classes] = await Promise.all([
+    kube.list<V1Pod>('v1', 'Pod', ref.namespace, labels),
+    kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', ref.namespace, labels),
+    kube.list<V1StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined),
+  ]);
+  const expandable = new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
+  return { cluster, statefulSet, pods, claims, expandable };
+}

@@ -1,0 +1,61 @@
+// Events → clusters → one step each. A cluster another instance is working on answers 503, so the
+// Broker redelivers a little later and the step that event would have caused is not lost.
+import type { CloudEventV1 } from 'cloudevents';
+import type { V1Pod } from '@kubernetes/client-node';
+import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
+import { clusterLabels } from '@pgfn/builder';
+import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
+import type { Cluster } from './cluster.js';
+import { advance, type AdvanceOutcome } from './advance.js';
+import type { RollingDeps } from './deps.js';
+import { podHasWork } from './pod-view.js';
+import { clustersOf, type ClusterRef } from './targets.js';
+
+/** Clusters the periodic check looks at concurrently. */
+const PERIODIC_CONCURRENCY = 4;
+
+async function allClusters(deps: RollingDeps): Promise<ClusterRef[]> {
+  const clusters = await deps.kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace);
+  return clusters.map((c) => ({ namespace: c.metadata?.namespace ?? '', name: c.metadata?.name ?? '' }));
+}
+
+/**
+ * Pod events arrive every Patroni loop (its heartbeat annotation): one list of the cluster's pods
+ * decides whether any has work, before the Lease and the full read. A rollout in progress always
+ * has a marked pod; a finished step that unblocks the next shows up in the pod events that follow.
+ */
+async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorConfig): Promise<boolean> {
+  if (ref.fromPod !== true) return true;
+  const selector = Object.entries(clusterLabels({ metadata: { name: ref.name } }, config))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const pods = await deps.kube.list<V1Pod>('v1', 'Pod', ref.namespace, selector);
+  return pods.some(podHasWork);
+}
+
+export function createHandler(deps: RollingDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
+  return async (event, ctx) => {
+    const { config } = await deps.loadConfig();
+    const found = clustersOf(event, config);
+    const periodic = found === 'all';
+    const refs = periodic
+      ? await allClusters(deps)
+      : found.filter((r) => deps.watchedNamespace === undefined || r.namespace === deps.watchedNamespace);
+    if (refs.length === 0) return 'ignored';
+    const outcomes: AdvanceOutcome[] = [];
+    const queue = [...refs];
+    const worker = async (): Promise<void> => {
+      for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) {
+        const log = ctx.log.child({ namespace: ref.namespace, cluster: ref.name });
+        if (!(await worthALook(deps, ref, config))) continue;
+        const outcome = await advance(deps, ref, log);
+        log.info({ outcome }, 'rolling-update step');
+        outcomes.push(outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PERIODIC_CONCURRENCY, refs.length) }, worker));
+    // The periodic check comes again; a direct event must not be lost while another instance holds the cluster.
+    if (!periodic && outcomes.includes('busy')) throw new RetryableError('another instance is working on this cluster; retry later');
+    return outcomes.length === 0 || outcomes.every((o) => o === 'gone') ? 'ignored' : 'ok';
+  };
+}

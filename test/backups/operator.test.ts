@@ -1,0 +1,186 @@
+// The operator in the loop: the reconcile function (as in test/reconcile, real clients against the
+// control plane) turns `postgresql` manifests into clusters on the node agent that archive into a real
+// S3 server; a clone manifest with a timestamp restores exactly the rows committed before it; the
+// logical-backup CronJob reconcile made runs and uploads.
+import * as k8s from '@kubernetes/client-node';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { expect } from 'chai';
+import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { openArchive, s3ObjectStore } from '@pgfn/backup-store';
+import { secretName } from '@pgfn/builder';
+import type { S3Server } from '@pgfn/controlplane';
+import { KubeClient } from '@pgfn/kube';
+import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
+import { postgresPodClusterRole } from '@pgfn/node-agent/testing';
+import { ensureCrds } from '../crds/install.js';
+import { adminConfig, createNamespace, eventually } from '../support/kube.js';
+import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
+import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
+import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from './support.js';
+
+type Cluster = Postgresql & k8s.KubernetesObject;
+const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
+
+describe('backups with the operator in the loop (reconcile → node agent → S3)', function () {
+  this.timeout(900_000);
+  let kc: k8s.KubeConfig;
+  let ns: { name: string; cleanup: () => Promise<void> };
+  let t: TestAgent;
+  let s3: S3Server;
+  let fn: RunningReconcile;
+  let source: Cluster;
+  let sourceMaster: string;
+
+  const manifest = (name: string, spec: Partial<Postgresql['spec']> = {}): Cluster => ({
+    apiVersion: 'acid.zalan.do/v1',
+    kind: 'postgresql',
+    metadata: { name, namespace: ns.name },
+    spec: {
+      teamId: 'acid',
+      numberOfInstances: 1,
+      postgresql: { version: '15' },
+      volume: { size: '1Gi' },
+      patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
+      ...spec,
+    },
+  });
+  const create = async (body: Cluster): Promise<Cluster> => {
+    const created = (await kc
+      .makeApiClient(k8s.CustomObjectsApi)
+      .createNamespacedCustomObject({ ...PG, namespace: ns.name, body })) as Cluster;
+    expect((await fn.post(resourceEvent('add', created))).status).to.equal(200);
+    return created;
+  };
+  const password = async (cluster: string): Promise<string> => {
+    const secret = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedSecret({ namespace: ns.name, name: secretName('postgres', cluster, DEFAULT_OPERATOR_CONFIG) });
+    return Buffer.from(secret.data?.['password'] ?? '', 'base64').toString('utf8');
+  };
+  const running = async (name: string): Promise<void> => {
+    await eventually(
+      `${name} Running`,
+      async () => {
+        await fn.post(podEvent(ns.name, name));
+        const cur = (await kc
+          .makeApiClient(k8s.CustomObjectsApi)
+          .getNamespacedCustomObject({ ...PG, namespace: ns.name, name })) as Cluster;
+        return cur.status?.PostgresClusterStatus === 'Running' ? true : undefined;
+      },
+      120_000,
+      2000,
+    );
+  };
+
+  before(async () => {
+    kc = adminConfig();
+    await ensureCrds(kc);
+    s3 = await startS3();
+    ns = await createNamespace(kc, 'backups-op');
+    t = await startTestAgent('pgfn-agent-backups-op');
+    const kube = new KubeClient(kc);
+    await kube.apply(postgresPodClusterRole());
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pgfn-s3', namespace: ns.name },
+      stringData: s3PodEnvironment(s3, { BACKUP_SCHEDULE: '* * * * *', BACKUP_NUM_TO_RETAIN: '2' }),
+    } as never);
+    const config: OperatorConfig = {
+      ...structuredClone(DEFAULT_OPERATOR_CONFIG),
+      nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
+      dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
+      walS3Bucket: WAL_BUCKET,
+      podEnvironmentSecret: 'pgfn-s3',
+      logicalBackupS3Bucket: LOGICAL_BUCKET,
+      logicalBackupS3Endpoint: s3.endpoint,
+      logicalBackupS3AccessKeyId: s3.accessKeyId,
+      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
+    };
+    fn = await startReconcile(kc, ns.name, config);
+    source = await create(manifest('acid-op', { enableLogicalBackup: true, logicalBackupSchedule: '* * * * *' }));
+    sourceMaster = (await waitForRoles(kc, ns.name, 'acid-op', 0)).master.ip ?? '';
+    await running('acid-op');
+  });
+  after(async () => {
+    await fn?.stop();
+    await t?.stop();
+    await ns?.cleanup();
+    await s3?.stop();
+  });
+
+  it('clones a cluster to a timestamp from its archive: exactly the rows committed before it', async () => {
+    const pw = await password('acid-op');
+    await sql(sourceMaster, pw, 'CREATE TABLE events (id serial PRIMARY KEY, phase text)');
+    await sql(sourceMaster, pw, "INSERT INTO events (phase) SELECT 'before' FROM generate_series(1, 30)");
+    const rowsAt = Date.now();
+    const archive = await openArchive({
+      store: s3ObjectStore(s3.client(), WAL_BUCKET),
+      prefix: `spilo/acid-op/${source.metadata?.uid ?? ''}/wal/15`,
+      layout: 'barman-cloud',
+    });
+    // A completed base backup (on Spilo's schedule) that began after those rows.
+    await eventually(
+      'a base backup begun after the rows',
+      async () => ((await archive.backups()).some((b) => (b.startTime?.getTime() ?? 0) > rowsAt) ? true : undefined),
+      150_000,
+      2000,
+    );
+    await sql(sourceMaster, pw, "INSERT INTO events (phase) SELECT 'after-backup' FROM generate_series(1, 20)");
+    const [{ t: target }] = (await sql<{ t: string }>(
+      sourceMaster,
+      pw,
+      `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00' AS t`,
+    )) as [{ t: string }];
+    await new Promise((r) => setTimeout(r, 1500));
+    await sql(sourceMaster, pw, "INSERT INTO events (phase) SELECT 'after-target' FROM generate_series(1, 10)");
+    await sql(sourceMaster, pw, 'SELECT pg_switch_wal()');
+    await eventually(
+      'the archiver caught up',
+      async () => {
+        const [row] = await sql<{ done: boolean }>(
+          sourceMaster,
+          pw,
+          'SELECT last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) AS done FROM pg_stat_archiver',
+        );
+        return row?.done === true ? true : undefined;
+      },
+      60_000,
+      1000,
+    );
+
+    await create(manifest('acid-op-pitr', { clone: { cluster: 'acid-op', uid: source.metadata?.uid ?? '', timestamp: target } }));
+    const pitr = (await waitForRoles(kc, ns.name, 'acid-op-pitr', { replicas: 0, timeoutMs: 300_000 })).master.ip ?? '';
+    await running('acid-op-pitr');
+    const phases = await sql<{ phase: string; n: string }>(
+      pitr,
+      await password('acid-op-pitr'),
+      'SELECT phase, count(*) AS n FROM events GROUP BY phase ORDER BY phase',
+    );
+    expect(phases.map((r) => [r.phase, Number(r.n)])).to.deep.equal([
+      ['after-backup', 20],
+      ['before', 30],
+    ]);
+  });
+
+  it("runs the logical-backup CronJob reconcile made, and the dump lands under upstream's key", async () => {
+    const job = await eventually(
+      'a succeeded logical-backup Job',
+      async () =>
+        (await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: ns.name })).items.find(
+          (j) => (j.status?.succeeded ?? 0) > 0,
+        ),
+      180_000,
+      2000,
+    );
+    expect(job.metadata?.name).to.match(/^logical-backup-acid-op-/);
+    const client = s3.client();
+    const listed = await client.send(
+      new ListObjectsV2Command({ Bucket: LOGICAL_BUCKET, Prefix: `spilo/acid-op/${source.metadata?.uid ?? ''}/logical_backups/` }),
+    );
+    client.destroy();
+    expect((listed.Contents ?? []).map((o) => o.Key)).to.satisfy((keys: string[]) =>
+      keys.some((k) => /\/logical_backups\/\d{10}\.sql\.gz$/.test(k)),
+    );
+  });
+});

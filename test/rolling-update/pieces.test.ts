@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { DEFAULT_OPERATOR_CONFIG } from '@pgfn/api';
+import { clustersOf } from '../../functions/rolling-update/src/targets.js';
+import { podHasWork } from '../../functions/rolling-update/src/pod-view.js';
+
+describe('clustersOf', () => {
+  const config = DEFAULT_OPERATOR_CONFIG;
+  const pod = (labels: Record<string, string>) => ({
+    specversion: '1.0' as const,
+    id: '1',
+    source: 's',
+    type: 'dev.knative.apiserver.resource.update',
+    kind: 'Pod',
+    data: { kind: 'Pod', metadata: { name: 'acid-a-0', namespace: 'ns', labels } },
+  });
+  it('maps Spilo pod events to their cluster, marked as pod-triggered', () => {
+    expect(clustersOf(pod({ application: 'spilo', 'cluster-name': 'acid-a' }), config)).to.deep.equal([
+      { namespace: 'ns', name: 'acid-a', fromPod: true },
+    ]);
+    expect(clustersOf(pod({ application: 'db-connection-pooler', 'cluster-name': 'acid-a' }), config)).to.deep.equal([]);
+  });
+  it('reads the cluster from rollingupdate.required and answers all for the periodic check', () => {
+    const required = {
+      specversion: '1.0' as const,
+      id: '1',
+      source: 'pgfn/reconcile',
+      type: 'dev.pgfn.rollingupdate.required',
+      data: { namespace: 'ns', name: 'acid-a' },
+    };
+    expect(clustersOf(required, config)).to.deep.equal([{ namespace: 'ns', name: 'acid-a' }]);
+    expect(clustersOf({ specversion: '1.0', id: '1', source: 'ping', type: 'dev.knative.sources.ping' }, config)).to.equal('all');
+  });
+});
+
+describe('podHasWork', () => {
+  it("sees a rotation mark or a pending restart in Patroni's member annotation", () => {
+    expect(podHasWork({ metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': 'true' } } })).to.equal(true);
+    expect(podHasWork({ metadata: { annotations: { status: '{"state":"running","pending_restart":true}' } } })).to.equal(true);
+    expect(podHasWork({ metadata: { annotations: { status: '{"state":"running"}' } } })).to.equal(false);
+  });
+});
