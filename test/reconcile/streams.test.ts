@@ -112,7 +112,7 @@ describe('reconcile: spec.streams (real control plane, real Patroni and PostgreS
       .makeApiClient(k8s.CoreV1Api)
       .readNamespacedSecret({ namespace: ns.name, name: `postgres.${name}.credentials.postgresql.acid.zalan.do` });
     const password = Buffer.from(secret.data?.['password'] ?? '', 'base64').toString();
-    foo = await connect(master, password, 'postgres', 5432, 'foo');
+    foo = await connect(master, password, { database: 'foo' });
     await foo.query('CREATE SCHEMA data; CREATE TABLE data.orders (id int primary key); CREATE TABLE items (id int primary key)');
     await foo.query('CREATE TABLE other (id int primary key); CREATE PUBLICATION fes_foo_manual FOR TABLE other');
     await foo.query("SELECT pg_create_logical_replication_slot('fes_foo_manual', 'pgoutput')");
