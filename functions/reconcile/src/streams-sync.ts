@@ -7,6 +7,7 @@ import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { clusterLabels, credentialSecretName, objectLabels, ownerReferences, readSecretData } from '@pgfn/builder';
 import { directReach, findMaster, masterFailure, type Reach } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
+import { PatroniClient, patroniUrl } from '@pgfn/patroni';
 import { openClient, type ConnectionConfig, type SslMode } from '@pgfn/roles';
 import {
   FES_API_VERSION,
@@ -32,8 +33,9 @@ export interface StreamsSyncDeps {
   readonly kube: KubeClient;
   readonly sslmode?: SslMode;
   readonly reach?: Reach;
-  /** Patroni's REST API of a pod: `http://<pod IP>:8008` in a cluster. */
+  /** Patroni's REST API of a pod: `http://<pod IP>:8008` in a cluster (@pgfn/patroni's patroniUrl). */
   readonly patroniUrl?: (podIp: string) => string;
+  readonly patroni?: PatroniClient;
 }
 
 export interface StreamsSyncTarget {
@@ -80,11 +82,12 @@ export async function syncStreams(deps: StreamsSyncDeps, { cluster, config, pods
     applicationName: 'pgfn-streams',
   };
   const labels = objectLabels(cluster, config);
-  const patroni = (deps.patroniUrl ?? ((ip: string) => `http://${ip.includes(':') ? `[${ip}]` : ip}:8008`))(found.master.host);
+  const patroni = (deps.patroniUrl ?? ((ip: string) => patroniUrl(ip)))(found.master.host);
+  const client = deps.patroni ?? new PatroniClient({ timeoutMs: 10_000 });
   try {
     const [pg, patroniSlots, fes] = await Promise.all([
       readPublications(connection),
-      readPatroniSlots(patroni),
+      client.config(patroni).then((c) => (c['slots'] ?? {}) as Record<string, unknown>),
       deps.kube.list<FabricEventStream>(FES_API_VERSION, FES_KIND, namespace, selector(clusterLabels(cluster, config))),
     ]);
     const plan = planStreams(
@@ -98,7 +101,7 @@ export async function syncStreams(deps: StreamsSyncDeps, { cluster, config, pods
       },
       { ...pg, patroniSlots, fes },
     );
-    const changes = await act(deps, { connection, patroni, namespace, plan });
+    const changes = await act(deps, { connection, patroni: (patch) => client.patchConfig(patroni, patch), namespace, plan });
     const notes = [...plan.problems, ...describe(plan)];
     return { state: 'synced', message: notes.length === 0 ? 'streams are in sync' : notes.join('; '), changes };
   } catch (err) {
@@ -109,7 +112,7 @@ export async function syncStreams(deps: StreamsSyncDeps, { cluster, config, pods
 
 interface Action {
   readonly connection: ConnectionConfig;
-  readonly patroni: string;
+  readonly patroni: (patch: Record<string, unknown>) => Promise<unknown>;
   readonly namespace: string;
   readonly plan: StreamsPlan;
 }
@@ -124,7 +127,7 @@ async function act(deps: StreamsSyncDeps, { connection, patroni, namespace, plan
     }
   }
   const slotEntries = Object.keys(plan.slotPatch).length;
-  if (slotEntries > 0) await patroniCall(patroni, 'PATCH', { slots: plan.slotPatch });
+  if (slotEntries > 0) await patroni({ slots: plan.slotPatch });
   for (const obj of plan.apply) await deps.kube.apply(obj);
   for (const name of plan.deleteFes) await deps.kube.delete({ apiVersion: FES_API_VERSION, kind: FES_KIND, namespace, name });
   return plan.publications.length + slotEntries + plan.apply.length + plan.deleteFes.length;
@@ -175,23 +178,6 @@ async function readPublications(connection: ConnectionConfig): Promise<{ databas
     }
   }
   return { databases, publications };
-}
-
-async function readPatroniSlots(base: string): Promise<Record<string, unknown>> {
-  const config = (await patroniCall(base, 'GET')) as { slots?: Record<string, unknown> | null };
-  return config.slots ?? {};
-}
-
-/** Patroni's /config; a failure to reach it is "waiting" (ECONNREFUSED and the like are retryable). */
-async function patroniCall(base: string, method: 'GET' | 'PATCH', body?: unknown): Promise<unknown> {
-  const res = await fetch(`${base}/config`, {
-    method,
-    signal: AbortSignal.timeout(10_000),
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`Patroni ${method} ${base}/config: ${res.status} ${text.slice(0, 200)}`);
-  return JSON.parse(text) as unknown;
 }
 
 function describe(plan: StreamsPlan): string[] {
