@@ -1,8 +1,8 @@
 // spec.streams end to end with the operator in the loop: reconcile builds a real Spilo cluster that
 // the node agent runs (Patroni + PostgreSQL), then creates, updates and removes the publication, the
 // logical slot (through Patroni's DCS, so pg_replication_slots and GET /config both show it) and the
-// FabricEventStream object, with upstream's FES CRD installed. A slot and publication created by hand
-// stay untouched.
+// FabricEventStream object, with upstream's FES CRD installed. A slot (in Patroni's /config, where
+// Patroni keeps it) and a publication created by hand stay untouched.
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import pg from 'pg';
@@ -12,7 +12,7 @@ import { postgresPodClusterRole, spiloConfig, spiloManifest } from '@pgfn/node-a
 import { ensureCrds, ensureFesCrd } from '../crds/install.js';
 import { connect, startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
-import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
+import { podEvent, requestEvent, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
 
 type Cluster = Postgresql & k8s.KubernetesObject;
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
@@ -115,7 +115,18 @@ describe('reconcile: spec.streams (real control plane, real Patroni and PostgreS
     foo = await connect(master, password, { database: 'foo' });
     await foo.query('CREATE SCHEMA data; CREATE TABLE data.orders (id int primary key); CREATE TABLE items (id int primary key)');
     await foo.query('CREATE TABLE other (id int primary key); CREATE PUBLICATION fes_foo_manual FOR TABLE other');
-    await foo.query("SELECT pg_create_logical_replication_slot('fes_foo_manual', 'pgoutput')");
+    // Patroni drops slots it does not know (use_slots), so a slot someone else keeps lives in its /config too.
+    const manual = await fetch(`http://${master}:8008/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ slots: { fes_foo_manual: { type: 'logical', database: 'foo', plugin: 'pgoutput' } } }),
+    });
+    expect(manual.status).to.equal(200);
+    await eventually(
+      'the manual slot',
+      async () => ((await slots()).includes('fes_foo_manual logical pgoutput foo') ? true : undefined),
+      60_000,
+    );
   });
   after(async () => {
     await foo?.end();
@@ -158,7 +169,7 @@ describe('reconcile: spec.streams (real control plane, real Patroni and PostgreS
 
   it('a resync of unchanged streams changes nothing', async () => {
     const before = (await fesList())[0]?.metadata;
-    expect((await fn.post(resourceEvent('update', await read()))).status).to.equal(200);
+    expect((await fn.post(requestEvent(ns.name, name))).status).to.equal(200);
     expect(await condition()).to.include({ status: 'True', message: 'streams are in sync' });
     expect((await fesList())[0]?.metadata).to.deep.equal(before);
   });
@@ -176,5 +187,6 @@ describe('reconcile: spec.streams (real control plane, real Patroni and PostgreS
       60_000,
     );
     expect(await slots()).to.include('fes_foo_manual logical pgoutput foo');
+    expect(await patroniSlots()).to.have.property('fes_foo_manual');
   });
 });
