@@ -158,6 +158,13 @@ describe('reconcile: spec.streams (real control plane, real Patroni and PostgreS
     expect(fes?.spec.eventStreams.every((e) => e.source.jdbcConnection.slotName === SLOT)).to.equal(true);
     expect(fes?.metadata.ownerReferences?.map((r) => r.uid)).to.deep.equal([(await read()).metadata?.uid]);
     expect(await condition()).to.include({ status: 'True' });
+    // The FES connection's user, created by the role sync as upstream does while streams exist.
+    const user = await foo.query<{ rolreplication: boolean }>("SELECT rolreplication FROM pg_roles WHERE rolname = 'fes_user'");
+    expect(user.rows).to.deep.equal([{ rolreplication: true }]);
+    const auth = (fes?.spec.eventStreams[0]?.source.jdbcConnection as { databaseAuthentication?: { name?: string } })
+      .databaseAuthentication;
+    const secret = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ namespace: ns.name, name: auth?.name ?? '' });
+    expect(Buffer.from(secret.data?.['username'] ?? '', 'base64').toString()).to.equal('fes_user');
   });
 
   it('takes a table that left the manifest out of the publication and the FES object', async () => {

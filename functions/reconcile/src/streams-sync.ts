@@ -4,7 +4,7 @@
 // objects by server-side apply. Publications and slots go first: an FES names a slot that must exist.
 import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
-import { clusterLabels, credentialSecretName, objectLabels, ownerReferences, readSecretData } from '@pgfn/builder';
+import { STREAM_USER_NAME, clusterLabels, credentialSecretName, objectLabels, ownerReferences, readSecretData } from '@pgfn/builder';
 import { directReach, findMaster, masterFailure, type Reach } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import { PatroniClient, patroniUrl } from '@pgfn/patroni';
@@ -43,9 +43,6 @@ export interface StreamsSyncTarget {
   readonly config: OperatorConfig;
   readonly pods: readonly V1Pod[];
 }
-
-/** Upstream's user of the FES connections (constants.EventStreamSourceSlotPrefix + UserRoleNameSuffix). */
-export const FES_USER = 'fes_user';
 
 /**
  * Whether this cluster's streams need looking at: it has streams, or an earlier sync reported on
@@ -97,7 +94,7 @@ export async function syncStreams(deps: StreamsSyncDeps, { cluster, config, pods
         streams: cluster.spec.streams ?? [],
         labels,
         ownerReferences: ownerReferences(cluster, config),
-        userSecretName: credentialSecretName(cluster, config, FES_USER),
+        userSecretName: credentialSecretName(cluster, config, STREAM_USER_NAME),
       },
       { ...pg, patroniSlots, fes },
     );
