@@ -165,6 +165,9 @@ describe('knative/ manifests', () => {
       'create rbac.authorization.k8s.io/rolebindings',
       'patch rbac.authorization.k8s.io/rolebindings',
       'bind rbac.authorization.k8s.io/clusterroles[postgres-pod]',
+      // streams-sync.ts: is the optional FES CRD installed, and the cluster's FabricEventStream objects
+      'get apiextensions.k8s.io/customresourcedefinitions[fabriceventstreams.zalando.org]',
+      ...['list', 'create', 'patch', 'delete'].map((v) => `${v} zalando.org/fabriceventstreams`),
     ];
     expect([...have].sort()).to.deep.equal([...want].sort());
   });

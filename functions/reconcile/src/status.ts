@@ -30,6 +30,8 @@ export interface Observation {
   readonly creating: boolean;
   /** The role/database sync, when it ran. */
   readonly roles?: { readonly state: 'synced' | 'waiting' | 'failed'; readonly message: string };
+  /** The spec.streams sync, when it ran. */
+  readonly streams?: { readonly state: 'synced' | 'waiting' | 'failed'; readonly message: string };
   /** Pods marked for rotation and not yet rotated. */
   readonly podsPendingRotation: number;
 }
@@ -88,6 +90,11 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
     // One sync covers both; two conditions so tools can watch either, as the catalogue names them.
     add('RolesSynced', ok, reason, obs.roles.message);
     add('DatabasesSynced', ok, reason, obs.roles.message);
+  }
+  if (obs.streams !== undefined) {
+    const ok = obs.streams.state === 'synced' ? true : obs.streams.state === 'failed' ? false : undefined;
+    const reason = obs.streams.state === 'synced' ? 'Synced' : obs.streams.state === 'failed' ? 'SyncFailed' : 'WaitingForMaster';
+    add('StreamsSynced', ok, reason, obs.streams.message);
   }
   const isReady =
     obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0 && obs.roles?.state !== 'failed';
