@@ -43,7 +43,10 @@ fi
 if ! dpkg -s chromium-headless-shell >/dev/null 2>&1; then
   log "installing chromium-headless-shell"
   if [[ $(id -u) -ne 0 ]]; then echo "need root to apt-get install chromium-headless-shell" >&2; exit 1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null 2>&1 || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null
+  }
 fi
 
 command -v go >/dev/null || { echo "Go is required to build the control plane (see README)" >&2; exit 1; }
