@@ -227,7 +227,7 @@ describe('backups with the operator in the loop (reconcile → node agent → S3
     expect(await sql(leader, pw, "SELECT 1 FROM events WHERE phase = 'written-after-promotion'")).to.have.length(1);
 
     const stored = (await objects.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-op-stby' })) as Cluster;
-    const patroniCondition = stored.status?.conditions?.find((c) => c.type === 'PatroniConfig');
+    const patroniCondition = stored.status?.conditions?.find((c) => c.type === 'PatroniConfigApplied');
     expect(patroniCondition?.message).to.include('standby_cluster removed (promote to primary)');
     const promoted = (await core.listNamespacedEvent({ namespace: ns.name })).items.filter(
       (e) => e.reason === 'StandbyPromoted' && e.involvedObject.name === 'acid-op-stby',
@@ -235,6 +235,52 @@ describe('backups with the operator in the loop (reconcile → node agent → S3
     expect(promoted).to.have.length(1);
     // Patroni's configuration now matches the manifest: the next invocation patches nothing more.
     expect(await new PatroniClient().config(`http://${leader}:8008`)).to.not.have.property('standby_cluster');
+  });
+
+  it('puts WAL archive failures on the postgresql status: WALArchiving False with the S3 error, True once archiving works', async () => {
+    const archiving = async (name: string): Promise<{ status: string; reason?: string; message?: string } | undefined> => {
+      expect((await fn.post(podEvent(ns.name, name))).status).to.equal(200);
+      const cur = (await kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...PG, namespace: ns.name, name })) as Cluster;
+      return cur.status?.conditions?.find((c) => c.type === 'WALArchiving');
+    };
+    // Wrong credentials (the manifest's env outranks pod_environment_secret): the S3 server's refusal, on status.
+    await create(manifest('acid-op-badkey', { env: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'not-the-secret' }] }));
+    const bad = (await waitForRoles(kc, ns.name, 'acid-op-badkey', 0)).master.ip ?? '';
+    await sql(bad, await password('acid-op-badkey'), 'SELECT pg_switch_wal()');
+    const refused = await eventually(
+      'WALArchiving False on acid-op-badkey',
+      async () => ((await archiving('acid-op-badkey'))?.status === 'False' ? archiving('acid-op-badkey') : undefined),
+      120_000,
+      2000,
+    );
+    expect(refused?.reason).to.equal('WALArchiveFailing');
+    expect(refused?.message).to.match(/^acid-op-badkey-0: archiving WAL segment [0-9A-F]{24} to S3 fails/);
+    expect(refused?.message).to.match(/SignatureDoesNotMatch|InvalidAccessKeyId|AccessDenied|403/);
+    expect(refused?.message).to.not.contain('not-the-secret');
+
+    // The S3 server away and back: False while it is down, True once the held-back WAL is archived.
+    const pw = await password('acid-op');
+    await s3.pause();
+    try {
+      await sql(sourceMaster, pw, 'CREATE TABLE IF NOT EXISTS wal_probe (x int); INSERT INTO wal_probe VALUES (1)');
+      await sql(sourceMaster, pw, 'SELECT pg_switch_wal()');
+      const down = await eventually(
+        'WALArchiving False on acid-op while S3 is down',
+        async () => ((await archiving('acid-op'))?.status === 'False' ? archiving('acid-op') : undefined),
+        120_000,
+        2000,
+      );
+      expect(down?.message).to.match(/^acid-op-0: archiving WAL segment [0-9A-F]{24} to S3 fails/);
+    } finally {
+      await s3.resume();
+    }
+    const back = await eventually(
+      'WALArchiving True on acid-op after S3 returned',
+      async () => ((await archiving('acid-op'))?.status === 'True' ? archiving('acid-op') : undefined),
+      120_000,
+      2000,
+    );
+    expect(back?.reason).to.equal('WALArchiveRecovered');
   });
 
   it("runs the logical-backup CronJob reconcile made, and the dump lands under upstream's key", async () => {
