@@ -172,21 +172,7 @@ export class KubeClient {
    * whole, which a server-side apply cannot do when another manager added entries to them.
    */
   async mergePatch(ref: ObjectRef, body: Record<string, unknown>): Promise<void> {
-    this.observe('patch', ref.kind);
-    try {
-      await this.retrying(
-        async () =>
-          await this.rest.request({
-            method: 'PATCH',
-            path: await this.objectPath(ref),
-            query: { fieldManager: FIELD_MANAGER },
-            body,
-            contentType: MERGE_PATCH,
-          }),
-      );
-    } catch (err) {
-      throw new Error(`merge-patching ${describe(ref)}`, { cause: err });
-    }
+    await this.sendMergePatch(ref, body, `merge-patching ${describe(ref)}`);
   }
 
   /** Merge-patches metadata (labels/annotations) of any object. */
@@ -194,9 +180,14 @@ export class KubeClient {
     ref: ObjectRef,
     metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
   ): Promise<void> {
+    const body = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } };
+    await this.sendMergePatch(ref, body, `patching metadata of ${describe(ref)}`);
+  }
+
+  /** One JSON merge patch under our field manager, retried; a failure names `step`. */
+  private async sendMergePatch(ref: ObjectRef, body: Record<string, unknown>, step: string): Promise<void> {
     this.observe('patch', ref.kind);
     try {
-      const body = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, ...metadata } };
       await this.retrying(
         async () =>
           await this.rest.request({
@@ -208,7 +199,7 @@ export class KubeClient {
           }),
       );
     } catch (err) {
-      throw new Error(`patching metadata of ${describe(ref)}`, { cause: err });
+      throw new Error(step, { cause: err });
     }
   }
 
