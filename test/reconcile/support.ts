@@ -10,6 +10,7 @@ import { KubeClient } from '@pgfn/kube';
 import { createHandler } from '../../functions/reconcile/src/handler.js';
 import { realBuilder } from '../../functions/reconcile/src/builder-port.js';
 import { syncRoles } from '../../functions/reconcile/src/role-sync.js';
+import { syncStreams } from '../../functions/reconcile/src/streams-sync.js';
 
 /** Every request the function made, by verb, so tests can assert "no writes". */
 export interface RequestLog {
@@ -33,7 +34,12 @@ export async function startReconcile(
   kc: k8s.KubeConfig,
   watchedNamespace: string,
   config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
-  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number }; now?: () => Date } = {},
+  options: {
+    syncRoles?: boolean;
+    syncStreams?: boolean;
+    reach?: (m: { host: string; port: number }) => { host: string; port: number };
+    now?: () => Date;
+  } = {},
 ): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
   const requests: RequestLog = {
@@ -72,6 +78,15 @@ export async function startReconcile(
                 ...(options.reach === undefined ? {} : { reach: options.reach }),
               },
               { cluster, config: cfg, pods, log },
+            ),
+        }
+      : {}),
+    ...(options.syncStreams === true
+      ? {
+          syncStreams: (cluster, cfg, pods) =>
+            syncStreams(
+              { kube, sslmode: 'prefer', ...(options.reach === undefined ? {} : { reach: options.reach }) },
+              { cluster, config: cfg, pods },
             ),
         }
       : {}),

@@ -105,6 +105,11 @@ export class FunctionSupervisor {
     return this.cold.filter((c) => fn === undefined || c.fn === fn);
   }
 
+  /** The URL of `fn`'s running instance, without starting or reserving it (a scrape target while it runs). */
+  runningUrl(fn: string): string | undefined {
+    return this.isRunning(fn) ? this.instances.get(fn)?.url : undefined;
+  }
+
   isRunning(fn: string): boolean {
     return this.instances.get(fn)?.child.running ?? false;
   }

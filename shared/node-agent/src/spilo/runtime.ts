@@ -19,6 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { WAL_ARCHIVE_FAILURE_ANNOTATION } from '@pgfn/api';
 import { ContainerConfigError } from '../env.js';
 import { parseQuantity } from '../quantity.js';
 import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime.js';
@@ -237,17 +238,23 @@ export class SpiloRuntime implements ContainerRuntime {
 }
 
 /**
- * Reports WAL archiving trouble as pod Events: wal_push.sh leaves the segment and barman's last error
- * line in /run/pgfn/archive-failure while pushes fail. A Warning names it (again when the error
- * changes); a Normal event follows once a push succeeds.
+ * Reports WAL archiving trouble as pod Events and a pod annotation (reconcile reads it, ADR 0044):
+ * wal_push.sh leaves the segment and barman's last error line in /run/pgfn/archive-failure while pushes
+ * fail. A Warning and the annotation name it (again when the error changes); a Normal event follows and
+ * the annotation goes once a push succeeds.
  */
 function archiveWatch(ctx: LaunchContext): () => Promise<void> {
   const file = join(ctx.runDir, 'pgfn', 'archive-failure');
-  let reported: string | undefined;
+  // A failure annotated before this start (its /run is fresh) is cleared once archiving works.
+  const annotatedBefore = ctx.pod.metadata?.annotations?.[WAL_ARCHIVE_FAILURE_ANNOTATION] !== undefined;
+  let reported: string | undefined = annotatedBefore ? '' : undefined;
   const check = (): void => {
     const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
     if (text === undefined) {
-      if (reported !== undefined) ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
+      if (reported !== undefined) {
+        ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
+        ctx.annotate({ [WAL_ARCHIVE_FAILURE_ANNOTATION]: null });
+      }
       reported = undefined;
       return;
     }
@@ -255,11 +262,9 @@ function archiveWatch(ctx: LaunchContext): () => Promise<void> {
     const error = text.slice(at + 1);
     if (error === reported) return;
     reported = error;
-    ctx.event({
-      type: 'Warning',
-      reason: 'WALArchiveFailing',
-      message: `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`,
-    });
+    const message = `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`;
+    ctx.event({ type: 'Warning', reason: 'WALArchiveFailing', message });
+    ctx.annotate({ [WAL_ARCHIVE_FAILURE_ANNOTATION]: message });
   };
   return () => new Promise((resolveCheck) => resolveCheck(check()));
 }
