@@ -68,7 +68,8 @@ describe('backups: logical-backup retention (dump.sh rule, run by the stand-in s
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       ...(retention === undefined ? {} : { LOGICAL_BACKUP_S3_RETENTION_TIME: retention }),
     };
-    const { stderr } = await promisify(execFile)(python, ['-c', program], { env });
+    // -B: no __pycache__ written beside the scripts (it would be copied into every Spilo pod's /run/scripts).
+    const { stderr } = await promisify(execFile)(python, ['-B', '-c', program], { env });
     return stderr;
   }
 

@@ -3,18 +3,7 @@
 // configuration, certificates and envdirs into a fresh RW_DIR, then start Patroni as `postgres` with
 // the reduced environment runit leaves it.
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +16,7 @@ import type { SandboxMount } from '../sandbox.js';
 import { hostPathOf } from '../volumes.js';
 import { BARMAN_MOUNT, barmanVenv } from './barman.js';
 import { LOGICAL_RESTORE_ENV_DIR, logicalRestoreEnv } from './logical-restore.js';
+import { copyScripts } from './scripts.js';
 import {
   SCRIPTS_DIR,
   SPILO_IMAGE_ENV,
@@ -177,11 +167,7 @@ export class SpiloRuntime implements ContainerRuntime {
     chmodSync(join(run, 'tmp'), 0o1777);
     writeFileSync(join(run, 'postgres.yml'), toYaml(plan.config, { lineWidth: 0 }));
     mine(join(run, 'postgres.yml'), 0o600);
-    mkdirSync(join(run, 'scripts'), { recursive: true });
-    for (const file of readdirSync(SCRIPTS_SOURCE)) {
-      copyFileSync(join(SCRIPTS_SOURCE, file), join(run, 'scripts', file));
-      chmodSync(join(run, 'scripts', file), 0o755);
-    }
+    copyScripts({ from: SCRIPTS_SOURCE, to: join(run, 'scripts') });
     this.writeCertificates(ctx, p, mounts, hostOf);
     const envDirs: Record<string, Record<string, string>> = { ...plan.extraEnvDirs };
     if (plan.walEnv !== undefined) envDirs[p['WALE_ENV_DIR'] as string] = plan.walEnv;
