@@ -3,9 +3,18 @@
 // same cluster together. Events are hints: clusters are re-read, the configuration is read fresh.
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { API_VERSION, POSTGRESQL_KIND, type Postgresql } from '@pgfn/api';
+import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { detectLayouts, openArchive, type ObjectStore } from '@pgfn/backup-store';
-import { ClusterLease, clusterLeaseName, mapLimited, setCondition, type EventHandler, type Kit, type Logger } from '@pgfn/fn-runtime';
+import {
+  ClusterLease,
+  clusterLeaseName,
+  isNamespaceTerminating,
+  mapLimited,
+  setCondition,
+  type EventHandler,
+  type Kit,
+  type Logger,
+} from '@pgfn/fn-runtime';
 import { targetOf } from './events.js';
 import { checkInventory, type InventoryResult } from './inventory.js';
 import { archiveLocation, logicalLocation } from './location.js';
@@ -69,6 +78,28 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
     log.debug({ namespace, name, why: located.unconfigured }, 'no archive to verify');
     return 'unconfigured';
   }
+  // A cluster being deleted, alone or with its namespace, has nothing left to verify.
+  if (cluster.metadata.deletionTimestamp !== undefined) return 'gone';
+  try {
+    return await verifyHeld({ ...o, located: located.location, config, namespace, name });
+  } catch (err) {
+    // The API server refuses the Lease (or the Event) in a namespace being deleted: the cluster goes with it.
+    if (!isNamespaceTerminating(err)) throw err;
+    log.debug({ namespace, name }, 'namespace is being deleted; nothing to verify');
+    return 'gone';
+  }
+}
+
+async function verifyHeld(o: {
+  deps: HandlerDeps;
+  cluster: Cluster;
+  holder: string;
+  located: { bucket: string; prefix: string };
+  config: OperatorConfig;
+  namespace: string;
+  name: string;
+}): Promise<ClusterOutcome> {
+  const { deps, cluster, namespace, name, config, located } = o;
   const lease = new ClusterLease({
     kube: deps.kube,
     namespace,
@@ -78,10 +109,10 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
   });
   const held = await lease.hold(async (signal) => {
     const started = performance.now();
-    const archive = `s3://${located.location.bucket}/${located.location.prefix}`;
+    const archive = `s3://${located.bucket}/${located.prefix}`;
     const created = cluster.metadata.creationTimestamp === undefined ? undefined : new Date(cluster.metadata.creationTimestamp);
-    const store = deps.stores(located.location.bucket);
-    const inventory = await readInventory({ deps, store, prefix: located.location.prefix, clusterCreated: created });
+    const store = deps.stores(located.bucket);
+    const inventory = await readInventory({ deps, store, prefix: located.prefix, clusterCreated: created });
     const restore =
       inventory.ok && deps.policy.restoreTest
         ? await runRestoreTest({ kube: deps.kube, cluster, config, timeoutSeconds: deps.policy.restoreTimeoutSeconds, signal })
