@@ -105,7 +105,7 @@ describe('computeStatus', () => {
     // Once rolling-update closed it, reconcile opens the next rollout.
     const closed = {
       ...done,
-      conditions: done.conditions.map((c) => (c.type === 'RollingUpdate' ? { ...c, status: 'False', reason: 'Completed' } : c)),
+      conditions: done.conditions.map((c) => (c.type === 'RollingUpdate' ? { ...c, status: 'False' as const, reason: 'Completed' } : c)),
     };
     const next = computeStatus(pending, closed, t1);
     expect(next.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'True', reason: 'PodsPendingRotation' });
