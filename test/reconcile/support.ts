@@ -31,7 +31,8 @@ const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create
 /** The reconcile app on a free port, with real clients against the test control plane. */
 export async function startReconcile(
   kc: k8s.KubeConfig,
-  watchedNamespace: string,
+  /** Namespaces a resync covers; `undefined`: all. */
+  watchedNamespace: string | undefined,
   config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
   options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number }; now?: () => Date } = {},
 ): Promise<RunningReconcile> {
@@ -58,7 +59,7 @@ export async function startReconcile(
       emitted.push({ type, subject, data });
       return Promise.resolve();
     },
-    watchedNamespace,
+    ...(watchedNamespace === undefined ? {} : { watchedNamespace }),
     ...(options.syncRoles === true
       ? {
           // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.
