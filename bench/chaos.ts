@@ -6,6 +6,7 @@
 // bench/results/chaos.json.
 import * as k8s from '@kubernetes/client-node';
 import { ControlPlane } from '@pgfn/controlplane';
+import { identityForFunction } from '@pgfn/pipeline';
 import { ensureCrds } from '../test/crds/install.js';
 import { chaosNamespaces, removeNamespaces, runEventChaos, type ChaosReport } from '../test/reliability/event-chaos.js';
 import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
@@ -21,6 +22,8 @@ try {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
   await ensureCrds(kc);
+  // reconcile acts as its ServiceAccount with the RBAC in knative/ (a token lives an hour: one per round)
+  let functionKc = kc;
   const rounds = Math.ceil(sequences / clusters);
   const reports: ChaosReport[] = [];
   const errors: { seed: number; error: string }[] = [];
@@ -28,7 +31,15 @@ try {
     const seed = firstSeed + round;
     const shape = { prefix: `chaos-${seed.toString(36)}`, namespaces: NAMESPACES };
     try {
-      const report = await runEventChaos({ kc, seed, ...shape, clustersPerNamespace: Math.ceil(clusters / NAMESPACES), operations });
+      functionKc = (await identityForFunction('reconcile', { admin: kc, dir: cp.state.dir })).kubeconfig;
+      const report = await runEventChaos({
+        kc,
+        functionKc,
+        seed,
+        ...shape,
+        clustersPerNamespace: Math.ceil(clusters / NAMESPACES),
+        operations,
+      });
       reports.push(report);
       const early = Object.keys(report.earlyDivergences).length;
       const final = Object.keys(report.divergences).length;

@@ -19,7 +19,10 @@ import { randomEdit, randomInitialSpec, randomMetadataEdit } from './spec-edits.
 type Cluster = Postgresql & KubernetesObject;
 
 export interface ChaosOptions {
+  /** Creates and edits clusters, checks convergence (admin). */
   readonly kc: KubeConfig;
+  /** What reconcile acts as: its ServiceAccount with knative/'s RBAC, so a call it lacks a rule for fails. Default: kc. */
+  readonly functionKc?: KubeConfig;
   readonly seed: number;
   /** Namespaces are `<prefix>-<i>`; they must not exist yet. */
   readonly prefix: string;
@@ -102,7 +105,7 @@ export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const namespaces = chaosNamespaces(opts);
   for (const ns of namespaces)
     await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pgfn.dev/test': 'true' } } });
-  const fn = await startReconcile(opts.kc, undefined, config);
+  const fn = await startReconcile(opts.functionKc ?? opts.kc, undefined, config);
   const s: State = {
     rng,
     fn,
@@ -139,7 +142,7 @@ export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (found.length > 0) early[key(c)] = found;
     }
 
-    for (const namespace of namespaces) await resync(opts.kc, namespace, config);
+    for (const namespace of namespaces) await resync(opts.functionKc ?? opts.kc, namespace, config);
     const final: Record<string, string[]> = {};
     const passwordChanges: string[] = [];
     for (const c of s.clusters) {

@@ -8,6 +8,7 @@ import { API_VERSION, DEFAULT_OPERATOR_CONFIG, POSTGRESQL_KIND, type Postgresql 
 import { KubeClient } from '@pgfn/kube';
 import { ensureCrds } from '../crds/install.js';
 import { example, onKwok, requestEvent, resourceEvent, startReconcile } from '../reconcile/support.js';
+import { kubeconfigForFunction } from '../support/fn-identity.js';
 import { adminConfig, createNamespace } from '../support/kube.js';
 import { divergences } from './convergence.js';
 import { chaosNamespaces, removeNamespaces, runEventChaos, type ChaosReport } from './event-chaos.js';
@@ -26,7 +27,8 @@ describe('reliability: events duplicated, reordered, dropped, stale, in bursts',
       const shape = { prefix: `chaos-${seed.toString(36)}`, namespaces: 4 };
       let report: ChaosReport | undefined;
       try {
-        report = await runEventChaos({ kc: adminConfig(), seed, ...shape, clustersPerNamespace: 15, operations: 300 });
+        const functionKc = await kubeconfigForFunction('reconcile');
+        report = await runEventChaos({ kc: adminConfig(), functionKc, seed, ...shape, clustersPerNamespace: 15, operations: 300 });
       } catch (err) {
         throw new Error(`event chaos with seed ${seed} failed (replay: PGFN_CHAOS_SEED=${seed - round})`, { cause: err });
       } finally {
