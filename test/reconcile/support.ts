@@ -34,7 +34,13 @@ export async function startReconcile(
   /** Namespaces a resync covers; `undefined`: all. */
   watchedNamespace: string | undefined,
   config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
-  options: { syncRoles?: boolean; reach?: (m: { host: string; port: number }) => { host: string; port: number }; now?: () => Date } = {},
+  options: {
+    syncRoles?: boolean;
+    reach?: (m: { host: string; port: number }) => { host: string; port: number };
+    now?: () => Date;
+    /** Log at this level into this file instead of PGFN_TEST_LOG to stdout. */
+    log?: { level: string; file: string };
+  } = {},
 ): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
   const requests: RequestLog = {
@@ -47,7 +53,10 @@ export async function startReconcile(
     if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
   });
-  const log = createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent');
+  const log =
+    options.log === undefined
+      ? createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent')
+      : createLogger('reconcile-test', options.log.level, options.log.file);
   const handle = createHandler({
     kube,
     builder: realBuilder,

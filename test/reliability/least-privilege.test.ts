@@ -48,7 +48,7 @@ async function discover(kc: k8s.KubeConfig): Promise<Resource[]> {
   for (const g of groups.groups) {
     const version = g.preferredVersion?.groupVersion ?? g.versions[0]?.groupVersion ?? '';
     const [group = '', v = ''] = version.split('/');
-    const list = (await custom.getAPIResources({ group, version: v }));
+    const list = await custom.getAPIResources({ group, version: v });
     for (const r of list.resources) out.push({ group, name: r.name, namespaced: r.namespaced, verbs: r.verbs });
   }
   return out;
