@@ -40,6 +40,8 @@ export async function startReconcile(
     now?: () => Date;
     /** Log at this level into this file instead of PGFN_TEST_LOG to stdout. */
     log?: { level: string; file: string };
+    /** Told of every request before it is sent; throwing stops the invocation there (a crash). */
+    observe?: (verb: string, kind: string) => void;
   } = {},
 ): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
@@ -52,6 +54,7 @@ export async function startReconcile(
   const kube = new KubeClient(kc, (verb, kind) => {
     if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
+    options.observe?.(verb, kind);
   });
   const log =
     options.log === undefined
