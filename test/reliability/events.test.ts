@@ -1,5 +1,5 @@
 // Issue 20, item 1: seeded event chaos over many clusters with the real reconcile handler against the
-// real control plane. CI runs a bounded number of rounds (PGFN_CHAOS_ROUNDS, default 2: 2 × 60
+// real control plane. CI runs a bounded number of rounds (PGFN_CHAOS_ROUNDS, default 2: 2 × 40
 // clusters, each one event sequence); `npm run bench:chaos` runs many more and reports divergences.
 // A failure prints the seed; replay it with PGFN_CHAOS_SEED=<seed>.
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -28,7 +28,7 @@ describe('reliability: events duplicated, reordered, dropped, stale, in bursts',
       let report: ChaosReport | undefined;
       try {
         const functionKc = await kubeconfigForFunction('reconcile');
-        report = await runEventChaos({ kc: adminConfig(), functionKc, seed, ...shape, clustersPerNamespace: 15, operations: 300 });
+        report = await runEventChaos({ kc: adminConfig(), functionKc, seed, ...shape, clustersPerNamespace: 10, operations: 200 });
       } catch (err) {
         throw new Error(`event chaos with seed ${seed} failed (replay: PGFN_CHAOS_SEED=${seed - round})`, { cause: err });
       } finally {
