@@ -73,10 +73,12 @@ export async function divergences(kube: KubeClient, ref: { namespace: string; na
     }
   }
   const wanted = new Set(desired.map(keyOf));
+  // A role leaving the manifest keeps its Secret (upstream), unless it is one upstream deletes (the pooler's).
+  const prunable = realBuilder.prunableKeys(cluster, config);
   for (const [key, o] of live) {
-    // A role leaving the manifest keeps its Secret (upstream); anything else we applied and no longer want is an orphan.
-    if (!wanted.has(key) && o.kind !== 'Secret' && o.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined)
-      reasons.push(`${key}: orphan (no longer desired, still there)`);
+    const ours = o.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== undefined;
+    const mayGo = o.kind !== 'Secret' || prunable.has(`Secret/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
+    if (!wanted.has(key) && ours && mayGo) reasons.push(`${key}: orphan (no longer desired, still there)`);
   }
   return reasons;
 }
