@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok knative knative-crds versitygw (default: all). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds knative-webhook versitygw (default: all). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -146,6 +146,44 @@ build_knative_crds() {
   log "knative CRDs copied to $out"
 }
 
+# Knative's own defaulting and validation as a CLI (hack/knative-webhook/main.go): a wrapper module
+# requiring the pinned eventing and serving, with their config/core/configmaps copied beside the source
+# for go:embed. The binary's folder names both versions and a hash of the source, so an edit rebuilds.
+knative_webhook_dir() {
+  local hash
+  hash="$(sha256sum "$here/knative-webhook/main.go" | cut -c1-12)"
+  echo "$bindir/knative-webhook-eventing-$KNATIVE_EVENTING_VERSION-serving-$KNATIVE_SERVING_VERSION-$hash"
+}
+
+build_knative_webhook() {
+  local out; out="$(knative_webhook_dir)"
+  if have "$out/knative-webhook"; then log "knative-webhook present"; return; fi
+  local mod="$cache/src/knative-webhook-eventing-$KNATIVE_EVENTING_VERSION-serving-$KNATIVE_SERVING_VERSION"
+  rm -rf "$mod/configmaps" && mkdir -p "$mod/configmaps" "$out.tmp"
+  printf 'module pgfn.local/knative-webhook\n\ngo 1.25.0\n\nrequire (\n\tknative.dev/eventing %s\n\tknative.dev/serving %s\n)\n' \
+    "$KNATIVE_EVENTING_VERSION" "$KNATIVE_SERVING_VERSION" > "$mod/go.mod.new"
+  # Keep the resolved go.mod/go.sum of an earlier build when the requirements are unchanged.
+  if ! cmp -s "$mod/go.mod.new" "$mod/go.mod.base" 2>/dev/null; then
+    cp "$mod/go.mod.new" "$mod/go.mod" && cp "$mod/go.mod.new" "$mod/go.mod.base" && rm -f "$mod/go.sum"
+  fi
+  rm -f "$mod/go.mod.new"
+  cp "$here/knative-webhook/main.go" "$mod/main.go"
+  local m dir
+  for m in "eventing@$KNATIVE_EVENTING_VERSION" "serving@$KNATIVE_SERVING_VERSION"; do
+    dir="$(go mod download -json "knative.dev/$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [[ -d "$dir/config/core/configmaps" ]] || { echo "knative.dev/$m has no config/core/configmaps at '$dir'" >&2; exit 1; }
+    mkdir -p "$mod/configmaps/${m%@*}"
+    cp "$dir"/config/core/configmaps/*.yaml "$mod/configmaps/${m%@*}/"
+  done
+  chmod -R u+w "$mod/configmaps"
+  log "knative-webhook: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "knative-webhook: building"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/knative-webhook" .)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "knative-webhook built"
+}
+
 # A real S3 server for backups (Apache-2.0; MinIO is AGPL): versitygw's posix backend serves a
 # directory as buckets. A wrapper module requiring the exact version, as for Knative.
 build_versitygw() {
@@ -164,7 +202,7 @@ build_versitygw() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds versitygw)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds knative-webhook versitygw)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
@@ -172,6 +210,7 @@ for c in "${components[@]}"; do
     kwok) build_kwok ;;
     knative) build_knative ;;
     knative-crds) build_knative_crds ;;
+    knative-webhook) build_knative_webhook ;;
     versitygw) build_versitygw ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac

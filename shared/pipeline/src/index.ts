@@ -40,5 +40,7 @@ export { FunctionSupervisor } from './supervisor.js';
 export type { ColdStart, FunctionLease, FunctionProcessSpec, SupervisorOptions } from './supervisor.js';
 export { fromHttp, jsonData, toBinaryHeaders, withAttributes } from './wire-event.js';
 export type { WireEvent } from './wire-event.js';
+export { admitFiles, admitObjects, defaultedOrThrow, knativeWebhookBinary } from './knative-webhook.js';
+export type { AdmissionResult } from './knative-webhook.js';
 export { identityForFunction, identityForServiceAccount } from './identity.js';
 export type { Identity, IdentityOptions } from './identity.js';
