@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, repoRoot } from '@pgfn/controlplane';
 import { ReceiveAdapter } from './adapter.js';
@@ -17,8 +17,13 @@ import {
   type Manifest,
   type TriggerManifest,
 } from './manifests.js';
+import { installKnativeCrds } from './knative-crds.js';
 import { LocalPings } from './ping.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
+import { TriggerWatch } from './trigger-watch.js';
+
+/** Where the pgfn Broker and its Triggers live (knative/broker.yaml). */
+export const BROKER_NAMESPACE = 'pgfn-system';
 
 export interface PipelineOptions {
   /** Kubeconfig the functions use (and the adapters, unless adapterKubeconfig is given). */
@@ -39,6 +44,12 @@ export interface PipelineOptions {
   readonly manifests?: readonly Manifest[];
   /** Triggers added to those of the manifests (tests, extra local subscribers). */
   readonly extraTriggers?: readonly TriggerManifest[];
+  /**
+   * Also route the Triggers users apply to the API server in the Broker's namespace (pgfn-system), each
+   * defaulted and validated by Knative's own webhook code, its status written back. The kubeconfig must
+   * be admin: Knative's CRDs are installed with it.
+   */
+  readonly triggersFromApi?: { readonly kubeconfig: string; readonly namespace?: string };
   /** ApiServerSources to run: all (default), none (false) or these names. */
   readonly sources?: boolean | readonly string[];
   /** Fire PingSources on their schedules (default true); `pipeline.pings.fire(name)` works either way. */
@@ -55,6 +66,8 @@ export interface Pipeline {
   readonly supervisor: FunctionSupervisor;
   readonly adapters: readonly ReceiveAdapter[];
   readonly pings: LocalPings;
+  /** Present with `triggersFromApi`. */
+  readonly triggerWatch?: TriggerWatch;
   adapter(name: string): ReceiveAdapter;
   stop(): Promise<void>;
 }
@@ -84,13 +97,25 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   });
   const adapters: ReceiveAdapter[] = [];
   const pings = new LocalPings(pingSourcesOf(manifests), (e) => broker.publish(e));
+  let triggerWatch: TriggerWatch | undefined;
   const stop = async (): Promise<void> => {
     pings.stop();
+    await triggerWatch?.stop();
     await Promise.all(adapters.map((a) => a.stop()));
     await broker.stop();
     await supervisor.stop();
   };
   try {
+    if (opts.triggersFromApi !== undefined) {
+      await installKnativeCrds(opts.triggersFromApi.kubeconfig);
+      triggerWatch = await TriggerWatch.start({
+        kubeconfig: opts.triggersFromApi.kubeconfig,
+        namespace: opts.triggersFromApi.namespace ?? BROKER_NAMESPACE,
+        broker,
+        onChange: (change) =>
+          appendFileSync(join(opts.logDir, 'broker.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), trigger: change })}\n`),
+      });
+    }
     const wanted = opts.sources ?? true;
     for (const source of apiServerSourcesOf(manifests)) {
       if (wanted === false || (Array.isArray(wanted) && !wanted.includes(source.metadata.name))) continue;
@@ -114,6 +139,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     supervisor,
     adapters,
     pings,
+    ...(triggerWatch === undefined ? {} : { triggerWatch }),
     stop,
     adapter: (name) => {
       const a = adapters.find((x) => x.name === name);
