@@ -1,8 +1,9 @@
 // npm run local: the whole local stack in the foreground, stopped by Ctrl-C (or `npm run cluster -- down`):
 // the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) with pgfn's
-// CRDs, the event pipeline (real Knative receive adapters → local broker → function processes acting
-// as their own ServiceAccounts), an S3 server (versitygw) the sample cluster archives WAL, base backups
-// and logical backups into, and the sample cluster crds/examples/minimal.yaml.
+// CRDs, the event pipeline (real Knative receive adapters → local broker, which also routes Triggers
+// applied to the API server → function processes acting as their own ServiceAccounts), an S3 server
+// (versitygw) the sample cluster archives WAL, base backups and logical backups into, and the sample
+// cluster crds/examples/minimal.yaml.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +129,8 @@ try {
     adapterKubeconfig: source.file,
     logDir: join(dir, 'logs', 'pipeline'),
     functions: Object.fromEntries(functions.map((fn) => [fn, { env: { ...configEnv, KUBECONFIG: identities[fn] ?? cp.kubeconfig } }])),
+    // Triggers you `kubectl apply` in pgfn-system are routed too (knative/examples/local-subscriber.yaml).
+    triggersFromApi: { kubeconfig: cp.kubeconfig },
   });
 
   // The sample asks for PostgreSQL 17; this machine has Debian's 15, so the local copy runs 15.
@@ -141,6 +144,7 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   export KUBECONFIG=${cp.kubeconfig}
   kubectl: ${kubectlPath()} (matches the server)
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
+  Your own subscriber: npm run event-display, then kubectl apply -f knative/examples/local-subscriber.yaml
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
   Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
             WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/,
