@@ -9,7 +9,8 @@ import { fromHttp, toBinaryHeaders, withAttributes, type WireEvent } from './wir
 /** Something a Trigger delivers to: a URL, possibly behind a process started on demand. */
 export interface Destination {
   readonly describe: string;
-  acquire(): Promise<{ readonly url: string; release(responded: boolean): void }>;
+  /** `timeoutMs`: the destination's own request limit (a Knative Service's timeoutSeconds), if any. */
+  acquire(): Promise<{ readonly url: string; readonly timeoutMs?: number; release(responded: boolean): void }>;
 }
 
 /** Maps a Trigger's subscriber or dead-letter sink to a local destination; undefined if unknown. */
@@ -305,12 +306,15 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     return { error: `${dest.describe} unavailable: ${(err as Error).message.split('\n')[0] ?? ''}`, ms: performance.now() - started };
   }
   let responded = false;
+  // The Service's own limit cuts a request short as Knative's queue-proxy does: with a 504.
+  const serviceLimited = lease.timeoutMs !== undefined && (timeoutMs === undefined || lease.timeoutMs < timeoutMs);
+  const limitMs = serviceLimited ? lease.timeoutMs : timeoutMs;
   try {
     const res = await fetch(lease.url, {
       method: 'POST',
       headers: { ...toBinaryHeaders(event), prefer: 'reply' },
       body: event.data,
-      ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+      ...(limitMs === undefined ? {} : { signal: AbortSignal.timeout(limitMs) }),
     });
     responded = true;
     const body = Buffer.from(await res.arrayBuffer());
@@ -325,6 +329,10 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     };
   } catch (err) {
     const e = err as Error;
+    if (e.name === 'TimeoutError' && serviceLimited) {
+      const body = `request timed out after ${limitMs} ms (the Service's timeoutSeconds)`;
+      return { url: lease.url, status: 504, body, ms: performance.now() - started };
+    }
     return {
       url: lease.url,
       error:

@@ -19,6 +19,7 @@ import {
 } from './manifests.js';
 import { installKnativeCrds } from './knative-crds.js';
 import { LocalPings } from './ping.js';
+import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
 import { TriggerWatch } from './trigger-watch.js';
 
@@ -54,7 +55,11 @@ export interface PipelineOptions {
   readonly sources?: boolean | readonly string[];
   /** Fire PingSources on their schedules (default true); `pipeline.pings.fire(name)` works either way. */
   readonly schedulePings?: boolean;
-  /** Scale-to-zero delay of functions (default 60 s). */
+  /**
+   * How long an idle function instance stays, for every function (tests, benchmarks). Default: what each
+   * Service's annotations say (scalingOf), which also give min-scale, max-scale, containerConcurrency and
+   * timeoutSeconds.
+   */
   readonly idleMs?: number;
   readonly brokerPort?: number;
   readonly onDelivery?: (record: DeliveryRecord) => void;
@@ -83,9 +88,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const brokerPort = opts.brokerPort ?? (await freePort());
   const brokerUrl = `http://127.0.0.1:${brokerPort}`;
   const supervisor = new FunctionSupervisor({
-    functions: functionSpecs(opts.functions, services),
+    functions: functionSpecs(opts.functions, services, opts.idleMs),
     logDir: opts.logDir,
-    ...(opts.idleMs === undefined ? {} : { idleMs: opts.idleMs }),
     env: { KUBECONFIG: opts.kubeconfig, K_SINK: brokerUrl },
   });
   const broker = await LocalBroker.start({
@@ -128,6 +132,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         }),
       );
     }
+    await supervisor.startMinimum();
     if (opts.schedulePings ?? true) pings.start();
   } catch (err) {
     await stop();
@@ -149,13 +154,20 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   };
 }
 
-/** Which function processes to run and with which environment (the Service's literal env values). */
+/** Which function processes to run, with the environment (the Service's literal env values) and scaling of their Services. */
 function functionSpecs(
   wanted: PipelineOptions['functions'],
   services: readonly KnativeServiceManifest[],
+  idleMs: number | undefined,
 ): Record<string, FunctionProcessSpec> {
+  const serviceOf = (fn: string): KnativeServiceManifest | undefined => services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
+  const scaling = (fn: string): Partial<Scaling> => {
+    const svc = serviceOf(fn);
+    const own = svc === undefined ? {} : scalingOf(svc);
+    return { ...own, ...(idleMs === undefined ? {} : { idleMs }) };
+  };
   const envOf = (fn: string): Record<string, string> => {
-    const svc = services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
+    const svc = serviceOf(fn);
     const env = svc?.spec.template.spec.containers[0]?.env ?? [];
     return Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value ?? '']));
   };
@@ -169,7 +181,7 @@ function functionSpecs(
     names.map((fn) => {
       const spec = wanted?.[fn];
       const given = spec === undefined || spec === true ? {} : spec;
-      return [fn, { ...given, env: { ...envOf(fn), ...given.env } }];
+      return [fn, { ...given, env: { ...envOf(fn), ...given.env }, scaling: { ...scaling(fn), ...given.scaling } }];
     }),
   );
 }
