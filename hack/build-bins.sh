@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok knative knative-crds knative-webhook versitygw (default: all). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds knative-webhook versitygw (default: all), and
+# knative-eventing (Knative Eventing's control and data plane for `npm run local -- --knative`; on demand). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -184,6 +185,32 @@ build_knative_webhook() {
   log "knative-webhook built"
 }
 
+# Knative Eventing's own controllers and data plane as local processes: the controller, mt-broker and
+# in-memory-channel controllers as thin mains of ours (hack/knative-eventing: upstream's constructor
+# lists with the :8080 health probes disabled), the dispatcher, broker ingress/filter and ping adapter
+# as upstream builds them. The folder names the version and a hash of the thin mains.
+build_knative_eventing() {
+  local v="$KNATIVE_EVENTING_VERSION" hash
+  hash="$(cat "$here"/knative-eventing/*/main.go | sha256sum | cut -c1-12)"
+  local out="$bindir/knative-eventing-$v-$hash"
+  local bins=(controller mtchannel-broker imc-controller channel_dispatcher ingress filter mtping)
+  if have "${bins[@]/#/$out/}"; then log "knative eventing $v present"; return; fi
+  local mod="$cache/src/knative-eventing-local-$v"
+  mkdir -p "$mod" "$out.tmp"
+  [[ -f "$mod/go.mod" ]] || printf 'module pgfn.local/knative-eventing\n\ngo 1.25.0\n\nrequire knative.dev/eventing %s\n' "$v" > "$mod/go.mod"
+  local d
+  for d in "$here"/knative-eventing/*/; do mkdir -p "$mod/$(basename "$d")" && cp "$d/main.go" "$mod/$(basename "$d")/"; done
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "knative.dev/eventing/cmd/broker/filter"\n\t_ "knative.dev/eventing/cmd/broker/ingress"\n\t_ "knative.dev/eventing/cmd/in_memory/channel_dispatcher"\n\t_ "knative.dev/eventing/cmd/mtping"\n)\n' > "$mod/tools.go"
+  log "knative eventing $v: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "knative eventing $v: building ${bins[*]}"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" ./controller ./mtchannel-broker ./imc-controller \
+    knative.dev/eventing/cmd/in_memory/channel_dispatcher knative.dev/eventing/cmd/broker/ingress \
+    knative.dev/eventing/cmd/broker/filter knative.dev/eventing/cmd/mtping)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "knative eventing $v built"
+}
+
 # A real S3 server for backups (Apache-2.0; MinIO is AGPL): versitygw's posix backend serves a
 # directory as buckets. A wrapper module requiring the exact version, as for Knative.
 build_versitygw() {
@@ -211,6 +238,7 @@ for c in "${components[@]}"; do
     knative) build_knative ;;
     knative-crds) build_knative_crds ;;
     knative-webhook) build_knative_webhook ;;
+    knative-eventing) build_knative_eventing ;;
     versitygw) build_versitygw ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac
