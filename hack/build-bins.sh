@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok knative knative-crds knative-webhook versitygw (default: all), and
-# knative-eventing (Knative Eventing's control and data plane for `npm run local -- --knative`; on demand). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds knative-webhook knative-eventing versitygw (default: all). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -194,7 +193,7 @@ build_knative_eventing() {
   hash="$(cat "$here"/knative-eventing/*/main.go | sha256sum | cut -c1-12)"
   local out="$bindir/knative-eventing-$v-$hash"
   local bins=(controller mtchannel-broker imc-controller channel_dispatcher ingress filter mtping)
-  if have "${bins[@]/#/$out/}"; then log "knative eventing $v present"; return; fi
+  if have "${bins[@]/#/$out/}" && [[ -f "$out/config/.complete" ]]; then log "knative eventing $v present"; return; fi
   local mod="$cache/src/knative-eventing-local-$v"
   mkdir -p "$mod" "$out.tmp"
   [[ -f "$mod/go.mod" ]] || printf 'module pgfn.local/knative-eventing\n\ngo 1.25.0\n\nrequire knative.dev/eventing %s\n' "$v" > "$mod/go.mod"
@@ -207,6 +206,12 @@ build_knative_eventing() {
   (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" ./controller ./mtchannel-broker ./imc-controller \
     knative.dev/eventing/cmd/in_memory/channel_dispatcher knative.dev/eventing/cmd/broker/ingress \
     knative.dev/eventing/cmd/broker/filter knative.dev/eventing/cmd/mtping)
+  # The ConfigMaps a Knative install has in knative-eventing (core, and the in-memory channel's).
+  local dir
+  dir="$(go mod download -json "knative.dev/eventing@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  mkdir -p "$out.tmp/config"
+  cp "$dir"/config/core/configmaps/*.yaml "$dir"/config/channels/in-memory-channel/configmaps/*.yaml "$out.tmp/config/"
+  chmod -R u+w "$out.tmp/config" && touch "$out.tmp/config/.complete"
   rm -rf "$out" && mv "$out.tmp" "$out"
   log "knative eventing $v built"
 }
@@ -229,7 +234,7 @@ build_versitygw() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds knative-webhook versitygw)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds knative-webhook knative-eventing versitygw)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;

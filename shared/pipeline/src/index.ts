@@ -33,6 +33,15 @@ export type { CronSchedule } from './ping.js';
 export { BROKER_NAMESPACE, startPipeline } from './pipeline.js';
 export { installKnativeCrds, knativeCrdFiles, knativeCrdsDir } from './knative-crds.js';
 export { TriggerWatch } from './trigger-watch.js';
+export {
+  EVENTING_BINARIES,
+  KnativeControllers,
+  PLACEHOLDER_IP,
+  applyObjects,
+  knativeEventingDir,
+  publishServices,
+} from './knative-eventing.js';
+export type { KnativeControllersOptions, KubeObject } from './knative-eventing.js';
 export type { TriggerChange, TriggerWatchOptions } from './trigger-watch.js';
 export { bundleEntry, bundleFunction } from './bundle.js';
 export type { BundleResult } from './bundle.js';
