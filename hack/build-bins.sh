@@ -190,7 +190,7 @@ build_knative_webhook() {
 # as upstream builds them. The folder names the version and a hash of the thin mains.
 build_knative_eventing() {
   local v="$KNATIVE_EVENTING_VERSION" hash
-  hash="$(cat "$here"/knative-eventing/*/main.go | sha256sum | cut -c1-12)"
+  hash="$(cat "$here"/knative-eventing/*/*.go | sha256sum | cut -c1-12)"
   local out="$bindir/knative-eventing-$v-$hash"
   local bins=(controller mtchannel-broker imc-controller channel_dispatcher ingress filter mtping)
   if have "${bins[@]/#/$out/}" && [[ -f "$out/config/.complete" ]]; then log "knative eventing $v present"; return; fi
@@ -198,14 +198,33 @@ build_knative_eventing() {
   mkdir -p "$mod" "$out.tmp"
   [[ -f "$mod/go.mod" ]] || printf 'module pgfn.local/knative-eventing\n\ngo 1.25.0\n\nrequire knative.dev/eventing %s\n' "$v" > "$mod/go.mod"
   local d
-  for d in "$here"/knative-eventing/*/; do mkdir -p "$mod/$(basename "$d")" && cp "$d/main.go" "$mod/$(basename "$d")/"; done
+  for d in "$here"/knative-eventing/*/; do
+    [[ -f "$d/main.go" ]] && mkdir -p "$mod/$(basename "$d")" && cp "$d/main.go" "$mod/$(basename "$d")/"
+  done
   printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "knative.dev/eventing/cmd/broker/filter"\n\t_ "knative.dev/eventing/cmd/broker/ingress"\n\t_ "knative.dev/eventing/cmd/in_memory/channel_dispatcher"\n\t_ "knative.dev/eventing/cmd/mtping"\n)\n' > "$mod/tools.go"
   log "knative eventing $v: resolving modules"
   (cd "$mod" && go mod tidy)
   log "knative eventing $v: building ${bins[*]}"
   (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" ./controller ./mtchannel-broker ./imc-controller \
-    knative.dev/eventing/cmd/in_memory/channel_dispatcher knative.dev/eventing/cmd/broker/ingress \
-    knative.dev/eventing/cmd/broker/filter knative.dev/eventing/cmd/mtping)
+    knative.dev/eventing/cmd/broker/ingress knative.dev/eventing/cmd/broker/filter knative.dev/eventing/cmd/mtping)
+  # The dispatcher binds :8080 and :8443 by constant, which other local processes (every receive
+  # adapter's health probe) also take. Go refuses overlays inside the module cache, so the dispatcher
+  # is built in a second wrapper module whose knative.dev/eventing is a copy of the module with two
+  # lines changed and one file added (hack/knative-eventing/overlay): IMC_DISPATCHER_PORT(_HTTPS) choose
+  # the ports, upstream's constants otherwise.
+  local edir dmod="$cache/src/knative-eventing-dispatcher-$v"
+  edir="$(go mod download -json "knative.dev/eventing@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$dmod" && mkdir -p "$dmod" && cp -r "$edir" "$dmod/eventing" && chmod -R u+w "$dmod/eventing"
+  local pkg="$dmod/eventing/pkg/reconciler/inmemorychannel/dispatcher"
+  sed -i -e 's/Port:         httpPort,/Port:         pgfnPort("IMC_DISPATCHER_PORT", httpPort),/' \
+    -e 's/Port:         httpsPort,/Port:         pgfnPort("IMC_DISPATCHER_PORT_HTTPS", httpsPort),/' "$pkg/controller.go"
+  [[ $(grep -c 'pgfnPort(' "$pkg/controller.go") -eq 2 ]] || { echo "the dispatcher port change no longer applies to $pkg/controller.go" >&2; exit 1; }
+  cp "$here/knative-eventing/overlay/zz_pgfn_port.go" "$pkg/"
+  sed -e 's#^module .*#module pgfn.local/knative-dispatcher#' "$mod/go.mod" > "$dmod/go.mod"
+  printf '\nreplace knative.dev/eventing => ./eventing\n' >> "$dmod/go.mod"
+  cp "$mod/go.sum" "$dmod/go.sum"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "knative.dev/eventing/cmd/in_memory/channel_dispatcher"\n' > "$dmod/tools.go"
+  (cd "$dmod" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" knative.dev/eventing/cmd/in_memory/channel_dispatcher)
   # The ConfigMaps a Knative install has in knative-eventing (core, and the in-memory channel's).
   local dir
   dir="$(go mod download -json "knative.dev/eventing@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"

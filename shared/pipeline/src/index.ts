@@ -36,12 +36,15 @@ export { TriggerWatch } from './trigger-watch.js';
 export {
   EVENTING_BINARIES,
   KnativeControllers,
+  KnativeDataPlane,
   PLACEHOLDER_IP,
   applyObjects,
   knativeEventingDir,
   publishServices,
 } from './knative-eventing.js';
-export type { KnativeControllersOptions, KubeObject } from './knative-eventing.js';
+export type { KnativeControllersOptions, KnativeDataPlaneOptions, KubeObject } from './knative-eventing.js';
+export { HostProxy } from './host-proxy.js';
+export type { HostRoute, ProxyTarget } from './host-proxy.js';
 export type { TriggerChange, TriggerWatchOptions } from './trigger-watch.js';
 export { bundleEntry, bundleFunction } from './bundle.js';
 export type { BundleResult } from './bundle.js';

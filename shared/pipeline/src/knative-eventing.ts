@@ -8,11 +8,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { binaries, cacheDir, freePort, kubectlRun, readVersions, repoRoot } from '@pgfn/controlplane';
+import { connect } from 'node:net';
+import { binaries, cacheDir, freePort, freePorts, kubectlRun, readVersions, repoRoot } from '@pgfn/controlplane';
 import { parseAllDocuments } from 'yaml';
 import { Child } from './child.js';
 import { installKnativeCrds } from './knative-crds.js';
 import { SYSTEM_NAMESPACE } from './adapter.js';
+import { HostProxy, type HostRoute, type ProxyTarget } from './host-proxy.js';
 
 /** The processes of Knative's control plane run here (the data plane joins them in the same folder). */
 export const EVENTING_BINARIES = ['controller', 'mtchannel-broker', 'imc-controller', 'channel_dispatcher', 'ingress', 'filter', 'mtping'];
@@ -23,9 +25,16 @@ export const PLACEHOLDER_IP = '192.0.2.10';
 /** The folder of the cached Knative Eventing binaries (named by version and a hash of our thin mains). */
 export function knativeEventingDir(): string {
   const v = readVersions()['KNATIVE_EVENTING_VERSION'] ?? '?';
-  const mains = readdirSync(join(repoRoot, 'hack/knative-eventing'))
+  // The same key as build-bins.sh: every Go file of hack/knative-eventing/<dir>/, in path order.
+  const root = join(repoRoot, 'hack/knative-eventing');
+  const mains = readdirSync(root)
     .sort()
-    .map((d) => readFileSync(join(repoRoot, 'hack/knative-eventing', d, 'main.go')));
+    .flatMap((d) =>
+      readdirSync(join(root, d))
+        .filter((f) => f.endsWith('.go'))
+        .sort()
+        .map((f) => readFileSync(join(root, d, f))),
+    );
   const hash = createHash('sha256').update(Buffer.concat(mains)).digest('hex').slice(0, 12);
   const dir = join(cacheDir(), 'bin', `knative-eventing-${v}-${hash}`);
   const missing = EVENTING_BINARIES.filter((b) => !existsSync(join(dir, b)));
@@ -57,19 +66,6 @@ export class KnativeControllers {
       ...placeholders(),
     ]);
     const children: Child[] = [];
-    const common = async (container: string): Promise<NodeJS.ProcessEnv> => ({
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      SYSTEM_NAMESPACE,
-      POD_NAME: `${container}-local`,
-      CONTAINER_NAME: container,
-      CONFIG_LOGGING_NAME: 'config-logging',
-      CONFIG_OBSERVABILITY_NAME: 'config-observability',
-      METRICS_DOMAIN: 'knative.dev/eventing',
-      // sharedmain's profiling server defaults to 8008, Patroni's REST port
-      PROFILING_PORT: String(await freePort()),
-      ...(opts.proxy === undefined ? {} : { HTTP_PROXY: opts.proxy, http_proxy: opts.proxy }),
-    });
     const run = async (binary: string, env: NodeJS.ProcessEnv): Promise<void> => {
       children.push(
         new Child({
@@ -77,7 +73,7 @@ export class KnativeControllers {
           logFile: join(opts.logDir, `knative-${binary}.log`),
           command: join(dir, binary),
           args: [`--kubeconfig=${opts.kubeconfig}`, '--disable-ha'],
-          env: { ...(await common(binary)), ...env },
+          env: { ...(await processEnv(binary, opts.proxy)), ...env },
         }),
       );
     };
@@ -100,6 +96,130 @@ export class KnativeControllers {
 
   async stop(): Promise<void> {
     await Promise.all(this.children.map((c) => c.stop()));
+  }
+}
+
+export interface KnativeDataPlaneOptions {
+  readonly kubeconfig: string;
+  readonly logDir: string;
+  /** Where a Knative Service's cluster name goes (`<name>.<namespace>.svc.cluster.local`), or undefined. */
+  readonly services?: (name: string, namespace: string) => Promise<ProxyTarget | undefined>;
+  /** Other host names (a user's own `uri` subscribers, for instance). */
+  readonly hosts?: HostRoute;
+}
+
+/**
+ * Knative's data plane as local processes: broker ingress and filter, the in-memory channel dispatcher,
+ * the ping adapter, and the host-routing proxy every one of them (and the controllers) sends through.
+ * `ingressUrl` is the ingress's loopback address: senders that ignore HTTP_PROXY (our Node functions)
+ * post there, `<ingressUrl>/<namespace>/<broker>`.
+ */
+export class KnativeDataPlane {
+  private constructor(
+    readonly proxy: HostProxy,
+    readonly children: readonly Child[],
+    readonly ingressUrl: string,
+  ) {}
+
+  static async start(opts: KnativeDataPlaneOptions): Promise<KnativeDataPlane> {
+    const dir = knativeEventingDir();
+    const [ingress, ingressTls, filter, filterTls, dispatcher, dispatcherTls] = await freePorts(6);
+    const local = (port: number | undefined): ProxyTarget => ({ url: `http://127.0.0.1:${port ?? 0}` });
+    const proxy = await HostProxy.start(async (host) => {
+      if (host === `broker-ingress.${SYSTEM_NAMESPACE}.svc.cluster.local`) return local(ingress);
+      if (host === `broker-filter.${SYSTEM_NAMESPACE}.svc.cluster.local`) return local(filter);
+      if (host === `imc-dispatcher.${SYSTEM_NAMESPACE}.svc.cluster.local`) return local(dispatcher);
+      const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(host);
+      if (m?.[1]?.endsWith('-kn-channel')) return local(dispatcher);
+      if (m?.[1] !== undefined && m[2] !== undefined && opts.services !== undefined) {
+        const svc = await opts.services(m[1], m[2]);
+        if (svc !== undefined) return svc;
+      }
+      return opts.hosts?.(host);
+    });
+    const children: Child[] = [];
+    try {
+      const run = async (binary: string, args: string[], env: NodeJS.ProcessEnv): Promise<Child> => {
+        const child = new Child({
+          name: `knative ${binary}`,
+          logFile: join(opts.logDir, `knative-${binary}.log`),
+          command: join(dir, binary),
+          args: [`--kubeconfig=${opts.kubeconfig}`, ...args],
+          env: { ...(await processEnv(binary, proxy.url)), KUBECONFIG: opts.kubeconfig, ...env },
+        });
+        children.push(child);
+        return child;
+      };
+      const waits = [
+        [
+          await run('channel_dispatcher', ['--disable-ha'], {
+            MAX_IDLE_CONNS: '1000',
+            MAX_IDLE_CONNS_PER_HOST: '1000',
+            IMC_DISPATCHER_PORT: String(dispatcher),
+            IMC_DISPATCHER_PORT_HTTPS: String(dispatcherTls),
+          }),
+          dispatcher,
+        ],
+        [
+          await run('ingress', [], { NAMESPACE: SYSTEM_NAMESPACE, INGRESS_PORT: String(ingress), INGRESS_PORT_HTTPS: String(ingressTls) }),
+          ingress,
+        ],
+        [
+          await run('filter', [], { NAMESPACE: SYSTEM_NAMESPACE, FILTER_PORT: String(filter), FILTER_PORT_HTTPS: String(filterTls) }),
+          filter,
+        ],
+      ] as const;
+      for (const [child, port] of waits) await waitListening(child, port ?? 0, 60_000);
+    } catch (err) {
+      await Promise.all(children.map((c) => c.stop()));
+      await proxy.stop();
+      throw err;
+    }
+    return new KnativeDataPlane(proxy, children, `http://127.0.0.1:${ingress ?? 0}`);
+  }
+
+  check(): string | undefined {
+    const dead = this.children.find((c) => !c.running);
+    return dead === undefined ? undefined : `${dead.name} exited:\n${dead.tail(30)}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map((c) => c.stop()));
+    await this.proxy.stop();
+  }
+}
+
+/** The environment Knative's Deployments give every process, with a free profiling port and the proxy. */
+async function processEnv(container: string, proxy: string | undefined): Promise<NodeJS.ProcessEnv> {
+  return {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    SYSTEM_NAMESPACE,
+    POD_NAME: `${container}-local`,
+    CONTAINER_NAME: container,
+    CONFIG_LOGGING_NAME: 'config-logging',
+    CONFIG_OBSERVABILITY_NAME: 'config-observability',
+    METRICS_DOMAIN: 'knative.dev/eventing',
+    // sharedmain's profiling server defaults to 8008, Patroni's REST port
+    PROFILING_PORT: String(await freePort()),
+    ...(proxy === undefined ? {} : { HTTP_PROXY: proxy, http_proxy: proxy }),
+  };
+}
+
+async function waitListening(child: Child, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!child.running) throw new Error(`${child.name} exited while starting:\n${child.tail(20)}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`${child.name} did not listen on ${port} within ${timeoutMs} ms:\n${child.tail(20)}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
