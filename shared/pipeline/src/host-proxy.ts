@@ -65,7 +65,8 @@ async function forward(route: HostRoute, req: IncomingMessage, res: ServerRespon
       host: base.hostname,
       port: base.port,
       method: req.method,
-      path: `${base.pathname.replace(/\/$/, '')}${to.pathname}${to.search}`,
+      // A target with a path (the dead-letter sink's /dead-letter) takes the request's path below it.
+      path: `${base.pathname.replace(/\/$/, '')}${to.pathname === '/' && base.pathname !== '/' ? '' : to.pathname}${to.search}`,
       // The Host header stays the cluster name: the channel dispatcher routes by it.
       headers: { ...req.headers, host: to.host },
     },

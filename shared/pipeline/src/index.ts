@@ -44,6 +44,8 @@ export {
 } from './knative-eventing.js';
 export type { KnativeControllersOptions, KnativeDataPlaneOptions, KubeObject } from './knative-eventing.js';
 export { HostProxy } from './host-proxy.js';
+export { startKnativePath } from './knative-path.js';
+export type { KnativePath, KnativePathOptions } from './knative-path.js';
 export type { HostRoute, ProxyTarget } from './host-proxy.js';
 export type { TriggerChange, TriggerWatchOptions } from './trigger-watch.js';
 export { bundleEntry, bundleFunction } from './bundle.js';

@@ -22,6 +22,9 @@ import { LocalPings } from './ping.js';
 import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
 import { TriggerWatch } from './trigger-watch.js';
+import type { ProxyTarget } from './host-proxy.js';
+import { startKnativePath, type KnativePath } from './knative-path.js';
+import { toBinaryHeaders, type WireEvent } from './wire-event.js';
 
 /** Where the pgfn Broker and its Triggers live (knative/broker.yaml). */
 export const BROKER_NAMESPACE = 'pgfn-system';
@@ -51,6 +54,13 @@ export interface PipelineOptions {
    * be admin: Knative's CRDs are installed with it.
    */
   readonly triggersFromApi?: { readonly kubeconfig: string; readonly namespace?: string };
+  /**
+   * Run Knative Eventing's own controllers and data plane instead of the stand-in broker (issue 23):
+   * knative/'s Broker, Triggers and ApiServerSources are applied (after Knative's defaulting) with this
+   * admin kubeconfig and reconciled by Knative; events travel ingress → in-memory channel → filter.
+   * PingSources stay ours (`pings`), posting to Knative's ingress.
+   */
+  readonly knative?: { readonly kubeconfig: string };
   /** ApiServerSources to run: all (default), none (false) or these names. */
   readonly sources?: boolean | readonly string[];
   /** Fire PingSources on their schedules (default true); `pipeline.pings.fire(name)` works either way. */
@@ -73,6 +83,8 @@ export interface Pipeline {
   readonly pings: LocalPings;
   /** Present with `triggersFromApi`. */
   readonly triggerWatch?: TriggerWatch;
+  /** Present with `knative`: Knative's processes. */
+  readonly knative?: KnativePath;
   adapter(name: string): ReceiveAdapter;
   stop(): Promise<void>;
 }
@@ -86,30 +98,61 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const manifests = opts.manifests ?? loadKustomization(KNATIVE_DIR);
   const services = knativeServicesOf(manifests);
   const brokerPort = opts.brokerPort ?? (await freePort());
-  const brokerUrl = `http://127.0.0.1:${brokerPort}`;
+  let brokerUrl = `http://127.0.0.1:${brokerPort}`;
+  // Read by the supervisor at each spawn: on the Knative path K_SINK is known once the ingress runs.
+  const functionEnv: Record<string, string> = { KUBECONFIG: opts.kubeconfig, K_SINK: brokerUrl };
   const supervisor = new FunctionSupervisor({
     functions: functionSpecs(opts.functions, services, opts.idleMs),
     logDir: opts.logDir,
-    env: { KUBECONFIG: opts.kubeconfig, K_SINK: brokerUrl },
+    env: functionEnv,
   });
+  const resolve = resolver(services, supervisor, opts.subscribers ?? {});
+  const triggers = [...triggersOf(manifests), ...(opts.extraTriggers ?? [])];
+  // On the Knative path the stand-in routes nothing: it only serves as the local dead-letter sink.
   const broker = await LocalBroker.start({
-    triggers: [...triggersOf(manifests), ...(opts.extraTriggers ?? [])],
-    resolve: resolver(services, supervisor, opts.subscribers ?? {}),
+    triggers: opts.knative === undefined ? triggers : [],
+    resolve,
     port: brokerPort,
     logFile: join(opts.logDir, 'broker.jsonl'),
     ...(opts.onDelivery === undefined ? {} : { onDelivery: opts.onDelivery }),
   });
   const adapters: ReceiveAdapter[] = [];
-  const pings = new LocalPings(pingSourcesOf(manifests), (e) => broker.publish(e));
+  let knative: KnativePath | undefined;
+  const publish = (e: WireEvent): void => (knative === undefined ? broker.publish(e) : void postEvent(knative.brokerUrl, e));
+  const pings = new LocalPings(pingSourcesOf(manifests), publish);
   let triggerWatch: TriggerWatch | undefined;
   const stop = async (): Promise<void> => {
     pings.stop();
     await triggerWatch?.stop();
     await Promise.all(adapters.map((a) => a.stop()));
+    await knative?.stop();
     await broker.stop();
     await supervisor.stop();
   };
+  const wanted = opts.sources ?? true;
+  const sources = apiServerSourcesOf(manifests).filter(
+    (source) => wanted === true || (Array.isArray(wanted) && wanted.includes(source.metadata.name)),
+  );
   try {
+    if (opts.knative !== undefined) {
+      knative = await startKnativePath({
+        kubeconfig: opts.knative.kubeconfig,
+        adapterKubeconfig: opts.adapterKubeconfig ?? opts.kubeconfig,
+        logDir: opts.logDir,
+        manifests,
+        // Triggers whose subscriber runs here; the stand-in leaves out the same ones.
+        triggers: triggers.filter((t) => {
+          const ns = t.metadata.namespace ?? 'default';
+          const dls = t.spec.delivery?.deadLetterSink;
+          return resolve(t.spec.subscriber, ns, broker) !== undefined && (dls === undefined || resolve(dls, ns, broker) !== undefined);
+        }),
+        sources,
+        services: serviceTarget(services, supervisor, broker, opts.subscribers ?? {}),
+      });
+      adapters.push(...knative.adapters);
+      brokerUrl = knative.brokerUrl;
+      functionEnv['K_SINK'] = brokerUrl;
+    }
     if (opts.triggersFromApi !== undefined) {
       await installKnativeCrds(opts.triggersFromApi.kubeconfig);
       triggerWatch = await TriggerWatch.start({
@@ -120,9 +163,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
           appendFileSync(join(opts.logDir, 'broker.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), trigger: change })}\n`),
       });
     }
-    const wanted = opts.sources ?? true;
-    for (const source of apiServerSourcesOf(manifests)) {
-      if (wanted === false || (Array.isArray(wanted) && !wanted.includes(source.metadata.name))) continue;
+    for (const source of knative === undefined ? sources : []) {
       adapters.push(
         await ReceiveAdapter.start({
           source,
@@ -145,6 +186,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     adapters,
     pings,
     ...(triggerWatch === undefined ? {} : { triggerWatch }),
+    ...(knative === undefined ? {} : { knative }),
     stop,
     adapter: (name) => {
       const a = adapters.find((x) => x.name === name);
@@ -184,6 +226,31 @@ function functionSpecs(
       return [fn, { ...given, env: { ...envOf(fn), ...given.env }, scaling: { ...scaling(fn), ...given.scaling } }];
     }),
   );
+}
+
+/** A Knative Service's cluster name → its local stand-in (the proxy's route on the Knative path). */
+function serviceTarget(
+  services: readonly KnativeServiceManifest[],
+  supervisor: FunctionSupervisor,
+  broker: LocalBroker,
+  subscribers: Readonly<Record<string, string>>,
+): (name: string, namespace: string) => Promise<ProxyTarget | undefined> {
+  return async (name, namespace) => {
+    const svc = services.find((s) => s.metadata.name === name && (s.metadata.namespace ?? 'default') === namespace);
+    if (svc?.metadata.labels?.[ROLE_LABEL] === 'dead-letter') return { url: broker.deadLetterUrl };
+    const fn = svc?.metadata.labels?.[FUNCTION_LABEL];
+    if (fn !== undefined && supervisor.has(fn)) {
+      const lease = await supervisor.acquire(fn);
+      return { url: lease.url, release: (responded) => lease.release(responded) };
+    }
+    const url = subscribers[name];
+    return url === undefined ? undefined : { url };
+  };
+}
+
+/** Posts an event in binary mode (pings on the Knative path go to its ingress, as PingSource's adapter sends them). */
+async function postEvent(url: string, event: WireEvent): Promise<void> {
+  await fetch(url, { method: 'POST', headers: toBinaryHeaders(event), body: event.data }).catch(() => undefined);
 }
 
 /** Trigger destinations → local URLs: pgfn functions via the supervisor, the dead-letter Service via the broker. */
