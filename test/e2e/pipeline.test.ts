@@ -104,6 +104,12 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       expect(running.status?.conditions?.find((c) => c.type === 'PodsReady')?.status).to.equal('True');
       const cold = pipeline.supervisor.coldStarts();
       expect(cold.length, 'the function was started on its first event').to.be.greaterThan(0);
+      if (path === "Knative's own broker") {
+        // Knative carried every event: its controller configured the adapters, the stand-in routed nothing.
+        const ingress = 'http://broker-ingress.knative-eventing.svc.cluster.local/pgfn-system/pgfn';
+        expect(pipeline.adapters.map((a) => a.sink)).to.deep.equal(pipeline.adapters.map(() => ingress));
+        expect(pipeline.broker.deliveries()).to.deep.equal([]);
+      }
     });
 
     it('follows an update', async () => {
