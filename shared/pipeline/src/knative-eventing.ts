@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
-import { binaries, cacheDir, freePort, freePorts, kubectlRun, readVersions, repoRoot } from '@pgfn/controlplane';
+import { binaries, cacheDir, freePorts, kubectlRun, readVersions, repoRoot } from '@pgfn/controlplane';
 import { parseAllDocuments } from 'yaml';
 import { Child } from './child.js';
 import { installKnativeCrds } from './knative-crds.js';
@@ -123,7 +123,7 @@ export class KnativeDataPlane {
 
   static async start(opts: KnativeDataPlaneOptions): Promise<KnativeDataPlane> {
     const dir = knativeEventingDir();
-    const [ingress, ingressTls, filter, filterTls, dispatcher, dispatcherTls] = await freePorts(6);
+    const [ingress, ingressTls, filter, filterTls, dispatcher, dispatcherTls] = await takePorts(6);
     const local = (port: number | undefined): ProxyTarget => ({ url: `http://127.0.0.1:${port ?? 0}` });
     const proxy = await HostProxy.start(async (host) => {
       if (host === `broker-ingress.${SYSTEM_NAMESPACE}.svc.cluster.local`) return local(ingress);
@@ -201,9 +201,24 @@ async function processEnv(container: string, proxy: string | undefined): Promise
     CONFIG_OBSERVABILITY_NAME: 'config-observability',
     METRICS_DOMAIN: 'knative.dev/eventing',
     // sharedmain's profiling server defaults to 8008, Patroni's REST port
-    PROFILING_PORT: String(await freePort()),
+    PROFILING_PORT: String((await takePorts(1))[0]),
     ...(proxy === undefined ? {} : { HTTP_PROXY: proxy, http_proxy: proxy }),
   };
+}
+
+/** Ports handed to Knative processes and maybe not bound yet: never handed out twice. */
+const handedOut = new Set<number>();
+
+/** Free ports none of our other Knative processes was given (a process binds its ports a while later). */
+async function takePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const [port] = await freePorts(1);
+    if (port === undefined || handedOut.has(port)) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
+  return ports;
 }
 
 async function waitListening(child: Child, port: number, timeoutMs: number): Promise<void> {
