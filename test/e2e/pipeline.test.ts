@@ -1,4 +1,6 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -26,15 +28,24 @@ const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
 // fails here.
 for (const path of ['stand-in broker', "Knative's own broker"] as const) {
   describe(`end to end (${path}): kubectl apply → ApiServerSource → Broker → reconcile`, function () {
-    this.timeout(240_000);
+    this.timeout(420_000);
     let kc: k8s.KubeConfig;
     let custom: k8s.CustomObjectsApi;
     let apps: k8s.AppsV1Api;
     let core: k8s.CoreV1Api;
     let ns: { name: string; cleanup: () => Promise<void> };
     let pipeline: Pipeline;
+    // A subscriber that always fails, for the dead-letter case.
+    let failing: Server;
+    const failed: string[] = [];
 
     before(async () => {
+      failing = createServer((req, res) => {
+        failed.push(String(req.headers['ce-id']));
+        req.resume();
+        res.writeHead(503).end('always failing');
+      });
+      await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', () => resolve()));
       kc = adminConfig();
       custom = kc.makeApiClient(k8s.CustomObjectsApi);
       apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -51,11 +62,30 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
         functions: { reconcile: { env: { WATCHED_NAMESPACE: ns.name } } },
         schedulePings: false,
         idleMs: 120_000,
+        extraTriggers: [
+          {
+            apiVersion: 'eventing.knative.dev/v1',
+            kind: 'Trigger',
+            metadata: { name: 'e2e-always-failing', namespace: 'pgfn-system' },
+            spec: {
+              broker: 'pgfn',
+              filters: [{ exact: { type: 'dev.pgfn.e2e.deadletter' } }],
+              subscriber: { uri: `http://127.0.0.1:${(failing.address() as AddressInfo).port}/` },
+              delivery: {
+                retry: 2,
+                backoffPolicy: 'linear',
+                backoffDelay: 'PT0.1S',
+                deadLetterSink: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'pgfn-dead-letter' } },
+              },
+            },
+          },
+        ],
         ...(path === "Knative's own broker" ? { knative: { kubeconfig: testEnv().kubeconfig } } : {}),
       });
     });
     after(async () => {
       await pipeline?.stop();
+      failing?.close();
       await ns?.cleanup();
     });
 
@@ -88,7 +118,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
           const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
           return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
         },
-        90_000,
+        180_000,
       );
       // Patroni's label changes are Pod events; they reach reconcile through the spilo-pod source.
       await labelLikePatroni(kc, ns.name, 'acid-e2e');
@@ -98,7 +128,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
           const c = await read('acid-e2e');
           return c?.status?.PostgresClusterStatus === 'Running' ? c : undefined;
         },
-        90_000,
+        180_000,
         500,
       );
       expect(running.status?.conditions?.find((c) => c.type === 'PodsReady')?.status).to.equal('True');
@@ -123,7 +153,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
           const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-e2e' })).items;
           return pods.length === 3 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
         },
-        90_000,
+        180_000,
       );
       await labelLikePatroni(kc, ns.name, 'acid-e2e');
       await eventually(
@@ -135,7 +165,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
             ? true
             : undefined;
         },
-        90_000,
+        180_000,
         500,
       );
     });
@@ -175,9 +205,30 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
           const secrets = (await core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'cluster-name=acid-missed' })).items;
           return gone && secrets.length === 0 ? true : undefined;
         },
-        90_000,
+        180_000,
         500,
       );
+    });
+
+    it('dead-letters an event after the last retry, with the knativeerror* extensions', async () => {
+      const res = await fetch(pipeline.brokerUrl, {
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-id': `dl-${path.length}`, 'ce-source': 'e2e', 'ce-type': 'dev.pgfn.e2e.deadletter' },
+        body: '',
+      });
+      expect(res.status).to.equal(202);
+      const dead = await eventually(
+        'the dead letter',
+        () => Promise.resolve(pipeline.broker.deadLetters().find((e) => e.attributes['id'] === `dl-${path.length}`)),
+        60_000,
+        100,
+      );
+      expect(dead.attributes['knativeerrorcode']).to.equal('503');
+      expect(Buffer.from(dead.attributes['knativeerrordata'] ?? '', 'base64').toString('utf8')).to.equal('always failing');
+      expect(
+        failed.filter((id) => id === `dl-${path.length}`),
+        'the first attempt and two retries',
+      ).to.have.length(3);
     });
   });
 }
