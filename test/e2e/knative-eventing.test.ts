@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { binaries, kubectlRun } from '@pgfn/controlplane';
 import { expect } from 'chai';
 import {
   KnativeControllers,
@@ -57,6 +58,16 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
   });
   after(async () => {
+    // The API server is shared with the test files that follow: this file's Trigger goes again.
+    await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
+      'delete',
+      '--ignore-not-found',
+      '--wait=false',
+      '-n',
+      'pgfn-system',
+      'trigger',
+      'knative-path',
+    ]).catch(() => '');
     receiver?.close();
     await dataPlane?.stop();
     await controllers?.stop();
