@@ -1,13 +1,15 @@
-// npm run bench:pipeline [-- --creates 20] [--restarts 3]
+// npm run bench:pipeline [-- --creates 20] [--restarts 3] [--knative]
 // The local event path's timings, which tests no longer assert (issue 14: no timed assertions):
 //   event latency      postgresql created on the API server → its add event at a subscriber, through
 //                      Knative's receive adapter and the local broker (median, p95, max);
 //   adapter restart    restart() called → the adapter watching again;
 //   retry backoff      the broker's chosen waits before each retry and the gaps a subscriber saw.
-// A fresh control plane; prints markdown tables; writes bench/results/pipeline.json.
+// --knative runs the same through Knative Eventing's own controllers and data plane (ingress → in-memory
+// channel → filter) instead of the stand-in broker, and reports CPU and RSS of the Knative processes.
+// A fresh control plane; prints markdown tables; writes bench/results/pipeline(-knative).json.
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -19,6 +21,24 @@ import { arg, fixed, machine, median, quantile, table, writeResult } from './lib
 const creates = Number(arg('creates', '20'));
 const restarts = Number(arg('restarts', '3'));
 const NAMESPACE = 'bench-pipeline';
+const knative = process.argv.includes('--knative');
+
+/** CPU seconds (user + system) and RSS (MiB) of processes, from /proc. */
+function usage(pids: readonly number[]): { cpuS: number; rssMiB: number } {
+  let ticks = 0;
+  let rssKiB = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      rssKiB += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited
+    }
+  }
+  return { cpuS: ticks / 100, rssMiB: rssKiB / 1024 };
+}
 
 interface Arrival {
   readonly path: string;
@@ -76,7 +96,16 @@ try {
     functions: {},
     schedulePings: false,
     extraTriggers: [trigger('bench-recorder', `${sink.url}/`, { retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S' })],
+    ...(knative ? { knative: { kubeconfig: cp.kubeconfig } } : {}),
   });
+  const knativePids = [...(pipeline.knative?.controllers.children ?? []), ...(pipeline.knative?.dataPlane.children ?? [])].map(
+    (c) => c.pid,
+  );
+  const idleStart = usage(knativePids);
+  await sleep(knative ? 10_000 : 0);
+  const idleEnd = usage(knativePids);
+  const idle = { cpuPercent: ((idleEnd.cpuS - idleStart.cpuS) / 10) * 100, rssMiB: idleEnd.rssMiB };
+  let busy = { cpuS: 0, rssMiB: 0 };
   const latencies: number[] = [];
   const restartMs: number[] = [];
   try {
@@ -100,7 +129,10 @@ try {
       return (arrived(name)?.at ?? NaN) - started;
     };
     await createAndWait('acid-warmup');
+    const before = usage(knativePids);
     for (let i = 0; i < creates; i++) latencies.push(await createAndWait(`acid-lat-${i}`));
+    const after = usage(knativePids);
+    busy = { cpuS: after.cpuS - before.cpuS, rssMiB: after.rssMiB };
     const adapter = pipeline.adapter('pgfn-resources');
     for (let i = 0; i < restarts; i++) {
       await adapter.kill();
@@ -147,7 +179,20 @@ try {
     await flaky.close();
   }
 
-  console.log(`\nLocal event path, ${creates} creates, ${restarts} adapter restarts, ${info['date'] as string}\n`);
+  const via = knative ? "Knative's own ingress → in-memory channel → filter" : 'the stand-in broker';
+  console.log(`\nLocal event path through ${via}, ${creates} creates, ${restarts} adapter restarts, ${info['date'] as string}\n`);
+  if (knative) {
+    console.log(
+      table(
+        ['Knative processes (6: 3 controllers, ingress, filter, dispatcher)', 'CPU', 'RSS (MiB)'],
+        [
+          ['idle (10 s)', `${fixed(idle.cpuPercent)} %`, fixed(idle.rssMiB, 0)],
+          [`during ${creates} creates`, `${fixed(busy.cpuS, 2)} CPU-s`, fixed(busy.rssMiB, 0)],
+        ],
+      ),
+    );
+    console.log('');
+  }
   console.log(
     table(
       ['figure', 'median (ms)', 'p95 (ms)', 'max (ms)'],
@@ -174,8 +219,10 @@ try {
       gaps.map((g, i) => [i + 1, chosen[i] ?? '—', fixed(g)]),
     ),
   );
-  const file = writeResult('pipeline', {
+  const file = writeResult(knative ? 'pipeline-knative' : 'pipeline', {
     machine: info,
+    path: knative ? 'knative' : 'stand-in',
+    ...(knative ? { knativeProcesses: { idle, duringCreates: busy } } : {}),
     eventLatencyMs: { creates, median: median(latencies), p95: quantile(latencies, 0.95), max: Math.max(...latencies), all: latencies },
     adapterRestartMs: restartMs,
     retry: { policy: 'exponential, PT0.05S, 3 × 503 then 200', chosenBackoffMs: chosen, gapsMs: gaps },

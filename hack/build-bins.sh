@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok knative knative-crds versitygw (default: all). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds knative-webhook knative-eventing versitygw (default: all). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -146,6 +146,95 @@ build_knative_crds() {
   log "knative CRDs copied to $out"
 }
 
+# Knative's own defaulting and validation as a CLI (hack/knative-webhook/main.go): a wrapper module
+# requiring the pinned eventing and serving, with their config/core/configmaps copied beside the source
+# for go:embed. The binary's folder names both versions and a hash of the source, so an edit rebuilds.
+knative_webhook_dir() {
+  local hash
+  hash="$(sha256sum "$here/knative-webhook/main.go" | cut -c1-12)"
+  echo "$bindir/knative-webhook-eventing-$KNATIVE_EVENTING_VERSION-serving-$KNATIVE_SERVING_VERSION-$hash"
+}
+
+build_knative_webhook() {
+  local out; out="$(knative_webhook_dir)"
+  if have "$out/knative-webhook"; then log "knative-webhook present"; return; fi
+  local mod="$cache/src/knative-webhook-eventing-$KNATIVE_EVENTING_VERSION-serving-$KNATIVE_SERVING_VERSION"
+  rm -rf "$mod/configmaps" && mkdir -p "$mod/configmaps" "$out.tmp"
+  printf 'module pgfn.local/knative-webhook\n\ngo 1.25.0\n\nrequire (\n\tknative.dev/eventing %s\n\tknative.dev/serving %s\n)\n' \
+    "$KNATIVE_EVENTING_VERSION" "$KNATIVE_SERVING_VERSION" > "$mod/go.mod.new"
+  # Keep the resolved go.mod/go.sum of an earlier build when the requirements are unchanged.
+  if ! cmp -s "$mod/go.mod.new" "$mod/go.mod.base" 2>/dev/null; then
+    cp "$mod/go.mod.new" "$mod/go.mod" && cp "$mod/go.mod.new" "$mod/go.mod.base" && rm -f "$mod/go.sum"
+  fi
+  rm -f "$mod/go.mod.new"
+  cp "$here/knative-webhook/main.go" "$mod/main.go"
+  local m dir
+  for m in "eventing@$KNATIVE_EVENTING_VERSION" "serving@$KNATIVE_SERVING_VERSION"; do
+    dir="$(go mod download -json "knative.dev/$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [[ -d "$dir/config/core/configmaps" ]] || { echo "knative.dev/$m has no config/core/configmaps at '$dir'" >&2; exit 1; }
+    mkdir -p "$mod/configmaps/${m%@*}"
+    cp "$dir"/config/core/configmaps/*.yaml "$mod/configmaps/${m%@*}/"
+  done
+  chmod -R u+w "$mod/configmaps"
+  log "knative-webhook: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "knative-webhook: building"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/knative-webhook" .)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "knative-webhook built"
+}
+
+# Knative Eventing's own controllers and data plane as local processes: the controller, mt-broker and
+# in-memory-channel controllers as thin mains of ours (hack/knative-eventing: upstream's constructor
+# lists with the :8080 health probes disabled), the dispatcher, broker ingress/filter and ping adapter
+# as upstream builds them. The folder names the version and a hash of the thin mains.
+build_knative_eventing() {
+  local v="$KNATIVE_EVENTING_VERSION" hash
+  hash="$(cat "$here"/knative-eventing/*/*.go | sha256sum | cut -c1-12)"
+  local out="$bindir/knative-eventing-$v-$hash"
+  local bins=(controller mtchannel-broker imc-controller channel_dispatcher ingress filter mtping)
+  if have "${bins[@]/#/$out/}" && [[ -f "$out/config/.complete" ]]; then log "knative eventing $v present"; return; fi
+  local mod="$cache/src/knative-eventing-local-$v"
+  mkdir -p "$mod" "$out.tmp"
+  [[ -f "$mod/go.mod" ]] || printf 'module pgfn.local/knative-eventing\n\ngo 1.25.0\n\nrequire knative.dev/eventing %s\n' "$v" > "$mod/go.mod"
+  local d
+  for d in "$here"/knative-eventing/*/; do
+    [[ -f "$d/main.go" ]] && mkdir -p "$mod/$(basename "$d")" && cp "$d/main.go" "$mod/$(basename "$d")/"
+  done
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "knative.dev/eventing/cmd/broker/filter"\n\t_ "knative.dev/eventing/cmd/broker/ingress"\n\t_ "knative.dev/eventing/cmd/in_memory/channel_dispatcher"\n\t_ "knative.dev/eventing/cmd/mtping"\n)\n' > "$mod/tools.go"
+  log "knative eventing $v: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "knative eventing $v: building ${bins[*]}"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" ./controller ./mtchannel-broker ./imc-controller \
+    knative.dev/eventing/cmd/broker/ingress knative.dev/eventing/cmd/broker/filter knative.dev/eventing/cmd/mtping)
+  # The dispatcher binds :8080 and :8443 by constant, which other local processes (every receive
+  # adapter's health probe) also take. Go refuses overlays inside the module cache, so the dispatcher
+  # is built in a second wrapper module whose knative.dev/eventing is a copy of the module with two
+  # lines changed and one file added (hack/knative-eventing/overlay): IMC_DISPATCHER_PORT(_HTTPS) choose
+  # the ports, upstream's constants otherwise.
+  local edir dmod="$cache/src/knative-eventing-dispatcher-$v"
+  edir="$(go mod download -json "knative.dev/eventing@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$dmod" && mkdir -p "$dmod" && cp -r "$edir" "$dmod/eventing" && chmod -R u+w "$dmod/eventing"
+  local pkg="$dmod/eventing/pkg/reconciler/inmemorychannel/dispatcher"
+  sed -i -e 's/Port:         httpPort,/Port:         pgfnPort("IMC_DISPATCHER_PORT", httpPort),/' \
+    -e 's/Port:         httpsPort,/Port:         pgfnPort("IMC_DISPATCHER_PORT_HTTPS", httpsPort),/' "$pkg/controller.go"
+  [[ $(grep -c 'pgfnPort(' "$pkg/controller.go") -eq 2 ]] || { echo "the dispatcher port change no longer applies to $pkg/controller.go" >&2; exit 1; }
+  cp "$here/knative-eventing/overlay/zz_pgfn_port.go" "$pkg/"
+  sed -e 's#^module .*#module pgfn.local/knative-dispatcher#' "$mod/go.mod" > "$dmod/go.mod"
+  printf '\nreplace knative.dev/eventing => ./eventing\n' >> "$dmod/go.mod"
+  cp "$mod/go.sum" "$dmod/go.sum"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "knative.dev/eventing/cmd/in_memory/channel_dispatcher"\n' > "$dmod/tools.go"
+  (cd "$dmod" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" knative.dev/eventing/cmd/in_memory/channel_dispatcher)
+  # The ConfigMaps a Knative install has in knative-eventing (core, and the in-memory channel's).
+  local dir
+  dir="$(go mod download -json "knative.dev/eventing@$v" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  mkdir -p "$out.tmp/config"
+  cp "$dir"/config/core/configmaps/*.yaml "$dir"/config/channels/in-memory-channel/configmaps/*.yaml "$out.tmp/config/"
+  chmod -R u+w "$out.tmp/config" && touch "$out.tmp/config/.complete"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "knative eventing $v built"
+}
+
 # A real S3 server for backups (Apache-2.0; MinIO is AGPL): versitygw's posix backend serves a
 # directory as buckets. A wrapper module requiring the exact version, as for Knative.
 build_versitygw() {
@@ -164,7 +253,7 @@ build_versitygw() {
 }
 
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds versitygw)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds knative-webhook knative-eventing versitygw)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
@@ -172,6 +261,8 @@ for c in "${components[@]}"; do
     kwok) build_kwok ;;
     knative) build_knative ;;
     knative-crds) build_knative_crds ;;
+    knative-webhook) build_knative_webhook ;;
+    knative-eventing) build_knative_eventing ;;
     versitygw) build_versitygw ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac

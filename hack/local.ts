@@ -1,8 +1,9 @@
 // npm run local: the whole local stack in the foreground, stopped by Ctrl-C (or `npm run cluster -- down`):
 // the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) with pgfn's
-// CRDs, the event pipeline (real Knative receive adapters → local broker → function processes acting
-// as their own ServiceAccounts), an S3 server (versitygw) the sample cluster archives WAL, base backups
-// and logical backups into, and the sample cluster crds/examples/minimal.yaml.
+// CRDs, the event pipeline (real Knative receive adapters → local broker, which also routes Triggers
+// applied to the API server → function processes acting as their own ServiceAccounts), an S3 server
+// (versitygw) the sample cluster archives WAL, base backups and logical backups into, and the sample
+// cluster crds/examples/minimal.yaml.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import {
 } from '@pgfn/pipeline';
 import { startLocalMonitoring, type LocalMonitoring } from './local-monitoring.js';
 
+// --knative: Knative Eventing's own controllers and data plane carry the events (issue 23, ADR 0060).
+const knative = process.argv.includes('--knative');
 const existing = readClusterState();
 if (existing !== undefined && isAlive(existing.owner)) {
   console.error(`a local control plane is already running (pid ${existing.owner}); stop it with: npm run cluster -- down`);
@@ -148,6 +151,9 @@ try {
         { env: { ...configEnv, ...(fn === 'backup-verify' ? bucketReader : {}), KUBECONFIG: identities[fn] ?? cp.kubeconfig } },
       ]),
     ),
+    // Triggers you `kubectl apply` in pgfn-system are routed too (knative/examples/local-subscriber.yaml):
+    // by Knative itself on the Knative path, by the stand-in broker otherwise.
+    ...(knative ? { knative: { kubeconfig: cp.kubeconfig } } : { triggersFromApi: { kubeconfig: cp.kubeconfig } }),
   });
 
   // The sample asks for PostgreSQL 17; this machine has Debian's 15, so the local copy runs 15.
@@ -157,12 +163,17 @@ try {
   monitoring = await startLocalMonitoring({ cp, dir, pipeline, admin, env: configEnv });
   const exporters = status === 'Running' ? await monitoring.watchCluster('default', 'acid-minimal') : 0;
   const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
+  const eventPath = knative
+    ? "Knative Eventing's own controllers, broker ingress/filter and in-memory channel"
+    : "the stand-in broker (npm run local -- --knative for Knative's own)";
   console.log(`\n${await cp.kubectl(['get', kinds, '-n', 'default', '-l', 'cluster-name=acid-minimal'])}`);
   console.log(`
 pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the sample cluster acid-minimal is ${status}.
   export KUBECONFIG=${cp.kubeconfig}
   kubectl: ${kubectlPath()} (matches the server)
-  logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions)
+  logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions${knative ? ', knative-*' : ''})
+  events: ${eventPath}
+  Your own subscriber: npm run event-display, then kubectl apply -f knative/examples/local-subscriber.yaml
   The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
   Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
             WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/,

@@ -32,13 +32,18 @@ const WRITE_VERBS = new Set(['apply', 'delete', 'patch', 'patch-status', 'create
 /** The reconcile app on a free port, with real clients against the test control plane. */
 export async function startReconcile(
   kc: k8s.KubeConfig,
-  watchedNamespace: string,
+  /** Namespaces a resync covers; `undefined`: all. */
+  watchedNamespace: string | undefined,
   config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
   options: {
     syncRoles?: boolean;
     syncStreams?: boolean;
     reach?: (m: { host: string; port: number }) => { host: string; port: number };
     now?: () => Date;
+    /** Log at this level into this file instead of PGFN_TEST_LOG to stdout. */
+    log?: { level: string; file: string };
+    /** Told of every request before it is sent; throwing stops the invocation there (a crash). */
+    observe?: (verb: string, kind: string) => void;
   } = {},
 ): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
@@ -51,8 +56,12 @@ export async function startReconcile(
   const kube = new KubeClient(kc, (verb, kind) => {
     if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
+    options.observe?.(verb, kind);
   });
-  const log = createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent');
+  const log =
+    options.log === undefined
+      ? createLogger('reconcile-test', process.env['PGFN_TEST_LOG'] ?? 'silent')
+      : createLogger('reconcile-test', options.log.level, options.log.file);
   const handle = createHandler({
     kube,
     builder: realBuilder,
@@ -64,7 +73,7 @@ export async function startReconcile(
       emitted.push({ type, subject, data });
       return Promise.resolve();
     },
-    watchedNamespace,
+    ...(watchedNamespace === undefined ? {} : { watchedNamespace }),
     ...(options.syncRoles === true
       ? {
           // The test Postgres has no TLS: `prefer` falls back to plain, as a cluster without certs would.

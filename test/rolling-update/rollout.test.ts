@@ -5,7 +5,8 @@
 // `flock /tmp/pgfn-realpg.lock`.
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { cachedLoader, createLogger, eventRecorder, loadOperatorConfig } from '@pgfn/fn-runtime';
+import { cachedLoader, ClusterLease, clusterLeaseName, createLogger, eventRecorder, loadOperatorConfig } from '@pgfn/fn-runtime';
+import { ROLLING_UPDATE_REQUIRED_ANNOTATION } from '@pgfn/builder';
 import { PatroniClient } from '@pgfn/patroni';
 import { FailoverWriter } from '@pgfn/node-agent/testing';
 import { KubeClient } from '@pgfn/kube';
@@ -239,31 +240,72 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     expect(switchovers).to.have.length(1);
   });
 
-  it('lets one of two instances act on a cluster while the other waits', async () => {
+  it('takes the Lease only to act: another holder makes a step wait, and a cluster with nothing to do costs no Lease write', async () => {
     const id = await identityForFunction('rolling-update');
     const kube = new KubeClient(id.kubeconfig);
     const now = (): Date => new Date();
     const source = { object: 'pgfn-e2e-configuration', namespace: s.namespace };
-    const deps = (holder: string): Parameters<typeof advance>[0] => ({
+    const deps: Parameters<typeof advance>[0] = {
       kube,
       patroni: new PatroniClient(),
       loadConfig: cachedLoader(() => loadOperatorConfig(kube, source)),
       recordEvent: eventRecorder({ kube, component: 'pgfn-rolling-update', now }),
       emit: () => Promise.resolve(),
       now,
-      holder,
+      holder: 'instance-b',
       podTimeoutMs: 60_000,
-    });
+    };
     const log = createLogger('rolling-update-test');
-    const outcomes = await Promise.all([
-      advance(deps('instance-a'), { namespace: s.namespace, name: NAME }, log),
-      advance(deps('instance-b'), { namespace: s.namespace, name: NAME }, log),
-    ]);
-    expect(
-      outcomes.filter((o) => o === 'busy'),
-      JSON.stringify(outcomes),
-    ).to.have.length(1);
-    expect(outcomes.filter((o) => o !== 'busy')).to.have.length(1);
+    const ref = { namespace: s.namespace, name: NAME };
+    // Another instance holds the cluster's Lease until the test lets go.
+    const other = new ClusterLease({
+      kube,
+      namespace: s.namespace,
+      name: clusterLeaseName(NAME, 'rolling-update'),
+      holder: 'instance-a',
+      durationSeconds: 120,
+    });
+    let letGo = (): void => undefined;
+    const holding = other.hold(() => new Promise<void>((resolve) => (letGo = resolve)));
+    const leaseVersion = async (): Promise<string | undefined> =>
+      (
+        await kube.get<k8s.V1Lease>({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          namespace: s.namespace,
+          name: clusterLeaseName(NAME, 'rolling-update'),
+        })
+      )?.metadata?.resourceVersion;
+    await eventually(
+      'the other instance holds the Lease',
+      async () => ((await leaseVersion()) === undefined ? undefined : true),
+      10_000,
+      100,
+    );
+    const { replicas } = await waitForRoles(s.kc, s.namespace, NAME, 2);
+    const replica = replicas[0]?.name ?? '';
+    const replicaUid = (await pods()).find((p) => p.metadata?.name === replica)?.metadata?.uid;
+    try {
+      const before = await leaseVersion();
+      expect(await advance(deps, ref, log), 'nothing to do').to.equal('up-to-date');
+      expect(await leaseVersion(), 'no Lease write for a cluster with nothing to do').to.equal(before);
+      await s.core.patchNamespacedPod(
+        { namespace: s.namespace, name: replica, body: { metadata: { annotations: { [ROLLING_UPDATE_REQUIRED_ANNOTATION]: 'true' } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      expect(await advance(deps, ref, log), 'a step while another instance holds the cluster').to.equal('busy');
+      expect((await pods()).find((p) => p.metadata?.name === replica)?.metadata?.uid, 'the flagged replica is untouched').to.equal(
+        replicaUid,
+      );
+    } finally {
+      await s.core.patchNamespacedPod(
+        { namespace: s.namespace, name: replica, body: { metadata: { annotations: { [ROLLING_UPDATE_REQUIRED_ANNOTATION]: null } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      letGo();
+      await holding;
+    }
+    expect((await pods()).find((p) => p.metadata?.name === replica)?.metadata?.uid).to.equal(replicaUid);
   });
 
   it('stops when a recreated replica never becomes healthy, leaving the master untouched, and says why', async () => {

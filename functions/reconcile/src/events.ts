@@ -1,6 +1,6 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { DEFAULT_CLUSTER_NAME_LABEL } from '@pgfn/builder';
-import { PGFN_PREFIX, PING_TYPE, apiServerEvent, subjectRef } from '@pgfn/fn-runtime';
+import { PGFN_PREFIX, PING_TYPE, apiServerEvent, clusterRefOf, subjectRef } from '@pgfn/fn-runtime';
 import { FINALIZER } from './deletion.js';
 import { metadataHash } from './metadata-hash.js';
 
@@ -52,11 +52,10 @@ export function targetOf(event: CloudEventV1<unknown>, clusterNameLabel: string 
     case 'StatefulSet':
     case 'Pod': {
       // Our children carry the cluster-name label; anything else is not ours.
-      const cluster = data.metadata?.labels?.[clusterNameLabel];
-      if (cluster === undefined || namespace === undefined)
-        return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${clusterNameLabel} label` };
+      const ref = clusterRefOf(namespace, data.metadata?.labels?.[clusterNameLabel]);
+      if (ref === undefined) return { scope: 'ignore', reason: `${kind} ${name ?? ''} has no ${clusterNameLabel} label naming a cluster` };
       // A deleted StatefulSet must be recreated; pods changing only move the status.
-      return { scope: 'cluster', namespace, name: cluster, mode: kind === 'StatefulSet' && verb === 'delete' ? 'full' : 'observe' };
+      return { scope: 'cluster', ...ref, mode: kind === 'StatefulSet' && verb === 'delete' ? 'full' : 'observe' };
     }
     default:
       return { scope: 'ignore', reason: `kind ${kind ?? '(none)'} is not handled by reconcile` };

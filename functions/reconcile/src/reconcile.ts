@@ -18,7 +18,7 @@ import { describeStep, recordEvent, recordSteps, writeStatus } from './records.j
 import type { RoleSyncOutcome } from './role-sync.js';
 import { SharedObjects } from './shared-objects.js';
 import { streamsInScope, type StreamsOutcome } from './streams-sync.js';
-import { computeStatus, validMessage, type Observation } from './status.js';
+import { computeStatus, readableProblem, validMessage, type Observation } from './status.js';
 
 export { ROLLING_UPDATE_REQUIRED, type BuilderPort, type Built, type ReconcileDeps, type ReconcileResult } from './deps.js';
 export { summarisePods } from './pods.js';
@@ -71,7 +71,9 @@ export async function reconcileBatch(
     const clog = log.child({ namespace, cluster: name });
     await settle(results, name, async () => {
       if (cluster.metadata?.deletionTimestamp !== undefined) return deleteCluster(deps, cluster, config, clog);
-      const problems = deps.builder.validate(cluster, config).map((e) => ({ severity: e.severity, text: `${e.path}: ${e.message}` }));
+      const problems = deps.builder
+        .validate(cluster, config)
+        .map((e) => ({ severity: e.severity, text: readableProblem(`${e.path}: ${e.message}`) }));
       const invalid = problems.filter((e) => e.severity !== 'warning').map((e) => e.text);
       if (invalid.length > 0) return markInvalid(deps, cluster, invalid, clog);
       warnings.set(

@@ -55,7 +55,8 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
     (desired === 0 || (pods.masters === 1 && pods.replicas === desired - 1));
   const conds: (Omit<Condition, 'lastTransitionTime'> & { reason: string; message: string })[] = [];
   const add = (type: string, ok: boolean | undefined, reason: string, message: string): void => {
-    conds.push({ type, status: ok === undefined ? 'Unknown' : ok ? 'True' : 'False', observedGeneration: g, reason, message });
+    const status = ok === undefined ? 'Unknown' : ok ? 'True' : 'False';
+    conds.push({ type, status, observedGeneration: g, reason, message: clampMessage(message) });
   };
   add(
     'Valid',
@@ -137,6 +138,27 @@ function keepRolloutDetail(
   if (before.status === c.status || before.status === 'True')
     return { ...c, status: before.status, reason: before.reason, message: before.message };
   return c;
+}
+
+/**
+ * The API server refuses a condition message over 32768 bytes (a manifest with a 10 kB role name made
+ * every status write fail, so the delivery was retried for ever and the user never saw why). 8192
+ * characters are at most 32768 bytes of UTF-8.
+ */
+export const MAX_CONDITION_MESSAGE = 8192;
+
+/**
+ * A validation problem as users read it: a manifest value longer than 100 characters (a 10 kB role
+ * name) is shown by its start and length, so the sentence about it still fits in the condition.
+ */
+export function readableProblem(text: string): string {
+  return text.replace(/[^\s"]{100,}/gu, (word) => `${word.slice(0, 40)}…(${word.length} characters)`);
+}
+
+function clampMessage(message: string): string {
+  if (message.length <= MAX_CONDITION_MESSAGE) return message;
+  const note = ` … (${message.length - MAX_CONDITION_MESSAGE} more characters)`;
+  return message.slice(0, MAX_CONDITION_MESSAGE - note.length) + note;
 }
 
 /** A status refresh does not validate: the Valid message (and its warnings) stays as the last full reconcile wrote it. */

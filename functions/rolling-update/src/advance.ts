@@ -41,12 +41,28 @@ interface Context {
   readonly config: OperatorConfig;
   readonly live: LiveCluster;
   readonly log: Logger;
+  /** False on the first look, taken without the Lease: any step with an effect stops it (WouldAct). */
+  readonly act: boolean;
 }
+
+/** Thrown on the first look when a step would have an effect: the step is taken again under the Lease. */
+class WouldAct extends Error {}
+
+function mustAct(ctx: Context): void {
+  if (!ctx.act) throw new WouldAct('this step needs the Lease');
+}
+
+/** The operator configuration may be this old: it changes rarely, and every invocation would read it. */
+export const CONFIG_MAX_AGE_MS = 5000;
 
 /** A Lease outlives a stuck invocation by this much; it is renewed while a step (a switchover: up to ~35 s) runs. */
 const LEASE_SECONDS = 30;
 
 export async function advance(deps: RollingDeps, ref: { namespace: string; name: string }, log: Logger): Promise<AdvanceOutcome> {
+  // Most events find nothing to do: decide that without the Lease (its two writes per invocation were
+  // most of the function's API cost), and take the Lease, reading everything again, only to act.
+  const first = await firstLook(deps, ref, log);
+  if (first !== 'would-act') return first;
   const lease = new ClusterLease({
     kube: deps.kube,
     namespace: ref.namespace,
@@ -60,9 +76,21 @@ export async function advance(deps: RollingDeps, ref: { namespace: string; name:
     const { config } = await deps.loadConfig();
     const live = await readCluster(deps.kube, ref, config);
     if (live === undefined) return 'gone' as const;
-    return step({ deps, config, live, log });
+    return step({ deps, config, live, log, act: true });
   });
   return held === undefined ? 'busy' : held.value;
+}
+
+async function firstLook(deps: RollingDeps, ref: { namespace: string; name: string }, log: Logger): Promise<AdvanceOutcome | 'would-act'> {
+  const { config } = await deps.loadConfig(CONFIG_MAX_AGE_MS);
+  const live = await readCluster(deps.kube, ref, config);
+  if (live === undefined) return 'gone';
+  try {
+    return await step({ deps, config, live, log, act: false });
+  } catch (err) {
+    if (err instanceof WouldAct) return 'would-act';
+    throw err;
+  }
 }
 
 async function step(ctx: Context): Promise<AdvanceOutcome> {
@@ -119,6 +147,7 @@ async function volumes(ctx: Context): Promise<ConditionUpdate> {
     claims: claims.map(claimView),
     expandable,
   });
+  if (plan.grow.length > 0) mustAct(ctx);
   for (const g of plan.grow) {
     await ctx.deps.kube.apply({
       apiVersion: 'v1',
@@ -137,8 +166,10 @@ async function volumes(ctx: Context): Promise<ConditionUpdate> {
     plan.grow.map((g) => g.claim),
   );
   const before = previous(ctx, condition.type);
-  if (plan.problems.length > 0 && before.message !== condition.message)
+  if (plan.problems.length > 0 && before.message !== condition.message) {
+    mustAct(ctx);
     await ctx.deps.recordEvent(event(cluster, 'Warning', 'VolumeResizeRefused', condition.message ?? ''));
+  }
   return condition;
 }
 
@@ -159,6 +190,7 @@ async function configure(
     standby: cluster.spec.standby,
   });
   if (diff.patch !== undefined) {
+    mustAct(ctx);
     await ctx.deps.patroni.patchConfig(base, diff.patch);
     ctx.log.info({ changes: diff.changes }, 'patched Patroni configuration');
     await ctx.deps.recordEvent(event(cluster, 'Normal', 'PatroniConfigPatched', diff.changes.join(', ')));
@@ -185,6 +217,7 @@ async function configure(
   if (restart.action === 'wait') return { acted: false, condition: configCondition(restart, primaryFirst) };
   const pod = ctx.live.pods.find((p) => p.metadata?.name === restart.member);
   if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition(restart, primaryFirst) };
+  mustAct(ctx);
   if (!(await stillPending(ctx, pod.status.podIP))) return { acted: false, condition: before };
   try {
     await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
@@ -258,6 +291,7 @@ async function rotate(
   const condition = rotationCondition(plan, completedNow);
   const outcome = await execute(ctx, plan, pods, before);
   if (completedNow) {
+    mustAct(ctx);
     await ctx.deps.recordEvent(event(cluster, 'Normal', 'RollingUpdateCompleted', 'every pod runs the desired template'));
     await ctx.deps.emit('dev.pgfn.rollingupdate.completed', subject(cluster), {
       namespace: cluster.metadata?.namespace,
@@ -288,6 +322,7 @@ async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[],
       const reason = plan.action === 'fail' ? 'RollingUpdateFailed' : 'RollingUpdateBlocked';
       // One Warning and one CloudEvent per distinct problem, not one per invocation.
       if (before.message?.includes(plan.reason) !== true) {
+        mustAct(ctx);
         await ctx.deps.recordEvent(event(cluster, 'Warning', reason, plan.reason));
         if (plan.action === 'fail')
           await ctx.deps.emit('dev.pgfn.rollingupdate.failed', subject(cluster), {
@@ -300,6 +335,7 @@ async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[],
       return plan.action === 'fail' ? 'failed' : 'waiting';
     }
     case 'delete': {
+      mustAct(ctx);
       const type = plan.downtime ? 'Warning' : 'Normal';
       const why = plan.downtime ? plan.reason : `recreating ${plan.role} ${plan.pod}: ${plan.reason}`;
       await ctx.deps.recordEvent(event(cluster, type, plan.downtime ? 'RecreatingSingleInstance' : 'RecreatingPod', why));
@@ -308,6 +344,7 @@ async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[],
       return 'acted';
     }
     case 'switchover': {
+      mustAct(ctx);
       const master = pods.find((p) => p.metadata?.name === plan.from);
       await ctx.deps.recordEvent(event(cluster, 'Normal', 'Switchover', `switching over from ${plan.from} to ${plan.to}: ${plan.reason}`));
       await ctx.deps.patroni.switchover(patroniUrl(master?.status?.podIP ?? '', ctx.deps.patroniPort), {

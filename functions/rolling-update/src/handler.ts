@@ -6,7 +6,7 @@ import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
 import { clusterLabels } from '@pgfn/builder';
 import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
 import type { Cluster } from './cluster.js';
-import { advance, type AdvanceOutcome } from './advance.js';
+import { advance, CONFIG_MAX_AGE_MS, type AdvanceOutcome } from './advance.js';
 import type { RollingDeps } from './deps.js';
 import { podHasWork } from './pod-view.js';
 import { clustersOf, type ClusterRef } from './targets.js';
@@ -35,7 +35,7 @@ async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorCo
 
 export function createHandler(deps: RollingDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
   return async (event, ctx) => {
-    const { config } = await deps.loadConfig();
+    const { config } = await deps.loadConfig(CONFIG_MAX_AGE_MS);
     const found = clustersOf(event, config);
     const periodic = found === 'all';
     const refs = periodic

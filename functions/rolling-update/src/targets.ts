@@ -1,6 +1,7 @@
 // Which clusters an event concerns. Events are hints: the answer only says where to look.
 import type { CloudEventV1 } from 'cloudevents';
 import type { OperatorConfig } from '@pgfn/api';
+import { clusterRefOf } from '@pgfn/fn-runtime';
 
 export interface ClusterRef {
   readonly namespace: string;
@@ -18,12 +19,20 @@ interface ObjectData {
   readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
 }
 
-/** The clusters to look at, `all` for the periodic check, or none for an event that concerns no cluster. */
+/**
+ * The clusters to look at, `all` for the periodic check, or none for an event that concerns no cluster
+ * (or names one by something that cannot be a Kubernetes name: events are input).
+ */
 export function clustersOf(
   event: CloudEventV1<unknown>,
   config: Pick<OperatorConfig, 'clusterNameLabel' | 'clusterLabels'>,
 ): ClusterRef[] | 'all' {
   if (event.type === PING_TYPE) return 'all';
+  const named = namedClusters(event, config);
+  return named.filter((r) => clusterRefOf(r.namespace, r.name) !== undefined);
+}
+
+function namedClusters(event: CloudEventV1<unknown>, config: Pick<OperatorConfig, 'clusterNameLabel' | 'clusterLabels'>): ClusterRef[] {
   const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as ObjectData & Partial<ClusterRef>;
   if (event.type === REQUIRED_TYPE)
     return typeof data.namespace === 'string' && typeof data.name === 'string' ? [{ namespace: data.namespace, name: data.name }] : [];

@@ -51,16 +51,38 @@ export function apiServerEvent(event: CloudEventV1<unknown>): ApiServerEvent | u
     verb: event.type.slice(event.type.lastIndexOf('.') + 1),
     isResource,
     kind: nonEmpty(event['kind']) ?? data.kind,
-    namespace: nonEmpty(event['namespace']) ?? data.metadata?.namespace ?? data.namespace,
-    name: nonEmpty(event['name']) ?? data.metadata?.name ?? data.name,
+    namespace: kubeName(nonEmpty(event['namespace']) ?? data.metadata?.namespace ?? data.namespace, NAMESPACE),
+    name: kubeName(nonEmpty(event['name']) ?? data.metadata?.name ?? data.name, OBJECT_NAME),
     data,
   };
 }
 
 /** `<namespace>/<name>` of a subject (our own events name their cluster so), or undefined. */
 export function subjectRef(subject: string | undefined): { readonly namespace: string; readonly name: string } | undefined {
-  const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(subject ?? '');
-  return m?.[1] !== undefined && m[2] !== undefined ? { namespace: m[1], name: m[2] } : undefined;
+  const [ns, name, ...rest] = (subject ?? '').split('/');
+  const namespace = kubeName(ns, NAMESPACE);
+  const object = kubeName(name, OBJECT_NAME);
+  return rest.length === 0 && namespace !== undefined && object !== undefined ? { namespace, name: object } : undefined;
+}
+
+/** A namespace: a DNS-1123 label. */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An object name: a DNS-1123 subdomain (what every kind pgfn reads by name accepts at most). */
+const OBJECT_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * A name an event carries, if it can be one: events are input, and a forged or garbled one (a number,
+ * "..", "a/../../b") must not become part of an API path. Anything else counts as absent.
+ */
+function kubeName(v: unknown, pattern: RegExp): string | undefined {
+  return typeof v === 'string' && pattern.test(v) ? v : undefined;
+}
+
+/** A cluster an event names (by its data or a label value), if both parts can be Kubernetes names. */
+export function clusterRefOf(namespace: unknown, name: unknown): { readonly namespace: string; readonly name: string } | undefined {
+  const ns = kubeName(namespace, NAMESPACE);
+  const n = kubeName(name, OBJECT_NAME);
+  return ns === undefined || n === undefined ? undefined : { namespace: ns, name: n };
 }
 
 function nonEmpty(v: unknown): string | undefined {

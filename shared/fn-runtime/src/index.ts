@@ -7,7 +7,15 @@ export type { FunctionEnv } from './env.js';
 export { createCloudEventServer } from './server.js';
 export { answerEvent, parseCloudEvent } from './receive.js';
 export type { Answer, CloudEventAppOptions, EventHandler, HandlerContext, Outcome } from './receive.js';
-export { APISERVER_REF_PREFIX, APISERVER_RESOURCE_PREFIX, PGFN_PREFIX, PING_TYPE, apiServerEvent, subjectRef } from './event-types.js';
+export {
+  APISERVER_REF_PREFIX,
+  APISERVER_RESOURCE_PREFIX,
+  PGFN_PREFIX,
+  PING_TYPE,
+  apiServerEvent,
+  clusterRefOf,
+  subjectRef,
+} from './event-types.js';
 export type { ApiServerEvent, ObjectLike } from './event-types.js';
 export { RetryableError, TerminalError, isTerminal } from './errors.js';
 export { createLogger, REDACTED_PATHS } from './logger.js';

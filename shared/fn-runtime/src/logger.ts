@@ -16,8 +16,10 @@ export const REDACTED_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(fn: string, level = process.env['LOG_LEVEL'] ?? 'info'): Logger {
-  return pino({ level, base: { fn }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+/** JSON lines to stdout, or appended to `file` (tests that search a run's logs for secrets). */
+export function createLogger(fn: string, level = process.env['LOG_LEVEL'] ?? 'info', file?: string): Logger {
+  const options = { level, base: { fn }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  return file === undefined ? pino(options) : pino(options, pino.destination({ dest: file, sync: true, append: true }));
 }
 
 export type { Logger };

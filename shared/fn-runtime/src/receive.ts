@@ -72,7 +72,9 @@ export function parseCloudEvent(rawHeaders: IncomingHttpHeaders, rawBody: Buffer
   try {
     const parsed = HTTP.toEvent<unknown>({ headers, body });
     if (Array.isArray(parsed)) return 'batched CloudEvents are not supported';
-    // toEvent does not insist on the required attributes; validate() does.
+    // toEvent does not insist on the required attributes (nor on a known specversion); validate() and this do.
+    if (parsed.specversion !== '1.0' && parsed.specversion !== '0.3')
+      return `unsupported CloudEvents specversion ${JSON.stringify(parsed.specversion)}`;
     (parsed as CloudEventV1<unknown> & { validate(): boolean }).validate();
     return parsed;
   } catch (err) {

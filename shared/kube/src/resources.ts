@@ -78,9 +78,20 @@ export interface PathParts {
 /** The REST path of a collection (no name) or of one object. */
 export function resourcePath(p: PathParts): string {
   const parts = [groupVersionPath(p.apiVersion)];
-  if (p.resource.namespaced && p.namespace !== undefined && p.namespace !== '') parts.push('namespaces', encodeURIComponent(p.namespace));
+  if (p.resource.namespaced && p.namespace !== undefined && p.namespace !== '')
+    parts.push('namespaces', pathSegment('namespace', p.namespace));
   parts.push(p.resource.plural);
-  if (p.name !== undefined) parts.push(encodeURIComponent(p.name));
+  if (p.name !== undefined) parts.push(pathSegment('name', p.name));
   if (p.subresource !== undefined) parts.push(p.subresource);
   return parts.join('/');
+}
+
+/**
+ * A name as one path segment. "." and ".." are refused: URL resolution would treat them as dot
+ * segments, so a namespace ".." listed Secrets of every namespace and a Secret named ".." read the
+ * Namespace object. No Kubernetes object can have either name.
+ */
+function pathSegment(what: string, value: string): string {
+  if (value === '.' || value === '..') throw new Error(`${what} ${JSON.stringify(value)} is not a Kubernetes name`);
+  return encodeURIComponent(value);
 }

@@ -29,6 +29,13 @@ export interface ReceiveAdapterOptions {
   readonly binary?: string;
   /** How long to wait for the adapter to start its watches. */
   readonly startTimeoutMs?: number;
+  /**
+   * The environment Knative's controller wrote into the adapter's Deployment (K_SINK, K_SOURCE_CONFIG,
+   * NAME, NAMESPACE, …). When given, it is used as is, not derived from the manifest; `sink` is ignored.
+   */
+  readonly deploymentEnv?: Readonly<Record<string, string>>;
+  /** HTTP_PROXY for the adapter: Knative's sinks are cluster DNS names (host-proxy.ts). */
+  readonly proxy?: string;
 }
 
 // client-go logs this (klog V(2)) when a reflector's initial list is done and its watch begins.
@@ -56,7 +63,11 @@ export class ReceiveAdapter {
   ) {}
 
   static async start(opts: ReceiveAdapterOptions): Promise<ReceiveAdapter> {
-    const config = await adapterConfigFor(opts.source, (selector) => listNamespaces(opts.kubeconfig, selector));
+    const written = opts.deploymentEnv?.['K_SOURCE_CONFIG'];
+    const config =
+      written !== undefined
+        ? (JSON.parse(written) as AdapterConfig)
+        : await adapterConfigFor(opts.source, (selector) => listNamespaces(opts.kubeconfig, selector));
     const adapter = new ReceiveAdapter(opts, config);
     await adapter.spawn();
     return adapter;
@@ -64,6 +75,11 @@ export class ReceiveAdapter {
 
   get name(): string {
     return this.opts.source.metadata.name;
+  }
+
+  /** Where the adapter sends: the local broker, or (Knative path) the K_SINK Knative's controller wrote. */
+  get sink(): string {
+    return this.opts.deploymentEnv?.['K_SINK'] ?? this.opts.sink;
   }
 
   get running(): boolean {
@@ -95,17 +111,21 @@ export class ReceiveAdapter {
 
   private async spawn(): Promise<void> {
     const binary = this.opts.binary ?? receiveAdapterBinary();
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      KUBECONFIG: this.opts.kubeconfig,
+    const derived = {
       K_SINK: this.opts.sink,
       K_SOURCE_CONFIG: JSON.stringify(this.config),
       NAME: this.opts.source.metadata.name,
       NAMESPACE: this.opts.source.metadata.namespace ?? 'default',
       SYSTEM_NAMESPACE,
       METRICS_DOMAIN: 'knative.dev/eventing',
+    };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      KUBECONFIG: this.opts.kubeconfig,
+      ...(this.opts.deploymentEnv ?? derived),
       PROFILING_PORT: String(await freePort()),
+      ...(this.opts.proxy === undefined ? {} : { HTTP_PROXY: this.opts.proxy, http_proxy: this.opts.proxy }),
     };
     this.starts++;
     const child = new Child({

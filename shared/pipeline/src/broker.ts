@@ -9,7 +9,8 @@ import { fromHttp, toBinaryHeaders, withAttributes, type WireEvent } from './wir
 /** Something a Trigger delivers to: a URL, possibly behind a process started on demand. */
 export interface Destination {
   readonly describe: string;
-  acquire(): Promise<{ readonly url: string; release(responded: boolean): void }>;
+  /** `timeoutMs`: the destination's own request limit (a Knative Service's timeoutSeconds), if any. */
+  acquire(): Promise<{ readonly url: string; readonly timeoutMs?: number; release(responded: boolean): void }>;
 }
 
 /** Maps a Trigger's subscriber or dead-letter sink to a local destination; undefined if unknown. */
@@ -53,6 +54,14 @@ interface ActiveTrigger {
   readonly subscriber: Destination;
   readonly deadLetter?: Destination;
 }
+
+/** Whether a Trigger routes, or why not (the reason is a Knative-style condition reason). */
+export type TriggerState =
+  { readonly ready: true; readonly subscriber: string } | { readonly ready: false; readonly reason: string; readonly message: string };
+
+type NotRouting = Extract<TriggerState, { ready: false }>;
+
+const triggerKey = (m: TriggerManifest): string => `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`;
 
 const MAX_RECORDS = 10_000;
 
@@ -131,28 +140,68 @@ export class LocalBroker {
     });
   }
 
+  /**
+   * Adds a Trigger or replaces the one of the same namespace and name (deliveries in flight finish with
+   * the old one). Returns whether it routes now, or why not.
+   */
+  setTrigger(m: TriggerManifest): TriggerState {
+    const key = triggerKey(m);
+    const active = this.activateOne(m);
+    const kept = this.triggers.filter((t) => triggerKey(t.manifest) !== key);
+    this.triggers = 'subscriber' in active ? [...kept, active] : kept;
+    if ('subscriber' in active) return { ready: true, subscriber: active.subscriber.describe };
+    return active;
+  }
+
+  /** Stops routing to a Trigger; false when it was not routing. */
+  removeTrigger(namespace: string, name: string): boolean {
+    const before = this.triggers.length;
+    this.triggers = this.triggers.filter((t) => triggerKey(t.manifest) !== `${namespace}/${name}`);
+    return this.triggers.length < before;
+  }
+
   private activate(manifests: readonly TriggerManifest[]): ActiveTrigger[] {
     const active: ActiveTrigger[] = [];
     for (const m of manifests) {
-      const name = `${m.metadata.namespace ?? 'default'}/${m.metadata.name}`;
-      if (m.spec.broker !== (this.opts.broker ?? 'pgfn')) continue;
-      const problems = validateTriggerFilters(m.spec);
-      if (problems.length > 0) throw new Error(`Trigger ${name} would be refused by Knative: ${problems.join('; ')}`);
-      const namespace = m.metadata.namespace ?? 'default';
-      const subscriber = this.opts.resolve(m.spec.subscriber, namespace, this);
-      if (subscriber === undefined) {
-        this.skipped.push(`${name}: subscriber ${describeDestination(m.spec.subscriber)} is not available locally`);
-        continue;
-      }
-      const dls = m.spec.delivery?.deadLetterSink;
-      const deadLetter = dls === undefined ? undefined : this.opts.resolve(dls, namespace, this);
-      if (dls !== undefined && deadLetter === undefined) {
-        this.skipped.push(`${name}: dead-letter sink ${describeDestination(dls)} is not available locally`);
-        continue;
-      }
-      active.push({ manifest: m, policy: retryPolicy(m.spec.delivery), subscriber, ...(deadLetter === undefined ? {} : { deadLetter }) });
+      const a = this.activateOne(m);
+      if ('subscriber' in a) active.push(a);
+      else if (a.reason === 'Refused') throw new Error(`Trigger ${triggerKey(m)} ${a.message}`);
+      else if (a.reason !== 'OtherBroker') this.skipped.push(`${triggerKey(m)}: ${a.message}`);
     }
     return active;
+  }
+
+  private activateOne(m: TriggerManifest): ActiveTrigger | NotRouting {
+    if (m.spec.broker !== (this.opts.broker ?? 'pgfn')) {
+      return { ready: false, reason: 'OtherBroker', message: `names Broker ${m.spec.broker}, not ${this.opts.broker ?? 'pgfn'}` };
+    }
+    const problems = validateTriggerFilters(m.spec);
+    if (problems.length > 0) return { ready: false, reason: 'Refused', message: `would be refused by Knative: ${problems.join('; ')}` };
+    const namespace = m.metadata.namespace ?? 'default';
+    const subscriber = this.opts.resolve(m.spec.subscriber, namespace, this);
+    if (subscriber === undefined) {
+      return {
+        ready: false,
+        reason: 'SubscriberUnavailable',
+        message: `subscriber ${describeDestination(m.spec.subscriber)} is not available locally`,
+      };
+    }
+    const dls = m.spec.delivery?.deadLetterSink;
+    const deadLetter = dls === undefined ? undefined : this.opts.resolve(dls, namespace, this);
+    if (dls !== undefined && deadLetter === undefined) {
+      return {
+        ready: false,
+        reason: 'DeadLetterSinkUnavailable',
+        message: `dead-letter sink ${describeDestination(dls)} is not available locally`,
+      };
+    }
+    let policy: RetryPolicy;
+    try {
+      policy = retryPolicy(m.spec.delivery);
+    } catch (err) {
+      return { ready: false, reason: 'Refused', message: (err as Error).message };
+    }
+    return { manifest: m, policy, subscriber, ...(deadLetter === undefined ? {} : { deadLetter }) };
   }
 
   private async listen(port: number): Promise<void> {
@@ -257,12 +306,15 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     return { error: `${dest.describe} unavailable: ${(err as Error).message.split('\n')[0] ?? ''}`, ms: performance.now() - started };
   }
   let responded = false;
+  // The Service's own limit cuts a request short as Knative's queue-proxy does: with a 504.
+  const serviceLimited = lease.timeoutMs !== undefined && (timeoutMs === undefined || lease.timeoutMs < timeoutMs);
+  const limitMs = serviceLimited ? lease.timeoutMs : timeoutMs;
   try {
     const res = await fetch(lease.url, {
       method: 'POST',
       headers: { ...toBinaryHeaders(event), prefer: 'reply' },
       body: event.data,
-      ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+      ...(limitMs === undefined ? {} : { signal: AbortSignal.timeout(limitMs) }),
     });
     responded = true;
     const body = Buffer.from(await res.arrayBuffer());
@@ -277,6 +329,10 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     };
   } catch (err) {
     const e = err as Error;
+    if (e.name === 'TimeoutError' && serviceLimited) {
+      const body = `request timed out after ${limitMs} ms (the Service's timeoutSeconds)`;
+      return { url: lease.url, status: 504, body, ms: performance.now() - started };
+    }
     return {
       url: lease.url,
       error:

@@ -3,7 +3,7 @@ export type { ReceiveAdapterOptions } from './adapter.js';
 export { Child } from './child.js';
 export type { ChildOptions } from './child.js';
 export { LocalBroker } from './broker.js';
-export type { Attempt, BrokerOptions, DeliveryRecord, Destination, ResolveDestination } from './broker.js';
+export type { Attempt, BrokerOptions, DeliveryRecord, Destination, ResolveDestination, TriggerState } from './broker.js';
 export { isRetryable, isSuccess, parseIsoDuration, retryPolicy, waitBeforeRetry } from './delivery.js';
 export type { DeliverySpec, DestinationSpec, RetryPolicy } from './delivery.js';
 export { evaluateTrigger, triggerPasses, validateTriggerFilters } from './filters.js';
@@ -30,15 +30,36 @@ export type {
 } from './manifests.js';
 export { LocalPings, PING_TYPE, parseCron, pingEvent, pingSourceUri } from './ping.js';
 export type { CronSchedule } from './ping.js';
-export { startPipeline } from './pipeline.js';
+export { BROKER_NAMESPACE, startPipeline } from './pipeline.js';
+export { installKnativeCrds, knativeCrdFiles, knativeCrdsDir } from './knative-crds.js';
+export { TriggerWatch } from './trigger-watch.js';
+export {
+  EVENTING_BINARIES,
+  KnativeControllers,
+  KnativeDataPlane,
+  PLACEHOLDER_IP,
+  applyObjects,
+  knativeEventingDir,
+  publishServices,
+} from './knative-eventing.js';
+export type { KnativeControllersOptions, KnativeDataPlaneOptions, KubeObject } from './knative-eventing.js';
+export { HostProxy } from './host-proxy.js';
+export { startKnativePath } from './knative-path.js';
+export type { KnativePath, KnativePathOptions } from './knative-path.js';
+export type { HostRoute, ProxyTarget } from './host-proxy.js';
+export type { TriggerChange, TriggerWatchOptions } from './trigger-watch.js';
 export { bundleEntry, bundleFunction } from './bundle.js';
 export type { BundleResult } from './bundle.js';
 export type { Pipeline, PipelineOptions } from './pipeline.js';
 export { adapterConfigFor, guessResource, selectorString } from './source-config.js';
 export type { AdapterConfig } from './source-config.js';
 export { FunctionSupervisor } from './supervisor.js';
-export type { ColdStart, FunctionLease, FunctionProcessSpec, SupervisorOptions } from './supervisor.js';
+export type { ColdStart, FunctionLease, FunctionProcessSpec, SupervisedScaling, SupervisorOptions } from './supervisor.js';
+export { parseGoDuration, scalingOf } from './scaling.js';
+export type { Scaling } from './scaling.js';
 export { fromHttp, jsonData, toBinaryHeaders, withAttributes } from './wire-event.js';
 export type { WireEvent } from './wire-event.js';
+export { admitFiles, admitObjects, defaultedOrThrow, knativeWebhookBinary } from './knative-webhook.js';
+export type { AdmissionResult } from './knative-webhook.js';
 export { identityForFunction, identityForServiceAccount } from './identity.js';
 export type { Identity, IdentityOptions } from './identity.js';

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, repoRoot } from '@pgfn/controlplane';
 import { ReceiveAdapter } from './adapter.js';
@@ -17,8 +17,17 @@ import {
   type Manifest,
   type TriggerManifest,
 } from './manifests.js';
+import { installKnativeCrds } from './knative-crds.js';
 import { LocalPings } from './ping.js';
+import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
+import { TriggerWatch } from './trigger-watch.js';
+import type { ProxyTarget } from './host-proxy.js';
+import { startKnativePath, type KnativePath } from './knative-path.js';
+import { toBinaryHeaders, type WireEvent } from './wire-event.js';
+
+/** Where the pgfn Broker and its Triggers live (knative/broker.yaml). */
+export const BROKER_NAMESPACE = 'pgfn-system';
 
 export interface PipelineOptions {
   /** Kubeconfig the functions use (and the adapters, unless adapterKubeconfig is given). */
@@ -39,11 +48,28 @@ export interface PipelineOptions {
   readonly manifests?: readonly Manifest[];
   /** Triggers added to those of the manifests (tests, extra local subscribers). */
   readonly extraTriggers?: readonly TriggerManifest[];
+  /**
+   * Also route the Triggers users apply to the API server in the Broker's namespace (pgfn-system), each
+   * defaulted and validated by Knative's own webhook code, its status written back. The kubeconfig must
+   * be admin: Knative's CRDs are installed with it.
+   */
+  readonly triggersFromApi?: { readonly kubeconfig: string; readonly namespace?: string };
+  /**
+   * Run Knative Eventing's own controllers and data plane instead of the stand-in broker (issue 23):
+   * knative/'s Broker, Triggers and ApiServerSources are applied (after Knative's defaulting) with this
+   * admin kubeconfig and reconciled by Knative; events travel ingress → in-memory channel → filter.
+   * PingSources stay ours (`pings`), posting to Knative's ingress.
+   */
+  readonly knative?: { readonly kubeconfig: string };
   /** ApiServerSources to run: all (default), none (false) or these names. */
   readonly sources?: boolean | readonly string[];
   /** Fire PingSources on their schedules (default true); `pipeline.pings.fire(name)` works either way. */
   readonly schedulePings?: boolean;
-  /** Scale-to-zero delay of functions (default 60 s). */
+  /**
+   * How long an idle function instance stays, for every function (tests, benchmarks). Default: what each
+   * Service's annotations say (scalingOf), which also give min-scale, max-scale, containerConcurrency and
+   * timeoutSeconds.
+   */
   readonly idleMs?: number;
   readonly brokerPort?: number;
   readonly onDelivery?: (record: DeliveryRecord) => void;
@@ -55,6 +81,10 @@ export interface Pipeline {
   readonly supervisor: FunctionSupervisor;
   readonly adapters: readonly ReceiveAdapter[];
   readonly pings: LocalPings;
+  /** Present with `triggersFromApi`. */
+  readonly triggerWatch?: TriggerWatch;
+  /** Present with `knative`: Knative's processes. */
+  readonly knative?: KnativePath;
   adapter(name: string): ReceiveAdapter;
   stop(): Promise<void>;
 }
@@ -68,32 +98,72 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const manifests = opts.manifests ?? loadKustomization(KNATIVE_DIR);
   const services = knativeServicesOf(manifests);
   const brokerPort = opts.brokerPort ?? (await freePort());
-  const brokerUrl = `http://127.0.0.1:${brokerPort}`;
+  let brokerUrl = `http://127.0.0.1:${brokerPort}`;
+  // Read by the supervisor at each spawn: on the Knative path K_SINK is known once the ingress runs.
+  const functionEnv: Record<string, string> = { KUBECONFIG: opts.kubeconfig, K_SINK: brokerUrl };
   const supervisor = new FunctionSupervisor({
-    functions: functionSpecs(opts.functions, services),
+    functions: functionSpecs(opts.functions, services, opts.idleMs),
     logDir: opts.logDir,
-    ...(opts.idleMs === undefined ? {} : { idleMs: opts.idleMs }),
-    env: { KUBECONFIG: opts.kubeconfig, K_SINK: brokerUrl },
+    env: functionEnv,
   });
+  const resolve = resolver(services, supervisor, opts.subscribers ?? {});
+  const triggers = [...triggersOf(manifests), ...(opts.extraTriggers ?? [])];
+  // On the Knative path the stand-in routes nothing: it only serves as the local dead-letter sink.
   const broker = await LocalBroker.start({
-    triggers: [...triggersOf(manifests), ...(opts.extraTriggers ?? [])],
-    resolve: resolver(services, supervisor, opts.subscribers ?? {}),
+    triggers: opts.knative === undefined ? triggers : [],
+    resolve,
     port: brokerPort,
     logFile: join(opts.logDir, 'broker.jsonl'),
     ...(opts.onDelivery === undefined ? {} : { onDelivery: opts.onDelivery }),
   });
   const adapters: ReceiveAdapter[] = [];
-  const pings = new LocalPings(pingSourcesOf(manifests), (e) => broker.publish(e));
+  let knative: KnativePath | undefined;
+  const publish = (e: WireEvent): void => (knative === undefined ? broker.publish(e) : void postEvent(knative.brokerUrl, e));
+  const pings = new LocalPings(pingSourcesOf(manifests), publish);
+  let triggerWatch: TriggerWatch | undefined;
   const stop = async (): Promise<void> => {
     pings.stop();
+    await triggerWatch?.stop();
     await Promise.all(adapters.map((a) => a.stop()));
+    await knative?.stop();
     await broker.stop();
     await supervisor.stop();
   };
+  const wanted = opts.sources ?? true;
+  const sources = apiServerSourcesOf(manifests).filter(
+    (source) => wanted === true || (Array.isArray(wanted) && wanted.includes(source.metadata.name)),
+  );
   try {
-    const wanted = opts.sources ?? true;
-    for (const source of apiServerSourcesOf(manifests)) {
-      if (wanted === false || (Array.isArray(wanted) && !wanted.includes(source.metadata.name))) continue;
+    if (opts.knative !== undefined) {
+      knative = await startKnativePath({
+        kubeconfig: opts.knative.kubeconfig,
+        adapterKubeconfig: opts.adapterKubeconfig ?? opts.kubeconfig,
+        logDir: opts.logDir,
+        manifests,
+        // Triggers whose subscriber runs here; the stand-in leaves out the same ones.
+        triggers: triggers.filter((t) => {
+          const ns = t.metadata.namespace ?? 'default';
+          const dls = t.spec.delivery?.deadLetterSink;
+          return resolve(t.spec.subscriber, ns, broker) !== undefined && (dls === undefined || resolve(dls, ns, broker) !== undefined);
+        }),
+        sources,
+        services: serviceTarget(services, supervisor, broker, opts.subscribers ?? {}),
+      });
+      adapters.push(...knative.adapters);
+      brokerUrl = knative.brokerUrl;
+      functionEnv['K_SINK'] = brokerUrl;
+    }
+    if (opts.triggersFromApi !== undefined) {
+      await installKnativeCrds(opts.triggersFromApi.kubeconfig);
+      triggerWatch = await TriggerWatch.start({
+        kubeconfig: opts.triggersFromApi.kubeconfig,
+        namespace: opts.triggersFromApi.namespace ?? BROKER_NAMESPACE,
+        broker,
+        onChange: (change) =>
+          appendFileSync(join(opts.logDir, 'broker.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), trigger: change })}\n`),
+      });
+    }
+    for (const source of knative === undefined ? sources : []) {
       adapters.push(
         await ReceiveAdapter.start({
           source,
@@ -103,6 +173,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         }),
       );
     }
+    await supervisor.startMinimum();
     if (opts.schedulePings ?? true) pings.start();
   } catch (err) {
     await stop();
@@ -114,6 +185,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     supervisor,
     adapters,
     pings,
+    ...(triggerWatch === undefined ? {} : { triggerWatch }),
+    ...(knative === undefined ? {} : { knative }),
     stop,
     adapter: (name) => {
       const a = adapters.find((x) => x.name === name);
@@ -123,13 +196,20 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   };
 }
 
-/** Which function processes to run and with which environment (the Service's literal env values). */
+/** Which function processes to run, with the environment (the Service's literal env values) and scaling of their Services. */
 function functionSpecs(
   wanted: PipelineOptions['functions'],
   services: readonly KnativeServiceManifest[],
+  idleMs: number | undefined,
 ): Record<string, FunctionProcessSpec> {
+  const serviceOf = (fn: string): KnativeServiceManifest | undefined => services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
+  const scaling = (fn: string): Partial<Scaling> => {
+    const svc = serviceOf(fn);
+    const own = svc === undefined ? {} : scalingOf(svc);
+    return { ...own, ...(idleMs === undefined ? {} : { idleMs }) };
+  };
   const envOf = (fn: string): Record<string, string> => {
-    const svc = services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
+    const svc = serviceOf(fn);
     const env = svc?.spec.template.spec.containers[0]?.env ?? [];
     return Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value ?? '']));
   };
@@ -143,9 +223,34 @@ function functionSpecs(
     names.map((fn) => {
       const spec = wanted?.[fn];
       const given = spec === undefined || spec === true ? {} : spec;
-      return [fn, { ...given, env: { ...envOf(fn), ...given.env } }];
+      return [fn, { ...given, env: { ...envOf(fn), ...given.env }, scaling: { ...scaling(fn), ...given.scaling } }];
     }),
   );
+}
+
+/** A Knative Service's cluster name → its local stand-in (the proxy's route on the Knative path). */
+function serviceTarget(
+  services: readonly KnativeServiceManifest[],
+  supervisor: FunctionSupervisor,
+  broker: LocalBroker,
+  subscribers: Readonly<Record<string, string>>,
+): (name: string, namespace: string) => Promise<ProxyTarget | undefined> {
+  return async (name, namespace) => {
+    const svc = services.find((s) => s.metadata.name === name && (s.metadata.namespace ?? 'default') === namespace);
+    if (svc?.metadata.labels?.[ROLE_LABEL] === 'dead-letter') return { url: broker.deadLetterUrl };
+    const fn = svc?.metadata.labels?.[FUNCTION_LABEL];
+    if (fn !== undefined && supervisor.has(fn)) {
+      const lease = await supervisor.acquire(fn);
+      return { url: lease.url, release: (responded) => lease.release(responded) };
+    }
+    const url = subscribers[name];
+    return url === undefined ? undefined : { url };
+  };
+}
+
+/** Posts an event in binary mode (pings on the Knative path go to its ingress, as PingSource's adapter sends them). */
+async function postEvent(url: string, event: WireEvent): Promise<void> {
+  await fetch(url, { method: 'POST', headers: toBinaryHeaders(event), body: event.data }).catch(() => undefined);
 }
 
 /** Trigger destinations → local URLs: pgfn functions via the supervisor, the dead-letter Service via the broker. */

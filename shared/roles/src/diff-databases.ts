@@ -180,11 +180,17 @@ function planDefaultPrivileges(ctx: InsideDatabase): void {
     if (d.schema !== undefined && !ctx.schemas.has(d.schema)) continue;
     if (ctx.existing([d.owner], 'default privileges').length === 0) continue;
     const objtype = DEFAULT_ACL_OBJTYPE[d.object];
-    const lacking = d.grantees.filter((g) =>
-      d.privileges.some(
-        (p) =>
-          !ctx.objects.defaultPrivileges.has(defaultAclKey({ owner: d.owner, schema: d.schema ?? '', objtype, grantee: g, privilege: p })),
-      ),
+    // The owner holds every privilege on what it creates; PostgreSQL stores no default ACL entry that only
+    // says so, so granting it there would be planned again on every sync.
+    const lacking = d.grantees.filter(
+      (g) =>
+        g !== d.owner &&
+        d.privileges.some(
+          (p) =>
+            !ctx.objects.defaultPrivileges.has(
+              defaultAclKey({ owner: d.owner, schema: d.schema ?? '', objtype, grantee: g, privilege: p }),
+            ),
+        ),
     );
     const grantees = ctx.existing(lacking, `default privileges of ${q(d.owner)}`);
     if (grantees.length === 0) continue;

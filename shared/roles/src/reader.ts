@@ -33,12 +33,14 @@ const DATABASES_SQL = `
 SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba) AS owner, d.datallowconn, d.datistemplate
   FROM pg_catalog.pg_database d`;
 
-// aclexplode of NULL gives nothing, so a NULL ACL is read as the built-in default.
+// aclexplode of NULL gives nothing, so a NULL ACL is read as the built-in default. Grantee lists are cast
+// to text[]: node-postgres leaves a name[] as its array literal, a string on which includes() matched
+// substrings (USAGE held by "app_owner" counted for "app") and missed names with quotes or backslashes.
 const SCHEMAS_SQL = `
 SELECT n.nspname, pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
-       COALESCE((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END)
+       COALESCE((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END)
                    FROM pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
-                  WHERE a.privilege_type = 'USAGE'), '{}') AS usage
+                  WHERE a.privilege_type = 'USAGE'), '{}')::text[] AS usage
   FROM pg_catalog.pg_namespace n
  WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'`;
 
@@ -54,9 +56,9 @@ SELECT pg_catalog.pg_get_userbyid(d.defaclrole) AS owner, COALESCE(n.nspname, ''
 
 const POOLER_FUNCTION_SQL = `
 SELECT p.prosrc, p.prosecdef, COALESCE(p.proconfig, '{}') AS config, pg_catalog.pg_get_userbyid(p.proowner) AS owner,
-       COALESCE((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END)
+       COALESCE((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END)
                    FROM pg_catalog.aclexplode(COALESCE(p.proacl, pg_catalog.acldefault('f', p.proowner))) a
-                  WHERE a.privilege_type = 'EXECUTE'), '{}') AS executors
+                  WHERE a.privilege_type = 'EXECUTE'), '{}')::text[] AS executors
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = $1 AND p.proname = 'user_lookup' AND p.proargtypes = '25'::pg_catalog.oidvector`;
 

@@ -1,0 +1,150 @@
+// The pipeline's Knative path (`startPipeline({ knative })`, `npm run local -- --knative`): knative/'s
+// Broker, Triggers and ApiServerSources applied after Knative's own defaulting, reconciled by Knative's
+// controllers, and every event carried by Knative's ingress → in-memory channel → filter to the
+// subscribers. The receive adapters run with the environment Knative's controller wrote into their
+// Deployments. Knative Serving does not run here: the proxy hands a Knative Service's cluster name to
+// the function supervisor (the activator's stand-in) or to the local dead-letter sink.
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { binaries, kubectlRun } from '@pgfn/controlplane';
+import { ReceiveAdapter } from './adapter.js';
+import type { ProxyTarget } from './host-proxy.js';
+import { KnativeControllers, KnativeDataPlane, applyObjects, publishServices, type KubeObject } from './knative-eventing.js';
+import { defaultedOrThrow } from './knative-webhook.js';
+import { ofKind, type ApiServerSourceManifest, type Manifest, type TriggerManifest } from './manifests.js';
+
+export interface KnativePathOptions {
+  /** Admin kubeconfig: installs Knative's CRDs and objects; the controllers run with it. */
+  readonly kubeconfig: string;
+  /** The ApiServerSources' identity for the adapters (in a cluster: their ServiceAccount). */
+  readonly adapterKubeconfig: string;
+  readonly logDir: string;
+  readonly manifests: readonly Manifest[];
+  /** Triggers to apply (those whose subscriber runs locally). */
+  readonly triggers: readonly TriggerManifest[];
+  readonly sources: readonly ApiServerSourceManifest[];
+  /** A Knative Service's cluster name → where it runs locally. */
+  readonly services: (name: string, namespace: string) => Promise<ProxyTarget | undefined>;
+}
+
+export interface KnativePath {
+  readonly controllers: KnativeControllers;
+  readonly dataPlane: KnativeDataPlane;
+  readonly adapters: readonly ReceiveAdapter[];
+  /** Where our Node functions post their events (they ignore HTTP_PROXY): the ingress on loopback. */
+  readonly brokerUrl: string;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 120_000;
+
+export async function startKnativePath(opts: KnativePathOptions): Promise<KnativePath> {
+  const controllers = await KnativeControllers.start({ kubeconfig: opts.kubeconfig, logDir: opts.logDir });
+  let dataPlane: KnativeDataPlane | undefined;
+  const adapters: ReceiveAdapter[] = [];
+  const applied: KubeObject[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(adapters.map((a) => a.stop()));
+    // What was applied goes again: the API server may be shared with tests that follow.
+    await deleteObjects(opts.kubeconfig, applied.reverse()).catch(() => undefined);
+    await dataPlane?.stop();
+    await controllers.stop();
+  };
+  try {
+    dataPlane = await KnativeDataPlane.start({ kubeconfig: opts.kubeconfig, logDir: opts.logDir, services: opts.services });
+    const services = (await defaultedOrThrow(ofKind(opts.manifests, 'serving.knative.dev', 'Service'))) as KubeObject[];
+    const namespaces = opts.manifests.filter((m) => m.kind === 'Namespace') as KubeObject[];
+    await applyObjects(opts.kubeconfig, namespaces);
+    await publishServices(opts.kubeconfig, services);
+    applied.push(...services);
+    const eventing = (await defaultedOrThrow([
+      ...ofKind(opts.manifests, 'eventing.knative.dev', 'Broker'),
+      ...opts.triggers,
+      ...opts.sources,
+    ])) as KubeObject[];
+    await applyObjects(opts.kubeconfig, eventing);
+    applied.push(...eventing);
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(opts.kubeconfig);
+    // An ApiServerSource is Ready once its Deployment is Available, i.e. when kwok has run a pod that
+    // stands for nothing: its adapter runs here, from the Deployment's env, whatever kwok does.
+    for (const o of eventing) if (o.kind !== 'ApiServerSource') await waitReady(kc, o, controllers, dataPlane);
+    for (const source of opts.sources) {
+      const env = await deploymentEnv(kc, source);
+      adapters.push(
+        await ReceiveAdapter.start({
+          source,
+          sink: env['K_SINK'] ?? '',
+          deploymentEnv: env,
+          proxy: dataPlane.proxy.url,
+          kubeconfig: opts.adapterKubeconfig,
+          logFile: join(opts.logDir, `adapter-${source.metadata.name}.log`),
+        }),
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { controllers, dataPlane, adapters, brokerUrl: `${dataPlane.ingressUrl}/pgfn-system/pgfn`, stop };
+}
+
+interface Condition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+/** Waits until Knative reports the object Ready (and its controllers and data plane still run). */
+async function waitReady(kc: k8s.KubeConfig, o: KubeObject, controllers: KnativeControllers, dataPlane: KnativeDataPlane): Promise<void> {
+  const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last: Condition | undefined;
+  for (;;) {
+    const problem = controllers.check() ?? dataPlane.check();
+    if (problem !== undefined) throw new Error(problem);
+    const live = (await api.read({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace ?? 'default' },
+    })) as {
+      status?: { conditions?: Condition[] };
+    };
+    last = live.status?.conditions?.find((c) => c.type === 'Ready');
+    if (last?.status === 'True') return;
+    if (Date.now() > deadline)
+      throw new Error(`${o.kind} ${o.metadata.name} not Ready within ${READY_TIMEOUT_MS} ms: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The receive adapter container's environment from the Deployment Knative's controller made for the source. */
+async function deploymentEnv(kc: k8s.KubeConfig, source: ApiServerSourceManifest): Promise<Record<string, string>> {
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const namespace = source.metadata.namespace ?? 'default';
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const list = await apps.listNamespacedDeployment({ namespace });
+    const d = list.items.find((x) =>
+      (x.metadata?.ownerReferences ?? []).some((r) => r.kind === 'ApiServerSource' && r.name === source.metadata.name),
+    );
+    const container = d?.spec?.template.spec?.containers.find((c) => c.name === 'receive-adapter');
+    if (container !== undefined) {
+      const env: Record<string, string> = {};
+      for (const e of container.env ?? []) {
+        if (e.value !== undefined) env[e.name] = e.value;
+        else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = namespace;
+      }
+      return env;
+    }
+    if (Date.now() > deadline) throw new Error(`Knative made no adapter Deployment for ApiServerSource ${source.metadata.name}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function deleteObjects(kubeconfig: string, objects: readonly KubeObject[]): Promise<void> {
+  if (objects.length === 0) return;
+  const yaml = objects.map((o) => JSON.stringify(o)).join('\n---\n');
+  await kubectlRun(binaries().kubectl, kubeconfig, ['delete', '--ignore-not-found', '--wait=false', '-f', '-'], yaml);
+}

@@ -1,0 +1,169 @@
+// Issue 20, item 6: each function's ServiceAccount, with the RBAC shipped in knative/ applied to the
+// real API server and a TokenRequest token, asks the API server about every verb on every resource it
+// serves (subresources included), in a namespace without clusters and cluster-wide. What it may do must
+// be exactly what its ClusterRole in knative/ grants (plus what Kubernetes grants every authenticated
+// user): nothing more. A few of the most dangerous requests are then made for real, and must be 403.
+// Which rules the code needs is checked from the other side by running the functions as these
+// identities in the integration and reliability tests (a missing rule fails them with 403).
+import * as k8s from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { forEachLimited } from '@pgfn/fn-runtime';
+import { loadKustomization, ofKind, type Manifest } from '@pgfn/pipeline';
+import { statusCode } from '@pgfn/kube';
+import { ensureCrds } from '../crds/install.js';
+import { identityForServiceAccount, type Identity } from '../support/fn-identity.js';
+import { adminConfig, createNamespace } from '../support/kube.js';
+
+interface Resource {
+  readonly group: string;
+  /** `pods`, or `pods/exec` for a subresource. */
+  readonly name: string;
+  readonly namespaced: boolean;
+  readonly verbs: readonly string[];
+}
+
+interface Rule {
+  readonly apiGroups?: string[];
+  readonly resources?: string[];
+  readonly verbs: string[];
+  readonly resourceNames?: string[];
+}
+
+/** What Kubernetes' default roles (system:basic-user, system:discovery) let every authenticated user do. */
+const EVERYONE = new Set([
+  'create authorization.k8s.io/selfsubjectaccessreviews',
+  'create authorization.k8s.io/selfsubjectrulesreviews',
+  'create authentication.k8s.io/selfsubjectreviews',
+]);
+
+const ACCOUNTS = ['pgfn-reconcile', 'pgfn-rolling-update', 'pgfn-team-role-sync', 'pgfn-backup-verify', 'pgfn-apiserver-source'] as const;
+
+/** Every resource the API server serves, by preferred version, with the verbs it supports. */
+async function discover(kc: k8s.KubeConfig): Promise<Resource[]> {
+  const out: Resource[] = [];
+  const core = await kc.makeApiClient(k8s.CoreV1Api).getAPIResources();
+  for (const r of core.resources) out.push({ group: '', name: r.name, namespaced: r.namespaced, verbs: r.verbs });
+  const groups = await kc.makeApiClient(k8s.ApisApi).getAPIVersions();
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  for (const g of groups.groups) {
+    const version = g.preferredVersion?.groupVersion ?? g.versions[0]?.groupVersion ?? '';
+    const [group = '', v = ''] = version.split('/');
+    const list = await custom.getAPIResources({ group, version: v });
+    for (const r of list.resources) out.push({ group, name: r.name, namespaced: r.namespaced, verbs: r.verbs });
+  }
+  return out;
+}
+
+/** The rules of every ClusterRole knative/ binds to the account. */
+function rulesOf(manifests: readonly Manifest[], account: string): Rule[] {
+  const bindings = ofKind<Manifest & k8s.V1ClusterRoleBinding>(manifests, 'rbac.authorization.k8s.io', 'ClusterRoleBinding').filter((b) =>
+    (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === account),
+  );
+  return bindings.flatMap(
+    (b) => (manifests.find((m) => m.kind === 'ClusterRole' && m.metadata.name === b.roleRef.name) as { rules?: Rule[] })?.rules ?? [],
+  );
+}
+
+function granted(rules: readonly Rule[], verb: string, r: Resource): boolean {
+  const has = (list: readonly string[] | undefined, x: string): boolean => (list ?? []).includes(x) || (list ?? []).includes('*');
+  return rules.some(
+    (rule) =>
+      (rule.resourceNames ?? []).length === 0 && has(rule.apiGroups, r.group) && has(rule.resources, r.name) && has(rule.verbs, verb),
+  );
+}
+
+describe('reliability: least privilege of every function ServiceAccount (knative/ RBAC, real API server)', function () {
+  this.timeout(300_000);
+  let ns: { name: string; cleanup: () => Promise<void> };
+  let resources: Resource[];
+  const manifests = loadKustomization();
+  const identities = new Map<string, Identity>();
+
+  before(async () => {
+    const admin = adminConfig();
+    await ensureCrds(admin);
+    ns = await createNamespace(admin, 'no-clusters');
+    resources = await discover(admin);
+    for (const account of ACCOUNTS) identities.set(account, await identityForServiceAccount(account, 'pgfn-system', manifests));
+  });
+  after(async () => ns.cleanup());
+
+  for (const account of ACCOUNTS) {
+    it(`${account}: allowed exactly what its ClusterRole grants, on every verb of every resource`, async () => {
+      const identity = identities.get(account);
+      if (identity === undefined) throw new Error(`no identity for ${account}`);
+      const api = identity.kubeconfig.makeApiClient(k8s.AuthorizationV1Api);
+      const rules = rulesOf(manifests, account);
+      const checks = resources.flatMap((r) =>
+        r.verbs.flatMap((verb) =>
+          // namespaced: in a namespace without clusters, and across all namespaces; cluster-scoped: as is
+          (r.namespaced ? [ns.name, ''] : ['']).map((namespace) => ({ r, verb, namespace })),
+        ),
+      );
+      const wrong: string[] = [];
+      let denied = 0;
+      await forEachLimited(checks, 16, async ({ r, verb, namespace }) => {
+        const [resource = '', subresource] = r.name.split('/');
+        const review = await api.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { group: r.group, resource, subresource, verb, namespace } } },
+        });
+        const allowed = review.status?.allowed === true;
+        const key = `${verb} ${r.group === '' ? '' : `${r.group}/`}${r.name}`;
+        const expected = granted(rules, verb, r) || EVERYONE.has(key);
+        if (!allowed) denied++;
+        if (allowed !== expected) wrong.push(`${key}${namespace === '' ? '' : ` in ${namespace}`}: ${allowed ? 'allowed' : 'denied'}`);
+      });
+      expect(wrong.sort(), account).to.deep.equal([]);
+      expect(denied, 'the matrix covered many denials').to.be.greaterThan(500);
+    });
+  }
+
+  const dangerous: [string, (kc: k8s.KubeConfig, namespace: string) => Promise<unknown>][] = [
+    ['exec into a pod', (c, n) => c.makeApiClient(k8s.CoreV1Api).connectPostNamespacedPodExec({ name: 'x', namespace: n, command: 'sh' })],
+    ['create a namespace', (c) => c.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name: 'pgfn-evil' } } })],
+    ['delete a node', (c) => c.makeApiClient(k8s.CoreV1Api).deleteNode({ name: 'kwok-node-0' })],
+    [
+      'create a ClusterRoleBinding',
+      (c) =>
+        c.makeApiClient(k8s.RbacAuthorizationV1Api).createClusterRoleBinding({
+          body: {
+            metadata: { name: 'pgfn-evil' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+          },
+        }),
+    ],
+    ['delete a CRD', (c) => c.makeApiClient(k8s.ApiextensionsV1Api).deleteCustomResourceDefinition({ name: 'postgresqls.acid.zalan.do' })],
+    [
+      'mint a token for another account',
+      (c, n) =>
+        c
+          .makeApiClient(k8s.CoreV1Api)
+          .createNamespacedServiceAccountToken({ name: 'default', namespace: n, body: { spec: { audiences: [] } } }),
+    ],
+    [
+      'create a pod',
+      (c, n) =>
+        c
+          .makeApiClient(k8s.CoreV1Api)
+          .createNamespacedPod({ namespace: n, body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'x', image: 'x' }] } } }),
+    ],
+    [
+      'update a webhook configuration',
+      (c) => c.makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: 'x' }),
+    ],
+  ];
+  for (const [what, call] of dangerous) {
+    it(`denies every account to ${what} (a real request: 403)`, async () => {
+      const got: Record<string, number | string> = {};
+      for (const account of ACCOUNTS) {
+        const identity = identities.get(account);
+        if (identity === undefined) throw new Error(`no identity for ${account}`);
+        got[account] = await call(identity.kubeconfig, ns.name).then(
+          () => 'allowed',
+          (err: unknown) => statusCode(err) ?? (err as Error).message,
+        );
+      }
+      expect(got).to.deep.equal(Object.fromEntries(ACCOUNTS.map((a) => [a, 403])));
+    });
+  }
+});
