@@ -15,6 +15,7 @@ import {
   triggersOf,
   parseCron,
   parseIsoDuration,
+  validateTriggerFilters,
   type Manifest,
 } from '@pgfn/pipeline';
 import { join } from 'node:path';

@@ -142,9 +142,9 @@ export class FunctionSupervisor {
     return this.cold.filter((c) => fn === undefined || c.fn === fn);
   }
 
-  /** The URL of `fn`'s running instance, without starting or reserving it (a scrape target while it runs). */
+  /** The URL of a ready instance of `fn`, without starting or reserving one (a scrape target while it runs). */
   runningUrl(fn: string): string | undefined {
-    return this.isRunning(fn) ? this.instances.get(fn)?.url : undefined;
+    return this.live(fn).find((i) => i.isReady)?.url;
   }
 
   isRunning(fn: string): boolean {
