@@ -38,7 +38,7 @@ describe('node agent: Spilo pods at every supported PostgreSQL major', function 
       const password = cluster.password('postgres');
       const primary = await connect(master.ip ?? '', password);
       try {
-        const num = (await primary.query<{ v: string }>('SHOW server_version_num AS v')).rows[0]?.v ?? '';
+        const num = (await primary.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? '';
         expect(num.slice(0, 2), 'server_version_num on the master').to.equal(major);
         // Patroni runs the major's programs from the image's path (mounted from the cache for all but 15).
         const bindir = (await primary.query<{ v: string }>("SELECT setting AS v FROM pg_config WHERE name = 'BINDIR'")).rows[0]?.v;
@@ -50,7 +50,7 @@ describe('node agent: Spilo pods at every supported PostgreSQL major', function 
       }
       const replica = await connect(replicas[0]?.ip ?? '', password);
       try {
-        const num = (await replica.query<{ v: string }>('SHOW server_version_num AS v')).rows[0]?.v ?? '';
+        const num = (await replica.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v ?? '';
         expect(num.slice(0, 2), 'server_version_num on the replica').to.equal(major);
         const rows = await eventually(
           'the row replicated',
