@@ -142,6 +142,8 @@ export class SpiloRuntime implements ContainerRuntime {
       { kind: 'bind', source: home, target: '/home/postgres' },
       { kind: 'bind', source: ctx.runDir, target: '/run' },
       { kind: 'tmpfs', target: '/dev/shm', mode: '1777' },
+      // Spilo's /scripts, where the operator execs inplace_upgrade.py (our stand-ins, copied into RW_DIR).
+      { kind: 'bind', source: join(ctx.runDir, 'scripts'), target: '/scripts' },
       ...majorMounts(majors),
       ...ctx.volumeMounts,
     ];
