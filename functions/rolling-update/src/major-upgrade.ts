@@ -1,11 +1,11 @@
 // The major version upgrade as upstream runs it (majorversionupgrade.go), once the pods carry the new
 // PGVERSION: decide (major-upgrade-plan.ts); label every pod critical-operation=true; exec Spilo's
-// inplace_upgrade.py on the primary (pg_upgrade --link, Patroni paused); re-sync the replicas (their
-// data emptied, fresh pods clone the upgraded primary); restart the pods on the new binaries and resume
-// Patroni; annotate the postgresql with last-major-upgrade-success or -failure; Events and CloudEvents.
+// inplace_upgrade.py on the primary (pg_upgrade --link, Patroni paused; its container restarts on the
+// new binaries); re-sync the replicas (data emptied, restarted containers clone the upgraded primary);
+// resume Patroni; annotate the postgresql with last-major-upgrade-success or -failure; Events and
+// CloudEvents. The upgrade runs in one invocation, as upstream's does; each wait is bounded by podTimeoutMs.
 import type { V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
-import { podRoleLabelKey } from '@pgfn/builder';
 import type { EventRecord, Logger } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
@@ -129,6 +129,7 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
   try {
     await deps.recordEvent(event(cluster, 'Normal', `starting major version upgrade on pod ${primary} of ${pods.length} pods`));
     const started = Date.now();
+    const restartsBefore = restartCount(pods.find((p) => p.metadata?.name === primary));
     const upgraded = await exec({
       namespace,
       pod: primary,
@@ -140,7 +141,6 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
       const last = upgraded.stdout.trim().split('\n').pop() ?? '';
       return await failed(ctx, `upgrade from ${from} to ${to} FAILED: ${last.replace(/^\S+ \S+ inplace_upgrade: /, '')}`);
     }
-    const roleLabel = podRoleLabelKey(ctx.config);
     const replicas = pods.filter((p) => p.metadata?.name !== primary);
     for (const replica of replicas) {
       const reset = await exec({
@@ -150,13 +150,12 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
         command: asPostgres('/usr/bin/python3 /scripts/inplace_upgrade.py --reset-replica'),
       });
       if (reset.exitCode !== 0)
-        log.warn({ pod: replica.metadata?.name, output: reset.stdout }, 'replica reset failed; its new pod re-clones anyway');
+        log.warn({ pod: replica.metadata?.name, output: reset.stdout }, 'replica reset failed; the replica may need a reinit');
     }
-    // New pods start on the new major's binaries (the data directory says which); then Patroni resumes.
-    for (const pod of pods) await deps.kube.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name: pod.metadata?.name ?? '' });
-    const resumed = await resume(ctx, primary);
+    // The restarted primary container runs the new major's binaries (its data directory says which); then Patroni resumes.
+    const resumed = await resume(ctx, primary, restartsBefore);
     if (!resumed) return await failed(ctx, `upgrade from ${from} to ${to}: the primary ${primary} did not come back on PostgreSQL ${to}`);
-    const healthy = await waitHealthy(ctx, { primary, to, roleLabel });
+    const healthy = await waitHealthy(ctx, { primary, to });
     if (!healthy) return await failed(ctx, `upgrade from ${from} to ${to}: the replicas did not re-sync in time`);
     await deps.kube.patchMetadata(clusterRef(cluster), {
       annotations: { [UPGRADE_SUCCESS_ANNOTATION]: stamp(deps.now()), [UPGRADE_FAILURE_ANNOTATION]: null },
@@ -180,28 +179,30 @@ async function pollUntil(deps: RollingDeps, check: () => Promise<boolean>): Prom
   return false;
 }
 
-async function podIP(ctx: UpgradeContext, name: string): Promise<string | undefined> {
-  const pod = await ctx.deps.kube.get<V1Pod>({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: ctx.live.cluster.metadata?.namespace ?? '',
-    name,
-  });
-  return pod?.metadata?.deletionTimestamp === undefined && pod?.status?.phase === 'Running' ? pod.status.podIP : undefined;
+function restartCount(pod: V1Pod | undefined): number {
+  return pod?.status?.containerStatuses?.reduce((n, c) => n + c.restartCount, 0) ?? 0;
 }
 
-/** Waits for the recreated primary's Patroni, then lifts the pause inplace_upgrade.py set. */
-async function resume(ctx: UpgradeContext, primary: string): Promise<boolean> {
+/** The pod's address once it runs, and only after its containers restarted more than `restartsAbove` times. */
+async function podIP(ctx: UpgradeContext, name: string, restartsAbove = -1): Promise<string | undefined> {
+  const namespace = ctx.live.cluster.metadata?.namespace ?? '';
+  const pod = await ctx.deps.kube.get<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+  const running = pod?.metadata?.deletionTimestamp === undefined && pod?.status?.phase === 'Running';
+  return running && restartCount(pod) > restartsAbove ? pod?.status?.podIP : undefined;
+}
+
+/** Waits for the restarted primary's Patroni (never the old one), then lifts the pause inplace_upgrade.py set. */
+async function resume(ctx: UpgradeContext, primary: string, restartsBefore: number): Promise<boolean> {
   const { deps } = ctx;
   return pollUntil(deps, async () => {
-    const ip = await podIP(ctx, primary);
+    const ip = await podIP(ctx, primary, restartsBefore);
     if (ip === undefined) return false;
     await deps.patroni.patchConfig(patroniUrl(ip, deps.patroniPort), { pause: false });
     return true;
   });
 }
 
-async function waitHealthy(ctx: UpgradeContext, want: { primary: string; to: number; roleLabel: string }): Promise<boolean> {
+async function waitHealthy(ctx: UpgradeContext, want: { primary: string; to: number }): Promise<boolean> {
   const { deps, live } = ctx;
   return pollUntil(deps, async () => {
     const ip = await podIP(ctx, want.primary);

@@ -2,11 +2,12 @@
 # Stand-in for Spilo's major_upgrade/inplace_upgrade.py on the primary, run by the operator as
 # `inplace_upgrade.py <number of pods>` (as postgres). Same steps, same results visible from outside:
 # checks the cluster, pauses Patroni, runs pg_upgrade --link from the data directory's major to
-# PGVERSION, puts the new data directory in place, tells the DCS the new system identifier, points
-# Patroni at the new binaries and restarts Postgres, still paused. Replicas are re-synced afterwards
-# (`inplace_upgrade.py --reset-replica` in each replica pod, then a fresh pod clones the new primary),
-# and the caller resumes Patroni. Exit 0 = the primary serves the new major. The last line is the reason
-# on failure (the operator shows `tail -n 1 last_upgrade.log`).
+# PGVERSION, puts the new data directory in place and tells the DCS the new system identifier. Patroni
+# 3.0.2 reads bin_dir only when it starts, so the container then restarts (its Patroni gets the new
+# major's binaries from PG_VERSION, as configure_spilo.py would). Replicas are re-synced with
+# `inplace_upgrade.py --reset-replica` (data emptied, container restarted: it clones the upgraded
+# primary); the caller then resumes Patroni. The last line is the reason on failure (the operator
+# shows `tail -n 1 last_upgrade.log`).
 import json
 import os
 import shutil
@@ -49,8 +50,17 @@ def run(argv, **kwargs):
     subprocess.check_call(argv, **kwargs)
 
 
+SOCKETS = '/var/run/postgresql'
+
+
 def sql(bin_dir, query):
-    return subprocess.check_output([bin_dir + '/psql', '-X', '-tA', '-d', 'postgres', '-c', query], text=True).strip()
+    return subprocess.check_output([bin_dir + '/psql', '-X', '-tA', '-h', SOCKETS, '-d', 'postgres', '-c', query], text=True).strip()
+
+
+def restart_container():
+    """Ends the container's main process (Patroni, PID 1 here) a moment after this exec returns."""
+    subprocess.Popen(['/bin/sh', '-c', 'sleep 2; kill -TERM 1'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def controldata(bin_dir, data_dir):
@@ -97,7 +107,8 @@ def reset_replica(config):
     for name in os.listdir(data_dir):
         path = os.path.join(data_dir, name)
         shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
-    log('replica data directory emptied; a new pod clones the upgraded primary')
+    restart_container()
+    log('replica data directory emptied; the restarted container clones the upgraded primary')
 
 
 def upgrade(config, pods):
@@ -125,9 +136,9 @@ def upgrade(config, pods):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     base = [new_bin + '/pg_upgrade', '-b', old_bin, '-B', new_bin, '-d', data_dir, '-D', new_dir, '--link',
-            '-U', sql(old_bin, 'SELECT current_user'), '-s', work]
+            '-U', sql(old_bin, 'SELECT current_user'), '-s', SOCKETS]
     # Against the live old server: refuses early, before anything is stopped.
-    run(base + ['--check', '-p', '5432'], cwd=work)
+    run(base + ['--check', '-p', '5432', '-P', '50433'], cwd=work)
 
     log('pausing Patroni')
     api(config, 'config', {'pause': True})
@@ -160,21 +171,11 @@ def upgrade(config, pods):
         fail('could not record the new system identifier {0} in the DCS'.format(sysid))
     log('system identifier {0} recorded'.format(sysid))
 
-    # Patroni follows the new binaries (configure_spilo would choose them from PG_VERSION on a restart).
-    with open(CONFIG) as f:
-        patroni = yaml.safe_load(f)
-    patroni['postgresql']['bin_dir'] = new_bin
-    with open(CONFIG + '.new', 'w') as f:
-        yaml.safe_dump(patroni, f, default_flow_style=False)
-    os.replace(CONFIG + '.new', CONFIG)
-    api(config, 'reload', {}, method='POST')
-    time.sleep(1)
-    api(config, 'restart', {}, method='POST')
-    wait_for('PostgreSQL {0} to serve'.format(new), lambda: sql(new_bin, 'SHOW server_version_num').startswith(new))
     shutil.rmtree(data_dir + '_old', ignore_errors=True)
-    run([new_bin + '/vacuumdb', '--all', '--analyze-in-stages', '-U', sql(new_bin, 'SELECT current_user')],
-        stdout=subprocess.DEVNULL)
-    log('upgrade from {0} to {1} done on the primary'.format(old, new))
+    restart_container()
+    log('upgrade from {0} to {1} done on the primary; its container restarts on the new binaries'.format(old, new))
+    sys.stdout.flush()
+    os._exit(0)  # the DCS client's watch threads must not hold the exec open
 
 
 def main():
