@@ -86,7 +86,7 @@ describe('computeStatus', () => {
     expect(ready.conditions.find((c) => c.type === 'Valid')?.lastTransitionTime).to.equal('2026-11-22T00:00:00Z');
   });
 
-  it("keeps rolling-update's reason and message on RollingUpdate while pods still wait, and replaces them when none do", () => {
+  it("keeps rolling-update's reason and message on RollingUpdate while pods wait, and leaves the rollout's end to rolling-update", () => {
     const pending = { ...base, statefulSet: sts(3, 3), pods: pods(3, 3, 1, 2), podsPendingRotation: 2 };
     const first = computeStatus(pending, undefined, t0);
     const detailed = {
@@ -98,7 +98,16 @@ describe('computeStatus', () => {
     const again = computeStatus(pending, detailed, t1);
     expect(again.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'True', reason: 'WaitingForPod' });
     expect(statusChanged(detailed, again)).to.equal(false);
+    // No pod waits any more: still rolling-update's to close (it announces the completion).
     const done = computeStatus({ ...pending, podsPendingRotation: 0 }, detailed, t1);
-    expect(done.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'False', reason: 'UpToDate' });
+    expect(done.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'True', reason: 'WaitingForPod' });
+    expect(done.conditions.find((c) => c.type === 'Ready')).to.deep.include({ status: 'True' });
+    // Once rolling-update closed it, reconcile opens the next rollout.
+    const closed = {
+      ...done,
+      conditions: done.conditions.map((c) => (c.type === 'RollingUpdate' ? { ...c, status: 'False' as const, reason: 'Completed' } : c)),
+    };
+    const next = computeStatus(pending, closed, t1);
+    expect(next.conditions.find((c) => c.type === 'RollingUpdate')).to.deep.include({ status: 'True', reason: 'PodsPendingRotation' });
   });
 });

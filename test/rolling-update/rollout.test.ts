@@ -302,7 +302,14 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     expect(warning?.type).to.equal('Warning');
     expect(warning?.message).to.include(victim);
     const now = await pods();
-    expect(now.find((p) => p.metadata?.name === before.master.name)?.metadata?.uid, 'the master pod').to.equal(masterUid);
+    // On a failure, say what rolling-update did meanwhile (a Patroni failover under load would show here).
+    const story = (await ourEvents())
+      .slice(eventsBefore)
+      .map((e) => `${e.reason}: ${e.message}`)
+      .join('\n');
+    expect(now.find((p) => p.metadata?.name === before.master.name)?.metadata?.uid, `the master pod; events:\n${story}`).to.equal(
+      masterUid,
+    );
     expect(now.find((p) => p.metadata?.name === before.master.name)?.metadata?.labels?.['spilo-role']).to.equal('master');
     const recreations = (await ourEvents()).slice(eventsBefore).filter((e) => ['RecreatingPod', 'Switchover'].includes(e.reason ?? ''));
     expect(recreations.map((e) => e.reason)).to.deep.equal(['RecreatingPod']);

@@ -109,16 +109,20 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
 }
 
 /**
- * reconcile decides whether pods wait for rotation; the rolling-update function says which is next and
- * why it waits. While the status stays the same, its reason and message are kept.
+ * reconcile opens a rollout (pods wait for rotation); the rolling-update function says which pod is next
+ * and why it waits, and closes it: it announces the completion (Event, CloudEvent) when it flips the
+ * condition, which it could miss if reconcile flipped it first. So reconcile keeps rolling-update's
+ * reason and message while pods wait, and a rollout in progress until rolling-update ends it.
  */
 function keepRolloutDetail(
   c: Omit<Condition, 'lastTransitionTime'>,
   previous: readonly Condition[] | undefined,
 ): Omit<Condition, 'lastTransitionTime'> {
   const before = previous?.find((p) => p.type === c.type);
-  if (c.type !== 'RollingUpdate' || before === undefined || before.status !== c.status) return c;
-  return { ...c, reason: before.reason, message: before.message };
+  if (c.type !== 'RollingUpdate' || before === undefined) return c;
+  if (before.status === c.status || before.status === 'True')
+    return { ...c, status: before.status, reason: before.reason, message: before.message };
+  return c;
 }
 
 /** A status refresh does not validate: the Valid message (and its warnings) stays as the last full reconcile wrote it. */

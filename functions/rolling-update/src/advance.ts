@@ -4,6 +4,7 @@
 // happens whenever needed. Progress is on status (conditions) and in Events; nothing is remembered in
 // the process, so a cold instance resumes where another stopped.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Condition, OperatorConfig } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
@@ -181,6 +182,7 @@ async function configure(
   if (restart.action === 'wait') return { acted: false, condition: configCondition(restart, primaryFirst) };
   const pod = ctx.live.pods.find((p) => p.metadata?.name === restart.member);
   if (pod?.status?.podIP === undefined) return { acted: false, condition: configCondition(restart, primaryFirst) };
+  if (!(await stillPending(ctx, pod.status.podIP))) return { acted: false, condition: before };
   try {
     await ctx.deps.patroni.restart(patroniUrl(pod.status.podIP, ctx.deps.patroniPort));
   } catch (err) {
@@ -196,8 +198,11 @@ async function configure(
 }
 
 /**
- * Each member's own answer on pending_restart and state: the DCS copy in GET /cluster lags a Patroni
- * loop behind, and a member just restarted would otherwise be restarted again.
+ * A member counts as waiting for a restart only when its DCS record and its own answer both say so.
+ * The DCS copy (GET /cluster) lags a Patroni loop behind, so a member just restarted still shows
+ * pending there; the own answer is briefly true during any reload (Patroni 3.0 flags pending_restart
+ * from a settings diff, then corrects it from pg_settings a second later), so a reload-only change
+ * would otherwise restart every member.
  */
 async function ownViews(ctx: Context, members: readonly ClusterMember[]): Promise<ClusterMember[]> {
   return Promise.all(
@@ -205,9 +210,19 @@ async function ownViews(ctx: Context, members: readonly ClusterMember[]): Promis
       const ip = ctx.live.pods.find((p) => p.metadata?.name === m.name)?.status?.podIP;
       const own = ip === undefined ? undefined : await ctx.deps.patroni.member(patroniUrl(ip, ctx.deps.patroniPort)).catch(() => undefined);
       if (own === undefined) return { ...m, state: 'unknown' };
-      return { ...m, state: own.state, pending_restart: own.pending_restart === true };
+      return { ...m, state: own.state, pending_restart: m.pending_restart === true && own.pending_restart === true };
     }),
   );
+}
+
+/** Longer than Patroni's reload window (a 1 s sleep after the reload, then the pg_settings query). */
+const RELOAD_WINDOW_MS = 2500;
+
+/** Asks the member once more after the reload window: a restart is taken only for a pending restart that lasts. */
+async function stillPending(ctx: Context, podIP: string): Promise<boolean> {
+  await sleep(ctx.deps.reloadWindowMs ?? RELOAD_WINDOW_MS);
+  const own = await ctx.deps.patroni.member(patroniUrl(podIP, ctx.deps.patroniPort)).catch(() => undefined);
+  return own?.pending_restart === true;
 }
 
 async function streamingFrom(ctx: Context, base: string | undefined): Promise<ReadonlySet<string> | undefined> {
