@@ -166,7 +166,7 @@ class Agent implements NodeAgent {
     this.startWatchdog();
     await this.provisioner.start();
     this.heartbeat.setKubeletPort(await this.kubelet.start(this.nodeIP, (m) => this.log(m)));
-    if (this.kubelet.pid !== undefined) this.trackGroup(this.kubelet.pid, true);
+    this.writeGuardList();
     await this.heartbeat.register();
     this.pods = startInformer<V1Pod>(
       this.kc,
@@ -413,7 +413,13 @@ class Agent implements NodeAgent {
   private trackGroup(pgid: number, running: boolean): void {
     if (running) this.groups.add(pgid);
     else this.groups.delete(pgid);
-    writeFileSync(join(this.stateDir, 'pgids'), [...this.groups].join('\n') + '\n');
+    this.writeGuardList();
+  }
+
+  /** What the watchdog kills if the agent dies: every sandbox, and the kubelet exec endpoint. */
+  private writeGuardList(): void {
+    const kubelet = this.kubelet.pid === undefined || this.stopped ? [] : [this.kubelet.pid];
+    writeFileSync(join(this.stateDir, 'pgids'), [...this.groups, ...kubelet].join('\n') + '\n');
   }
 
   /** A detached guard that kills our sandboxes if this process dies without stop(). */
@@ -438,7 +444,6 @@ class Agent implements NodeAgent {
     this.workers.clear();
     await this.provisioner.stop();
     await this.heartbeat.stop(this.o.deleteNodeOnStop ?? true);
-    if (this.kubelet.pid !== undefined) this.trackGroup(this.kubelet.pid, false);
     this.kubelet.stop();
     writeFileSync(join(this.stateDir, 'pgids'), '');
     if (this.watchdogPid !== undefined) signalGroup(this.watchdogPid, 'SIGKILL');
