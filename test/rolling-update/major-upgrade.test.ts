@@ -56,6 +56,49 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     }
   }
 
+  type Pg = k8s.KubernetesObject & {
+    metadata?: { annotations?: Record<string, string> };
+    status?: { conditions?: { type: string; reason?: string; message?: string }[] };
+  };
+  const readPg = async (): Promise<Pg | undefined> =>
+    new KubeClient(kc).get<Pg>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME });
+  const upgradeCondition = async (): Promise<{ reason?: string; message?: string } | undefined> =>
+    (await readPg())?.status?.conditions?.find((c) => c.type === 'MajorVersionUpgrade');
+
+  /** One rolling-update invocation for the cluster, as its own ServiceAccount. */
+  async function step(): Promise<string> {
+    const fnKc = await kubeconfigForFunction('rolling-update');
+    const kube = new KubeClient(fnKc);
+    const now = (): Date => new Date();
+    const config = { ...cluster.config, majorVersionUpgradeMode: 'manual' };
+    return advance(
+      {
+        kube,
+        patroni: new PatroniClient(),
+        exec: podExec(fnKc),
+        loadConfig: () => Promise.resolve({ config, problems: [] }),
+        recordEvent: eventRecorder({ kube, component: 'pgfn-rolling-update', now }),
+        emit: (type, _subject, data) => {
+          emitted.push({ type, data });
+          return Promise.resolve();
+        },
+        now,
+        holder: 'major-upgrade-test',
+        podTimeoutMs: 300_000,
+      },
+      { namespace: ns.name, name: NAME },
+      createLogger('major-upgrade-test'),
+    );
+  }
+
+  /** Sets (or with undefined removes) spec.maintenanceWindows on the cluster. */
+  async function windows(list: string[] | undefined): Promise<void> {
+    await new KubeClient(kc).mergePatch(
+      { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME },
+      { spec: { maintenanceWindows: list ?? null } },
+    );
+  }
+
   before(async () => {
     kc = adminConfig();
     core = kc.makeApiClient(k8s.CoreV1Api);
@@ -83,38 +126,63 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     expect(String((await sql(master.ip ?? '', "SELECT current_setting('server_version_num') AS v"))[0]?.['v'])).to.match(/^14/);
   });
 
-  it('upgrades every member to 16 in place, data and roles intact, with upstream’s annotations and Events', async () => {
-    const fnKc = await kubeconfigForFunction('rolling-update');
-    const kube = new KubeClient(fnKc);
-    const now = (): Date => new Date();
-    const config = { ...cluster.config, majorVersionUpgradeMode: 'manual' };
-    const started = Date.now();
-    const outcome = await advance(
-      {
-        kube,
-        patroni: new PatroniClient(),
-        exec: podExec(fnKc),
-        loadConfig: () => Promise.resolve({ config, problems: [] }),
-        recordEvent: eventRecorder({ kube, component: 'pgfn-rolling-update', now }),
-        emit: (type, _subject, data) => {
-          emitted.push({ type, data });
-          return Promise.resolve();
-        },
-        now,
-        holder: 'major-upgrade-test',
-        podTimeoutMs: 300_000,
-      },
-      { namespace: ns.name, name: NAME },
-      createLogger('major-upgrade-test'),
+  it('defers outside the maintenance window and says when the next one starts', async () => {
+    const now = new Date();
+    const hour = (now.getUTCHours() + 2) % 24;
+    const start = `${String(hour).padStart(2, '0')}:00`;
+    await windows([`${start}-${start.slice(0, 2)}:30`]);
+    expect(await step()).to.not.equal('acted');
+    const c = await upgradeCondition();
+    expect(c?.reason).to.equal('Deferred');
+    expect(c?.message).to.match(
+      new RegExp(`^upgrade to PostgreSQL 16 waits for the maintenance window starting \\d{4}-\\d{2}-\\d{2}T${start}:00\\.000Z$`),
     );
+    expect((await readPg())?.metadata?.annotations ?? {}).to.not.have.any.keys('last-major-upgrade-success', 'last-major-upgrade-failure');
+    await windows(undefined);
+  });
+
+  it('touches nothing when a replica is down: failure annotation and the reason', async () => {
+    const { master, replicas } = await waitForRoles(kc, ns.name, NAME, 1);
+    t.agent.crash(ns.name, replicas[0]?.name ?? '', { holdMs: 60_000 });
+    await eventually(
+      'Patroni sees the replica gone',
+      async () => {
+        const members = (await new PatroniClient().cluster(`http://${master.ip ?? ''}:8008`)).members;
+        return members.some((m) => m.name === replicas[0]?.name && m.state === 'running') ? undefined : true;
+      },
+      60_000,
+    );
+    expect(await step()).to.equal('acted');
+    const pg = await readPg();
+    expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-failure');
+    const c = await upgradeCondition();
+    expect(c?.reason).to.equal('Failed');
+    expect(c?.message).to.match(/^upgrade to PostgreSQL 16 not started: (member \S+ is \S+, not running|1 of 2 pods are Patroni members)$/);
+    expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.failed']);
+    expect(String((await sql(master.ip ?? '', "SELECT current_setting('server_version_num') AS v"))[0]?.['v'])).to.match(/^14/);
+    // A recorded failure blocks retries until someone removes it.
+    await new KubeClient(kc).patchMetadata(
+      { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME },
+      { annotations: { 'last-major-upgrade-failure': null } },
+    );
+    emitted.length = 0;
+    await waitForRoles(kc, ns.name, NAME, { replicas: 1, timeoutMs: 240_000 });
+    await eventually(
+      'the replica streaming again',
+      async () => {
+        const members = (await new PatroniClient().cluster(`http://${master.ip ?? ''}:8008`)).members;
+        return members.length === 2 && members.every((m) => m.state === 'running') ? true : undefined;
+      },
+      120_000,
+    );
+  });
+
+  it('upgrades every member to 16 in place, data and roles intact, with upstream’s annotations and Events', async () => {
+    const started = Date.now();
+    const outcome = await step();
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     expect(outcome).to.equal('acted');
-    const pg = await new KubeClient(kc).get<{ metadata?: { annotations?: Record<string, string> } } & k8s.KubernetesObject>({
-      apiVersion: API_VERSION,
-      kind: POSTGRESQL_KIND,
-      namespace: ns.name,
-      name: NAME,
-    });
+    const pg = await readPg();
     expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-success');
     expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.completed']);
     const { master, replicas } = await waitForRoles(kc, ns.name, NAME, { replicas: 1, timeoutMs: 240_000 });

@@ -8,7 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
 import type { EventRecord, Logger } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
-import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
+import { patroniUrl, type ClusterMember, type MemberStatus } from '@pgfn/patroni';
 import type { Cluster, LiveCluster } from './cluster.js';
 import type { ConditionUpdate } from './conditions.js';
 import type { RollingDeps } from './deps.js';
@@ -58,7 +58,7 @@ export async function majorUpgrade(ctx: UpgradeContext, base: string, members: r
     cluster,
     config: ctx.config,
     runningVersionNum: primary?.server_version,
-    members,
+    members: await ownStates(ctx, members, primary?.replication),
     podCount: live.pods.length,
     now: deps.now(),
   });
@@ -84,6 +84,27 @@ export async function majorUpgrade(ctx: UpgradeContext, base: string, members: r
     case 'upgrade':
       return { condition: await run(ctx, decision), acted: true };
   }
+}
+
+/**
+ * Each member as it answers itself (upstream asks every pod's Patroni): the DCS keeps a crashed
+ * member's last record. A replica must also stream from the primary (its pg_stat_replication).
+ */
+async function ownStates(
+  ctx: UpgradeContext,
+  members: readonly ClusterMember[],
+  replication: MemberStatus['replication'],
+): Promise<ClusterMember[]> {
+  const streaming = new Set((replication ?? []).filter((r) => r.state === 'streaming').map((r) => r.application_name));
+  return Promise.all(
+    members.map(async (m) => {
+      const ip = ctx.live.pods.find((p) => p.metadata?.name === m.name)?.status?.podIP;
+      const own = ip === undefined ? undefined : await ctx.deps.patroni.member(patroniUrl(ip, ctx.deps.patroniPort)).catch(() => undefined);
+      if (own === undefined) return { ...m, state: 'unreachable' };
+      const leader = ['leader', 'master', 'primary', 'standby_leader'].includes(m.role);
+      return { ...m, state: !leader && !streaming.has(m.name) ? 'not streaming' : own.state };
+    }),
+  );
 }
 
 async function failed(ctx: UpgradeContext, reason: string): Promise<ConditionUpdate> {

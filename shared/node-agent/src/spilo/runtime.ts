@@ -185,7 +185,9 @@ export class SpiloRuntime implements ContainerRuntime {
     writeFileSync(join(run, 'postgres.yml'), toYaml(plan.config, { lineWidth: 0 }));
     mine(join(run, 'postgres.yml'), 0o600);
     mkdirSync(join(run, 'scripts'), { recursive: true });
-    for (const file of readdirSync(SCRIPTS_SOURCE)) {
+    for (const file of readdirSync(SCRIPTS_SOURCE, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name)) {
       copyFileSync(join(SCRIPTS_SOURCE, file), join(run, 'scripts', file));
       chmodSync(join(run, 'scripts', file), 0o755);
     }
