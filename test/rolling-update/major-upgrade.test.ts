@@ -143,15 +143,8 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
 
   it('touches nothing when a replica is down: failure annotation and the reason', async () => {
     const { master, replicas } = await waitForRoles(kc, ns.name, NAME, 1);
-    t.agent.crash(ns.name, replicas[0]?.name ?? '', { holdMs: 60_000 });
-    await eventually(
-      'Patroni sees the replica gone',
-      async () => {
-        const members = (await new PatroniClient().cluster(`http://${master.ip ?? ''}:8008`)).members;
-        return members.some((m) => m.name === replicas[0]?.name && m.state === 'running') ? undefined : true;
-      },
-      60_000,
-    );
+    // The DCS keeps the crashed member's last record ("running"); its own API and pg_stat_replication tell.
+    t.agent.crash(ns.name, replicas[0]?.name ?? '', { holdMs: 30_000 });
     expect(await step()).to.equal('acted');
     const pg = await readPg();
     expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-failure');
