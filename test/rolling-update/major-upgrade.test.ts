@@ -42,9 +42,35 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
   async function rotate(): Promise<void> {
     const { master, replicas } = await waitForRoles(kc, ns.name, NAME, 1);
     for (const name of [...replicas.map((r) => r.name), master.name]) {
+      const uid = (await core.readNamespacedPod({ namespace: ns.name, name })).metadata?.uid;
       await core.deleteNamespacedPod({ namespace: ns.name, name });
+      await eventually(
+        `${name} recreated`,
+        async () => {
+          const pod = await core.readNamespacedPod({ namespace: ns.name, name }).catch(() => undefined);
+          return pod !== undefined && pod.metadata?.uid !== uid && pod.metadata?.deletionTimestamp === undefined ? true : undefined;
+        },
+        120_000,
+      );
       await waitForRoles(kc, ns.name, NAME, { replicas: 1, timeoutMs: 240_000 });
     }
+    await settled();
+  }
+
+  /** Both members running in Patroni's view, the replica streaming from the primary. */
+  async function settled(): Promise<void> {
+    await eventually(
+      'two running members, the replica streaming',
+      async () => {
+        const { master } = await waitForRoles(kc, ns.name, NAME, 1);
+        const base = `http://${master.ip ?? ''}:8008`;
+        const members = (await new PatroniClient().cluster(base)).members;
+        const streaming = ((await new PatroniClient().member(base)).replication ?? []).filter((r) => r.state === 'streaming');
+        return members.length === 2 && members.every((m) => m.state === 'running') && streaming.length === 1 ? true : undefined;
+      },
+      180_000,
+      1000,
+    );
   }
 
   async function sql(ip: string, query: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
@@ -160,14 +186,7 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     );
     emitted.length = 0;
     await waitForRoles(kc, ns.name, NAME, { replicas: 1, timeoutMs: 240_000 });
-    await eventually(
-      'the replica streaming again',
-      async () => {
-        const members = (await new PatroniClient().cluster(`http://${master.ip ?? ''}:8008`)).members;
-        return members.length === 2 && members.every((m) => m.state === 'running') ? true : undefined;
-      },
-      120_000,
-    );
+    await settled();
   });
 
   it('upgrades every member to 16 in place, data and roles intact, with upstream’s annotations and Events', async () => {

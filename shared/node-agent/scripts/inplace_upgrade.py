@@ -165,7 +165,7 @@ def upgrade(config, pods):
     from patroni.config import Config
     from patroni.dcs import get_dcs
     sysid = controldata(new_bin, data_dir)['Database system identifier'].strip()
-    dcs = get_dcs(Config(CONFIG))
+    dcs = get_dcs(Config(CONFIG, validator=None))  # its validator would refuse the new data with the old bin_dir
     dcs.get_cluster()
     if not dcs.initialize(create_new=False, sysid=sysid):
         fail('could not record the new system identifier {0} in the DCS'.format(sysid))
