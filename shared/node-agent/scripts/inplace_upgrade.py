@@ -74,8 +74,9 @@ def check_cluster(config, pods):
     if len(members) != pods:
         fail('{0} of {1} pods are Patroni members'.format(len(members), pods))
     leaders = [m for m in members if m.get('role') in ('leader', 'master', 'primary')]
-    if len(leaders) != 1 or leaders[0]['name'] != config['name']:
-        fail('this pod ({0}) is not the primary'.format(config['name']))
+    me = config.get('name') or config['postgresql']['name']  # Spilo's YAML names the member under postgresql
+    if len(leaders) != 1 or leaders[0]['name'] != me:
+        fail('this pod ({0}) is not the primary'.format(me))
     for m in members:
         if m.get('state') not in ('running', 'streaming'):
             fail('member {0} is {1}, not running'.format(m['name'], m.get('state')))
