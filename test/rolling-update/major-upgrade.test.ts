@@ -9,7 +9,7 @@ import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
 import { createLogger, eventRecorder } from '@pgfn/fn-runtime';
 import { KubeClient, podExec } from '@pgfn/kube';
 import { PatroniClient } from '@pgfn/patroni';
-import { applySpiloCluster, type SpiloCluster, type SpiloClusterSpec } from '@pgfn/node-agent/testing';
+import { applySpiloCluster, FailoverWriter, type SpiloCluster, type SpiloClusterSpec } from '@pgfn/node-agent/testing';
 import { advance } from '../../functions/rolling-update/src/index.js';
 import { ensureCrds } from '../crds/install.js';
 import { connect, startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
@@ -96,7 +96,7 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     const fnKc = await kubeconfigForFunction('rolling-update');
     const kube = new KubeClient(fnKc);
     const now = (): Date => new Date();
-    const config = { ...cluster.config, majorVersionUpgradeMode: 'manual' };
+    const config = cluster.config;
     return advance(
       {
         kube,
@@ -232,5 +232,53 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     const labelled = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'critical-operation' })).items;
     expect(labelled.map((p) => p.metadata?.name)).to.deep.equal([]);
     console.log(`      upgrade 14 → 16 (2 instances, 10,000 rows): ${seconds} s`);
+  });
+
+  it('lifts 16 to 17 in mode full (manifest below minimal_major_version), writes stopping only briefly', async () => {
+    const full = { majorVersionUpgradeMode: 'full', minimalMajorVersion: '17', targetMajorVersion: '17' };
+    // The manifest keeps 16; the operator configuration lifts it: PGVERSION=17 on the pods.
+    cluster = await applySpiloCluster(kc, spec('16', { credentialsOf: cluster, config: full }));
+    await rotate();
+    emitted.length = 0;
+    const writer = new FailoverWriter({
+      resolver: t.agent.resolver,
+      host: `${NAME}.${ns.name}.svc`,
+      user: 'postgres',
+      password: cluster.password('postgres'),
+    });
+    await writer.start();
+    const started = Date.now();
+    expect(await step()).to.equal('acted');
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const { master, replicas } = await waitForRoles(kc, ns.name, NAME, { replicas: 1, timeoutMs: 240_000 });
+    await eventually(
+      'writes acknowledged again after the upgrade',
+      () => Promise.resolve(writer.acks.some((a) => a.at > Date.now() - 2000) ? true : undefined),
+      60_000,
+    );
+    await writer.stop();
+    expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.completed']);
+    expect(emitted[0]?.data).to.include({ from: 16, to: 17 });
+    for (const m of [master, ...replicas]) {
+      const v = await eventually(
+        `server_version_num 17 on ${m.name}`,
+        async () => {
+          const rows = await sql(m.ip ?? '', "SELECT current_setting('server_version_num') AS v").catch(() => []);
+          const value = (rows[0]?.['v'] as string | undefined) ?? '';
+          return value.startsWith('17') ? value : undefined;
+        },
+        120_000,
+      );
+      expect(v).to.match(/^17\d{4}$/);
+    }
+    const client = await connect(master.ip ?? '', cluster.password('postgres'));
+    try {
+      expect(await writer.missing(client), 'acknowledged rows missing after the upgrade').to.deep.equal([]);
+      expect((await client.query('SELECT count(*)::int AS n FROM kept')).rows[0]).to.deep.equal({ n: 10000 });
+    } finally {
+      await client.end();
+    }
+    const gap = writer.maxGapMs(started);
+    console.log(`      upgrade 16 → 17 (mode full): ${seconds} s, longest write gap ${gap} ms, ${writer.acks.length} rows acknowledged`);
   });
 });
