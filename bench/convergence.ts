@@ -1,22 +1,40 @@
-// npm run bench:convergence [-- --n 1,100] [--sides pgfn,zalando,zalando-qps100] [--timeout-min 30] [--prof dir]
-//                           [--no-resync] [--out convergence]
+// npm run bench:convergence [-- --n 1,100] [--sides floor,pgfn,zalando,zalando-unthrottled] [--timeout-min 30]
+//                           [--prof dir] [--no-resync] [--out convergence]
 //
 // pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0008):
 // N postgresql manifests are applied and the clock runs until every cluster has its objects and
 // status Running. Each side gets a fresh control plane (kwok pods; a helper labels pods like Patroni)
 // and its own operator-facing kube-apiserver, whose audit log records exactly that side's requests.
+// Sides: pgfn; Zalando at upstream's client limit (-kubeqps 10) and unthrottled (a limit its peak
+// request rate never reaches, shown in the table); the floor — the same objects rendered beforehand
+// and applied by one client with no operator, what this control plane itself needs (issue 21).
 // Measured per side and N:
-//   convergence  first manifest submitted → last cluster Running (and per-cluster latencies);
-//   API cost     requests per created cluster and per cluster in a no-op resync (writes apart);
-//   resources    CPU seconds and peak RSS of the side's whole process tree.
-// Prints markdown tables; writes bench/results/convergence.json.
-import { mkdirSync } from 'node:fs';
+//   convergence  first manifest submitted → last cluster Running (and per-cluster latencies), and as a
+//                ratio to the floor's;
+//   API cost     requests per created cluster and per cluster in a no-op resync (writes apart), the
+//                peak request rate, watch events and bytes the operator-facing apiserver sent;
+//   resources    CPU seconds and peak RSS of the side's whole process tree (pgfn: adapters, broker
+//                stand-in with the function supervisor, functions; the broker also apart), and the
+//                operator-facing apiserver's CPU.
+// Prints markdown tables; writes bench/results/<out>.json and <out>.md (commit the run the README quotes,
+// then `npm run bench:readme` regenerates the README's table from it).
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { freePort } from '@pgfn/controlplane';
+import { freePort, httpsGet } from '@pgfn/controlplane';
 import { example, onKwok } from '../test/reconcile/support.js';
 import { startHelpers, WorkQueue } from './lib/helpers.js';
-import { auditOffset, readAudit, subtract, summarise, type RequestSummary } from './lib/audit.js';
+import {
+  auditOffset,
+  peakRequestsPerSecond,
+  readAudit,
+  subtract,
+  summarise,
+  watchTraffic,
+  watchTrafficBetween,
+  type RequestSummary,
+  type WatchTraffic,
+} from './lib/audit.js';
 import { CONFIG_MAP, operatorConfigMap } from './lib/operator-config.js';
 import { bundleAll, existingFunctions, PgfnSide } from './lib/pgfn-side.js';
 import { sleep, waitUntil } from './lib/proc.js';
@@ -26,15 +44,21 @@ import { BenchStack, CLUSTER_NAMESPACE, SYSTEM_NAMESPACE } from './lib/stack.js'
 import type { SideStats } from './lib/pgfn-side-main.js';
 import { checkObjects, ConvergenceTracker } from './lib/tracker.js';
 import { ensureZalando, ZALANDO_VERSION, ZalandoOperator } from './lib/zalando.js';
+import { FloorSide } from './lib/floor-side.js';
 
-/** `pgfn`, `zalando` (upstream's defaults), or `zalando-qps<N>` (client-go limit raised to N, burst 2N). */
+/**
+ * `pgfn`, `floor` (no operator), `zalando` (upstream's defaults), `zalando-unthrottled` (a client-go
+ * limit its peak rate never reaches), or `zalando-qps<N>` (limit raised to N, burst 2N).
+ */
 type SideName = string;
+/** The unthrottled side's -kubeqps (burst twice that); the table shows the peak rate stayed far below. */
+const UNTHROTTLED_QPS = 100_000;
 
 const sizes = arg('n', '1,100')
   .split(',')
   .map(Number)
   .filter((n) => n > 0);
-const sides: SideName[] = arg('sides', 'pgfn,zalando').split(',');
+const sides: SideName[] = arg('sides', 'floor,pgfn,zalando,zalando-unthrottled').split(',');
 const timeoutMs = Number(arg('timeout-min', '30')) * 60_000;
 const zalandoVersion = arg('zalando-version', ZALANDO_VERSION);
 const fns = arg('functions', existingFunctions().join(',')).split(',');
@@ -50,12 +74,14 @@ const measureResync = !process.argv.includes('--no-resync');
 const outName = arg('out', 'convergence');
 
 for (const side of sides) {
-  if (side !== 'pgfn' && zalandoQpsOf(side) === null) throw new Error(`--sides: unknown side ${side} (pgfn, zalando, zalando-qps<N>)`);
+  if (side !== 'pgfn' && side !== 'floor' && zalandoQpsOf(side) === null)
+    throw new Error(`--sides: unknown side ${side} (floor, pgfn, zalando, zalando-unthrottled, zalando-qps<N>)`);
 }
 
 /** undefined: upstream's default client-go limit; null: not a Zalando side. */
 function zalandoQpsOf(side: SideName): number | undefined | null {
   if (side === 'zalando') return undefined;
+  if (side === 'zalando-unthrottled') return UNTHROTTLED_QPS;
   const m = /^zalando-qps(\d+)$/.exec(side);
   return m?.[1] === undefined ? null : Number(m[1]);
 }
@@ -72,11 +98,25 @@ interface SideResult {
   statusPaths: Record<string, number>;
   missingObjects: string[];
   objectsByKind: Record<string, number>;
-  api: { startup: RequestSummary; create: RequestSummary; resync?: RequestSummary; resyncClusters?: number; resyncSeconds?: number };
+  api: {
+    startup: RequestSummary;
+    create: RequestSummary;
+    resync?: RequestSummary;
+    resyncClusters?: number;
+    resyncSeconds?: number;
+    /** Most requests in one second while clusters were created, against the side's client limit. */
+    peakRequestsPerSecond: number;
+    clientQps?: number;
+    /** Watch events and bytes the operator-facing apiserver sent while clusters were created. */
+    watch: WatchTraffic;
+  };
   resources: {
     startupCpuSeconds: number;
     convergeCpuSeconds: number;
     resyncCpuSeconds?: number;
+    /** Everything the side runs: for pgfn adapters, broker stand-in (with the supervisor) and functions. */
+    wholeSideCpuSeconds: number;
+    wholeSidePeakRssMiB: number;
     /** The operator's own processes: Zalando's binary; pgfn's functions and receive adapters. */
     operatorCpuSeconds: number;
     operatorPeakRssMiB: number;
@@ -145,16 +185,15 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const core = stack.admin.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespacedConfigMap({
-      namespace: SYSTEM_NAMESPACE,
-      body: { metadata: { name: CONFIG_MAP }, data: operatorConfigMap(await freePort()) },
-    });
+    const configMap = operatorConfigMap(await freePort());
+    await core.createNamespacedConfigMap({ namespace: SYSTEM_NAMESPACE, body: { metadata: { name: CONFIG_MAP }, data: configMap } });
+    const names = Array.from({ length: n }, (_, i) => `acid-b${i}`);
     const helpers = await startHelpers(stack.admin, CLUSTER_NAMESPACE);
     cleanups.push(() => helpers.stop());
     const tracker = new ConvergenceTracker(stack.admin, CLUSTER_NAMESPACE);
     await tracker.start();
     cleanups.push(() => tracker.stop());
-    const identity = await stack.side(side === 'pgfn' ? 'pgfn-bench' : 'zalando-bench');
+    const identity = await stack.side(side === 'pgfn' ? 'pgfn-bench' : side === 'floor' ? 'floor-bench' : 'zalando-bench');
     const qps = zalandoQpsOf(side) ?? undefined;
     const apiserverCpu = new TreeSampler({ roots: () => [stack.operatorApiserver.pid], name: () => 'apiserver' });
     apiserverCpu.start();
@@ -163,8 +202,17 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const o0 = auditOffset(stack.auditLog);
     let pgfn: PgfnSide | undefined;
     let zalando: ZalandoOperator | undefined;
+    let floor: FloorSide | undefined;
     const zalandoLog = join(stack.cp.state.logDir, 'zalando.log');
-    if (side === 'pgfn') {
+    if (side === 'floor') {
+      floor = await FloorSide.start({
+        kubeconfig: identity.kubeconfig,
+        logDir: join(stack.cp.state.logDir, 'floor'),
+        config: { namespace: CLUSTER_NAMESPACE, names, configMap },
+      });
+      stack.adopt(floor.pid);
+      cleanups.push(async () => floor?.stop());
+    } else if (side === 'pgfn') {
       pgfn = await PgfnSide.start({
         kubeconfig: identity.kubeconfig,
         logDir: join(stack.cp.state.logDir, 'pgfn'),
@@ -185,12 +233,14 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       stack.adopt(zalando.pid);
       cleanups.push(async () => zalando?.stop());
     }
-    const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? 0].filter((p) => p > 0);
+    const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? floor?.pid ?? 0].filter((p) => p > 0);
     const fnByPid = new Map<number, string>();
+    const isBroker = (p: ProcSample): boolean =>
+      pgfn !== undefined && ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild');
     const sampler = new TreeSampler({
       roots,
-      name: componentName(roots, fnByPid),
-      group: (p) => ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild' ? 'broker' : 'operator'),
+      name: floor === undefined ? componentName(roots, fnByPid) : () => 'floor client',
+      group: (p) => (isBroker(p) ? 'broker' : 'operator'),
       fromBirth: true,
     });
     sampler.start();
@@ -205,10 +255,11 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const startupCpu = operatorCpu();
 
     // Convergence: submit every manifest (through the control plane's own apiserver, as a user would).
-    const names = Array.from({ length: n }, (_, i) => `acid-b${i}`);
     const custom = stack.admin.makeApiClient(k8s.CustomObjectsApi);
     const submit = new WorkQueue(16);
+    const watch0 = await watchNow(stack);
     const t0 = performance.now();
+    await floor?.go();
     for (const name of names) {
       submit.add(name, async () => {
         tracker.submitted(name, performance.now());
@@ -250,6 +301,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     }
     const o2 = await quiet(stack, idle);
     const convergeCpu = operatorCpu() - startupCpu;
+    const watchCreate = watchTrafficBetween(watch0, await watchNow(stack));
     log(`${side}: ${tracker.running()}/${n} Running, convergence ${fixed((lastRunningAt - t0) / 1000)} s; measuring a no-op resync`);
 
     // No-op resync of every cluster, only when the side converged (otherwise it is not a no-op).
@@ -292,6 +344,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const pgfnStats = pgfn === undefined ? undefined : await pgfn.stats();
     for (const [fn, pid] of Object.entries(pgfnStats?.functionPids ?? {})) fnByPid.set(pid, fn);
     const total = sampler.stop();
+    if (floor !== undefined) notes.push(`floor: ${JSON.stringify(await floor.stats())}`);
     const brokerCpu = total.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);
     const result: SideResult = {
       side,
@@ -312,11 +365,16 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         startup: summarise(startup),
         create: summarise(readAudit(stack.auditLog, identity.user, o1, o2)),
         ...(resync === undefined ? {} : { resync, resyncClusters, resyncSeconds }),
+        peakRequestsPerSecond: peakRequestsPerSecond(stack.auditLog, identity.user, o1, o2),
+        ...(qps === undefined ? {} : { clientQps: qps }),
+        watch: watchCreate,
       },
       resources: {
         startupCpuSeconds: startupCpu,
         convergeCpuSeconds: convergeCpu,
         ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }),
+        wholeSideCpuSeconds: total.cpuSeconds,
+        wholeSidePeakRssMiB: total.peakRssMiB,
         operatorCpuSeconds: total.cpuSeconds - brokerCpu,
         operatorPeakRssMiB: total.peakRssMiBByGroup['operator'] ?? 0,
         brokerCpuSeconds: brokerCpu,
@@ -336,34 +394,71 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
   }
 }
 
+/** The operator-facing apiserver's watch counters now. */
+async function watchNow(stack: BenchStack): Promise<WatchTraffic> {
+  const r = await httpsGet(stack.operatorServer, '/metrics', stack.cp.state.pki, 30_000);
+  if (r.status !== 200) throw new Error(`GET /metrics of the operator-facing apiserver: ${r.status}`);
+  return watchTraffic(r.body);
+}
+
 function perCluster(s: RequestSummary | undefined, n: number | undefined): string {
   if (s === undefined || n === undefined || n === 0) return '—';
   return `${fixed(s.requests / n)} (${fixed(s.writes / n)} writes)`;
 }
 
-function print(results: readonly SideResult[]): void {
-  const label = (r: SideResult): string => {
-    const qps = zalandoQpsOf(r.side);
-    return r.side === 'pgfn' ? 'pgfn' : `Zalando ${zalandoVersion}${qps === undefined || qps === null ? '' : ` (kubeqps ${qps})`}`;
-  };
-  console.log('### Convergence\n');
-  console.log(
+function label(r: SideResult): string {
+  if (r.side === 'pgfn') return 'pgfn';
+  if (r.side === 'floor') return 'floor (no operator)';
+  const qps = zalandoQpsOf(r.side);
+  if (qps === UNTHROTTLED_QPS) return `Zalando ${zalandoVersion}, unthrottled`;
+  return `Zalando ${zalandoVersion}${qps === undefined || qps === null ? '' : ` (kubeqps ${qps})`}`;
+}
+
+/** A side's time to all Running over the floor's at the same N. */
+function floorRatio(r: SideResult, results: readonly SideResult[]): string {
+  const floor = results.find((x) => x.side === 'floor' && x.clusters === r.clusters);
+  if (floor?.convergenceSeconds === undefined || r.convergenceSeconds === undefined) return '—';
+  return `${fixed(r.convergenceSeconds / floor.convergenceSeconds, 2)}×`;
+}
+
+function clientLimit(r: SideResult): string {
+  if (r.side === 'pgfn') return 'none';
+  if (r.side === 'floor') return 'none';
+  return r.api.clientQps === undefined ? '10 (default)' : String(r.api.clientQps);
+}
+
+/** The run's tables as markdown (printed, and written beside the JSON). */
+function report(results: readonly SideResult[]): string {
+  const out: string[] = [];
+  out.push('### Convergence\n');
+  out.push(
     table(
-      ['clusters', 'operator', 'all Running (s)', 'per cluster p50 / p99 (s)', 'Running', 'missing objects'],
+      ['clusters', 'side', 'all Running (s)', '÷ floor', 'per cluster p50 / p99 (s)', 'Running', 'missing objects'],
       results.map((r) => [
         r.clusters,
         label(r),
         r.converged ? fixed(r.convergenceSeconds) : `not within ${timeoutMs / 60_000} min`,
+        floorRatio(r, results),
         `${fixed(r.perClusterSeconds.median)} / ${fixed(r.perClusterSeconds.p99)}`,
         `${r.running}/${r.clusters}`,
         r.missingObjects.length,
       ]),
     ),
   );
-  console.log('\n### API requests (audit log of the operator-facing apiserver; watches apart)\n');
-  console.log(
+  out.push('\n### API requests (audit log of the operator-facing apiserver; watches apart)\n');
+  out.push(
     table(
-      ['clusters', 'operator', 'start-up', 'per created cluster', 'per cluster, no-op resync', 'resync (s)', '409 / 429'],
+      [
+        'clusters',
+        'side',
+        'start-up',
+        'per created cluster',
+        'per cluster, no-op resync',
+        'resync (s)',
+        'peak req/s (client limit)',
+        'watch events (MiB) while creating',
+        '409 / 429',
+      ],
       results.map((r) => [
         r.clusters,
         label(r),
@@ -371,42 +466,48 @@ function print(results: readonly SideResult[]): void {
         perCluster(r.api.create, r.clusters),
         perCluster(r.api.resync, r.api.resyncClusters),
         fixed(r.api.resyncSeconds),
+        `${r.api.peakRequestsPerSecond} (${clientLimit(r)})`,
+        `${r.api.watch.events} (${fixed(r.api.watch.bytes / 2 ** 20)})`,
         `${r.api.create.conflicts + (r.api.resync?.conflicts ?? 0)} / ${r.api.create.throttled + (r.api.resync?.throttled ?? 0)}`,
       ]),
     ),
   );
-  console.log("\n### Resources (CPU seconds, peak RSS of the operator's processes; pgfn: functions + receive adapters)\n");
-  console.log(
+  out.push('\n### Resources (CPU seconds over the whole run and peak RSS of everything the side runs)\n');
+  out.push(
     table(
       [
         'clusters',
-        'operator',
-        'CPU s: start-up',
+        'side',
+        'CPU s: whole side',
+        'start-up',
         'converge',
         'resync',
-        'total',
         'peak RSS (MiB)',
-        'local broker CPU s / MiB',
+        'of which broker stand-in CPU s / MiB',
         'apiserver CPU s',
         'components (CPU s / peak MiB)',
       ],
       results.map((r) => [
         r.clusters,
         label(r),
+        fixed(r.resources.wholeSideCpuSeconds),
         fixed(r.resources.startupCpuSeconds),
         fixed(r.resources.convergeCpuSeconds),
         fixed(r.resources.resyncCpuSeconds),
-        fixed(r.resources.operatorCpuSeconds),
-        fixed(r.resources.operatorPeakRssMiB, 0),
+        fixed(r.resources.wholeSidePeakRssMiB, 0),
         r.side === 'pgfn' ? `${fixed(r.resources.brokerCpuSeconds)} / ${fixed(r.resources.brokerPeakRssMiB, 0)}` : '—',
         fixed(r.resources.apiserverCpuSeconds),
         r.resources.total.components
-          .filter((c) => c.name !== BROKER)
           .map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`)
           .join('; '),
       ]),
     ),
   );
+  out.push(
+    '\nStart-up, converge and resync count the operator alone (pgfn: functions + receive adapters, the broker stand-in apart); ' +
+      'the whole side includes the broker stand-in and the function supervisor.',
+  );
+  return out.join('\n');
 }
 
 const info = machine();
@@ -418,15 +519,21 @@ const results: SideResult[] = [];
 for (const n of sizes) {
   for (const side of sides) results.push(await runSide(side, n, bundles, zalandoBin));
 }
-print(results);
+const markdown = report(results);
+console.log(markdown);
+const command = `npm run bench:convergence -- ${process.argv.slice(2).join(' ')}`.trim();
 const file = writeResult(outName, {
+  command,
   machine: info,
   zalandoVersion,
-  zalandoClientLimit: 'upstream default -kubeqps 10 -kubeburst 20 unless the side says zalando-qps<N>',
+  zalandoClientLimit: `upstream default -kubeqps 10 -kubeburst 20; zalando-unthrottled: ${UNTHROTTLED_QPS}; zalando-qps<N>: N`,
   functions: fns,
   method: 'docs/adr/0008-benchmark-against-zalando.md',
   results,
 });
-log(`wrote ${file}`);
+const heading = `\`${command}\` — ${String(info['date'])}, commit ${String(info['pgfnCommit'])}, ${String(info['cpus'])} cores`;
+const load = `load average at start ${(info['loadAverageAtStart'] as number[]).join(' ')}`;
+writeFileSync(file.replace(/\.json$/, '.md'), `# bench:convergence\n\n${heading}, ${load}\n\n${markdown}\n`);
+log(`wrote ${file} and its .md`);
 // Keep-alive sockets and the sampler's timers of finished sides would otherwise hold the process open.
 process.exit(0);

@@ -134,3 +134,63 @@ function resourcePath(ref: { apiGroup?: string; resource: string; subresource?: 
   const group = ref.apiGroup === undefined || ref.apiGroup === '' ? '' : `${ref.apiGroup}/`;
   return `${group}${ref.resource}${ref.subresource === undefined ? '' : `/${ref.subresource}`}`;
 }
+
+/**
+ * The most requests of `user` (watches apart) received in one wall-clock second between two offsets.
+ * A client-go token bucket (qps Q, burst 2Q) never delays a client whose peak is at most Q: any window
+ * of t seconds spans at most t + 2 one-second buckets, so it holds at most (t + 2)·Q ≤ 2Q + Q·t requests.
+ */
+export function peakRequestsPerSecond(file: string, user: string, from: number, to?: number): number {
+  const text = readFileSync(file).subarray(from, to).toString('utf8');
+  const perSecond = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let e: AuditEvent & { requestReceivedTimestamp?: string };
+    try {
+      e = JSON.parse(line) as typeof e;
+    } catch {
+      continue;
+    }
+    if (e.user?.username !== user || e.verb === 'watch' || e.stage !== 'ResponseComplete') continue;
+    const second = (e.requestReceivedTimestamp ?? '').slice(0, 19);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  return Math.max(0, ...perSecond.values());
+}
+
+/** Watch events and their bytes the operator-facing apiserver sent (its /metrics), summed over kinds. */
+export interface WatchTraffic {
+  readonly events: number;
+  readonly bytes: number;
+  readonly byKind: Readonly<Record<string, number>>;
+}
+
+/** Reads apiserver_watch_events_total and apiserver_watch_events_sizes_sum from Prometheus text. */
+export function watchTraffic(metrics: string): WatchTraffic {
+  let events = 0;
+  let bytes = 0;
+  const byKind: Record<string, number> = {};
+  for (const line of metrics.split('\n')) {
+    const m = /^(apiserver_watch_events_total|apiserver_watch_events_sizes_sum)\{([^}]*)\} (\S+)$/.exec(line);
+    if (m === null) continue;
+    const value = Number(m[3]);
+    if (m[1] === 'apiserver_watch_events_sizes_sum') {
+      bytes += value;
+      continue;
+    }
+    events += value;
+    const kind = /(?:^|,)(?:kind|resource)="([^"]*)"/.exec(m[2] ?? '')?.[1] ?? '?';
+    byKind[kind] = (byKind[kind] ?? 0) + value;
+  }
+  return { events, bytes, byKind };
+}
+
+/** b − a, per field (the traffic of one phase). */
+export function watchTrafficBetween(a: WatchTraffic, b: WatchTraffic): WatchTraffic {
+  const byKind: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b.byKind)) {
+    const d = v - (a.byKind[k] ?? 0);
+    if (d > 0) byKind[k] = d;
+  }
+  return { events: b.events - a.events, bytes: b.bytes - a.bytes, byKind };
+}

@@ -4,7 +4,7 @@ import { cacheDir, repoRoot } from '@pgfn/controlplane';
 import { bundleFunction } from '@pgfn/pipeline';
 import { CONFIG_MAP_REF } from './operator-config.js';
 import type { SideConfig, SideRequest, SideStats } from './pgfn-side-main.js';
-import { BenchProcess, waitUntil } from './proc.js';
+import { BenchProcess, startIpcChild, type IpcRequester } from './proc.js';
 import { SYSTEM_NAMESPACE } from './stack.js';
 
 /** Every function with a `functions/<name>/src/main.ts`. */
@@ -29,17 +29,10 @@ export async function bundleAll(fns: readonly string[]): Promise<Record<string, 
  * process tree rooted at `pid`.
  */
 export class PgfnSide {
-  private seq = 0;
-  private readonly replies = new Map<number, (msg: Record<string, unknown>) => void>();
-
-  private constructor(readonly proc: BenchProcess) {
-    proc.ipc.on('message', (raw) => {
-      const msg = raw as Record<string, unknown> & { seq?: number };
-      if (msg.seq === undefined) return;
-      this.replies.get(msg.seq)?.(msg);
-      this.replies.delete(msg.seq);
-    });
-  }
+  private constructor(
+    readonly proc: BenchProcess,
+    private readonly ipc: IpcRequester,
+  ) {}
 
   static async start(opts: {
     kubeconfig: string;
@@ -67,20 +60,8 @@ export class PgfnSide {
       cwd: repoRoot,
       ipc: true,
     });
-    let ready = false;
-    proc.ipc.once('message', (m) => {
-      ready = (m as { ready?: boolean }).ready === true;
-    });
-    await waitUntil(
-      'the pgfn pipeline (receive adapters watching, broker listening)',
-      () => {
-        if (!proc.running) throw new Error(`the pgfn side exited while starting:\n${proc.tail(30)}`);
-        return ready;
-      },
-      120_000,
-      100,
-    );
-    return new PgfnSide(proc);
+    const ipc = await startIpcChild({ proc, what: 'the pgfn pipeline (receive adapters watching, broker listening)' });
+    return new PgfnSide(proc, ipc);
   }
 
   get pid(): number {
@@ -88,28 +69,22 @@ export class PgfnSide {
   }
 
   async stats(): Promise<SideStats> {
-    return (await this.request({ cmd: 'stats', seq: 0 }))['stats'] as SideStats;
+    return (await this.request({ cmd: 'stats' }))['stats'] as SideStats;
   }
 
   /** Fires the resync PingSource and resolves when reconcile has answered it. */
   async resync(): Promise<{ ms: number; record: unknown }> {
-    const r = await this.request({ cmd: 'resync', seq: 0 });
+    const r = await this.request({ cmd: 'resync' });
     return { ms: r['ms'] as number, record: r['record'] };
   }
 
   async stop(): Promise<void> {
     if (!this.proc.running) return;
-    await Promise.race([this.request({ cmd: 'stop', seq: 0 }).catch(() => undefined), new Promise((r) => setTimeout(r, 20_000))]);
+    await Promise.race([this.request({ cmd: 'stop' }).catch(() => undefined), new Promise((r) => setTimeout(r, 20_000))]);
     await this.proc.stop();
   }
 
-  private async request(req: SideRequest): Promise<Record<string, unknown>> {
-    const seq = ++this.seq;
-    const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
-      this.replies.set(seq, (msg) => (msg['error'] === undefined ? resolve(msg) : reject(new Error(JSON.stringify(msg['error'])))));
-      void this.proc.exited.then(() => reject(new Error(`the pgfn side exited:\n${this.proc.tail(20)}`)));
-    });
-    this.proc.ipc.send({ ...req, seq });
-    return reply;
+  private async request(req: Omit<SideRequest, 'seq'>): Promise<Record<string, unknown>> {
+    return this.ipc.request(req);
   }
 }

@@ -31,3 +31,51 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
 export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Request/answer over a child's IPC channel: each request carries a sequence number that its answer
+ * echoes; an answer with `error` rejects, and so does the child exiting first.
+ */
+export class IpcRequester {
+  private seq = 0;
+  private readonly replies = new Map<number, (msg: Record<string, unknown>) => void>();
+
+  constructor(private readonly proc: BenchProcess) {
+    proc.ipc.on('message', (raw) => {
+      const msg = raw as Record<string, unknown> & { seq?: number };
+      if (msg.seq === undefined) return;
+      this.replies.get(msg.seq)?.(msg);
+      this.replies.delete(msg.seq);
+    });
+  }
+
+  async request(req: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const seq = ++this.seq;
+    const reply = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.replies.set(seq, (msg) => (msg['error'] === undefined ? resolve(msg) : reject(new Error(JSON.stringify(msg['error'])))));
+      void this.proc.exited.then(() => reject(new Error(`${this.proc.name} exited:\n${this.proc.tail(20)}`)));
+    });
+    this.proc.ipc.send({ ...req, seq });
+    return reply;
+  }
+}
+
+/** Starts a bench child with IPC and waits for its `{ ready: true }`. */
+export async function startIpcChild(opts: { proc: BenchProcess; what: string; timeoutMs?: number }): Promise<IpcRequester> {
+  const { proc } = opts;
+  const requester = new IpcRequester(proc);
+  let ready = false;
+  proc.ipc.once('message', (m) => {
+    ready = (m as { ready?: boolean }).ready === true;
+  });
+  await waitUntil(
+    opts.what,
+    () => {
+      if (!proc.running) throw new Error(`${proc.name} exited while starting:\n${proc.tail(30)}`);
+      return ready;
+    },
+    opts.timeoutMs ?? 120_000,
+    100,
+  );
+  return requester;
+}

@@ -82,7 +82,7 @@ export interface TreeUsage {
 
 /**
  * Samples a process tree every `everyMs`: CPU seconds since start() and peak RSS. A process that
- * exits keeps the CPU of its last sample (its parent's cutime covers it once reaped).
+ * exits keeps the CPU of its last sample, under its own name (not its parent's, whose cutime also holds it).
  */
 export interface TreeSamplerOptions {
   /** The tree's roots now (they may change, e.g. an operator restarted). */
@@ -144,12 +144,18 @@ export class TreeSampler {
     const byName = new Map<string, { processes: number; cpu: number; peak: number }>();
     let cpu = 0;
     let sumOfPeaks = 0;
+    // An exited child's CPU is also in its parent's cutime once reaped. Each process keeps its own CPU
+    // (to its last sample); its parent's reaped CPU counts only what its sampled exited children do not
+    // explain (a child's CPU after its last sample, children too short-lived to be sampled).
+    const exitedChildren = new Map<number, number>();
+    for (const s of this.last.values()) {
+      if (this.live.has(s.pid)) continue;
+      exitedChildren.set(s.ppid, (exitedChildren.get(s.ppid) ?? 0) + s.cpuSeconds + s.reapedCpuSeconds);
+    }
     for (const s of this.last.values()) {
       const first = this.first.get(s.pid) ?? { cpu: 0, reaped: 0 };
-      const alive = this.live.has(s.pid);
-      // An exited process whose parent is still in the tree was reaped: its CPU is in the parent's cutime.
-      const reapedByParent = !alive && this.live.has(s.ppid);
-      const used = (reapedByParent ? 0 : s.cpuSeconds - first.cpu) + (alive ? s.reapedCpuSeconds - first.reaped : 0);
+      const reaped = Math.max(0, s.reapedCpuSeconds - first.reaped - (exitedChildren.get(s.pid) ?? 0));
+      const used = s.cpuSeconds - first.cpu + reaped;
       cpu += used;
       sumOfPeaks += s.peakRssMiB;
       const c = byName.get(this.name(s)) ?? { processes: 0, cpu: 0, peak: 0 };

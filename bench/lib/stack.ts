@@ -14,8 +14,8 @@ export const SYSTEM_NAMESPACE = 'bench-system';
 export const CLUSTER_NAMESPACE = 'bench';
 /** The namespace of pgfn's Knative objects; its receive adapters expect it to exist. */
 export const PGFN_NAMESPACE = 'pgfn-system';
-/** The client-certificate users of the two sides; the audit policy logs only these. */
-export const SIDE_USERS = ['pgfn-bench', 'zalando-bench'] as const;
+/** The client-certificate users of the sides (pgfn, Zalando, the floor); the audit policy logs only these. */
+export const SIDE_USERS = ['pgfn-bench', 'zalando-bench', 'floor-bench'] as const;
 /** Pods per fake node (the control plane's own kwok node takes 1,000 too). */
 const PODS_PER_NODE = 1000;
 

@@ -1,0 +1,28 @@
+// The README's convergence table is generated from the committed result file (issue 21), so the two
+// cannot disagree: this fails when either changed without `npm run bench:readme`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { repoRoot } from '@pgfn/controlplane';
+import { convergenceTable, TABLE_END, TABLE_START, type ConvergenceFile } from '../../bench/lib/convergence-table.js';
+
+describe('README performance table', () => {
+  it('is the table bench/results/convergence.json gives', () => {
+    const file = JSON.parse(readFileSync(join(repoRoot, 'bench/results/convergence.json'), 'utf8')) as ConvergenceFile;
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = readme.slice(readme.indexOf(TABLE_START), readme.indexOf(TABLE_END) + TABLE_END.length);
+    expect(block).to.equal(convergenceTable(file));
+  });
+
+  it('holds every side at every size the run measured, with the floor ratio', () => {
+    const file = JSON.parse(readFileSync(join(repoRoot, 'bench/results/convergence.json'), 'utf8')) as ConvergenceFile;
+    const sizes = [...new Set(file.results.map((r) => r.clusters))];
+    for (const n of sizes) {
+      const sides = file.results.filter((r) => r.clusters === n).map((r) => r.side);
+      expect(sides, `N = ${n}`).to.include.members(['floor', 'pgfn', 'zalando', 'zalando-unthrottled']);
+    }
+    const unthrottled = file.results.filter((r) => r.side === 'zalando-unthrottled');
+    for (const r of unthrottled)
+      expect(r.api.peakRequestsPerSecond, 'the unthrottled limit was never reached').to.be.below(r.api.clientQps ?? 0);
+  });
+});
