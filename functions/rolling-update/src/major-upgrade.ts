@@ -54,14 +54,19 @@ export async function majorUpgrade(ctx: UpgradeContext, base: string, members: r
   const { deps, live } = ctx;
   const { cluster } = live;
   const primary = await deps.patroni.member(base).catch(() => undefined);
-  const decision = decideMajorUpgrade({
+  const inputs = {
     cluster,
     config: ctx.config,
     runningVersionNum: primary?.server_version,
-    members: await ownStates(ctx, members, primary?.replication),
+    members,
     podCount: live.pods.length,
     now: deps.now(),
-  });
+  };
+  let decision = decideMajorUpgrade(inputs);
+  // Only an upgrade about to start asks every member itself (one request per pod).
+  if (decision.action === 'upgrade' || decision.action === 'fail') {
+    decision = decideMajorUpgrade({ ...inputs, members: await ownStates(ctx, members, primary?.replication) });
+  }
   const changed = (c: ConditionUpdate): boolean => c.message !== ctx.before.message || c.reason !== ctx.before.reason;
   switch (decision.action) {
     case 'none':
