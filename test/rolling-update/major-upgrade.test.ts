@@ -234,7 +234,7 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     console.log(`      upgrade 14 → 16 (2 instances, 10,000 rows): ${seconds} s`);
   });
 
-  it('lifts 16 to 17 in mode full (manifest below minimal_major_version), writes stopping only briefly', async () => {
+  it('lifts 16 to 17 in mode full (manifest below minimal_major_version), no acknowledged write lost', async () => {
     const full = { majorVersionUpgradeMode: 'full', minimalMajorVersion: '17', targetMajorVersion: '17' };
     // The manifest keeps 16; the operator configuration lifts it: PGVERSION=17 on the pods.
     cluster = await applySpiloCluster(kc, spec('16', { credentialsOf: cluster, config: full }));
