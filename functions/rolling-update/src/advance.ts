@@ -22,6 +22,7 @@ import {
   type ConditionUpdate,
 } from './conditions.js';
 import type { RollingDeps } from './deps.js';
+import { MAJOR_UPGRADE, majorUpgrade } from './major-upgrade.js';
 import { diffPatroniConfig } from './patroni-config-diff.js';
 import { claimView, podView, templateImage } from './pod-view.js';
 import { planRestart } from './restart-plan.js';
@@ -112,6 +113,12 @@ async function step(ctx: Context): Promise<AdvanceOutcome> {
   }
   const rotation = await rotate(ctx, base, members);
   conditions.push(rotation.condition);
+  if (rotation.outcome === 'up-to-date' && base !== undefined && members !== undefined) {
+    // Pods carry the new PGVERSION (rotated above): the in-place upgrade of the data comes last (upstream's sync order).
+    const upgrade = await majorUpgrade({ ...ctx, before: previous(ctx, MAJOR_UPGRADE) }, base, members);
+    if (upgrade.condition !== undefined) conditions.push(upgrade.condition);
+    if (upgrade.acted) return finish(ctx, conditions, 'acted');
+  }
   return finish(ctx, conditions, rotation.outcome);
 }
 

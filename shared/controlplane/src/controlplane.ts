@@ -291,6 +291,8 @@ export function kubeApiserverFlags(
     `--service-account-key-file=${pki.saPub}`,
     `--service-account-signing-key-file=${pki.saKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    // Node names do not resolve here; exec and logs reach a kubelet by its InternalIP (kubeadm's order).
+    '--kubelet-preferred-address-types=InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP',
     `--cert-dir=${certDir}`,
     '--profiling=false',
     '--v=0',
