@@ -23,6 +23,7 @@ import {
 } from './conditions.js';
 import type { RollingDeps } from './deps.js';
 import { MAJOR_UPGRADE, majorUpgrade } from './major-upgrade.js';
+import { mustAct, WouldAct } from './would-act.js';
 import { diffPatroniConfig } from './patroni-config-diff.js';
 import { claimView, podView, templateImage } from './pod-view.js';
 import { planRestart } from './restart-plan.js';
@@ -44,13 +45,6 @@ interface Context {
   readonly log: Logger;
   /** False on the first look, taken without the Lease: any step with an effect stops it (WouldAct). */
   readonly act: boolean;
-}
-
-/** Thrown on the first look when a step would have an effect: the step is taken again under the Lease. */
-class WouldAct extends Error {}
-
-function mustAct(ctx: Context): void {
-  if (!ctx.act) throw new WouldAct('this step needs the Lease');
 }
 
 /** The operator configuration may be this old: it changes rarely, and every invocation would read it. */

@@ -12,6 +12,7 @@ import { patroniUrl, type ClusterMember, type MemberStatus } from '@pgfn/patroni
 import type { Cluster, LiveCluster } from './cluster.js';
 import type { ConditionUpdate } from './conditions.js';
 import type { RollingDeps } from './deps.js';
+import { mustAct } from './would-act.js';
 import { decideMajorUpgrade, UPGRADE_FAILURE_ANNOTATION, UPGRADE_SUCCESS_ANNOTATION, type UpgradeDecision } from './major-upgrade-plan.js';
 
 export const MAJOR_UPGRADE = 'MajorVersionUpgrade';
@@ -23,6 +24,8 @@ export interface UpgradeContext {
   readonly config: OperatorConfig;
   readonly live: LiveCluster;
   readonly log: Logger;
+  /** False on the first look without the Lease (see would-act.ts). */
+  readonly act: boolean;
   /** The condition as it is on the cluster now (Events only when it changes). */
   readonly before: ConditionUpdate;
 }
@@ -70,8 +73,10 @@ export async function majorUpgrade(ctx: UpgradeContext, base: string, members: r
   const changed = (c: ConditionUpdate): boolean => c.message !== ctx.before.message || c.reason !== ctx.before.reason;
   switch (decision.action) {
     case 'none':
-      if (decision.clearFailure === true)
+      if (decision.clearFailure === true) {
+        mustAct(ctx);
         await deps.kube.patchMetadata(clusterRef(cluster), { annotations: { [UPGRADE_FAILURE_ANNOTATION]: null } });
+      }
       return { condition: undefined, acted: false };
     case 'refuse':
     case 'defer': {
@@ -81,12 +86,17 @@ export async function majorUpgrade(ctx: UpgradeContext, base: string, members: r
         reason: decision.action === 'refuse' ? 'Refused' : 'Deferred',
         message: decision.reason,
       };
-      if (changed(condition)) await deps.recordEvent(event(cluster, decision.action === 'refuse' ? 'Warning' : 'Normal', decision.reason));
+      if (changed(condition)) {
+        mustAct(ctx);
+        await deps.recordEvent(event(cluster, decision.action === 'refuse' ? 'Warning' : 'Normal', decision.reason));
+      }
       return { condition, acted: false };
     }
     case 'fail':
+      mustAct(ctx);
       return { condition: await failed(ctx, decision.reason), acted: true };
     case 'upgrade':
+      mustAct(ctx);
       return { condition: await run(ctx, decision), acted: true };
   }
 }
