@@ -81,7 +81,14 @@ describe('ui: pure parts', () => {
     const summaries = summarize({
       clusters: [
         cluster('acid-a', {}, { PostgresClusterStatus: 'Running' }),
-        cluster('acid-b', {}, { PostgresClusterStatus: 'SyncFailed' }),
+        cluster(
+          'acid-b',
+          {},
+          {
+            PostgresClusterStatus: 'SyncFailed',
+            conditions: [{ type: 'RollingUpdate', status: 'True', reason: 'WaitingForPod', message: '', lastTransitionTime: '' }],
+          },
+        ),
       ],
       spiloPods: [pod('acid-a-0', 'acid-a', 'master'), pod('acid-a-1', 'acid-a', 'master')],
       poolerPods: [],
@@ -99,6 +106,8 @@ describe('ui: pure parts', () => {
     expect(text).to.include('pgfn_cluster_masters{namespace="team-a",cluster="acid-a"} 2');
     expect(text).to.include('pgfn_cluster_pods_running{namespace="team-a",cluster="acid-b"} 0');
     expect(text).to.include('pgfn_cluster_info{namespace="team-a",cluster="acid-b",status="SyncFailed",team="acid",version="17"} 1');
+    expect(text).to.include('pgfn_rollouts_in_progress{namespace="team-a",cluster="acid-a"} 0');
+    expect(text).to.include('pgfn_rollouts_in_progress{namespace="team-a",cluster="acid-b"} 1');
   });
 
   it('turns the form into a manifest and back; reports what it cannot parse', () => {

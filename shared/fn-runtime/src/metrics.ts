@@ -13,8 +13,6 @@ export interface FunctionMetrics {
   readonly coldStarts: Counter;
   /** Seconds from process start to listening, of this process. */
   readonly coldStartSeconds: Gauge;
-  /** Rolling updates this process is running, by cluster (rolling-update sets it; 0 when done). */
-  readonly rolloutsInProgress: Gauge<'namespace' | 'cluster'>;
 }
 
 export function createMetrics(fn: string, withProcessMetrics = true): FunctionMetrics {
@@ -46,12 +44,6 @@ export function createMetrics(fn: string, withProcessMetrics = true): FunctionMe
     coldStartSeconds: new Gauge({
       name: 'pgfn_cold_start_seconds',
       help: 'Seconds from process start until the function listened',
-      registers: [registry],
-    }),
-    rolloutsInProgress: new Gauge({
-      name: 'pgfn_rollouts_in_progress',
-      help: 'Rolling updates in progress, by cluster',
-      labelNames: ['namespace', 'cluster'],
       registers: [registry],
     }),
   };

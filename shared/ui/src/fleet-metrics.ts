@@ -69,6 +69,15 @@ export function registerFleetMetrics(registry: Registry, read: Read): void {
       for (const c of cs) for (const x of c.conditions) g.set({ ...id(c), type: x.type, status: x.status }, 1);
     },
   );
+  // A process-held gauge would vanish when rolling-update scales to zero mid-rollout; the condition stays.
+  gauge(
+    'pgfn_rollouts_in_progress',
+    'Clusters whose RollingUpdate condition is True (pods wait for rotation): 1, else 0',
+    ['namespace', 'cluster'],
+    (g, cs) => {
+      for (const c of cs) g.set(id(c), c.conditions.some((x) => x.type === 'RollingUpdate' && x.status === 'True') ? 1 : 0);
+    },
+  );
   gauge('pgfn_cluster_pooler_pods_running', 'Connection pooler pods in phase Running', ['namespace', 'cluster'], (g, cs) => {
     for (const c of cs) if (c.pooler.enabled) g.set(id(c), c.pooler.running);
   });
