@@ -72,6 +72,8 @@ describe('monitoring: the Grafana dashboard', () => {
       'pgfn_rollouts_in_progress',
       'pgfn_backup_age_seconds',
       'pgfn_backup_verify_duration_seconds_bucket',
+      'pgfn_backup_verifications_total',
+      'pgfn_cluster_condition{namespace="$namespace", cluster="$cluster", type="BackupVerified"}',
       'pg_replication_lag_seconds',
       'pg_connections_count',
       'pg_wraparound_fraction',

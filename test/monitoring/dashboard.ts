@@ -5,15 +5,6 @@ export interface PanelQuery {
   readonly expr: string;
 }
 
-/**
- * Metrics whose producer is not on this branch yet: rolling-update does not set the kit's
- * pgfn_rollouts_in_progress, and backup-verify (which exports the pgfn_backup_* metrics) is still in review.
- */
-export const PENDING_PRODUCERS: readonly { metric: string; producer: string }[] = [
-  { metric: 'pgfn_rollouts_in_progress', producer: 'rolling-update' },
-  { metric: 'pgfn_backup_', producer: 'backup-verify' },
-];
-
 interface Panel {
   type: string;
   title: string;
