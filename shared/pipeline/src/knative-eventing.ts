@@ -106,11 +106,13 @@ export interface KnativeDataPlaneOptions {
   readonly services?: (name: string, namespace: string) => Promise<ProxyTarget | undefined>;
   /** Other host names (a user's own `uri` subscribers, for instance). */
   readonly hosts?: HostRoute;
+  /** Run Knative's PingSource adapter (mtping), firing every Ready PingSource on its schedule. Default true. */
+  readonly pings?: boolean;
 }
 
 /**
  * Knative's data plane as local processes: broker ingress and filter, the in-memory channel dispatcher,
- * the ping adapter, and the host-routing proxy every one of them (and the controllers) sends through.
+ * the PingSource adapter (mtping), and the host-routing proxy every one of them (and the controllers) sends through.
  * `ingressUrl` is the ingress's loopback address: senders that ignore HTTP_PROXY (our Node functions)
  * post there, `<ingressUrl>/<namespace>/<broker>`.
  */
@@ -170,6 +172,10 @@ export class KnativeDataPlane {
         ],
       ] as const;
       for (const [child, port] of waits) await waitListening(child, port ?? 0, 60_000);
+      // mtping listens on nothing of its own: it watches PingSources and sends to their status.sinkUri.
+      // K_NO_SHUTDOWN_AFTER=59: stop at once (upstream delays a stop late in a minute to not miss a tick).
+      if (opts.pings ?? true)
+        await run('mtping', ['--disable-ha'], { NAMESPACE: SYSTEM_NAMESPACE, K_NO_SHUTDOWN_AFTER: '59', K_SINK_TIMEOUT: '-1' });
     } catch (err) {
       await Promise.all(children.map((c) => c.stop()));
       await proxy.stop();

@@ -58,12 +58,13 @@ export interface PipelineOptions {
    * Run Knative Eventing's own controllers and data plane instead of the stand-in broker (issue 23):
    * knative/'s Broker, Triggers and ApiServerSources are applied (after Knative's defaulting) with this
    * admin kubeconfig and reconciled by Knative; events travel ingress → in-memory channel → filter.
-   * PingSources stay ours (`pings`), posting to Knative's ingress.
+   * knative/'s PingSources too: Knative's adapter (mtping) fires them when `schedulePings` is on, and
+   * `pipeline.pings.fire(name)` posts the same event to Knative's ingress on demand.
    */
   readonly knative?: { readonly kubeconfig: string };
   /** ApiServerSources to run: all (default), none (false) or these names. */
   readonly sources?: boolean | readonly string[];
-  /** Fire PingSources on their schedules (default true); `pipeline.pings.fire(name)` works either way. */
+  /** Fire PingSources on their schedules (default true; on the Knative path by mtping); `pipeline.pings.fire(name)` works either way. */
   readonly schedulePings?: boolean;
   /**
    * How long an idle function instance stays, for every function (tests, benchmarks). Default: what each
@@ -147,6 +148,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
           return resolve(t.spec.subscriber, ns, broker) !== undefined && (dls === undefined || resolve(dls, ns, broker) !== undefined);
         }),
         sources,
+        pings: opts.schedulePings ?? true,
         services: serviceTarget(services, supervisor, broker, opts.subscribers ?? {}),
       });
       adapters.push(...knative.adapters);
@@ -174,7 +176,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       );
     }
     await supervisor.startMinimum();
-    if (opts.schedulePings ?? true) pings.start();
+    // On the Knative path Knative's mtping fires the schedules; the stand-in only fires on demand.
+    if ((opts.schedulePings ?? true) && knative === undefined) pings.start();
   } catch (err) {
     await stop();
     throw err;
