@@ -23,7 +23,9 @@ COPY hack hack
 COPY tsconfig.json ./
 # Space-separated function names; empty bundles every function that has a src/main.ts.
 ARG FUNCTIONS=""
+# The web UI (shared/ui, knative/ui) is bundled the same way into ui.mjs.
 RUN node --import tsx shared/pipeline/src/bundle-cli.ts /out/dist ${FUNCTIONS} \
+ && node --import tsx hack/bundle-ui.ts /out/dist \
  && rm -f /out/dist/*.map
 
 FROM ${NODE_IMAGE}

@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Packages that run only on a developer's machine or in tests; shipped code must never import them. */
-const HARNESS_PACKAGES = ['@pgfn/controlplane', '@pgfn/node-agent', '@pgfn/pipeline', '@pgfn/testpg'];
+const HARNESS_PACKAGES = ['@pgfn/controlplane', '@pgfn/node-agent', '@pgfn/observe', '@pgfn/pipeline', '@pgfn/testpg'];
 const harnessImports = {
   paths: HARNESS_PACKAGES.map((name) => ({ name, message: 'shipped code cannot import the local stack or test harnesses' })),
   patterns: [
@@ -32,7 +32,7 @@ export default tseslint.config(
   },
   {
     // Shipped: the functions and the packages they bundle.
-    files: ['functions/*/src/**/*.ts', 'shared/{api,builder,kube,fn-runtime,fn-kit,patroni,roles,backup-store}/src/**/*.ts'],
+    files: ['functions/*/src/**/*.ts', 'shared/{api,builder,kube,fn-runtime,fn-kit,patroni,roles,backup-store,ui}/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', harnessImports] },
   },
   {

@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { ControlPlane, S3Server, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
 import { DEFAULT_NODE_CAPACITY, startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
-import { identityForFunction, identityForServiceAccount, startPipeline, type Pipeline } from '@pgfn/pipeline';
+import {
+  FUNCTION_LABEL,
+  identityForFunction,
+  identityForServiceAccount,
+  knativeServicesOf,
+  loadKustomization,
+  startPipeline,
+  type Pipeline,
+} from '@pgfn/pipeline';
+import { startLocalMonitoring, type LocalMonitoring } from './local-monitoring.js';
 
 // --knative: Knative Eventing's own controllers and data plane carry the events (issue 23, ADR 0060).
 const knative = process.argv.includes('--knative');
@@ -27,12 +36,14 @@ const started = Date.now();
 const cp = await ControlPlane.start({ dir, removeOnStop: false });
 let pipeline: Pipeline | undefined;
 let agent: NodeAgent | undefined;
+let monitoring: LocalMonitoring | undefined;
 let s3: S3Server | undefined;
 let stopping = false;
 const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping the local stack …');
+  await monitoring?.stop();
   await pipeline?.stop();
   await agent?.stop();
   await s3?.stop();
@@ -104,6 +115,8 @@ try {
   ]);
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
   const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
+  // backup-verify reads the buckets with its own keys (in a cluster: its Secret pgfn-backup-verify-s3).
+  const bucketReader = { ...keys, AWS_REGION: s3.region };
   agent = await startNodeAgent({
     kubeconfig: cp.kubeconfig,
     dataDir: join(dir, 'node-agent', 'data'),
@@ -121,7 +134,9 @@ try {
   const admin = new k8s.KubeConfig();
   admin.loadFromFile(cp.kubeconfig);
   const id = { admin, dir, expirationSeconds: 7 * 24 * 3600 };
-  const functions = readdirSync(join(repoRoot, 'functions')).filter((f) => !f.startsWith('.'));
+  // The functions knative/ deploys (examples such as hello-cluster have no Service there).
+  const deployed = new Set(knativeServicesOf(loadKustomization()).map((svc) => svc.metadata.labels?.[FUNCTION_LABEL]));
+  const functions = readdirSync(join(repoRoot, 'functions')).filter((f) => !f.startsWith('.') && deployed.has(f));
   const identities = Object.fromEntries(
     await Promise.all(functions.map(async (fn) => [fn, (await identityForFunction(fn, id)).file] as const)),
   );
@@ -130,7 +145,12 @@ try {
     kubeconfig: cp.kubeconfig,
     adapterKubeconfig: source.file,
     logDir: join(dir, 'logs', 'pipeline'),
-    functions: Object.fromEntries(functions.map((fn) => [fn, { env: { ...configEnv, KUBECONFIG: identities[fn] ?? cp.kubeconfig } }])),
+    functions: Object.fromEntries(
+      functions.map((fn) => [
+        fn,
+        { env: { ...configEnv, ...(fn === 'backup-verify' ? bucketReader : {}), KUBECONFIG: identities[fn] ?? cp.kubeconfig } },
+      ]),
+    ),
     // Triggers you `kubectl apply` in pgfn-system are routed too (knative/examples/local-subscriber.yaml):
     // by Knative itself on the Knative path, by the stand-in broker otherwise.
     ...(knative ? { knative: { kubeconfig: cp.kubeconfig } } : { triggersFromApi: { kubeconfig: cp.kubeconfig } }),
@@ -140,6 +160,8 @@ try {
   const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
+  monitoring = await startLocalMonitoring({ cp, dir, pipeline, admin, env: configEnv });
+  const exporters = status === 'Running' ? await monitoring.watchCluster('default', 'acid-minimal') : 0;
   const kinds = 'postgresql,statefulset,service,endpoints,secret,pdb,pod';
   const eventPath = knative
     ? "Knative Eventing's own controllers, broker ingress/filter and in-memory channel"
@@ -160,6 +182,10 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
                            -o jsonpath='{.data.password}' | base64 -d) \\
             psql "host=$(kubectl get pod -l cluster-name=acid-minimal,spilo-role=master \\
                            -o jsonpath='{.items[0].status.podIP}') user=postgres dbname=postgres sslmode=require"
+  UI:         ${monitoring.uiUrl}  (reads as ServiceAccount pgfn-system/pgfn-ui; writes need your token: send
+              Authorization: Bearer $(kubectl create token <your-sa>) through a header-adding proxy or extension)
+  Prometheus: ${monitoring.prometheusUrl}  (pgfn's alerts loaded; scraping the UI's fleet metrics, running functions and
+              ${exporters} postgres_exporter(s) of acid-minimal's pods; stop a replica: PgfnPostgresDown fires after 1 min)
 Press Ctrl-C to stop everything.`);
 } catch (err) {
   console.error(`local stack failed: ${(err as Error).message}`);

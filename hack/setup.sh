@@ -28,6 +28,27 @@ if ! locale -a 2>/dev/null | grep -qi '^en_US.utf8$'; then
   locale-gen >/dev/null
 fi
 
+# Prometheus, promtool and postgres_exporter (Debian's, unpacked into the cache with dpkg -x so no
+# service starts): the local stack's monitoring and its tests. chromium-headless-shell is the browser
+# the UI tests drive through playwright-core.
+cache="${PGFN_CACHE:-$HOME/.cache/pgfn}"
+if [[ ! -x "$cache/prom-root/usr/bin/prometheus" || ! -x "$cache/prom-root/usr/bin/prometheus-postgres-exporter" ]]; then
+  log "unpacking Debian's prometheus and prometheus-postgres-exporter into $cache/prom-root"
+  mkdir -p "$cache/debs" && rm -f "$cache"/debs/prometheus*.deb
+  (cd "$cache/debs" && apt-get download prometheus prometheus-postgres-exporter 2>/dev/null) || {
+    apt-get update -qq && (cd "$cache/debs" && apt-get download prometheus prometheus-postgres-exporter)
+  }
+  for deb in "$cache"/debs/prometheus*.deb; do dpkg -x "$deb" "$cache/prom-root"; done
+fi
+if ! dpkg -s chromium-headless-shell >/dev/null 2>&1; then
+  log "installing chromium-headless-shell"
+  if [[ $(id -u) -ne 0 ]]; then echo "need root to apt-get install chromium-headless-shell" >&2; exit 1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null 2>&1 || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell >/dev/null
+  }
+fi
+
 command -v go >/dev/null || { echo "Go is required to build the control plane (see README)" >&2; exit 1; }
 command -v node >/dev/null || { echo "Node.js >= 20.19 is required (see README)" >&2; exit 1; }
 

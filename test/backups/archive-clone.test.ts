@@ -215,8 +215,8 @@ describe('backups: WAL archive, base backups and point-in-time clones', function
       ['seen-by-standby', 1],
     ]);
     expect((await sql<{ r: boolean }>(leader, password, 'SELECT pg_is_in_recovery() AS r'))[0]?.r).to.equal(true);
-    // Upstream's operator promotes a standby cluster whose spec.standby was removed by deleting
-    // standby_cluster from Patroni's dynamic configuration; the test does that step itself.
+    // Without the operator here, the test takes rolling-update's step itself (standby_cluster: null);
+    // test/backups/operator.test.ts has the operator do it when spec.standby is removed.
     const response = await fetch(`http://${leader}:8008/config`, { method: 'PATCH', body: JSON.stringify({ standby_cluster: null }) });
     expect(response.status).to.equal(200);
     await eventually(

@@ -31,3 +31,16 @@ export async function ensureCrds(kc: k8s.KubeConfig): Promise<k8s.V1CustomResour
     ),
   );
 }
+
+/** Applies upstream's optional FabricEventStream CRD (crds/fabriceventstream.crd.yaml) and waits until it is served. */
+export async function ensureFesCrd(kc: k8s.KubeConfig): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const applyPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply);
+  const crd = readCrd('fabriceventstream.crd.yaml');
+  const name = crd.metadata?.name ?? '';
+  await ext.patchCustomResourceDefinition({ name, body: crd, fieldManager: FIELD_MANAGER, force: true }, applyPatch);
+  await eventually(`CRD ${name} Established`, async () => {
+    const live = await ext.readCustomResourceDefinition({ name });
+    return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true ? live : undefined;
+  });
+}

@@ -15,6 +15,7 @@ import {
   triggersOf,
   parseCron,
   parseIsoDuration,
+  validateTriggerFilters,
   type Manifest,
 } from '@pgfn/pipeline';
 import { join } from 'node:path';
@@ -162,6 +163,9 @@ describe('knative/ manifests', () => {
       'create rbac.authorization.k8s.io/rolebindings',
       'patch rbac.authorization.k8s.io/rolebindings',
       'bind rbac.authorization.k8s.io/clusterroles[postgres-pod]',
+      // streams-sync.ts: is the optional FES CRD installed, and the cluster's FabricEventStream objects
+      'get apiextensions.k8s.io/customresourcedefinitions[fabriceventstreams.zalando.org]',
+      ...['list', 'create', 'patch', 'delete'].map((v) => `${v} zalando.org/fabriceventstreams`),
     ];
     expect([...have].sort()).to.deep.equal([...want].sort());
   });
@@ -247,7 +251,10 @@ describe('knative/ manifests', () => {
       ['the team-sync ping', pings['pgfn-team-sync'] ?? {}, ['pgfn-team-role-sync']],
       ['dev.pgfn.rollingupdate.required', own('dev.pgfn.rollingupdate.required'), ['pgfn-rolling-update']],
       ['dev.pgfn.reconcile.requested', own('dev.pgfn.reconcile.requested'), ['pgfn-reconcile']],
-      ['dev.pgfn.cluster.ready', own('dev.pgfn.cluster.ready'), ['pgfn-team-role-sync']],
+      ['dev.pgfn.cluster.ready', own('dev.pgfn.cluster.ready'), ['pgfn-backup-verify', 'pgfn-team-role-sync']],
+      ['dev.pgfn.backup.completed', own('dev.pgfn.backup.completed'), ['pgfn-backup-verify']],
+      ['dev.pgfn.backup.verify.requested', own('dev.pgfn.backup.verify.requested'), ['pgfn-backup-verify']],
+      ['dev.pgfn.backup.failed (for subscribers, not for pgfn)', own('dev.pgfn.backup.failed'), []],
       ['dev.pgfn.cluster.invalid', own('dev.pgfn.cluster.invalid'), []],
       [
         'an unrelated ping',
@@ -285,6 +292,20 @@ describe('knative/ manifests', () => {
     const bound = services.filter((s) => Object.entries(selector).every(([k, v]) => s.metadata.labels?.[k] === v));
     expect(bound.map((s) => s.metadata.labels?.[FUNCTION_LABEL]).sort()).to.deep.equal([...FUNCTIONS].sort());
     expect(binding.spec.sink.ref.name).to.equal('pgfn');
+  });
+
+  it('has an example subscriber to dev.pgfn.backup.failed, and only that', () => {
+    const [trigger] = triggersOf(loadManifests(join(repoRoot, 'knative/examples/backup-failed-alert.yaml')));
+    expect(validateTriggerFilters(trigger?.spec ?? {})).to.deep.equal([]);
+    const own = (type: string): Record<string, string> => ({
+      specversion: '1.0',
+      id: '1',
+      source: 'pgfn/backup-verify',
+      type,
+      subject: 'ns/acid-a',
+    });
+    expect(triggerPasses(trigger?.spec ?? {}, own('dev.pgfn.backup.failed'))).to.equal(true);
+    expect(triggerPasses(trigger?.spec ?? {}, own('dev.pgfn.backup.verified'))).to.equal(false);
   });
 
   it("has an example subscriber whose Trigger filters on pgfn's own events", () => {

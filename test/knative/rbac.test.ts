@@ -24,6 +24,7 @@ async function status(call: () => Promise<unknown>): Promise<number | 'ok'> {
   }
 }
 
+const PG_API = { group: 'acid.zalan.do', version: 'v1' };
 const service = (namespace: string, name: string): k8s.V1Service & k8s.KubernetesObject => ({
   apiVersion: 'v1',
   kind: 'Service',
@@ -143,8 +144,8 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
     ],
     [
       'backup-verify',
-      'creates Jobs but cannot write Secrets',
-      (c) => c.makeApiClient(k8s.BatchV1Api).listJobForAllNamespaces(),
+      'lists clusters but cannot write Secrets',
+      (c) => c.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({ ...PG_API, plural: 'postgresqls' }),
       (c) => c.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'x' } } }),
     ],
     [

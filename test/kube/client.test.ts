@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
-import { FIELD_MANAGER, KubeClient, refOf, statusCode, type RetryPolicy } from '@pgfn/kube';
+import { FIELD_MANAGER, isNamespaceTerminating, KubeClient, refOf, statusCode, type RetryPolicy } from '@pgfn/kube';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace } from '../support/kube.js';
+import { identityForServiceAccount } from '../support/fn-identity.js';
+import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 
 const SECRET_KIND = { apiVersion: 'v1', kind: 'Secret' } as const;
 
@@ -77,6 +78,57 @@ describe('KubeClient', function () {
   it('answers undefined for a missing object and succeeds deleting one', async () => {
     expect(await kube.get({ ...SECRET_KIND, namespace: ns.name, name: 'absent' })).to.equal(undefined);
     await kube.delete({ ...SECRET_KIND, namespace: ns.name, name: 'absent' }, 'Orphan');
+  });
+
+  it('tells a write refused because the namespace is being deleted (403 NamespaceTerminating) from other 403s', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const leaving = await createNamespace(kc, 'kube-leaving');
+    const held = { name: 'held', namespace: leaving.name };
+    // A finalizer on an object inside keeps the namespace Terminating until it is removed.
+    await core.createNamespacedConfigMap({ namespace: leaving.name, body: { metadata: { ...held, finalizers: ['pgfn.dev/test-hold'] } } });
+    try {
+      await core.deleteNamespace({ name: leaving.name });
+      const refused = await kube.create({ ...secret('new', { a: 'b' }), metadata: { name: 'new', namespace: leaving.name } }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(statusCode(refused)).to.equal(403);
+      expect(isNamespaceTerminating(refused)).to.equal(true);
+      // A ServiceAccount without RBAC is refused with 403 too, for another reason.
+      const reader = `pgfn-test-reader-${ns.name}`;
+      const nobody = await identityForServiceAccount('nobody', ns.name, [
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'nobody', namespace: ns.name } },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: reader },
+          rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: reader },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: reader },
+          subjects: [{ kind: 'ServiceAccount', name: 'nobody', namespace: ns.name }],
+        },
+      ]);
+      const forbidden = await new KubeClient(nobody.kubeconfig).create(secret('other', { a: 'b' })).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(statusCode(forbidden)).to.equal(403);
+      expect(isNamespaceTerminating(forbidden)).to.equal(false);
+    } finally {
+      await core.patchNamespacedConfigMap(
+        { ...held, body: { metadata: { finalizers: null } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      await eventually(
+        'the namespace gone',
+        async () => ((await core.listNamespace()).items.some((n) => n.metadata?.name === leaving.name) ? undefined : true),
+        60_000,
+      );
+    }
   });
 
   it('creates once and answers undefined when the object exists (409), keeping its content', async () => {

@@ -2,6 +2,7 @@ import type { V1Endpoints, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V
 import {
   buildPodStatus,
   ContainerConfigError,
+  copyScripts,
   hostsFile,
   initScript,
   IpPool,
@@ -15,6 +16,9 @@ import {
   storageClass,
 } from '@pgfn/node-agent';
 import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('IpPool', () => {
   it('keeps the first address for the node and hands out the rest, one per key', () => {
@@ -384,5 +388,24 @@ describe('resizeNeed', () => {
   it("leaves volumes that are not ours or not this claim's", () => {
     expect(resizeNeed(pvc('2Gi', '1Gi'), { ...pv('1Gi'), metadata: { name: 'x' } })).to.equal(undefined);
     expect(resizeNeed(pvc('2Gi', '1Gi'), pv('1Gi', 'other'))).to.equal(undefined);
+  });
+});
+
+describe('copyScripts', () => {
+  it("copies the scripts executable and leaves out a directory beside them (Python's __pycache__)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgfn-scripts-'));
+    try {
+      const from = join(dir, 'source');
+      mkdirSync(join(from, '__pycache__'), { recursive: true });
+      writeFileSync(join(from, '__pycache__', 'logical_backup.cpython-311.pyc'), 'bytecode');
+      writeFileSync(join(from, 'logical_backup.py'), 'print(1)\n', { mode: 0o644 });
+      writeFileSync(join(from, 'post_init.sh'), 'exit 0\n', { mode: 0o644 });
+      const to = join(dir, 'run', 'scripts');
+      expect(copyScripts({ from, to }).sort()).to.deep.equal(['logical_backup.py', 'post_init.sh']);
+      expect(readdirSync(to).sort()).to.deep.equal(['logical_backup.py', 'post_init.sh']);
+      expect(statSync(join(to, 'post_init.sh')).mode & 0o777).to.equal(0o755);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,6 +17,36 @@ const base: Observation = { generation: 3, invalid: [], creating: false, podsPen
 const cond = (s: ReturnType<typeof computeStatus>, type: string): string | undefined => s.conditions.find((c) => c.type === type)?.status;
 
 describe('computeStatus', () => {
+  it('reports WAL archive failures from the pods as WALArchiving False, then True once they clear', () => {
+    const running = { ...base, statefulSet: sts(1, 1) };
+    const failing = computeStatus(
+      {
+        ...running,
+        pods: {
+          total: 1,
+          ready: 1,
+          masters: 1,
+          replicas: 0,
+          archiveFailures: ['acid-a-0: archiving WAL segment 0001 to S3 fails: AccessDenied'],
+        },
+      },
+      undefined,
+      t0,
+    );
+    const archiving = failing.conditions.find((c) => c.type === 'WALArchiving');
+    expect(archiving).to.include({ status: 'False', reason: 'WALArchiveFailing' });
+    expect(archiving?.message).to.include('AccessDenied');
+    expect(cond(failing, 'Ready')).to.equal('True');
+    const recovered = computeStatus({ ...running, pods: pods(1, 1, 1, 0) }, failing, t1);
+    expect(recovered.conditions.find((c) => c.type === 'WALArchiving')).to.include({
+      status: 'True',
+      reason: 'WALArchiveRecovered',
+      lastTransitionTime: '2026-11-22T01:00:00Z',
+    });
+    // A cluster whose archiving never failed carries no such condition.
+    expect(cond(computeStatus({ ...running, pods: pods(1, 1, 1, 0) }, undefined, t0), 'WALArchiving')).to.equal(undefined);
+  });
+
   const cases: [string, Observation, string, Record<string, string | undefined>][] = [
     [
       'invalid spec',

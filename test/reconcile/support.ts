@@ -10,6 +10,7 @@ import { KubeClient } from '@pgfn/kube';
 import { createHandler } from '../../functions/reconcile/src/handler.js';
 import { realBuilder } from '../../functions/reconcile/src/builder-port.js';
 import { syncRoles } from '../../functions/reconcile/src/role-sync.js';
+import { syncStreams } from '../../functions/reconcile/src/streams-sync.js';
 
 /** Every request the function made, by verb, so tests can assert "no writes". */
 export interface RequestLog {
@@ -36,6 +37,7 @@ export async function startReconcile(
   config: OperatorConfig = DEFAULT_OPERATOR_CONFIG,
   options: {
     syncRoles?: boolean;
+    syncStreams?: boolean;
     reach?: (m: { host: string; port: number }) => { host: string; port: number };
     now?: () => Date;
     /** Log at this level into this file instead of PGFN_TEST_LOG to stdout. */
@@ -85,6 +87,15 @@ export async function startReconcile(
                 ...(options.reach === undefined ? {} : { reach: options.reach }),
               },
               { cluster, config: cfg, pods, log },
+            ),
+        }
+      : {}),
+    ...(options.syncStreams === true
+      ? {
+          syncStreams: (cluster, cfg, pods) =>
+            syncStreams(
+              { kube, sslmode: 'prefer', ...(options.reach === undefined ? {} : { reach: options.reach }) },
+              { cluster, config: cfg, pods },
             ),
         }
       : {}),

@@ -13,13 +13,47 @@ const EFFECTIVE = {
 };
 
 describe('diffPatroniConfig', () => {
+  const STANDBY_DCS = {
+    ...EFFECTIVE,
+    standby_cluster: { host: 'acid-src.default', port: 5432, create_replica_methods: ['basebackup_fast_xlog'] },
+  };
+  const SAME = { patroni: {}, parameters: {}, failsafeDefault: false };
+
+  it('promotes a standby cluster whose manifest lost spec.standby: standby_cluster null, as upstream does', () => {
+    const diff = diffPatroniConfig(STANDBY_DCS, { ...SAME, standby: undefined });
+    expect(diff.patch).to.deep.equal({ standby_cluster: null });
+    expect(diff.promotes).to.equal(true);
+    expect(diff.changes).to.deep.equal(['standby_cluster removed (promote to primary)']);
+  });
+
+  it('leaves a standby cluster alone while the manifest still names the same source', () => {
+    const diff = diffPatroniConfig(STANDBY_DCS, { ...SAME, standby: { standby_host: 'acid-src.default', standby_port: '5432' } });
+    expect(diff.patch).to.equal(undefined);
+    expect(diff.promotes).to.equal(false);
+  });
+
+  it('patches a changed standby source into standby_cluster, clearing fields the manifest dropped', () => {
+    const diff = diffPatroniConfig(STANDBY_DCS, {
+      ...SAME,
+      standby: { standby_host: 'acid-other.default', standby_primary_slot_name: 'stby' },
+    });
+    expect(diff.patch).to.deep.equal({ standby_cluster: { host: 'acid-other.default', port: null, primary_slot_name: 'stby' } });
+    expect(diff.promotes).to.equal(false);
+    expect(diff.changes[0]).to.include('standby_cluster.host acid-src.default → acid-other.default');
+  });
+
+  it('never turns a running primary into a standby (spec.standby added later), and never patches standby_cluster of a primary', () => {
+    expect(diffPatroniConfig(EFFECTIVE, { ...SAME, standby: { standby_host: 'acid-src.default' } }).patch).to.equal(undefined);
+    expect(diffPatroniConfig({ ...EFFECTIVE, standby_cluster: null }, { ...SAME, standby: undefined }).patch).to.equal(undefined);
+  });
+
   it('finds nothing to change when the DCS holds the manifest values (numbers compared as text)', () => {
     const diff = diffPatroniConfig(EFFECTIVE, {
       patroni: { ttl: 30 },
       parameters: { max_connections: '100', work_mem: '4MB' },
       failsafeDefault: false,
     });
-    expect(diff).to.deep.equal({ patch: undefined, restartPrimaryFirst: false, changes: [] });
+    expect(diff).to.deep.equal({ patch: undefined, restartPrimaryFirst: false, changes: [], promotes: false });
   });
 
   it('puts every change in one patch: DCS settings at the top, parameters under postgresql', () => {

@@ -5,6 +5,7 @@ import type { ConfigLoader, Emit, Logger } from '@pgfn/fn-runtime';
 import type { KubeClient } from '@pgfn/kube';
 import type { CompareLive, CompareStatefulSet } from './plan.js';
 import type { RoleSyncOutcome } from './role-sync.js';
+import type { StreamsOutcome } from './streams-sync.js';
 
 // What reconcile is wired with (main.ts, tests) and what it answers.
 
@@ -60,6 +61,15 @@ export interface ReconcileDeps {
     pods: readonly V1Pod[],
     log: Logger,
   ) => Promise<RoleSyncOutcome>;
+  /**
+   * Syncs spec.streams (publications, logical slots through Patroni, FabricEventStream objects);
+   * absent where no database is reachable by design.
+   */
+  readonly syncStreams?: (
+    cluster: Postgresql & KubernetesObject,
+    config: OperatorConfig,
+    pods: readonly V1Pod[],
+  ) => Promise<StreamsOutcome>;
   /** Sends one of our CloudEvents to the Broker (a no-op when no sink is bound). */
   readonly emit: Emit;
   /** Clusters of one batch worked on at once. */

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { OperatorConfig } from '@pgfn/api';
+import { WAL_ARCHIVE_FAILURE_ANNOTATION, type OperatorConfig } from '@pgfn/api';
 import type { Logger } from '@pgfn/fn-runtime';
 import type { ObjectRef } from '@pgfn/kube';
 import { ROLLING_UPDATE_REQUIRED, type ReconcileDeps } from './deps.js';
@@ -97,5 +97,9 @@ export function summarisePods(pods: readonly V1Pod[], roleLabel: string): PodSum
     ready: ready.length,
     masters: pods.filter((p) => role(p) === 'master').length,
     replicas: pods.filter((p) => role(p) === 'replica').length,
+    archiveFailures: pods.flatMap((p) => {
+      const failure = p.metadata?.annotations?.[WAL_ARCHIVE_FAILURE_ANNOTATION];
+      return failure === undefined ? [] : [`${p.metadata?.name ?? ''}: ${failure}`];
+    }),
   };
 }

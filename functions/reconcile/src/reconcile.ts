@@ -17,6 +17,7 @@ import { markPods, replacePoolerPods } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 import { SharedObjects } from './shared-objects.js';
+import { streamsInScope, type StreamsOutcome } from './streams-sync.js';
 import { computeStatus, readableProblem, validMessage, type Observation } from './status.js';
 
 export { ROLLING_UPDATE_REQUIRED, type BuilderPort, type Built, type ReconcileDeps, type ReconcileResult } from './deps.js';
@@ -132,7 +133,8 @@ function needsFullReconcile(deps: ReconcileDeps, cluster: Cluster, config: Opera
     !reconciledAsIs(cluster) ||
     condition('Valid') !== 'True' ||
     condition('Synced') !== 'True' ||
-    (deps.syncRoles !== undefined && config.enableDatabaseAccess && condition('RolesSynced') !== 'True')
+    (deps.syncRoles !== undefined && config.enableDatabaseAccess && condition('RolesSynced') !== 'True') ||
+    (deps.syncStreams !== undefined && streamsInScope(cluster) && condition('StreamsSynced') !== 'True')
   );
 }
 
@@ -216,6 +218,7 @@ async function syncCluster(
       await recordEvent(deps, cluster, { type: 'Normal', reason: 'RolesSynced', message: roles.message });
     if (roles.state === 'failed') await recordEvent(deps, cluster, { type: 'Warning', reason: 'RoleSyncFailed', message: roles.message });
   }
+  const streams = await syncStreamsOf(deps, { cluster, config, pods });
   const obs: Observation = {
     generation: cluster.metadata?.generation,
     metadataHash: metadataHash(cluster.metadata),
@@ -226,12 +229,27 @@ async function syncCluster(
     pods: pending.summary,
     podsPendingRotation: pending.stale.length,
     ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
+    ...(streams === undefined ? {} : { streams: { state: streams.state, message: streams.message } }),
   };
   const { status } = await updateStatus(deps, cluster, obs);
   await recordWarnings(deps, cluster, warnings);
   await recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
+}
+
+/** spec.streams, when wired and in scope; changes are told as a Normal Event, failures as a Warning. */
+async function syncStreamsOf(
+  deps: ReconcileDeps,
+  { cluster, config, pods }: { cluster: Cluster; config: OperatorConfig; pods: readonly V1Pod[] },
+): Promise<StreamsOutcome | undefined> {
+  if (deps.syncStreams === undefined || !streamsInScope(cluster)) return undefined;
+  const outcome = await deps.syncStreams(cluster, config, pods);
+  if (outcome.state === 'synced' && outcome.changes > 0)
+    await recordEvent(deps, cluster, { type: 'Normal', reason: 'StreamsSynced', message: outcome.message });
+  if (outcome.state === 'failed')
+    await recordEvent(deps, cluster, { type: 'Warning', reason: 'StreamsSyncFailed', message: outcome.message });
+  return outcome;
 }
 
 /** The builder's drift check under this configuration's ignored_annotations. */

@@ -11,6 +11,8 @@ export interface PodSummary {
   readonly ready: number;
   readonly masters: number;
   readonly replicas: number;
+  /** `<pod>: <error>` for each pod whose WAL archiving fails now (the node's annotation, ADR 0044). */
+  readonly archiveFailures?: readonly string[];
 }
 
 /** What one reconcile saw and did; everything the status is computed from. */
@@ -30,6 +32,8 @@ export interface Observation {
   readonly creating: boolean;
   /** The role/database sync, when it ran. */
   readonly roles?: { readonly state: 'synced' | 'waiting' | 'failed'; readonly message: string };
+  /** The spec.streams sync, when it ran. */
+  readonly streams?: { readonly state: 'synced' | 'waiting' | 'failed'; readonly message: string };
   /** Pods marked for rotation and not yet rotated. */
   readonly podsPendingRotation: number;
 }
@@ -90,6 +94,16 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
     add('RolesSynced', ok, reason, obs.roles.message);
     add('DatabasesSynced', ok, reason, obs.roles.message);
   }
+  if (obs.streams !== undefined) {
+    const ok = obs.streams.state === 'synced' ? true : obs.streams.state === 'failed' ? false : undefined;
+    const reason = obs.streams.state === 'synced' ? 'Synced' : obs.streams.state === 'failed' ? 'SyncFailed' : 'WaitingForMaster';
+    add('StreamsSynced', ok, reason, obs.streams.message);
+  }
+  const archiveFailures = pods.archiveFailures ?? [];
+  // Shown once archiving has failed: a cluster that never archived, or never failed, has no such condition.
+  if (archiveFailures.length > 0) add('WALArchiving', false, 'WALArchiveFailing', archiveFailures.join('; '));
+  else if (obs.pods !== undefined && previous?.conditions?.some((c) => c.type === 'WALArchiving'))
+    add('WALArchiving', true, 'WALArchiveRecovered', 'WAL archiving succeeds');
   const isReady =
     obs.invalid.length === 0 && obs.syncError === undefined && podsReady && obs.podsPendingRotation === 0 && obs.roles?.state !== 'failed';
   add('Ready', isReady, isReady ? 'ClusterReady' : 'ClusterNotReady', isReady ? 'the cluster is running' : 'see the other conditions');

@@ -187,12 +187,22 @@ async function configure(
     patroni: cluster.spec.patroni ?? {},
     parameters,
     failsafeDefault: ctx.config.enablePatroniFailsafeMode,
+    standby: cluster.spec.standby,
   });
   if (diff.patch !== undefined) {
     mustAct(ctx);
     await ctx.deps.patroni.patchConfig(base, diff.patch);
     ctx.log.info({ changes: diff.changes }, 'patched Patroni configuration');
     await ctx.deps.recordEvent(event(cluster, 'Normal', 'PatroniConfigPatched', diff.changes.join(', ')));
+    if (diff.promotes)
+      await ctx.deps.recordEvent(
+        event(
+          cluster,
+          'Normal',
+          'StandbyPromoted',
+          'spec.standby removed: standby_cluster deleted from Patroni, the standby leader promotes',
+        ),
+      );
     return { acted: true, condition: patchedCondition(diff.changes, diff.restartPrimaryFirst) };
   }
   const before = previous(ctx, PATRONI_CONFIG);

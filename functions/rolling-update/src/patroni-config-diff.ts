@@ -5,7 +5,11 @@
 // (upstream compares a top-level key Patroni never has); slots are added and changed but never
 // deleted, since a running cluster's slots may have come from elsewhere and pgfn keeps no memory of
 // which ones the manifest once named.
-import type { Patroni } from '@pgfn/api';
+// Upstream's syncStandbyClusterConfiguration joins in: a manifest without spec.standby while the DCS still
+// holds standby_cluster promotes the cluster (`standby_cluster: null`); a changed standby_host, _port or
+// _primary_slot_name is patched into standby_cluster. A running primary is never turned into a standby
+// here (spec.standby added later): that needs a new cluster, as upstream's docs say.
+import type { Patroni, StandbyDescription } from '@pgfn/api';
 import { isBootstrapOnlyParameter } from '@pgfn/builder';
 import type { DynamicConfig } from '@pgfn/patroni';
 
@@ -24,6 +28,8 @@ export interface DesiredPatroniConfig {
   readonly parameters: Readonly<Record<string, string>>;
   /** The operator configuration's enable_patroni_failsafe_mode, used when the manifest sets none. */
   readonly failsafeDefault: boolean | undefined;
+  /** spec.standby: undefined promotes a cluster whose DCS still holds standby_cluster. */
+  readonly standby?: StandbyDescription | undefined;
 }
 
 export interface ConfigDiff {
@@ -33,6 +39,8 @@ export interface ConfigDiff {
   readonly restartPrimaryFirst: boolean;
   /** Human-readable changes, e.g. `max_connections 100 → 150`. */
   readonly changes: readonly string[];
+  /** The patch removes standby_cluster: the standby leader becomes a primary. */
+  readonly promotes: boolean;
 }
 
 type Json = Readonly<Record<string, unknown>>;
@@ -88,12 +96,41 @@ function topLevelChanges(effective: DynamicConfig, desired: DesiredPatroniConfig
   return out;
 }
 
+/** standby_cluster keys the manifest decides, by spec.standby field (upstream's mapping). */
+const STANDBY_KEYS = [
+  ['host', 'standby_host'],
+  ['port', 'standby_port'],
+  ['primary_slot_name', 'standby_primary_slot_name'],
+] as const;
+
+/** The standby_cluster change, if any: null to promote, else the changed keys (null for a removed one). */
+function standbyChange(effective: DynamicConfig, standby: StandbyDescription | undefined): { value: unknown; change: string } | undefined {
+  const current = effective['standby_cluster'];
+  if (current === undefined || current === null) return undefined;
+  if (standby === undefined || standby === null) return { value: null, change: 'standby_cluster removed (promote to primary)' };
+  const have = asRecord(current);
+  const patch: Record<string, unknown> = {};
+  const changes: string[] = [];
+  for (const [key, field] of STANDBY_KEYS) {
+    const want = standby[field] ?? '';
+    if (text(have[key]) === want) continue;
+    patch[key] = want === '' ? null : want;
+    changes.push(`standby_cluster.${key} ${text(have[key]) || '(unset)'} → ${want || '(unset)'}`);
+  }
+  return changes.length > 0 ? { value: patch, change: changes.join(', ') } : undefined;
+}
+
 export function diffPatroniConfig(effective: DynamicConfig, desired: DesiredPatroniConfig): ConfigDiff {
   const changes: string[] = [];
   const patch: Record<string, unknown> = {};
   for (const [key, value] of topLevelChanges(effective, desired)) {
     patch[key] = value;
     changes.push(`${key} ${text(effective[key]) || '(unset)'} → ${text(value)}`);
+  }
+  const standby = standbyChange(effective, desired.standby);
+  if (standby !== undefined) {
+    patch['standby_cluster'] = standby.value;
+    changes.push(standby.change);
   }
   const effectivePostgresql = asRecord(effective['postgresql']);
   const effectiveParameters = asRecord(effectivePostgresql['parameters']);
@@ -118,5 +155,6 @@ export function diffPatroniConfig(effective: DynamicConfig, desired: DesiredPatr
   // Upstream: primary first only when parameter decreases are the whole change.
   const restartPrimaryFirst = primaryFirstVotes.length > 0 && primaryFirstVotes.every((v) => v) && Object.keys(patch).length === 0;
   if (Object.keys(postgresql).length > 0) patch['postgresql'] = postgresql;
-  return { patch: Object.keys(patch).length > 0 ? patch : undefined, restartPrimaryFirst, changes };
+  const promotes = standby?.value === null;
+  return { patch: Object.keys(patch).length > 0 ? patch : undefined, restartPrimaryFirst, changes, promotes };
 }

@@ -97,3 +97,4 @@ export {
   isInMaintenanceWindow,
   type ParsedMaintenanceWindow,
 } from './maintenance-window.js';
+export { WAL_ARCHIVE_FAILURE_ANNOTATION } from './pod-annotations.js';

@@ -3,6 +3,7 @@
 export type { ArchiveLayout, BackupArchive, BaseBackup, WalSegment } from './archive.js';
 export { barmanArchive, barmanBackup, parseBarmanInfo } from './barman-layout.js';
 export { s3ObjectStore } from './object-store.js';
+export { s3StoresFromEnv } from './store-from-env.js';
 export type { ObjectStore, StoredObject } from './object-store.js';
 export { detectLayouts, openArchive, parseArchiveUrl } from './open-archive.js';
 export type { ArchiveLocation } from './open-archive.js';

@@ -69,6 +69,8 @@ export async function startFunction(opts: StartOptions): Promise<{ server: Serve
     server.listen(opts.port, opts.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  opts.metrics.coldStarts.inc();
+  opts.metrics.coldStartSeconds.set(process.uptime());
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}/`;
   opts.log.info({ port, host: opts.host }, `${opts.fn} listening`);
   return { server, url };

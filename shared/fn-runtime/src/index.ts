@@ -32,6 +32,7 @@ export { directReach, findMaster, masterFailure } from './master.js';
 export type { MasterLookup, Reach } from './master.js';
 export { forEachLimited, mapLimited } from './limit.js';
 export { ClusterLease, clusterLeaseName } from './lease.js';
+export { isNamespaceTerminating } from '@pgfn/kube';
 export type { LeaseOptions, LeaseState } from './lease.js';
 export { cachedLoader, configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
 export type { ConfigLoader, ConfigSource, LoadedConfig } from './operator-config.js';

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The Prometheus metrics every function exposes on /metrics. One registry per app (tests make many). */
 export interface FunctionMetrics {
@@ -9,6 +9,12 @@ export interface FunctionMetrics {
   readonly duration: Histogram<'type'>;
   /** Kubernetes API requests made by the handler, by verb and resource kind. */
   readonly apiRequests: Counter<'verb' | 'kind'>;
+  /** Process starts that served events (1 per process; summed over the fleet: scale-from-zero starts). */
+  readonly coldStarts: Counter;
+  /** Seconds from process start to listening, of this process. */
+  readonly coldStartSeconds: Gauge;
+  /** Rolling updates this process is running, by cluster (rolling-update sets it; 0 when done). */
+  readonly rolloutsInProgress: Gauge<'namespace' | 'cluster'>;
 }
 
 export function createMetrics(fn: string, withProcessMetrics = true): FunctionMetrics {
@@ -34,6 +40,18 @@ export function createMetrics(fn: string, withProcessMetrics = true): FunctionMe
       name: 'pgfn_kube_api_requests_total',
       help: 'Kubernetes API requests, by verb and kind',
       labelNames: ['verb', 'kind'],
+      registers: [registry],
+    }),
+    coldStarts: new Counter({ name: 'pgfn_cold_starts_total', help: 'Process starts of the function', registers: [registry] }),
+    coldStartSeconds: new Gauge({
+      name: 'pgfn_cold_start_seconds',
+      help: 'Seconds from process start until the function listened',
+      registers: [registry],
+    }),
+    rolloutsInProgress: new Gauge({
+      name: 'pgfn_rollouts_in_progress',
+      help: 'Rolling updates in progress, by cluster',
+      labelNames: ['namespace', 'cluster'],
       registers: [registry],
     }),
   };

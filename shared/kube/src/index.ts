@@ -2,5 +2,6 @@ export { FIELD_MANAGER } from '@pgfn/builder';
 export { KubeClient, refOf, statusCode } from './client.js';
 export type { KubeClientOptions, ObjectRef, RequestObserver } from './client.js';
 export { loadKubeConfig } from './config.js';
+export { isNamespaceTerminating } from './namespace-terminating.js';
 export { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, retryPolicy, sleep, withRetry } from './retry-policy.js';
 export type { RetryOptions, RetryPolicy } from './retry-policy.js';

@@ -232,6 +232,7 @@ class Agent implements NodeAgent {
         ),
       patchStatus: (p, status) => this.patchStatus(p, status),
       recordEvent: (p, e) => this.recordEvent(p, e),
+      annotatePod: (p, annotations) => this.annotatePod(p, annotations),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
       log: (m) => this.log(m),
     });
@@ -291,6 +292,19 @@ class Agent implements NodeAgent {
       await this.core.patchNamespacedPodStatus(
         { name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', body: { status } },
         setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
+    } catch (err) {
+      if (statusCode(err) === 404) return;
+      throw err;
+    }
+  }
+
+  /** A merge patch of the pod's annotations (null removes one); a pod already gone is fine. */
+  private async annotatePod(pod: V1Pod, annotations: Readonly<Record<string, string | null>>): Promise<void> {
+    try {
+      await this.core.patchNamespacedPod(
+        { name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default', body: { metadata: { annotations } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (err) {
       if (statusCode(err) === 404) return;

@@ -22,5 +22,6 @@ export type { SandboxExit, SandboxMount, SandboxSpec } from './sandbox.js';
 export { SCRIPTS_DIR, SPILO_IMAGE_ENV, SpiloConfigError, spiloPatroniConfig } from './spilo/patroni-config.js';
 export type { SpiloHostFacts, SpiloPlan } from './spilo/patroni-config.js';
 export { spiloDeepUpdate } from './spilo/merge.js';
+export { copyScripts, type ScriptCopy } from './spilo/scripts.js';
 export { appendExtensions, keepInstalled } from './spilo/extensions.js';
 export { walEnvironment } from './spilo/wal-env.js';

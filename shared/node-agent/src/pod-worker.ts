@@ -41,6 +41,7 @@ export interface PodWorkerDeps {
   readonly allocateIP: (preferred: string | undefined) => string;
   readonly patchStatus: (pod: V1Pod, status: V1PodStatus) => Promise<void>;
   readonly recordEvent: (pod: V1Pod, event: PodEvent) => Promise<void>;
+  readonly annotatePod: (pod: V1Pod, annotations: Readonly<Record<string, string | null>>) => Promise<void>;
   readonly onProcess: (pgid: number, running: boolean) => void;
   readonly log: (message: string) => void;
 }
@@ -199,6 +200,9 @@ export class PodWorker {
       event: (e) => {
         this.log(`${containerName}: event ${e.type} ${e.reason}: ${e.message}`);
         this.deps.recordEvent(this.pod, e).catch((err: unknown) => this.log(`recording event ${e.reason}: ${(err as Error).message}`));
+      },
+      annotate: (annotations) => {
+        this.deps.annotatePod(this.pod, annotations).catch((err: unknown) => this.log(`annotating pod: ${(err as Error).message}`));
       },
     };
   }

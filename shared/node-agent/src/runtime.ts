@@ -21,6 +21,8 @@ export interface LaunchContext {
   readonly log: (message: string) => void;
   /** Records a Kubernetes Event on the pod, as kubelet does for what it sees in a container. */
   readonly event: (event: PodEvent) => void;
+  /** Sets (string) or removes (null) annotations on the pod, as Patroni writes its own with the pod's ServiceAccount. */
+  readonly annotate: (annotations: Readonly<Record<string, string | null>>) => void;
 }
 
 export interface PodEvent {

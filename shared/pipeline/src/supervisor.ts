@@ -152,6 +152,11 @@ export class FunctionSupervisor {
     return this.cold.filter((c) => fn === undefined || c.fn === fn);
   }
 
+  /** The URL of a ready instance of `fn`, without starting or reserving one (a scrape target while it runs). */
+  runningUrl(fn: string): string | undefined {
+    return this.live(fn).find((i) => i.isReady)?.url;
+  }
+
   isRunning(fn: string): boolean {
     return this.live(fn).length > 0;
   }

@@ -3,22 +3,12 @@
 // configuration, certificates and envdirs into a fresh RW_DIR, then start Patroni as `postgres` with
 // the reduced environment runit leaves it.
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { WAL_ARCHIVE_FAILURE_ANNOTATION } from '@pgfn/api';
 import { ContainerConfigError } from '../env.js';
 import { parseQuantity } from '../quantity.js';
 import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime.js';
@@ -26,6 +16,7 @@ import type { SandboxMount } from '../sandbox.js';
 import { hostPathOf } from '../volumes.js';
 import { BARMAN_MOUNT, barmanVenv } from './barman.js';
 import { LOGICAL_RESTORE_ENV_DIR, logicalRestoreEnv } from './logical-restore.js';
+import { copyScripts } from './scripts.js';
 import {
   SCRIPTS_DIR,
   SPILO_IMAGE_ENV,
@@ -176,11 +167,7 @@ export class SpiloRuntime implements ContainerRuntime {
     chmodSync(join(run, 'tmp'), 0o1777);
     writeFileSync(join(run, 'postgres.yml'), toYaml(plan.config, { lineWidth: 0 }));
     mine(join(run, 'postgres.yml'), 0o600);
-    mkdirSync(join(run, 'scripts'), { recursive: true });
-    for (const file of readdirSync(SCRIPTS_SOURCE)) {
-      copyFileSync(join(SCRIPTS_SOURCE, file), join(run, 'scripts', file));
-      chmodSync(join(run, 'scripts', file), 0o755);
-    }
+    copyScripts({ from: SCRIPTS_SOURCE, to: join(run, 'scripts') });
     this.writeCertificates(ctx, p, mounts, hostOf);
     const envDirs: Record<string, Record<string, string>> = { ...plan.extraEnvDirs };
     if (plan.walEnv !== undefined) envDirs[p['WALE_ENV_DIR'] as string] = plan.walEnv;
@@ -237,17 +224,23 @@ export class SpiloRuntime implements ContainerRuntime {
 }
 
 /**
- * Reports WAL archiving trouble as pod Events: wal_push.sh leaves the segment and barman's last error
- * line in /run/pgfn/archive-failure while pushes fail. A Warning names it (again when the error
- * changes); a Normal event follows once a push succeeds.
+ * Reports WAL archiving trouble as pod Events and a pod annotation (reconcile reads it, ADR 0044):
+ * wal_push.sh leaves the segment and barman's last error line in /run/pgfn/archive-failure while pushes
+ * fail. A Warning and the annotation name it (again when the error changes); a Normal event follows and
+ * the annotation goes once a push succeeds.
  */
 function archiveWatch(ctx: LaunchContext): () => Promise<void> {
   const file = join(ctx.runDir, 'pgfn', 'archive-failure');
-  let reported: string | undefined;
+  // A failure annotated before this start (its /run is fresh) is cleared once archiving works.
+  const annotatedBefore = ctx.pod.metadata?.annotations?.[WAL_ARCHIVE_FAILURE_ANNOTATION] !== undefined;
+  let reported: string | undefined = annotatedBefore ? '' : undefined;
   const check = (): void => {
     const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
     if (text === undefined) {
-      if (reported !== undefined) ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
+      if (reported !== undefined) {
+        ctx.event({ type: 'Normal', reason: 'WALArchiveRecovered', message: 'WAL archiving succeeds again' });
+        ctx.annotate({ [WAL_ARCHIVE_FAILURE_ANNOTATION]: null });
+      }
       reported = undefined;
       return;
     }
@@ -255,11 +248,9 @@ function archiveWatch(ctx: LaunchContext): () => Promise<void> {
     const error = text.slice(at + 1);
     if (error === reported) return;
     reported = error;
-    ctx.event({
-      type: 'Warning',
-      reason: 'WALArchiveFailing',
-      message: `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`,
-    });
+    const message = `archiving WAL segment ${text.slice(0, at)} to S3 fails; Postgres keeps it and retries: ${error}`;
+    ctx.event({ type: 'Warning', reason: 'WALArchiveFailing', message });
+    ctx.annotate({ [WAL_ARCHIVE_FAILURE_ANNOTATION]: message });
   };
   return () => new Promise((resolveCheck) => resolveCheck(check()));
 }

@@ -1,0 +1,17 @@
+// The backup-verify function's process: the kit's clients, a bucket reader from the AWS environment,
+// the policy from the Knative Service's environment.
+import { s3StoresFromEnv } from '@pgfn/backup-store';
+import { runFunction } from '@pgfn/fn-runtime';
+import { createHandler } from './handler.js';
+import { backupMetrics } from './metrics.js';
+import { policyFromEnv } from './policy.js';
+
+runFunction('backup-verify', (kit) =>
+  createHandler({
+    ...kit,
+    watchedNamespace: kit.env.watchedNamespace,
+    stores: s3StoresFromEnv(process.env),
+    policy: policyFromEnv(process.env),
+    metrics: backupMetrics(kit.metrics.registry),
+  }),
+);
