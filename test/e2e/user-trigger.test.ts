@@ -186,8 +186,19 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       it('a Trigger naming a Knative Service a user applied: the supervisor starts it on its first event', async () => {
         const fn = userServiceFunction('pgfn-system', 'cluster-ready-notifier');
         await kubectl('apply', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'));
-        const ready = await eventually('the Trigger Ready', async () => readyOf('cluster-ready-notifier'), 60_000, 250);
-        expect(ready.status, JSON.stringify(ready)).to.equal('True');
+        // SubscriberUnavailable until the Service is seen (the file applies the Trigger first), then Ready.
+        let last: Condition | undefined;
+        await eventually(
+          'the Trigger Ready',
+          async () => {
+            last = await readyOf('cluster-ready-notifier');
+            return last?.status === 'True' ? last : undefined;
+          },
+          60_000,
+          250,
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+        });
         expect(pipeline.supervisor.coldStarts(fn)).to.deep.equal([]);
         await createInvalid('acid-notified');
         const delivery = await eventually(
