@@ -228,4 +228,50 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
     expect(got.headers['ce-type']).to.equal('dev.knative.sources.ping');
     expect(JSON.parse(got.body)).to.deep.equal({ task: 'knative-path' });
   });
+
+  it("replaces a placeholder pod left not Ready (kwok after a missed heartbeat): Knative's PingSource Ready again", async () => {
+    const core = adminConfig().makeApiClient(k8s.CoreV1Api);
+    const pods = async (): Promise<k8s.V1Pod[]> =>
+      (await core.listNamespacedPod({ namespace: 'knative-eventing', labelSelector: 'app=pingsource-mt-adapter' })).items;
+    const [before] = await pods();
+    const name = before?.metadata?.name ?? '';
+    expect(name).to.not.equal('');
+    // what the node lifecycle controller does to a NotReady node's pods
+    await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
+      'patch',
+      'pod',
+      name,
+      '-n',
+      'knative-eventing',
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'False', reason: 'NodeNotReady' }] } }),
+    ]);
+    await eventually(
+      'a new placeholder pod Ready',
+      async () => {
+        const now = await pods();
+        const ready = now.some(
+          (p) => p.metadata?.name !== name && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return ready && !now.some((p) => p.metadata?.name === name) ? true : undefined;
+      },
+      120_000,
+      500,
+    );
+    let last: Condition | undefined;
+    await eventually(
+      'the PingSource Ready',
+      async () => {
+        dead();
+        last = await condition('pingsources', 'knative-path-ping', 'sources.knative.dev');
+        return last?.status === 'True' ? true : undefined;
+      },
+      120_000,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+    });
+  });
 });
