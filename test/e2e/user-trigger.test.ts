@@ -39,7 +39,7 @@ interface Condition {
 
 for (const path of ['stand-in broker', "Knative's own broker"] as const) {
   describe(`end to end: a Trigger a user applies to the API server (${path})`, function () {
-    this.timeout(240_000);
+    this.timeout(360_000);
     const knative = path === "Knative's own broker";
     let kc: k8s.KubeConfig;
     let custom: k8s.CustomObjectsApi;
@@ -127,13 +127,13 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
 
     it('kubectl apply: the Trigger becomes Ready and its subscriber receives dev.pgfn.* events', async () => {
       await kubectlApply(manifest);
-      const ready = await eventually('the Trigger Ready', async () => readyOf(name), 60_000, 250);
+      const ready = await eventually('the Trigger Ready', async () => readyOf(name), 120_000, 250);
       expect(ready.status, JSON.stringify(ready)).to.equal('True');
       await createInvalid('acid-seen');
       const got = await eventually(
         'dev.pgfn.cluster.invalid at the event-display',
         () => Promise.resolve(displayed.find((e) => e.subject === `${ns.name}/acid-seen`)),
-        90_000,
+        150_000,
         250,
       );
       expect(got.type).to.equal('dev.pgfn.cluster.invalid');
@@ -152,7 +152,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
         },
       });
       await kubectlApply(witnessTrigger);
-      const ready = await eventually('the witness Trigger Ready', async () => readyOf(`${name}-witness`), 60_000, 250);
+      const ready = await eventually('the witness Trigger Ready', async () => readyOf(`${name}-witness`), 120_000, 250);
       expect(ready.status, JSON.stringify(ready)).to.equal('True');
       await kubectl('delete', '-n', 'pgfn-system', 'trigger', name);
       if (!knative)
@@ -168,7 +168,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       await eventually(
         'dev.pgfn.cluster.invalid at the witness',
         () => Promise.resolve(witnessed.includes(`dev.pgfn.cluster.invalid ${ns.name}/acid-unseen`) ? true : undefined),
-        90_000,
+        150_000,
         250,
       );
       if (!knative) {
