@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries from their Go modules, once per pinned version, into a cache
 # outside the repo. Present binaries are never rebuilt. Usage: hack/build-bins.sh [component ...]
-# Components: kubernetes etcd kwok knative knative-crds knative-webhook knative-eventing versitygw (default: all). Prints the bin directory on the last line.
+# Components: kubernetes etcd kwok knative knative-crds knative-webhook knative-eventing versitygw kubelet-exec (default: all). Prints the bin directory on the last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -252,8 +252,28 @@ build_versitygw() {
   log "versitygw $v built"
 }
 
+# The node agent's kubelet exec endpoint (shared/node-agent/kubelet-exec): kubelet's own streaming code
+# (k8s.io/kubelet) in a small main of ours. Keyed by a hash of its source and the Kubernetes version.
+build_kubelet_exec() {
+  local src="$here/../shared/node-agent/kubelet-exec/main.go"
+  local key; key="$(cat "$src" <(echo "$KUBERNETES_STAGING_VERSION") | sha256sum | cut -c1-12)"
+  local out="$bindir/pgfn-kubelet-exec-$key"
+  if have "$out/pgfn-kubelet-exec"; then log "pgfn-kubelet-exec $key present"; return; fi
+  local mod="$cache/src/pgfn-kubelet-exec-$key"
+  mkdir -p "$mod" "$out.tmp"
+  printf 'module pgfn.local/kubelet-exec\n\ngo 1.24.0\n\nrequire (\n\tk8s.io/kubelet %s\n\tk8s.io/client-go %s\n\tk8s.io/apimachinery %s\n\tgithub.com/creack/pty v1.1.24\n)\n' \
+    "$KUBERNETES_STAGING_VERSION" "$KUBERNETES_STAGING_VERSION" "$KUBERNETES_STAGING_VERSION" > "$mod/go.mod"
+  cp "$src" "$mod/main.go"
+  log "pgfn-kubelet-exec $key: resolving modules"
+  (cd "$mod" && go mod tidy)
+  log "pgfn-kubelet-exec $key: building"
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/pgfn-kubelet-exec" .)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "pgfn-kubelet-exec $key built"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds knative-webhook knative-eventing versitygw)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kwok kubernetes knative knative-crds knative-webhook knative-eventing versitygw kubelet-exec)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
@@ -264,6 +284,7 @@ for c in "${components[@]}"; do
     knative-webhook) build_knative_webhook ;;
     knative-eventing) build_knative_eventing ;;
     versitygw) build_versitygw ;;
+    kubelet-exec) build_kubelet_exec ;;
     *) echo "unknown component: $c" >&2; exit 2 ;;
   esac
 done

@@ -156,8 +156,9 @@ try {
     ...(knative ? { knative: { kubeconfig: cp.kubeconfig } } : { triggersFromApi: { kubeconfig: cp.kubeconfig } }),
   });
 
-  // The sample asks for PostgreSQL 17; this machine has Debian's 15, so the local copy runs 15.
-  const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8').replace(/version: "1[4-8]"/, 'version: "15"');
+  // The sample runs at the version it names: the node agent has every supported major (hack/setup.sh).
+  const sample = readFileSync(join(repoRoot, 'crds/examples/minimal.yaml'), 'utf8');
+  const major = /version: "(\d+)"/.exec(sample)?.[1] ?? '17';
   await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-n', 'default', '-f', '-'], sample);
   const status = await waitForStatus(cp, 'acid-minimal', 120_000);
   monitoring = await startLocalMonitoring({ cp, dir, pipeline, admin, env: configEnv });
@@ -174,9 +175,9 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   logs: ${join(dir, 'logs')} (control plane), ${join(dir, 'logs', 'pipeline')} (adapters, broker, functions${knative ? ', knative-*' : ''})
   events: ${eventPath}
   Your own subscriber: npm run event-display, then kubectl apply -f knative/examples/local-subscriber.yaml
-  The cluster's pods run real Patroni + PostgreSQL 15 on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
+  The cluster's pods run real Patroni + PostgreSQL ${major} on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
   Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
-            WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/15/,
+            WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/${major}/,
             logical backups in s3://pgfn-logical/spilo/<cluster>/<uid>/logical_backups/.
   Connect:  PGPASSWORD=$(kubectl get secret postgres.acid-minimal.credentials.postgresql.acid.zalan.do \\
                            -o jsonpath='{.data.password}' | base64 -d) \\

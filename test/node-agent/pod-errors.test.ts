@@ -38,10 +38,44 @@ describe('node agent: pod errors', function () {
     );
 
   it('refuses a PostgreSQL major this machine lacks instead of running another one', async () => {
-    await applySpiloCluster(kc, { namespace: ns.name, name: 'acid-seventeen', instances: 1, version: '17' });
-    const w = await waiting('acid-seventeen-0');
+    // The builder refuses majors upstream does not support; a pod of one's own can still ask for 13.
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'wants-thirteen' },
+        spec: {
+          nodeSelector: { [NODE_AGENT_LABEL]: 'true' },
+          containers: [
+            {
+              name: 'postgres',
+              image: 'ghcr.io/zalando/spilo-15:3.0-p1',
+              env: [
+                { name: 'PGVERSION', value: '13' },
+                { name: 'DCS_ENABLE_KUBERNETES_API', value: 'true' },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const w = await waiting('wants-thirteen');
     expect(w.message).to.equal(
-      'PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15); install postgresql-17',
+      'PGVERSION=13 asks for PostgreSQL 13, which is not installed on this node ' +
+        '(installed: 14, 15, 16, 17, 18; hack/setup.sh installs them)',
+    );
+  });
+
+  it('refuses a preload library the major lacks, naming the major that has it', async () => {
+    await applySpiloCluster(kc, {
+      namespace: ns.name,
+      name: 'acid-partman',
+      instances: 1,
+      version: '17',
+      parameters: { shared_preload_libraries: 'pg_stat_statements,pg_partman_bgw' },
+    });
+    const w = await waiting('acid-partman-0');
+    expect(w.message).to.equal(
+      'shared_preload_libraries asks for pg_partman_bgw, which PostgreSQL 17 on this node does not have (PostgreSQL 15 has it)',
     );
   });
 

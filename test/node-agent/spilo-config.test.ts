@@ -118,12 +118,27 @@ describe('spiloPatroniConfig', () => {
     );
   });
 
-  it('keeps preload libraries the user asked for, installed or not', () => {
+  it('keeps preload libraries the user asked for when the major has them', () => {
     const user = spiloPatroniConfig(
       operatorEnv({ SPILO_CONFIGURATION: '{"postgresql":{"parameters":{"shared_preload_libraries":"pg_cron"}}}' }),
-      host(),
+      host({ libraryExists: (_major, lib) => lib === 'pg_cron' }),
     ).config;
     expect(at(user, 'postgresql.parameters.shared_preload_libraries')).to.equal('pg_cron');
+  });
+
+  it('refuses preload libraries the user asked for that the major lacks, naming a major that has them', () => {
+    const env = operatorEnv({
+      PGVERSION: '17',
+      SPILO_CONFIGURATION: '{"postgresql":{"parameters":{"shared_preload_libraries":"pg_stat_statements,pg_cron"}}}',
+    });
+    const facts = host({
+      installedMajors: ['15', '17'],
+      libraryExists: (major, lib) => lib === 'pg_stat_statements' || (major === '15' && lib === 'pg_cron'),
+    });
+    expect(() => spiloPatroniConfig(env, facts)).to.throw(
+      SpiloConfigError,
+      'shared_preload_libraries asks for pg_cron, which PostgreSQL 17 on this node does not have (PostgreSQL 15 has it)',
+    );
   });
 
   const memory: [string, number, string, number][] = [
@@ -170,8 +185,27 @@ describe('spiloPatroniConfig', () => {
   it('fails with a clear sentence when PGVERSION is not installed', () => {
     expect(() => spiloPatroniConfig(operatorEnv({ PGVERSION: '17' }), host())).to.throw(
       SpiloConfigError,
-      'PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15); install postgresql-17',
+      'PGVERSION=17 asks for PostgreSQL 17, which is not installed on this node (installed: 15; hack/setup.sh installs them)',
     );
+  });
+
+  it('adapts to a relocatable build: no pam lines without PAM, sockets in Spilo’s directory and PGHOST there', () => {
+    const plan = spiloPatroniConfig(
+      operatorEnv({ PGVERSION: '17', PAM_OAUTH2: 'https://example.org/tokeninfo' }),
+      host({
+        installedMajors: ['15', '17'],
+        build: (major) => (major === '17' ? { pam: false, socketDir: '/tmp' } : { pam: true, socketDir: '/var/run/postgresql' }),
+      }),
+    );
+    expect((at(plan.config, 'postgresql.pg_hba') as string[]).filter((l) => l.endsWith('pam'))).to.deep.equal([]);
+    expect(at(plan.config, 'postgresql.parameters.unix_socket_directories')).to.equal('/var/run/postgresql');
+    expect(plan.extraEnv).to.deep.equal({ PGHOST: '/var/run/postgresql' });
+    const debian = spiloPatroniConfig(
+      operatorEnv({ PGVERSION: '15', PAM_OAUTH2: 'x' }),
+      host({ build: () => ({ pam: true, socketDir: '/var/run/postgresql' }) }),
+    );
+    expect((at(debian.config, 'postgresql.pg_hba') as string[]).filter((l) => l.endsWith('pam'))).to.have.length(3);
+    expect(debian.extraEnv).to.deep.equal({});
   });
 
   it('follows the data directory version over PGVERSION', () => {

@@ -22,6 +22,8 @@ import {
   type ConditionUpdate,
 } from './conditions.js';
 import type { RollingDeps } from './deps.js';
+import { MAJOR_UPGRADE, majorUpgrade } from './major-upgrade.js';
+import { mustAct, WouldAct } from './would-act.js';
 import { diffPatroniConfig } from './patroni-config-diff.js';
 import { claimView, podView, templateImage } from './pod-view.js';
 import { planRestart } from './restart-plan.js';
@@ -43,13 +45,6 @@ interface Context {
   readonly log: Logger;
   /** False on the first look, taken without the Lease: any step with an effect stops it (WouldAct). */
   readonly act: boolean;
-}
-
-/** Thrown on the first look when a step would have an effect: the step is taken again under the Lease. */
-class WouldAct extends Error {}
-
-function mustAct(ctx: Context): void {
-  if (!ctx.act) throw new WouldAct('this step needs the Lease');
 }
 
 /** The operator configuration may be this old: it changes rarely, and every invocation would read it. */
@@ -112,6 +107,12 @@ async function step(ctx: Context): Promise<AdvanceOutcome> {
   }
   const rotation = await rotate(ctx, base, members);
   conditions.push(rotation.condition);
+  if (rotation.outcome === 'up-to-date' && base !== undefined && members !== undefined) {
+    // Pods carry the new PGVERSION (rotated above): the in-place upgrade of the data comes last (upstream's sync order).
+    const upgrade = await majorUpgrade({ ...ctx, before: previous(ctx, MAJOR_UPGRADE) }, base, members);
+    if (upgrade.condition !== undefined) conditions.push(upgrade.condition);
+    if (upgrade.acted) return finish(ctx, conditions, 'acted');
+  }
   return finish(ctx, conditions, rotation.outcome);
 }
 

@@ -1,7 +1,7 @@
 // What the rolling-update function needs: the kit's clients (kube, configuration, Events, emitter,
 // clock) plus Patroni's REST API and its own settings. main.ts wires the real ones.
 import type { Emit, ConfigLoader, RecordEvent } from '@pgfn/fn-runtime';
-import type { KubeClient } from '@pgfn/kube';
+import type { KubeClient, PodExec } from '@pgfn/kube';
 import type { ClusterView, DynamicConfig, MemberStatus, SwitchoverRequest } from '@pgfn/patroni';
 
 /** The Patroni calls rolling-update makes (PatroniClient has them). */
@@ -27,6 +27,8 @@ export interface RollingDeps {
   readonly podTimeoutMs: number;
   /** Namespace the periodic check looks at (undefined: all). */
   readonly watchedNamespace?: string | undefined;
+  /** `kubectl exec` into pods (Spilo's inplace_upgrade.py); without it major upgrades fail with a message. */
+  readonly exec?: PodExec;
   /** Patroni's REST port on each pod (Spilo: 8008). */
   readonly patroniPort?: number;
   /** How long a member's pending restart must last before it is acted on (default 2.5 s; tests shorten it). */

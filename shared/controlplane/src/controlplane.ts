@@ -151,6 +151,10 @@ export class ControlPlane {
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       `--cidr=${KWOK_POD_CIDR}`,
       '--node-ip=127.0.2.1',
+      // kwok renews a node Lease, the cheap heartbeat kubelet sends: on a busy machine its slower status
+      // posts alone let the node flap NotReady, and the node lifecycle controller then cleared every
+      // pod's Ready for good (a kwok-pod cluster stuck in Updating under load).
+      '--node-lease-duration-seconds=40',
     ]);
     await this.kubectl(['apply', '-f', '-'], fakeNodeYaml(KWOK_NODE_NAME));
     await this.waitFor(
@@ -291,6 +295,8 @@ export function kubeApiserverFlags(
     `--service-account-key-file=${pki.saPub}`,
     `--service-account-signing-key-file=${pki.saKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    // Node names do not resolve here; exec and logs reach a kubelet by its InternalIP (kubeadm's order).
+    '--kubelet-preferred-address-types=InternalIP,Hostname,InternalDNS,ExternalDNS,ExternalIP',
     `--cert-dir=${certDir}`,
     '--profiling=false',
     '--v=0',

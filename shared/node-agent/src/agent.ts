@@ -19,6 +19,7 @@ import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
 import { ContainerConfigError, type EnvSources } from './env.js';
 import { startInformer, type Informer } from './informer.js';
 import { IpPool } from './ip-pool.js';
+import { KubeletExecServer } from './kubelet-exec.js';
 import { LogicalBackupRuntime } from './logical-backup/runtime.js';
 import { NodeHeartbeat, type NodeCapacity } from './node.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
@@ -106,6 +107,7 @@ class Agent implements NodeAgent {
   private readonly groups = new Set<number>();
   private readonly stateDir: string;
   private readonly user: OsUser;
+  private readonly kubelet: KubeletExecServer;
   private pods: Informer<V1Pod> | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -122,6 +124,7 @@ class Agent implements NodeAgent {
     this.nodeIP = this.pool.nodeIP;
     this.user = osUser(o.osUser ?? 'postgres');
     this.resolver = createServiceResolver(this.kc);
+    this.kubelet = new KubeletExecServer(join(this.stateDir, 'exec-targets'));
     for (const dir of [o.dataDir, o.logDir, this.stateDir]) mkdirSync(dir, { recursive: true, mode: 0o755 });
     this.heartbeat = new NodeHeartbeat(
       this.kc,
@@ -162,6 +165,8 @@ class Agent implements NodeAgent {
     killLeftovers(this.stateDir, (m) => this.log(m));
     this.startWatchdog();
     await this.provisioner.start();
+    this.heartbeat.setKubeletPort(await this.kubelet.start(this.nodeIP, (m) => this.log(m)));
+    this.writeGuardList();
     await this.heartbeat.register();
     this.pods = startInformer<V1Pod>(
       this.kc,
@@ -234,6 +239,7 @@ class Agent implements NodeAgent {
       recordEvent: (p, e) => this.recordEvent(p, e),
       annotatePod: (p, annotations) => this.annotatePod(p, annotations),
       onProcess: (pgid, running) => this.trackGroup(pgid, running),
+      onExecTarget: (podKey, container, target) => this.kubelet.setTarget(podKey, container, target),
       log: (m) => this.log(m),
     });
   }
@@ -421,7 +427,13 @@ class Agent implements NodeAgent {
   private trackGroup(pgid: number, running: boolean): void {
     if (running) this.groups.add(pgid);
     else this.groups.delete(pgid);
-    writeFileSync(join(this.stateDir, 'pgids'), [...this.groups].join('\n') + '\n');
+    this.writeGuardList();
+  }
+
+  /** What the watchdog kills if the agent dies: every sandbox, and the kubelet exec endpoint. */
+  private writeGuardList(): void {
+    const kubelet = this.kubelet.pid === undefined || this.stopped ? [] : [this.kubelet.pid];
+    writeFileSync(join(this.stateDir, 'pgids'), [...this.groups, ...kubelet].join('\n') + '\n');
   }
 
   /** A detached guard that kills our sandboxes if this process dies without stop(). */
@@ -446,6 +458,7 @@ class Agent implements NodeAgent {
     this.workers.clear();
     await this.provisioner.stop();
     await this.heartbeat.stop(this.o.deleteNodeOnStop ?? true);
+    this.kubelet.stop();
     writeFileSync(join(this.stateDir, 'pgids'), '');
     if (this.watchdogPid !== undefined) signalGroup(this.watchdogPid, 'SIGKILL');
     this.log('stopped');

@@ -5,6 +5,7 @@
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1Probe } from '@kubernetes/client-node';
 import { ContainerConfigError } from './env.js';
 import { runProbe } from './probes.js';
+import type { ExecTarget } from './kubelet-exec.js';
 import type { ContainerRuntime, Launch, LaunchContext } from './runtime.js';
 import { SandboxProcess, type SandboxExit } from './sandbox.js';
 
@@ -30,6 +31,8 @@ export interface ContainerDeps {
   readonly log: (message: string) => void;
   /** Called when the process group starts or ends, for the orphan guard. */
   readonly onProcess: (pgid: number, running: boolean) => void;
+  /** Where `kubectl exec` finds the running sandbox (undefined: it stopped). */
+  readonly onExecTarget?: (container: string, target: ExecTarget | undefined) => void;
 }
 
 type Phase = 'waiting' | 'running' | 'terminated';
@@ -137,7 +140,10 @@ export class ContainerWorker {
       this.launch = launch;
       const process = new SandboxProcess(launch.sandbox);
       this.process = process;
-      if (process.pgid !== undefined) this.deps.onProcess(process.pgid, true);
+      if (process.pgid !== undefined) {
+        this.deps.onProcess(process.pgid, true);
+        this.deps.onExecTarget?.(this.name, { pid: process.pgid, env: launch.execEnv ?? launch.sandbox.env });
+      }
       this.markRunning(new Date());
       void process.exited.then((exit) => this.onExit(process, exit));
     } catch (err) {
@@ -171,6 +177,7 @@ export class ContainerWorker {
     if (process.pgid !== undefined) this.deps.onProcess(process.pgid, false);
     if (this.process !== process) return;
     this.process = undefined;
+    this.deps.onExecTarget?.(this.name, undefined);
     const signal = exit.signal === null ? undefined : signalNumber(exit.signal);
     const exitCode = exit.code ?? 128 + (signal ?? 0);
     const finishedAt = new Date();

@@ -26,6 +26,8 @@ export interface NodeIdentity {
   readonly maxPods: number;
   /** What the Node advertises to the scheduler (default DEFAULT_NODE_CAPACITY). */
   readonly capacity?: NodeCapacity;
+  /** Port of the kubelet API (exec) on `ip`; 0 when none. */
+  readonly kubeletPort?: number;
 }
 
 /**
@@ -93,7 +95,7 @@ export function nodeStatus(id: NodeIdentity, now: Date, previous: V1NodeConditio
       { type: 'InternalIP', address: id.ip },
       { type: 'Hostname', address: id.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: id.kubeletPort ?? 0 } },
     nodeInfo: {
       architecture: goArch(),
       bootID: '',
@@ -125,12 +127,17 @@ export class NodeHeartbeat {
 
   constructor(
     kc: KubeConfig,
-    private readonly id: NodeIdentity,
+    private id: NodeIdentity,
     private readonly log: (m: string) => void,
     private readonly intervalMs = 5_000,
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.leases = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  /** The kubelet API's port, published in the Node status from the next heartbeat on. */
+  setKubeletPort(port: number): void {
+    this.id = { ...this.id, kubeletPort: port };
   }
 
   async register(): Promise<void> {

@@ -4,6 +4,7 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1ContainerStatus, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { ContainerWorker, type BackoffSettings } from './container.js';
+import type { ExecTarget } from './kubelet-exec.js';
 import { ContainerConfigError, resolveContainerEnv, type EnvSources, type PodRuntimeFacts } from './env.js';
 import { buildPodStatus, podPhase, statusFingerprint, type PodPhase } from './pod-status.js';
 import { hostsFile, type ServiceResolver } from './resolver.js';
@@ -43,6 +44,7 @@ export interface PodWorkerDeps {
   readonly recordEvent: (pod: V1Pod, event: PodEvent) => Promise<void>;
   readonly annotatePod: (pod: V1Pod, annotations: Readonly<Record<string, string | null>>) => Promise<void>;
   readonly onProcess: (pgid: number, running: boolean) => void;
+  readonly onExecTarget?: (podKey: string, container: string, target: ExecTarget | undefined) => void;
   readonly log: (message: string) => void;
 }
 
@@ -85,6 +87,7 @@ export class PodWorker {
         podIP: () => this.podIP ?? '',
         log: (m) => this.log(m),
         onProcess: deps.onProcess,
+        onExecTarget: (container, target) => deps.onExecTarget?.(this.key, container, target),
       });
     });
     // Init containers are not run: they are reported as completed at once.

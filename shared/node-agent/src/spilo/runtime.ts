@@ -3,7 +3,7 @@
 // configuration, certificates and envdirs into a fresh RW_DIR, then start Patroni as `postgres` with
 // the reduced environment runit leaves it.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, symlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { hostPathOf } from '../volumes.js';
 import { BARMAN_MOUNT, barmanVenv } from './barman.js';
 import { LOGICAL_RESTORE_ENV_DIR, logicalRestoreEnv } from './logical-restore.js';
 import { copyScripts } from './scripts.js';
+import { majorBuild, majorHasLibrary, majorMounts, postgresMajors, type PostgresMajor } from './majors.js';
 import {
   SCRIPTS_DIR,
   SPILO_IMAGE_ENV,
@@ -28,7 +29,6 @@ import {
 
 /** Our stand-ins for Spilo's /scripts, copied into every pod's RW_DIR. */
 export const SCRIPTS_SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts');
-const PG_LIB = '/usr/lib/postgresql';
 
 /** runit's patroni service keeps only these variables (runit/patroni/run). */
 const PATRONI_ENV = /^(KUBERNETES_(SERVICE|PORT|ROLE)[_A-Z0-9]*|POD_IP|POD_NAMESPACE|HOSTNAME|PATH|PGHOME|LC_ALL|ENABLE_PG_MON)$/;
@@ -47,7 +47,8 @@ export class SpiloRuntime implements ContainerRuntime {
     const env: Record<string, string> = { ...SPILO_IMAGE_ENV, ...ctx.env, HOSTNAME: ctx.pod.metadata?.name ?? '' };
     if ((env['RW_DIR'] ?? '/run') !== '/run')
       throw new ContainerConfigError(`RW_DIR=${env['RW_DIR']}: the pgfn node agent supports only /run`);
-    const mounts = this.mounts(ctx);
+    const majors = postgresMajors();
+    const mounts = this.mounts(ctx, majors);
     const hostOf = (path: string): string => {
       const host = hostPathOf(path, mounts);
       if (host === undefined) throw new ContainerConfigError(`${path} is on no volume of the pod`);
@@ -55,7 +56,7 @@ export class SpiloRuntime implements ContainerRuntime {
     };
     let plan: SpiloPlan;
     try {
-      plan = spiloPatroniConfig(env, hostFacts(ctx, hostOf(env['PGDATA'] as string)));
+      plan = spiloPatroniConfig(env, hostFacts(ctx, { hostPgData: hostOf(env['PGDATA'] as string), majors }));
     } catch (err) {
       if (err instanceof SpiloConfigError) throw new ContainerConfigError(err.message);
       throw err;
@@ -81,9 +82,13 @@ export class SpiloRuntime implements ContainerRuntime {
     Object.assign(patroniEnv, {
       HOME: '/home/postgres',
       LC_ALL: lcAll,
-      PATH: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${plan.binDir}`,
+      PATH: spiloPath(plan.binDir),
+      ...plan.extraEnv,
     });
+    // A Spilo container's environment as `kubectl exec` sees it: the image's and the pod's, PATH with the major's programs.
+    const execEnv = { ...env, PATH: spiloPath(plan.binDir), ...plan.extraEnv };
     return {
+      execEnv,
       sandbox: {
         mounts,
         hostname: ctx.pod.metadata?.name ?? 'pod',
@@ -117,7 +122,7 @@ export class SpiloRuntime implements ContainerRuntime {
   }
 
   /** /home (image content) and /run (RW_DIR) are the pod's own; volumes go on top. */
-  private mounts(ctx: LaunchContext): SandboxMount[] {
+  private mounts(ctx: LaunchContext, majors: readonly PostgresMajor[]): SandboxMount[] {
     const home = join(ctx.podDir, 'home-postgres');
     mkdirSync(home, { recursive: true });
     chownSync(home, this.user.uid, this.user.gid);
@@ -128,6 +133,9 @@ export class SpiloRuntime implements ContainerRuntime {
       { kind: 'bind', source: home, target: '/home/postgres' },
       { kind: 'bind', source: ctx.runDir, target: '/run' },
       { kind: 'tmpfs', target: '/dev/shm', mode: '1777' },
+      // Spilo's /scripts, where the operator execs inplace_upgrade.py (our stand-ins, copied into RW_DIR).
+      { kind: 'bind', source: join(ctx.runDir, 'scripts'), target: '/scripts' },
+      ...majorMounts(majors),
       ...ctx.volumeMounts,
     ];
   }
@@ -261,24 +269,27 @@ function runPath(runDir: string, path: string): string {
 }
 
 /** What Spilo would read from cgroups and the filesystem, answered for this pod on this machine. */
-function hostFacts(ctx: LaunchContext, hostPgData: string): SpiloHostFacts {
+function hostFacts(ctx: LaunchContext, found: { hostPgData: string; majors: readonly PostgresMajor[] }): SpiloHostFacts {
+  const { hostPgData, majors } = found;
   const limit = ctx.container.resources?.limits?.['memory'];
   const memory = Math.min(limit === undefined ? Number.MAX_SAFE_INTEGER : parseQuantity(String(limit)), totalmem());
   const versionFile = join(hostPgData, 'PG_VERSION');
   return {
     memoryBytes: memory,
     cpuCount: cpus().length,
-    installedMajors: installedMajors(),
+    installedMajors: majors.map((m) => m.major),
     dataVersion: existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : undefined,
-    libraryExists: (major, library) => existsSync(join(PG_LIB, major, 'lib', `${library}.so`)),
+    libraryExists: (major, library) => majorHasLibrary(majors, major, library),
+    build: (major) => majorBuild(majors, major),
   };
 }
 
-export function installedMajors(): string[] {
-  if (!existsSync(PG_LIB)) return [];
-  return readdirSync(PG_LIB)
-    .filter((v) => existsSync(join(PG_LIB, v, 'bin', 'postgres')))
-    .sort((a, b) => Number(a) - Number(b));
+/**
+ * The image's PATH with the running major's programs first: Debian's /usr/bin/psql, pg_basebackup …
+ * are wrappers that pick the newest installed major, and a Spilo pod's scripts must use its own.
+ */
+export function spiloPath(binDir: string): string {
+  return `${binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 }
 
 let locales: string[] | undefined;
