@@ -6,6 +6,11 @@ import { fromHttp } from '@pgfn/pipeline';
 
 const port = Number(process.argv[2] ?? process.env['PORT'] ?? 8099);
 const server = createServer((req, res) => {
+  // probes: the function supervisor runs it as a Knative Service's local equivalent (local-images.ts)
+  if (req.method === 'GET' && (req.url === '/readyz' || req.url === '/healthz')) {
+    res.writeHead(200).end('ok');
+    return;
+  }
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {

@@ -1,5 +1,6 @@
 // Knative Eventing's own controllers (eventing, mt-broker, in-memory channel) as local processes,
-// reconciling the Broker and Triggers of knative/ after Knative's defaulting (issue 23).
+// reconciling the Broker, Triggers and PingSources of knative/ after Knative's defaulting, and its data
+// plane (ingress, channel dispatcher, filter, PingSource adapter) carrying events (issue 23).
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,14 +68,24 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
       'pgfn-system',
       'trigger',
       'knative-path',
+      'knative-path-ping',
+    ]).catch(() => '');
+    await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
+      'delete',
+      '--ignore-not-found',
+      '--wait=false',
+      '-n',
+      'pgfn-system',
+      'pingsource',
+      'knative-path-ping',
     ]).catch(() => '');
     receiver?.close();
     await dataPlane?.stop();
     await controllers?.stop();
   });
-  const condition = async (plural: string, name: string): Promise<Condition | undefined> => {
+  const condition = async (plural: string, name: string, group = 'eventing.knative.dev'): Promise<Condition | undefined> => {
     const o = (await custom.getNamespacedCustomObject({
-      group: 'eventing.knative.dev',
+      group,
       version: 'v1',
       namespace: 'pgfn-system',
       plural,
@@ -164,5 +175,103 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
     expect(got.headers['ce-type']).to.equal('dev.pgfn.cluster.ready');
     expect(JSON.parse(got.body)).to.deep.equal({ namespace: 'ns', name: 'acid-x' });
     expect(received.map((r) => r.headers['ce-id'])).to.not.include('filtered-out-1');
+  });
+
+  it("makes a PingSource Ready; Knative's adapter (mtping) fires it through ingress, channel and filter to a subscriber", async () => {
+    const port = (receiver.address() as AddressInfo).port;
+    const source = '/apis/v1/namespaces/pgfn-system/pingsources/knative-path-ping';
+    const objects = [
+      {
+        apiVersion: 'eventing.knative.dev/v1',
+        kind: 'Trigger',
+        metadata: { name: 'knative-path-ping', namespace: 'pgfn-system' },
+        spec: { broker: 'pgfn', filters: [{ exact: { source } }], subscriber: { uri: `http://127.0.0.1:${port}/` } },
+      },
+      {
+        apiVersion: 'sources.knative.dev/v1',
+        kind: 'PingSource',
+        metadata: { name: 'knative-path-ping', namespace: 'pgfn-system' },
+        // six fields: Knative's schedules take optional seconds; every 2 s keeps the test short
+        spec: {
+          schedule: '*/2 * * * * *',
+          contentType: 'application/json',
+          data: '{"task":"knative-path"}',
+          sink: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'pgfn' } },
+        },
+      },
+    ];
+    await applyObjects(testEnv().kubeconfig, await defaultedOrThrow(objects));
+    for (const [plural, group] of [
+      ['triggers', 'eventing.knative.dev'],
+      ['pingsources', 'sources.knative.dev'],
+    ] as const) {
+      let last: Condition | undefined;
+      await eventually(
+        `the ${plural} Ready`,
+        async () => {
+          dead();
+          last = await condition(plural, 'knative-path-ping', group);
+          return last?.status === 'True' ? true : undefined;
+        },
+        120_000,
+        500,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+      });
+    }
+    const got = await eventually(
+      'a ping at the subscriber',
+      () => Promise.resolve(received.find((r) => r.headers['ce-source'] === source)),
+      90_000,
+      250,
+    );
+    expect(got.headers['ce-type']).to.equal('dev.knative.sources.ping');
+    expect(JSON.parse(got.body)).to.deep.equal({ task: 'knative-path' });
+  });
+
+  it("replaces a placeholder pod left not Ready (kwok after a missed heartbeat): Knative's PingSource Ready again", async () => {
+    const core = adminConfig().makeApiClient(k8s.CoreV1Api);
+    const pods = async (): Promise<k8s.V1Pod[]> =>
+      (await core.listNamespacedPod({ namespace: 'knative-eventing', labelSelector: 'app=pingsource-mt-adapter' })).items;
+    const [before] = await pods();
+    const name = before?.metadata?.name ?? '';
+    expect(name).to.not.equal('');
+    // what the node lifecycle controller does to a NotReady node's pods
+    await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
+      'patch',
+      'pod',
+      name,
+      '-n',
+      'knative-eventing',
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'False', reason: 'NodeNotReady' }] } }),
+    ]);
+    await eventually(
+      'a new placeholder pod Ready',
+      async () => {
+        const now = await pods();
+        const ready = now.some(
+          (p) => p.metadata?.name !== name && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return ready && !now.some((p) => p.metadata?.name === name) ? true : undefined;
+      },
+      120_000,
+      500,
+    );
+    let last: Condition | undefined;
+    await eventually(
+      'the PingSource Ready',
+      async () => {
+        dead();
+        last = await condition('pingsources', 'knative-path-ping', 'sources.knative.dev');
+        return last?.status === 'True' ? true : undefined;
+      },
+      120_000,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+    });
   });
 });

@@ -33,6 +33,9 @@ export type { CronSchedule } from './ping.js';
 export { BROKER_NAMESPACE, startPipeline } from './pipeline.js';
 export { installKnativeCrds, knativeCrdFiles, knativeCrdsDir } from './knative-crds.js';
 export { TriggerWatch } from './trigger-watch.js';
+export { ServiceWatch, userServiceFunction } from './service-watch.js';
+export type { ServiceWatchOptions } from './service-watch.js';
+export { localProcessFor } from './local-images.js';
 export {
   EVENTING_BINARIES,
   KnativeControllers,

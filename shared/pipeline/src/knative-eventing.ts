@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { binaries, cacheDir, freePorts, kubectlRun, readVersions, repoRoot } from '@pgfn/controlplane';
+import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { Child } from './child.js';
 import { installKnativeCrds } from './knative-crds.js';
@@ -18,6 +19,9 @@ import { HostProxy, type HostRoute, type ProxyTarget } from './host-proxy.js';
 
 /** The processes of Knative's control plane run here (the data plane joins them in the same folder). */
 export const EVENTING_BINARIES = ['controller', 'mtchannel-broker', 'imc-controller', 'channel_dispatcher', 'ingress', 'filter', 'mtping'];
+
+/** The label of everything standing in for a process that runs locally (Services, Endpoints, Deployments and their pods). */
+const PLACEHOLDER_SELECTOR = 'app.kubernetes.io/part-of=pgfn-local-knative';
 
 /** A documentation-range address (RFC 5737) for Endpoints the API server must accept and nobody dials. */
 export const PLACEHOLDER_IP = '192.0.2.10';
@@ -55,7 +59,10 @@ export interface KnativeControllersOptions {
 
 /** Knative's three controllers, running; `stop()` ends them. */
 export class KnativeControllers {
-  private constructor(readonly children: readonly Child[]) {}
+  private constructor(
+    readonly children: readonly Child[],
+    private readonly keeper: PlaceholderKeeper,
+  ) {}
 
   static async start(opts: KnativeControllersOptions): Promise<KnativeControllers> {
     const dir = knativeEventingDir();
@@ -85,7 +92,7 @@ export class KnativeControllers {
       await Promise.all(children.map((c) => c.stop()));
       throw err;
     }
-    return new KnativeControllers(children);
+    return new KnativeControllers(children, new PlaceholderKeeper(opts.kubeconfig));
   }
 
   /** Whether every controller still runs; the log tail of one that exited otherwise. */
@@ -95,7 +102,42 @@ export class KnativeControllers {
   }
 
   async stop(): Promise<void> {
+    await this.keeper.stop();
     await Promise.all(this.children.map((c) => c.stop()));
+  }
+}
+
+/**
+ * Keeps the placeholder Deployments Available. When kwok's node misses its heartbeats on a busy machine,
+ * the node lifecycle controller marks its pods not Ready, and kwok never marks them Ready again (a
+ * kubelet would, its containers being fine); Knative then reports the PingSources and channels not
+ * Ready although their processes run here. A placeholder pod found not Ready is deleted: its ReplicaSet
+ * makes another, which kwok runs.
+ */
+class PlaceholderKeeper {
+  private readonly timer: NodeJS.Timeout;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(kubeconfig: string) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const sweep = async (): Promise<void> => {
+      const pods = await core.listNamespacedPod({ namespace: SYSTEM_NAMESPACE, labelSelector: PLACEHOLDER_SELECTOR });
+      const stale = pods.items.filter(
+        (p) => p.metadata?.deletionTimestamp === undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False'),
+      );
+      for (const p of stale) await core.deleteNamespacedPod({ namespace: SYSTEM_NAMESPACE, name: p.metadata?.name ?? '' });
+    };
+    this.timer = setInterval(() => {
+      this.busy = this.busy.then(sweep).catch(() => undefined);
+    }, 5000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.busy;
   }
 }
 
@@ -106,11 +148,13 @@ export interface KnativeDataPlaneOptions {
   readonly services?: (name: string, namespace: string) => Promise<ProxyTarget | undefined>;
   /** Other host names (a user's own `uri` subscribers, for instance). */
   readonly hosts?: HostRoute;
+  /** Run Knative's PingSource adapter (mtping), firing every Ready PingSource on its schedule. Default true. */
+  readonly pings?: boolean;
 }
 
 /**
  * Knative's data plane as local processes: broker ingress and filter, the in-memory channel dispatcher,
- * the ping adapter, and the host-routing proxy every one of them (and the controllers) sends through.
+ * the PingSource adapter (mtping), and the host-routing proxy every one of them (and the controllers) sends through.
  * `ingressUrl` is the ingress's loopback address: senders that ignore HTTP_PROXY (our Node functions)
  * post there, `<ingressUrl>/<namespace>/<broker>`.
  */
@@ -170,6 +214,10 @@ export class KnativeDataPlane {
         ],
       ] as const;
       for (const [child, port] of waits) await waitListening(child, port ?? 0, 60_000);
+      // mtping listens on nothing of its own: it watches PingSources and sends to their status.sinkUri.
+      // K_NO_SHUTDOWN_AFTER=59: stop at once (upstream delays a stop late in a minute to not miss a tick).
+      if (opts.pings ?? true)
+        await run('mtping', ['--disable-ha'], { NAMESPACE: SYSTEM_NAMESPACE, K_NO_SHUTDOWN_AFTER: '59', K_SINK_TIMEOUT: '-1' });
     } catch (err) {
       await Promise.all(children.map((c) => c.stop()));
       await proxy.stop();
@@ -304,7 +352,7 @@ function placeholders(): KubeObject[] {
       replicas: 1,
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: name } },
+        metadata: { labels: { app: name, ...labels } },
         spec: {
           // kwok runs it (the real process runs locally); it only has to be Available
           nodeSelector: { type: 'kwok' },

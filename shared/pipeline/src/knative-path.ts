@@ -1,9 +1,10 @@
 // The pipeline's Knative path (`startPipeline({ knative })`, `npm run local -- --knative`): knative/'s
-// Broker, Triggers and ApiServerSources applied after Knative's own defaulting, reconciled by Knative's
-// controllers, and every event carried by Knative's ingress → in-memory channel → filter to the
-// subscribers. The receive adapters run with the environment Knative's controller wrote into their
-// Deployments. Knative Serving does not run here: the proxy hands a Knative Service's cluster name to
-// the function supervisor (the activator's stand-in) or to the local dead-letter sink.
+// Broker, Triggers, ApiServerSources and PingSources applied after Knative's own defaulting, reconciled
+// by Knative's controllers, and every event carried by Knative's ingress → in-memory channel → filter to
+// the subscribers. The receive adapters run with the environment Knative's controller wrote into their
+// Deployments; Knative's own adapter (mtping) fires the PingSources into the ingress. Knative Serving
+// does not run here: the proxy hands a Knative Service's cluster name to the function supervisor (the
+// activator's stand-in) or to the local dead-letter sink.
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
@@ -23,6 +24,8 @@ export interface KnativePathOptions {
   /** Triggers to apply (those whose subscriber runs locally). */
   readonly triggers: readonly TriggerManifest[];
   readonly sources: readonly ApiServerSourceManifest[];
+  /** Run Knative's PingSource adapter: knative/'s PingSources fire on their schedules (they are applied and Ready either way). */
+  readonly pings: boolean;
   /** A Knative Service's cluster name → where it runs locally. */
   readonly services: (name: string, namespace: string) => Promise<ProxyTarget | undefined>;
 }
@@ -51,7 +54,12 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     await controllers.stop();
   };
   try {
-    dataPlane = await KnativeDataPlane.start({ kubeconfig: opts.kubeconfig, logDir: opts.logDir, services: opts.services });
+    dataPlane = await KnativeDataPlane.start({
+      kubeconfig: opts.kubeconfig,
+      logDir: opts.logDir,
+      services: opts.services,
+      pings: opts.pings,
+    });
     const services = (await defaultedOrThrow(ofKind(opts.manifests, 'serving.knative.dev', 'Service'))) as KubeObject[];
     const namespaces = opts.manifests.filter((m) => m.kind === 'Namespace') as KubeObject[];
     await applyObjects(opts.kubeconfig, namespaces);
@@ -61,6 +69,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
       ...ofKind(opts.manifests, 'eventing.knative.dev', 'Broker'),
       ...opts.triggers,
       ...opts.sources,
+      ...ofKind(opts.manifests, 'sources.knative.dev', 'PingSource'),
     ])) as KubeObject[];
     await applyObjects(opts.kubeconfig, eventing);
     applied.push(...eventing);

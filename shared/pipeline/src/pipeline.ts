@@ -22,6 +22,7 @@ import { LocalPings } from './ping.js';
 import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
 import { TriggerWatch } from './trigger-watch.js';
+import { ServiceWatch } from './service-watch.js';
 import type { ProxyTarget } from './host-proxy.js';
 import { startKnativePath, type KnativePath } from './knative-path.js';
 import { toBinaryHeaders, type WireEvent } from './wire-event.js';
@@ -58,12 +59,13 @@ export interface PipelineOptions {
    * Run Knative Eventing's own controllers and data plane instead of the stand-in broker (issue 23):
    * knative/'s Broker, Triggers and ApiServerSources are applied (after Knative's defaulting) with this
    * admin kubeconfig and reconciled by Knative; events travel ingress → in-memory channel → filter.
-   * PingSources stay ours (`pings`), posting to Knative's ingress.
+   * knative/'s PingSources too: Knative's adapter (mtping) fires them when `schedulePings` is on, and
+   * `pipeline.pings.fire(name)` posts the same event to Knative's ingress on demand.
    */
   readonly knative?: { readonly kubeconfig: string };
   /** ApiServerSources to run: all (default), none (false) or these names. */
   readonly sources?: boolean | readonly string[];
-  /** Fire PingSources on their schedules (default true); `pipeline.pings.fire(name)` works either way. */
+  /** Fire PingSources on their schedules (default true; on the Knative path by mtping); `pipeline.pings.fire(name)` works either way. */
   readonly schedulePings?: boolean;
   /**
    * How long an idle function instance stays, for every function (tests, benchmarks). Default: what each
@@ -106,7 +108,10 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     logDir: opts.logDir,
     env: functionEnv,
   });
-  const resolve = resolver(services, supervisor, opts.subscribers ?? {});
+  // Knative Services users apply (with triggersFromApi), run by the supervisor when their image has a local equivalent.
+  let serviceWatch: ServiceWatch | undefined;
+  const userService = (name: string, namespace: string): string | undefined => serviceWatch?.functionOf(name, namespace);
+  const resolve = resolver({ services, supervisor, subscribers: opts.subscribers ?? {}, userService });
   const triggers = [...triggersOf(manifests), ...(opts.extraTriggers ?? [])];
   // On the Knative path the stand-in routes nothing: it only serves as the local dead-letter sink.
   const broker = await LocalBroker.start({
@@ -124,6 +129,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const stop = async (): Promise<void> => {
     pings.stop();
     await triggerWatch?.stop();
+    await serviceWatch?.stop();
     await Promise.all(adapters.map((a) => a.stop()));
     await knative?.stop();
     await broker.stop();
@@ -147,6 +153,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
           return resolve(t.spec.subscriber, ns, broker) !== undefined && (dls === undefined || resolve(dls, ns, broker) !== undefined);
         }),
         sources,
+        pings: opts.schedulePings ?? true,
         services: serviceTarget(services, supervisor, broker, opts.subscribers ?? {}),
       });
       adapters.push(...knative.adapters);
@@ -155,6 +162,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     }
     if (opts.triggersFromApi !== undefined) {
       await installKnativeCrds(opts.triggersFromApi.kubeconfig);
+      serviceWatch = await ServiceWatch.start({
+        kubeconfig: opts.triggersFromApi.kubeconfig,
+        namespace: opts.triggersFromApi.namespace ?? BROKER_NAMESPACE,
+        supervisor,
+        onChange: () => triggerWatch?.resync(),
+      });
       triggerWatch = await TriggerWatch.start({
         kubeconfig: opts.triggersFromApi.kubeconfig,
         namespace: opts.triggersFromApi.namespace ?? BROKER_NAMESPACE,
@@ -174,7 +187,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       );
     }
     await supervisor.startMinimum();
-    if (opts.schedulePings ?? true) pings.start();
+    // On the Knative path Knative's mtping fires the schedules; the stand-in only fires on demand.
+    if ((opts.schedulePings ?? true) && knative === undefined) pings.start();
   } catch (err) {
     await stop();
     throw err;
@@ -253,12 +267,19 @@ async function postEvent(url: string, event: WireEvent): Promise<void> {
   await fetch(url, { method: 'POST', headers: toBinaryHeaders(event), body: event.data }).catch(() => undefined);
 }
 
-/** Trigger destinations → local URLs: pgfn functions via the supervisor, the dead-letter Service via the broker. */
-function resolver(
-  services: readonly KnativeServiceManifest[],
-  supervisor: FunctionSupervisor,
-  subscribers: Readonly<Record<string, string>>,
-): ResolveDestination {
+interface ResolverOptions {
+  readonly services: readonly KnativeServiceManifest[];
+  readonly supervisor: FunctionSupervisor;
+  readonly subscribers: Readonly<Record<string, string>>;
+  /** The supervisor's function for a Service a user applied, if it runs here. */
+  readonly userService: (name: string, namespace: string) => string | undefined;
+}
+
+/**
+ * Trigger destinations → local URLs: pgfn functions and users' runnable Services via the supervisor,
+ * the dead-letter Service via the broker.
+ */
+function resolver({ services, supervisor, subscribers, userService }: ResolverOptions): ResolveDestination {
   const fixed = (url: string): Destination => ({ describe: url, acquire: () => Promise.resolve({ url, release: () => undefined }) });
   return (dest: DestinationSpec, namespace: string, broker: LocalBroker) => {
     if (dest.uri !== undefined) return fixed(dest.uri);
@@ -272,6 +293,8 @@ function resolver(
     if (fn !== undefined && supervisor.has(fn)) {
       return { describe: `function ${fn}`, acquire: async () => supervisor.acquire(fn) };
     }
+    const users = svc === undefined ? userService(ref.name, ref.namespace ?? namespace) : undefined;
+    if (users !== undefined) return { describe: `Service ${ref.name}`, acquire: async () => supervisor.acquire(users) };
     const url = subscribers[ref.name];
     return url === undefined ? undefined : fixed(url);
   };

@@ -78,19 +78,29 @@ export class FunctionSupervisor {
   private readonly cold: ColdStart[] = [];
   private closed = false;
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  /** The functions it can start: those given, and Services a user applied that run here (`add`). */
+  private readonly functions: Record<string, FunctionProcessSpec>;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.functions = { ...opts.functions };
+  }
 
   get names(): string[] {
-    return Object.keys(this.opts.functions);
+    return Object.keys(this.functions);
   }
 
   has(fn: string): boolean {
-    return fn in this.opts.functions;
+    return fn in this.functions;
+  }
+
+  /** Adds (or changes, for the next instance) a function it can start: a Knative Service a user applied. */
+  add(fn: string, spec: FunctionProcessSpec): void {
+    this.functions[fn] = spec;
   }
 
   /** The scaling in force for `fn` (its Service's, over the supervisor's defaults: 0 or 1 instance, no limits). */
   scaling(fn: string): SupervisedScaling {
-    const given = this.opts.functions[fn]?.scaling ?? {};
+    const given = this.functions[fn]?.scaling ?? {};
     return {
       minScale: given.minScale ?? 0,
       maxScale: given.maxScale ?? 1,
@@ -249,7 +259,7 @@ export class FunctionSupervisor {
   }
 
   private async spawn(fn: string): Promise<Instance> {
-    const spec = this.opts.functions[fn];
+    const spec = this.functions[fn];
     if (spec === undefined) throw new Error(`no function ${fn} is configured (known: ${this.names.join(', ')})`);
     this.pending.set(fn, (this.pending.get(fn) ?? 0) + 1);
     let port: number;

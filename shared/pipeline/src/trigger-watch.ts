@@ -87,6 +87,16 @@ export class TriggerWatch {
     while (this.queue.size > 0) await Promise.allSettled([...this.queue.values()]);
   }
 
+  /** Resolves every Trigger again (a Service a subscriber names appeared or went). */
+  resync(): void {
+    for (const t of this.informer?.cache.list() ?? []) {
+      this.enqueue(t.metadata.name, () => {
+        this.seen.delete(t.metadata.name);
+        return this.take(t);
+      });
+    }
+  }
+
   async stop(): Promise<void> {
     await this.informer?.stop();
     await this.settled();
