@@ -152,10 +152,17 @@ describe('reliability: least privilege of every function ServiceAccount (knative
       (c) => c.makeApiClient(k8s.AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: 'x' }),
     ],
   ];
+  // pods/exec is granted where the code needs it (rolling-update runs Spilo's in-place major upgrade in
+  // the primary's pod, as upstream's operator does); the access matrix above checks that grant exactly.
+  const mayExec = (account: string): boolean =>
+    granted(rulesOf(manifests, account), 'create', { group: '', name: 'pods/exec', namespaced: true, verbs: [] });
   for (const [what, call] of dangerous) {
-    it(`denies every account to ${what} (a real request: 403)`, async () => {
+    const accounts = what === 'exec into a pod' ? ACCOUNTS.filter((a) => !mayExec(a)) : [...ACCOUNTS];
+    const but = what === 'exec into a pod' ? ' but the one its code needs' : '';
+    it(`denies every account to ${what}${but} (a real request: 403)`, async () => {
+      expect(accounts.length, 'accounts checked').to.be.greaterThan(3);
       const got: Record<string, number | string> = {};
-      for (const account of ACCOUNTS) {
+      for (const account of accounts) {
         const identity = identities.get(account);
         if (identity === undefined) throw new Error(`no identity for ${account}`);
         got[account] = await call(identity.kubeconfig, ns.name).then(
@@ -163,7 +170,7 @@ describe('reliability: least privilege of every function ServiceAccount (knative
           (err: unknown) => statusCode(err) ?? (err as Error).message,
         );
       }
-      expect(got).to.deep.equal(Object.fromEntries(ACCOUNTS.map((a) => [a, 403])));
+      expect(got).to.deep.equal(Object.fromEntries(accounts.map((a) => [a, 403])));
     });
   }
 });
