@@ -257,6 +257,13 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     };
     const log = createLogger('rolling-update-test');
     const ref = { namespace: s.namespace, name: NAME };
+    // At rest first: the rollout before this test may still have its completion to announce.
+    await eventually(
+      'the cluster at rest',
+      async () => ((await advance(deps, ref, log)) === 'up-to-date' ? true : undefined),
+      180_000,
+      1000,
+    );
     // Another instance holds the cluster's Lease until the test lets go.
     const other = new ClusterLease({
       kube,
@@ -293,7 +300,18 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
         { namespace: s.namespace, name: replica, body: { metadata: { annotations: { [ROLLING_UPDATE_REQUIRED_ANNOTATION]: 'true' } } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
-      expect(await advance(deps, ref, log), 'a step while another instance holds the cluster').to.equal('busy');
+      // The step (recreate the flagged replica) needs the Lease; until every pod is healthy the plan only
+      // waits, which needs none. Anything but waiting or busy would mean it acted without the Lease.
+      const outcome = await eventually(
+        'a step that needs the Lease',
+        async () => {
+          const o = await advance(deps, ref, log);
+          return o === 'waiting' ? undefined : o;
+        },
+        120_000,
+        1000,
+      );
+      expect(outcome, 'a step while another instance holds the cluster').to.equal('busy');
       expect((await pods()).find((p) => p.metadata?.name === replica)?.metadata?.uid, 'the flagged replica is untouched').to.equal(
         replicaUid,
       );
