@@ -166,13 +166,17 @@ async function quiet(stack: BenchStack, extra: () => Promise<boolean> = () => Pr
   }
 }
 
+/** pgfn's side runner (broker, pings, supervisor) and tsx's esbuild service under it. */
+function isSideRunner(rootPids: () => readonly number[], s: ProcSample): boolean {
+  return (rootPids().includes(s.pid) && s.comm === 'node') || s.comm === 'esbuild';
+}
+
 /** Component names: Zalando's process; pgfn's functions by name, receive adapters, the local broker. */
 function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<number, string>): (s: ProcSample) => string {
   return (s) => {
     if (s.comm.startsWith('apiserver_recei')) return 'receive adapters';
     if (s.comm === 'postgres-operat') return 'zalando operator';
-    // The side runner (broker, pings, supervisor) and tsx's esbuild service under it.
-    if ((rootPids().includes(s.pid) && s.comm === 'node') || s.comm === 'esbuild') return BROKER;
+    if (isSideRunner(rootPids, s)) return BROKER;
     const fn = fnByPid.get(s.pid);
     return fn === undefined ? s.comm : `function ${fn}`;
   };
@@ -235,8 +239,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     }
     const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? floor?.pid ?? 0].filter((p) => p > 0);
     const fnByPid = new Map<number, string>();
-    const isBroker = (p: ProcSample): boolean =>
-      pgfn !== undefined && ((roots().includes(p.pid) && p.comm === 'node') || p.comm === 'esbuild');
+    const isBroker = (p: ProcSample): boolean => pgfn !== undefined && isSideRunner(roots, p);
     const sampler = new TreeSampler({
       roots,
       name: floor === undefined ? componentName(roots, fnByPid) : () => 'floor client',

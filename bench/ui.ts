@@ -5,12 +5,12 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { ControlPlane, repoRoot } from '@pgfn/controlplane';
 import { KubeClient, loadKubeConfig } from '@pgfn/kube';
 import { createUiApp, readFleet } from '@pgfn/ui';
+import { launchBrowser } from '../test/ui/browser.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,18 +54,7 @@ try {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const browser = await chromium.launch({
-    executablePath: process.env['PGFN_CHROMIUM'] ?? '/usr/bin/chromium-headless-shell',
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchBrowser();
   const firstPaint: number[] = [];
   const listed: number[] = [];
   for (let r = 0; r < runs; r++) {
