@@ -165,12 +165,15 @@ export async function runFault(run: FaultRun): Promise<FaultOutcome> {
     const at = Date.now();
     run.log?.(`${run.fault} on ${before.master.name} (${before.master.ip ?? '?'})`);
     await inject({ run, master: before.master });
+    // Every fault here breaks the writer's connection sooner or later (a stopped Patroni's Postgres is
+    // restarted as a replica when it wakes); only after that is "whole again" news.
+    const broke = await until('the writer to notice the fault', () => Promise.resolve(writer.failedSince(at)), 300_000);
     // Whole again, and the writer committing on the master that is now labelled.
     const after = await until(
       'the cluster whole and writes on its master',
       async () => {
         const whole = await waitWhole(kc, cluster);
-        return writer.ackedBy(whole.master.ip ?? '', Date.now() - 1000) ? whole : undefined;
+        return writer.ackedBy(whole.master.ip ?? '', Math.max(broke, Date.now() - 1000)) ? whole : undefined;
       },
       600_000,
     );

@@ -34,6 +34,8 @@ export interface LedgerAck {
 export interface LedgerCheck {
   readonly attempted: number;
   readonly acknowledged: number;
+  /** Attempts that failed or timed out (the writer saw the fault). */
+  readonly failedAttempts: number;
   /** Acknowledged ids the master no longer has. */
   readonly lost: readonly number[];
   /** Of those, the ones acknowledged with a synchronous-replication warning. */
@@ -45,6 +47,7 @@ export interface LedgerCheck {
 export class LedgerWriter {
   readonly acks: LedgerAck[] = [];
   readonly failed: number[] = [];
+  private readonly failures: { readonly id: number; readonly at: number }[] = [];
   private client: pg.Client | undefined;
   private server = '';
   private running = false;
@@ -54,9 +57,17 @@ export class LedgerWriter {
 
   constructor(private readonly o: LedgerWriterOptions) {}
 
-  /** Creates the table through the master and starts writing. */
+  /** Creates the table through the master (retrying while it has no ready pod, up to 2 min) and starts writing. */
   async start(): Promise<void> {
-    const client = await this.connect();
+    const deadline = Date.now() + 120_000;
+    let client: pg.Client | undefined;
+    while (client === undefined) {
+      client = await this.connect().catch((err: unknown) => {
+        if (Date.now() > deadline) throw err;
+        return undefined;
+      });
+      if (client === undefined) await new Promise((r) => setTimeout(r, 250));
+    }
     await client.query(`CREATE TABLE IF NOT EXISTS ${this.o.table} (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())`);
     this.running = true;
     this.loop = this.run();
@@ -67,6 +78,11 @@ export class LedgerWriter {
     await this.loop;
     await this.client?.end().catch(() => undefined);
     this.client = undefined;
+  }
+
+  /** Epoch ms of the first failed attempt started after `since`, if any. */
+  failedSince(since: number): number | undefined {
+    return this.failures.find((f) => f.at > since)?.at;
   }
 
   /** True once a write was acknowledged by `server` after `since` (epoch ms). */
@@ -93,6 +109,7 @@ export class LedgerWriter {
     return {
       attempted: this.nextId - 1,
       acknowledged: this.acks.length,
+      failedAttempts: this.failed.length,
       lost: lost.map((a) => a.id),
       lostWithWarning: lost.filter((a) => a.syncWarning).length,
       unacknowledgedButPresent: this.failed.filter((id) => present.has(id)).length,
@@ -111,6 +128,7 @@ export class LedgerWriter {
         this.acks.push({ id, at: Date.now(), server: this.server, syncWarning: this.warned });
       } catch {
         this.failed.push(id);
+        this.failures.push({ id, at: started });
         const broken = this.client;
         this.client = undefined;
         void broken?.end().catch(() => undefined);
