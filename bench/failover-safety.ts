@@ -25,6 +25,8 @@ const modes = arg('modes', 'sync,async')
 interface ModeResult {
   readonly mode: string;
   readonly outcomes: (FaultOutcome & { readonly n: number })[];
+  /** Faults the run could not complete (a wait timed out): reported, never counted as safe. */
+  readonly errors: { readonly n: number; readonly fault: string; readonly error: string }[];
 }
 
 async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNodeAgent>>, mode: string): Promise<ModeResult> {
@@ -32,6 +34,7 @@ async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNod
   const ns = `safety-${mode}-${Date.now() % 100000}`;
   await core.createNamespace({ body: { metadata: { name: ns } } });
   const outcomes: ModeResult['outcomes'] = [];
+  const errors: ModeResult['errors'] = [];
   try {
     const cluster = await applySpiloCluster(kc, {
       namespace: ns,
@@ -49,7 +52,12 @@ async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNod
         table: `ledger_${n}`,
         ttlSeconds: TIMINGS.ttl,
         log: (line) => console.error(`[${mode} ${n}/${faults}] ${line}`),
+      }).catch((err: unknown) => {
+        errors.push({ n, fault, error: (err as Error).message });
+        console.error(`[${mode} ${n}/${faults}] ${fault}: ERROR ${(err as Error).message}`);
+        return undefined;
       });
+      if (outcome === undefined) continue;
       console.error(
         `[${mode} ${n}/${faults}] ${fault}: ${outcome.oldMaster} → ${outcome.newMaster}, ${outcome.lost.length} of ` +
           `${outcome.acknowledged} acknowledged lost, gap ${outcome.writeGapMs} ms, whole after ${outcome.recoveryMs} ms`,
@@ -60,9 +68,10 @@ async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNod
   } finally {
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   }
-  return { mode, outcomes };
+  return { mode, outcomes, errors };
 }
 
+const notCompleted = (r: ModeResult, kind: string): number => r.errors.filter((e) => e.fault === kind).length;
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
       rows.push([
         r.mode === 'sync' ? '`synchronous_mode: true`' : 'asynchronous (default)',
         kind,
-        mine.length,
+        notCompleted(r, kind) === 0 ? mine.length : `${mine.length} (+${notCompleted(r, kind)} not completed)`,
         mine.filter((o) => o.newMaster !== o.oldMaster).length,
         `${lost} of ${acked}`,
         mine.filter((o) => o.lost.length > 0).length,
@@ -139,6 +148,7 @@ async function main(): Promise<void> {
       acknowledged: r.outcomes.reduce((s, o) => s + o.acknowledged, 0),
       lost: r.outcomes.reduce((s, o) => s + o.lost.length, 0),
       outcomes: r.outcomes.map((o) => ({ ...o, lost: o.lost.length, lostIds: o.lost.slice(0, 20) })),
+      errors: r.errors,
     })),
   });
   console.error(`wrote ${file}`);

@@ -6,9 +6,10 @@
 // network cut of one pod is not among them; a Patroni stopped with SIGSTOP is the nearest: the master
 // loses the DCS while its Postgres keeps serving clients, the case asynchronous replication loses on):
 //   pod-delete      the master pod deleted (graceful: Patroni hands over on SIGTERM);
-//   sandbox-crash   SIGKILL to the pod's sandbox: Patroni is the first process of its PID namespace,
-//                   so Patroni and every Postgres process die together (a container runtime crash,
-//                   also what killing Spilo's Patroni is here); restarted at once;
+//   sandbox-crash   SIGKILL to the pod's sandbox: Patroni and every Postgres process die together (a
+//                   container runtime crash); restarted at once. Killing Patroni ends the same way here:
+//                   as a PID namespace's first process Patroni forks the working Patroni and exits
+//                   when it dies, and the kernel then kills the namespace (Postgres included);
 //   postgres-kill   SIGKILL to the master's postmaster only; Patroni stays (restarts it or fails over);
 //   patroni-stop    SIGSTOP to the master's Patroni until another member holds the leader lock (or
 //                   3 × ttl), then SIGCONT: it wakes up without the lock and demotes its Postgres.
@@ -20,7 +21,7 @@ import type { NodeAgent } from '../agent.js';
 import { LedgerWriter, type LedgerCheck } from './ledger.js';
 import { clusterMembers, type MemberView, type SpiloCluster } from './spilo-cluster.js';
 
-export const FAULT_KINDS = ['pod-delete', 'sandbox-crash', 'postgres-kill', 'patroni-stop'] as const;
+export const FAULT_KINDS = ['patroni-stop', 'sandbox-crash', 'postgres-kill', 'pod-delete'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultOutcome extends LedgerCheck {
@@ -86,17 +87,23 @@ export async function waitWhole(kc: KubeConfig, cluster: SpiloCluster, timeoutMs
   );
 }
 
-/** Host pid of the postmaster under a Spilo pod's Patroni. */
-function postmasterPid(patroniPid: number): number | undefined {
-  const children = readFileSync(`/proc/${patroniPid}/task/${patroniPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  return children.map(Number).find((pid) => {
+/** Children of `pid` whose command name is `comm`. */
+function childrenNamed(pid: number, comm: string): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return children.map(Number).filter((child) => {
     try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      return readFileSync(`/proc/${child}/comm`, 'utf8').trim() === comm;
     } catch {
       return false;
     }
   });
 }
+
+// Patroni as the first process of a PID namespace only reaps: it forks the Patroni that works (and
+// the postmaster is reparented to it). So the postmaster is a child of the first process, and stopping
+// Patroni means stopping both.
+const postmasterPid = (init: number): number | undefined => childrenNamed(init, 'postgres')[0];
+const patroniPids = (init: number): number[] => [init, ...childrenNamed(init, 'patroni')];
 
 async function connect(ip: string, password: string): Promise<pg.Client> {
   const client = new pg.Client({ host: ip, user: 'postgres', password, database: 'postgres', ssl: { rejectUnauthorized: false } });
@@ -128,9 +135,10 @@ async function inject({ run, master }: Injection): Promise<void> {
       return;
     }
     case 'patroni-stop': {
-      const patroni = agent.programPid(ns, master.name);
-      if (patroni === undefined) throw new Error(`${master.name}: Patroni does not run`);
-      process.kill(patroni, 'SIGSTOP');
+      const init = agent.programPid(ns, master.name);
+      const patroni = init === undefined ? [] : patroniPids(init);
+      if (patroni.length < 2) throw new Error(`${master.name}: no working Patroni under the pod's first process (${String(init)})`);
+      for (const pid of patroni) process.kill(pid, 'SIGSTOP');
       try {
         // Until another member is labelled master, or long enough for the lock to have expired.
         await until(
@@ -140,7 +148,7 @@ async function inject({ run, master }: Injection): Promise<void> {
           run.ttlSeconds * 3000,
         ).catch(() => undefined);
       } finally {
-        process.kill(patroni, 'SIGCONT');
+        for (const pid of patroni) process.kill(pid, 'SIGCONT');
       }
       return;
     }
