@@ -74,11 +74,10 @@ describe('data safety under failover: synchronous_mode loses no acknowledged wri
       expect(outcome.lost, 'acknowledged rows missing on the master afterwards').to.deep.equal([]);
       // The fault took effect: the writer saw it, and the master changed or its pod restarted in place.
       expect(outcome.failedAttempts, 'writes that failed during the fault').to.be.greaterThan(0);
-      if (fault === 'pod-delete' || fault === 'patroni-stop') expect(outcome.newMaster, 'a new master').to.not.equal(outcome.oldMaster);
-      if (fault === 'sandbox-crash') {
-        const restarted = (await clusterMembers(kc, ns.name, cluster.name)).find((m) => m.name === outcome.oldMaster);
-        expect(restarted?.restarts ?? 0, 'the crashed pod restarted').to.be.greaterThan(0);
-      }
+      const old = (await clusterMembers(kc, ns.name, cluster.name)).find((m) => m.name === outcome.oldMaster);
+      if (fault === 'patroni-stop') expect(outcome.newMaster, 'a new master').to.not.equal(outcome.oldMaster);
+      if (fault === 'pod-delete') expect(old?.uid, 'the deleted pod replaced').to.not.equal(outcome.oldMasterUid);
+      if (fault === 'sandbox-crash') expect(old?.restarts ?? 0, 'the crashed pod restarted').to.be.greaterThan(0);
     });
   }
 

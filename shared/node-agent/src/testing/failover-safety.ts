@@ -27,6 +27,8 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export interface FaultOutcome extends LedgerCheck {
   readonly fault: FaultKind;
   readonly oldMaster: string;
+  /** The old master pod's uid (a deleted pod comes back under its name with a new one). */
+  readonly oldMasterUid: string;
   readonly newMaster: string;
   /** Longest pause between acknowledged writes after the fault, ms. */
   readonly writeGapMs: number;
@@ -193,6 +195,7 @@ export async function runFault(run: FaultRun): Promise<FaultOutcome> {
       return {
         fault: run.fault,
         oldMaster: before.master.name,
+        oldMasterUid: before.master.uid,
         newMaster: after.master.name,
         writeGapMs: writer.maxGapMs(at),
         recoveryMs,
