@@ -35,6 +35,8 @@ export interface ProvisionerOptions {
   readonly storageClassName: string;
   /** Mark the class as the cluster's default. */
   readonly defaultClass?: boolean;
+  /** Serve claims without a class (default true); one node of several does. */
+  readonly serveClaimsWithoutClass?: boolean;
   readonly log: (message: string) => void;
 }
 
@@ -85,11 +87,14 @@ export function resizeNeed(pvc: V1PersistentVolumeClaim, pv: V1PersistentVolume 
 }
 
 /** Whether this node should provision `pvc` now. */
-export function shouldProvision(pvc: V1PersistentVolumeClaim, o: Pick<ProvisionerOptions, 'nodeName' | 'storageClassName'>): boolean {
+export function shouldProvision(
+  pvc: V1PersistentVolumeClaim,
+  o: Pick<ProvisionerOptions, 'nodeName' | 'storageClassName' | 'serveClaimsWithoutClass'>,
+): boolean {
   if (pvc.metadata?.deletionTimestamp !== undefined || (pvc.spec?.volumeName ?? '') !== '') return false;
   if (pvc.status?.phase !== undefined && pvc.status.phase !== 'Pending') return false;
   const cls = pvc.spec?.storageClassName ?? '';
-  if (cls === '') return true;
+  if (cls === '') return o.serveClaimsWithoutClass !== false;
   return cls === o.storageClassName && pvc.metadata?.annotations?.[SELECTED_NODE] === o.nodeName;
 }
 
