@@ -1,5 +1,5 @@
 // The objects one invocation reads for a cluster, read fresh every time (events are only hints).
-import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StorageClass } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StorageClass } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { clusterLabels, statefulSetName } from '@pgfn/builder';
 import type { KubeClient } from '@pgfn/kube';
@@ -12,6 +12,8 @@ export interface LiveCluster {
   readonly pods: readonly V1Pod[];
   readonly claims: readonly V1PersistentVolumeClaim[];
   readonly expandable: ReadonlyMap<string, boolean>;
+  /** Every Node (ADR 0076: is one the pods run on going away?). */
+  readonly nodes: readonly V1Node[];
 }
 
 function selector(labels: Readonly<Record<string, string>>): string {
@@ -36,11 +38,12 @@ export async function readCluster(
   });
   if (statefulSet === undefined) return undefined;
   const labels = selector(clusterLabels(cluster, config));
-  const [pods, claims, classes] = await Promise.all([
+  const [pods, claims, classes, nodes] = await Promise.all([
     kube.list<V1Pod>('v1', 'Pod', ref.namespace, labels),
     kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', ref.namespace, labels),
     kube.list<V1StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined),
+    kube.list<V1Node>('v1', 'Node', undefined),
   ]);
   const expandable = new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
-  return { cluster, statefulSet, pods, claims, expandable };
+  return { cluster, statefulSet, pods, claims, expandable, nodes };
 }

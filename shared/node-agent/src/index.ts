@@ -13,7 +13,15 @@ export { AGENT_VERSION, DEFAULT_NODE_CAPACITY, NODE_AGENT_LABEL, nodeObject, typ
 export { pgbouncerFiles } from './pgbouncer/config.js';
 export { CRASH_ANNOTATION, CRASH_HOLD_ANNOTATION } from './pod-worker.js';
 export { buildPodStatus, podPhase } from './pod-status.js';
-export { PROVISIONER_NAME, claimDir, persistentVolumeFor, resizeNeed, shouldProvision, storageClass } from './provisioner.js';
+export {
+  PROVISIONER_NAME,
+  SHARED_STORAGE_CLASS,
+  claimDir,
+  persistentVolumeFor,
+  resizeNeed,
+  shouldProvision,
+  storageClass,
+} from './provisioner.js';
 export type { ResizeNeed } from './provisioner.js';
 export { createServiceResolver, hostsFile, parseServiceHost, serviceBackends, type ServiceAddresses } from './resolver.js';
 export type { ServiceAddress, ServiceBackend, ServiceName, ServiceResolver } from './resolver.js';
