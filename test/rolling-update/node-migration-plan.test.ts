@@ -45,7 +45,7 @@ describe('leavingNodeOf and clustersOnNode', () => {
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.update', node({ unschedulable: true }), 'Pod'), READY)).to.equal(undefined);
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.update', 'garbage'), READY)).to.equal(undefined);
   });
-  it('finds each cluster with a Spilo pod on the node once, and skips names that cannot be clusters', () => {
+  it('finds each cluster with a Spilo pod on the node (or one not scheduled) once, and skips names that cannot be clusters', () => {
     const pod = (ns: string, cluster: string, nodeName: string) => ({
       metadata: { namespace: ns, labels: { 'cluster-name': cluster } },
       spec: { nodeName },
@@ -57,6 +57,7 @@ describe('leavingNodeOf and clustersOnNode', () => {
         pod('b', 'acid-y', 'n1'),
         pod('a', 'acid-z', 'n2'),
         pod('a', 'Not_A_Name', 'n1'),
+        { metadata: { namespace: 'c', labels: { 'cluster-name': 'acid-pending' } }, spec: {} },
       ],
       'n1',
       { clusterNameLabel: 'cluster-name' },
@@ -64,6 +65,7 @@ describe('leavingNodeOf and clustersOnNode', () => {
     expect(refs).to.deep.equal([
       { namespace: 'a', name: 'acid-x' },
       { namespace: 'b', name: 'acid-y' },
+      { namespace: 'c', name: 'acid-pending' },
     ]);
   });
 });

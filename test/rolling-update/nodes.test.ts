@@ -24,7 +24,8 @@ describe('rolling-update: masters move off nodes that go away (4 local nodes, re
       prefix: 'nodes',
       nodes: { count: 4, zones: 2 },
       schedulePings: true,
-      configuration: { kubernetes: { enable_pod_antiaffinity: true } },
+      // `configuration` replaces whole sections: the readiness label the stack sets is given again.
+      configuration: { kubernetes: { enable_pod_antiaffinity: true, node_readiness_label: { 'pgfn.dev/node-agent': 'true' } } },
       functions: { reconcile: {}, 'rolling-update': { POD_TIMEOUT_SECONDS: '120' } },
     });
     const body = manifest(s.namespace, NAME, {

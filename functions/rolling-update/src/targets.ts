@@ -65,7 +65,10 @@ export function leavingNodeOf(event: CloudEventV1<unknown>, readinessLabel: Read
   return nodeLeaving(data, readinessLabel) === undefined ? undefined : data.metadata.name;
 }
 
-/** The clusters with a Spilo pod on `node`. */
+/**
+ * The clusters with a Spilo pod on `node`, or with one waiting to be scheduled (a pod a drain evicted
+ * whose local volume keeps it Pending: whether that volume is on `node` is read under the Lease).
+ */
 export function clustersOnNode(
   pods: readonly { metadata?: { namespace?: string; labels?: Record<string, string> }; spec?: { nodeName?: string } }[],
   node: string,
@@ -75,7 +78,13 @@ export function clustersOnNode(
   for (const pod of pods) {
     const name = pod.metadata?.labels?.[config.clusterNameLabel];
     const namespace = pod.metadata?.namespace;
-    if (pod.spec?.nodeName !== node || name === undefined || namespace === undefined || clusterRefOf(namespace, name) === undefined)
+    const where = pod.spec?.nodeName;
+    if (
+      (where !== node && where !== undefined && where !== '') ||
+      name === undefined ||
+      namespace === undefined ||
+      clusterRefOf(namespace, name) === undefined
+    )
       continue;
     seen.set(`${namespace}/${name}`, { namespace, name });
   }
