@@ -60,9 +60,11 @@ export async function startVerify(o: {
   config: OperatorConfig;
   sink: string;
   policy?: Partial<BackupPolicy>;
+  /** Told of every API request before it is sent; throwing stops the invocation there (a crash). */
+  observe?: (verb: string, kind: string) => void;
 }): Promise<RunningVerify> {
   const { kubeconfig } = await identityForFunction('backup-verify');
-  const kube = new KubeClient(kubeconfig);
+  const kube = new KubeClient(kubeconfig, o.observe ?? {});
   const fnMetrics = createMetrics('backup-verify', false);
   const metrics = backupMetrics(fnMetrics.registry);
   const log = createLogger('backup-verify', 'warn');

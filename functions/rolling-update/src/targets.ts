@@ -2,6 +2,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type { OperatorConfig } from '@pgfn/api';
 import { clusterRefOf } from '@pgfn/fn-runtime';
+import { PATRONI_CONFIG, ROLLING_UPDATE, VOLUMES } from './conditions.js';
 import { nodeLeaving, type NodeFacts } from './node-leaving.js';
 
 export interface ClusterRef {
@@ -14,10 +15,37 @@ export interface ClusterRef {
 export const REQUIRED_TYPE = 'dev.pgfn.rollingupdate.required';
 const PING_TYPE = 'dev.knative.sources.ping';
 const RESOURCE_PREFIX = 'dev.knative.apiserver.resource.';
+const UPDATE_TYPE = `${RESOURCE_PREFIX}update`;
 
 interface ObjectData {
   readonly kind?: string;
-  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly metadata?: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly generation?: number;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+  readonly status?: {
+    readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly observedGeneration?: number }[];
+  };
+}
+
+/**
+ * A postgresql at rest that this function already looked at in this generation: every look writes
+ * VolumesResized with the generation it saw. Status writes (reconcile's, our own) do not move the
+ * generation, so the update events they cause need no look; an annotation-only edit waits for the
+ * periodic check. While work is unfinished every event counts: the look that finds the last pod
+ * rotated closes the rollout, the one after Patroni applied a patch closes PatroniConfigApplied, and
+ * no pod is left marked to draw either.
+ */
+function lookedAt(data: ObjectData): boolean {
+  const generation = data.metadata?.generation;
+  const conditions = data.status?.conditions ?? [];
+  const unfinished = conditions.some(
+    (c) => (c.type === ROLLING_UPDATE && c.status === 'True') || (c.type === PATRONI_CONFIG && c.status === 'False'),
+  );
+  if (unfinished) return false;
+  return generation !== undefined && conditions.find((c) => c.type === VOLUMES)?.observedGeneration === generation;
 }
 
 /**
@@ -42,7 +70,10 @@ function namedClusters(event: CloudEventV1<unknown>, config: Pick<OperatorConfig
   const extension = event['kind'];
   const kind = typeof extension === 'string' ? extension : (data.kind ?? '');
   if (namespace === undefined) return [];
-  if (kind === 'postgresql') return data.metadata?.name === undefined ? [] : [{ namespace, name: data.metadata.name }];
+  if (kind === 'postgresql') {
+    if (data.metadata?.name === undefined || (event.type === UPDATE_TYPE && lookedAt(data))) return [];
+    return [{ namespace, name: data.metadata.name }];
+  }
   const labels = data.metadata?.labels ?? {};
   // Spilo pods (and their StatefulSet) carry the cluster labels; pooler pods do not carry all of them.
   const spilo = Object.entries(config.clusterLabels).every(([k, v]) => labels[k] === v);

@@ -49,6 +49,7 @@ export interface ControlPlaneState {
  */
 export class ControlPlane {
   private readonly processes: ManagedProcess[] = [];
+  private readonly launched = new Map<string, { readonly bin: string; readonly args: string[] }>();
   private watchdog: number | undefined;
   private stopped = false;
 
@@ -172,8 +173,32 @@ export class ControlPlane {
   private launch(name: string, bin: string, args: string[]): void {
     const proc = new ManagedProcess({ name, logFile: join(this.state.logDir, `${name}.log`), command: bin, args });
     this.processes.push(proc);
+    this.launched.set(name, { bin, args });
     (this.state.pids as number[]).push(proc.pid);
     this.writeState();
+  }
+
+  /**
+   * An outage of one component (`kube-apiserver`, `etcd`, …): SIGKILL to its process group, at once
+   * and synchronously, so a caller can cut the control plane off between two requests. `restore`
+   * brings it back with the same flags, port and data.
+   */
+  outage(name: string): void {
+    const proc = this.processes.find((p) => p.name === name && p.running);
+    if (proc === undefined) throw new Error(`no running component ${name}; known: ${this.processes.map((p) => p.name).join(', ')}`);
+    signalGroup(proc.pid, 'SIGKILL');
+  }
+
+  /** Starts a component `outage` stopped, and waits until the API server is ready again. */
+  async restore(name: string, timeoutMs = 90_000): Promise<void> {
+    const spec = this.launched.get(name);
+    const old = this.processes.find((p) => p.name === name);
+    if (spec === undefined || old === undefined) throw new Error(`no component ${name}`);
+    await old.kill();
+    this.processes.splice(this.processes.indexOf(old), 1);
+    (this.state.pids as number[]).splice(this.state.pids.indexOf(old.pid), 1);
+    this.launch(name, spec.bin, spec.args);
+    await this.waitFor('kube-apiserver /readyz', () => this.get('/readyz').then((r) => r.status === 200), timeoutMs);
   }
 
   /** The detached orphan guard: kills our process groups if this process dies without stop(). */

@@ -80,6 +80,11 @@ export interface NodeAgent {
   readonly resolver: ServiceResolver;
   /** SIGKILL every sandbox of the pod, as a container runtime crash would. */
   crash(namespace: string, name: string, options?: CrashOptions): number;
+  /**
+   * Host pid of the pod's first container's program (Patroni in a Spilo pod: the first process of its
+   * PID namespace), undefined when it does not run. For fault injection: stop Patroni, kill Postgres.
+   */
+  programPid(namespace: string, name: string): number | undefined;
   /** Process group ids of running sandboxes (for tests that check nothing is left). */
   processGroups(): number[];
   stop(): Promise<void>;
@@ -421,6 +426,10 @@ class Agent implements NodeAgent {
     const worker = [...this.workers.values()].find((w) => w.key === `${namespace}/${name}` && !w.isTerminating);
     if (worker === undefined) throw new Error(`pod ${namespace}/${name} does not run on node ${this.nodeName}`);
     return worker.crash(options.holdMs ?? 0);
+  }
+
+  programPid(namespace: string, name: string): number | undefined {
+    return [...this.workers.values()].find((w) => w.key === `${namespace}/${name}` && !w.isTerminating)?.programPid;
   }
 
   processGroups(): number[] {
