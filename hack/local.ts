@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlane, S3Server, clusterDir, isAlive, readClusterState, repoRoot } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
-import { DEFAULT_NODE_CAPACITY, startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
+import { DEFAULT_NODE_CAPACITY, startLocalNodes, type LocalNodes } from '@pgfn/node-agent';
 import {
   FUNCTION_LABEL,
   identityForFunction,
@@ -23,6 +23,13 @@ import { startLocalMonitoring, type LocalMonitoring } from './local-monitoring.j
 
 // --knative: Knative Eventing's own controllers and data plane carry the events (issue 23, ADR 0060).
 const knative = process.argv.includes('--knative');
+// --nodes N: N local nodes (issue 24, ADR 0075), each a Node of the node agent in its own zone (up to 3 zones).
+const nodesArg = process.argv.indexOf('--nodes');
+const nodeCount = nodesArg < 0 ? 1 : Number(process.argv[nodesArg + 1]);
+if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 20) {
+  console.error(`--nodes wants a count between 1 and 20, got "${process.argv[nodesArg + 1] ?? ''}"`);
+  process.exit(2);
+}
 const existing = readClusterState();
 if (existing !== undefined && isAlive(existing.owner)) {
   console.error(`a local control plane is already running (pid ${existing.owner}); stop it with: npm run cluster -- down`);
@@ -35,7 +42,7 @@ mkdirSync(dir, { recursive: true });
 const started = Date.now();
 const cp = await ControlPlane.start({ dir, removeOnStop: false });
 let pipeline: Pipeline | undefined;
-let agent: NodeAgent | undefined;
+let nodes: LocalNodes | undefined;
 let monitoring: LocalMonitoring | undefined;
 let s3: S3Server | undefined;
 let stopping = false;
@@ -45,7 +52,7 @@ const stop = async (): Promise<void> => {
   console.log('\nstopping the local stack …');
   await monitoring?.stop();
   await pipeline?.stop();
-  await agent?.stop();
+  await nodes?.stop();
   await s3?.stop();
   await cp.stop();
   process.exit(0);
@@ -117,7 +124,8 @@ try {
   const configEnv = { OPERATOR_NAMESPACE: 'pgfn-system', POSTGRES_OPERATOR_CONFIGURATION_OBJECT: 'pgfn-default-configuration' };
   // backup-verify reads the buckets with its own keys (in a cluster: its Secret pgfn-backup-verify-s3).
   const bucketReader = { ...keys, AWS_REGION: s3.region };
-  agent = await startNodeAgent({
+  nodes = await startLocalNodes({
+    count: nodeCount,
     kubeconfig: cp.kubeconfig,
     dataDir: join(dir, 'node-agent', 'data'),
     logDir: join(dir, 'logs', 'node-agent'),
@@ -176,6 +184,7 @@ pgfn local stack is up in ${((Date.now() - started) / 1000).toFixed(1)} s; the s
   events: ${eventPath}
   Your own subscriber: npm run event-display, then kubectl apply -f knative/examples/local-subscriber.yaml
   The cluster's pods run real Patroni + PostgreSQL ${major} on the node agent (logs: ${join(dir, 'logs', 'node-agent')}).
+  Nodes: ${nodes.agents.map((a) => `${a.nodeName} (${a.nodeIP})`).join(', ')}
   Backups: S3 at ${s3.endpoint} (data ${s3.dir}; keys in Secret default/pgfn-s3):
             WAL and base backups in s3://pgfn-wal/spilo/<cluster>/<uid>/wal/${major}/,
             logical backups in s3://pgfn-logical/spilo/<cluster>/<uid>/logical_backups/.

@@ -16,7 +16,7 @@ import { ensureCrds } from '../crds/install.js';
 import { identityForFunction, identityForServiceAccount } from '../support/fn-identity.js';
 import { testEnv } from '../support/env.js';
 import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
-import { startTestAgent, type TestAgent } from '../node-agent/support.js';
+import { startTestAgent, startTestNodes, type TestAgent, type TestNodes } from '../node-agent/support.js';
 
 export type Cluster = Postgresql & k8s.KubernetesObject;
 export const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
@@ -29,6 +29,10 @@ export interface StackOptions {
   /** Extra `configuration:` keys merged over upstream's default OperatorConfiguration. */
   readonly configuration?: Readonly<Record<string, unknown>>;
   readonly idleMs?: number;
+  /** Several local nodes instead of one agent (ADR 0075); `agent` is then the first of them. */
+  readonly nodes?: { readonly count: number; readonly zones?: number };
+  /** Fire knative/'s PingSources on their schedules (default off). */
+  readonly schedulePings?: boolean;
 }
 
 export interface Stack {
@@ -37,6 +41,8 @@ export interface Stack {
   readonly custom: k8s.CustomObjectsApi;
   readonly namespace: string;
   readonly agent: TestAgent;
+  /** The local nodes when `nodes` was asked for. */
+  readonly nodes: TestNodes | undefined;
   readonly pipeline: Pipeline;
   readonly logDir: string;
   read(name: string): Promise<Cluster | undefined>;
@@ -94,11 +100,19 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const ns = await createNamespace(kc, o.prefix);
   const logDir = mkdtempSync(join(tmpdir(), `pgfn-${o.prefix}-`));
   let agent: TestAgent | undefined;
+  let nodes: TestNodes | undefined;
   let pipeline: Pipeline | undefined;
   try {
     const configName = await applyOperatorConfiguration(kc, ns.name, o.configuration ?? {});
     await applyPostgresPodRole(kc);
-    agent = await startTestAgent(`pgfn-agent-${ns.name}`.slice(0, 63));
+    if (o.nodes === undefined) agent = await startTestAgent(`pgfn-agent-${ns.name}`.slice(0, 63));
+    else {
+      const started = await startTestNodes({ ...o.nodes, namePrefix: `pgfn-${ns.name}`.slice(0, 55) });
+      nodes = started;
+      const first = started.nodes.agents[0];
+      if (first === undefined) throw new Error('no local node started');
+      agent = { agent: first, dataDir: started.dataDir, logDir: started.dataDir, stop: () => started.stop() };
+    }
     const configEnv = { OPERATOR_NAMESPACE: ns.name, POSTGRES_OPERATOR_CONFIGURATION_OBJECT: configName, WATCHED_NAMESPACE: ns.name };
     const wanted = o.functions ?? { reconcile: {} };
     const functions: Record<string, { env: Record<string, string> }> = {};
@@ -112,7 +126,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       adapterKubeconfig: source.file,
       logDir,
       functions,
-      schedulePings: false,
+      schedulePings: o.schedulePings ?? false,
       idleMs: o.idleMs ?? 300_000,
     });
   } catch (err) {
@@ -129,13 +143,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         throw e;
       },
     );
-  const started = { agent, pipeline };
+  const started = { agent, pipeline, nodes };
   return {
     kc,
     core,
     custom,
     namespace: ns.name,
     agent: started.agent,
+    nodes: started.nodes,
     pipeline: started.pipeline,
     logDir,
     read,

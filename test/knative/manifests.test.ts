@@ -173,7 +173,7 @@ describe('knative/ manifests', () => {
   describe('ApiServerSources', () => {
     const sources = apiServerSourcesOf(manifests);
     it('run in Resource mode across all namespaces as pgfn-apiserver-source, sending to the Broker', () => {
-      expect(sources.map((s) => s.metadata.name).sort()).to.deep.equal(['pgfn-resources', 'pgfn-spilo']);
+      expect(sources.map((s) => s.metadata.name).sort()).to.deep.equal(['pgfn-nodes', 'pgfn-resources', 'pgfn-spilo']);
       for (const s of sources) {
         expect(s.spec.mode).to.equal('Resource');
         expect(s.spec.namespaceSelector).to.deep.equal({});
@@ -200,6 +200,12 @@ describe('knative/ manifests', () => {
           allNamespaces: true,
           mode: 'Resource',
           resources: [{ gvr: { Group: '', Version: 'v1', Resource: 'pods' }, selector: 'application=spilo' }],
+        },
+        {
+          namespaces: [],
+          allNamespaces: true,
+          mode: 'Resource',
+          resources: [{ gvr: { Group: '', Version: 'v1', Resource: 'nodes' } }],
         },
       ]);
     });
@@ -240,6 +246,7 @@ describe('knative/ manifests', () => {
       ['an OperatorConfiguration update', resourceEvent('update', 'OperatorConfiguration'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
       ['a Spilo pod update', resourceEvent('update', 'Pod'), ['pgfn-reconcile', 'pgfn-rolling-update']],
       ['a Spilo StatefulSet update', resourceEvent('update', 'StatefulSet'), ['pgfn-reconcile', 'pgfn-rolling-update']],
+      ['a Node update (cordon, taints, labels)', resourceEvent('update', 'Node'), ['pgfn-rolling-update']],
       [
         'a ref-mode postgresql event (we ship Resource mode only)',
         { ...resourceEvent('add', 'postgresql'), type: 'dev.knative.apiserver.ref.add' },

@@ -174,6 +174,10 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
     expect(
       await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).listPodForAllNamespaces({ labelSelector: 'application=spilo' })),
     ).to.equal('ok');
+    expect(await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).listNode())).to.equal('ok');
+    expect(
+      await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).patchNode({ name: 'absent', body: { spec: { unschedulable: true } } })),
+    ).to.equal(403);
     expect(await status(() => kubeconfig.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces())).to.equal(403);
     expect(
       await status(() =>

@@ -281,7 +281,7 @@ describe('local volume provisioning', () => {
     status: { phase: 'Pending' },
   });
   const o = { nodeName: 'pgfn-agent-0', storageClassName: 'pgfn-local', dataDir: '/data' };
-  const cases: [string, V1PersistentVolumeClaim, boolean][] = [
+  const cases: [string, V1PersistentVolumeClaim, boolean, { serveClaimsWithoutClass?: boolean }?][] = [
     ['a claim without a storage class', claim(), true],
     [
       'a claim of our class once the scheduler picked this node',
@@ -291,10 +291,25 @@ describe('local volume provisioning', () => {
     ['a claim of our class before the scheduler picked a node', claim('pgfn-local'), false],
     ['a claim of our class for another node', claim('pgfn-local', { 'volume.kubernetes.io/selected-node': 'kwok-node-0' }), false],
     ['a claim of another class', claim('gp3'), false],
+    [
+      'a claim of the shared class once the scheduler picked this node',
+      claim('pgfn-shared', { 'volume.kubernetes.io/selected-node': 'pgfn-agent-0' }),
+      true,
+    ],
+    ['a claim of the shared class for another node', claim('pgfn-shared', { 'volume.kubernetes.io/selected-node': 'pgfn-agent-1' }), false],
+    ['a claim without a class on a node that leaves those to another', claim(), false, { serveClaimsWithoutClass: false }],
     ['a bound claim', { ...claim(), spec: { ...claim().spec, volumeName: 'pv-1' } }, false],
   ];
-  for (const [scenario, pvc, expected] of cases)
-    it(`${expected ? 'serves' : 'leaves'} ${scenario}`, () => expect(shouldProvision(pvc, o)).to.equal(expected));
+  for (const [scenario, pvc, expected, more] of cases)
+    it(`${expected ? 'serves' : 'leaves'} ${scenario}`, () => expect(shouldProvision(pvc, { ...o, ...more })).to.equal(expected));
+
+  it('makes a shared-class PV a host path reachable from every local node (no node affinity)', () => {
+    const pv = persistentVolumeFor(claim('pgfn-shared', { 'volume.kubernetes.io/selected-node': 'pgfn-agent-0' }), o);
+    expect(pv.spec?.hostPath).to.deep.equal({ path: '/data/team/pgdata-acid-ha-0', type: 'Directory' });
+    expect(pv.spec).to.not.have.any.keys('local', 'nodeAffinity');
+    expect(pv.spec?.storageClassName).to.equal('pgfn-shared');
+    expect(pv.metadata?.annotations?.['pgfn.dev/provisioned-on']).to.equal('pgfn-agent-0');
+  });
 
   it('makes a local PV on this node, pre-bound to the claim, in <dataDir>/<namespace>/<claim>', () => {
     const pv = persistentVolumeFor(claim(), o);

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
+import { startLocalNodes, startNodeAgent, type LocalNodes, type NodeAgent } from '@pgfn/node-agent';
 import { clusterMembers, type MemberView } from '@pgfn/node-agent/testing';
 import pg from 'pg';
 import { testEnv } from '../support/env.js';
@@ -117,3 +117,34 @@ export function processesIn(namespaces: readonly string[]): string[] {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface TestNodes {
+  readonly nodes: LocalNodes;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Several node agents (one Node each, zones round robin) on the shared control plane, fast probes. */
+export async function startTestNodes(layout: { count: number; zones?: number; namePrefix?: string }): Promise<TestNodes> {
+  const root = mkdtempSync(join(tmpdir(), 'pgfn-nodes-test-'));
+  const dataDir = join(root, 'data');
+  // Loopback /24s of their own, so a local stack on 127.0.10.0/24 … can run beside the tests.
+  const firstOctet = 100 + Math.floor(Math.random() * (100 - layout.count));
+  const nodes = await startLocalNodes({
+    ...layout,
+    firstOctet,
+    kubeconfig: testEnv().kubeconfig,
+    dataDir,
+    logDir: join(root, 'logs'),
+    probePeriodCapSeconds: 2,
+    stopGraceMs: 10_000,
+  });
+  return {
+    nodes,
+    dataDir,
+    stop: async () => {
+      await nodes.stop();
+      if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });
+    },
+  };
+}

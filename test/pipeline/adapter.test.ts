@@ -120,7 +120,7 @@ describe('the receive adapter through the local broker', function () {
   });
 
   it('derives K_SOURCE_CONFIG from the shipped ApiServerSources', () => {
-    expect(pipeline.adapters.map((a) => a.name).sort()).to.deep.equal(['pgfn-resources', 'pgfn-spilo']);
+    expect(pipeline.adapters.map((a) => a.name).sort()).to.deep.equal(['pgfn-nodes', 'pgfn-resources', 'pgfn-spilo']);
     expect(pipeline.adapter('pgfn-spilo').config.resources.map((r) => r.selector)).to.deep.equal(['application=spilo']);
   });
 
@@ -173,6 +173,37 @@ describe('the receive adapter through the local broker', function () {
     expect(got.data.metadata.labels?.['cluster-name']).to.equal('acid-two');
     await new Promise((r) => setTimeout(r, 1000));
     expect(eventsFor(ns.name, 'unrelated')).to.deep.equal([]);
+  });
+
+  it('delivers Nodes (cluster-scoped): a cordon arrives as an update carrying spec.unschedulable', async () => {
+    const core = adminConfig().makeApiClient(k8s.CoreV1Api);
+    const name = `pgfn-adapter-${ns.name}`;
+    await core.createNode({ body: { metadata: { name, labels: { 'pgfn.dev/test': 'adapter' } } } });
+    try {
+      await core.patchNode(
+        { name, body: { spec: { unschedulable: true } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      const got = await eventually(
+        'the cordon of the node',
+        () =>
+          Promise.resolve(
+            received.find(
+              (g) =>
+                g.headers['ce-kind'] === 'Node' &&
+                g.headers['ce-name'] === name &&
+                g.headers['ce-type'] === 'dev.knative.apiserver.resource.update' &&
+                (g.data as { spec?: { unschedulable?: boolean } }).spec?.unschedulable === true,
+            ),
+          ),
+        30_000,
+        20,
+      );
+      expect(got.headers['ce-namespace'] ?? '', 'a cluster-scoped object has no namespace').to.equal('');
+      expect(got.data.metadata.labels?.['pgfn.dev/test']).to.equal('adapter');
+    } finally {
+      await core.deleteNode({ name });
+    }
   });
 
   it('survives a kill and a restart, reporting nothing of what changed while it was down (the resync must)', async () => {

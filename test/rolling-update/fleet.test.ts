@@ -1,4 +1,4 @@
-// The periodic check's first look reads the whole fleet with five lists (readFleet) instead of five
+// The periodic check's first look reads the whole fleet with six lists (readFleet) instead of six
 // reads per cluster (readCluster): both must see each cluster the same way, or a check would decide
 // on a different picture than the step it leads to.
 import * as k8s from '@kubernetes/client-node';

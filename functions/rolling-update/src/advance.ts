@@ -23,6 +23,7 @@ import {
 } from './conditions.js';
 import type { RollingDeps } from './deps.js';
 import { MAJOR_UPGRADE, majorUpgrade } from './major-upgrade.js';
+import { migrateOffLeavingNodes, NODE_MIGRATION } from './node-migration.js';
 import { mustAct, WouldAct } from './would-act.js';
 import { diffPatroniConfig } from './patroni-config-diff.js';
 import { claimView, podView, templateImage } from './pod-view.js';
@@ -111,6 +112,10 @@ async function step(ctx: Context): Promise<AdvanceOutcome> {
           (c) => c.members,
           () => undefined,
         );
+  // A node going away comes first: its master must move before the node's pods are evicted (ADR 0076).
+  const migration = await migrateOffLeavingNodes({ ...ctx, before: previous(ctx, NODE_MIGRATION) }, members);
+  if (migration.condition.status === 'True' || previous(ctx, NODE_MIGRATION).status === 'True') conditions.push(migration.condition);
+  if (migration.acted) return finish(ctx, conditions, 'acted');
   if (base !== undefined && members !== undefined) {
     const configured = await configure(ctx, base, members);
     conditions.push(configured.condition);

@@ -1,5 +1,5 @@
 // The objects one invocation reads for a cluster, read fresh every time (events are only hints).
-import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StorageClass } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Node, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StorageClass } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { clusterLabels, statefulSetName } from '@pgfn/builder';
 import type { KubeClient } from '@pgfn/kube';
@@ -12,6 +12,8 @@ export interface LiveCluster {
   readonly pods: readonly V1Pod[];
   readonly claims: readonly V1PersistentVolumeClaim[];
   readonly expandable: ReadonlyMap<string, boolean>;
+  /** Every Node (ADR 0076: is one the pods run on going away?). */
+  readonly nodes: readonly V1Node[];
 }
 
 function selector(labels: Readonly<Record<string, string>>): string {
@@ -36,28 +38,30 @@ export async function readCluster(
   });
   if (statefulSet === undefined) return undefined;
   const labels = selector(clusterLabels(cluster, config));
-  const [pods, claims, classes] = await Promise.all([
+  const [pods, claims, classes, nodes] = await Promise.all([
     kube.list<V1Pod>('v1', 'Pod', ref.namespace, labels),
     kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', ref.namespace, labels),
     kube.list<V1StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined),
+    kube.list<V1Node>('v1', 'Node', undefined),
   ]);
   const expandable = new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
-  return { cluster, statefulSet, pods, claims, expandable };
+  return { cluster, statefulSet, pods, claims, expandable, nodes };
 }
 
 /**
- * Every cluster of the namespace (all namespaces when undefined) from five lists, for the periodic
- * check: a first look at a fleet then costs five reads instead of five per cluster. Clusters being
+ * Every cluster of the namespace (all namespaces when undefined) from six lists, for the periodic
+ * check: a first look at a fleet then costs six reads instead of six per cluster. Clusters being
  * deleted or without a StatefulSet are left out, as readCluster leaves them.
  */
 export async function readFleet(kube: KubeClient, namespace: string | undefined, config: OperatorConfig): Promise<LiveCluster[]> {
   const base = selector(config.clusterLabels);
-  const [clusters, sets, pods, claims, classes] = await Promise.all([
+  const [clusters, sets, pods, claims, classes, nodes] = await Promise.all([
     kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, namespace),
     kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, base),
     kube.list<V1Pod>('v1', 'Pod', namespace, base),
     kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', namespace, base),
     kube.list<V1StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined),
+    kube.list<V1Node>('v1', 'Node', undefined),
   ]);
   const expandable = new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
   const byName = new Map(sets.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
@@ -69,7 +73,7 @@ export async function readFleet(kube: KubeClient, namespace: string | undefined,
     const statefulSet = byName.get(`${ns}/${statefulSetName(cluster)}`);
     if (cluster.metadata?.deletionTimestamp !== undefined || statefulSet === undefined) continue;
     const key = `${ns}/${clusterLabels(cluster, config)[config.clusterNameLabel] ?? ''}`;
-    fleet.push({ cluster, statefulSet, pods: podsOf.get(key) ?? [], claims: claimsOf.get(key) ?? [], expandable });
+    fleet.push({ cluster, statefulSet, pods: podsOf.get(key) ?? [], claims: claimsOf.get(key) ?? [], expandable, nodes });
   }
   return fleet;
 }

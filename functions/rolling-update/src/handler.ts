@@ -9,7 +9,7 @@ import { readFleet, type LiveCluster } from './cluster.js';
 import { advance, CONFIG_MAX_AGE_MS, type AdvanceOutcome } from './advance.js';
 import type { RollingDeps } from './deps.js';
 import { podHasWork } from './pod-view.js';
-import { clustersOf, type ClusterRef } from './targets.js';
+import { clustersOf, clustersOnNode, leavingNodeOf, type ClusterRef } from './targets.js';
 
 /** Clusters the periodic check looks at concurrently. */
 const PERIODIC_CONCURRENCY = 4;
@@ -37,10 +37,20 @@ async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorCo
   return pods.some(podHasWork);
 }
 
+/** A node going away: the clusters with a Spilo pod on it, each then read afresh under its Lease. */
+async function clustersOnLeavingNode(deps: RollingDeps, node: string, config: OperatorConfig): Promise<ClusterRef[]> {
+  const selector = Object.entries(config.clusterLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const pods = await deps.kube.list<V1Pod>('v1', 'Pod', deps.watchedNamespace, selector);
+  return clustersOnNode(pods, node, config);
+}
+
 export function createHandler(deps: RollingDeps): (event: CloudEventV1<unknown>, ctx: HandlerContext) => Promise<Outcome> {
   return async (event, ctx) => {
     const { config } = await deps.loadConfig(CONFIG_MAX_AGE_MS);
-    const found = clustersOf(event, config);
+    const leaving = leavingNodeOf(event, config.nodeReadinessLabel);
+    const found = leaving === undefined ? clustersOf(event, config) : await clustersOnLeavingNode(deps, leaving, config);
     const periodic = found === 'all';
     const refs: Target[] = periodic
       ? await allClusters(deps, config)

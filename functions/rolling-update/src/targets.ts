@@ -3,6 +3,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import type { OperatorConfig } from '@pgfn/api';
 import { clusterRefOf } from '@pgfn/fn-runtime';
 import { PATRONI_CONFIG, ROLLING_UPDATE, VOLUMES } from './conditions.js';
+import { nodeLeaving, type NodeFacts } from './node-leaving.js';
 
 export interface ClusterRef {
   readonly namespace: string;
@@ -78,4 +79,45 @@ function namedClusters(event: CloudEventV1<unknown>, config: Pick<OperatorConfig
   const spilo = Object.entries(config.clusterLabels).every(([k, v]) => labels[k] === v);
   const name = labels[config.clusterNameLabel];
   return spilo && name !== undefined ? [{ namespace, name, fromPod: true }] : [];
+}
+
+const NODE_DELETE = 'dev.knative.apiserver.resource.delete';
+
+/**
+ * The Node a Node event carries when that node is going away (ADR 0076), decided from the event's own
+ * data: heartbeats and changes of a healthy node cost no API call. A deleted node's pods are gone with it.
+ */
+export function leavingNodeOf(event: CloudEventV1<unknown>, readinessLabel: Readonly<Record<string, string>>): string | undefined {
+  if (!event.type.startsWith(RESOURCE_PREFIX) || event.type === NODE_DELETE) return undefined;
+  const data = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as NodeFacts & { kind?: string };
+  const extension = event['kind'];
+  const kind = typeof extension === 'string' ? extension : (data.kind ?? '');
+  if (kind !== 'Node' || typeof data.metadata?.name !== 'string') return undefined;
+  return nodeLeaving(data, readinessLabel) === undefined ? undefined : data.metadata.name;
+}
+
+/**
+ * The clusters with a Spilo pod on `node`, or with one waiting to be scheduled (a pod a drain evicted
+ * whose local volume keeps it Pending: whether that volume is on `node` is read under the Lease).
+ */
+export function clustersOnNode(
+  pods: readonly { metadata?: { namespace?: string; labels?: Record<string, string> }; spec?: { nodeName?: string } }[],
+  node: string,
+  config: Pick<OperatorConfig, 'clusterNameLabel'>,
+): ClusterRef[] {
+  const seen = new Map<string, ClusterRef>();
+  for (const pod of pods) {
+    const name = pod.metadata?.labels?.[config.clusterNameLabel];
+    const namespace = pod.metadata?.namespace;
+    const where = pod.spec?.nodeName;
+    if (
+      (where !== node && where !== undefined && where !== '') ||
+      name === undefined ||
+      namespace === undefined ||
+      clusterRefOf(namespace, name) === undefined
+    )
+      continue;
+    seen.set(`${namespace}/${name}`, { namespace, name });
+  }
+  return [...seen.values()];
 }

@@ -56,6 +56,8 @@ export interface NodeAgentOptions {
   readonly storageClassName?: string;
   /** Make that StorageClass the cluster's default, so claims without a class can grow too (`npm run local`). */
   readonly defaultStorageClass?: boolean;
+  /** Provision claims without a storage class (default true; with several agents only one may). */
+  readonly serveClaimsWithoutClass?: boolean;
   /** Caps probe periods and initial delays, in seconds (tests). */
   readonly probePeriodCapSeconds?: number;
   readonly backoff?: BackoffSettings;
@@ -150,6 +152,7 @@ class Agent implements NodeAgent {
       dataDir: resolve(o.dataDir),
       storageClassName: o.storageClassName ?? 'pgfn-local',
       defaultClass: o.defaultStorageClass === true,
+      serveClaimsWithoutClass: o.serveClaimsWithoutClass ?? true,
       log: (m) => this.log(m),
     });
     const server = new URL(this.kc.getCurrentCluster()?.server ?? 'https://127.0.0.1:6443');

@@ -7,11 +7,21 @@ export type { BackoffSettings } from './container.js';
 export { ContainerConfigError, expand, resolveContainerEnv } from './env.js';
 export type { EnvSources, PodRuntimeFacts } from './env.js';
 export { IpPool } from './ip-pool.js';
+export { LOCAL_REGION, localNodeSpecs, REGION_LABEL, startLocalNodes, ZONE_LABEL, zoneName } from './local-nodes.js';
+export type { LocalNodeLayout, LocalNodes, LocalNodeSpec, LocalNodesOptions } from './local-nodes.js';
 export { AGENT_VERSION, DEFAULT_NODE_CAPACITY, NODE_AGENT_LABEL, nodeObject, type NodeCapacity } from './node.js';
 export { pgbouncerFiles } from './pgbouncer/config.js';
 export { CRASH_ANNOTATION, CRASH_HOLD_ANNOTATION } from './pod-worker.js';
 export { buildPodStatus, podPhase } from './pod-status.js';
-export { PROVISIONER_NAME, claimDir, persistentVolumeFor, resizeNeed, shouldProvision, storageClass } from './provisioner.js';
+export {
+  PROVISIONER_NAME,
+  SHARED_STORAGE_CLASS,
+  claimDir,
+  persistentVolumeFor,
+  resizeNeed,
+  shouldProvision,
+  storageClass,
+} from './provisioner.js';
 export type { ResizeNeed } from './provisioner.js';
 export { createServiceResolver, hostsFile, parseServiceHost, serviceBackends, type ServiceAddresses } from './resolver.js';
 export type { ServiceAddress, ServiceBackend, ServiceName, ServiceResolver } from './resolver.js';

@@ -164,7 +164,12 @@ export class NodeHeartbeat {
 
   private async beat(): Promise<void> {
     const now = new Date();
-    const current = await this.core.readNode({ name: this.id.name });
+    const current = await this.core.readNode({ name: this.id.name }).catch(async (err: unknown) => {
+      if (statusCode(err) !== 404) throw err;
+      // Deleted under a running kubelet: it registers the node again (its pods were deleted with it).
+      this.log(`node ${this.id.name} was deleted; registering it again`);
+      return this.core.createNode({ body: nodeObject(this.id) });
+    });
     await this.core.patchNodeStatus(
       { name: this.id.name, body: { status: nodeStatus(this.id, now, current.status?.conditions) } },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),

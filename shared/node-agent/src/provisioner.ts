@@ -28,6 +28,13 @@ import { startInformer, type Informer } from './informer.js';
 export const PROVISIONER_NAME = 'pgfn.dev/node-agent';
 const PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
+/** The node whose agent provisioned a PV (and deletes it once released). */
+const PROVISIONED_ON = 'pgfn.dev/provisioned-on';
+/**
+ * A second class whose volumes are not pinned to a node (ADR 0075): every local node is this machine, so
+ * a directory is reachable from all of them, like a network volume; pods with such claims can move.
+ */
+export const SHARED_STORAGE_CLASS = 'pgfn-shared';
 
 export interface ProvisionerOptions {
   readonly nodeName: string;
@@ -35,6 +42,8 @@ export interface ProvisionerOptions {
   readonly storageClassName: string;
   /** Mark the class as the cluster's default. */
   readonly defaultClass?: boolean;
+  /** Serve claims without a class (default true); one node of several does. */
+  readonly serveClaimsWithoutClass?: boolean;
   readonly log: (message: string) => void;
 }
 
@@ -85,11 +94,16 @@ export function resizeNeed(pvc: V1PersistentVolumeClaim, pv: V1PersistentVolume 
 }
 
 /** Whether this node should provision `pvc` now. */
-export function shouldProvision(pvc: V1PersistentVolumeClaim, o: Pick<ProvisionerOptions, 'nodeName' | 'storageClassName'>): boolean {
+export function shouldProvision(
+  pvc: V1PersistentVolumeClaim,
+  o: Pick<ProvisionerOptions, 'nodeName' | 'storageClassName' | 'serveClaimsWithoutClass'>,
+): boolean {
+  if (pvc.spec?.storageClassName === SHARED_STORAGE_CLASS)
+    return shouldProvision({ ...pvc, spec: { ...pvc.spec, storageClassName: o.storageClassName } }, o);
   if (pvc.metadata?.deletionTimestamp !== undefined || (pvc.spec?.volumeName ?? '') !== '') return false;
   if (pvc.status?.phase !== undefined && pvc.status.phase !== 'Pending') return false;
   const cls = pvc.spec?.storageClassName ?? '';
-  if (cls === '') return true;
+  if (cls === '') return o.serveClaimsWithoutClass !== false;
   return cls === o.storageClassName && pvc.metadata?.annotations?.[SELECTED_NODE] === o.nodeName;
 }
 
@@ -100,7 +114,10 @@ export function persistentVolumeFor(pvc: V1PersistentVolumeClaim, o: Pick<Provis
   const volume: V1PersistentVolume = {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
-    metadata: { name: `pvc-${pvc.metadata?.uid ?? name}`, annotations: { [PROVISIONED_BY]: PROVISIONER_NAME } },
+    metadata: {
+      name: `pvc-${pvc.metadata?.uid ?? name}`,
+      annotations: { [PROVISIONED_BY]: PROVISIONER_NAME, [PROVISIONED_ON]: o.nodeName },
+    },
     spec: {
       capacity: { storage },
       accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
@@ -115,6 +132,12 @@ export function persistentVolumeFor(pvc: V1PersistentVolumeClaim, o: Pick<Provis
   };
   if ((pvc.spec?.storageClassName ?? '') !== '' && volume.spec !== undefined)
     volume.spec.storageClassName = pvc.spec?.storageClassName ?? '';
+  if (pvc.spec?.storageClassName === SHARED_STORAGE_CLASS && volume.spec !== undefined) {
+    // Reachable from every local node: a host path without node affinity.
+    volume.spec.hostPath = { path: claimDir(o.dataDir, namespace, name), type: 'Directory' };
+    delete volume.spec.local;
+    delete volume.spec.nodeAffinity;
+  }
   return volume;
 }
 
@@ -144,6 +167,9 @@ export class LocalProvisioner {
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
       });
+    await this.storage.createStorageClass({ body: storageClass(SHARED_STORAGE_CLASS) }).catch((err: unknown) => {
+      if (statusCode(err) !== 409) throw new Error(`creating StorageClass ${SHARED_STORAGE_CLASS}`, { cause: err });
+    });
     const onError = (err: unknown): void => this.o.log(`provisioner watch: ${(err as Error).message}`);
     this.claims = startInformer<V1PersistentVolumeClaim>(
       this.kc,
@@ -183,7 +209,7 @@ export class LocalProvisioner {
     if (this.volumes?.cache.get(pv.metadata?.name ?? '') !== undefined) return;
     this.busy.add(key);
     try {
-      const dir = pv.spec?.local?.path as string;
+      const dir = (pv.spec?.local?.path ?? pv.spec?.hostPath?.path) as string;
       // A new claim starts empty, even if an older claim of the same name left a directory behind.
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
@@ -225,13 +251,13 @@ export class LocalProvisioner {
   private async volume(pv: V1PersistentVolume): Promise<void> {
     const ours = pv.metadata?.annotations?.[PROVISIONED_BY] === PROVISIONER_NAME;
     const affinity = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
-    if (!ours || affinity !== this.o.nodeName || pv.status?.phase !== 'Released' || pv.spec?.persistentVolumeReclaimPolicy !== 'Delete')
-      return;
+    const on = pv.metadata?.annotations?.[PROVISIONED_ON] ?? affinity;
+    if (!ours || on !== this.o.nodeName || pv.status?.phase !== 'Released' || pv.spec?.persistentVolumeReclaimPolicy !== 'Delete') return;
     const name = pv.metadata?.name ?? '';
     if (this.busy.has(name)) return;
     this.busy.add(name);
     try {
-      const dir = pv.spec?.local?.path;
+      const dir = pv.spec?.local?.path ?? pv.spec?.hostPath?.path;
       if (dir !== undefined && dir.startsWith(this.o.dataDir)) rmSync(dir, { recursive: true, force: true });
       await this.core.deletePersistentVolume({ name });
       this.o.log(`released ${name}: removed ${dir ?? '(no path)'}`);
