@@ -1,5 +1,5 @@
 // Shared pieces of the backup-verify tests: the function served on node:http as its own
-// ServiceAccount (knative/'s ClusterRole, a TokenRequest token), and a subscriber that receives the
+// ServiceAccount (knative/'s ClusterRole, a TokenRequest token; its exec too), and a subscriber that receives the
 // CloudEvents it emits.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +8,7 @@ import type { OperatorConfig } from '@pgfn/api';
 import { s3ObjectStore } from '@pgfn/backup-store';
 import type { S3Server } from '@pgfn/controlplane';
 import { createEmitter, createLogger, createMetrics, eventRecorder, startFunction } from '@pgfn/fn-runtime';
-import { KubeClient } from '@pgfn/kube';
+import { KubeClient, podExec } from '@pgfn/kube';
 import { createHandler } from '../../functions/backup-verify/src/handler.js';
 import { backupMetrics, type BackupMetrics } from '../../functions/backup-verify/src/metrics.js';
 import { policyFromEnv, type BackupPolicy } from '../../functions/backup-verify/src/policy.js';
@@ -77,6 +77,8 @@ export async function startVerify(o: {
     stores: (bucket) => s3ObjectStore(client, bucket),
     policy: { ...policyFromEnv({}), ...o.policy },
     metrics,
+    // exec as the function's own account too: pods/exec must be in its ClusterRole
+    exec: podExec(kubeconfig),
   });
   const { server, url } = await startFunction({ fn: 'backup-verify', handle, log, metrics: fnMetrics, port: 0, host: '127.0.0.1' });
   return {
@@ -93,6 +95,7 @@ export async function startVerify(o: {
           'ce-type': event.type ?? '',
           'ce-source': event.source ?? 'test',
           ...(event.subject === undefined ? {} : { 'ce-subject': event.subject }),
+          ...(event.time === undefined ? {} : { 'ce-time': event.time }),
         },
         body: JSON.stringify(event.data ?? {}),
       });

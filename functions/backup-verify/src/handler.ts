@@ -15,6 +15,9 @@ import {
   type Kit,
   type Logger,
 } from '@pgfn/fn-runtime';
+import type { PodExec } from '@pgfn/kube';
+import { REQUESTED_TYPE, requestOf } from './backup-request.js';
+import { takeRequestedBackup } from './backup-run.js';
 import { targetOf } from './events.js';
 import { checkInventory, type InventoryResult } from './inventory.js';
 import { archiveLocation, logicalLocation } from './location.js';
@@ -33,12 +36,22 @@ export interface HandlerDeps extends Pick<Kit, 'kube' | 'now' | 'recordEvent' | 
   readonly metrics: BackupMetrics;
   /** Lease holder prefix (default the host name); the event id is appended. */
   readonly holder?: string;
+  /** `kubectl exec` into the master pod for base backups on request (ADR 0070). */
+  readonly exec?: PodExec;
 }
 
 type ClusterOutcome = 'verified' | 'failed' | 'pending' | 'busy' | 'unconfigured' | 'gone';
 
 export function createHandler(deps: HandlerDeps): EventHandler {
   return async (event, { log }) => {
+    if (event.type === REQUESTED_TYPE) {
+      const request = requestOf(event);
+      if ('invalid' in request) {
+        log.warn({ id: event.id }, request.invalid);
+        return 'ignored';
+      }
+      return takeRequestedBackup({ deps, request, holder: `${deps.holder ?? hostname()}/${event.id}`, log });
+    }
     const target = targetOf(event);
     if (target.scope === 'ignore') return 'ignored';
     const clusters =

@@ -1,7 +1,8 @@
 // The backup-verify function's process: the kit's clients, a bucket reader from the AWS environment,
-// the policy from the Knative Service's environment.
+// the policy from the Knative Service's environment, exec into pods for base backups on request.
 import { s3StoresFromEnv } from '@pgfn/backup-store';
 import { runFunction } from '@pgfn/fn-runtime';
+import { loadKubeConfig, podExec } from '@pgfn/kube';
 import { createHandler } from './handler.js';
 import { backupMetrics } from './metrics.js';
 import { policyFromEnv } from './policy.js';
@@ -13,5 +14,6 @@ runFunction('backup-verify', (kit) =>
     stores: s3StoresFromEnv(process.env),
     policy: policyFromEnv(process.env),
     metrics: backupMetrics(kit.metrics.registry),
+    exec: podExec(loadKubeConfig(process.env)),
   }),
 );
