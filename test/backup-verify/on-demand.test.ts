@@ -125,13 +125,13 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
     const before = await backupIds();
     const askedAt = new Date();
     expect(await deliver('req-1', askedAt.toISOString())).to.deep.equal([200]);
+    const c = await requested();
+    expect(c, c?.message).to.include({ status: 'True', reason: 'Completed' });
     const after = await archive.backups();
     const fresh = after.filter((b) => !before.includes(b.id));
     expect(fresh, 'one new base backup').to.have.length(1);
     const taken = fresh[0];
     expect(taken?.startTime?.getTime()).to.be.at.least(askedAt.getTime() - 1000);
-    const c = await requested();
-    expect(c).to.include({ status: 'True', reason: 'Completed' });
     expect(c?.message).to.match(
       new RegExp(`^request req-1: base backup ${taken?.id ?? '?'} \\(.*stored\\) taken on ${master} in [\\d.]+ s$`),
     );

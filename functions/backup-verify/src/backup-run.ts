@@ -81,7 +81,13 @@ export async function takeRequestedBackup(o: {
     const archive = `s3://${bucket}/${prefix}`;
     const store = deps.stores(bucket);
     const condition = cluster.status?.conditions?.find((c) => c.type === BACKUP_REQUESTED_CONDITION);
-    const answered = answeredBy({ request, condition, backups: await completedBackups(store, prefix) });
+    // An archive that cannot be read now does not stop the backup (the script reports what it finds);
+    // only the "a backup begun since" answer is skipped.
+    const known = await completedBackups(store, prefix).catch((err: unknown) => {
+      log.warn({ archive, err: err instanceof Error ? err.message : String(err) }, 'archive unreadable before the backup');
+      return [];
+    });
+    const answered = answeredBy({ request, condition, backups: known });
     if (answered === 'condition') {
       log.info({ request: request.id, cluster: `${request.namespace}/${request.name}` }, 'backup request already answered');
       return 'ok' as const;

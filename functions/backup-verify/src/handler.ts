@@ -24,7 +24,8 @@ import { archiveLocation, logicalLocation } from './location.js';
 import { checkLogical, type LogicalResult } from './logical.js';
 import type { BackupMetrics } from './metrics.js';
 import type { BackupPolicy } from './policy.js';
-import { runRestoreTest } from './restore-run.js';
+import type { RestoreSlots } from './restore-slots.js';
+import { restoreInTurn } from './restore-turn.js';
 import { BACKUP_VERIFIED_CONDITION, conditionOf, eventData, FAILED_TYPE, passed, VERIFIED_TYPE, type Verification } from './result.js';
 
 type Cluster = Postgresql & KubernetesObject & { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
@@ -38,6 +39,8 @@ export interface HandlerDeps extends Pick<Kit, 'kube' | 'now' | 'recordEvent' | 
   readonly holder?: string;
   /** `kubectl exec` into the master pod for base backups on request (ADR 0070). */
   readonly exec?: PodExec;
+  /** The fleet's restore-test queue (ADR 0071); without it restore tests are limited per invocation only. */
+  readonly slots?: RestoreSlots;
 }
 
 type ClusterOutcome = 'verified' | 'failed' | 'pending' | 'busy' | 'unconfigured' | 'gone';
@@ -126,9 +129,18 @@ async function verifyHeld(o: {
     const created = cluster.metadata.creationTimestamp === undefined ? undefined : new Date(cluster.metadata.creationTimestamp);
     const store = deps.stores(located.bucket);
     const inventory = await readInventory({ deps, store, prefix: located.prefix, clusterCreated: created });
-    const restore =
+    const turn =
       inventory.ok && deps.policy.restoreTest
-        ? await runRestoreTest({ kube: deps.kube, cluster, config, timeoutSeconds: deps.policy.restoreTimeoutSeconds, signal })
+        ? await restoreInTurn({
+            kube: deps.kube,
+            cluster,
+            config,
+            timeoutSeconds: deps.policy.restoreTimeoutSeconds,
+            signal,
+            slots: deps.slots,
+            holder: o.holder,
+            emit: deps.emit,
+          })
         : undefined;
     const logicalAt = logicalLocation(cluster, config);
     const logical = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
@@ -139,7 +151,7 @@ async function verifyHeld(o: {
       archive,
       inventory,
       ...(logical === undefined ? {} : { logical }),
-      ...(restore === undefined ? {} : { restore }),
+      ...(turn === undefined ? {} : 'ran' in turn ? { restore: turn.ran } : { restoreQueued: turn.queued }),
       durationSeconds,
     };
     await report({ deps, cluster, verification });
