@@ -14,6 +14,8 @@ import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
 import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
 import { s3PodEnvironment, startS3, WAL_BUCKET } from '../backups/support.js';
+import { DEFAULT_QUEUE_RULES } from '../../functions/backup-verify/src/restore-queue.js';
+import { restoreSlots } from '../../functions/backup-verify/src/restore-slots.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
 
 type Condition = { type: string; status: string; reason?: string; message?: string };
@@ -203,5 +205,35 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
     expect(await deliver('req-again', new Date().toISOString())).to.deep.equal([200]);
     expect(await requested()).to.include({ status: 'True', reason: 'Completed' });
     expect((await backupIds()).length).to.equal(before.length + 1);
+  });
+
+  it('restore-test queue: every slot taken, the restore test is queued; once one frees it runs, then asks the next', async () => {
+    const slots = restoreSlots({ kube: new KubeClient(kc), namespace: ns.name, rules: { ...DEFAULT_QUEUE_RULES, limit: 1 } });
+    const queued = await startVerify({ s3, config, sink: subscriber.url, queue: { namespace: ns.name, limit: 1 } });
+    try {
+      // another cluster's restore test holds the only slot
+      expect((await slots.enter('elsewhere/busy', 'another-instance')).admitted).to.equal(true);
+      expect(await queued.post({ type: 'dev.pgfn.backup.verify.requested', subject: `${ns.name}/${NAME}` })).to.equal(200);
+      const waiting = (await cluster()).status?.conditions?.find((x) => x.type === 'BackupVerified');
+      expect(waiting?.message).to.match(/restore test queued \(1 of 1 waiting for the fleet's restore-test slots\)$/);
+      const jobs = await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: ns.name });
+      expect(jobs.items, 'no scratch instance while queued').to.deep.equal([]);
+      // a later cluster queues behind ours (both never tested: first come first)
+      expect(await slots.enter('elsewhere/later', 'a-third-instance')).to.include({ admitted: false, position: 2 });
+      // the busy test ends: ours is the head, asked to go again (the kick the finisher emits)
+      expect(await slots.leave('elsewhere/busy', 'another-instance')).to.deep.equal([`${ns.name}/${NAME}`]);
+      expect(await queued.post({ type: 'dev.pgfn.backup.verify.requested', subject: `${ns.name}/${NAME}` })).to.equal(200);
+      const ran = (await cluster()).status?.conditions?.find((x) => x.type === 'BackupVerified');
+      expect(ran, ran?.message).to.include({ status: 'True', reason: 'Verified' });
+      expect(ran?.message).to.match(/restore test \d+[sm].*: restored to .*: marker found/);
+      const state = await slots.read();
+      expect(state[`${ns.name}/${NAME}`]).to.include({ state: 'idle' });
+      expect(state[`${ns.name}/${NAME}`]?.lastTested).to.be.a('string');
+      // our test ended: the next in line was asked to go
+      const kicked = subscriber.received.filter((e) => e.type === 'dev.pgfn.backup.verify.requested');
+      expect(kicked.map((e) => e.subject)).to.deep.equal(['elsewhere/later']);
+    } finally {
+      await queued.stop();
+    }
   });
 });

@@ -12,6 +12,8 @@ import { KubeClient, podExec } from '@pgfn/kube';
 import { createHandler } from '../../functions/backup-verify/src/handler.js';
 import { backupMetrics, type BackupMetrics } from '../../functions/backup-verify/src/metrics.js';
 import { policyFromEnv, type BackupPolicy } from '../../functions/backup-verify/src/policy.js';
+import { DEFAULT_QUEUE_RULES } from '../../functions/backup-verify/src/restore-queue.js';
+import { restoreSlots } from '../../functions/backup-verify/src/restore-slots.js';
 import { identityForFunction } from '../support/fn-identity.js';
 
 export { segmentNames, writeWalgArchive } from './walg-fixture.js';
@@ -60,6 +62,8 @@ export async function startVerify(o: {
   config: OperatorConfig;
   sink: string;
   policy?: Partial<BackupPolicy>;
+  /** The fleet's restore-test queue (ADR 0071): its Lease's namespace and the slots. */
+  queue?: { namespace: string; limit: number };
 }): Promise<RunningVerify> {
   const { kubeconfig } = await identityForFunction('backup-verify');
   const kube = new KubeClient(kubeconfig);
@@ -79,6 +83,9 @@ export async function startVerify(o: {
     metrics,
     // exec as the function's own account too: pods/exec must be in its ClusterRole
     exec: podExec(kubeconfig),
+    ...(o.queue === undefined
+      ? {}
+      : { slots: restoreSlots({ kube, namespace: o.queue.namespace, rules: { ...DEFAULT_QUEUE_RULES, limit: o.queue.limit } }) }),
   });
   const { server, url } = await startFunction({ fn: 'backup-verify', handle, log, metrics: fnMetrics, port: 0, host: '127.0.0.1' });
   return {
