@@ -13,7 +13,10 @@ import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
 import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
-import { s3PodEnvironment, startS3, WAL_BUCKET } from '../backups/support.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { gzipSync } from 'node:zlib';
+import { secretName } from '@pgfn/builder';
+import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from '../backups/support.js';
 import { DEFAULT_QUEUE_RULES } from '../../functions/backup-verify/src/restore-queue.js';
 import { restoreSlots } from '../../functions/backup-verify/src/restore-slots.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
@@ -36,6 +39,9 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
   let config: OperatorConfig;
   let archive: BackupArchive;
   let master: string;
+  let masterIp: string;
+  let password: string;
+  let logicalPrefix: string;
 
   const cluster = async (): Promise<Cluster> =>
     (await kc.makeApiClient(k8s.CustomObjectsApi).getNamespacedCustomObject({ ...PG, namespace: ns.name, name: NAME })) as Cluster;
@@ -76,6 +82,10 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
       dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
       walS3Bucket: WAL_BUCKET,
       podEnvironmentSecret: 'pgfn-s3',
+      logicalBackupS3Bucket: LOGICAL_BUCKET,
+      logicalBackupS3Endpoint: s3.endpoint,
+      logicalBackupS3AccessKeyId: s3.accessKeyId,
+      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
     };
     reconcile = await startReconcile(kc, ns.name, config);
     const body: Cluster = {
@@ -88,13 +98,18 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
         postgresql: { version: '15' },
         volume: { size: '1Gi' },
         patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
+        // upstream's logical-backup CronJob, every other minute: its dumps are restored by the verification
+        enableLogicalBackup: true,
+        logicalBackupSchedule: '*/2 * * * *',
       },
     };
     const created = (await kc
       .makeApiClient(k8s.CustomObjectsApi)
       .createNamespacedCustomObject({ ...PG, namespace: ns.name, body })) as Cluster;
     expect((await reconcile.post(resourceEvent('add', created))).status).to.equal(200);
-    master = (await waitForRoles(kc, ns.name, NAME, 0)).master.name ?? '';
+    const roles = await waitForRoles(kc, ns.name, NAME, 0);
+    master = roles.master.name ?? '';
+    masterIp = roles.master.ip ?? '';
     await eventually(
       `${NAME} Running`,
       async () => {
@@ -111,6 +126,16 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
     });
     // The bootstrap backup first, so a request never runs beside it.
     await eventually('the bootstrap base backup', async () => ((await archive.backups()).length > 0 ? true : undefined), 180_000, 2000);
+    // Data the logical dumps carry (in a database of its own and in postgres), then the first dump.
+    const secret = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .readNamespacedSecret({ namespace: ns.name, name: secretName('postgres', NAME, DEFAULT_OPERATOR_CONFIG) });
+    password = Buffer.from(secret.data?.['password'] ?? '', 'base64').toString('utf8');
+    await sql(masterIp, password, 'CREATE TABLE orders (id int PRIMARY KEY, note text)');
+    await sql(masterIp, password, "INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 250) g");
+    logicalPrefix = `spilo/${NAME}/${created.metadata?.uid ?? ''}/logical_backups/`;
+    const logical = s3ObjectStore(s3.client(), LOGICAL_BUCKET);
+    await eventually('a logical backup', async () => ((await logical.list(logicalPrefix)).length > 0 ? true : undefined), 300_000, 3000);
     subscriber = await startSubscriber();
     verify = await startVerify({ s3, config, sink: subscriber.url, policy: { restoreTest: false } });
   });
@@ -235,5 +260,49 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
     } finally {
       await queued.stop();
     }
+  });
+
+  it('restores the newest logical dump into a scratch database (rows as in the dump, scratch dropped); a broken dump fails', async () => {
+    expect(await verify.post({ type: 'dev.pgfn.backup.verify.requested', subject: `${ns.name}/${NAME}` })).to.equal(200);
+    const ok = (await cluster()).status?.conditions?.find((x) => x.type === 'BackupVerified');
+    expect(ok, ok?.message).to.include({ status: 'True', reason: 'Verified' });
+    // postgres holds at least orders (250 rows) and the restore tests' probe table
+    expect(ok?.message).to.match(
+      /logical backup \d{10}\.sql\.gz, .*, restored into a scratch database: \d+ databases?, [1-9]\d* tables, \d{3,} rows as in the dump$/,
+    );
+    const scratch = async (): Promise<unknown[]> =>
+      sql(masterIp, password, "SELECT datname FROM pg_database WHERE datname = 'pgfn_logical_check'");
+    expect(await scratch()).to.deep.equal([]);
+    expect(await verify.registryText()).to.match(
+      /pgfn_backup_logical_restore_duration_seconds_count\{fn="backup-verify",outcome="restored"\} [1-9]/,
+    );
+    // a newer dump whose data does not fit its table (a corrupted COPY row): the restore fails and says why
+    const broken = [
+      '--',
+      '-- Database "postgres" dump',
+      '--',
+      'CREATE TABLE public.orders (id integer PRIMARY KEY, note text);',
+      'COPY public.orders (id, note) FROM stdin;',
+      '1\tfine',
+      'not-a-number\tbroken',
+      '\\.',
+      '',
+    ].join('\n');
+    const epoch = Math.floor(Date.now() / 1000) + 3600;
+    await s3
+      .client()
+      .send(new PutObjectCommand({ Bucket: LOGICAL_BUCKET, Key: `${logicalPrefix}${epoch}.sql.gz`, Body: gzipSync(broken) }));
+    expect(await verify.post({ type: 'dev.pgfn.backup.verify.requested', subject: `${ns.name}/${NAME}` })).to.equal(200);
+    const failed = (await cluster()).status?.conditions?.find((x) => x.type === 'BackupVerified');
+    expect(failed).to.include({ status: 'False', reason: 'LogicalRestoreFailed' });
+    expect(failed?.message).to.match(
+      new RegExp(
+        `^logical backup ${epoch}\\.sql\\.gz, .*: the restore into a scratch database failed: ` +
+          'database postgres did not restore: .*invalid input syntax for type integer: "not-a-number"',
+      ),
+    );
+    expect(await scratch()).to.deep.equal([]);
+    const [event] = subscriber.received.filter((e) => e.type === 'dev.pgfn.backup.failed' && e.data['reason'] === 'LogicalRestoreFailed');
+    expect(event?.subject).to.equal(`${ns.name}/${NAME}`);
   });
 });

@@ -22,6 +22,7 @@ import { targetOf } from './events.js';
 import { checkInventory, type InventoryResult } from './inventory.js';
 import { archiveLocation, logicalLocation } from './location.js';
 import { checkLogical, type LogicalResult } from './logical.js';
+import { restoreLogical } from './logical-restore.js';
 import type { BackupMetrics } from './metrics.js';
 import type { BackupPolicy } from './policy.js';
 import type { RestoreSlots } from './restore-slots.js';
@@ -143,7 +144,11 @@ async function verifyHeld(o: {
           })
         : undefined;
     const logicalAt = logicalLocation(cluster, config);
-    const logical = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
+    const fresh = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
+    const logical =
+      fresh?.ok === true && logicalAt !== undefined
+        ? await restoreNewestDump({ deps, cluster, config, bucket: logicalAt.location.bucket, fresh })
+        : fresh;
     const durationSeconds = (performance.now() - started) / 1000;
     const verification: Verification = {
       namespace,
@@ -194,6 +199,34 @@ async function readLogical(o: {
     const detail = `the logical backups could not be listed: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, reason: 'LogicalBackupMissing', detail };
   }
+}
+
+/** The fresh dump restored into a scratch database (unless turned off or without exec); a failure is the logical check's. */
+async function restoreNewestDump(o: {
+  deps: HandlerDeps;
+  cluster: Cluster;
+  config: OperatorConfig;
+  bucket: string;
+  fresh: LogicalResult;
+}): Promise<LogicalResult> {
+  const { deps, fresh } = o;
+  if (!deps.policy.logicalRestoreTest || deps.exec === undefined || fresh.dump === undefined) return fresh;
+  const restored = await restoreLogical({
+    kube: deps.kube,
+    exec: deps.exec,
+    cluster: o.cluster,
+    config: o.config,
+    store: deps.stores(o.bucket),
+    key: fresh.dump.key,
+  });
+  deps.metrics.logicalRestoreDuration.observe({ outcome: restored.ok ? 'restored' : 'failed' }, restored.durationSeconds);
+  if (restored.ok) return { ...fresh, detail: `${fresh.detail}, ${restored.detail}` };
+  return {
+    ...fresh,
+    ok: false,
+    reason: 'LogicalRestoreFailed',
+    detail: `${fresh.detail}: the restore into a scratch database failed: ${restored.detail}`,
+  };
 }
 
 /** Condition (re-read object, guarded write), an Event when the verdict changes or fails, metrics, CloudEvent. */
