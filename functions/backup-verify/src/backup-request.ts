@@ -10,14 +10,6 @@ export const REQUESTED_TYPE = 'dev.pgfn.backup.requested';
 export const COMPLETED_TYPE = 'dev.pgfn.backup.completed';
 export const BACKUP_REQUESTED_CONDITION = 'BackupRequested';
 
-/** Spilo's cron line (`envdir $WALE_ENV_DIR /scripts/postgres_backup.sh $PGDATA`), as the postgres user. */
-export const SPILO_BACKUP_COMMAND: readonly string[] = [
-  '/bin/su',
-  'postgres',
-  '-c',
-  'envdir /run/etc/wal-e.d/env /scripts/postgres_backup.sh /home/postgres/pgdata/pgroot/data',
-];
-
 export interface BackupRequest {
   readonly id: string;
   readonly namespace: string;
@@ -137,4 +129,11 @@ export function lastLine(output: string): string {
     .map((l) => l.trim())
     .filter((l) => l !== '');
   return (lines.pop() ?? '').slice(0, 500);
+}
+
+/** The client rejects with an Error, or with the WebSocket's error event (an object with a message). */
+export function execError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const message = (err as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : String(err);
 }

@@ -5,18 +5,27 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type Postgresql } from '@pgfn/api';
 import { detectLayouts, openArchive, type BaseBackup, type ObjectStore } from '@pgfn/backup-store';
-import { ClusterLease, clusterLeaseName, findMaster, setCondition, type Kit, type Logger, type Outcome } from '@pgfn/fn-runtime';
+import {
+  ClusterLease,
+  clusterLeaseName,
+  findMaster,
+  setCondition,
+  SPILO_BACKUP_COMMAND,
+  type Kit,
+  type Logger,
+  type Outcome,
+} from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import {
   answeredBy,
   BACKUP_REQUESTED_CONDITION,
   backupTakenSince,
   COMPLETED_TYPE,
+  execError,
   lastLine,
   outcomeCondition,
   outcomeData,
   runningCondition,
-  SPILO_BACKUP_COMMAND,
   type BackupOutcome,
   type BackupRequest,
 } from './backup-request.js';
@@ -150,7 +159,7 @@ async function backUp(o: {
     }
     return { ok: true, backup: taken, pod, durationSeconds: seconds(), earlier: false };
   } catch (err) {
-    const detail = `exec into ${pod} failed: ${err instanceof Error ? err.message : String(err)}`;
+    const detail = `exec into ${pod} failed: ${execError(err)}`;
     return { ok: false, reason: 'ExecFailed', detail, pod, durationSeconds: seconds() };
   }
 }

@@ -8,8 +8,8 @@ import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import type { ObjectStore } from '@pgfn/backup-store';
 import { findMaster, type Kit } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
-import { lastLine } from './backup-request.js';
-import { countQuery, dumpedDatabases, parseCounts, rowMismatches } from './logical-dump.js';
+import { execError, lastLine } from './backup-request.js';
+import { countQuery, dumpedDatabases, parseCounts, rowMismatches, type DumpedDatabase } from './logical-dump.js';
 
 export const SCRATCH_DATABASE = 'pgfn_logical_check';
 
@@ -63,27 +63,41 @@ export async function restoreLogical(o: {
   const databases = dumpedDatabases(text);
   if (databases.length === 0) return result(false, 'the dump holds no database');
   try {
-    for (const db of databases) {
-      const created = await run(RECREATE);
-      if (created.exitCode !== 0) return result(false, `creating ${SCRATCH_DATABASE} failed: ${psqlError(created.stderr)}`);
-      const restored = await run(`-q -d ${SCRATCH_DATABASE}`, db.sql);
-      if (restored.exitCode !== 0) return result(false, `database ${db.name} did not restore: ${psqlError(restored.stderr)}`);
-      const tables = [...db.rows.keys()];
-      if (tables.length > 0) {
-        const counts = await run(`-tA -z -d ${SCRATCH_DATABASE} -f -`, `${countQuery(tables)};\n`);
-        if (counts.exitCode !== 0) return result(false, `counting the rows of ${db.name} failed: ${psqlError(counts.stderr)}`);
-        const restoredRows = parseCounts(counts.stdout.replace(/\0/g, '\t'));
-        const wrong = rowMismatches(db.rows, restoredRows);
-        if (wrong.length > 0) return result(false, `database ${db.name}: rows differ from the dump (${wrong.slice(0, 5).join('; ')})`);
-      }
-      counted = {
-        databases: counted.databases + 1,
-        tables: counted.tables + tables.length,
-        rows: counted.rows + [...db.rows.values()].reduce((a, b) => a + b, 0),
-      };
-    }
+    return await restoreEach({ databases, run, result, count: (c) => (counted = c) });
+  } catch (err) {
+    return result(false, `exec into ${pod} failed: ${execError(err)}`);
   } finally {
     await run(DROP).catch(() => undefined);
+  }
+}
+
+async function restoreEach(o: {
+  databases: readonly DumpedDatabase[];
+  run: (psqlArgs: string, stdin?: string) => ReturnType<PodExec>;
+  result: (ok: boolean, detail: string) => LogicalRestoreResult;
+  count: (c: { databases: number; tables: number; rows: number }) => void;
+}): Promise<LogicalRestoreResult> {
+  const { run, result } = o;
+  let counted = { databases: 0, tables: 0, rows: 0 };
+  for (const db of o.databases) {
+    const created = await run(RECREATE);
+    if (created.exitCode !== 0) return result(false, `creating ${SCRATCH_DATABASE} failed: ${psqlError(created.stderr)}`);
+    const restored = await run(`-q -d ${SCRATCH_DATABASE}`, db.sql);
+    if (restored.exitCode !== 0) return result(false, `database ${db.name} did not restore: ${psqlError(restored.stderr)}`);
+    const tables = [...db.rows.keys()];
+    if (tables.length > 0) {
+      const counts = await run(`-tA -z -d ${SCRATCH_DATABASE} -f -`, `${countQuery(tables)};\n`);
+      if (counts.exitCode !== 0) return result(false, `counting the rows of ${db.name} failed: ${psqlError(counts.stderr)}`);
+      const restoredRows = parseCounts(counts.stdout.replace(/\0/g, '\t'));
+      const wrong = rowMismatches(db.rows, restoredRows);
+      if (wrong.length > 0) return result(false, `database ${db.name}: rows differ from the dump (${wrong.slice(0, 5).join('; ')})`);
+    }
+    counted = {
+      databases: counted.databases + 1,
+      tables: counted.tables + tables.length,
+      rows: counted.rows + [...db.rows.values()].reduce((a, b) => a + b, 0),
+    };
+    o.count(counted);
   }
   const { databases: d, tables: t, rows: r } = counted;
   return result(true, `restored into a scratch database: ${d} database${d === 1 ? '' : 's'}, ${t} tables, ${r} rows as in the dump`);
