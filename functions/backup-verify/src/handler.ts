@@ -1,6 +1,7 @@
 // One CloudEvent -> verification of the clusters it concerns (all of them on the hourly ping), at most
 // `policy.concurrency` at once, each under its cluster's Lease so two invocations never verify the
 // same cluster together. Events are hints: clusters are re-read, the configuration is read fresh.
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
@@ -54,7 +55,9 @@ export function createHandler(deps: HandlerDeps): EventHandler {
         log.warn({ id: event.id }, request.invalid);
         return 'ignored';
       }
-      return takeRequestedBackup({ deps, request, holder: `${deps.holder ?? hostname()}/${event.id}`, log });
+      // Unique per delivery: two copies of one request (same id) must not both hold the cluster's Lease.
+      const holder = `${deps.holder ?? hostname()}/${event.id}/${randomUUID().slice(0, 8)}`;
+      return takeRequestedBackup({ deps, request, holder, log });
     }
     const target = targetOf(event);
     if (target.scope === 'ignore') return 'ignored';
