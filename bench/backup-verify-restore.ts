@@ -63,7 +63,17 @@ export async function benchRestore(o: { kc: KubeConfig; s3: S3Server; root: stri
     instances: 1,
     patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
     // only the bootstrap backup by schedule; the measured one is taken on request
-    podEnvironmentSecret: { name: 'pgfn-s3', data: { ...keys, USE_WALG_BACKUP: 'true', BACKUP_SCHEDULE: '0 0 1 1 *' } },
+    // (the CLONE_ keys: the restore test is a point-in-time clone of this cluster)
+    podEnvironmentSecret: {
+      name: 'pgfn-s3',
+      data: {
+        ...keys,
+        ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`CLONE_${k}`, v])),
+        USE_WALG_BACKUP: 'true',
+        USE_WALG_RESTORE: 'true',
+        BACKUP_SCHEDULE: '0 0 1 1 *',
+      },
+    },
     config: { walS3Bucket: 'pgfn-wal' },
   };
   const source = await applySpiloCluster(kc, spec);
