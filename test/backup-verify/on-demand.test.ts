@@ -197,7 +197,7 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
     ).to.have.length(1);
     expect(received('dev.pgfn.backup.completed', 'req-2')).to.have.length(1);
     // a late copy of req-1's first delivery (its own time) after req-2: answered by a backup begun since
-    const late = new Date(Date.now() - 60_000).toISOString();
+    const late = new Date(Date.parse(askedAt) - 1000).toISOString();
     expect(await deliver('req-late', late)).to.deep.equal([200]);
     expect(await backupIds()).to.deep.equal(afterTwo);
     const c = await requested();
