@@ -196,7 +196,7 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
       'one backup for req-2',
     ).to.have.length(1);
     expect(received('dev.pgfn.backup.completed', 'req-2')).to.have.length(1);
-    // a late copy of req-1's first delivery (its own time) after req-2: answered by a backup begun since
+    // a late copy of a request asked just before req-2, arriving after it: answered by req-2's backup
     const late = new Date(Date.parse(askedAt) - 1000).toISOString();
     expect(await deliver('req-late', late)).to.deep.equal([200]);
     expect(await backupIds()).to.deep.equal(afterTwo);
