@@ -241,7 +241,10 @@ describe('base backups on request (dev.pgfn.backup.requested â†’ exec of Spiloâ€
       expect(await queued.post({ type: 'dev.pgfn.backup.verify.requested', subject: `${ns.name}/${NAME}` })).to.equal(200);
       const waiting = (await cluster()).status?.conditions?.find((x) => x.type === 'BackupVerified');
       expect(waiting?.message).to.match(/restore test queued \(1 of 1 waiting for the fleet's restore-test slots\)/);
-      const jobs = await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: ns.name });
+      // (the logical-backup CronJob's Jobs are there too: only the scratch instance's count)
+      const jobs = await kc
+        .makeApiClient(k8s.BatchV1Api)
+        .listNamespacedJob({ namespace: ns.name, labelSelector: `pgfn.dev/restore-test-of=${NAME}` });
       expect(jobs.items, 'no scratch instance while queued').to.deep.equal([]);
       // a later cluster queues behind ours (both never tested: first come first)
       expect(await slots.enter('elsewhere/later', 'a-third-instance')).to.include({ admitted: false, position: 2 });
