@@ -253,6 +253,13 @@ async function backupFirst(
  */
 async function analyze(ctx: UpgradeContext, o: { exec: PodExec; primary: string }): Promise<string> {
   const namespace = ctx.live.cluster.metadata?.namespace ?? '';
+  // Patroni reports the restarted primary running before Postgres has left recovery (a lone member has
+  // no replica to wait for): ANALYZE needs it writable.
+  const asPostgresSql = ['/bin/su', 'postgres', '-c', 'psql -X -h /run/postgresql -d postgres -tAc "SELECT pg_is_in_recovery()"'];
+  await pollUntil(ctx.deps, async () => {
+    const r = await o.exec({ namespace, pod: o.primary, container: 'postgres', command: asPostgresSql });
+    return r.exitCode === 0 && r.stdout.trim() === 'f';
+  });
   const started = Date.now();
   const command = ['/bin/su', 'postgres', '-c', 'vacuumdb -h /run/postgresql --all --analyze-in-stages'];
   const ran = await o
