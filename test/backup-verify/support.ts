@@ -64,9 +64,11 @@ export async function startVerify(o: {
   policy?: Partial<BackupPolicy>;
   /** The fleet's restore-test queue (ADR 0071): its Lease's namespace and the slots. */
   queue?: { namespace: string; limit: number };
+  /** Told of every API request before it is sent; throwing stops the invocation there (a crash). */
+  observe?: (verb: string, kind: string) => void;
 }): Promise<RunningVerify> {
   const { kubeconfig } = await identityForFunction('backup-verify');
-  const kube = new KubeClient(kubeconfig);
+  const kube = new KubeClient(kubeconfig, o.observe ?? {});
   const fnMetrics = createMetrics('backup-verify', false);
   const metrics = backupMetrics(fnMetrics.registry);
   const log = createLogger('backup-verify', 'warn');

@@ -30,8 +30,8 @@ describe('clustersOf', () => {
     expect(clustersOf(required, config)).to.deep.equal([{ namespace: 'ns', name: 'acid-a' }]);
     expect(clustersOf({ specversion: '1.0', id: '1', source: 'ping', type: 'dev.knative.sources.ping' }, config)).to.equal('all');
   });
-  it('skips a status-only update of a postgresql it looked at in this generation, never a new generation or an add', () => {
-    const cluster = (type: string, generation: number, seen?: number) => ({
+  it('skips a status-only update of a cluster at rest it looked at in this generation; not a new generation, an add, a rollout', () => {
+    const cluster = (type: string, generation: number, seen?: number, [rolling, config] = ['False', 'True']) => ({
       specversion: '1.0' as const,
       id: '1',
       source: 's',
@@ -40,7 +40,13 @@ describe('clustersOf', () => {
       data: {
         kind: 'postgresql',
         metadata: { name: 'acid-a', namespace: 'ns', generation },
-        status: { conditions: seen === undefined ? [] : [{ type: 'VolumesResized', status: 'True', observedGeneration: seen }] },
+        status: {
+          conditions: [
+            { type: 'RollingUpdate', status: rolling, observedGeneration: generation },
+            { type: 'PatroniConfigApplied', status: config, observedGeneration: generation },
+            ...(seen === undefined ? [] : [{ type: 'VolumesResized', status: 'True', observedGeneration: seen }]),
+          ],
+        },
       },
     });
     const ref = [{ namespace: 'ns', name: 'acid-a' }];
@@ -48,6 +54,8 @@ describe('clustersOf', () => {
     expect(clustersOf(cluster('update', 4, 3), config), 'spec changed since').to.deep.equal(ref);
     expect(clustersOf(cluster('update', 3), config), 'never looked at').to.deep.equal(ref);
     expect(clustersOf(cluster('add', 3, 3), config), 'an add is always looked at').to.deep.equal(ref);
+    expect(clustersOf(cluster('update', 3, 3, ['True', 'True']), config), 'a rollout in progress').to.deep.equal(ref);
+    expect(clustersOf(cluster('update', 3, 3, ['False', 'False']), config), 'a patch Patroni has yet to apply').to.deep.equal(ref);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   clusterLeaseName,
   isNamespaceTerminating,
   mapLimited,
+  RetryableError,
   setCondition,
   type EventHandler,
   type Kit,
@@ -78,6 +79,11 @@ export function createHandler(deps: HandlerDeps): EventHandler {
     );
     log.info({ clusters: clusters.length, outcomes: tally(outcomes) }, 'backups verified');
     if (target.scope === 'cluster' && (outcomes[0] === 'gone' || outcomes[0] === 'unconfigured')) return 'ignored';
+    // A request for one cluster whose Lease someone holds (another instance, or one that died holding
+    // it) is not done: 503, so the Broker redelivers until the Lease is free or expired. A ping is
+    // periodic and covers it next time.
+    if (target.scope === 'cluster' && outcomes[0] === 'busy')
+      throw new RetryableError(`${target.namespace}/${target.name}: another holder has its Lease; retry later`);
     return 'ok';
   };
 }

@@ -2,7 +2,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type { OperatorConfig } from '@pgfn/api';
 import { clusterRefOf } from '@pgfn/fn-runtime';
-import { VOLUMES } from './conditions.js';
+import { PATRONI_CONFIG, ROLLING_UPDATE, VOLUMES } from './conditions.js';
 
 export interface ClusterRef {
   readonly namespace: string;
@@ -24,17 +24,27 @@ interface ObjectData {
     readonly generation?: number;
     readonly labels?: Readonly<Record<string, string>>;
   };
-  readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly observedGeneration?: number }[] };
+  readonly status?: {
+    readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly observedGeneration?: number }[];
+  };
 }
 
 /**
- * A postgresql this function already looked at in this generation: every look writes VolumesResized
- * with the generation it saw. Status writes (reconcile's, our own) do not move the generation, so the
- * update events they cause need no look; an annotation-only edit waits for the periodic check.
+ * A postgresql at rest that this function already looked at in this generation: every look writes
+ * VolumesResized with the generation it saw. Status writes (reconcile's, our own) do not move the
+ * generation, so the update events they cause need no look; an annotation-only edit waits for the
+ * periodic check. While work is unfinished every event counts: the look that finds the last pod
+ * rotated closes the rollout, the one after Patroni applied a patch closes PatroniConfigApplied, and
+ * no pod is left marked to draw either.
  */
 function lookedAt(data: ObjectData): boolean {
   const generation = data.metadata?.generation;
-  return generation !== undefined && data.status?.conditions?.find((c) => c.type === VOLUMES)?.observedGeneration === generation;
+  const conditions = data.status?.conditions ?? [];
+  const unfinished = conditions.some(
+    (c) => (c.type === ROLLING_UPDATE && c.status === 'True') || (c.type === PATRONI_CONFIG && c.status === 'False'),
+  );
+  if (unfinished) return false;
+  return generation !== undefined && conditions.find((c) => c.type === VOLUMES)?.observedGeneration === generation;
 }
 
 /**

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpsGet } from './https-get.js';
+import { takeExclusive } from './exclusive.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { generatePki, type Pki } from './pki.js';
 import { freePorts } from './ports.js';
@@ -49,6 +50,7 @@ export interface ControlPlaneState {
  */
 export class ControlPlane {
   private readonly processes: ManagedProcess[] = [];
+  private readonly launched = new Map<string, { readonly bin: string; readonly args: string[] }>();
   private watchdog: number | undefined;
   private stopped = false;
 
@@ -59,6 +61,7 @@ export class ControlPlane {
   ) {}
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    await takeExclusive('a control plane');
     const bins = binaries();
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgfn-cp-'));
     const logDir = join(dir, 'logs');
@@ -172,8 +175,32 @@ export class ControlPlane {
   private launch(name: string, bin: string, args: string[]): void {
     const proc = new ManagedProcess({ name, logFile: join(this.state.logDir, `${name}.log`), command: bin, args });
     this.processes.push(proc);
+    this.launched.set(name, { bin, args });
     (this.state.pids as number[]).push(proc.pid);
     this.writeState();
+  }
+
+  /**
+   * An outage of one component (`kube-apiserver`, `etcd`, …): SIGKILL to its process group, at once
+   * and synchronously, so a caller can cut the control plane off between two requests. `restore`
+   * brings it back with the same flags, port and data.
+   */
+  outage(name: string): void {
+    const proc = this.processes.find((p) => p.name === name && p.running);
+    if (proc === undefined) throw new Error(`no running component ${name}; known: ${this.processes.map((p) => p.name).join(', ')}`);
+    signalGroup(proc.pid, 'SIGKILL');
+  }
+
+  /** Starts a component `outage` stopped, and waits until the API server is ready again. */
+  async restore(name: string, timeoutMs = 90_000): Promise<void> {
+    const spec = this.launched.get(name);
+    const old = this.processes.find((p) => p.name === name);
+    if (spec === undefined || old === undefined) throw new Error(`no component ${name}`);
+    await old.kill();
+    this.processes.splice(this.processes.indexOf(old), 1);
+    (this.state.pids as number[]).splice(this.state.pids.indexOf(old.pid), 1);
+    this.launch(name, spec.bin, spec.args);
+    await this.waitFor('kube-apiserver /readyz', () => this.get('/readyz').then((r) => r.status === 200), timeoutMs);
   }
 
   /** The detached orphan guard: kills our process groups if this process dies without stop(). */

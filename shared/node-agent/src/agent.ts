@@ -14,6 +14,7 @@ import {
   type V1PodStatus,
   type V1Taint,
 } from '@kubernetes/client-node';
+import { takeExclusive } from '@pgfn/controlplane';
 import { statusCode } from '@pgfn/kube';
 import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
 import { ContainerConfigError, type EnvSources } from './env.js';
@@ -78,12 +79,18 @@ export interface NodeAgent {
   readonly resolver: ServiceResolver;
   /** SIGKILL every sandbox of the pod, as a container runtime crash would. */
   crash(namespace: string, name: string, options?: CrashOptions): number;
+  /**
+   * Host pid of the pod's first container's program (Patroni in a Spilo pod: the first process of its
+   * PID namespace), undefined when it does not run. For fault injection: stop Patroni, kill Postgres.
+   */
+  programPid(namespace: string, name: string): number | undefined;
   /** Process group ids of running sandboxes (for tests that check nothing is left). */
   processGroups(): number[];
   stop(): Promise<void>;
 }
 
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  await takeExclusive('a node agent');
   const agent = new Agent(options);
   try {
     await agent.start();
@@ -418,6 +425,10 @@ class Agent implements NodeAgent {
     const worker = [...this.workers.values()].find((w) => w.key === `${namespace}/${name}` && !w.isTerminating);
     if (worker === undefined) throw new Error(`pod ${namespace}/${name} does not run on node ${this.nodeName}`);
     return worker.crash(options.holdMs ?? 0);
+  }
+
+  programPid(namespace: string, name: string): number | undefined {
+    return [...this.workers.values()].find((w) => w.key === `${namespace}/${name}` && !w.isTerminating)?.programPid;
   }
 
   processGroups(): number[] {

@@ -277,6 +277,11 @@ export class ContainerWorker {
     return true;
   }
 
+  /** Host pid of the container's program (Patroni in a Spilo pod), undefined when it does not run. */
+  get programPid(): number | undefined {
+    return this.process?.initPid;
+  }
+
   /** Resolves when the process (if any) has exited. */
   async exited(): Promise<void> {
     await this.process?.exited;

@@ -275,6 +275,11 @@ export class PodWorker {
     return crashed;
   }
 
+  /** Host pid of the first container's program, undefined when it does not run. */
+  get programPid(): number | undefined {
+    return this.containers[0]?.programPid;
+  }
+
   /** Removes the pod's own directory (not its PersistentVolumes). */
   cleanup(): void {
     rmSync(this.deps.podDir, { recursive: true, force: true });

@@ -85,16 +85,26 @@ export class SandboxProcess {
     }
   }
 
+  /** Host pid of the namespace's first process (the container's program once the init script exec'd it). */
+  get initPid(): number | undefined {
+    const pid = this.child.pid;
+    if (pid === undefined || this.done) return undefined;
+    try {
+      const init = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      return Number.isInteger(init) && init > 0 ? init : undefined;
+    } catch {
+      return undefined; // Not started yet or already gone.
+    }
+  }
+
   /** Signals only the namespace's first process (the container's program), e.g. SIGHUP to reload. */
   signalInit(signal: NodeJS.Signals): void {
-    const pid = this.child.pid;
-    if (pid === undefined || this.done) return;
+    const init = this.initPid;
+    if (init === undefined) return;
     try {
-      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
-      const init = Number(children[0]);
-      if (Number.isInteger(init) && init > 0) process.kill(init, signal);
+      process.kill(init, signal);
     } catch {
-      // Not started yet or already gone.
+      // Already gone.
     }
   }
 

@@ -34,7 +34,13 @@ export interface SpiloClusterSpec {
   /** spec.postgresql.parameters of the manifest. */
   readonly parameters?: Readonly<Record<string, string>>;
   /** bootstrap.dcs timings (Patroni section of the manifest). */
-  readonly patroni?: { readonly ttl?: number; readonly loop_wait?: number; readonly retry_timeout?: number };
+  readonly patroni?: {
+    readonly ttl?: number;
+    readonly loop_wait?: number;
+    readonly retry_timeout?: number;
+    readonly synchronous_mode?: boolean;
+    readonly synchronous_mode_strict?: boolean;
+  };
   readonly readinessProbe?: boolean;
   readonly podTerminateGracePeriodSeconds?: number;
   readonly connectionPooler?: boolean;

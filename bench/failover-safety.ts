@@ -1,0 +1,158 @@
+// Data safety under failover (issue 20, item 4; ADR 0080): a 3-instance Spilo cluster on the node agent
+// (Patroni 3.0.2 + PostgreSQL 15, Kubernetes DCS on a private control plane, tuned timings ttl 10,
+// loop_wait 2, retry_timeout 4), once with `synchronous_mode: true` and once asynchronous. Against each,
+// `--faults` faults on the master (pod deleted, sandbox crashed, postmaster killed, Patroni stopped past
+// its leader lock; in turn), each with a ledger writer committing every 50 ms through the master Service
+// and a check of which acknowledged rows the master has once the cluster is whole again.
+// Usage: node --import tsx bench/failover-safety.ts [--faults 20] [--modes sync,async]
+// Prints a markdown table; writes bench/results/failover-safety.json. Needs root; hold /tmp/pgfn-realpg.lock.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ControlPlane } from '@pgfn/controlplane';
+import { startNodeAgent } from '@pgfn/node-agent';
+import { applySpiloCluster, FAULT_KINDS, runFault, waitWhole, type FaultOutcome } from '@pgfn/node-agent/testing';
+import { arg, machine, median, quantile, table, writeResult } from './lib/report.js';
+
+const TIMINGS = { ttl: 10, loop_wait: 2, retry_timeout: 4 };
+const faults = Number(arg('faults', '20'));
+const modes = arg('modes', 'sync,async')
+  .split(',')
+  .map((m) => m.trim())
+  .filter((m) => m === 'sync' || m === 'async');
+
+interface ModeResult {
+  readonly mode: string;
+  readonly outcomes: (FaultOutcome & { readonly n: number })[];
+  /** Faults the run could not complete (a wait timed out): reported, never counted as safe. */
+  readonly errors: { readonly n: number; readonly fault: string; readonly error: string }[];
+}
+
+async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNodeAgent>>, mode: string): Promise<ModeResult> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const ns = `safety-${mode}-${Date.now() % 100000}`;
+  await core.createNamespace({ body: { metadata: { name: ns } } });
+  const outcomes: ModeResult['outcomes'] = [];
+  const errors: ModeResult['errors'] = [];
+  try {
+    const cluster = await applySpiloCluster(kc, {
+      namespace: ns,
+      instances: 3,
+      patroni: { ...TIMINGS, ...(mode === 'sync' ? { synchronous_mode: true } : {}) },
+    });
+    await waitWhole(kc, cluster);
+    for (let n = 1; n <= faults; n++) {
+      const fault = FAULT_KINDS[(n - 1) % FAULT_KINDS.length] ?? 'pod-delete';
+      const outcome = await runFault({
+        kc,
+        agent,
+        cluster,
+        fault,
+        table: `ledger_${n}`,
+        ttlSeconds: TIMINGS.ttl,
+        log: (line) => console.error(`[${mode} ${n}/${faults}] ${line}`),
+      }).catch((err: unknown) => {
+        errors.push({ n, fault, error: (err as Error).message });
+        console.error(`[${mode} ${n}/${faults}] ${fault}: ERROR ${(err as Error).message}`);
+        return undefined;
+      });
+      if (outcome === undefined) continue;
+      console.error(
+        `[${mode} ${n}/${faults}] ${fault}: ${outcome.oldMaster} → ${outcome.newMaster}, ${outcome.lost.length} of ` +
+          `${outcome.acknowledged} acknowledged lost, gap ${outcome.writeGapMs} ms, whole after ${outcome.recoveryMs} ms`,
+      );
+      outcomes.push({ n, ...outcome });
+    }
+    await kc.makeApiClient(AppsV1Api).deleteNamespacedStatefulSet({ name: cluster.name, namespace: ns });
+  } finally {
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  }
+  return { mode, outcomes, errors };
+}
+
+const notCompleted = (r: ModeResult, kind: string): number => r.errors.filter((e) => e.fault === kind).length;
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+async function main(): Promise<void> {
+  const started = machine();
+  const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-safety-'));
+  const cp = await ControlPlane.start({ dir: join(root, 'cp'), removeOnStop: false });
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfig);
+  const agent = await startNodeAgent({
+    kubeconfig: cp.kubeconfig,
+    dataDir: join(root, 'data'),
+    logDir: join(root, 'logs'),
+    ipRange: '127.0.91.0/24',
+  });
+  const results: ModeResult[] = [];
+  try {
+    for (const mode of modes) results.push(await runMode(kc, agent, mode));
+  } finally {
+    await agent.stop();
+    await cp.stop();
+  }
+  const rows: (string | number)[][] = [];
+  for (const r of results) {
+    for (const kind of FAULT_KINDS) {
+      const mine = r.outcomes.filter((o) => o.fault === kind);
+      if (mine.length === 0) continue;
+      const lost = mine.reduce((s, o) => s + o.lost.length, 0);
+      const acked = mine.reduce((s, o) => s + o.acknowledged, 0);
+      rows.push([
+        r.mode === 'sync' ? '`synchronous_mode: true`' : 'asynchronous (default)',
+        kind,
+        notCompleted(r, kind) === 0 ? mine.length : `${mine.length} (+${notCompleted(r, kind)} not completed)`,
+        mine.filter((o) => o.newMaster !== o.oldMaster).length,
+        `${lost} of ${acked}`,
+        mine.filter((o) => o.lost.length > 0).length,
+        `${seconds(median(mine.map((o) => o.writeGapMs)))} / ${seconds(
+          quantile(
+            mine.map((o) => o.writeGapMs),
+            1,
+          ),
+        )}`,
+        `${seconds(median(mine.map((o) => o.recoveryMs)))} / ${seconds(
+          quantile(
+            mine.map((o) => o.recoveryMs),
+            1,
+          ),
+        )}`,
+      ]);
+    }
+  }
+  console.log(
+    table(
+      [
+        'replication',
+        'fault',
+        'runs',
+        'master changed',
+        'acknowledged rows lost',
+        'runs that lost rows',
+        'write gap median / max',
+        'whole again median / max',
+      ],
+      rows,
+    ),
+  );
+  const file = writeResult('failover-safety', {
+    ...started,
+    finished: new Date().toISOString(),
+    patroni: TIMINGS,
+    faultsPerMode: faults,
+    writerIntervalMs: 50,
+    results: results.map((r) => ({
+      mode: r.mode,
+      acknowledged: r.outcomes.reduce((s, o) => s + o.acknowledged, 0),
+      lost: r.outcomes.reduce((s, o) => s + o.lost.length, 0),
+      outcomes: r.outcomes.map((o) => ({ ...o, lost: o.lost.length, lostIds: o.lost.slice(0, 20) })),
+      errors: r.errors,
+    })),
+  });
+  console.error(`wrote ${file}`);
+  rmSync(root, { recursive: true, force: true });
+}
+
+await main();
