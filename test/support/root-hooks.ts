@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'mocha';
-import { ControlPlane, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusive } from '@pgfn/controlplane';
+import { ControlPlane, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusive, takeExclusive } from '@pgfn/controlplane';
 import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
+import { isHeavyFile } from './heavy-files.js';
 
 let controlPlane: ControlPlane | undefined;
 let postgres: RunningPostgres | undefined;
@@ -56,7 +57,15 @@ export async function mochaGlobalTeardown(): Promise<void> {
 }
 
 export const mochaHooks = {
-  // Once per file in a parallel run (each file is its own root suite there); once at the end otherwise.
+  // beforeAll/afterAll run once per file in a parallel run (each file is its own root suite there),
+  // once for the whole run otherwise. A heavy file waits for the lock here, with no time limit.
+  async beforeAll(this: Context): Promise<void> {
+    if (process.env[EXCLUSIVE_LOCK_ENV] === undefined) return;
+    const file = process.env['MOCHA_WORKER_ID'] === undefined ? undefined : this.test?.parent?.suites[0]?.file;
+    if (file !== undefined && !isHeavyFile(file)) return;
+    this.timeout(0);
+    await takeExclusive(file ?? 'a serial run');
+  },
   afterAll(): void {
     releaseExclusive();
   },

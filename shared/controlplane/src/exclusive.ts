@@ -1,9 +1,10 @@
-// One heavy test file at a time. The test run executes files in parallel workers; files that start
-// real processes (node agent with Patroni and PostgreSQL, Knative's processes, an S3 server,
-// Prometheus, a browser, a private control plane) take this lock when they start the first one and
-// keep it until the file ends, so those files run one after another as they always did, while light
-// files (API server and pure tests) run beside them. Outside a parallel test run
-// (PGFN_EXCLUSIVE_LOCK unset: the local stack, benches, a single file) it does nothing.
+// One heavy test file at a time (ADR 0090). The test run executes files in parallel workers; a file
+// that starts real processes (node agent with Patroni and PostgreSQL, Knative's processes, an S3
+// server, Prometheus, a browser, a private control plane) holds this lock from its start to its end
+// (the root hooks take it, with no time limit, for files test/support/heavy-files.ts names heavy), so
+// those files run one after another as they always did, while light files run beside them. Each heavy
+// part checks the lock is held (assertExclusive), so a file misnamed light fails at once, saying so.
+// Outside a test run (PGFN_EXCLUSIVE_LOCK unset: the local stack, benches) it does nothing.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,6 +49,15 @@ function readOwner(lock: string): string {
   } catch {
     return '';
   }
+}
+
+/** In a test run, fails unless this process holds the lock: `what` is about to start beside another heavy file. */
+export function assertExclusive(what: string): void {
+  if (process.env[EXCLUSIVE_LOCK_ENV] === undefined || held) return;
+  throw new Error(
+    `${what} is started by a test file not named heavy, so it could run beside another heavy file: ` +
+      'add what this file uses to HEAVY in test/support/heavy-files.ts (ADR 0090)',
+  );
 }
 
 /** Gives the lock back (the end of a test file); a no-op when this process does not hold it. */
