@@ -1,5 +1,5 @@
 // Shared pieces of the backup-verify tests: the function served on node:http as its own
-// ServiceAccount (knative/'s ClusterRole, a TokenRequest token), and a subscriber that receives the
+// ServiceAccount (knative/'s ClusterRole, a TokenRequest token; its exec too), and a subscriber that receives the
 // CloudEvents it emits.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +8,12 @@ import type { OperatorConfig } from '@pgfn/api';
 import { s3ObjectStore } from '@pgfn/backup-store';
 import type { S3Server } from '@pgfn/controlplane';
 import { createEmitter, createLogger, createMetrics, eventRecorder, startFunction } from '@pgfn/fn-runtime';
-import { KubeClient } from '@pgfn/kube';
+import { KubeClient, podExec } from '@pgfn/kube';
 import { createHandler } from '../../functions/backup-verify/src/handler.js';
 import { backupMetrics, type BackupMetrics } from '../../functions/backup-verify/src/metrics.js';
 import { policyFromEnv, type BackupPolicy } from '../../functions/backup-verify/src/policy.js';
+import { DEFAULT_QUEUE_RULES } from '../../functions/backup-verify/src/restore-queue.js';
+import { restoreSlots } from '../../functions/backup-verify/src/restore-slots.js';
 import { identityForFunction } from '../support/fn-identity.js';
 
 export { segmentNames, writeWalgArchive } from './walg-fixture.js';
@@ -60,6 +62,8 @@ export async function startVerify(o: {
   config: OperatorConfig;
   sink: string;
   policy?: Partial<BackupPolicy>;
+  /** The fleet's restore-test queue (ADR 0071): its Lease's namespace and the slots. */
+  queue?: { namespace: string; limit: number };
   /** Told of every API request before it is sent; throwing stops the invocation there (a crash). */
   observe?: (verb: string, kind: string) => void;
 }): Promise<RunningVerify> {
@@ -79,6 +83,11 @@ export async function startVerify(o: {
     stores: (bucket) => s3ObjectStore(client, bucket),
     policy: { ...policyFromEnv({}), ...o.policy },
     metrics,
+    // exec as the function's own account too: pods/exec must be in its ClusterRole
+    exec: podExec(kubeconfig),
+    ...(o.queue === undefined
+      ? {}
+      : { slots: restoreSlots({ kube, namespace: o.queue.namespace, rules: { ...DEFAULT_QUEUE_RULES, limit: o.queue.limit } }) }),
   });
   const { server, url } = await startFunction({ fn: 'backup-verify', handle, log, metrics: fnMetrics, port: 0, host: '127.0.0.1' });
   return {
@@ -95,6 +104,7 @@ export async function startVerify(o: {
           'ce-type': event.type ?? '',
           'ce-source': event.source ?? 'test',
           ...(event.subject === undefined ? {} : { 'ce-subject': event.subject }),
+          ...(event.time === undefined ? {} : { 'ce-time': event.time }),
         },
         body: JSON.stringify(event.data ?? {}),
       });

@@ -161,7 +161,8 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
     const figures =
       `^verified: base backup ${newest?.id ?? '?'}, \\d+[sm].* old, [\\d.]+ [KM]iB stored; recoverable to \\d+/[0-9A-F]+ ` +
       '.*; restore test \\d+[sm].*: restored to [-0-9T:.+]+: marker found, \\d+ catalog indexes pass amcheck' +
-      '; logical backup \\d{10}\\.sql\\.gz, \\d+[sm].* old, [\\d.]+ [KM]?i?B$';
+      '; logical backup \\d{10}\\.sql\\.gz, \\d+[sm].* old, [\\d.]+ [KM]?i?B' +
+      ', restored into a scratch database: \\d+ databases?, \\d+ tables, \\d+ rows as in the dump$';
     expect(c?.message).to.match(new RegExp(figures));
     const event = subscriber.received.find((e) => e.type === 'dev.pgfn.backup.verified');
     expect(event?.subject).to.equal(`${ns.name}/${NAME}`);

@@ -261,6 +261,7 @@ describe('knative/ manifests', () => {
       ['dev.pgfn.cluster.ready', own('dev.pgfn.cluster.ready'), ['pgfn-backup-verify', 'pgfn-team-role-sync']],
       ['dev.pgfn.backup.completed', own('dev.pgfn.backup.completed'), ['pgfn-backup-verify']],
       ['dev.pgfn.backup.verify.requested', own('dev.pgfn.backup.verify.requested'), ['pgfn-backup-verify']],
+      ['dev.pgfn.backup.requested', own('dev.pgfn.backup.requested'), ['pgfn-backup-verify']],
       ['dev.pgfn.backup.failed (for subscribers, not for pgfn)', own('dev.pgfn.backup.failed'), []],
       ['dev.pgfn.cluster.invalid', own('dev.pgfn.cluster.invalid'), []],
       [

@@ -1,6 +1,7 @@
 // One CloudEvent -> verification of the clusters it concerns (all of them on the hourly ping), at most
 // `policy.concurrency` at once, each under its cluster's Lease so two invocations never verify the
 // same cluster together. Events are hints: clusters are re-read, the configuration is read fresh.
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
@@ -16,13 +17,18 @@ import {
   type Kit,
   type Logger,
 } from '@pgfn/fn-runtime';
+import type { PodExec } from '@pgfn/kube';
+import { REQUESTED_TYPE, requestOf } from './backup-request.js';
+import { takeRequestedBackup } from './backup-run.js';
 import { targetOf } from './events.js';
 import { checkInventory, type InventoryResult } from './inventory.js';
 import { archiveLocation, logicalLocation } from './location.js';
 import { checkLogical, type LogicalResult } from './logical.js';
+import { restoreLogical } from './logical-restore.js';
 import type { BackupMetrics } from './metrics.js';
 import type { BackupPolicy } from './policy.js';
-import { runRestoreTest } from './restore-run.js';
+import type { RestoreSlots } from './restore-slots.js';
+import { restoreInTurn } from './restore-turn.js';
 import { BACKUP_VERIFIED_CONDITION, conditionOf, eventData, FAILED_TYPE, passed, VERIFIED_TYPE, type Verification } from './result.js';
 
 type Cluster = Postgresql & KubernetesObject & { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
@@ -34,12 +40,26 @@ export interface HandlerDeps extends Pick<Kit, 'kube' | 'now' | 'recordEvent' | 
   readonly metrics: BackupMetrics;
   /** Lease holder prefix (default the host name); the event id is appended. */
   readonly holder?: string;
+  /** `kubectl exec` into the master pod for base backups on request (ADR 0070). */
+  readonly exec?: PodExec;
+  /** The fleet's restore-test queue (ADR 0071); without it restore tests are limited per invocation only. */
+  readonly slots?: RestoreSlots;
 }
 
 type ClusterOutcome = 'verified' | 'failed' | 'pending' | 'busy' | 'unconfigured' | 'gone';
 
 export function createHandler(deps: HandlerDeps): EventHandler {
   return async (event, { log }) => {
+    if (event.type === REQUESTED_TYPE) {
+      const request = requestOf(event);
+      if ('invalid' in request) {
+        log.warn({ id: event.id }, request.invalid);
+        return 'ignored';
+      }
+      // Unique per delivery: two copies of one request (same id) must not both hold the cluster's Lease.
+      const holder = `${deps.holder ?? hostname()}/${event.id}/${randomUUID().slice(0, 8)}`;
+      return takeRequestedBackup({ deps, request, holder, log });
+    }
     const target = targetOf(event);
     if (target.scope === 'ignore') return 'ignored';
     const clusters =
@@ -119,12 +139,25 @@ async function verifyHeld(o: {
     const created = cluster.metadata.creationTimestamp === undefined ? undefined : new Date(cluster.metadata.creationTimestamp);
     const store = deps.stores(located.bucket);
     const inventory = await readInventory({ deps, store, prefix: located.prefix, clusterCreated: created });
-    const restore =
+    const turn =
       inventory.ok && deps.policy.restoreTest
-        ? await runRestoreTest({ kube: deps.kube, cluster, config, timeoutSeconds: deps.policy.restoreTimeoutSeconds, signal })
+        ? await restoreInTurn({
+            kube: deps.kube,
+            cluster,
+            config,
+            timeoutSeconds: deps.policy.restoreTimeoutSeconds,
+            signal,
+            slots: deps.slots,
+            holder: o.holder,
+            emit: deps.emit,
+          })
         : undefined;
     const logicalAt = logicalLocation(cluster, config);
-    const logical = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
+    const fresh = logicalAt === undefined ? undefined : await readLogical({ deps, ...logicalAt });
+    const logical =
+      fresh?.ok === true && logicalAt !== undefined
+        ? await restoreNewestDump({ deps, cluster, config, bucket: logicalAt.location.bucket, fresh })
+        : fresh;
     const durationSeconds = (performance.now() - started) / 1000;
     const verification: Verification = {
       namespace,
@@ -132,7 +165,7 @@ async function verifyHeld(o: {
       archive,
       inventory,
       ...(logical === undefined ? {} : { logical }),
-      ...(restore === undefined ? {} : { restore }),
+      ...(turn === undefined ? {} : 'ran' in turn ? { restore: turn.ran } : { restoreQueued: turn.queued }),
       durationSeconds,
     };
     await report({ deps, cluster, verification });
@@ -175,6 +208,34 @@ async function readLogical(o: {
     const detail = `the logical backups could not be listed: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, reason: 'LogicalBackupMissing', detail };
   }
+}
+
+/** The fresh dump restored into a scratch database (unless turned off or without exec); a failure is the logical check's. */
+async function restoreNewestDump(o: {
+  deps: HandlerDeps;
+  cluster: Cluster;
+  config: OperatorConfig;
+  bucket: string;
+  fresh: LogicalResult;
+}): Promise<LogicalResult> {
+  const { deps, fresh } = o;
+  if (!deps.policy.logicalRestoreTest || deps.exec === undefined || fresh.dump === undefined) return fresh;
+  const restored = await restoreLogical({
+    kube: deps.kube,
+    exec: deps.exec,
+    cluster: o.cluster,
+    config: o.config,
+    store: deps.stores(o.bucket),
+    key: fresh.dump.key,
+  });
+  deps.metrics.logicalRestoreDuration.observe({ outcome: restored.ok ? 'restored' : 'failed' }, restored.durationSeconds);
+  if (restored.ok) return { ...fresh, detail: `${fresh.detail}, ${restored.detail}` };
+  return {
+    ...fresh,
+    ok: false,
+    reason: 'LogicalRestoreFailed',
+    detail: `${fresh.detail}: the restore into a scratch database failed: ${restored.detail}`,
+  };
 }
 
 /** Condition (re-read object, guarded write), an Event when the verdict changes or fails, metrics, CloudEvent. */

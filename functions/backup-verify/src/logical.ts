@@ -11,7 +11,7 @@ export interface LogicalDump {
 
 export interface LogicalResult {
   readonly ok: boolean;
-  readonly reason: 'LogicalBackupFound' | 'LogicalBackupMissing' | 'LogicalBackupTooOld';
+  readonly reason: 'LogicalBackupFound' | 'LogicalBackupMissing' | 'LogicalBackupTooOld' | 'LogicalRestoreFailed';
   readonly detail: string;
   readonly dump?: { readonly key: string; readonly takenAt: string; readonly ageSeconds: number; readonly storedBytes: number };
 }

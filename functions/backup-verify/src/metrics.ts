@@ -6,6 +6,11 @@ export interface BackupMetrics {
   readonly age: Gauge<'namespace' | 'cluster'>;
   readonly duration: Histogram<'outcome'>;
   readonly outcomes: Counter<'outcome' | 'reason'>;
+  /** Base backups taken on request (dev.pgfn.backup.requested), by outcome and reason. */
+  readonly requests: Counter<'outcome' | 'reason'>;
+  readonly requestDuration: Histogram<'outcome'>;
+  /** The newest logical dump restored into a scratch database (ADR 0072). */
+  readonly logicalRestoreDuration: Histogram<'outcome'>;
 }
 
 export function backupMetrics(registry: Registry): BackupMetrics {
@@ -28,6 +33,26 @@ export function backupMetrics(registry: Registry): BackupMetrics {
       help: 'Backup verifications, by outcome (verified, failed) and reason',
       labelNames: ['outcome', 'reason'],
       registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'pgfn_backup_requests_total',
+      help: 'Base backup requests handled, by outcome (completed, failed) and reason',
+      labelNames: ['outcome', 'reason'],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'pgfn_backup_request_duration_seconds',
+      help: "Time to take one requested base backup (exec of Spilo's backup script until the archive lists it)",
+      labelNames: ['outcome'],
+      registers: [registry],
+      buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+    }),
+    logicalRestoreDuration: new Histogram({
+      name: 'pgfn_backup_logical_restore_duration_seconds',
+      help: 'Time to restore the newest logical dump into a scratch database and compare its row counts, by outcome (restored, failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+      buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
     }),
   };
 }

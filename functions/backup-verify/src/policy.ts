@@ -13,6 +13,10 @@ export interface BackupPolicy {
   readonly restoreTest: boolean;
   /** How long a restore test may take (PGFN_RESTORE_TIMEOUT_SECONDS, default 1800). */
   readonly restoreTimeoutSeconds: number;
+  /** Restore tests at once across the fleet, every invocation together (PGFN_RESTORE_TESTS_AT_ONCE, default 2). */
+  readonly restoreTestsAtOnce: number;
+  /** Whether a fresh logical dump is restored into a scratch database (PGFN_LOGICAL_RESTORE_TEST, default true). */
+  readonly logicalRestoreTest: boolean;
 }
 
 const HOUR = 3600;
@@ -24,5 +28,7 @@ export function policyFromEnv(env: NodeJS.ProcessEnv): BackupPolicy {
     concurrency: Math.floor(positiveNumber(env, 'PGFN_VERIFY_CONCURRENCY') ?? 4),
     restoreTest: env['PGFN_RESTORE_TEST'] !== 'false',
     restoreTimeoutSeconds: positiveNumber(env, 'PGFN_RESTORE_TIMEOUT_SECONDS') ?? 1800,
+    restoreTestsAtOnce: Math.floor(positiveNumber(env, 'PGFN_RESTORE_TESTS_AT_ONCE') ?? 2),
+    logicalRestoreTest: env['PGFN_LOGICAL_RESTORE_TEST'] !== 'false',
   };
 }

@@ -19,6 +19,8 @@ export interface Verification {
   readonly logical?: LogicalResult;
   /** When one ran. */
   readonly restore?: RestoreResult;
+  /** When the restore test waits for one of the fleet's slots (ADR 0071): its place in the queue. */
+  readonly restoreQueued?: { readonly position: number; readonly waiting: number };
   readonly durationSeconds: number;
 }
 
@@ -43,6 +45,11 @@ export function conditionOf(v: Verification): ConditionInput {
   if (inv.reached !== undefined)
     parts.push(`recoverable to ${inv.reached.lsn} (segment ${inv.reached.segment}, archived ${inv.reached.archivedAt})`);
   if (v.restore?.ok === true) parts.push(`restore test ${formatAge(v.restore.durationSeconds)}: ${v.restore.detail}`);
+  if (v.restoreQueued !== undefined) {
+    parts.push(
+      `restore test queued (${v.restoreQueued.position} of ${v.restoreQueued.waiting} waiting for the fleet's restore-test slots)`,
+    );
+  }
   if (v.logical?.ok === true) parts.push(v.logical.detail);
   const figures = parts.length > 0 ? `: ${parts.join('; ')}` : '';
   const { reason, detail } = headline(v);
@@ -77,6 +84,7 @@ export function eventData(v: Verification): Record<string, unknown> {
     reached: inv.reached ?? null,
     logical: v.logical?.dump ?? null,
     restore: v.restore === undefined ? null : { ok: v.restore.ok, detail: v.restore.detail, durationSeconds: v.restore.durationSeconds },
+    restoreQueued: v.restoreQueued ?? null,
     segmentsChecked: inv.segmentsChecked,
     durationSeconds: v.durationSeconds,
   };

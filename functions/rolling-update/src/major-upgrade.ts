@@ -6,7 +6,7 @@
 // CloudEvents. The upgrade runs in one invocation, as upstream's does; each wait is bounded by podTimeoutMs.
 import type { V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
-import type { EventRecord, Logger } from '@pgfn/fn-runtime';
+import { SPILO_BACKUP_COMMAND, type EventRecord, type Logger } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import { patroniUrl, type ClusterMember, type MemberStatus } from '@pgfn/patroni';
 import type { Cluster, LiveCluster } from './cluster.js';
@@ -163,6 +163,8 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
   const { from, to, primary } = decision;
   await label(ctx, pods, 'true');
   try {
+    const backup = await backupFirst(ctx, { exec, primary, from, to });
+    if (backup !== undefined) return await failed(ctx, backup);
     await deps.recordEvent(event(cluster, 'Normal', `starting major version upgrade on pod ${primary} of ${pods.length} pods`));
     const started = Date.now();
     const restartsBefore = restartCount(pods.find((p) => p.metadata?.name === primary));
@@ -196,7 +198,9 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
     await deps.kube.patchMetadata(clusterRef(cluster), {
       annotations: { [UPGRADE_SUCCESS_ANNOTATION]: stamp(deps.now()), [UPGRADE_FAILURE_ANNOTATION]: null },
     });
-    const message = `upgrade from ${from} to ${to} finished in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const upgradedIn = ((Date.now() - started) / 1000).toFixed(1);
+    const analyzed = await analyze(ctx, { exec, primary });
+    const message = `upgrade from ${from} to ${to} finished in ${upgradedIn} s; ${analyzed}`;
     await deps.recordEvent(event(cluster, 'Normal', message));
     await deps.emit('dev.pgfn.upgrade.completed', subject(cluster), { namespace, name: cluster.metadata?.name, from, to });
     return { type: MAJOR_UPGRADE, status: 'False', reason: 'Completed', message };
@@ -204,6 +208,70 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
     const current = await deps.kube.list<V1Pod>('v1', 'Pod', namespace, `cluster-name=${cluster.metadata?.name ?? ''}`).catch(() => []);
     await label(ctx, current, null).catch(() => undefined);
   }
+}
+
+/**
+ * Where the cluster archives (wal_s3_bucket), a base backup first, as Spilo's cron takes it, in the
+ * primary (the on-demand path, ADR 0070); a failed backup stops the upgrade before anything changed.
+ * Returns the failure, or undefined to go on. The backup is announced like a requested one, so
+ * backup-verify checks it.
+ */
+async function backupFirst(
+  ctx: UpgradeContext,
+  o: { exec: PodExec; primary: string; from: number; to: number },
+): Promise<string | undefined> {
+  const { deps, live, log } = ctx;
+  if (!ctx.config.walS3Bucket) return undefined;
+  const namespace = live.cluster.metadata?.namespace ?? '';
+  const started = Date.now();
+  const ran = await o
+    .exec({ namespace, pod: o.primary, container: 'postgres', command: SPILO_BACKUP_COMMAND })
+    .catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }));
+  const output = `${ran.stdout}\n${ran.stderr}`.trim();
+  log.info({ exitCode: ran.exitCode, output: output.slice(-2000) }, 'base backup before the major upgrade');
+  if (ran.exitCode !== 0) {
+    const last = output.split('\n').pop() ?? '';
+    return `upgrade from ${o.from} to ${o.to} not started: the base backup before it failed on ${o.primary}: ${last}`;
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  await deps.recordEvent(event(live.cluster, 'Normal', `base backup before the upgrade from ${o.from} to ${o.to} taken in ${seconds} s`));
+  await deps.emit('dev.pgfn.backup.completed', subject(live.cluster), {
+    namespace,
+    name: live.cluster.metadata?.name,
+    requestId: `major-upgrade-${o.from}-${o.to}-${stamp(deps.now())}`,
+    outcome: 'completed',
+    pod: o.primary,
+    reason: 'before a major version upgrade',
+  });
+  return undefined;
+}
+
+/**
+ * pg_upgrade carries no planner statistics: ANALYZE every database, in stages so the planner has
+ * rough figures at once (Spilo's inplace_upgrade.py analyzes after the upgrade too). A failure is
+ * reported, not undone: the upgrade itself succeeded.
+ */
+async function analyze(ctx: UpgradeContext, o: { exec: PodExec; primary: string }): Promise<string> {
+  const namespace = ctx.live.cluster.metadata?.namespace ?? '';
+  // Patroni reports the restarted primary running before Postgres has left recovery (a lone member has
+  // no replica to wait for): ANALYZE needs it writable.
+  const asPostgresSql = ['/bin/su', 'postgres', '-c', 'psql -X -h /run/postgresql -d postgres -tAc "SELECT pg_is_in_recovery()"'];
+  await pollUntil(ctx.deps, async () => {
+    const r = await o.exec({ namespace, pod: o.primary, container: 'postgres', command: asPostgresSql });
+    return r.exitCode === 0 && r.stdout.trim() === 'f';
+  });
+  const started = Date.now();
+  const command = ['/bin/su', 'postgres', '-c', 'vacuumdb -h /run/postgresql --all --analyze-in-stages'];
+  const ran = await o
+    .exec({ namespace, pod: o.primary, container: 'postgres', command })
+    .catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }));
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (ran.exitCode === 0) return `ANALYZE of every database in ${seconds} s`;
+  const last = `${ran.stdout}\n${ran.stderr}`.trim().split('\n').pop() ?? '';
+  const message = `ANALYZE after the upgrade failed (run vacuumdb --all --analyze-in-stages): ${last}`;
+  ctx.log.warn({ exitCode: ran.exitCode, output: ran.stderr.slice(-2000) }, 'ANALYZE after the major upgrade');
+  await ctx.deps.recordEvent(event(ctx.live.cluster, 'Warning', message));
+  return message;
 }
 
 async function pollUntil(deps: RollingDeps, check: () => Promise<boolean>): Promise<boolean> {

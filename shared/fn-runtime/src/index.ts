@@ -29,6 +29,7 @@ export type { EventRecord, RecordEvent, RecorderOptions } from './kube-events.js
 export { mergeCondition, rfc3339, setCondition, transitionTime, writeStatus } from './status-write.js';
 export type { ConditionInput, StatusWrite } from './status-write.js';
 export { directReach, findMaster, masterFailure } from './master.js';
+export { SPILO_BACKUP_COMMAND } from './spilo-backup.js';
 export type { MasterLookup, Reach } from './master.js';
 export { forEachLimited, mapLimited } from './limit.js';
 export { ClusterLease, clusterLeaseName } from './lease.js';

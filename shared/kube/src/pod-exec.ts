@@ -1,7 +1,7 @@
 // `kubectl exec` for functions: a command in a pod's container through the API server (pods/exec,
 // WebSocket), the way upstream's operator runs Spilo's scripts (ExecCommand). Output is collected;
 // the exit code comes from the status the kubelet sends at the end.
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 
 export interface ExecResult {
@@ -15,6 +15,8 @@ export interface ExecRequest {
   readonly pod: string;
   readonly container: string;
   readonly command: readonly string[];
+  /** What the command reads on its standard input (closed at the end); none when absent. */
+  readonly stdin?: Buffer | string;
 }
 
 export type PodExec = (request: ExecRequest) => Promise<ExecResult>;
@@ -42,7 +44,7 @@ export function exitCodeOf(status: V1Status): number {
 
 export function podExec(kc: KubeConfig): PodExec {
   const exec = new Exec(kc);
-  return async ({ namespace, pod, container, command }) => {
+  return async ({ namespace, pod, container, command, stdin }) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let status: V1Status | undefined;
@@ -54,7 +56,7 @@ export function podExec(kc: KubeConfig): PodExec {
       [...command],
       collector(out),
       collector(err),
-      null,
+      stdin === undefined ? null : Readable.from([Buffer.from(stdin)]),
       false,
       (s) => {
         status = s;
