@@ -43,7 +43,7 @@ export { KnativeDataPlane } from './knative-data-plane.js';
 export type { KnativeDataPlaneOptions } from './knative-data-plane.js';
 export { PLACEHOLDER_IP, applyObjects } from './knative-objects.js';
 export type { KubeObject } from './knative-objects.js';
-export { publishServices, sameServingStatus, serviceAddress, servingStatus } from './serving-stand-in.js';
+export { publishServices, sameServingStatus, serviceAddress, serviceOfHost, servingStatus } from './serving-stand-in.js';
 export type { ServingStatus } from './serving-stand-in.js';
 export { HostProxy } from './host-proxy.js';
 export { startKnativePath } from './knative-path.js';
