@@ -17,6 +17,7 @@ import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { clusterMembers, FailoverWriter } from '@pgfn/node-agent/testing';
 import { identityForFunction, identityForServiceAccount, startPipeline } from '@pgfn/pipeline';
 import pg from 'pg';
+import { machine } from './lib/report.js';
 
 interface Figures {
   run: number;
@@ -175,6 +176,7 @@ async function measure(env: Env, run: number): Promise<Figures> {
 
 async function main(): Promise<void> {
   const runs = Number(values.runs);
+  const startedOn = machine();
   const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-roll-'));
   const cp = await ControlPlane.start({ dir: join(root, 'cp') });
   const kc = new k8s.KubeConfig();
@@ -257,7 +259,10 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), runs, figures }, null, 2));
+  writeFileSync(
+    values.out,
+    `${JSON.stringify({ machine: startedOn, command: `npm run bench:rolling-update -- --runs ${runs}`, runs, figures }, null, 2)}\n`,
+  );
   rmSync(root, { recursive: true, force: true });
   // Exit in the same tick: a late write of a stopped component into the removed folder would throw.
   process.exit(0);
