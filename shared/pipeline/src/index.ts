@@ -65,3 +65,5 @@ export { admitFiles, admitObjects, defaultedOrThrow, knativeWebhookBinary } from
 export type { AdmissionResult } from './knative-webhook.js';
 export { identityForFunction, identityForServiceAccount } from './identity.js';
 export type { Identity, IdentityOptions } from './identity.js';
+export { binds, boundVariables } from './sink-binding.js';
+export type { SinkBindingManifest } from './sink-binding.js';

@@ -11,6 +11,7 @@ import {
   apiServerSourcesOf,
   knativeServicesOf,
   loadKustomization,
+  ofKind,
   pingSourcesOf,
   triggersOf,
   type KnativeServiceManifest,
@@ -18,6 +19,7 @@ import {
   type TriggerManifest,
 } from './manifests.js';
 import { installKnativeCrds } from './knative-crds.js';
+import { boundVariables, type SinkBindingManifest } from './sink-binding.js';
 import { LocalPings } from './ping.js';
 import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
@@ -101,12 +103,22 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const services = knativeServicesOf(manifests);
   const brokerPort = opts.brokerPort ?? (await freePort());
   let brokerUrl = `http://127.0.0.1:${brokerPort}`;
-  // Read by the supervisor at each spawn. The stand-in gives every function the local broker as K_SINK
-  // (knative/'s SinkBinding binds every function that emits); on the Knative path each function gets
-  // what Knative's SinkBinding reconciler wrote into its Service instead (ADR 0085).
-  const functionEnv: Record<string, string> = { KUBECONFIG: opts.kubeconfig, ...(opts.knative === undefined ? { K_SINK: brokerUrl } : {}) };
+  // Read by the supervisor at each spawn. K_SINK comes from knative/'s SinkBindings (ADR 0085): on the
+  // stand-in path read here (the Broker is the local broker), on the Knative path as Knative's own
+  // SinkBinding reconciler wrote it into each Service.
+  const functionEnv: Record<string, string> = { KUBECONFIG: opts.kubeconfig };
+  const bindings = ofKind<SinkBindingManifest>(manifests, 'sources.knative.dev', 'SinkBinding');
+  const standInSink = (sink: DestinationSpec): string | undefined =>
+    sink.uri ?? (sink.ref?.kind === 'Broker' && sink.ref.name === 'pgfn' ? brokerUrl : undefined);
+  const specs = functionSpecs(opts.functions, services, opts.idleMs);
+  if (opts.knative === undefined)
+    for (const [fn, spec] of Object.entries(specs)) {
+      const svc = services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
+      const bound = svc === undefined ? {} : boundVariables(bindings, svc, standInSink);
+      specs[fn] = { ...spec, env: { ...bound, ...spec.env } };
+    }
   const supervisor = new FunctionSupervisor({
-    functions: functionSpecs(opts.functions, services, opts.idleMs),
+    functions: specs,
     logDir: opts.logDir,
     env: functionEnv,
   });
