@@ -183,7 +183,9 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         namespace: opts.triggersFromApi?.namespace ?? BROKER_NAMESPACE,
         supervisor,
         onChange: () => triggerWatch?.resync(),
-        ...(path === undefined ? {} : { localUrl: (url: string) => path.dataPlane.loopbackUrl(url) }),
+        ...(path === undefined
+          ? { bound: (svc: KnativeServiceManifest) => boundVariables(bindings, svc, standInSink) }
+          : { localUrl: (url: string) => path.dataPlane.loopbackUrl(url) }),
       });
     }
     if (opts.triggersFromApi !== undefined) {

@@ -26,6 +26,8 @@ export interface ServiceWatchOptions {
    * (the Knative path: the ingress on loopback); the value is kept when undefined.
    */
   readonly localUrl?: (url: string) => string | undefined;
+  /** The variables a SinkBinding stand-in gives the Service (the stand-in path; on the Knative path they are in its env). */
+  readonly bound?: (svc: KnativeServiceManifest) => Readonly<Record<string, string>>;
 }
 
 type ServiceObject = KnativeServiceManifest &
@@ -102,7 +104,7 @@ export class ServiceWatch {
       const env = Object.fromEntries(
         (container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, this.localValue(e.name, e.value ?? '')]),
       );
-      this.opts.supervisor.add(fn, { ...local, env, scaling: scalingOf(svc) });
+      this.opts.supervisor.add(fn, { ...local, env: { ...this.opts.bound?.(svc), ...env }, scaling: scalingOf(svc) });
       const known = this.runnable.has(`${namespace}/${svc.metadata.name}`);
       this.runnable.set(`${namespace}/${svc.metadata.name}`, fn);
       if (!known) this.opts.onChange?.();
