@@ -345,7 +345,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       resyncCpu = operatorCpu() - cpuBefore;
     }
     const pgfnStats = pgfn === undefined ? undefined : await pgfn.stats();
-    for (const [fn, pid] of Object.entries(pgfnStats?.functionPids ?? {})) fnByPid.set(pid, fn);
+    for (const [fn, pids] of Object.entries(pgfnStats?.functionPids ?? {})) for (const pid of pids) fnByPid.set(pid, fn);
     const total = sampler.stop();
     if (floor !== undefined) notes.push(`floor: ${JSON.stringify(await floor.stats())}`);
     const brokerCpu = total.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);

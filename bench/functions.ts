@@ -1,13 +1,18 @@
 // npm run bench:functions [-- --runs 7] [--functions reconcile,team-role-sync] [--variants bundled,tsx]
+//                          [--event absent|existing] [--idle-s 30] [--out functions]
 //                          [--compare label=/path/fn.mjs,…]   (bundles built elsewhere, e.g. from an older
 //                                                             commit, measured in the same run and load)
 // Cold start and idle memory of every pgfn function (functions/*/src/main.ts), each start a new
 // process: bundled as the image runs it (one .mjs, plain node) and from source as `npm run fn` runs it
 // (node --import tsx). Measured:
 //   spawn → listening        first TCP connection accepted;
-//   spawn → first answer     the first CloudEvent answered: an ApiServerSource "add" of a postgresql
-//                            that does not exist, so the function reads the API server once (TLS,
-//                            discovery) and answers;
+//   spawn → first answer     the first CloudEvent answered: an ApiServerSource "add" of a postgresql;
+//                            `--event absent` (default): one that does not exist, so the function
+//                            reads the API server once (TLS, discovery) and answers; `--event existing`:
+//                            one applied beforehand, so the function reads, builds and writes what it
+//                            would for a new cluster (issue 21's realistic cold start);
+//   after idle               (`--event existing`) the same process, left idle `--idle-s` seconds (30),
+//                            answers the add of a second existing cluster: latency, CPU and RSS;
 //   CPU to first answer      user + system CPU the process used until that answer (10 ms ticks):
 //                            unlike wall time, barely moved by other load on the machine;
 //   idle RSS                 resident memory 2 s after that answer (and the process's peak).
@@ -24,6 +29,11 @@ import { arg, fixed, machine, median, table, writeResult } from './lib/report.js
 const runs = Number(arg('runs', '7'));
 const fns = arg('functions', existingFunctions().join(',')).split(',');
 const variants = new Set(arg('variants', 'bundled,tsx').split(','));
+const eventKind = arg('event', 'absent');
+if (eventKind !== 'absent' && eventKind !== 'existing') throw new Error(`--event ${eventKind}: absent or existing`);
+const idleSeconds = Number(arg('idle-s', '30'));
+const NAMESPACE = 'bench-fn';
+const EXISTING = 'an existing postgresql (2 instances, a user, a database)';
 const compare = arg('compare', '')
   .split(',')
   .filter((c) => c !== '')
@@ -35,26 +45,48 @@ interface Start {
   status: number;
   idleRssMiB: number;
   peakRssMiB: number;
+  afterIdle?: { answerMs: number; cpuMs: number; status: number; rssMiB: number };
 }
 
-/** A Resource-mode "add" event for a postgresql that does not exist. */
-const EVENT_HEADERS: Record<string, string> = {
-  'ce-specversion': '1.0',
-  'ce-source': 'https://127.0.0.1/apis/v1',
-  'ce-type': 'dev.knative.apiserver.resource.add',
-  'ce-subject': '/apis/acid.zalan.do/v1/namespaces/default/postgresqls/acid-absent',
-  'ce-kind': 'postgresql',
-  'ce-name': 'acid-absent',
-  'ce-namespace': 'default',
-  'ce-apiversion': 'acid.zalan.do/v1',
-  'content-type': 'application/json',
-};
-const EVENT_BODY = JSON.stringify({
-  apiVersion: 'acid.zalan.do/v1',
-  kind: 'postgresql',
-  metadata: { name: 'acid-absent', namespace: 'default' },
-  spec: { teamId: 'acid' },
-});
+/** A Resource-mode "add" event of a postgresql, as the ApiServerSource sends it. */
+function addEvent(namespace: string, name: string): { headers: Record<string, string>; body: string } {
+  const headers: Record<string, string> = {
+    'ce-specversion': '1.0',
+    'ce-source': 'https://127.0.0.1/apis/v1',
+    'ce-type': 'dev.knative.apiserver.resource.add',
+    'ce-subject': `/apis/acid.zalan.do/v1/namespaces/${namespace}/postgresqls/${name}`,
+    'ce-kind': 'postgresql',
+    'ce-name': name,
+    'ce-namespace': namespace,
+    'ce-apiversion': 'acid.zalan.do/v1',
+    'content-type': 'application/json',
+  };
+  return { headers, body: JSON.stringify(manifest(namespace, name)) };
+}
+
+function manifest(namespace: string, name: string): Record<string, unknown> {
+  return {
+    apiVersion: 'acid.zalan.do/v1',
+    kind: 'postgresql',
+    metadata: { name, namespace },
+    spec: {
+      teamId: 'acid',
+      numberOfInstances: 2,
+      volume: { size: '1Gi' },
+      postgresql: { version: '17' },
+      users: { zalando: ['superuser', 'createdb'] },
+      databases: { foo: 'zalando' },
+    },
+  };
+}
+
+/** The cluster a start's event names: absent, or applied now so the function finds it. */
+async function clusterFor(tag: string): Promise<{ headers: Record<string, string>; body: string }> {
+  if (eventKind === 'absent') return addEvent('default', 'acid-absent');
+  const name = `acid-${tag}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  await cp.kubectl(['apply', '-f', '-'], JSON.stringify(manifest(NAMESPACE, name)));
+  return addEvent(NAMESPACE, name);
+}
 
 /** Node's own HTTP server answering 200: the least a Node function can cost. */
 const BARE = [
@@ -87,6 +119,7 @@ function spawnOn(launch: Launch, port: number, logSuffix: string): BenchProcess 
 async function oneStart(launch: Launch, i: number): Promise<Start> {
   const { name } = launch;
   const port = await freePort();
+  const event = await clusterFor(`${name}-${i}`);
   const proc = spawnOn(launch, port, String(i));
   const url = `http://127.0.0.1:${port}/`;
   try {
@@ -94,13 +127,20 @@ async function oneStart(launch: Launch, i: number): Promise<Start> {
       if (!proc.running) throw new Error(`${name} exited before answering:\n${proc.tail(20)}`);
       if (performance.now() - proc.startedAt > 60_000) throw new Error(`${name} did not answer within 60 s:\n${proc.tail(20)}`);
       try {
-        const res = await fetch(url, { method: 'POST', headers: { ...EVENT_HEADERS, 'ce-id': `cold-${i}` }, body: EVENT_BODY });
+        const res = await fetch(url, { method: 'POST', headers: { ...event.headers, 'ce-id': `cold-${i}` }, body: event.body });
         const firstAnswerMs = performance.now() - proc.startedAt;
         const cpuToAnswerMs = (readProc(proc.pid)?.cpuSeconds ?? 0) * 1000;
         await res.arrayBuffer();
         await sleep(2000);
         const s = readProc(proc.pid);
-        return { firstAnswerMs, cpuToAnswerMs, status: res.status, idleRssMiB: s?.rssMiB ?? 0, peakRssMiB: s?.peakRssMiB ?? 0 };
+        const start: Start = {
+          firstAnswerMs,
+          cpuToAnswerMs,
+          status: res.status,
+          idleRssMiB: s?.rssMiB ?? 0,
+          peakRssMiB: s?.peakRssMiB ?? 0,
+        };
+        return eventKind === 'existing' && i >= 0 ? { ...start, afterIdle: await afterIdle(proc, url, `${name}-${i}-idle`) } : start;
       } catch (err) {
         const code = (err as { cause?: { code?: string } }).cause?.code;
         if (code !== 'ECONNREFUSED') throw err;
@@ -110,6 +150,19 @@ async function oneStart(launch: Launch, i: number): Promise<Start> {
   } finally {
     await proc.stop();
   }
+}
+
+/** The same process after `idleSeconds` without events: the add of another existing cluster. */
+async function afterIdle(proc: BenchProcess, url: string, tag: string): Promise<NonNullable<Start['afterIdle']>> {
+  const event = await clusterFor(tag);
+  await sleep(idleSeconds * 1000);
+  const cpuBefore = readProc(proc.pid)?.cpuSeconds ?? 0;
+  const t0 = performance.now();
+  const res = await fetch(url, { method: 'POST', headers: { ...event.headers, 'ce-id': `idle-${tag}` }, body: event.body });
+  await res.arrayBuffer();
+  const answerMs = performance.now() - t0;
+  const s = readProc(proc.pid);
+  return { answerMs, cpuMs: ((s?.cpuSeconds ?? 0) - cpuBefore) * 1000, status: res.status, rssMiB: s?.rssMiB ?? 0 };
 }
 
 /** Time until the port accepts a connection (separately from answering, which may need the API). */
@@ -139,9 +192,13 @@ interface Row {
   listeningMs: number;
   firstAnswerMs: { median: number; max: number };
   cpuToAnswerMs: number;
+  /** The mean resolves below the 10 ms clock tick each start is counted in. */
+  cpuToAnswerMeanMs: number;
   statuses: number[];
   idleRssMiB: number;
   peakRssMiB: number;
+  /** Medians over the starts (`--event existing`). */
+  afterIdle?: { answerMs: number; cpuMs: number; rssMiB: number; statuses: number[] };
 }
 
 interface Measured {
@@ -171,15 +228,33 @@ async function measure({ fn, variant, command, args, bundle }: Measured, base: P
     listeningMs: median(listens),
     firstAnswerMs: { median: median(answers), max: Math.max(...answers) },
     cpuToAnswerMs: median(starts.map((s) => s.cpuToAnswerMs)),
+    cpuToAnswerMeanMs: starts.reduce((a, s) => a + s.cpuToAnswerMs, 0) / starts.length,
     statuses: starts.map((s) => s.status),
     idleRssMiB: median(starts.map((s) => s.idleRssMiB)),
     peakRssMiB: median(starts.map((s) => s.peakRssMiB)),
+    ...(afterIdleOf(starts) === undefined ? {} : { afterIdle: afterIdleOf(starts) }),
+  };
+}
+
+function afterIdleOf(starts: readonly Start[]): Row['afterIdle'] {
+  const idle = starts.map((s) => s.afterIdle).filter((a) => a !== undefined);
+  if (idle.length === 0) return undefined;
+  return {
+    answerMs: median(idle.map((a) => a.answerMs)),
+    cpuMs: median(idle.map((a) => a.cpuMs)),
+    rssMiB: median(idle.map((a) => a.rssMiB)),
+    statuses: idle.map((a) => a.status),
   };
 }
 
 const info = machine();
 const cp = await ControlPlane.start({ kwok: false });
 try {
+  if (eventKind === 'existing') {
+    await cp.kubectl(['apply', '--server-side', '-f', join(repoRoot, 'crds/postgresql.crd.yaml')]);
+    await cp.waitForCrds(['postgresqls.acid.zalan.do']);
+    await cp.kubectl(['create', 'namespace', NAMESPACE]);
+  }
   const logDir = mkdtempSync(join(tmpdir(), 'pgfn-bench-fn-'));
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], KUBECONFIG: cp.kubeconfig, LOG_LEVEL: 'info' };
   const bundles = await bundleAll(fns);
@@ -205,9 +280,10 @@ try {
         'bundle (KiB)',
         'spawn → listening (ms)',
         'spawn → first answer, median / max (ms)',
-        'CPU to first answer (ms)',
+        'CPU to first answer, median / mean (ms)',
         'idle RSS (MiB)',
         'peak RSS (MiB)',
+        ...(eventKind === 'existing' ? [`after ${idleSeconds} s idle: answer / CPU (ms) / RSS (MiB)`] : []),
       ],
       rows.map((r) => [
         r.fn,
@@ -215,9 +291,12 @@ try {
         r.bundleKiB === undefined ? '—' : fixed(r.bundleKiB, 0),
         fixed(r.listeningMs, 0),
         `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
-        fixed(r.cpuToAnswerMs, 0),
+        `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,
         fixed(r.idleRssMiB, 0),
         fixed(r.peakRssMiB, 0),
+        ...(r.afterIdle === undefined
+          ? []
+          : [`${fixed(r.afterIdle.answerMs, 0)} / ${fixed(r.afterIdle.cpuMs, 0)} / ${fixed(r.afterIdle.rssMiB, 0)}`]),
       ]),
     ),
   );
@@ -227,11 +306,13 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  const file = writeResult('functions', {
+  const file = writeResult(arg('out', eventKind === 'absent' ? 'functions' : 'functions-existing'), {
     machine: info,
     loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
     runs,
-    event: 'dev.knative.apiserver.resource.add of an absent postgresql',
+    event: `dev.knative.apiserver.resource.add of ${eventKind === 'absent' ? 'an absent postgresql' : EXISTING}`,
+    ...(eventKind === 'existing' ? { idleSeconds } : {}),
+    command: `npm run bench:functions -- ${process.argv.slice(2).join(' ')}`.trim(),
     rows,
   });
   console.error(`wrote ${file}`);

@@ -28,7 +28,8 @@ export interface SideStats {
   /** No delivery in flight in the broker. */
   readonly idle: boolean;
   readonly coldStarts: readonly { fn: string; spawnToFirstResponseMs: number }[];
-  readonly functionPids: Record<string, number>;
+  /** Every process each function ran in: running now, or started and answered before (scaled down since). */
+  readonly functionPids: Record<string, number[]>;
   readonly adapterPids: Record<string, number>;
   readonly skippedTriggers: readonly string[];
 }
@@ -75,7 +76,10 @@ async function stats(): Promise<SideStats> {
     idle: await brokerIdle(),
     coldStarts: pipeline.supervisor.coldStarts().map((c) => ({ fn: c.fn, spawnToFirstResponseMs: c.spawnToFirstResponseMs })),
     functionPids: Object.fromEntries(
-      pipeline.supervisor.names.map((fn): [string, number] => [fn, pipeline.supervisor.pid(fn) ?? 0]).filter(([, pid]) => pid !== 0),
+      pipeline.supervisor.names.map((fn): [string, number[]] => {
+        const ever = pipeline.supervisor.coldStarts(fn).map((c) => c.pid);
+        return [fn, [...new Set([...pipeline.supervisor.pids(fn), ...ever])].filter((pid): pid is number => pid !== undefined)];
+      }),
     ),
     adapterPids: Object.fromEntries(pipeline.adapters.map((a) => [a.name, a.pid ?? 0])),
     skippedTriggers: pipeline.broker.skipped,

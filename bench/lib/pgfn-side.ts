@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, repoRoot } from '@pgfn/controlplane';
-import { bundleFunction } from '@pgfn/pipeline';
+import { bundleEntry, bundleFunction } from '@pgfn/pipeline';
 import { CONFIG_MAP_REF } from './operator-config.js';
 import type { SideConfig, SideRequest, SideStats } from './pgfn-side-main.js';
 import { BenchProcess, startIpcChild, type IpcRequester } from './proc.js';
@@ -51,12 +51,14 @@ export class PgfnSide {
       // The same configuration source as Zalando's operator; functions log at info, as in the image.
       env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
     };
+    // Bundled like the functions: run from source, tsx's compiling would count as the broker's CPU.
+    const side = await bundleEntry(join(repoRoot, 'bench/lib/pgfn-side-main.ts'), 'pgfn-side', join(cacheDir(), 'bench', 'bundles'));
     const proc = new BenchProcess({
       name: 'pgfn-side',
       logFile: join(opts.logDir, 'side.log'),
       command: process.execPath,
-      args: ['--import', 'tsx', join(repoRoot, 'bench/lib/pgfn-side-main.ts')],
-      env: { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config) },
+      args: [side.file],
+      env: { ...process.env, KUBECONFIG: opts.kubeconfig, PGFN_BENCH_SIDE: JSON.stringify(config), PGFN_REPO_ROOT: repoRoot },
       cwd: repoRoot,
       ipc: true,
     });

@@ -221,7 +221,9 @@ describe('backups with the operator in the loop (reconcile → node agent → S3
       holder: 'backups-op-test',
       podTimeoutMs: 120_000,
     };
-    expect(await advance(deps, { namespace: ns.name, name: 'acid-op-stby' }, createLogger('rolling-update-test'))).to.equal('acted');
+    expect(await advance(deps, { namespace: ns.name, name: 'acid-op-stby' }, { log: createLogger('rolling-update-test') })).to.equal(
+      'acted',
+    );
     await eventually('the standby leader promoted', async () => ((await inRecovery()) === false ? true : undefined), 120_000, 1000);
     await sql(leader, pw, "INSERT INTO events (phase) VALUES ('written-after-promotion')");
     expect(await sql(leader, pw, "SELECT 1 FROM events WHERE phase = 'written-after-promotion'")).to.have.length(1);

@@ -113,7 +113,7 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
         podTimeoutMs: 300_000,
       },
       { namespace: ns.name, name: NAME },
-      createLogger('major-upgrade-test'),
+      { log: createLogger('major-upgrade-test') },
     );
   }
 

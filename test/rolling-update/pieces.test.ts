@@ -30,6 +30,25 @@ describe('clustersOf', () => {
     expect(clustersOf(required, config)).to.deep.equal([{ namespace: 'ns', name: 'acid-a' }]);
     expect(clustersOf({ specversion: '1.0', id: '1', source: 'ping', type: 'dev.knative.sources.ping' }, config)).to.equal('all');
   });
+  it('skips a status-only update of a postgresql it looked at in this generation, never a new generation or an add', () => {
+    const cluster = (type: string, generation: number, seen?: number) => ({
+      specversion: '1.0' as const,
+      id: '1',
+      source: 's',
+      type: `dev.knative.apiserver.resource.${type}`,
+      kind: 'postgresql',
+      data: {
+        kind: 'postgresql',
+        metadata: { name: 'acid-a', namespace: 'ns', generation },
+        status: { conditions: seen === undefined ? [] : [{ type: 'VolumesResized', status: 'True', observedGeneration: seen }] },
+      },
+    });
+    const ref = [{ namespace: 'ns', name: 'acid-a' }];
+    expect(clustersOf(cluster('update', 3, 3), config), 'looked at generation 3').to.deep.equal([]);
+    expect(clustersOf(cluster('update', 4, 3), config), 'spec changed since').to.deep.equal(ref);
+    expect(clustersOf(cluster('update', 3), config), 'never looked at').to.deep.equal(ref);
+    expect(clustersOf(cluster('add', 3, 3), config), 'an add is always looked at').to.deep.equal(ref);
+  });
 });
 
 describe('podHasWork', () => {

@@ -260,7 +260,7 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     // At rest first: the rollout before this test may still have its completion to announce.
     await eventually(
       'the cluster at rest',
-      async () => ((await advance(deps, ref, log)) === 'up-to-date' ? true : undefined),
+      async () => ((await advance(deps, ref, { log })) === 'up-to-date' ? true : undefined),
       180_000,
       1000,
     );
@@ -294,7 +294,7 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
     const replicaUid = (await pods()).find((p) => p.metadata?.name === replica)?.metadata?.uid;
     try {
       const before = await leaseVersion();
-      expect(await advance(deps, ref, log), 'nothing to do').to.equal('up-to-date');
+      expect(await advance(deps, ref, { log }), 'nothing to do').to.equal('up-to-date');
       expect(await leaseVersion(), 'no Lease write for a cluster with nothing to do').to.equal(before);
       await s.core.patchNamespacedPod(
         { namespace: s.namespace, name: replica, body: { metadata: { annotations: { [ROLLING_UPDATE_REQUIRED_ANNOTATION]: 'true' } } } },
@@ -305,7 +305,7 @@ describe('rolling-update on real Patroni, the operator in the loop', function ()
       const outcome = await eventually(
         'a step that needs the Lease',
         async () => {
-          const o = await advance(deps, ref, log);
+          const o = await advance(deps, ref, { log });
           return o === 'waiting' ? undefined : o;
         },
         120_000,

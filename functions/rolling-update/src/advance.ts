@@ -53,10 +53,17 @@ export const CONFIG_MAX_AGE_MS = 5000;
 /** A Lease outlives a stuck invocation by this much; it is renewed while a step (a switchover: up to ~35 s) runs. */
 const LEASE_SECONDS = 30;
 
-export async function advance(deps: RollingDeps, ref: { namespace: string; name: string }, log: Logger): Promise<AdvanceOutcome> {
+export interface AdvanceOptions {
+  readonly log: Logger;
+  /** The cluster as a fleet-wide read just saw it (the periodic check): the first look reads nothing more. */
+  readonly seen?: LiveCluster;
+}
+
+export async function advance(deps: RollingDeps, ref: { namespace: string; name: string }, opts: AdvanceOptions): Promise<AdvanceOutcome> {
+  const { log } = opts;
   // Most events find nothing to do: decide that without the Lease (its two writes per invocation were
   // most of the function's API cost), and take the Lease, reading everything again, only to act.
-  const first = await firstLook(deps, ref, log);
+  const first = await firstLook(deps, ref, opts);
   if (first !== 'would-act') return first;
   const lease = new ClusterLease({
     kube: deps.kube,
@@ -76,9 +83,13 @@ export async function advance(deps: RollingDeps, ref: { namespace: string; name:
   return held === undefined ? 'busy' : held.value;
 }
 
-async function firstLook(deps: RollingDeps, ref: { namespace: string; name: string }, log: Logger): Promise<AdvanceOutcome | 'would-act'> {
+async function firstLook(
+  deps: RollingDeps,
+  ref: { namespace: string; name: string },
+  { log, seen }: AdvanceOptions,
+): Promise<AdvanceOutcome | 'would-act'> {
   const { config } = await deps.loadConfig(CONFIG_MAX_AGE_MS);
-  const live = await readCluster(deps.kube, ref, config);
+  const live = seen ?? (await readCluster(deps.kube, ref, config));
   if (live === undefined) return 'gone';
   try {
     return await step({ deps, config, live, log, act: false });

@@ -2,10 +2,10 @@
 // Broker redelivers a little later and the step that event would have caused is not lost.
 import type { CloudEventV1 } from 'cloudevents';
 import type { V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
+import type { OperatorConfig } from '@pgfn/api';
 import { clusterLabels } from '@pgfn/builder';
 import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
-import type { Cluster } from './cluster.js';
+import { readFleet, type LiveCluster } from './cluster.js';
 import { advance, CONFIG_MAX_AGE_MS, type AdvanceOutcome } from './advance.js';
 import type { RollingDeps } from './deps.js';
 import { podHasWork } from './pod-view.js';
@@ -14,9 +14,13 @@ import { clustersOf, type ClusterRef } from './targets.js';
 /** Clusters the periodic check looks at concurrently. */
 const PERIODIC_CONCURRENCY = 4;
 
-async function allClusters(deps: RollingDeps): Promise<ClusterRef[]> {
-  const clusters = await deps.kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace);
-  return clusters.map((c) => ({ namespace: c.metadata?.namespace ?? '', name: c.metadata?.name ?? '' }));
+interface Target extends ClusterRef {
+  readonly seen?: LiveCluster;
+}
+
+async function allClusters(deps: RollingDeps, config: OperatorConfig): Promise<Target[]> {
+  const fleet = await readFleet(deps.kube, deps.watchedNamespace, config);
+  return fleet.map((seen) => ({ namespace: seen.cluster.metadata?.namespace ?? '', name: seen.cluster.metadata?.name ?? '', seen }));
 }
 
 /**
@@ -38,8 +42,8 @@ export function createHandler(deps: RollingDeps): (event: CloudEventV1<unknown>,
     const { config } = await deps.loadConfig(CONFIG_MAX_AGE_MS);
     const found = clustersOf(event, config);
     const periodic = found === 'all';
-    const refs = periodic
-      ? await allClusters(deps)
+    const refs: Target[] = periodic
+      ? await allClusters(deps, config)
       : found.filter((r) => deps.watchedNamespace === undefined || r.namespace === deps.watchedNamespace);
     if (refs.length === 0) return 'ignored';
     const outcomes: AdvanceOutcome[] = [];
@@ -48,7 +52,7 @@ export function createHandler(deps: RollingDeps): (event: CloudEventV1<unknown>,
       for (let ref = queue.shift(); ref !== undefined; ref = queue.shift()) {
         const log = ctx.log.child({ namespace: ref.namespace, cluster: ref.name });
         if (!(await worthALook(deps, ref, config))) continue;
-        const outcome = await advance(deps, ref, log);
+        const outcome = await advance(deps, ref, { log, ...(ref.seen === undefined ? {} : { seen: ref.seen }) });
         log.info({ outcome }, 'rolling-update step');
         outcomes.push(outcome);
       }

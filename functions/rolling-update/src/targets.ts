@@ -2,6 +2,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type { OperatorConfig } from '@pgfn/api';
 import { clusterRefOf } from '@pgfn/fn-runtime';
+import { VOLUMES } from './conditions.js';
 
 export interface ClusterRef {
   readonly namespace: string;
@@ -13,10 +14,27 @@ export interface ClusterRef {
 export const REQUIRED_TYPE = 'dev.pgfn.rollingupdate.required';
 const PING_TYPE = 'dev.knative.sources.ping';
 const RESOURCE_PREFIX = 'dev.knative.apiserver.resource.';
+const UPDATE_TYPE = `${RESOURCE_PREFIX}update`;
 
 interface ObjectData {
   readonly kind?: string;
-  readonly metadata?: { readonly name?: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly metadata?: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly generation?: number;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+  readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly observedGeneration?: number }[] };
+}
+
+/**
+ * A postgresql this function already looked at in this generation: every look writes VolumesResized
+ * with the generation it saw. Status writes (reconcile's, our own) do not move the generation, so the
+ * update events they cause need no look; an annotation-only edit waits for the periodic check.
+ */
+function lookedAt(data: ObjectData): boolean {
+  const generation = data.metadata?.generation;
+  return generation !== undefined && data.status?.conditions?.find((c) => c.type === VOLUMES)?.observedGeneration === generation;
 }
 
 /**
@@ -41,7 +59,10 @@ function namedClusters(event: CloudEventV1<unknown>, config: Pick<OperatorConfig
   const extension = event['kind'];
   const kind = typeof extension === 'string' ? extension : (data.kind ?? '');
   if (namespace === undefined) return [];
-  if (kind === 'postgresql') return data.metadata?.name === undefined ? [] : [{ namespace, name: data.metadata.name }];
+  if (kind === 'postgresql') {
+    if (data.metadata?.name === undefined || (event.type === UPDATE_TYPE && lookedAt(data))) return [];
+    return [{ namespace, name: data.metadata.name }];
+  }
   const labels = data.metadata?.labels ?? {};
   // Spilo pods (and their StatefulSet) carry the cluster labels; pooler pods do not carry all of them.
   const spilo = Object.entries(config.clusterLabels).every(([k, v]) => labels[k] === v);

@@ -3,8 +3,11 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Root of the repository (this file lives at shared/controlplane/src/). */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/**
+ * Root of the repository (this file lives at shared/controlplane/src/); PGFN_REPO_ROOT names it for
+ * code bundled elsewhere (a bench's harness process runs as one .mjs in the cache).
+ */
+export const repoRoot = process.env['PGFN_REPO_ROOT'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** The pinned versions, read from hack/versions.env: the one place versions are set. */
 export function readVersions(file = join(repoRoot, 'hack/versions.env')): Record<string, string> {

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { isRetryable, isSuccess, retryPolicy, waitBeforeRetry, type DestinationSpec, type RetryPolicy } from './delivery.js';
 import { triggerPasses, validateTriggerFilters } from './filters.js';
+import { post } from './http-post.js';
 import type { TriggerManifest } from './manifests.js';
 import { fromHttp, toBinaryHeaders, withAttributes, type WireEvent } from './wire-event.js';
 
@@ -310,20 +311,18 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
   const serviceLimited = lease.timeoutMs !== undefined && (timeoutMs === undefined || lease.timeoutMs < timeoutMs);
   const limitMs = serviceLimited ? lease.timeoutMs : timeoutMs;
   try {
-    const res = await fetch(lease.url, {
-      method: 'POST',
+    const res = await post(lease.url, {
       headers: { ...toBinaryHeaders(event), prefer: 'reply' },
       body: event.data,
-      ...(limitMs === undefined ? {} : { signal: AbortSignal.timeout(limitMs) }),
+      ...(limitMs === undefined ? {} : { timeoutMs: limitMs }),
     });
     responded = true;
-    const body = Buffer.from(await res.arrayBuffer());
-    const reply = isSuccess(res.status) ? replyOf(res, body) : undefined;
+    const reply = isSuccess(res.status) ? replyOf(res.headers, res.body) : undefined;
     return {
       url: lease.url,
       status: res.status,
-      body: isSuccess(res.status) ? undefined : body.toString('utf8'),
-      retryAfter: res.headers.get('retry-after') ?? undefined,
+      body: isSuccess(res.status) ? undefined : res.body.toString('utf8'),
+      retryAfter: res.headers['retry-after'],
       ...(reply === undefined ? {} : { reply }),
       ms: performance.now() - started,
     };
@@ -347,11 +346,7 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
 }
 
 /** A response that is itself a CloudEvent is a reply, which Knative feeds back into the Broker. */
-function replyOf(res: Response, body: Buffer): WireEvent | undefined {
-  const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
+function replyOf(headers: Readonly<Record<string, string>>, body: Buffer): WireEvent | undefined {
   const isEvent = headers['ce-type'] !== undefined || (headers['content-type'] ?? '').startsWith('application/cloudevents+json');
   if (!isEvent) return undefined;
   const event = fromHttp(headers, body);

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { repoRoot } from '@pgfn/controlplane';
 import type { DeliverySpec, DestinationSpec } from './delivery.js';
 import type { SubscriptionsApiFilter } from './filters.js';
 
-/** The repository's knative/ folder (this file lives at shared/pipeline/src/). */
-export const KNATIVE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../knative');
+/** The repository's knative/ folder. */
+export const KNATIVE_DIR = join(repoRoot, 'knative');
 
 export interface Manifest {
   readonly apiVersion: string;
