@@ -98,9 +98,9 @@ try {
     extraTriggers: [trigger('bench-recorder', `${sink.url}/`, { retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.05S' })],
     ...(knative ? { knative: { kubeconfig: cp.kubeconfig } } : {}),
   });
-  const knativePids = [...(pipeline.knative?.controllers.children ?? []), ...(pipeline.knative?.dataPlane.children ?? [])].map(
-    (c) => c.pid,
-  );
+  const knativeChildren = [...(pipeline.knative?.controllers.children ?? []), ...(pipeline.knative?.dataPlane.children ?? [])];
+  const knativePids = knativeChildren.map((c) => c.pid);
+  const knativeNames = knativeChildren.map((c) => c.name.replace(/^knative /, '')).join(', ');
   const idleStart = usage(knativePids);
   await sleep(knative ? 10_000 : 0);
   const idleEnd = usage(knativePids);
@@ -184,7 +184,7 @@ try {
   if (knative) {
     console.log(
       table(
-        ['Knative processes (6: 3 controllers, ingress, filter, dispatcher)', 'CPU', 'RSS (MiB)'],
+        [`Knative processes (${knativeChildren.length}: ${knativeNames})`, 'CPU', 'RSS (MiB)'],
         [
           ['idle (10 s)', `${fixed(idle.cpuPercent)} %`, fixed(idle.rssMiB, 0)],
           [`during ${creates} creates`, `${fixed(busy.cpuS, 2)} CPU-s`, fixed(busy.rssMiB, 0)],

@@ -185,14 +185,14 @@ build_knative_webhook() {
 }
 
 # Knative Eventing's own controllers and data plane as local processes: the controller, mt-broker and
-# in-memory-channel controllers as thin mains of ours (hack/knative-eventing: upstream's constructor
-# lists with the :8080 health probes disabled), the dispatcher, broker ingress/filter and ping adapter
+# in-memory-channel controllers and the webhook binary's SinkBinding reconciler as thin mains of ours
+# (hack/knative-eventing: upstream's constructor lists with the :8080 health probes disabled), the dispatcher, broker ingress/filter and ping adapter
 # as upstream builds them. The folder names the version and a hash of the thin mains.
 build_knative_eventing() {
   local v="$KNATIVE_EVENTING_VERSION" hash
   hash="$(cat "$here"/knative-eventing/*/*.go | sha256sum | cut -c1-12)"
   local out="$bindir/knative-eventing-$v-$hash"
-  local bins=(controller mtchannel-broker imc-controller channel_dispatcher ingress filter mtping)
+  local bins=(controller mtchannel-broker imc-controller sinkbinding channel_dispatcher ingress filter mtping)
   if have "${bins[@]/#/$out/}" && [[ -f "$out/config/.complete" ]]; then log "knative eventing $v present"; return; fi
   local mod="$cache/src/knative-eventing-local-$v"
   mkdir -p "$mod" "$out.tmp"
@@ -205,7 +205,7 @@ build_knative_eventing() {
   log "knative eventing $v: resolving modules"
   (cd "$mod" && go mod tidy)
   log "knative eventing $v: building ${bins[*]}"
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" ./controller ./mtchannel-broker ./imc-controller \
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out.tmp/" ./controller ./mtchannel-broker ./imc-controller ./sinkbinding \
     knative.dev/eventing/cmd/broker/ingress knative.dev/eventing/cmd/broker/filter knative.dev/eventing/cmd/mtping)
   # The dispatcher binds :8080 and :8443 by constant, which other local processes (every receive
   # adapter's health probe) also take. Go refuses overlays inside the module cache, so the dispatcher

@@ -24,11 +24,16 @@ import { example, onKwok } from '../reconcile/support.js';
 
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
 const TRIGGER = { group: 'eventing.knative.dev', version: 'v1', namespace: 'pgfn-system', plural: 'triggers' };
+const SERVICE = { group: 'serving.knative.dev', version: 'v1', namespace: 'pgfn-system', plural: 'services' };
+const SINKBINDING = { group: 'sources.knative.dev', version: 'v1', namespace: 'pgfn-system', plural: 'sinkbindings' };
 
 interface Displayed {
   readonly type: string;
   readonly subject?: string;
   readonly data?: { readonly errors?: string[] };
+}
+interface ServiceStatus {
+  readonly status?: { readonly address?: { readonly url?: string } | null; readonly conditions?: Condition[] };
 }
 interface Condition {
   readonly type: string;
@@ -103,6 +108,7 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       await kubectl('delete', '--ignore-not-found', '-n', 'pgfn-system', 'trigger', name, `${name}-witness`, 'refused-trigger').catch(
         () => '',
       );
+      await kubectl('delete', '--ignore-not-found', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml')).catch(() => '');
       await pipeline?.stop();
       witness?.close();
       display?.kill();
@@ -181,26 +187,52 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
     });
 
     // Serving's activator starts a Service on its first request; here the function supervisor does, for
-    // an image with a local equivalent (Knative's event_display → hack/event-display.ts).
-    if (!knative)
-      it('a Trigger naming a Knative Service a user applied: the supervisor starts it on its first event', async () => {
-        const fn = userServiceFunction('pgfn-system', 'cluster-ready-notifier');
-        await kubectl('apply', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'));
-        // SubscriberUnavailable until the Service is seen (the file applies the Trigger first), then Ready.
-        let last: Condition | undefined;
-        await eventually(
-          'the Trigger Ready',
-          async () => {
-            last = await readyOf('cluster-ready-notifier');
-            return last?.status === 'True' ? last : undefined;
-          },
-          60_000,
-          250,
-        ).catch((err: Error) => {
-          throw new Error(`${err.message}: ${JSON.stringify(last)}`);
-        });
-        expect(pipeline.supervisor.coldStarts(fn)).to.deep.equal([]);
-        await createInvalid('acid-notified');
+    // an image with a local equivalent (Knative's event_display → hack/event-display.ts), and writes the
+    // status Serving would (its address), which Knative's own Trigger controller resolves the `ref` by.
+    it('a Trigger naming a Knative Service a user applied: the supervisor starts it on its first event', async () => {
+      const fn = userServiceFunction('pgfn-system', 'cluster-ready-notifier');
+      const address = 'http://cluster-ready-notifier.pgfn-system.svc.cluster.local';
+      const printed = (): Displayed[] =>
+        readFileSync(join(logDir, `${fn}.log`), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Displayed);
+      await kubectl('apply', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'));
+      // the Serving stand-in's status: Ready, with the address Serving gives a Service
+      const svc = await eventually(
+        "the Service's address",
+        async () => {
+          const s = (await custom.getNamespacedCustomObject({ ...SERVICE, name: 'cluster-ready-notifier' })) as ServiceStatus;
+          return s.status?.address?.url === undefined ? undefined : s;
+        },
+        60_000,
+        250,
+      );
+      expect(svc.status?.address?.url).to.equal(address);
+      expect(svc.status?.conditions?.find((c) => c.type === 'Ready')?.status).to.equal('True');
+      // SubscriberUnavailable (stand-in) or resolving (Knative) until the Service is seen, then Ready.
+      let last: Condition | undefined;
+      await eventually(
+        'the Trigger Ready',
+        async () => {
+          last = await readyOf('cluster-ready-notifier');
+          return last?.status === 'True' ? last : undefined;
+        },
+        120_000,
+        250,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+      });
+      if (knative) {
+        // Knative's Trigger controller resolved the ref by the status the stand-in wrote.
+        const t = (await custom.getNamespacedCustomObject({ ...TRIGGER, name: 'cluster-ready-notifier' })) as {
+          status?: { subscriberUri?: string };
+        };
+        expect(t.status?.subscriberUri).to.equal(address);
+      }
+      expect(pipeline.supervisor.coldStarts(fn)).to.deep.equal([]);
+      await createInvalid('acid-notified');
+      if (!knative) {
         const delivery = await eventually(
           'the delivery to the Service',
           () =>
@@ -211,13 +243,70 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
           250,
         );
         expect(delivery.outcome).to.equal('delivered');
-        expect(pipeline.supervisor.coldStarts(fn)).to.have.length(1);
-        // what the Service's process printed: the event, as Knative's event_display would log it
-        const printed = readFileSync(join(logDir, `${fn}.log`), 'utf8')
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as Displayed);
-        expect(printed.find((e) => e.subject === `${ns.name}/acid-notified`)?.type).to.equal('dev.pgfn.cluster.invalid');
+      }
+      // what the Service's process printed: the event, as Knative's event_display would log it
+      const got = await eventually(
+        'the event printed by the Service',
+        () =>
+          Promise.resolve(
+            pipeline.supervisor.coldStarts(fn).length > 0 ? printed().find((e) => e.subject === `${ns.name}/acid-notified`) : undefined,
+          ),
+        150_000,
+        250,
+      );
+      expect(got.type).to.equal('dev.pgfn.cluster.invalid');
+      expect(pipeline.supervisor.coldStarts(fn)).to.have.length(1);
+      if (knative) expect(pipeline.broker.deliveries(), 'the stand-in routed nothing').to.deep.equal([]);
+    });
+
+    it('a Knative Service whose image cannot run here: Ready False with the reason, no address', async () => {
+      const name = `no-local-image-${process.pid}`;
+      await kubectlApply(
+        JSON.stringify({
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Service',
+          metadata: { name, namespace: 'pgfn-system' },
+          spec: { template: { spec: { containers: [{ image: 'registry.example/someone/else:1' }] } } },
+        }),
+      );
+      try {
+        const svc = await eventually(
+          'the Ready condition',
+          async () => {
+            const s = (await custom.getNamespacedCustomObject({ ...SERVICE, name })) as ServiceStatus;
+            return s.status?.conditions?.find((c) => c.type === 'Ready') === undefined ? undefined : s;
+          },
+          60_000,
+          250,
+        );
+        expect(svc.status?.conditions?.find((c) => c.type === 'Ready')).to.include({ status: 'False', reason: 'NoLocalEquivalent' });
+        expect(svc.status?.address ?? null).to.equal(null);
+      } finally {
+        await kubectl('delete', '--ignore-not-found', '-n', 'pgfn-system', 'services.serving.knative.dev', name);
+      }
+    });
+
+    // knative/sinkbinding.yaml: on the Knative path Knative's own SinkBinding reconciler writes K_SINK into
+    // every Service labelled pgfn.dev/emits-events, and the functions run with what it wrote (the events
+    // above came from reconcile through it: no other K_SINK is given on that path).
+    if (knative)
+      it("Knative's SinkBinding reconciler binds the functions' Services: K_SINK is the Broker's address", async () => {
+        const binding = (await custom.getNamespacedCustomObject({ ...SINKBINDING, name: 'pgfn-functions' })) as {
+          status?: { sinkUri?: string; conditions?: Condition[] };
+        };
+        const brokerAddress = 'http://broker-ingress.knative-eventing.svc.cluster.local/pgfn-system/pgfn';
+        expect(binding.status?.conditions?.find((c) => c.type === 'Ready')?.status, JSON.stringify(binding.status)).to.equal('True');
+        expect(binding.status?.sinkUri).to.equal(brokerAddress);
+        const reconcile = (await custom.getNamespacedCustomObject({ ...SERVICE, name: 'pgfn-reconcile' })) as {
+          spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+          metadata: { managedFields?: { manager?: string }[] };
+        };
+        const env = reconcile.spec.template.spec.containers[0]?.env ?? [];
+        expect(env.find((e) => e.name === 'K_SINK')?.value).to.equal(brokerAddress);
+        // Written by Knative's reconciler (its JSON patch), not by our apply.
+        expect(reconcile.metadata.managedFields?.map((f) => f.manager)).to.include('sinkbinding');
+        // The function process gets it, the ingress's cluster name turned into its loopback address.
+        expect(pipeline.supervisor.spec('reconcile')?.env?.['K_SINK']).to.equal(pipeline.brokerUrl);
       });
 
     // The stand-in runs Knative's webhook code on each Trigger it reads; Knative's controllers, like a

@@ -36,16 +36,15 @@ export { TriggerWatch } from './trigger-watch.js';
 export { ServiceWatch, userServiceFunction } from './service-watch.js';
 export type { ServiceWatchOptions } from './service-watch.js';
 export { localProcessFor } from './local-images.js';
-export {
-  EVENTING_BINARIES,
-  KnativeControllers,
-  KnativeDataPlane,
-  PLACEHOLDER_IP,
-  applyObjects,
-  knativeEventingDir,
-  publishServices,
-} from './knative-eventing.js';
-export type { KnativeControllersOptions, KnativeDataPlaneOptions, KubeObject } from './knative-eventing.js';
+export { EVENTING_BINARIES, knativeEventingDir } from './knative-process.js';
+export { KnativeControllers } from './knative-controllers.js';
+export type { KnativeControllersOptions } from './knative-controllers.js';
+export { KnativeDataPlane } from './knative-data-plane.js';
+export type { KnativeDataPlaneOptions } from './knative-data-plane.js';
+export { PLACEHOLDER_IP, applyObjects } from './knative-objects.js';
+export type { KubeObject } from './knative-objects.js';
+export { publishServices, sameServingStatus, serviceAddress, serviceOfHost, servingStatus } from './serving-stand-in.js';
+export type { ServingStatus } from './serving-stand-in.js';
 export { HostProxy } from './host-proxy.js';
 export { startKnativePath } from './knative-path.js';
 export type { KnativePath, KnativePathOptions } from './knative-path.js';
@@ -66,3 +65,5 @@ export { admitFiles, admitObjects, defaultedOrThrow, knativeWebhookBinary } from
 export type { AdmissionResult } from './knative-webhook.js';
 export { identityForFunction, identityForServiceAccount } from './identity.js';
 export type { Identity, IdentityOptions } from './identity.js';
+export { binds, boundVariables } from './sink-binding.js';
+export type { SinkBindingManifest } from './sink-binding.js';

@@ -4,13 +4,18 @@
 // the subscribers. The receive adapters run with the environment Knative's controller wrote into their
 // Deployments; Knative's own adapter (mtping) fires the PingSources into the ingress. Knative Serving
 // does not run here: the proxy hands a Knative Service's cluster name to the function supervisor (the
-// activator's stand-in) or to the local dead-letter sink.
+// activator's stand-in) or to the local dead-letter sink. knative/'s SinkBinding is reconciled by
+// Knative's own SinkBinding reconciler, which patches K_SINK into the functions' Services; the functions
+// are started with what it wrote (ADR 0085).
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
 import { ReceiveAdapter } from './adapter.js';
 import type { ProxyTarget } from './host-proxy.js';
-import { KnativeControllers, KnativeDataPlane, applyObjects, publishServices, type KubeObject } from './knative-eventing.js';
+import { KnativeControllers } from './knative-controllers.js';
+import { KnativeDataPlane } from './knative-data-plane.js';
+import { applyObjects, type KubeObject } from './knative-objects.js';
+import { publishServices } from './serving-stand-in.js';
 import { defaultedOrThrow } from './knative-webhook.js';
 import { ofKind, type ApiServerSourceManifest, type Manifest, type TriggerManifest } from './manifests.js';
 
@@ -36,6 +41,11 @@ export interface KnativePath {
   readonly adapters: readonly ReceiveAdapter[];
   /** Where our Node functions post their events (they ignore HTTP_PROXY): the ingress on loopback. */
   readonly brokerUrl: string;
+  /**
+   * What Knative's SinkBinding reconciler wrote into each Service it binds (`<namespace>/<name>` →
+   * K_SINK, K_CE_OVERRIDES), K_SINK turned into the loopback address our Node functions can reach.
+   */
+  readonly boundEnv: ReadonlyMap<string, Readonly<Record<string, string>>>;
   stop(): Promise<void>;
 }
 
@@ -46,10 +56,18 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
   let dataPlane: KnativeDataPlane | undefined;
   const adapters: ReceiveAdapter[] = [];
   const applied: KubeObject[] = [];
+  let boundEnv: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
   const stop = async (): Promise<void> => {
     await Promise.all(adapters.map((a) => a.stop()));
-    // What was applied goes again: the API server may be shared with tests that follow.
-    await deleteObjects(opts.kubeconfig, applied.reverse()).catch(() => undefined);
+    // What was applied goes again: the API server may be shared with tests that follow. A SinkBinding
+    // holds a finalizer its reconciler removes (after unbinding its subjects): wait for that while it runs.
+    const bindings = applied.filter((o) => o.kind === 'SinkBinding');
+    await deleteObjects(opts.kubeconfig, bindings, true).catch(() => undefined);
+    await deleteObjects(
+      opts.kubeconfig,
+      applied.reverse().filter((o) => o.kind !== 'SinkBinding'),
+      false,
+    ).catch(() => undefined);
     await dataPlane?.stop();
     await controllers.stop();
   };
@@ -70,6 +88,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
       ...opts.triggers,
       ...opts.sources,
       ...ofKind(opts.manifests, 'sources.knative.dev', 'PingSource'),
+      ...ofKind(opts.manifests, 'sources.knative.dev', 'SinkBinding'),
     ])) as KubeObject[];
     await applyObjects(opts.kubeconfig, eventing);
     applied.push(...eventing);
@@ -78,6 +97,9 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     // An ApiServerSource is Ready once its Deployment is Available, i.e. when kwok has run a pod that
     // stands for nothing: its adapter runs here, from the Deployment's env, whatever kwok does.
     for (const o of eventing) if (o.kind !== 'ApiServerSource') await waitReady(kc, o, controllers, dataPlane);
+    // Every SinkBinding is Ready: its reconciler has patched its subjects.
+    const plane = dataPlane;
+    boundEnv = await sinkBoundEnv(kc, services, (url) => plane.loopbackUrl(url) ?? url);
     for (const source of opts.sources) {
       const env = await deploymentEnv(kc, source);
       adapters.push(
@@ -95,7 +117,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     await stop();
     throw err;
   }
-  return { controllers, dataPlane, adapters, brokerUrl: `${dataPlane.ingressUrl}/pgfn-system/pgfn`, stop };
+  return { controllers, dataPlane, adapters, brokerUrl: `${dataPlane.ingressUrl}/pgfn-system/pgfn`, boundEnv: boundEnv ?? new Map(), stop };
 }
 
 interface Condition {
@@ -152,8 +174,39 @@ async function deploymentEnv(kc: k8s.KubeConfig, source: ApiServerSourceManifest
   }
 }
 
-async function deleteObjects(kubeconfig: string, objects: readonly KubeObject[]): Promise<void> {
+async function deleteObjects(kubeconfig: string, objects: readonly KubeObject[], wait: boolean): Promise<void> {
   if (objects.length === 0) return;
   const yaml = objects.map((o) => JSON.stringify(o)).join('\n---\n');
-  await kubectlRun(binaries().kubectl, kubeconfig, ['delete', '--ignore-not-found', '--wait=false', '-f', '-'], yaml);
+  const waiting = wait ? ['--wait=true', '--timeout=60s'] : ['--wait=false'];
+  await kubectlRun(binaries().kubectl, kubeconfig, ['delete', '--ignore-not-found', ...waiting, '-f', '-'], yaml);
+}
+
+/** The variables a SinkBinding injects, as its reconciler wrote them into each Service's first container. */
+const BOUND_VARIABLES = ['K_SINK', 'K_CE_OVERRIDES'];
+
+async function sinkBoundEnv(
+  kc: k8s.KubeConfig,
+  services: readonly KubeObject[],
+  localUrl: (url: string) => string,
+): Promise<Map<string, Record<string, string>>> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const bound = new Map<string, Record<string, string>>();
+  for (const svc of services) {
+    const namespace = svc.metadata.namespace ?? 'default';
+    const live = (await custom.getNamespacedCustomObject({
+      group: 'serving.knative.dev',
+      version: 'v1',
+      namespace,
+      plural: 'services',
+      name: svc.metadata.name,
+    })) as { spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } };
+    const env = live.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    const vars = env.filter((e) => BOUND_VARIABLES.includes(e.name) && e.value !== undefined);
+    if (vars.length === 0) continue;
+    bound.set(
+      `${namespace}/${svc.metadata.name}`,
+      Object.fromEntries(vars.map((e) => [e.name, e.name === 'K_SINK' ? localUrl(e.value ?? '') : (e.value ?? '')])),
+    );
+  }
+  return bound;
 }

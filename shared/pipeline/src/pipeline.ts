@@ -11,6 +11,7 @@ import {
   apiServerSourcesOf,
   knativeServicesOf,
   loadKustomization,
+  ofKind,
   pingSourcesOf,
   triggersOf,
   type KnativeServiceManifest,
@@ -18,6 +19,7 @@ import {
   type TriggerManifest,
 } from './manifests.js';
 import { installKnativeCrds } from './knative-crds.js';
+import { boundVariables, type SinkBindingManifest } from './sink-binding.js';
 import { LocalPings } from './ping.js';
 import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
@@ -101,14 +103,26 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const services = knativeServicesOf(manifests);
   const brokerPort = opts.brokerPort ?? (await freePort());
   let brokerUrl = `http://127.0.0.1:${brokerPort}`;
-  // Read by the supervisor at each spawn: on the Knative path K_SINK is known once the ingress runs.
-  const functionEnv: Record<string, string> = { KUBECONFIG: opts.kubeconfig, K_SINK: brokerUrl };
+  // Read by the supervisor at each spawn. K_SINK comes from knative/'s SinkBindings (ADR 0085): on the
+  // stand-in path read here (the Broker is the local broker), on the Knative path as Knative's own
+  // SinkBinding reconciler wrote it into each Service.
+  const functionEnv: Record<string, string> = { KUBECONFIG: opts.kubeconfig };
+  const bindings = ofKind<SinkBindingManifest>(manifests, 'sources.knative.dev', 'SinkBinding');
+  const standInSink = (sink: DestinationSpec): string | undefined =>
+    sink.uri ?? (sink.ref?.kind === 'Broker' && sink.ref.name === 'pgfn' ? brokerUrl : undefined);
+  const specs = functionSpecs(opts.functions, services, opts.idleMs);
+  if (opts.knative === undefined)
+    for (const [fn, spec] of Object.entries(specs)) {
+      const svc = services.find((s) => s.metadata.labels?.[FUNCTION_LABEL] === fn);
+      const bound = svc === undefined ? {} : boundVariables(bindings, svc, standInSink);
+      specs[fn] = { ...spec, env: { ...bound, ...spec.env } };
+    }
   const supervisor = new FunctionSupervisor({
-    functions: functionSpecs(opts.functions, services, opts.idleMs),
+    functions: specs,
     logDir: opts.logDir,
     env: functionEnv,
   });
-  // Knative Services users apply (with triggersFromApi), run by the supervisor when their image has a local equivalent.
+  // Knative Services users apply (with triggersFromApi or knative), run by the supervisor when their image has a local equivalent.
   let serviceWatch: ServiceWatch | undefined;
   const userService = (name: string, namespace: string): string | undefined => serviceWatch?.functionOf(name, namespace);
   const resolve = resolver({ services, supervisor, subscribers: opts.subscribers ?? {}, userService });
@@ -154,20 +168,27 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         }),
         sources,
         pings: opts.schedulePings ?? true,
-        services: serviceTarget(services, supervisor, broker, opts.subscribers ?? {}),
+        services: serviceTarget({ services, supervisor, broker, subscribers: opts.subscribers ?? {}, userService }),
       });
       adapters.push(...knative.adapters);
       brokerUrl = knative.brokerUrl;
-      functionEnv['K_SINK'] = brokerUrl;
+      bindSinks(supervisor, services, knative.boundEnv);
     }
-    if (opts.triggersFromApi !== undefined) {
-      await installKnativeCrds(opts.triggersFromApi.kubeconfig);
+    const admin = opts.triggersFromApi?.kubeconfig ?? opts.knative?.kubeconfig;
+    if (admin !== undefined) {
+      await installKnativeCrds(admin);
+      const path = knative;
       serviceWatch = await ServiceWatch.start({
-        kubeconfig: opts.triggersFromApi.kubeconfig,
-        namespace: opts.triggersFromApi.namespace ?? BROKER_NAMESPACE,
+        kubeconfig: admin,
+        namespace: opts.triggersFromApi?.namespace ?? BROKER_NAMESPACE,
         supervisor,
         onChange: () => triggerWatch?.resync(),
+        ...(path === undefined
+          ? { bound: (svc: KnativeServiceManifest) => boundVariables(bindings, svc, standInSink) }
+          : { localUrl: (url: string) => path.dataPlane.loopbackUrl(url) }),
       });
+    }
+    if (opts.triggersFromApi !== undefined) {
       triggerWatch = await TriggerWatch.start({
         kubeconfig: opts.triggersFromApi.kubeconfig,
         namespace: opts.triggersFromApi.namespace ?? BROKER_NAMESPACE,
@@ -242,17 +263,42 @@ function functionSpecs(
   );
 }
 
-/** A Knative Service's cluster name → its local stand-in (the proxy's route on the Knative path). */
-function serviceTarget(
-  services: readonly KnativeServiceManifest[],
+/** Each function started with what Knative's SinkBinding reconciler wrote into its Service (K_SINK, K_CE_OVERRIDES). */
+function bindSinks(
   supervisor: FunctionSupervisor,
-  broker: LocalBroker,
-  subscribers: Readonly<Record<string, string>>,
-): (name: string, namespace: string) => Promise<ProxyTarget | undefined> {
+  services: readonly KnativeServiceManifest[],
+  boundEnv: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): void {
+  for (const svc of services) {
+    const fn = svc.metadata.labels?.[FUNCTION_LABEL];
+    const spec = fn === undefined ? undefined : supervisor.spec(fn);
+    const bound = boundEnv.get(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`);
+    if (fn === undefined || spec === undefined || bound === undefined) continue;
+    supervisor.add(fn, { ...spec, env: { ...bound, ...spec.env } });
+  }
+}
+
+interface ServiceTargetOptions {
+  readonly services: readonly KnativeServiceManifest[];
+  readonly supervisor: FunctionSupervisor;
+  readonly broker: LocalBroker;
+  readonly subscribers: Readonly<Record<string, string>>;
+  /** The supervisor's function for a Service a user applied, if it runs here. */
+  readonly userService: (name: string, namespace: string) => string | undefined;
+}
+
+/** A Knative Service's cluster name → its local stand-in (the proxy's route on the Knative path). */
+function serviceTarget({
+  services,
+  supervisor,
+  broker,
+  subscribers,
+  userService,
+}: ServiceTargetOptions): (name: string, namespace: string) => Promise<ProxyTarget | undefined> {
   return async (name, namespace) => {
     const svc = services.find((s) => s.metadata.name === name && (s.metadata.namespace ?? 'default') === namespace);
     if (svc?.metadata.labels?.[ROLE_LABEL] === 'dead-letter') return { url: broker.deadLetterUrl };
-    const fn = svc?.metadata.labels?.[FUNCTION_LABEL];
+    const fn = svc?.metadata.labels?.[FUNCTION_LABEL] ?? (svc === undefined ? userService(name, namespace) : undefined);
     if (fn !== undefined && supervisor.has(fn)) {
       const lease = await supervisor.acquire(fn);
       return { url: lease.url, release: (responded) => lease.release(responded) };

@@ -93,6 +93,11 @@ export class FunctionSupervisor {
     return fn in this.functions;
   }
 
+  /** How `fn` is run (undefined when the supervisor does not know it). */
+  spec(fn: string): FunctionProcessSpec | undefined {
+    return this.functions[fn];
+  }
+
   /** Adds (or changes, for the next instance) a function it can start: a Knative Service a user applied. */
   add(fn: string, spec: FunctionProcessSpec): void {
     this.functions[fn] = spec;
