@@ -93,12 +93,10 @@ describe('function identities (knative/ RBAC, TokenRequest tokens)', function ()
       [
         'creating a pod',
         (c) =>
-          c
-            .makeApiClient(k8s.CoreV1Api)
-            .createNamespacedPod({
-              namespace: 'default',
-              body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'x', image: 'x' }] } },
-            }),
+          c.makeApiClient(k8s.CoreV1Api).createNamespacedPod({
+            namespace: 'default',
+            body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'x', image: 'x' }] } },
+          }),
       ],
       [
         'watching postgresqls (it never watches: events come from the Broker)',
