@@ -3,13 +3,18 @@
 // Tests isolate themselves by namespace. A failing test prints the tail of every component's log.
 // Beside it, one PostgreSQL 15 per run (@pgfn/testpg), handed to workers through TEST_POSTGRES_ENV;
 // tests isolate by their own databases and a unique role-name prefix.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Context } from 'mocha';
-import { ControlPlane, logTails } from '@pgfn/controlplane';
+import { ControlPlane, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusive } from '@pgfn/controlplane';
 import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
 
 let controlPlane: ControlPlane | undefined;
 let postgres: RunningPostgres | undefined;
+/** The heavy-file lock (ADR 0090): files that start real processes run one at a time. */
+let exclusiveDir: string | undefined;
 
 export async function mochaGlobalSetup(this: Context): Promise<void> {
   // Postgres starts beside the control plane (also with PGFN_NO_CONTROL_PLANE=1); PGFN_NO_POSTGRES=1 skips it.
@@ -19,6 +24,9 @@ export async function mochaGlobalSetup(this: Context): Promise<void> {
   } finally {
     await postgresStarting;
   }
+  // Set after this process started its own parts: only the files (workers) take the lock.
+  exclusiveDir = mkdtempSync(join(tmpdir(), 'pgfn-exclusive-'));
+  process.env[EXCLUSIVE_LOCK_ENV] = exclusiveDir;
 }
 
 async function startTestPostgres(): Promise<void> {
@@ -44,9 +52,14 @@ async function startControlPlane(): Promise<void> {
 export async function mochaGlobalTeardown(): Promise<void> {
   await controlPlane?.stop();
   await postgres?.stop();
+  if (exclusiveDir !== undefined) rmSync(exclusiveDir, { recursive: true, force: true });
 }
 
 export const mochaHooks = {
+  // Once per file in a parallel run (each file is its own root suite there); once at the end otherwise.
+  afterAll(): void {
+    releaseExclusive();
+  },
   afterEach(this: Context): void {
     if (this.currentTest?.state !== 'failed' || process.env[STATE_ENV] === undefined) return;
     const env = testEnv();

@@ -2,10 +2,12 @@
 // reaching the network or a GPU. Missing browser fails loudly (hack/setup.sh installs it).
 import { existsSync, readFileSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { takeExclusive } from '@pgfn/controlplane';
 
 const CANDIDATES = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'];
 
 export async function launchBrowser(): Promise<Browser> {
+  await takeExclusive('a browser');
   const executablePath = process.env['PGFN_CHROMIUM'] ?? CANDIDATES.find((p) => existsSync(p));
   if (executablePath === undefined)
     throw new Error(`no Chromium at ${CANDIDATES.join(' or ')}: run npm run setup (chromium-headless-shell)`);

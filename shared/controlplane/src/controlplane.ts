@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpsGet } from './https-get.js';
+import { takeExclusive } from './exclusive.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { generatePki, type Pki } from './pki.js';
 import { freePorts } from './ports.js';
@@ -60,6 +61,7 @@ export class ControlPlane {
   ) {}
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    await takeExclusive('a control plane');
     const bins = binaries();
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgfn-cp-'));
     const logDir = join(dir, 'logs');

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
+import { takeExclusive } from './exclusive.js';
 import { ManagedProcess, tailFile } from './process.js';
 import { cacheDir, readVersions } from './versions.js';
 
@@ -56,6 +57,7 @@ export class S3Server implements S3Endpoint {
   ) {}
 
   static async start(options: S3ServerOptions = {}): Promise<S3Server> {
+    await takeExclusive('an S3 server');
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgfn-s3-'));
     const credentials = options.credentials ?? {
       accessKeyId: `pgfn${randomBytes(8).toString('hex')}`,

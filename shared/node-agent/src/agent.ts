@@ -14,6 +14,7 @@ import {
   type V1PodStatus,
   type V1Taint,
 } from '@kubernetes/client-node';
+import { takeExclusive } from '@pgfn/controlplane';
 import { statusCode } from '@pgfn/kube';
 import { KUBELET_BACKOFF, type BackoffSettings } from './container.js';
 import { ContainerConfigError, type EnvSources } from './env.js';
@@ -89,6 +90,7 @@ export interface NodeAgent {
 }
 
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  await takeExclusive('a node agent');
   const agent = new Agent(options);
   try {
     await agent.start();

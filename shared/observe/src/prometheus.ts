@@ -3,7 +3,7 @@
 // one-second scrape and evaluation interval, and a small client for its HTTP API.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess, freePort } from '@pgfn/controlplane';
+import { ManagedProcess, freePort, takeExclusive } from '@pgfn/controlplane';
 import { monitoringBinary } from './binaries.js';
 
 export interface PrometheusOptions {
@@ -41,6 +41,7 @@ export class Prometheus {
   ) {}
 
   static async start(opts: PrometheusOptions): Promise<Prometheus> {
+    await takeExclusive('Prometheus');
     const targetsDir = join(opts.dir, 'targets');
     mkdirSync(join(opts.dir, 'data'), { recursive: true });
     mkdirSync(targetsDir, { recursive: true });

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
-import { binaries, cacheDir, freePorts, kubectlRun, readVersions, repoRoot } from '@pgfn/controlplane';
+import { binaries, cacheDir, freePorts, kubectlRun, readVersions, repoRoot, takeExclusive } from '@pgfn/controlplane';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { Child } from './child.js';
@@ -65,6 +65,7 @@ export class KnativeControllers {
   ) {}
 
   static async start(opts: KnativeControllersOptions): Promise<KnativeControllers> {
+    await takeExclusive("Knative's controllers");
     const dir = knativeEventingDir();
     await installKnativeCrds(opts.kubeconfig);
     await applyObjects(opts.kubeconfig, [
@@ -166,6 +167,7 @@ export class KnativeDataPlane {
   ) {}
 
   static async start(opts: KnativeDataPlaneOptions): Promise<KnativeDataPlane> {
+    await takeExclusive("Knative's data plane");
     const dir = knativeEventingDir();
     const [ingress, ingressTls, filter, filterTls, dispatcher, dispatcherTls] = await takePorts(6);
     const local = (port: number | undefined): ProxyTarget => ({ url: `http://127.0.0.1:${port ?? 0}` });
