@@ -3,16 +3,17 @@
 // serves (subresources included), in a namespace without clusters and cluster-wide. What it may do must
 // be exactly what its ClusterRole in knative/ grants (plus what Kubernetes grants every authenticated
 // user): nothing more. A few of the most dangerous requests are then made for real, and must be 403.
-// Which rules the code needs is checked from the other side by running the functions as these
-// identities in the integration and reliability tests (a missing rule fails them with 403).
+// That the ClusterRoles grant exactly what each function's code calls is rbac-from-code.test.ts (ADR
+// 0083); the integration tests run the functions as these identities too (a missing rule is a 403).
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { forEachLimited } from '@pgfn/fn-runtime';
-import { loadKustomization, ofKind, type Manifest } from '@pgfn/pipeline';
+import { loadKustomization } from '@pgfn/pipeline';
 import { statusCode } from '@pgfn/kube';
 import { ensureCrds } from '../crds/install.js';
 import { identityForServiceAccount, type Identity } from '../support/fn-identity.js';
 import { adminConfig, createNamespace } from '../support/kube.js';
+import { granted, rulesOf } from './rbac-rules.js';
 
 interface Resource {
   readonly group: string;
@@ -20,13 +21,6 @@ interface Resource {
   readonly name: string;
   readonly namespaced: boolean;
   readonly verbs: readonly string[];
-}
-
-interface Rule {
-  readonly apiGroups?: string[];
-  readonly resources?: string[];
-  readonly verbs: string[];
-  readonly resourceNames?: string[];
 }
 
 /** What Kubernetes' default roles (system:basic-user, system:discovery) let every authenticated user do. */
@@ -52,24 +46,6 @@ async function discover(kc: k8s.KubeConfig): Promise<Resource[]> {
     for (const r of list.resources) out.push({ group, name: r.name, namespaced: r.namespaced, verbs: r.verbs });
   }
   return out;
-}
-
-/** The rules of every ClusterRole knative/ binds to the account. */
-function rulesOf(manifests: readonly Manifest[], account: string): Rule[] {
-  const bindings = ofKind<Manifest & k8s.V1ClusterRoleBinding>(manifests, 'rbac.authorization.k8s.io', 'ClusterRoleBinding').filter((b) =>
-    (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === account),
-  );
-  return bindings.flatMap(
-    (b) => (manifests.find((m) => m.kind === 'ClusterRole' && m.metadata.name === b.roleRef.name) as { rules?: Rule[] })?.rules ?? [],
-  );
-}
-
-function granted(rules: readonly Rule[], verb: string, r: Resource): boolean {
-  const has = (list: readonly string[] | undefined, x: string): boolean => (list ?? []).includes(x) || (list ?? []).includes('*');
-  return rules.some(
-    (rule) =>
-      (rule.resourceNames ?? []).length === 0 && has(rule.apiGroups, r.group) && has(rule.resources, r.name) && has(rule.verbs, verb),
-  );
 }
 
 describe('reliability: least privilege of every function ServiceAccount (knative/ RBAC, real API server)', function () {
@@ -109,7 +85,7 @@ describe('reliability: least privilege of every function ServiceAccount (knative
         });
         const allowed = review.status?.allowed === true;
         const key = `${verb} ${r.group === '' ? '' : `${r.group}/`}${r.name}`;
-        const expected = granted(rules, verb, r) || EVERYONE.has(key);
+        const expected = granted(rules, { verb, group: r.group, resource: r.name }) || EVERYONE.has(key);
         if (!allowed) denied++;
         if (allowed !== expected) wrong.push(`${key}${namespace === '' ? '' : ` in ${namespace}`}: ${allowed ? 'allowed' : 'denied'}`);
       });
@@ -155,8 +131,7 @@ describe('reliability: least privilege of every function ServiceAccount (knative
   // pods/exec is granted where the code needs it (rolling-update runs Spilo's in-place major upgrade in
   // the primary's pod, as upstream's operator does; backup-verify runs Spilo's backup script and psql
   // in the master pod, ADR 0070/0072); the access matrix above checks those grants exactly.
-  const mayExec = (account: string): boolean =>
-    granted(rulesOf(manifests, account), 'create', { group: '', name: 'pods/exec', namespaced: true, verbs: [] });
+  const mayExec = (account: string): boolean => granted(rulesOf(manifests, account), { verb: 'create', group: '', resource: 'pods/exec' });
   for (const [what, call] of dangerous) {
     const accounts = what === 'exec into a pod' ? ACCOUNTS.filter((a) => !mayExec(a)) : [...ACCOUNTS];
     const but = what === 'exec into a pod' ? ' but the one its code needs' : '';

@@ -61,7 +61,9 @@ export async function removeScratch(o: Pick<RestoreRun, 'kube' | 'cluster' | 'co
     await sleep(500);
   }
   for (const kind of ['Endpoints', 'ConfigMap', 'Service']) {
+    // kube-kinds: v1/Endpoints v1/ConfigMap v1/Service
     for (const x of await o.kube.list<KubernetesObject>('v1', kind, namespace, `${o.config.clusterNameLabel}=${scratch}`)) {
+      // kube-kinds: v1/Endpoints v1/ConfigMap v1/Service
       await o.kube.delete({ apiVersion: 'v1', kind, namespace, name: x.metadata?.name ?? '' });
     }
   }

@@ -73,9 +73,13 @@ export async function cleanUp(
   const namespace = cluster.metadata?.namespace ?? '';
   let deleted = 0;
   for (const [apiVersion, kind] of cleanupKinds(config)) {
+    // kube-kinds: batch/v1/CronJob apps/v1/StatefulSet v1/PersistentVolumeClaim v1/Secret policy/v1/PodDisruptionBudget
+    // kube-kinds: v1/Endpoints v1/Service v1/ConfigMap apps/v1/Deployment
     const objects = await kube.list(apiVersion, kind, namespace, selector);
     for (const o of objects) {
       const ref: ObjectRef = { apiVersion, kind, namespace, name: o.metadata?.name ?? '' };
+      // kube-kinds: batch/v1/CronJob apps/v1/StatefulSet v1/PersistentVolumeClaim v1/Secret policy/v1/PodDisruptionBudget
+      // kube-kinds: v1/Endpoints v1/Service v1/ConfigMap apps/v1/Deployment
       await kube.delete(ref, kind === 'StatefulSet' ? 'Foreground' : 'Background');
       deleted++;
     }

@@ -48,6 +48,7 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
   for (const step of plan.steps) {
     log.debug({ step: describeStep(step) }, 'writing');
     steps.push(step);
+    // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
     if (step.op === 'delete') await deps.kube.delete(step.ref);
     else if (step.op === 'replace') statefulSet = await replace(deps.kube, step.object);
     else if (!isListedKind(step.object.kind)) await ctx.shared.apply(step.object);
@@ -56,7 +57,9 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
       if (drift !== undefined) steps[steps.length - 1] = { ...step, reason: `drifted: ${drift.join('; ')}`, drift };
     } else {
       // Entries another manager added to a keyed list survive an apply; a merge patch sets the list first.
+      // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
       if (step.replaceLists !== undefined) await deps.kube.mergePatch(refOf(step.object), step.replaceLists);
+      // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
       const written = await deps.kube.apply(step.object);
       if (written.kind === 'StatefulSet' || step.object.kind === 'StatefulSet') statefulSet = written;
     }
@@ -70,7 +73,9 @@ export async function execute(deps: ReconcileDeps, plan: Plan, ctx: ExecutionCon
  * annotations are added to it.
  */
 async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: ExecutionContext): Promise<string[] | undefined> {
+  // kube-kinds: v1/Secret
   if ((await deps.kube.create(secret)) !== undefined) return undefined;
+  // kube-kinds: v1/Secret
   const existing = await deps.kube.get<V1Secret>(refOf(secret));
   if (existing === undefined) throw new Error(`Secret ${secret.metadata?.name ?? ''} was neither creatable nor readable; retrying`);
   const rebuilt = buildDesired(deps, ctx, [...ctx.owned, { ...existing, apiVersion: 'v1', kind: 'Secret' }]).objects.find(
@@ -81,6 +86,7 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
   // A Secret whose cluster label was removed is missing from the lists: repair its labels here too.
   const drift = deps.builder.compareLive?.(existing, want, ctx.config.ignoredAnnotations);
   const drifted = drift?.action === 'repair' && appliedHashOf(existing) === appliedHashOf(want);
+  // kube-kinds: v1/Secret
   if (appliedHashOf(existing) !== appliedHashOf(want) || drifted) await deps.kube.apply(want);
   return drifted ? drift?.reasons : undefined;
 }
@@ -88,11 +94,14 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
 /** A change Kubernetes cannot make in place: delete with orphan propagation (pods keep running), recreate. */
 async function replace(kube: KubeClient, object: KubernetesObject): Promise<KubernetesObject> {
   const ref = refOf(object);
+  // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
   await kube.delete(ref, 'Orphan');
   const deadline = Date.now() + 60_000;
+  // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
   while ((await kube.get(ref)) !== undefined) {
     if (Date.now() > deadline) throw new Error(`${ref.kind} ${ref.name} still exists 60 s after its orphaning delete`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
   return kube.apply(object);
 }

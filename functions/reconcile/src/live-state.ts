@@ -70,6 +70,7 @@ export async function readLive(
     ...LISTED_KINDS.map(async ([apiVersion, kind]) => {
       const names = kind === 'StatefulSet' ? everyone : full;
       if (names.length === 0) return [];
+      // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
       return (await kube.list(apiVersion, kind, namespace, labelSelector(labelKey, names))).map((o) => ({ ...o, apiVersion, kind }));
     }),
     everyone.length === 0

@@ -72,6 +72,7 @@ export async function adoptPatroniObjects(
   for (const live of found) {
     const patch = live === undefined ? undefined : adoption(live, cluster, config);
     if (patch === undefined) continue;
+    // kube-kinds: v1/Service v1/Endpoints v1/ConfigMap
     await kube.apply(patch);
     written++;
     log.info({ kind: patch.kind, name: patch.metadata?.name }, "adopted Patroni's object");

@@ -19,6 +19,7 @@ export class SharedObjects {
         const key = keyOf(o);
         let read = this.reads.get(key);
         if (read === undefined) {
+          // kube-kinds: v1/ServiceAccount rbac.authorization.k8s.io/v1/RoleBinding
           read = this.kube
             .get(refOf(o))
             .then((got) => (got === undefined ? undefined : { ...got, apiVersion: o.apiVersion, kind: o.kind }));
@@ -35,6 +36,7 @@ export class SharedObjects {
     const key = `${keyOf(obj)}@${appliedHashOf(obj) ?? ''}`;
     let write = this.writes.get(key);
     if (write === undefined) {
+      // kube-kinds: v1/ServiceAccount rbac.authorization.k8s.io/v1/RoleBinding
       write = this.kube.apply(obj);
       this.writes.set(key, write);
     }

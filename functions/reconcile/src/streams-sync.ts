@@ -125,6 +125,7 @@ async function act(deps: StreamsSyncDeps, { connection, patroni, namespace, plan
   }
   const slotEntries = Object.keys(plan.slotPatch).length;
   if (slotEntries > 0) await patroni({ slots: plan.slotPatch });
+  // kube-kinds: zalando.org/v1/FabricEventStream
   for (const obj of plan.apply) await deps.kube.apply(obj);
   for (const name of plan.deleteFes) await deps.kube.delete({ apiVersion: FES_API_VERSION, kind: FES_KIND, namespace, name });
   return plan.publications.length + slotEntries + plan.apply.length + plan.deleteFes.length;

@@ -144,6 +144,7 @@ export class ClusterLease {
   /** Replaces `current` with `next`, guarded by current's resourceVersion; false when someone else wrote first. */
   private async write(current: LeaseObject, next: LeaseObject): Promise<boolean> {
     try {
+      // kube-kinds: coordination.k8s.io/v1/Lease
       await this.opts.kube.replace<LeaseObject>({
         ...next,
         metadata: { ...next.metadata, resourceVersion: current.metadata?.resourceVersion },

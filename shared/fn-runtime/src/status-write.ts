@@ -26,11 +26,13 @@ export async function writeStatus<S>(w: StatusWrite<S>): Promise<boolean> {
     const next = w.next(live.status);
     if (next === undefined) return false;
     try {
+      // kube-kinds: acid.zalan.do/v1/postgresql
       await w.kube.patchStatus(ref, next, live.metadata?.resourceVersion);
       return true;
     } catch (err) {
       if (statusCode(err) !== 409 || attempt >= (w.attempts ?? 5)) throw err;
     }
+    // kube-kinds: acid.zalan.do/v1/postgresql
     live = await w.kube.get<KubernetesObject & { status?: S }>(ref);
     if (live === undefined || (w.stillOurs !== undefined && !w.stillOurs(live))) return false;
   }
