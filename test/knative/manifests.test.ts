@@ -144,6 +144,9 @@ describe('knative/ manifests', () => {
       'delete /configmaps',
       'list /pods',
       'patch /pods',
+      // the pooler's pods after a password rotation; Patroni's ConfigMaps adopted (rbac-from-code found both)
+      'delete /pods',
+      'patch /configmaps',
       'create /events',
       'list /persistentvolumeclaims',
       'delete /persistentvolumeclaims',

@@ -52,8 +52,10 @@ export function restoreSlots(o: { kube: Kit['kube']; namespace: string; rules: Q
       };
       try {
         if (current === undefined) {
+          // kube-kinds: coordination.k8s.io/v1/Lease
           if ((await o.kube.create(body)) !== undefined) return value;
         } else {
+          // kube-kinds: coordination.k8s.io/v1/Lease
           await o.kube.replace({ ...body, metadata: { ...body.metadata, resourceVersion: current.metadata?.resourceVersion } });
           return value;
         }
