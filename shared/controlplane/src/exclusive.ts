@@ -51,9 +51,27 @@ function readOwner(lock: string): string {
   }
 }
 
-/** In a test run, fails unless this process holds the lock: `what` is about to start beside another heavy file. */
+/** True when the lock's owner is this process's parent, grandparent…: a fixture a heavy file spawned. */
+function heldByAncestor(dir: string): boolean {
+  const owner = Number.parseInt(readOwner(join(dir, 'held')), 10);
+  if (!Number.isInteger(owner) || owner <= 0) return false;
+  for (let pid = process.ppid; pid > 1;) {
+    if (pid === owner) return true;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '0', 10);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/** In a test run, fails unless this process (or one it descends from) holds the lock: `what` would start beside another heavy file. */
 export function assertExclusive(what: string): void {
-  if (process.env[EXCLUSIVE_LOCK_ENV] === undefined || held) return;
+  const dir = process.env[EXCLUSIVE_LOCK_ENV];
+  if (dir === undefined || held || heldByAncestor(dir)) return;
   throw new Error(
     `${what} is started by a test file not named heavy, so it could run beside another heavy file: ` +
       'add what this file uses to HEAVY in test/support/heavy-files.ts (ADR 0090)',
