@@ -232,18 +232,20 @@ async function measure({ fn, variant, command, args, bundle }: Measured, base: P
     statuses: starts.map((s) => s.status),
     idleRssMiB: median(starts.map((s) => s.idleRssMiB)),
     peakRssMiB: median(starts.map((s) => s.peakRssMiB)),
-    ...(afterIdleOf(starts) === undefined ? {} : { afterIdle: afterIdleOf(starts) }),
+    ...afterIdleOf(starts),
   };
 }
 
-function afterIdleOf(starts: readonly Start[]): Row['afterIdle'] {
+function afterIdleOf(starts: readonly Start[]): Pick<Row, 'afterIdle'> {
   const idle = starts.map((s) => s.afterIdle).filter((a) => a !== undefined);
-  if (idle.length === 0) return undefined;
+  if (idle.length === 0) return {};
   return {
-    answerMs: median(idle.map((a) => a.answerMs)),
-    cpuMs: median(idle.map((a) => a.cpuMs)),
-    rssMiB: median(idle.map((a) => a.rssMiB)),
-    statuses: idle.map((a) => a.status),
+    afterIdle: {
+      answerMs: median(idle.map((a) => a.answerMs)),
+      cpuMs: median(idle.map((a) => a.cpuMs)),
+      rssMiB: median(idle.map((a) => a.rssMiB)),
+      statuses: idle.map((a) => a.status),
+    },
   };
 }
 

@@ -22,6 +22,11 @@ function selector(labels: Readonly<Record<string, string>>): string {
     .join(',');
 }
 
+/** Which StorageClasses allow volume expansion, by name. */
+function expandableOf(classes: readonly V1StorageClass[]): ReadonlyMap<string, boolean> {
+  return new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
+}
+
 /** Undefined when the cluster is gone, being deleted, or has no StatefulSet yet (nothing to roll). */
 export async function readCluster(
   kube: KubeClient,
@@ -44,7 +49,7 @@ export async function readCluster(
     kube.list<V1StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined),
     kube.list<V1Node>('v1', 'Node', undefined),
   ]);
-  const expandable = new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
+  const expandable = expandableOf(classes);
   return { cluster, statefulSet, pods, claims, expandable, nodes };
 }
 
@@ -63,7 +68,7 @@ export async function readFleet(kube: KubeClient, namespace: string | undefined,
     kube.list<V1StorageClass>('storage.k8s.io/v1', 'StorageClass', undefined),
     kube.list<V1Node>('v1', 'Node', undefined),
   ]);
-  const expandable = new Map(classes.map((c) => [c.metadata?.name ?? '', c.allowVolumeExpansion === true]));
+  const expandable = expandableOf(classes);
   const byName = new Map(sets.map((s) => [`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`, s]));
   const podsOf = groupByCluster(pods, config.clusterNameLabel);
   const claimsOf = groupByCluster(claims, config.clusterNameLabel);
