@@ -167,14 +167,16 @@ try {
   const steps: { outcome: string; seconds: number; upgrade: boolean }[] = [];
   let upgradeStart = 0;
   let upgradeEnd = 0;
+  let roles = first;
   while (!emitted.some((t) => t.startsWith('dev.pgfn.upgrade.'))) {
     if (steps.length > 40) throw new Error(`no upgrade after ${steps.length} steps: ${JSON.stringify(steps)}`);
-    await until('a healthy cluster before the next step', healthy, 900_000);
+    const seen = await until('a healthy cluster before the next step', healthy, 900_000);
     const started = Date.now();
     const outcome = await step();
     const upgrade = emitted.some((t) => t.startsWith('dev.pgfn.upgrade.'));
     steps.push({ outcome, seconds: (Date.now() - started) / 1000, upgrade });
-    if (upgrade) [upgradeStart, upgradeEnd] = [started, Date.now()];
+    // The rotation switched over: the primary the upgrade ran on is the one before its step.
+    if (upgrade) [upgradeStart, upgradeEnd, roles] = [started, Date.now(), seen];
   }
   if (!emitted.includes('dev.pgfn.upgrade.completed')) throw new Error(`the upgrade failed: ${events.map((e) => e.message).join('\n')}`);
   await until('every member on the new major', () => Promise.resolve(onNewMajor.size === 2 ? true : undefined), 900_000);
@@ -191,8 +193,8 @@ try {
   await verify.end();
   if (Number(after?.n) !== rows) throw new Error(`rows after the upgrade: ${after?.n}, expected ${rows}`);
 
-  const primary = first.master;
-  const replica = first.replica;
+  const primary = roles.master;
+  const replica = roles.replica;
   const primaryOnNew = onNewMajor.get(primary) ?? NaN;
   const finished = /finished in ([\d.]+) s; ANALYZE of every database in ([\d.]+) s/.exec(events.map((e) => e.message).join('\n'));
   const result = {
@@ -206,6 +208,9 @@ try {
     loadSeconds,
     serverVersionAfter: after?.v,
     totalSeconds: (Math.max(...onNewMajor.values()) - edited) / 1000,
+    upgradedPrimary: primary,
+    /** Seconds after the manifest edit at which each member first answered on the new major. */
+    onNewMajorAfterEditSeconds: Object.fromEntries([...onNewMajor].map(([m, at]) => [m, (at - edited) / 1000])),
     rotation: {
       // until the step that upgrades starts: the last pod recreated and healthy again
       seconds: (upgradeStart - edited) / 1000,
