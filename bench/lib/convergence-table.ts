@@ -98,8 +98,13 @@ export function convergenceTable(file: ConvergenceFile): string {
 
 /** README text with the block between the markers replaced (the markers must exist). */
 export function withConvergenceTable(readme: string, block: string): string {
-  const start = readme.indexOf(TABLE_START);
-  const end = readme.indexOf(TABLE_END);
-  if (start < 0 || end < start) throw new Error('README.md lacks the bench:convergence table markers');
-  return readme.slice(0, start) + block + readme.slice(end + TABLE_END.length);
+  return withBlock(readme, { start: TABLE_START, end: TABLE_END, block });
+}
+
+/** README text with the block between two markers replaced (the markers must exist). */
+export function withBlock(readme: string, o: { start: string; end: string; block: string }): string {
+  const start = readme.indexOf(o.start);
+  const end = readme.indexOf(o.end);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the markers ${o.start}`);
+  return readme.slice(0, start) + o.block + readme.slice(end + o.end.length);
 }

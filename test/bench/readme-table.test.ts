@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { repoRoot } from '@pgfn/controlplane';
 import { convergenceTable, TABLE_END, TABLE_START, type ConvergenceFile } from '../../bench/lib/convergence-table.js';
+import { UPGRADE_END, UPGRADE_START, upgradeTable, type UpgradeFile } from '../../bench/lib/upgrade-table.js';
 
 describe('README performance table', () => {
   it('is the table bench/results/convergence.json gives', () => {
@@ -24,5 +25,13 @@ describe('README performance table', () => {
     const unthrottled = file.results.filter((r) => r.side === 'zalando-unthrottled');
     for (const r of unthrottled)
       expect(r.api.peakRequestsPerSecond, 'the unthrottled limit was never reached').to.be.below(r.api.clientQps ?? 0);
+  });
+
+  it('quotes the major-upgrade figures bench/results/upgrade.json gives', () => {
+    const file = JSON.parse(readFileSync(join(repoRoot, 'bench/results/upgrade.json'), 'utf8')) as UpgradeFile;
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    expect(readme.indexOf(UPGRADE_START), 'the markers').to.be.greaterThan(-1);
+    const block = readme.slice(readme.indexOf(UPGRADE_START), readme.indexOf(UPGRADE_END) + UPGRADE_END.length);
+    expect(block).to.equal(upgradeTable(file));
   });
 });

@@ -5,18 +5,15 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
-import { detectLayouts, openArchive, s3ObjectStore, type BaseBackup } from '@pgfn/backup-store';
+import type { BaseBackup } from '@pgfn/backup-store';
 import type { S3Server } from '@pgfn/controlplane';
-import { createLogger, eventRecorder } from '@pgfn/fn-runtime';
-import { KubeClient, podExec } from '@pgfn/kube';
-import { PatroniClient } from '@pgfn/patroni';
+import { KubeClient } from '@pgfn/kube';
 import { applySpiloCluster, type SpiloCluster, type SpiloClusterSpec } from '@pgfn/node-agent/testing';
-import { advance } from '../../functions/rolling-update/src/index.js';
 import { s3PodEnvironment, startS3, WAL_BUCKET } from '../backups/support.js';
 import { ensureCrds } from '../crds/install.js';
 import { connect, startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
-import { kubeconfigForFunction } from '../support/fn-identity.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
+import { clusterBackups, rollingStep, type EmittedEvent } from './backup-support.js';
 
 const NAME = 'acid-upbackup';
 
@@ -27,7 +24,7 @@ describe('rolling-update: a base backup before the major upgrade (15 → 16, arc
   let t: TestAgent;
   let s3: S3Server;
   let cluster: SpiloCluster;
-  const emitted: { type: string; data: Record<string, unknown> }[] = [];
+  const emitted: EmittedEvent[] = [];
 
   const spec = (version: string, extra: Partial<SpiloClusterSpec> = {}): SpiloClusterSpec => ({
     namespace: ns.name,
@@ -52,15 +49,7 @@ describe('rolling-update: a base backup before the major upgrade (15 → 16, arc
   const version = async (): Promise<string> => String((await sql("SELECT current_setting('server_version_num') AS v"))[0]?.['v']);
 
   /** Every completed backup of the cluster, whichever major's prefix it went to. */
-  async function backups(): Promise<BaseBackup[]> {
-    const store = s3ObjectStore(s3.client(), WAL_BUCKET);
-    const out: BaseBackup[] = [];
-    for (const major of ['15', '16']) {
-      const prefix = `spilo/${NAME}/${cluster.manifest.metadata.uid ?? ''}/wal/${major}`;
-      if ((await detectLayouts(store, prefix)).length > 0) out.push(...(await (await openArchive({ store, prefix })).backups()));
-    }
-    return out;
-  }
+  const backups = (): Promise<BaseBackup[]> => clusterBackups(s3, cluster, ['15', '16']);
 
   type Pg = k8s.KubernetesObject & {
     metadata?: { annotations?: Record<string, string> };
@@ -69,30 +58,8 @@ describe('rolling-update: a base backup before the major upgrade (15 → 16, arc
   const readPg = async (): Promise<Pg | undefined> =>
     new KubeClient(kc).get<Pg>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME });
 
-  async function step(): Promise<string> {
-    const fnKc = await kubeconfigForFunction('rolling-update');
-    const kube = new KubeClient(fnKc);
-    const now = (): Date => new Date();
-    const config = cluster.config;
-    return advance(
-      {
-        kube,
-        patroni: new PatroniClient(),
-        exec: podExec(fnKc),
-        loadConfig: () => Promise.resolve({ config, problems: [] }),
-        recordEvent: eventRecorder({ kube, component: 'pgfn-rolling-update', now }),
-        emit: (type, _subject, data) => {
-          emitted.push({ type, data });
-          return Promise.resolve();
-        },
-        now,
-        holder: 'upgrade-backup-test',
-        podTimeoutMs: 300_000,
-      },
-      { namespace: ns.name, name: NAME },
-      { log: createLogger('upgrade-backup-test') },
-    );
-  }
+  const step = (): Promise<string> =>
+    rollingStep({ cluster: { namespace: ns.name, name: NAME }, config: cluster.config, emitted, holder: 'upgrade-backup-test' });
 
   before(async () => {
     kc = adminConfig();

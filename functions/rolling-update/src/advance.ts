@@ -28,6 +28,7 @@ import { mustAct, WouldAct } from './would-act.js';
 import { diffPatroniConfig } from './patroni-config-diff.js';
 import { claimView, podView, templateImage } from './pod-view.js';
 import { planRestart } from './restart-plan.js';
+import { backupBeforeRollout } from './rollout-backup.js';
 import { planRotation, type RotationStep } from './rotation-plan.js';
 import { planVolumeResize } from './volume-resize.js';
 
@@ -292,8 +293,9 @@ async function rotate(
 ): Promise<{ outcome: AdvanceOutcome; condition: ConditionUpdate }> {
   const { cluster, statefulSet, pods } = ctx.live;
   const roleLabel = podRoleLabelKey(ctx.config);
+  const views = pods.map((p) => podView(p, roleLabel));
   const plan = planRotation({
-    pods: pods.map((p) => podView(p, roleLabel)),
+    pods: views,
     expectedPods: statefulSet.spec?.replicas ?? 0,
     templateImage: templateImage(statefulSet),
     lazySpiloUpgrade: ctx.config.enableLazySpiloUpgrade,
@@ -304,6 +306,11 @@ async function rotate(
     podTimeoutMs: ctx.deps.podTimeoutMs,
   });
   const before = previous(ctx, ROLLING_UPDATE);
+  if (plan.action === 'delete' || plan.action === 'switchover') {
+    // The first step that takes a pod down for a new image waits for a base backup (ADR 0091).
+    const held = await backupBeforeRollout({ ...ctx, before }, views);
+    if (held !== undefined) return held;
+  }
   const completedNow = plan.action === 'none' && before.status === 'True';
   const condition = rotationCondition(plan, completedNow);
   const outcome = await execute(ctx, plan, pods, before);

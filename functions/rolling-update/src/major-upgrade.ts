@@ -6,9 +6,10 @@
 // CloudEvents. The upgrade runs in one invocation, as upstream's does; each wait is bounded by podTimeoutMs.
 import type { V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
-import { SPILO_BACKUP_COMMAND, type EventRecord, type Logger } from '@pgfn/fn-runtime';
+import type { EventRecord, Logger } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import { patroniUrl, type ClusterMember, type MemberStatus } from '@pgfn/patroni';
+import { takeBaseBackup } from './base-backup.js';
 import type { Cluster, LiveCluster } from './cluster.js';
 import type { ConditionUpdate } from './conditions.js';
 import type { RollingDeps } from './deps.js';
@@ -211,38 +212,28 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
 }
 
 /**
- * Where the cluster archives (wal_s3_bucket), a base backup first, as Spilo's cron takes it, in the
- * primary (the on-demand path, ADR 0070); a failed backup stops the upgrade before anything changed.
- * Returns the failure, or undefined to go on. The backup is announced like a requested one, so
- * backup-verify checks it.
+ * Where the cluster archives (wal_s3_bucket), a base backup first (base-backup.ts); a failed backup
+ * stops the upgrade before anything changed. Returns the failure, or undefined to go on.
  */
 async function backupFirst(
   ctx: UpgradeContext,
   o: { exec: PodExec; primary: string; from: number; to: number },
 ): Promise<string | undefined> {
-  const { deps, live, log } = ctx;
+  const { deps, live } = ctx;
   if (!ctx.config.walS3Bucket) return undefined;
-  const namespace = live.cluster.metadata?.namespace ?? '';
-  const started = Date.now();
-  const ran = await o
-    .exec({ namespace, pod: o.primary, container: 'postgres', command: SPILO_BACKUP_COMMAND })
-    .catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }));
-  const output = `${ran.stdout}\n${ran.stderr}`.trim();
-  log.info({ exitCode: ran.exitCode, output: output.slice(-2000) }, 'base backup before the major upgrade');
-  if (ran.exitCode !== 0) {
-    const last = output.split('\n').pop() ?? '';
-    return `upgrade from ${o.from} to ${o.to} not started: the base backup before it failed on ${o.primary}: ${last}`;
-  }
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  await deps.recordEvent(event(live.cluster, 'Normal', `base backup before the upgrade from ${o.from} to ${o.to} taken in ${seconds} s`));
-  await deps.emit('dev.pgfn.backup.completed', subject(live.cluster), {
-    namespace,
-    name: live.cluster.metadata?.name,
+  const taken = await takeBaseBackup({
+    deps,
+    cluster: live.cluster,
+    log: ctx.log,
+    exec: o.exec,
+    primary: o.primary,
+    why: 'before a major version upgrade',
     requestId: `major-upgrade-${o.from}-${o.to}-${stamp(deps.now())}`,
-    outcome: 'completed',
-    pod: o.primary,
-    reason: 'before a major version upgrade',
   });
+  if (!taken.ok)
+    return `upgrade from ${o.from} to ${o.to} not started: the base backup before it failed on ${o.primary}: ${taken.lastLine}`;
+  const seconds = taken.seconds.toFixed(1);
+  await deps.recordEvent(event(live.cluster, 'Normal', `base backup before the upgrade from ${o.from} to ${o.to} taken in ${seconds} s`));
   return undefined;
 }
 

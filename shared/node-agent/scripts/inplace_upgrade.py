@@ -23,7 +23,9 @@ LAG_LIMIT = 16 * 1024 * 1024
 
 
 def log(message):
-    sys.stdout.write('{0} inplace_upgrade: {1}\n'.format(time.strftime('%Y-%m-%d %H:%M:%S'), message))
+    now = time.time()  # milliseconds: bench:upgrade times pg_upgrade from these lines
+    stamp = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(now)) + '.{0:03d}'.format(int(now * 1000) % 1000)
+    sys.stdout.write('{0} inplace_upgrade: {1}\n'.format(stamp, message))
     sys.stdout.flush()
 
 
