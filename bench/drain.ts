@@ -8,7 +8,7 @@
 // Usage: npm run bench:drain -- [--clusters 10] [--out bench/results/drain.json]
 // Prints a markdown table; writes the raw figures as JSON. Needs root (the node agents).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
@@ -187,6 +187,7 @@ async function manyMasters(env: Env, count: number): Promise<ManyMasters> {
 async function main(): Promise<void> {
   const count = Number(values.clusters);
   const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-drain-'));
+  const loadBefore = loadavg();
   const cp = await ControlPlane.start({ dir: join(root, 'cp') });
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
@@ -260,8 +261,15 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), oneCluster: one, manyMasters: many }, null, 2));
-  rmSync(root, { recursive: true, force: true });
+  // The machine is shared: the 1/5/15-minute load averages before and after say how loaded it was.
+  const load = { before: loadBefore.map((l) => Number(l.toFixed(2))), after: loadavg().map((l) => Number(l.toFixed(2))) };
+  writeFileSync(
+    values.out,
+    JSON.stringify({ date: new Date().toISOString(), loadAverage: load, oneCluster: one, manyMasters: many }, null, 2),
+  );
+  // The logs stay (node agents, pods, functions) to explain an odd figure; the data and control plane go.
+  for (const d of ['data', 'cp']) rmSync(join(root, d), { recursive: true, force: true });
+  console.error(`logs kept in ${join(root, 'logs')}`);
   process.exit(0);
 }
 

@@ -3,7 +3,8 @@
 // bootstrap, graceful failover, crash failover, crash with an immediate restart, volumes, agent stop.
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { applySpiloCluster, clusterMembers, FailoverWriter, type SpiloCluster } from '@pgfn/node-agent/testing';
 import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
@@ -194,6 +195,29 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     } finally {
       await writer.stop();
     }
+  });
+
+  it('stops deleted Spilo pods on SIGTERM well within their 300 s grace period: Patroni exits 0, no SIGKILL', async () => {
+    const before = await waitForRoles(kc, ns.name, cluster.name, 2);
+    const victims = [before.master, before.replicas[0]].map((m) => ({ name: m?.name ?? '', uid: m?.uid ?? '' }));
+    await Promise.all(victims.map((v) => core.deleteNamespacedPod({ name: v.name, namespace: ns.name })));
+    for (const v of victims) {
+      // A pod that ignored SIGTERM would stay until the kubelet stand-in's SIGKILL at 300 s (ADR 0095).
+      await eventually(
+        `${v.name} (${v.uid}) gone`,
+        async () => {
+          const pod = await core.readNamespacedPod({ name: v.name, namespace: ns.name }).catch(() => undefined);
+          return pod?.metadata?.uid === v.uid ? undefined : true;
+        },
+        150_000,
+      );
+      const events = readFileSync(join(t.logDir, `${ns.name}_${v.name}`, 'events.log'), 'utf8').split('\n');
+      const stop = events.findLastIndex((l) => l.includes('terminating with a grace period of 300 s'));
+      expect(stop, `${v.name}: terminated with the StatefulSet's grace period`).to.be.greaterThan(-1);
+      const exit = events.slice(stop).find((l) => l.includes('container postgres exited'));
+      expect(exit, `${v.name}: how Patroni ended`).to.match(/container postgres exited with 0$/);
+    }
+    await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 240_000 });
   });
 
   it('keeps data directories per claim and removes them with the claim', async () => {

@@ -89,4 +89,28 @@ describe('SandboxProcess (needs root)', () => {
     const exit = await sandbox.stop(5000);
     expect(exit.code).to.equal(3);
   });
+
+  it('stops like a container runtime: SIGTERM to the program alone, not to the workers it started (Patroni as PID 1)', async () => {
+    // The program traps TERM and ends its worker another way; the worker records any TERM it gets.
+    // Signalling the whole group made Patroni's worker get TERM twice, which can deadlock it (ADR 0095).
+    const log = join(dir, 'signals');
+    const done = join(dir, 'done');
+    const worker = `trap "echo worker-term >> ${log}" TERM; while [ ! -e ${done} ]; do sleep 0.05; done`;
+    const sandbox = new SandboxProcess({
+      mounts: [],
+      hostname: 'init-forwards',
+      env: { PATH: '/usr/bin:/bin' },
+      logFile: join(dir, 'log'),
+      argv: [
+        '/bin/bash',
+        '-c',
+        `/bin/bash -c '${worker}' & trap "echo init-term >> ${log}; touch ${done}; wait; exit 0" TERM; echo ready; ` +
+          'while true; do sleep 0.05; done',
+      ],
+    });
+    await until('the program to trap TERM', () => readFileSync(join(dir, 'log'), 'utf8').split('\n').includes('ready'));
+    const exit = await sandbox.stop(30_000);
+    expect(exit.code, 'the program exited by its own trap').to.equal(0);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).to.deep.equal(['init-term']);
+  });
 });

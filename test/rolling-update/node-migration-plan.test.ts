@@ -19,19 +19,56 @@ const node = (
 });
 
 describe('nodeLeaving', () => {
+  const rules = { readinessLabel: READY, tolerations: [] };
+  const taint = { key: 'pgfn.dev/maintenance', value: 'planned', effect: 'NoExecute' };
   it('a schedulable node with the readiness label and no NoExecute taint stays', () => {
-    expect(nodeLeaving(node(), READY)).to.equal(undefined);
-    expect(nodeLeaving(node({ taints: [{ key: 'dedicated', value: 'pg', effect: 'NoSchedule' }] }), READY)).to.equal(undefined);
-    expect(nodeLeaving(node({ labels: {} }), {})).to.equal(undefined);
+    expect(nodeLeaving(node(), rules)).to.equal(undefined);
+    expect(nodeLeaving(node({ taints: [{ key: 'dedicated', value: 'pg', effect: 'NoSchedule' }] }), rules)).to.equal(undefined);
+    expect(nodeLeaving(node({ labels: {} }), { readinessLabel: {}, tolerations: [] })).to.equal(undefined);
   });
-  it('a cordoned node, a NoExecute taint, or a lost readiness label means the node is going away', () => {
-    expect(nodeLeaving(node({ unschedulable: true }), READY)).to.equal('node n1 is cordoned');
-    expect(nodeLeaving(node({ taints: [{ key: 'eol', value: 'true', effect: 'NoExecute' }] }), READY)).to.equal(
+  it('a cordoned node, an untolerated NoExecute taint, or a lost readiness label means the node is going away', () => {
+    expect(nodeLeaving(node({ unschedulable: true }), rules)).to.equal('node n1 is cordoned');
+    expect(nodeLeaving(node({ taints: [{ key: 'eol', value: 'true', effect: 'NoExecute' }] }), rules)).to.equal(
       'node n1 has the NoExecute taint eol=true',
     );
-    expect(nodeLeaving(node({ labels: { 'pgfn.dev/node-agent': 'false' } }), READY)).to.equal(
+    expect(nodeLeaving(node({ labels: { 'pgfn.dev/node-agent': 'false' } }), rules)).to.equal(
       'node n1 lost the readiness label pgfn.dev/node-agent=true',
     );
+  });
+  it("upstream's end-of-life node: the configured readiness label replaced by a decommission value", () => {
+    // Upstream's node_eol_label (lifecycle-status:pending-decommission) became "lacks node_readiness_label" (#184).
+    const eol = { readinessLabel: { 'lifecycle-status': 'ready' }, tolerations: [] };
+    expect(nodeLeaving(node({ labels: { 'lifecycle-status': 'ready' } }), eol)).to.equal(undefined);
+    expect(nodeLeaving(node({ labels: { 'lifecycle-status': 'pending-decommission' } }), eol)).to.equal(
+      'node n1 lost the readiness label lifecycle-status=ready',
+    );
+  });
+  it('a NoExecute taint the pods tolerate without a time limit keeps the node; one tolerated for a while does not', () => {
+    const tainted = node({ taints: [taint] });
+    for (const toleration of [
+      { key: 'pgfn.dev/maintenance', operator: 'Equal', value: 'planned', effect: 'NoExecute' },
+      { key: 'pgfn.dev/maintenance', operator: 'Exists' },
+      { operator: 'Exists' },
+      { key: 'pgfn.dev/maintenance', value: 'planned' },
+    ])
+      expect(nodeLeaving(tainted, { readinessLabel: READY, tolerations: [toleration] }), JSON.stringify(toleration)).to.equal(undefined);
+    for (const toleration of [
+      { key: 'pgfn.dev/maintenance', operator: 'Exists', tolerationSeconds: 300 },
+      { key: 'pgfn.dev/maintenance', value: 'unplanned', effect: 'NoExecute' },
+      { key: 'pgfn.dev/maintenance', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'other', operator: 'Exists' },
+    ])
+      expect(nodeLeaving(tainted, { readinessLabel: READY, tolerations: [toleration] }), JSON.stringify(toleration)).to.equal(
+        'node n1 has the NoExecute taint pgfn.dev/maintenance=planned',
+      );
+    // Tolerating the taint does not keep a cordoned node or one that lost its readiness label.
+    const tolerated = [{ key: 'pgfn.dev/maintenance', operator: 'Exists' }];
+    expect(nodeLeaving(node({ taints: [taint], unschedulable: true }), { readinessLabel: READY, tolerations: tolerated })).to.equal(
+      'node n1 is cordoned',
+    );
+  });
+  it("a node labelled master=true never goes away (upstream's nodeIsReady)", () => {
+    expect(nodeLeaving(node({ unschedulable: true, labels: { master: 'true' } }), rules)).to.equal(undefined);
   });
 });
 
@@ -42,6 +79,10 @@ describe('leavingNodeOf and clustersOnNode', () => {
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.update', node()), READY)).to.equal(undefined);
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.delete', node({ unschedulable: true })), READY)).to.equal(undefined);
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.update', node({ unschedulable: true })), READY)).to.equal('n1');
+    // Any NoExecute taint may concern a cluster: which ones its pods tolerate is decided in its own step.
+    expect(
+      leavingNodeOf(event('dev.knative.apiserver.resource.update', node({ taints: [{ key: 'k', effect: 'NoExecute' }] })), READY),
+    ).to.equal('n1');
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.update', node({ unschedulable: true }), 'Pod'), READY)).to.equal(undefined);
     expect(leavingNodeOf(event('dev.knative.apiserver.resource.update', 'garbage'), READY)).to.equal(undefined);
   });

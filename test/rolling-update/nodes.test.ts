@@ -2,7 +2,8 @@
 // stack on 4 local nodes in 2 zones (ADR 0075), reconcile + rolling-update as their own ServiceAccounts,
 // Node events from the real receive adapter. A cordon, a lost readiness label and a `kubectl drain`
 // each move the master with one switchover to a replica on a node that stays, and recreate the replica
-// left on the node elsewhere (its local volume with it). Run under `flock /tmp/pgfn-realpg.lock`.
+// left on the node elsewhere (its local volume with it); a NoExecute taint the configured toleration
+// covers moves nothing (ADR 0096). Run under `flock /tmp/pgfn-realpg.lock`.
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
@@ -13,6 +14,7 @@ import { eventually } from '../support/kube.js';
 import { manifest, PG, startStack, type Cluster, type Stack } from '../e2e/stack.js';
 
 const NAME = 'acid-nodes';
+const TOLERATED = { key: 'pgfn.dev/maintenance', value: 'planned', effect: 'NoExecute' };
 const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 describe('rolling-update: masters move off nodes that go away (4 local nodes, real Patroni)', function () {
@@ -25,7 +27,14 @@ describe('rolling-update: masters move off nodes that go away (4 local nodes, re
       nodes: { count: 4, zones: 2 },
       schedulePings: true,
       // `configuration` replaces whole sections: the readiness label the stack sets is given again.
-      configuration: { kubernetes: { enable_pod_antiaffinity: true, node_readiness_label: { 'pgfn.dev/node-agent': 'true' } } },
+      // The configured toleration (upstream's `toleration`) reaches the pods: that NoExecute taint is no reason to move.
+      configuration: {
+        kubernetes: {
+          enable_pod_antiaffinity: true,
+          node_readiness_label: { 'pgfn.dev/node-agent': 'true' },
+          toleration: { key: TOLERATED.key, operator: 'Exists', effect: 'NoExecute' },
+        },
+      },
       functions: { reconcile: {}, 'rolling-update': { POD_TIMEOUT_SECONDS: '120' } },
     });
     const body = manifest(s.namespace, NAME, {
@@ -133,6 +142,56 @@ describe('rolling-update: masters move off nodes that go away (4 local nodes, re
     const label = (value: string | null) => (node: string) =>
       s.core.patchNode({ name: node, body: { metadata: { labels: { 'pgfn.dev/node-agent': value } } } }, merge).then(() => undefined);
     await moveOff('readiness label removed', label(null), label('true'));
+  });
+
+  it('a NoExecute taint the pods tolerate (configured toleration) moves nothing; a cordon beside it moves only its replica', async () => {
+    const before = await waitForRoles(s.kc, s.namespace, NAME, 2);
+    const masterNode = await nodeOf(before.master.name);
+    const replica = before.replicas[0];
+    if (replica === undefined) throw new Error('no replica');
+    const replicaNode = await nodeOf(replica.name);
+    const master = (await pods()).find((p) => p.metadata?.name === before.master.name);
+    expect(master?.spec?.tolerations, 'the configured toleration on the Spilo pod').to.deep.include({
+      key: TOLERATED.key,
+      operator: 'Exists',
+      effect: 'NoExecute',
+    });
+    const switchovers = (await ourEvents('MasterMigration')).length;
+    const taints = (await s.core.readNode({ name: masterNode })).spec?.taints ?? [];
+    const setTaints = (list: k8s.V1Taint[]) => s.core.patchNode({ name: masterNode, body: { spec: { taints: list } } }, merge);
+    const cordon = (value: boolean | null) => s.core.patchNode({ name: replicaNode, body: { spec: { unschedulable: value } } }, merge);
+    await setTaints([...taints, TOLERATED]);
+    try {
+      // The cordon is the signal that rolling-update looked: it moves masters before replicas (ADR 0076), so once
+      // the cordoned node's replica runs elsewhere, a master on a node it counted as going away would have moved.
+      await cordon(true);
+      await eventually(
+        `${replica.name} recreated off ${replicaNode}`,
+        async () => {
+          const all = await pods();
+          const ready = all.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true);
+          const moved = all.find((p) => p.metadata?.name === replica.name);
+          const ok = ready.length === 3 && moved?.metadata?.uid !== replica.uid && moved?.spec?.nodeName !== replicaNode;
+          return ok ? true : undefined;
+        },
+        600_000,
+        1000,
+      );
+      const done = await s.waitFor(
+        'NodeMigration False',
+        NAME,
+        (c) => (condition(c)?.status === 'False' ? condition(c) : undefined),
+        180_000,
+      );
+      expect(done.reason).to.equal('NoNodeLeaving');
+      const after = await waitForRoles(s.kc, s.namespace, NAME, 2);
+      expect(after.master.uid, 'the master pod stayed').to.equal(before.master.uid);
+      expect(await nodeOf(after.master.name)).to.equal(masterNode);
+      expect((await ourEvents('MasterMigration')).length, 'no switchover').to.equal(switchovers);
+    } finally {
+      await setTaints(taints);
+      await cordon(null);
+    }
   });
 
   it('kubectl drain of the master node respecting the PDB completes, with one switchover', async () => {

@@ -52,8 +52,10 @@ export function migrationPlan(
 ): MigrationStep {
   const roleLabel = podRoleLabelKey(ctx.config);
   const leaving = new Map<string, string>();
+  // What the cluster's pods tolerate (manifest `tolerations`, else config `toleration`, ADR 0096).
+  const tolerations = ctx.live.statefulSet.spec?.template.spec?.tolerations ?? [];
   for (const node of ctx.live.nodes) {
-    const reason = nodeLeaving(node, ctx.config.nodeReadinessLabel);
+    const reason = nodeLeaving(node, { readinessLabel: ctx.config.nodeReadinessLabel, tolerations });
     if (reason !== undefined) leaving.set(node.metadata?.name ?? '', reason);
   }
   return planNodeMigration({

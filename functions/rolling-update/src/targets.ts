@@ -93,7 +93,8 @@ export function leavingNodeOf(event: CloudEventV1<unknown>, readinessLabel: Read
   const extension = event['kind'];
   const kind = typeof extension === 'string' ? extension : (data.kind ?? '');
   if (kind !== 'Node' || typeof data.metadata?.name !== 'string') return undefined;
-  return nodeLeaving(data, readinessLabel) === undefined ? undefined : data.metadata.name;
+  // Any NoExecute taint counts here: which ones a cluster tolerates is decided per cluster, in its step.
+  return nodeLeaving(data, { readinessLabel, tolerations: [] }) === undefined ? undefined : data.metadata.name;
 }
 
 /**

@@ -108,9 +108,15 @@ export class SandboxProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs` if still running; resolves on exit. */
+  /**
+   * SIGTERM to the container's program alone, as runc and containerd stop a container, then SIGKILL to
+   * the group after `graceMs` if still running; resolves on exit. Not to the whole group: a program that
+   * runs as PID 1 and forwards TERM to its worker (Patroni does) would make the worker get it twice, and
+   * Patroni 3.0's handler then deadlocks on its own non-reentrant lock (ADR 0095).
+   */
   async stop(graceMs: number): Promise<SandboxExit> {
-    this.signal('SIGTERM');
+    if (this.initPid === undefined) this.signal('SIGTERM');
+    else this.signalInit('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), Math.max(0, graceMs));
     try {
       return await this.exited;
