@@ -148,6 +148,7 @@ async function main(): Promise<void> {
   );
   const file = writeResult(resultName, {
     ...started,
+    command: ['npm run bench:failover-safety', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     finished: new Date().toISOString(),
     patroni: TIMINGS,
     faultsPerMode: faults,
