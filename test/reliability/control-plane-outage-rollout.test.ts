@@ -66,7 +66,7 @@ describe('control-plane outage mid-rollout: 503, the rollout completes, nothing 
 
   for (const component of ['kube-apiserver', 'etcd']) {
     it(`${component} killed at the second write of a rollout step, back 30 s later: 503 meanwhile, then the rollout ends`, async () => {
-      const { master } = await waitWhole(kc, cluster);
+      await waitWhole(kc, cluster);
       const writer = new LedgerWriter({
         resolver: agent.resolver,
         host: `${cluster.name}.${cluster.namespace}.svc`,
@@ -103,8 +103,8 @@ describe('control-plane outage mid-rollout: 503, the rollout completes, nothing 
         // The invocation cut off fails (503); during etcd's absence the API server may hold it until etcd is back.
         expect(during.length + report.unavailableAt.filter((t) => t > back).length, 'deliveries answered 503').to.be.greaterThan(0);
         expect(firstAnswer - back, `a delivery answered 200 within ${RETRY_WINDOW_MS} ms of the return`).to.be.lessThan(RETRY_WINDOW_MS);
+        // Who is master now depends on the outage too (Patroni demotes a leader that lost the DCS), so only wholeness is asked.
         const after = await waitWhole(kc, cluster);
-        expect(after.master.name, 'the master moved by a switchover').to.not.equal(master.name);
         await new Promise((r) => setTimeout(r, 1000));
         await writer.stop();
         const client = new pg.Client({
