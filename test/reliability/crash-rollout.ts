@@ -91,13 +91,22 @@ function instance(run: RolloutCrashRun, crashAfter: number | undefined, tally: T
     },
   });
   const real = new PatroniClient();
+  const guarded =
+    <A extends unknown[], T>(write: boolean, call: (...args: A) => Promise<T>) =>
+    (...args: A): Promise<T> => {
+      dieUnlessAllowed(write);
+      return call(...args);
+    };
   const patroni: PatroniApi = {
-    cluster: (base) => (dieUnlessAllowed(false), real.cluster(base)),
-    member: (base) => (dieUnlessAllowed(false), real.member(base)),
-    config: (base) => (dieUnlessAllowed(false), real.config(base)),
-    patchConfig: (base, patch) => (dieUnlessAllowed(true), real.patchConfig(base, patch)),
-    switchover: (base, body) => (dieUnlessAllowed(true), tally.switchovers++, real.switchover(base, body)),
-    restart: (base) => (dieUnlessAllowed(true), real.restart(base)),
+    cluster: guarded(false, (base) => real.cluster(base)),
+    member: guarded(false, (base) => real.member(base)),
+    config: guarded(false, (base) => real.config(base)),
+    patchConfig: guarded(true, (base, patch) => real.patchConfig(base, patch)),
+    switchover: guarded(true, (base, body) => {
+      tally.switchovers++;
+      return real.switchover(base, body);
+    }),
+    restart: guarded(true, (base) => real.restart(base)),
   };
   const now = (): Date => new Date();
   const config = run.cluster.config;
@@ -108,7 +117,7 @@ function instance(run: RolloutCrashRun, crashAfter: number | undefined, tally: T
       loadConfig: () => Promise.resolve({ config, problems: [] }),
       recordEvent: eventRecorder({ kube, component: 'pgfn-rolling-update', now }),
       // A CloudEvent to the Broker is an effect like any write.
-      emit: () => (dieUnlessAllowed(true), Promise.resolve()),
+      emit: guarded(true, () => Promise.resolve()),
       now,
       holder: `crash-rollout-${randomUUID().slice(0, 8)}`,
       podTimeoutMs: 300_000,
