@@ -189,6 +189,6 @@ export function withBlock(readme: string, markers: { readonly start: string; rea
 export function safetyFiles(root: string): { readonly path: string; readonly file: SafetyFile }[] {
   return readdirSync(join(root, 'bench/results'))
     .filter((f) => /^failover-safety(-[a-z-]+)?\.json$/.test(f))
-    .sort()
+    .sort((a, b) => a.replace('.json', '').localeCompare(b.replace('.json', '')))
     .map((f) => ({ path: `bench/results/${f}`, file: JSON.parse(readFileSync(join(root, 'bench/results', f), 'utf8')) as SafetyFile }));
 }
