@@ -77,7 +77,8 @@ try {
   const kinds = ['sent', 'dropped', 'duplicated', 'late', 'stale', 'pod', 'burst'] as const;
   const result = {
     machine: machine(),
-    args: { sequences, clusters, operations, firstSeed, namespaces: NAMESPACES },
+    command: ['npm run bench:chaos', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    args: { sequences, clusters, operations, firstSeed, namespaces: NAMESPACES, crashRounds },
     events: {
       rounds: reports.length,
       roundErrors: errors,

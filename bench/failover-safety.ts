@@ -2,17 +2,20 @@
 // (Patroni 3.0.2 + PostgreSQL 15, Kubernetes DCS on a private control plane, tuned timings ttl 10,
 // loop_wait 2, retry_timeout 4), once with `synchronous_mode: true` and once asynchronous. Against each,
 // `--faults` faults on the master (pod deleted, sandbox crashed, postmaster killed, Patroni stopped past
-// its leader lock; in turn), each with a ledger writer committing every 50 ms through the master Service
-// and a check of which acknowledged rows the master has once the cluster is whole again.
-// Usage: node --import tsx bench/failover-safety.ts [--faults 20] [--modes sync,async]
-// Prints a markdown table; writes bench/results/failover-safety.json. Needs root; hold /tmp/pgfn-realpg.lock.
+// its leader lock, its loopback address cut off; in turn), each with a ledger writer committing every 50 ms
+// through the master Service and a check of which acknowledged rows the master has once the cluster is
+// whole again.
+// Usage: node --import tsx bench/failover-safety.ts [--faults 20] [--modes sync,async] [--kinds network-cut]
+//   [--result failover-safety]
+// `--kinds` limits the faults to some kinds (default all, in turn). Prints a markdown table; writes
+// bench/results/<result>.json. Needs root; hold /tmp/pgfn-realpg.lock.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '@pgfn/controlplane';
 import { startNodeAgent } from '@pgfn/node-agent';
-import { applySpiloCluster, FAULT_KINDS, runFault, waitWhole, type FaultOutcome } from '@pgfn/node-agent/testing';
+import { applySpiloCluster, FAULT_KINDS, runFault, waitWhole, type FaultKind, type FaultOutcome } from '@pgfn/node-agent/testing';
 import { arg, machine, median, quantile, table, writeResult } from './lib/report.js';
 
 const TIMINGS = { ttl: 10, loop_wait: 2, retry_timeout: 4 };
@@ -21,6 +24,12 @@ const modes = arg('modes', 'sync,async')
   .split(',')
   .map((m) => m.trim())
   .filter((m) => m === 'sync' || m === 'async');
+const kinds: readonly FaultKind[] = arg('kinds', FAULT_KINDS.join(','))
+  .split(',')
+  .map((k) => k.trim())
+  .filter((k): k is FaultKind => (FAULT_KINDS as readonly string[]).includes(k));
+const resultName = arg('result', 'failover-safety');
+if (kinds.length === 0) throw new Error(`--kinds: none of ${FAULT_KINDS.join(', ')}`);
 
 interface ModeResult {
   readonly mode: string;
@@ -43,7 +52,7 @@ async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNod
     });
     await waitWhole(kc, cluster);
     for (let n = 1; n <= faults; n++) {
-      const fault = FAULT_KINDS[(n - 1) % FAULT_KINDS.length] ?? 'pod-delete';
+      const fault = kinds[(n - 1) % kinds.length] ?? 'pod-delete';
       const outcome = await runFault({
         kc,
         agent,
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
   }
   const rows: (string | number)[][] = [];
   for (const r of results) {
-    for (const kind of FAULT_KINDS) {
+    for (const kind of kinds) {
       const mine = r.outcomes.filter((o) => o.fault === kind);
       if (mine.length === 0) continue;
       const lost = mine.reduce((s, o) => s + o.lost.length, 0);
@@ -137,11 +146,13 @@ async function main(): Promise<void> {
       rows,
     ),
   );
-  const file = writeResult('failover-safety', {
+  const file = writeResult(resultName, {
     ...started,
+    command: ['npm run bench:failover-safety', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     finished: new Date().toISOString(),
     patroni: TIMINGS,
     faultsPerMode: faults,
+    kinds,
     writerIntervalMs: 50,
     results: results.map((r) => ({
       mode: r.mode,

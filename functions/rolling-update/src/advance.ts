@@ -73,7 +73,7 @@ export async function advance(deps: RollingDeps, ref: { namespace: string; name:
     name: clusterLeaseName(ref.name, 'rolling-update'),
     // Unique per invocation: two concurrent invocations in one process must not share the Lease.
     holder: `${deps.holder}/${randomUUID()}`,
-    durationSeconds: LEASE_SECONDS,
+    durationSeconds: deps.leaseSeconds ?? LEASE_SECONDS,
     now: deps.now,
   });
   const held = await lease.hold(async () => {

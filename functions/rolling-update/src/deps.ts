@@ -31,6 +31,8 @@ export interface RollingDeps {
   readonly exec?: PodExec;
   /** Patroni's REST port on each pod (Spilo: 8008). */
   readonly patroniPort?: number;
+  /** How long the cluster's Lease lasts without a renewal, seconds (default 30; crash tests shorten it). */
+  readonly leaseSeconds?: number;
   /** How long a member's pending restart must last before it is acted on (default 2.5 s; tests shorten it). */
   readonly reloadWindowMs?: number;
 }

@@ -2,9 +2,7 @@
 // the node agent, each with a ledger writer committing through the master Service, and a check after
 // the cluster is whole again (one master, every replica ready) of which acknowledged rows survived.
 //
-// Faults, as the node agent can cause them (its sandboxes share the host's network namespace, so a
-// network cut of one pod is not among them; a Patroni stopped with SIGSTOP is the nearest: the master
-// loses the DCS while its Postgres keeps serving clients, the case asynchronous replication loses on):
+// Faults, as the node agent can cause them (its sandboxes share the host's network namespace):
 //   pod-delete      the master pod deleted (graceful: Patroni hands over on SIGTERM);
 //   sandbox-crash   SIGKILL to the pod's sandbox: Patroni and every Postgres process die together (a
 //                   container runtime crash); restarted at once. Killing Patroni ends the same way here:
@@ -12,16 +10,21 @@
 //                   when it dies, and the kernel then kills the namespace (Postgres included);
 //   postgres-kill   SIGKILL to the master's postmaster only; Patroni stays (restarts it or fails over);
 //   patroni-stop    SIGSTOP to the master's Patroni until another member holds the leader lock (or
-//                   3 × ttl), then SIGCONT: it wakes up without the lock and demotes its Postgres.
+//                   3 × ttl), then SIGCONT: it wakes up without the lock and demotes its Postgres;
+//   network-cut     the master's loopback address cut off for 1.5 × ttl (network-cut.ts): no packet to
+//                   or from it, every connection through it aborted. Its Patroni still reaches the DCS
+//                   (the API server listens on 127.0.0.1, a connection to it leaves from 127.0.0.1),
+//                   so this cuts the master off from its replicas and clients, not from the DCS.
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import pg from 'pg';
 import type { NodeAgent } from '../agent.js';
 import { LedgerWriter, type LedgerCheck } from './ledger.js';
+import { cutAddress } from './network-cut.js';
 import { clusterMembers, type MemberView, type SpiloCluster } from './spilo-cluster.js';
 
-export const FAULT_KINDS = ['patroni-stop', 'sandbox-crash', 'postgres-kill', 'pod-delete'] as const;
+export const FAULT_KINDS = ['patroni-stop', 'sandbox-crash', 'postgres-kill', 'pod-delete', 'network-cut'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultOutcome extends LedgerCheck {
@@ -43,7 +46,7 @@ export interface FaultRun {
   readonly fault: FaultKind;
   /** Table the writer fills (one per fault). */
   readonly table: string;
-  /** Patroni's ttl, seconds (bounds how long a stopped Patroni stays stopped). */
+  /** Patroni's ttl, seconds (bounds how long a stopped Patroni stays stopped, and a cut lasts). */
   readonly ttlSeconds: number;
   readonly log?: (line: string) => void;
 }
@@ -151,6 +154,23 @@ async function inject({ run, master }: Injection): Promise<void> {
         ).catch(() => undefined);
       } finally {
         for (const pid of patroni) process.kill(pid, 'SIGCONT');
+      }
+      return;
+    }
+    case 'network-cut': {
+      const ip = master.ip;
+      if (ip === undefined) throw new Error(`${master.name}: no pod address to cut`);
+      const restore = cutAddress(ip);
+      try {
+        // Past one ttl: long enough for the leader lock to expire, had the cut reached the DCS.
+        await until(
+          'another member to take the leader lock',
+          async () =>
+            (await clusterMembers(kc, ns, cluster.name)).some((m) => m.role === 'master' && m.name !== master.name) ? true : undefined,
+          run.ttlSeconds * 1500,
+        ).catch(() => undefined);
+      } finally {
+        restore();
       }
       return;
     }
