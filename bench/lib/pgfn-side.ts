@@ -65,7 +65,12 @@ export class PgfnSide {
       cwd: repoRoot,
       ipc: true,
     });
-    const ipc = await startIpcChild({ proc, what: 'the pgfn pipeline (receive adapters watching, broker listening)' });
+    const ipc = await startIpcChild({
+      proc,
+      what: 'the pgfn pipeline (receive adapters watching, broker listening)',
+      // Knative's path waits for its controllers to make the Broker, Triggers and sources Ready.
+      timeoutMs: opts.knative === undefined ? 120_000 : 600_000,
+    });
     return new PgfnSide(proc, ipc);
   }
 
