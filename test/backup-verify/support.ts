@@ -66,6 +66,8 @@ export async function startVerify(o: {
   queue?: { namespace: string; limit: number };
   /** Told of every API request before it is sent; throwing stops the invocation there (a crash). */
   observe?: (verb: string, kind: string) => void;
+  /** The function's clock (default: the real one). */
+  now?: () => Date;
 }): Promise<RunningVerify> {
   const { kubeconfig } = await identityForFunction('backup-verify');
   const kube = new KubeClient(kubeconfig, o.observe ?? {});
@@ -75,7 +77,7 @@ export async function startVerify(o: {
   const client = o.s3.client();
   const handle = createHandler({
     kube,
-    now: () => new Date(),
+    now: o.now ?? (() => new Date()),
     recordEvent: eventRecorder({ kube, component: 'pgfn-backup-verify' }),
     loadConfig: () => Promise.resolve({ config: o.config, problems: [] }),
     emit: createEmitter(o.sink, 'pgfn/backup-verify'),

@@ -132,6 +132,7 @@ async function verifyHeld(o: {
     name: clusterLeaseName(name, 'backup-verify'),
     holder: o.holder,
     durationSeconds: 60,
+    now: deps.now,
   });
   const held = await lease.hold(async (signal) => {
     const started = performance.now();
