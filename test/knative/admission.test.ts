@@ -104,5 +104,20 @@ describe("Knative's Trigger webhooks, served locally", function () {
       // Without a webhook the API server stores what Knative would refuse (only its CRD schema applies).
       expect(await apply(trigger(ns.name, 'bad-unchecked', { Type: 'dev.pgfn.cluster.ready' }))).to.equal(undefined);
     });
+
+    it('started again, it finds the Trigger stored without it and records a Warning Event on it', async () => {
+      admission = await TriggerAdmission.start({ kubeconfig: testEnv().kubeconfig });
+      expect(await admission.checkStored())
+        .to.include(`${ns.name}/bad-unchecked`)
+        .and.not.include(`${ns.name}/good`);
+      const events = await kc.makeApiClient(k8s.CoreV1Api).listNamespacedEvent({
+        namespace: ns.name,
+        fieldSelector: 'involvedObject.name=bad-unchecked',
+      });
+      const warning = events.items.find((e) => e.reason === 'WebhookRefused');
+      expect(warning?.type).to.equal('Warning');
+      expect(warning?.involvedObject.kind).to.equal('Trigger');
+      expect(warning?.message).to.match(/invalid key name "Type"/);
+    });
   });
 });

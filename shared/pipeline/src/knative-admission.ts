@@ -4,7 +4,8 @@
 // certificate as its caBundle), which runs Knative's own SetDefaults and Validate through the
 // knative-webhook CLI (ADR 0061): `kubectl apply` of a Trigger Knative would refuse fails with Knative's
 // message, as on a cluster, and Knative's controllers only ever see defaulted, valid Triggers.
-// The webhook configurations carry Knative's names and are removed on stop.
+// The webhook configurations carry Knative's names and are removed on stop. A Trigger stored while no
+// webhook ran is checked once at start: one Knative refuses gets a Warning Event saying why.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -13,7 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
 import { assertExclusive, binaries, kubectlRun } from '@pgfn/controlplane';
+import { KubeClient } from '@pgfn/kube';
 import { admitObjects } from './knative-webhook.js';
 import type { Manifest } from './manifests.js';
 
@@ -162,6 +165,50 @@ export class TriggerAdmission {
       throw err;
     }
     return admission;
+  }
+
+  /**
+   * Triggers stored while no webhook ran (every namespace): each one Knative refuses gets a Warning Event
+   * (reason WebhookRefused) with Knative's message. Returns their `<namespace>/<name>`.
+   */
+  async checkStored(): Promise<string[]> {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(this.kubeconfig);
+    const list = (await kc.makeApiClient(k8s.CustomObjectsApi).listClusterCustomObject({
+      group: 'eventing.knative.dev',
+      version: 'v1',
+      plural: 'triggers',
+    })) as { items: (Manifest & { metadata: { uid?: string } })[] };
+    if (list.items.length === 0) return [];
+    const objects = list.items.map((t) => ({ ...t, apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger' }));
+    const results = await admitObjects(objects);
+    const client = new KubeClient(kc);
+    const refused: string[] = [];
+    for (const [i, r] of results.entries()) {
+      const t = list.items[i];
+      if (t === undefined || r.errors.length === 0) continue;
+      const namespace = t.metadata.namespace ?? 'default';
+      refused.push(`${namespace}/${t.metadata.name}`);
+      const now = new Date();
+      await client.createEvent({
+        metadata: { generateName: `${t.metadata.name}.`, namespace },
+        involvedObject: {
+          apiVersion: 'eventing.knative.dev/v1',
+          kind: 'Trigger',
+          name: t.metadata.name,
+          namespace,
+          ...(t.metadata.uid === undefined ? {} : { uid: t.metadata.uid }),
+        },
+        type: 'Warning',
+        reason: 'WebhookRefused',
+        message: `stored while Knative's webhook did not run; it refuses this Trigger: ${r.errors.join('; ')}`,
+        source: { component: 'pgfn-local-knative-webhook' },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      });
+    }
+    return refused;
   }
 
   /** Removes the webhook configurations (a Trigger written later is not refused by a server that is gone), then stops serving. */

@@ -85,6 +85,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
       pings: opts.pings,
     });
     admission = await TriggerAdmission.start({ kubeconfig: opts.kubeconfig });
+    await admission.checkStored();
     const services = (await defaultedOrThrow(ofKind(opts.manifests, 'serving.knative.dev', 'Service'))) as KubeObject[];
     const namespaces = opts.manifests.filter((m) => m.kind === 'Namespace') as KubeObject[];
     await applyObjects(opts.kubeconfig, namespaces);
