@@ -225,7 +225,9 @@ export class TriggerAdmission {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, answered: TriggerAdmission['answered']): Promise<void> {
-  const kind = req.url === '/defaulting' ? 'mutate' : req.url === '/validation' ? 'validate' : undefined;
+  // The API server adds its own query (`?timeout=10s`).
+  const path = new URL(req.url ?? '/', 'https://127.0.0.1').pathname;
+  const kind = path === '/defaulting' ? 'mutate' : path === '/validation' ? 'validate' : undefined;
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   if (kind === undefined || req.method !== 'POST') {
