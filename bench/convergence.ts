@@ -40,10 +40,10 @@ import {
 import { CONFIG_MAP, operatorConfigMap } from './lib/operator-config.js';
 import { bundleAll, existingFunctions, PgfnSide } from './lib/pgfn-side.js';
 import { sleep, waitUntil } from './lib/proc.js';
-import { EVENTING_BINARIES } from '@pgfn/pipeline';
+import { EVENTING_BINARIES, identityForServiceAccount } from '@pgfn/pipeline';
 import { processTree, TreeSampler, type ComponentUsage, type ProcSample, type TreeUsage } from './lib/procstat.js';
 import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
-import { BenchStack, CLUSTER_NAMESPACE, SYSTEM_NAMESPACE } from './lib/stack.js';
+import { BenchStack, CLUSTER_NAMESPACE, PGFN_NAMESPACE, SYSTEM_NAMESPACE } from './lib/stack.js';
 import type { SideStats } from './lib/pgfn-side-main.js';
 import { checkObjects, ConvergenceTracker } from './lib/tracker.js';
 import { ensureZalando, ZALANDO_VERSION, ZalandoOperator } from './lib/zalando.js';
@@ -249,6 +249,11 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       stack.adopt(floor.pid);
       cleanups.push(async () => floor?.stop());
     } else if (isPgfn(side)) {
+      // Knative's ApiServerSource reconciler makes an adapter Deployment only once the source's
+      // ServiceAccount may watch what it names: knative/'s account and RBAC, as a cluster would have them
+      // (the adapters still run as the side's user, as on the stand-in side, so the audit log compares).
+      if (side === 'pgfn-knative')
+        await identityForServiceAccount('pgfn-apiserver-source', PGFN_NAMESPACE, { admin: stack.admin, dir: stack.cp.state.dir });
       pgfn = await PgfnSide.start({
         kubeconfig: identity.kubeconfig,
         logDir: join(stack.cp.state.logDir, 'pgfn'),
