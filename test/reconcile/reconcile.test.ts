@@ -355,3 +355,57 @@ describe('reconcile: deletion through the finalizer', function () {
     }
   });
 });
+
+describe('reconcile: writes in waves (ADR 0110)', function () {
+  this.timeout(120_000);
+  let c: Clients;
+  let fn: RunningReconcile;
+  /** The writes of the invocation under test, in the order they were sent. */
+  let writes: string[] = [];
+  const WORKLOADS = new Set(['StatefulSet', 'Deployment', 'CronJob']);
+
+  before(async () => {
+    c = await prepare('reconcile-waves');
+    fn = await startReconcile(c.kc, c.ns.name, undefined, {
+      observe: (verb, kind) => {
+        if (['apply', 'create', 'delete', 'patch', 'replace'].includes(verb)) writes.push(`${verb} ${kind}`);
+      },
+    });
+  });
+  after(async () => {
+    await fn?.stop();
+    await c?.ns.cleanup();
+  });
+
+  it('sends a new cluster’s workloads only after everything their pods need, and deletions last', async () => {
+    const body = onKwok(example('minimal.yaml', c.ns.name, 'acid-waves'));
+    body.spec = { ...body.spec, enableConnectionPooler: true };
+    const pg = (await c.custom.createNamespacedCustomObject({ ...PG, namespace: c.ns.name, body })) as Cluster;
+    writes = [];
+    expect((await fn.post(resourceEvent('add', pg))).status).to.equal(200);
+    const isWorkload = (w: string): boolean => WORKLOADS.has(w.split(' ')[1] ?? '');
+    const objects = writes.filter((w) => !w.endsWith(' postgresql') && !w.endsWith(' Event'));
+    const lastOther = objects.map((w) => !isWorkload(w)).lastIndexOf(true);
+    const firstWorkload = objects.findIndex(isWorkload);
+    expect(objects.filter(isWorkload), 'the StatefulSet and the pooler Deployment').to.have.length(2);
+    expect(objects.filter((w) => w.endsWith(' Secret')).length, 'Secrets').to.be.greaterThan(0);
+    expect(firstWorkload, `workloads after the rest: ${objects.join(', ')}`).to.be.greaterThan(lastOther);
+
+    const live = (await c.custom.getNamespacedCustomObject({ ...PG, namespace: c.ns.name, name: 'acid-waves' })) as Cluster;
+    await c.custom.replaceNamespacedCustomObject({
+      ...PG,
+      namespace: c.ns.name,
+      name: 'acid-waves',
+      body: { ...live, spec: { ...live.spec, enableConnectionPooler: false, numberOfInstances: 3 } },
+    });
+    writes = [];
+    expect((await fn.post(resourceEvent('update', pg))).status).to.equal(200);
+    const changed = writes.filter((w) => !w.endsWith(' postgresql') && !w.endsWith(' Event'));
+    const firstDelete = changed.findIndex((w) => w.startsWith('delete '));
+    expect(firstDelete, `a deletion: ${changed.join(', ')}`).to.be.greaterThan(0);
+    expect(
+      changed.slice(firstDelete).every((w) => w.startsWith('delete ')),
+      `deletions last: ${changed.join(', ')}`,
+    ).to.equal(true);
+  });
+});
