@@ -15,7 +15,8 @@ interface ResultRow {
   clusters: number;
   converged: boolean;
   convergenceSeconds?: number;
-  perClusterSeconds: { median: number; p99: number };
+  perClusterSeconds: { median: number; p99: number; max?: number };
+  running?: number;
   api: {
     create: { requests: number; writes: number };
     resync?: { requests: number; writes: number };
@@ -110,7 +111,10 @@ export function knativeTable(file: ConvergenceFile): string {
       return [
         r.clusters,
         sideLabel(r, file.zalandoVersion),
-        r.converged ? `${fixed(r.convergenceSeconds)} s` : 'did not converge',
+        r.converged
+          ? `${fixed(r.convergenceSeconds)} s`
+          : `not within \`--timeout-min\`; ${r.running ?? '?'}/${r.clusters} Running at the end, ` +
+            `the last after ${fixed(r.perClusterSeconds.max)} s`,
         floor === undefined || r.convergenceSeconds === undefined ? '—' : `${fixed(r.convergenceSeconds / floor, 2)}×`,
         perCluster(r.api.create, r.clusters),
         `${fixed(r.resources.wholeSideCpuSeconds)} / ${fixed(r.resources.operatorCpuSeconds)}`,
