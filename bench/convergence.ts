@@ -1,11 +1,13 @@
 // npm run bench:convergence [-- --n 1,100] [--sides floor,pgfn,zalando,zalando-unthrottled] [--timeout-min 30]
-//                           [--prof dir] [--no-resync] [--out convergence]
+//                           [--prof dir] [--no-resync] [--out convergence] [--idle-s 30]
 //
 // pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0008):
 // N postgresql manifests are applied and the clock runs until every cluster has its objects and
 // status Running. Each side gets a fresh control plane (kwok pods; a helper labels pods like Patroni)
 // and its own operator-facing kube-apiserver, whose audit log records exactly that side's requests.
-// Sides: pgfn; Zalando at upstream's client limit (-kubeqps 10) and unthrottled (a limit its peak
+// Sides: pgfn; pgfn-knative (pgfn on Knative Eventing's own controllers and data plane, the pipeline
+// `npm run local -- --knative` runs, ADR 0060; its Knative processes are measured apart, at idle and while
+// converging); Zalando at upstream's client limit (-kubeqps 10) and unthrottled (a limit its peak
 // request rate never reaches, shown in the table); the floor — the same objects rendered beforehand
 // and applied by one client with no operator, what this control plane itself needs (issue 21).
 // Measured per side and N:
@@ -38,9 +40,10 @@ import {
 import { CONFIG_MAP, operatorConfigMap } from './lib/operator-config.js';
 import { bundleAll, existingFunctions, PgfnSide } from './lib/pgfn-side.js';
 import { sleep, waitUntil } from './lib/proc.js';
-import { TreeSampler, type ProcSample, type TreeUsage } from './lib/procstat.js';
+import { EVENTING_BINARIES, identityForServiceAccount } from '@pgfn/pipeline';
+import { processTree, TreeSampler, type ComponentUsage, type ProcSample, type TreeUsage } from './lib/procstat.js';
 import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
-import { BenchStack, CLUSTER_NAMESPACE, SYSTEM_NAMESPACE } from './lib/stack.js';
+import { BenchStack, CLUSTER_NAMESPACE, PGFN_NAMESPACE, SYSTEM_NAMESPACE } from './lib/stack.js';
 import type { SideStats } from './lib/pgfn-side-main.js';
 import { checkObjects, ConvergenceTracker } from './lib/tracker.js';
 import { ensureZalando, ZALANDO_VERSION, ZalandoOperator } from './lib/zalando.js';
@@ -68,14 +71,24 @@ const fns = arg('functions', existingFunctions().join(',')).split(',');
  */
 const profDir = process.argv.includes('--prof') ? arg('prof', '/tmp/pgfn-bench-prof') : undefined;
 const BROKER = 'local broker (stand-in)';
+/** The Knative side's own runner: the proxy, the function supervisor and the dead-letter sink. */
+const RUNNER = 'proxy + supervisor';
+/** Knative Eventing's processes as /proc names them (15 characters at most). */
+const KNATIVE_COMMS = new Set(EVENTING_BINARIES.map((b) => b.slice(0, 15)));
+/** `--idle-s`: how long a pgfn side is watched idle after its start-up, before the first manifest. */
+const idleSeconds = Number(arg('idle-s', '30'));
 /** `--no-resync`: skip the no-op resync (Zalando's takes as long as its creation at N = 1,000). */
 const measureResync = !process.argv.includes('--no-resync');
 /** `--out <name>`: bench/results/<name>.json, so runs of different sizes do not overwrite each other. */
 const outName = arg('out', 'convergence');
 
 for (const side of sides) {
-  if (side !== 'pgfn' && side !== 'floor' && zalandoQpsOf(side) === null)
-    throw new Error(`--sides: unknown side ${side} (floor, pgfn, zalando, zalando-unthrottled, zalando-qps<N>)`);
+  if (!isPgfn(side) && side !== 'floor' && zalandoQpsOf(side) === null)
+    throw new Error(`--sides: unknown side ${side} (floor, pgfn, pgfn-knative, zalando, zalando-unthrottled, zalando-qps<N>)`);
+}
+
+function isPgfn(side: SideName): boolean {
+  return side === 'pgfn' || side === 'pgfn-knative';
 }
 
 /** undefined: upstream's default client-go limit; null: not a Zalando side. */
@@ -127,9 +140,25 @@ interface SideResult {
     apiserverCpuSeconds: number;
   };
   pgfn?: SideStats;
+  /** pgfn sides: the whole side watched for `windowSeconds` after start-up, before the first manifest. */
+  idle?: { windowSeconds: number; wholeSideCpuPercent: number; wholeSideRssMiB: number };
+  /** pgfn-knative: Knative Eventing's processes (controllers, ingress, filter, dispatcher) apart. */
+  knative?: KnativeUsage;
   /** What the helpers did: volumes provisioned, pods labelled like Patroni, Ready conditions restored. */
   helpers: { pvs: number; labelled: number; readied: number };
   notes: string[];
+}
+
+interface KnativeUsage {
+  /** At idle (the window above): percent of one core, and resident memory at its end. */
+  idleCpuPercent: number;
+  idleRssMiB: number;
+  /** From the first manifest submitted until the side went quiet after the last cluster Running. */
+  convergeCpuSeconds: number;
+  /** Largest sum of their RSS in one sample over the whole run. */
+  peakRssMiB: number;
+  /** Over the whole run, per process. */
+  components: ComponentUsage[];
 }
 
 const log = (msg: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -171,12 +200,15 @@ function isSideRunner(rootPids: () => readonly number[], s: ProcSample): boolean
   return (rootPids().includes(s.pid) && s.comm === 'node') || s.comm === 'esbuild';
 }
 
-/** Component names: Zalando's process; pgfn's functions by name, receive adapters, the local broker. */
-function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<number, string>): (s: ProcSample) => string {
+const isKnative = (s: ProcSample): boolean => KNATIVE_COMMS.has(s.comm);
+
+/** Component names: Zalando's process; pgfn's functions by name, receive adapters, the local broker, Knative's processes. */
+function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<number, string>, runner: string): (s: ProcSample) => string {
   return (s) => {
     if (s.comm.startsWith('apiserver_recei')) return 'receive adapters';
     if (s.comm === 'postgres-operat') return 'zalando operator';
-    if (isSideRunner(rootPids, s)) return BROKER;
+    if (isSideRunner(rootPids, s)) return runner;
+    if (isKnative(s)) return `knative ${s.comm}`;
     const fn = fnByPid.get(s.pid);
     return fn === undefined ? s.comm : `function ${fn}`;
   };
@@ -197,7 +229,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const tracker = new ConvergenceTracker(stack.admin, CLUSTER_NAMESPACE);
     await tracker.start();
     cleanups.push(() => tracker.stop());
-    const identity = await stack.side(side === 'pgfn' ? 'pgfn-bench' : side === 'floor' ? 'floor-bench' : 'zalando-bench');
+    const identity = await stack.side(isPgfn(side) ? 'pgfn-bench' : side === 'floor' ? 'floor-bench' : 'zalando-bench');
     const qps = zalandoQpsOf(side) ?? undefined;
     const apiserverCpu = new TreeSampler({ roots: () => [stack.operatorApiserver.pid], name: () => 'apiserver' });
     apiserverCpu.start();
@@ -216,11 +248,19 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       });
       stack.adopt(floor.pid);
       cleanups.push(async () => floor?.stop());
-    } else if (side === 'pgfn') {
+    } else if (isPgfn(side)) {
+      // Knative's ApiServerSource reconciler makes an adapter Deployment only once the source's
+      // ServiceAccount may watch what it names: knative/'s account and RBAC, as a cluster would have them
+      // (the adapters still run as the side's user, as on the stand-in side, so the audit log compares).
+      if (side === 'pgfn-knative')
+        await identityForServiceAccount('pgfn-apiserver-source', PGFN_NAMESPACE, { admin: stack.admin, dir: stack.cp.state.dir });
       pgfn = await PgfnSide.start({
         kubeconfig: identity.kubeconfig,
         logDir: join(stack.cp.state.logDir, 'pgfn'),
         bundles,
+        // Knative's controllers as the admin of the control plane's own apiserver: in a cluster their
+        // requests are Knative's, not the operator's, so the operator-facing audit log leaves them out.
+        ...(side === 'pgfn-knative' ? { knative: stack.cp.kubeconfig } : {}),
         ...(profDir === undefined
           ? {}
           : { nodeArgs: ['--prof', '--no-logfile-per-isolate', `--logfile=${join(profDir, `v8-${n}-%p.log`)}`] }),
@@ -240,22 +280,50 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     const roots = (): number[] => [pgfn?.pid ?? zalando?.pid ?? floor?.pid ?? 0].filter((p) => p > 0);
     const fnByPid = new Map<number, string>();
     const isBroker = (p: ProcSample): boolean => pgfn !== undefined && isSideRunner(roots, p);
+    const runner = side === 'pgfn-knative' ? RUNNER : BROKER;
     const sampler = new TreeSampler({
       roots,
-      name: floor === undefined ? componentName(roots, fnByPid) : () => 'floor client',
-      group: (p) => (isBroker(p) ? 'broker' : 'operator'),
+      name: floor === undefined ? componentName(roots, fnByPid, runner) : () => 'floor client',
+      group: (p) => (isBroker(p) ? 'broker' : isKnative(p) ? 'knative' : 'operator'),
       fromBirth: true,
     });
     sampler.start();
-    /** CPU seconds of the operator's processes so far (pgfn's local broker stand-in left out). */
+    const cpuOf = (u: TreeUsage, which: (name: string) => boolean): number =>
+      u.components.filter((c) => which(c.name)).reduce((a, c) => a + c.cpuSeconds, 0);
+    const knativeCpu = (): number => cpuOf(sampler.usageNow(), (name) => name.startsWith('knative '));
+    /** CPU seconds of the operator's processes so far (pgfn's local broker stand-in and Knative's processes left out). */
     const operatorCpu = (): number => {
       const u = sampler.usageNow();
-      return u.cpuSeconds - u.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);
+      return u.cpuSeconds - cpuOf(u, (name) => name === runner || name.startsWith('knative '));
     };
     const idle = async (): Promise<boolean> => (pgfn === undefined ? true : (await pgfn.stats()).idle);
     const o1 = await quiet(stack, idle);
     const startup = readAudit(stack.auditLog, identity.user, o0, o1);
     const startupCpu = operatorCpu();
+    // Idle: the pgfn side (and Knative's processes) with nothing to do, before the first manifest.
+    let idleUsage: SideResult['idle'];
+    let knativeIdle: { cpuPercent: number; rssMiB: number } | undefined;
+    if (pgfn !== undefined && idleSeconds > 0) {
+      const rss = (which: (p: ProcSample) => boolean): number =>
+        roots()
+          .flatMap(processTree)
+          .filter(which)
+          .reduce((a, p) => a + p.rssMiB, 0);
+      const whole0 = sampler.usageNow().cpuSeconds;
+      const kn0 = knativeCpu();
+      await sleep(idleSeconds * 1000);
+      const percent = (cpu: number): number => (100 * cpu) / idleSeconds;
+      idleUsage = {
+        windowSeconds: idleSeconds,
+        wholeSideCpuPercent: percent(sampler.usageNow().cpuSeconds - whole0),
+        wholeSideRssMiB: rss(() => true),
+      };
+      if (side === 'pgfn-knative') knativeIdle = { cpuPercent: percent(knativeCpu() - kn0), rssMiB: rss(isKnative) };
+      log(`${side}: idle ${idleSeconds} s: ${JSON.stringify({ ...idleUsage, knative: knativeIdle })}`);
+    }
+    const createFrom = auditOffset(stack.auditLog);
+    const cpuBeforeCreate = operatorCpu();
+    const knativeBeforeCreate = knativeCpu();
 
     // Convergence: submit every manifest (through the control plane's own apiserver, as a user would).
     const custom = stack.admin.makeApiClient(k8s.CustomObjectsApi);
@@ -303,7 +371,8 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       ).catch(() => undefined);
     }
     const o2 = await quiet(stack, idle);
-    const convergeCpu = operatorCpu() - startupCpu;
+    const convergeCpu = operatorCpu() - cpuBeforeCreate;
+    const knativeConvergeCpu = knativeCpu() - knativeBeforeCreate;
     const watchCreate = watchTrafficBetween(watch0, await watchNow(stack));
     log(`${side}: ${tracker.running()}/${n} Running, convergence ${fixed((lastRunningAt - t0) / 1000)} s; measuring a no-op resync`);
 
@@ -316,7 +385,9 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       const cpuBefore = operatorCpu();
       if (pgfn !== undefined) {
         const r = await pgfn.resync();
-        resyncSeconds = r.ms / 1000;
+        resyncSeconds = r.ms === undefined ? undefined : r.ms / 1000;
+        if (r.ms === undefined)
+          notes.push("resync: fired into Knative's ingress; its requests are counted until the side is quiet, its time is not measured");
         resyncClusters = n;
         const o3 = await quiet(stack, idle);
         resync = summarise(readAudit(stack.auditLog, identity.user, o2, o3));
@@ -348,7 +419,8 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
     for (const [fn, pids] of Object.entries(pgfnStats?.functionPids ?? {})) for (const pid of pids) fnByPid.set(pid, fn);
     const total = sampler.stop();
     if (floor !== undefined) notes.push(`floor: ${JSON.stringify(await floor.stats())}`);
-    const brokerCpu = total.components.filter((c) => c.name === BROKER).reduce((a, c) => a + c.cpuSeconds, 0);
+    const brokerCpu = cpuOf(total, (name) => name === runner);
+    const knativeTotalCpu = cpuOf(total, (name) => name.startsWith('knative '));
     const result: SideResult = {
       side,
       clusters: n,
@@ -366,9 +438,9 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       objectsByKind: check.labelledByKind,
       api: {
         startup: summarise(startup),
-        create: summarise(readAudit(stack.auditLog, identity.user, o1, o2)),
-        ...(resync === undefined ? {} : { resync, resyncClusters, resyncSeconds }),
-        peakRequestsPerSecond: peakRequestsPerSecond(stack.auditLog, identity.user, o1, o2),
+        create: summarise(readAudit(stack.auditLog, identity.user, createFrom, o2)),
+        ...(resync === undefined ? {} : { resync, resyncClusters, ...(resyncSeconds === undefined ? {} : { resyncSeconds }) }),
+        peakRequestsPerSecond: peakRequestsPerSecond(stack.auditLog, identity.user, createFrom, o2),
         ...(qps === undefined ? {} : { clientQps: qps }),
         watch: watchCreate,
       },
@@ -378,7 +450,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         ...(resyncCpu === undefined ? {} : { resyncCpuSeconds: resyncCpu }),
         wholeSideCpuSeconds: total.cpuSeconds,
         wholeSidePeakRssMiB: total.peakRssMiB,
-        operatorCpuSeconds: total.cpuSeconds - brokerCpu,
+        operatorCpuSeconds: total.cpuSeconds - brokerCpu - knativeTotalCpu,
         operatorPeakRssMiB: total.peakRssMiBByGroup['operator'] ?? 0,
         brokerCpuSeconds: brokerCpu,
         brokerPeakRssMiB: total.peakRssMiBByGroup['broker'] ?? 0,
@@ -386,6 +458,18 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
         apiserverCpuSeconds: apiserverCpu.stop().cpuSeconds,
       },
       ...(pgfnStats === undefined ? {} : { pgfn: pgfnStats }),
+      ...(idleUsage === undefined ? {} : { idle: idleUsage }),
+      ...(side === 'pgfn-knative'
+        ? {
+            knative: {
+              idleCpuPercent: knativeIdle?.cpuPercent ?? Number.NaN,
+              idleRssMiB: knativeIdle?.rssMiB ?? Number.NaN,
+              convergeCpuSeconds: knativeConvergeCpu,
+              peakRssMiB: total.peakRssMiBByGroup['knative'] ?? 0,
+              components: total.components.filter((c) => c.name.startsWith('knative ')),
+            },
+          }
+        : {}),
       helpers: { pvs: helpers.pvsCreated(), labelled: helpers.podsLabelled(), readied: helpers.podsReadied() },
       notes,
     };
@@ -411,6 +495,7 @@ function perCluster(s: RequestSummary | undefined, n: number | undefined): strin
 
 function label(r: SideResult): string {
   if (r.side === 'pgfn') return 'pgfn';
+  if (r.side === 'pgfn-knative') return 'pgfn on Knative Eventing';
   if (r.side === 'floor') return 'floor (no operator)';
   const qps = zalandoQpsOf(r.side);
   if (qps === UNTHROTTLED_QPS) return `Zalando ${zalandoVersion}, unthrottled`;
@@ -425,8 +510,7 @@ function floorRatio(r: SideResult, results: readonly SideResult[]): string {
 }
 
 function clientLimit(r: SideResult): string {
-  if (r.side === 'pgfn') return 'none';
-  if (r.side === 'floor') return 'none';
+  if (isPgfn(r.side) || r.side === 'floor') return 'none';
   return r.api.clientQps === undefined ? '10 (default)' : String(r.api.clientQps);
 }
 
@@ -498,7 +582,7 @@ function report(results: readonly SideResult[]): string {
         fixed(r.resources.convergeCpuSeconds),
         fixed(r.resources.resyncCpuSeconds),
         fixed(r.resources.wholeSidePeakRssMiB, 0),
-        r.side === 'pgfn' ? `${fixed(r.resources.brokerCpuSeconds)} / ${fixed(r.resources.brokerPeakRssMiB, 0)}` : '—',
+        isPgfn(r.side) ? `${fixed(r.resources.brokerCpuSeconds)} / ${fixed(r.resources.brokerPeakRssMiB, 0)}` : '—',
         fixed(r.resources.apiserverCpuSeconds),
         r.resources.total.components
           .map((c) => `${c.name}${c.processes > 1 ? ` ×${c.processes}` : ''}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`)
@@ -508,16 +592,45 @@ function report(results: readonly SideResult[]): string {
   );
   out.push(
     '\nStart-up, converge and resync count the operator alone (pgfn: functions + receive adapters, the broker stand-in apart); ' +
-      'the whole side includes the broker stand-in and the function supervisor.',
+      'the whole side includes the broker stand-in and the function supervisor (on Knative: the proxy and the supervisor, ' +
+      "and Knative's processes).",
   );
+  const idled = results.filter((r) => r.idle !== undefined);
+  if (idled.length > 0) {
+    out.push(`\n### Idle and Knative's processes (pgfn sides; idle: ${idleSeconds} s after start-up, before the first manifest)\n`);
+    out.push(
+      table(
+        [
+          'clusters',
+          'side',
+          'idle: whole side % of a core / RSS MiB',
+          "idle: Knative's processes % of a core / RSS MiB",
+          "converging: Knative's CPU s",
+          "Knative's peak RSS MiB",
+          "Knative's processes over the run (CPU s / peak MiB)",
+        ],
+        idled.map((r) => [
+          r.clusters,
+          label(r),
+          `${fixed(r.idle?.wholeSideCpuPercent)} / ${fixed(r.idle?.wholeSideRssMiB, 0)}`,
+          r.knative === undefined ? '—' : `${fixed(r.knative.idleCpuPercent)} / ${fixed(r.knative.idleRssMiB, 0)}`,
+          fixed(r.knative?.convergeCpuSeconds),
+          fixed(r.knative?.peakRssMiB, 0),
+          (r.knative?.components ?? [])
+            .map((c) => `${c.name.slice('knative '.length)}: ${fixed(c.cpuSeconds)} / ${fixed(c.peakRssMiB, 0)}`)
+            .join('; ') || '—',
+        ]),
+      ),
+    );
+  }
   return out.join('\n');
 }
 
 const info = machine();
 log(`sizes ${sizes.join(', ')}; sides ${sides.join(', ')}; load average ${(info['loadAverageAtStart'] as number[]).join(' ')}`);
 if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
-const zalandoBin = sides.some((x) => x !== 'pgfn') ? await ensureZalando(zalandoVersion, log) : '';
-const bundles = sides.includes('pgfn') ? await bundleAll(fns) : {};
+const zalandoBin = sides.some((x) => zalandoQpsOf(x) !== null) ? await ensureZalando(zalandoVersion, log) : '';
+const bundles = sides.some(isPgfn) ? await bundleAll(fns) : {};
 const results: SideResult[] = [];
 for (const n of sizes) {
   for (const side of sides) results.push(await runSide(side, n, bundles, zalandoBin));

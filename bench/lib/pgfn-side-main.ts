@@ -1,6 +1,8 @@
 // The pgfn side of the comparison as its own process, so its CPU and memory are measured apart from
 // the bench: the real receive adapters, the local broker with our Triggers, and the function
-// processes (bundled as the image runs them). Driven over IPC by bench/lib/pgfn-side.ts.
+// processes (bundled as the image runs them). Driven over IPC by bench/lib/pgfn-side.ts. With `knative`,
+// the same pipeline `npm run local -- --knative` runs: Knative Eventing's own controllers and data plane
+// in place of the broker stand-in (their processes are children of this one, so the bench samples them).
 import { startPipeline, type DeliveryRecord, type FunctionProcessSpec } from '@pgfn/pipeline';
 
 export interface SideConfig {
@@ -12,6 +14,8 @@ export interface SideConfig {
   readonly idleMs: number;
   /** Extra node flags for the function processes (e.g. --cpu-prof). */
   readonly nodeArgs: readonly string[];
+  /** Admin kubeconfig for Knative's controllers: run pgfn on the Knative path (ADR 0060). */
+  readonly knative?: string;
 }
 
 export type SideRequest =
@@ -52,6 +56,7 @@ const pipeline = await startPipeline({
   functions,
   schedulePings: false,
   idleMs: config.idleMs,
+  ...(config.knative === undefined ? {} : { knative: { kubeconfig: config.knative } }),
   onDelivery: (r) => {
     records.push(r);
   },
@@ -90,6 +95,12 @@ process.on('message', (raw) => {
   const req = raw as SideRequest;
   void (async (): Promise<void> => {
     if (req.cmd === 'stats') return send({ seq: req.seq, stats: await stats() });
+    // On the Knative path the ping goes to Knative's ingress and no delivery is recorded here: the bench
+    // waits for the side to go quiet instead.
+    if (req.cmd === 'resync' && pipeline.knative !== undefined) {
+      pipeline.pings.fire('pgfn-resync');
+      return send({ seq: req.seq, ms: undefined, record: undefined });
+    }
     if (req.cmd === 'resync') {
       const event = pipeline.pings.fire('pgfn-resync');
       const id = event.attributes['id'];

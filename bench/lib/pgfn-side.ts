@@ -40,6 +40,8 @@ export class PgfnSide {
     bundles: Record<string, string>;
     idleMs?: number;
     nodeArgs?: readonly string[];
+    /** Admin kubeconfig: run on the Knative path (Knative Eventing's own processes, ADR 0060). */
+    knative?: string;
   }): Promise<PgfnSide> {
     mkdirSync(opts.logDir, { recursive: true });
     const config: SideConfig = {
@@ -48,6 +50,7 @@ export class PgfnSide {
       bundles: opts.bundles,
       idleMs: opts.idleMs ?? 3_600_000,
       nodeArgs: opts.nodeArgs ?? [],
+      ...(opts.knative === undefined ? {} : { knative: opts.knative }),
       // The same configuration source as Zalando's operator; functions log at info, as in the image.
       env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
     };
@@ -62,7 +65,12 @@ export class PgfnSide {
       cwd: repoRoot,
       ipc: true,
     });
-    const ipc = await startIpcChild({ proc, what: 'the pgfn pipeline (receive adapters watching, broker listening)' });
+    const ipc = await startIpcChild({
+      proc,
+      what: 'the pgfn pipeline (receive adapters watching, broker listening)',
+      // Knative's path waits for its controllers to make the Broker, Triggers and sources Ready.
+      timeoutMs: opts.knative === undefined ? 120_000 : 600_000,
+    });
     return new PgfnSide(proc, ipc);
   }
 
@@ -74,10 +82,10 @@ export class PgfnSide {
     return (await this.request({ cmd: 'stats' }))['stats'] as SideStats;
   }
 
-  /** Fires the resync PingSource and resolves when reconcile has answered it. */
-  async resync(): Promise<{ ms: number; record: unknown }> {
+  /** Fires the resync PingSource and resolves when reconcile has answered it (on the Knative path: once fired, ms undefined). */
+  async resync(): Promise<{ ms: number | undefined; record: unknown }> {
     const r = await this.request({ cmd: 'resync' });
-    return { ms: r['ms'] as number, record: r['record'] };
+    return { ms: r['ms'] as number | undefined, record: r['record'] };
   }
 
   async stop(): Promise<void> {

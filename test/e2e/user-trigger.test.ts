@@ -105,9 +105,17 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       );
     });
     after(async () => {
-      await kubectl('delete', '--ignore-not-found', '-n', 'pgfn-system', 'trigger', name, `${name}-witness`, 'refused-trigger').catch(
-        () => '',
-      );
+      await kubectl(
+        'delete',
+        '--ignore-not-found',
+        '-n',
+        'pgfn-system',
+        'trigger',
+        name,
+        `${name}-witness`,
+        `${name}-team`,
+        'refused-trigger',
+      ).catch(() => '');
       await kubectl('delete', '--ignore-not-found', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml')).catch(() => '');
       await pipeline?.stop();
       witness?.close();
@@ -146,7 +154,8 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       expect(got.data?.errors?.join(' ')).to.match(/both/);
     });
 
-    it('kubectl delete: the events stop', async () => {
+    /** The witness Trigger (applied again if present: idempotent), Ready. */
+    const applyWitness = async (): Promise<void> => {
       const witnessTrigger = JSON.stringify({
         apiVersion: 'eventing.knative.dev/v1',
         kind: 'Trigger',
@@ -160,13 +169,47 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       await kubectlApply(witnessTrigger);
       const ready = await eventually('the witness Trigger Ready', async () => readyOf(`${name}-witness`), 120_000, 250);
       expect(ready.status, JSON.stringify(ready)).to.equal('True');
-      await kubectl('delete', '-n', 'pgfn-system', 'trigger', name);
-      if (!knative)
+    };
+    /** Deletes a Trigger and waits until neither path routes it any more. */
+    const deleteTrigger = async (trigger: string): Promise<void> => {
+      const uid = ((await custom.getNamespacedCustomObject({ ...TRIGGER, name: trigger })) as { metadata: { uid: string } }).metadata.uid;
+      await kubectl('delete', '-n', 'pgfn-system', 'trigger', trigger);
+      if (!knative) {
         await eventually(
           'the broker dropped the Trigger',
-          () => Promise.resolve(pipeline.broker.triggerNames.includes(name) ? undefined : true),
+          () => Promise.resolve(pipeline.broker.triggerNames.includes(trigger) ? undefined : true),
           30_000,
         );
+        return;
+      }
+      // Knative: its Subscription is gone and the channel no longer lists the Trigger's filter path.
+      await eventually(
+        "the Trigger's subscription gone from the channel",
+        async () => {
+          const subs = (await custom.listNamespacedCustomObject({
+            group: 'messaging.knative.dev',
+            version: 'v1',
+            namespace: 'pgfn-system',
+            plural: 'subscriptions',
+          })) as { items: { metadata: { ownerReferences?: { uid: string }[] } }[] };
+          const channels = (await custom.listNamespacedCustomObject({
+            group: 'messaging.knative.dev',
+            version: 'v1',
+            namespace: 'pgfn-system',
+            plural: 'inmemorychannels',
+          })) as { items: { spec?: { subscribers?: { subscriberUri?: string }[] } }[] };
+          const owned = subs.items.some((x) => (x.metadata.ownerReferences ?? []).some((r) => r.uid === uid));
+          const listed = channels.items.some((c) => (c.spec?.subscribers ?? []).some((x) => (x.subscriberUri ?? '').includes(uid)));
+          return owned || listed ? undefined : true;
+        },
+        120_000,
+        250,
+      );
+    };
+
+    it('kubectl delete: the events stop', async () => {
+      await applyWitness();
+      await deleteTrigger(name);
       await createInvalid('acid-unseen');
       const isUnseen = (a: Readonly<Record<string, string>>): boolean =>
         a['subject'] === `${ns.name}/acid-unseen` && a['type'] === 'dev.pgfn.cluster.invalid';
@@ -259,6 +302,91 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       if (knative) expect(pipeline.broker.deliveries(), 'the stand-in routed nothing').to.deep.equal([]);
     });
 
+    // A user's Service in their own namespace, the subscriber of a Trigger in the Broker's namespace (a
+    // `ref` with its namespace): the Serving stand-in watches every namespace, so Knative (or the stand-in
+    // broker) resolves it by the status written there, and the supervisor starts it on its first event.
+    it("a Knative Service in the user's own namespace: started on its first event; deleting the Trigger stops its events", async () => {
+      const service = 'team-notifier';
+      const trigger = `${name}-team`;
+      const fn = userServiceFunction(ns.name, service);
+      const address = `http://${service}.${ns.name}.svc.cluster.local`;
+      const printed = (): Displayed[] =>
+        readFileSync(join(logDir, `${fn}.log`), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Displayed);
+      await kubectlApply(
+        JSON.stringify({
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Service',
+          metadata: { name: service, namespace: ns.name },
+          spec: { template: { spec: { containers: [{ image: 'gcr.io/knative-releases/knative.dev/eventing/cmd/event_display' }] } } },
+        }),
+      );
+      await kubectlApply(
+        JSON.stringify({
+          apiVersion: 'eventing.knative.dev/v1',
+          kind: 'Trigger',
+          metadata: { name: trigger, namespace: 'pgfn-system' },
+          spec: {
+            broker: 'pgfn',
+            filters: [{ prefix: { type: 'dev.pgfn.cluster.' } }],
+            subscriber: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: service, namespace: ns.name } },
+          },
+        }),
+      );
+      const svc = await eventually(
+        "the Service's address",
+        async () => {
+          const s = (await custom.getNamespacedCustomObject({ ...SERVICE, namespace: ns.name, name: service })) as ServiceStatus;
+          return s.status?.address?.url === undefined ? undefined : s;
+        },
+        60_000,
+        250,
+      );
+      expect(svc.status?.address?.url).to.equal(address);
+      let last: Condition | undefined;
+      await eventually(
+        'the Trigger Ready',
+        async () => {
+          last = await readyOf(trigger);
+          return last?.status === 'True' ? last : undefined;
+        },
+        120_000,
+        250,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(last)}`);
+      });
+      if (knative) {
+        const t = (await custom.getNamespacedCustomObject({ ...TRIGGER, name: trigger })) as { status?: { subscriberUri?: string } };
+        expect(t.status?.subscriberUri).to.equal(address);
+      }
+      await createInvalid('acid-team');
+      const got = await eventually(
+        'the event printed by the Service in the user namespace',
+        () =>
+          Promise.resolve(
+            pipeline.supervisor.coldStarts(fn).length > 0 ? printed().find((e) => e.subject === `${ns.name}/acid-team`) : undefined,
+          ),
+        150_000,
+        250,
+      );
+      expect(got.type).to.equal('dev.pgfn.cluster.invalid');
+      expect(pipeline.supervisor.coldStarts(fn)).to.have.length(1);
+      // Removing the Trigger stops them: the witness gets the next event, the Service does not.
+      await applyWitness();
+      await deleteTrigger(trigger);
+      await createInvalid('acid-team-gone');
+      await eventually(
+        'dev.pgfn.cluster.invalid at the witness',
+        () => Promise.resolve(witnessed.includes(`dev.pgfn.cluster.invalid ${ns.name}/acid-team-gone`) ? true : undefined),
+        150_000,
+        250,
+      );
+      if (!knative) await pipeline.broker.idle();
+      expect(printed().filter((e) => e.subject === `${ns.name}/acid-team-gone`)).to.deep.equal([]);
+    });
+
     it('a Knative Service whose image cannot run here: Ready False with the reason, no address', async () => {
       const name = `no-local-image-${process.pid}`;
       await kubectlApply(
@@ -310,26 +438,57 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       });
 
     // The stand-in runs Knative's webhook code on each Trigger it reads; Knative's controllers, like a
-    // cluster without its webhook, do not.
+    // cluster without its webhook, would not.
     if (!knative)
       it("a Trigger Knative's webhook would refuse is stored (no webhook here) but not Ready, with Knative's message", async () => {
-        await kubectlApply(
-          JSON.stringify({
-            apiVersion: 'eventing.knative.dev/v1',
-            kind: 'Trigger',
-            metadata: { name: 'refused-trigger', namespace: 'pgfn-system' },
-            spec: {
-              broker: 'pgfn',
-              filters: [{ exact: { Type: 'dev.pgfn.cluster.ready' } }],
-              subscriber: { uri: `http://127.0.0.1:${port}/` },
-            },
-          }),
-        );
+        await kubectlApply(refusedTrigger(port));
         const ready = await eventually('a Ready condition', async () => readyOf('refused-trigger'), 60_000, 250);
         expect(ready).to.include({ status: 'False', reason: 'WebhookRefused' });
         expect(ready.message).to.match(/invalid key name "Type"/);
         expect(pipeline.broker.triggerNames).to.not.include('refused-trigger');
       });
+
+    // On the Knative path the API server calls Knative's webhooks, served locally (ADR 0105): an invalid
+    // Trigger is refused at `kubectl apply` with Knative's message (nothing is stored for Knative's
+    // controllers to act on), and a valid one is stored as Knative's defaulting leaves it.
+    if (knative)
+      it("Knative's webhooks: an invalid Trigger is refused at apply with Knative's message; a valid one is stored defaulted", async () => {
+        const refused = await kubectlApply(refusedTrigger(port)).then(
+          () => undefined,
+          (err: Error) => err.message,
+        );
+        expect(refused, 'kubectl apply refused').to.be.a('string');
+        expect(refused).to.match(/admission webhook "validation\.webhook\.eventing\.knative\.dev" denied the request/);
+        expect(refused).to.match(/invalid key name "Type"/);
+        const stored = await custom.getNamespacedCustomObject({ ...TRIGGER, name: 'refused-trigger' }).then(
+          () => true,
+          () => false,
+        );
+        expect(stored, 'the refused Trigger is not stored').to.equal(false);
+        expect(pipeline.knative?.admission.answered.some((a) => a.name === 'refused-trigger' && !a.allowed)).to.equal(true);
+        // cluster-ready-notifier.yaml's Trigger names its Service without a namespace: Knative's defaulting fills it in.
+        await kubectl('apply', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'));
+        const t = (await custom.getNamespacedCustomObject({ ...TRIGGER, name: 'cluster-ready-notifier' })) as {
+          metadata: { labels?: Record<string, string> };
+          spec: { subscriber: { ref?: { namespace?: string } } };
+        };
+        expect(t.spec.subscriber.ref?.namespace).to.equal('pgfn-system');
+        expect(t.metadata.labels?.['eventing.knative.dev/broker']).to.equal('pgfn');
+      });
+  });
+}
+
+/** A Trigger Knative's validation refuses (filter attribute names are lower-case). */
+function refusedTrigger(port: number): string {
+  return JSON.stringify({
+    apiVersion: 'eventing.knative.dev/v1',
+    kind: 'Trigger',
+    metadata: { name: 'refused-trigger', namespace: 'pgfn-system' },
+    spec: {
+      broker: 'pgfn',
+      filters: [{ exact: { Type: 'dev.pgfn.cluster.ready' } }],
+      subscriber: { uri: `http://127.0.0.1:${port}/` },
+    },
   });
 }
 

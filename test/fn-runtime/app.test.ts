@@ -91,9 +91,15 @@ for (const [receiver, listen] of RECEIVERS)
       behaviour = 'retry';
       expect((await post(HTTP.binary(event))).status).to.equal(503);
       behaviour = 'terminal';
-      expect((await post(HTTP.binary(event))).status).to.equal(200);
+      const terminal = await post(HTTP.binary(event));
+      expect(terminal.status).to.equal(200);
       behaviour = 'ignored';
-      expect((await post(HTTP.binary(event))).status).to.equal(202);
+      const ignored = await post(HTTP.binary(event));
+      expect(ignored.status).to.equal(202);
+      // Handled: no body (Knative's filter takes a non-empty answer that is not a CloudEvent as a failed
+      // delivery and redelivers it), the outcome in a header.
+      expect([terminal.headers.get('pgfn-outcome'), ignored.headers.get('pgfn-outcome')]).to.deep.equal(['terminal', 'ignored']);
+      expect([await terminal.text(), await ignored.text()]).to.deep.equal(['', '']);
     });
 
     it('serves /healthz, /readyz and Prometheus /metrics counting events by type and outcome', async () => {

@@ -151,6 +151,16 @@ describe('LocalBroker', function () {
     expect(await missing.text()).to.match(/missing id, source/);
   });
 
+  it("takes an answer with a body that is not a CloudEvent as a failed delivery, as Knative's filter does", async () => {
+    const uri = sub.script('/chatty', [{ status: 200, body: '{"outcome":"ok"}' }, { status: 202 }]);
+    const b = await start([trigger('chatty', uri, [{ exact: { kind: 'postgresql' } }], { retry: 2, backoffDelay: 'PT0.01S' })]);
+    expect(await post(b, binary(pgAdd, {}))).to.equal(202);
+    await b.idle();
+    const [d] = b.deliveries();
+    expect(d?.outcome).to.equal('delivered');
+    expect(d?.attempts.map((a) => a.status)).to.deep.equal([502, 202]);
+  });
+
   it('retries 5xx with exponential backoff until the subscriber succeeds', async () => {
     const uri = sub.script('/flaky', [{ status: 503 }, { status: 500 }, { status: 502 }, { status: 200 }]);
     const b = await start([

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 export const HEAVY =
-  /\b(startNodeAgent|startTestAgent|startLocalNodes|startTestNodes|startStack|S3Server|startS3|Prometheus|startExporter|KnativeControllers|KnativeDataPlane|startKnativePath|launchBrowser|ControlPlane\.start|runFault)\b|\bknative: \{/;
+  /\b(startNodeAgent|startTestAgent|startLocalNodes|startTestNodes|startStack|S3Server|startS3|Prometheus|startExporter|KnativeControllers|KnativeDataPlane|startKnativePath|TriggerAdmission|launchBrowser|ControlPlane\.start|runFault)\b|\bknative: \{/;
 
 const cache = new Map<string, boolean>();
 

@@ -28,6 +28,9 @@ async function route(opts: CloudEventAppOptions, req: IncomingMessage, res: Serv
       return;
     }
     const answer = await answerEvent(opts, req.headers, body);
+    // Knative's broker filter takes a non-empty answer that is not a CloudEvent as a failed delivery (502,
+    // redelivered, then dead-lettered): a handled event is answered with no body, its outcome in a header.
+    if (answer.status < 300) return sendEmpty(res, answer.status, outcomeOf(answer.json));
     send(res, answer.status, 'application/json; charset=utf-8', JSON.stringify(answer.json));
     return;
   }
@@ -55,6 +58,18 @@ const BODY_ERRORS: Record<number, string> = {
 function routePath(url: string): string {
   const path = (url.split('?')[0] ?? '/').toLowerCase();
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** The header naming a handled event's outcome (`ok`, `ignored`, …, or `terminal` for a failure not retried). */
+export const OUTCOME_HEADER = 'Pgfn-Outcome';
+
+function outcomeOf(json: Record<string, unknown>): string {
+  return typeof json['outcome'] === 'string' ? json['outcome'] : 'terminal';
+}
+
+function sendEmpty(res: ServerResponse, status: number, outcome: string): void {
+  res.writeHead(status, { [OUTCOME_HEADER]: outcome, 'Content-Length': 0 });
+  res.end();
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {

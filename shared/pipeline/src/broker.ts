@@ -318,6 +318,10 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     });
     responded = true;
     const reply = isSuccess(res.status) ? replyOf(res.headers, res.body) : undefined;
+    // As Knative's broker filter (v0.49): an answer with a body that is not a CloudEvent is a failed
+    // delivery, answered 502 and redelivered by the Trigger's policy.
+    if (isSuccess(res.status) && reply === undefined && res.body.length > 0)
+      return { url: lease.url, status: 502, body: NOT_A_CLOUDEVENT, ms: performance.now() - started };
     return {
       url: lease.url,
       status: res.status,
@@ -344,6 +348,10 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     lease.release(responded);
   }
 }
+
+/** Knative's broker filter's error for an answer whose body is not a CloudEvent. */
+export const NOT_A_CLOUDEVENT =
+  'received a non-empty response not recognized as CloudEvent. The response MUST be either empty or a valid CloudEvent';
 
 /** A response that is itself a CloudEvent is a reply, which Knative feeds back into the Broker. */
 function replyOf(headers: Readonly<Record<string, string>>, body: Buffer): WireEvent | undefined {

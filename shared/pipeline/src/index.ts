@@ -61,6 +61,14 @@ export { parseGoDuration, scalingOf } from './scaling.js';
 export type { Scaling } from './scaling.js';
 export { fromHttp, jsonData, toBinaryHeaders, withAttributes } from './wire-event.js';
 export type { WireEvent } from './wire-event.js';
+export {
+  admissionResponse,
+  defaultingPatch,
+  TriggerAdmission,
+  DEFAULTING_WEBHOOK,
+  VALIDATING_WEBHOOK,
+  webhookConfigurations,
+} from './knative-admission.js';
 export { admitFiles, admitObjects, defaultedOrThrow, knativeWebhookBinary } from './knative-webhook.js';
 export type { AdmissionResult } from './knative-webhook.js';
 export { identityForFunction, identityForServiceAccount } from './identity.js';

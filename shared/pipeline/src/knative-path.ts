@@ -6,12 +6,14 @@
 // does not run here: the proxy hands a Knative Service's cluster name to the function supervisor (the
 // activator's stand-in) or to the local dead-letter sink. knative/'s SinkBinding is reconciled by
 // Knative's own SinkBinding reconciler, which patches K_SINK into the functions' Services; the functions
-// are started with what it wrote (ADR 0085).
+// are started with what it wrote (ADR 0085). Knative's admission webhooks for Triggers are served
+// locally (ADR 0105): a Trigger a user applies is defaulted and validated by Knative's own code first.
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
 import { ReceiveAdapter } from './adapter.js';
 import type { ProxyTarget } from './host-proxy.js';
+import { TriggerAdmission } from './knative-admission.js';
 import { KnativeControllers } from './knative-controllers.js';
 import { KnativeDataPlane } from './knative-data-plane.js';
 import { applyObjects, type KubeObject } from './knative-objects.js';
@@ -38,6 +40,8 @@ export interface KnativePathOptions {
 export interface KnativePath {
   readonly controllers: KnativeControllers;
   readonly dataPlane: KnativeDataPlane;
+  /** Knative's Trigger webhooks, served here and registered with the API server. */
+  readonly admission: TriggerAdmission;
   readonly adapters: readonly ReceiveAdapter[];
   /** Where our Node functions post their events (they ignore HTTP_PROXY): the ingress on loopback. */
   readonly brokerUrl: string;
@@ -54,6 +58,7 @@ const READY_TIMEOUT_MS = 120_000;
 export async function startKnativePath(opts: KnativePathOptions): Promise<KnativePath> {
   const controllers = await KnativeControllers.start({ kubeconfig: opts.kubeconfig, logDir: opts.logDir });
   let dataPlane: KnativeDataPlane | undefined;
+  let admission: TriggerAdmission | undefined;
   const adapters: ReceiveAdapter[] = [];
   const applied: KubeObject[] = [];
   let boundEnv: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
@@ -68,6 +73,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
       applied.reverse().filter((o) => o.kind !== 'SinkBinding'),
       false,
     ).catch(() => undefined);
+    await admission?.stop();
     await dataPlane?.stop();
     await controllers.stop();
   };
@@ -78,6 +84,8 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
       services: opts.services,
       pings: opts.pings,
     });
+    admission = await TriggerAdmission.start({ kubeconfig: opts.kubeconfig });
+    await admission.checkStored();
     const services = (await defaultedOrThrow(ofKind(opts.manifests, 'serving.knative.dev', 'Service'))) as KubeObject[];
     const namespaces = opts.manifests.filter((m) => m.kind === 'Namespace') as KubeObject[];
     await applyObjects(opts.kubeconfig, namespaces);
@@ -117,7 +125,15 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     await stop();
     throw err;
   }
-  return { controllers, dataPlane, adapters, brokerUrl: `${dataPlane.ingressUrl}/pgfn-system/pgfn`, boundEnv: boundEnv ?? new Map(), stop };
+  return {
+    controllers,
+    dataPlane,
+    admission,
+    adapters,
+    brokerUrl: `${dataPlane.ingressUrl}/pgfn-system/pgfn`,
+    boundEnv: boundEnv ?? new Map(),
+    stop,
+  };
 }
 
 interface Condition {

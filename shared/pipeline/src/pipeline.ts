@@ -25,6 +25,7 @@ import { scalingOf, type Scaling } from './scaling.js';
 import { FunctionSupervisor, type FunctionProcessSpec } from './supervisor.js';
 import { TriggerWatch } from './trigger-watch.js';
 import { ServiceWatch } from './service-watch.js';
+import { serviceOfHost } from './serving-stand-in.js';
 import type { ProxyTarget } from './host-proxy.js';
 import { startKnativePath, type KnativePath } from './knative-path.js';
 import { toBinaryHeaders, type WireEvent } from './wire-event.js';
@@ -122,7 +123,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     logDir: opts.logDir,
     env: functionEnv,
   });
-  // Knative Services users apply (with triggersFromApi or knative), run by the supervisor when their image has a local equivalent.
+  // Knative Services users apply in any namespace (with triggersFromApi or knative), run by the supervisor when
+  // their image has a local equivalent.
   let serviceWatch: ServiceWatch | undefined;
   const userService = (name: string, namespace: string): string | undefined => serviceWatch?.functionOf(name, namespace);
   const resolve = resolver({ services, supervisor, subscribers: opts.subscribers ?? {}, userService });
@@ -180,7 +182,6 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       const path = knative;
       serviceWatch = await ServiceWatch.start({
         kubeconfig: admin,
-        namespace: opts.triggersFromApi?.namespace ?? BROKER_NAMESPACE,
         supervisor,
         onChange: () => triggerWatch?.resync(),
         ...(path === undefined
@@ -313,6 +314,16 @@ async function postEvent(url: string, event: WireEvent): Promise<void> {
   await fetch(url, { method: 'POST', headers: toBinaryHeaders(event), body: event.data }).catch(() => undefined);
 }
 
+/** The Service a `http://<name>.<namespace>.svc.cluster.local[/]` URI addresses, else undefined. */
+function serviceAtUri(uri: string): { readonly name: string; readonly namespace: string } | undefined {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'http:' && (url.pathname === '/' || url.pathname === '') ? serviceOfHost(url.hostname) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 interface ResolverOptions {
   readonly services: readonly KnativeServiceManifest[];
   readonly supervisor: FunctionSupervisor;
@@ -328,7 +339,14 @@ interface ResolverOptions {
 function resolver({ services, supervisor, subscribers, userService }: ResolverOptions): ResolveDestination {
   const fixed = (url: string): Destination => ({ describe: url, acquire: () => Promise.resolve({ url, release: () => undefined }) });
   return (dest: DestinationSpec, namespace: string, broker: LocalBroker) => {
-    if (dest.uri !== undefined) return fixed(dest.uri);
+    if (dest.uri !== undefined) {
+      // A user's Service by its cluster address (as Knative's filter would reach it through Serving).
+      const at = serviceAtUri(dest.uri);
+      const users = at === undefined ? undefined : userService(at.name, at.namespace);
+      return users === undefined
+        ? fixed(dest.uri)
+        : { describe: `Service ${at?.namespace}/${at?.name}`, acquire: async () => supervisor.acquire(users) };
+    }
     const ref = dest.ref;
     if (ref === undefined) return undefined;
     if (ref.kind === 'Broker') return fixed(broker.url);

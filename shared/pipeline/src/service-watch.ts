@@ -4,7 +4,9 @@
 // False when nothing here can run its image; so Knative's own Trigger controller (the Knative path)
 // resolves a Trigger's `ref` to it, and the local proxy routes that address to the supervisor.
 // A Trigger naming such a Service routes to it; the first event starts its process, its scale
-// annotations apply as for pgfn's own functions (scalingOf).
+// annotations apply as for pgfn's own functions (scalingOf). Every namespace is watched: a user's Service
+// in their own namespace is the subscriber of a Trigger in the Broker's (a `ref` with its namespace, or
+// its address as `uri`), as on a cluster.
 import * as k8s from '@kubernetes/client-node';
 import { KubeClient } from '@pgfn/kube';
 import { startInformer, type Informer } from '@pgfn/node-agent/informer';
@@ -17,7 +19,6 @@ import type { FunctionSupervisor } from './supervisor.js';
 export interface ServiceWatchOptions {
   /** Reads Services and writes their status (in a cluster: Serving's controller identity). */
   readonly kubeconfig: string;
-  readonly namespace: string;
   readonly supervisor: FunctionSupervisor;
   /** Told when the set of runnable Services changed (Triggers naming them are resolved again). */
   readonly onChange?: () => void;
@@ -60,13 +61,12 @@ export class ServiceWatch {
     const w = new ServiceWatch(opts, kc);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const list = async (): Promise<k8s.KubernetesListObject<ServiceObject>> =>
-      (await custom.listNamespacedCustomObject({
+      (await custom.listClusterCustomObject({
         group: 'serving.knative.dev',
         version: 'v1',
-        namespace: opts.namespace,
         plural: 'services',
       })) as k8s.KubernetesListObject<ServiceObject>;
-    w.informer = startInformer<ServiceObject>(kc, `/apis/serving.knative.dev/v1/namespaces/${opts.namespace}/services`, list, {
+    w.informer = startInformer<ServiceObject>(kc, `/apis/serving.knative.dev/v1/services`, list, {
       onChange: (svc) => void w.take(svc).catch((err: unknown) => w.errors.push(String(err))),
       onDelete: (svc) => w.drop(svc),
       onError: (err) => w.errors.push(String(err)),
@@ -88,7 +88,7 @@ export class ServiceWatch {
     // pgfn's own Services are run and published by the pipeline itself.
     const labels = svc.metadata.labels ?? {};
     if (labels[FUNCTION_LABEL] !== undefined || labels[ROLE_LABEL] !== undefined) return;
-    const namespace = svc.metadata.namespace ?? this.opts.namespace;
+    const namespace = svc.metadata.namespace ?? 'default';
     const container = svc.spec.template.spec.containers[0];
     const local = container?.image === undefined ? undefined : localProcessFor(container.image);
     const notRunnable: NotRunnable =
@@ -133,6 +133,6 @@ export class ServiceWatch {
   }
 
   private drop(svc: ServiceObject): void {
-    if (this.runnable.delete(`${svc.metadata.namespace ?? this.opts.namespace}/${svc.metadata.name}`)) this.opts.onChange?.();
+    if (this.runnable.delete(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`)) this.opts.onChange?.();
   }
 }
