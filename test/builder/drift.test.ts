@@ -9,7 +9,7 @@ import { buildCluster, compareLive, placeholderPasswords, type KubeObject } from
 import { expect } from 'chai';
 import { adminConfig, createNamespace } from '../support/kube.js';
 import { testEnv } from '../support/env.js';
-import { clusterExamples, exampleConfig } from './examples.js';
+import { clusterExamples, exampleConfig, withNodePortsFrom } from './examples.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 
@@ -93,6 +93,7 @@ describe('compareLive against the real API server', function () {
   let ns: { name: string; cleanup: () => Promise<void> };
   let desired: KubeObject[];
   const cluster = 'acid-complete';
+  const NODE_PORTS_FROM = 31532;
 
   const kubectl = (args: readonly string[]): Promise<string> =>
     kubectlRun(binaries().kubectl, testEnv().kubeconfig, ['-n', ns.name, '--cache-dir', `${testEnv().dir}/kubectl-cache`, ...args]);
@@ -111,8 +112,10 @@ describe('compareLive against the real API server', function () {
     const kc = adminConfig();
     kube = new KubeClient(kc);
     ns = await createNamespace(kc, 'drift');
-    const example = structuredClone(clusterExamples().get('complete'));
-    if (example === undefined) throw new Error('crds/examples/complete.yaml is missing');
+    const complete = clusterExamples().get('complete');
+    if (complete === undefined) throw new Error('crds/examples/complete.yaml is missing');
+    // Node ports of this file's own: another file may create the example's at the same time.
+    const example = withNodePortsFrom(structuredClone(complete), NODE_PORTS_FROM);
     example.metadata = { ...example.metadata, namespace: ns.name };
     const config = { ...exampleConfig(), logicalBackupS3Bucket: 'pgfn-backups', kubernetesUseConfigmaps: false };
     const built = buildCluster({ cluster: example, config, existingSecrets: new Map(), newPassword: placeholderPasswords(), now: NOW });

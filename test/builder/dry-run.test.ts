@@ -7,7 +7,7 @@ import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { buildCluster, placeholderPasswords, type KubeObject } from '@pgfn/builder';
 import { expect } from 'chai';
 import { adminConfig, createNamespace, statusOf } from '../support/kube.js';
-import { clusterExamples, exampleConfig } from './examples.js';
+import { clusterExamples, exampleConfig, withNodePortsFrom } from './examples.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 /** Namespaces the cross-namespace roles and prepared databases of the examples name. */
@@ -40,8 +40,11 @@ function everythingOn(base: OperatorConfig): OperatorConfig {
   };
 }
 
+/** Node ports of this file's own (test/builder/drift.test.ts creates the complete example's for real). */
+const NODE_PORTS_FROM = 31432;
+
 function objectsFor(example: Postgresql, namespace: string, config: OperatorConfig): KubeObject[] {
-  const cluster = structuredClone(example);
+  const cluster = withNodePortsFrom(structuredClone(example), NODE_PORTS_FROM);
   cluster.metadata = { ...cluster.metadata, namespace, uid: '5b2c3f9e-1d7a-4e0b-9c6f-000000000001' };
   const result = buildCluster({ cluster, config, existingSecrets: new Map(), newPassword: placeholderPasswords(), now: NOW });
   const errors = result.errors.filter((e) => e.severity === 'error');

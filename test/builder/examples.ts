@@ -25,3 +25,17 @@ export function clusterExamples(): Map<string, Postgresql> {
   }
   return out;
 }
+
+/**
+ * `example` with the node ports it fixes (complete.yaml: 30432–30435) moved to `first`, `first + 1`, …:
+ * node ports are cluster-wide, and test files that create the same example's Services at the same time
+ * (`npm run test:parallel`; a server-side dry run checks allocation too) must not ask for the same ones.
+ */
+export function withNodePortsFrom(example: Postgresql, first: number): Postgresql {
+  const spec = { ...example.spec };
+  const fields = ['masterNodePort', 'replicaNodePort', 'masterPoolerNodePort', 'replicaPoolerNodePort'] as const;
+  fields.forEach((field, i) => {
+    if (spec[field] !== undefined) spec[field] = first + i;
+  });
+  return { ...example, spec };
+}

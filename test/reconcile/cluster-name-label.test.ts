@@ -52,7 +52,10 @@ describe('reconcile: a non-default cluster_name_label', function () {
         const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: `${LABELS.clusterName}=acid-label` })).items;
         return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
       },
-      60_000,
+      // The second pod waits for the first to be Ready (OrderedReady): two rounds of scheduling, volume
+      // and kwok; on two cores busy with a heavy test file beside this one that took over 60 s once.
+      150_000,
+      1000,
     );
     await labelLikePatroni(kc, ns.name, 'acid-label', LABELS);
     // A pod event with the default label is not about any cluster of this configuration.
