@@ -16,7 +16,8 @@ import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '@pgfn/controlplane';
 import { startNodeAgent } from '@pgfn/node-agent';
 import { applySpiloCluster, FAULT_KINDS, runFault, waitWhole, type FaultKind, type FaultOutcome } from '@pgfn/node-agent/testing';
-import { arg, machine, median, quantile, table, writeResult } from './lib/report.js';
+import { arg, machine, table, writeResult } from './lib/report.js';
+import { SAFETY_HEADER, safetyRow } from './lib/survives-tables.js';
 
 const TIMINGS = { ttl: 10, loop_wait: 2, retry_timeout: 4 };
 const faults = Number(arg('faults', '20'));
@@ -81,7 +82,6 @@ async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNod
 }
 
 const notCompleted = (r: ModeResult, kind: string): number => r.errors.filter((e) => e.fault === kind).length;
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
   const started = machine();
@@ -102,50 +102,13 @@ async function main(): Promise<void> {
     await agent.stop();
     await cp.stop();
   }
-  const rows: (string | number)[][] = [];
-  for (const r of results) {
-    for (const kind of kinds) {
-      const mine = r.outcomes.filter((o) => o.fault === kind);
-      if (mine.length === 0) continue;
-      const lost = mine.reduce((s, o) => s + o.lost.length, 0);
-      const acked = mine.reduce((s, o) => s + o.acknowledged, 0);
-      rows.push([
-        r.mode === 'sync' ? '`synchronous_mode: true`' : 'asynchronous (default)',
-        kind,
-        notCompleted(r, kind) === 0 ? mine.length : `${mine.length} (+${notCompleted(r, kind)} not completed)`,
-        mine.filter((o) => o.newMaster !== o.oldMaster).length,
-        `${lost} of ${acked}`,
-        mine.filter((o) => o.lost.length > 0).length,
-        `${seconds(median(mine.map((o) => o.writeGapMs)))} / ${seconds(
-          quantile(
-            mine.map((o) => o.writeGapMs),
-            1,
-          ),
-        )}`,
-        `${seconds(median(mine.map((o) => o.recoveryMs)))} / ${seconds(
-          quantile(
-            mine.map((o) => o.recoveryMs),
-            1,
-          ),
-        )}`,
-      ]);
-    }
-  }
-  console.log(
-    table(
-      [
-        'replication',
-        'fault',
-        'runs',
-        'master changed',
-        'acknowledged rows lost',
-        'runs that lost rows',
-        'write gap median / max',
-        'whole again median / max',
-      ],
-      rows,
-    ),
+  const rows = results.flatMap((r) =>
+    kinds
+      .map((kind) => ({ kind, outcomes: r.outcomes.filter((o) => o.fault === kind).map((o) => ({ ...o, lost: o.lost.length })) }))
+      .filter(({ outcomes }) => outcomes.length > 0)
+      .map(({ kind, outcomes }) => safetyRow({ mode: r.mode, kind, outcomes, notCompleted: notCompleted(r, kind) })),
   );
+  console.log(table(SAFETY_HEADER, rows));
   const file = writeResult(resultName, {
     ...started,
     command: ['npm run bench:failover-safety', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),

@@ -117,6 +117,46 @@ function modeLabel(mode: string): string {
   return mode === 'sync' ? '`synchronous_mode: true`' : 'asynchronous (default)';
 }
 
+/** What a safety row needs of one fault's outcome (`lost`: acknowledged rows lost in it). */
+export interface FaultFigures {
+  readonly oldMaster: string;
+  readonly newMaster: string;
+  readonly lost: number;
+  readonly acknowledged: number;
+  readonly writeGapMs: number;
+  readonly recoveryMs: number;
+}
+
+/** The header of a data-safety table (the README's and bench:failover-safety's printout). */
+export const SAFETY_HEADER = [
+  'replication',
+  'fault',
+  'runs',
+  'master changed',
+  'acknowledged rows lost',
+  'runs that lost rows',
+  'write gap median / max',
+  'whole again median / max',
+];
+
+const medianMax = (values: readonly number[]): string => `${seconds(median([...values]))} / ${seconds(quantile([...values], 1))}`;
+
+/** One row of a data-safety table: a mode's outcomes of one fault kind; lost rows in bold. */
+export function safetyRow(o: { mode: string; kind: string; outcomes: readonly FaultFigures[]; notCompleted: number }): (string | number)[] {
+  const lost = o.outcomes.reduce((s, x) => s + x.lost, 0);
+  const figure = `${thousands(lost)} of ${thousands(o.outcomes.reduce((s, x) => s + x.acknowledged, 0))}`;
+  return [
+    modeLabel(o.mode),
+    o.kind,
+    o.notCompleted === 0 ? o.outcomes.length : `${o.outcomes.length} (+${o.notCompleted} not completed)`,
+    o.outcomes.filter((x) => x.newMaster !== x.oldMaster).length,
+    lost > 0 ? `**${figure}**` : figure,
+    o.outcomes.filter((x) => x.lost > 0).length,
+    medianMax(o.outcomes.map((x) => x.writeGapMs)),
+    medianMax(o.outcomes.map((x) => x.recoveryMs)),
+  ];
+}
+
 /** The bench:failover-safety block (markers included): one row per mode and fault kind, over every file given. */
 export function safetyTable(files: readonly { readonly path: string; readonly file: SafetyFile }[]): string {
   const rows: (string | number)[][] = [];
@@ -135,28 +175,7 @@ export function safetyTable(files: readonly { readonly path: string; readonly fi
       for (const kind of [...new Set(r.outcomes.map((o) => o.fault))]) {
         const mine = r.outcomes.filter((o) => o.fault === kind);
         const notCompleted = r.errors.filter((x) => x.fault === kind).length;
-        const lost = mine.reduce((s, o) => s + o.lost, 0);
-        const figure = `${thousands(lost)} of ${thousands(mine.reduce((s, o) => s + o.acknowledged, 0))}`;
-        rows.push([
-          modeLabel(r.mode),
-          kind,
-          notCompleted === 0 ? mine.length : `${mine.length} (+${notCompleted} not completed)`,
-          mine.filter((o) => o.newMaster !== o.oldMaster).length,
-          lost > 0 ? `**${figure}**` : figure,
-          mine.filter((o) => o.lost > 0).length,
-          `${seconds(median(mine.map((o) => o.writeGapMs)))} / ${seconds(
-            quantile(
-              mine.map((o) => o.writeGapMs),
-              1,
-            ),
-          )}`,
-          `${seconds(median(mine.map((o) => o.recoveryMs)))} / ${seconds(
-            quantile(
-              mine.map((o) => o.recoveryMs),
-              1,
-            ),
-          )}`,
-        ]);
+        rows.push(safetyRow({ mode: r.mode, kind, outcomes: mine, notCompleted }));
       }
     }
   }
@@ -164,17 +183,7 @@ export function safetyTable(files: readonly { readonly path: string; readonly fi
     ([mode, t]) =>
       `${modeLabel(mode)}: ${thousands(t.lost)} of ${thousands(t.acknowledged)} acknowledged rows lost over ${t.faults} faults`,
   );
-  const header = [
-    'replication',
-    'fault',
-    'runs',
-    'master changed',
-    'acknowledged rows lost',
-    'runs that lost rows',
-    'write gap median / max',
-    'whole again median / max',
-  ];
-  return [SAFETY_START, '', ...sources, '', table(header, rows), '', `In all: ${inAll.join('; ')}.`, '', SAFETY_END].join('\n');
+  return [SAFETY_START, '', ...sources, '', table(SAFETY_HEADER, rows), '', `In all: ${inAll.join('; ')}.`, '', SAFETY_END].join('\n');
 }
 
 /** bench/results/failover-safety.json, then every failover-safety-<kinds>.json, as committed. */
