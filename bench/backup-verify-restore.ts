@@ -16,20 +16,10 @@ import { KubeClient, podExec } from '@pgfn/kube';
 import { applySpiloCluster, clusterMembers, type SpiloClusterSpec } from '@pgfn/node-agent/testing';
 import pg from 'pg';
 import { runRestoreTest } from '../functions/backup-verify/src/restore-run.js';
+import { until } from './lib/proc.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const VENV = join(homedir(), '.cache/pgfn/venv-barman-3.19.1');
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 function run(o: { command: string; args: string[]; env?: NodeJS.ProcessEnv }): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -82,6 +72,7 @@ export async function benchRestore(o: { kc: KubeConfig; s3: S3Server; root: stri
     'the master',
     async () => (await clusterMembers(kc, ns, source.name)).find((m) => m.role === 'master' && m.ready),
     300_000,
+    500,
   );
   const db = new pg.Client({ host: master.ip, port: 5432, user: 'postgres', password, ssl: { rejectUnauthorized: false } });
   db.on('error', () => undefined);

@@ -20,20 +20,10 @@ import { startNodeAgent } from '@pgfn/node-agent';
 import { applySpiloCluster, clusterMembers, type SpiloCluster, type SpiloClusterSpec } from '@pgfn/node-agent/testing';
 import pg from 'pg';
 import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
+import { sleep, until } from './lib/proc.js';
 
 const sizeMib = Number(arg('size-mib', '1024'));
 const writerSeconds = Number(arg('writer-seconds', '60'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 async function client(host: string, password: string): Promise<pg.Client> {
   const c = new pg.Client({ host, port: 5432, user: 'postgres', password, database: 'postgres', ssl: { rejectUnauthorized: false } });
@@ -47,6 +37,7 @@ async function masterIp(kc: KubeConfig, ns: string, cluster: string, timeoutMs: 
     `${cluster} master`,
     async () => (await clusterMembers(kc, ns, cluster)).find((m) => m.role === 'master' && m.ready)?.ip,
     timeoutMs,
+    500,
   );
 }
 

@@ -18,6 +18,7 @@ import { startLocalNodes, type LocalNodes } from '@pgfn/node-agent';
 import { clusterMembers, FailoverWriter } from '@pgfn/node-agent/testing';
 import { identityForFunction, identityForServiceAccount, startPipeline } from '@pgfn/pipeline';
 import pg from 'pg';
+import { sleep, until } from './lib/proc.js';
 
 const { values } = parseArgs({
   options: { clusters: { type: 'string', default: '10' }, out: { type: 'string', default: 'bench/results/drain.json' } },
@@ -25,17 +26,6 @@ const { values } = parseArgs({
 const NS = 'bench-drain';
 const PG_API = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: NS };
 const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 interface Env {
   readonly cp: ControlPlane;

@@ -18,6 +18,7 @@ import { ControlPlane } from '@pgfn/controlplane';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { applySpiloCluster, clusterMembers, FailoverWriter, type MemberView, type SpiloCluster } from '@pgfn/node-agent/testing';
 import pg from 'pg';
+import { sleep, until } from './lib/proc.js';
 
 interface Profile {
   readonly name: string;
@@ -42,17 +43,6 @@ interface Figures {
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '1' }, profiles: { type: 'string', default: 'default,tuned' } },
 });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 interface RolesWanted {
   readonly kc: KubeConfig;
@@ -120,6 +110,7 @@ async function disrupt({ kc, agent, cluster, table, act, otherMaster }: Disrupti
       'writes after the disruption',
       () => Promise.resolve(writer.acks.some((a) => a.at > at + 200 && (after === undefined || a.server === after.master.ip)) || undefined),
       300_000,
+      100,
     );
     await sleep(2000);
     await writer.stop();

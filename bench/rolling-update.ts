@@ -18,6 +18,7 @@ import { clusterMembers, FailoverWriter } from '@pgfn/node-agent/testing';
 import { identityForFunction, identityForServiceAccount, startPipeline } from '@pgfn/pipeline';
 import pg from 'pg';
 import { machine } from './lib/report.js';
+import { sleep, until } from './lib/proc.js';
 
 interface Figures {
   run: number;
@@ -35,17 +36,6 @@ const { values } = parseArgs({
 });
 const NS = 'bench-roll';
 const PG_API = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls', namespace: NS };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 async function query(ip: string, password: string, text: string): Promise<Record<string, unknown>[]> {
   const client = new pg.Client({

@@ -24,23 +24,13 @@ import { advance } from '../functions/rolling-update/src/index.js';
 import { ensureCrds } from '../test/crds/install.js';
 import { arg, fixed, machine, table, writeResult } from './lib/report.js';
 import { pgUpgradeSeconds, writeGapMs } from './lib/upgrade-figures.js';
+import { sleep, until } from './lib/proc.js';
 
 const NS = 'bench-upgrade';
 const NAME = 'acid-upgrade';
 const sizeMib = Number(arg('size-mib', '1024'));
 const to = arg('to', '17');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const patroni = new PatroniClient();
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 const root = mkdtempSync(join(tmpdir(), 'pgfn-bench-upgrade-'));
 const cp = await ControlPlane.start({ dir: join(root, 'cp'), removeOnStop: false });
