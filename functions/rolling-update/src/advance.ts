@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Condition, OperatorConfig } from '@pgfn/api';
+import type { Condition } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
 import { ClusterLease, clusterLeaseName, mergeCondition, writeStatus, type EventRecord, type Logger } from '@pgfn/fn-runtime';
 import { PatroniError, patroniUrl, type ClusterMember } from '@pgfn/patroni';
@@ -31,6 +31,7 @@ import { planRestart } from './restart-plan.js';
 import { backupBeforeRollout } from './rollout-backup.js';
 import { planRotation, type RotationStep } from './rotation-plan.js';
 import { planVolumeResize } from './volume-resize.js';
+import type { StepContext } from './step-context.js';
 
 export type AdvanceOutcome = 'busy' | 'gone' | 'up-to-date' | 'acted' | 'waiting' | 'failed';
 
@@ -38,15 +39,6 @@ export type AdvanceOutcome = 'busy' | 'gone' | 'up-to-date' | 'acted' | 'waiting
 function settleMs(loopWaitSeconds: unknown): number {
   const loop = typeof loopWaitSeconds === 'number' && loopWaitSeconds > 0 ? loopWaitSeconds : 10;
   return (2 * loop + 5) * 1000;
-}
-
-interface Context {
-  readonly deps: RollingDeps;
-  readonly config: OperatorConfig;
-  readonly live: LiveCluster;
-  readonly log: Logger;
-  /** False on the first look, taken without the Lease: any step with an effect stops it (WouldAct). */
-  readonly act: boolean;
 }
 
 /** The operator configuration may be this old: it changes rarely, and every invocation would read it. */
@@ -101,7 +93,7 @@ async function firstLook(
   }
 }
 
-async function step(ctx: Context): Promise<AdvanceOutcome> {
+async function step(ctx: StepContext): Promise<AdvanceOutcome> {
   const conditions: ConditionUpdate[] = [await volumes(ctx)];
   const roleLabel = podRoleLabelKey(ctx.config);
   const master = ctx.live.pods.find((p) => p.metadata?.labels?.[roleLabel] === 'master' && p.status?.podIP !== undefined);
@@ -133,7 +125,7 @@ async function step(ctx: Context): Promise<AdvanceOutcome> {
   return finish(ctx, conditions, rotation.outcome);
 }
 
-async function finish(ctx: Context, conditions: readonly ConditionUpdate[], outcome: AdvanceOutcome): Promise<AdvanceOutcome> {
+async function finish(ctx: StepContext, conditions: readonly ConditionUpdate[], outcome: AdvanceOutcome): Promise<AdvanceOutcome> {
   const generation = ctx.live.cluster.metadata?.generation;
   const at = { now: ctx.deps.now(), ...(generation === undefined ? {} : { generation }) };
   await writeStatus<{ conditions?: Condition[] }>({
@@ -152,12 +144,12 @@ async function finish(ctx: Context, conditions: readonly ConditionUpdate[], outc
   return outcome;
 }
 
-function previous(ctx: Context, type: string): ConditionUpdate & { lastTransitionTime?: string } {
+function previous(ctx: StepContext, type: string): ConditionUpdate & { lastTransitionTime?: string } {
   return ctx.live.cluster.status?.conditions?.find((c) => c.type === type) ?? { type, status: 'Unknown', reason: '', message: '' };
 }
 
 /** Grows PVCs per storage_resize_mode; problems (shrink, off, cloud-only modes) go to status and one Warning per change. */
-async function volumes(ctx: Context): Promise<ConditionUpdate> {
+async function volumes(ctx: StepContext): Promise<ConditionUpdate> {
   const { cluster, claims, expandable } = ctx.live;
   const plan = planVolumeResize({
     mode: ctx.config.storageResizeMode,
@@ -193,7 +185,7 @@ async function volumes(ctx: Context): Promise<ConditionUpdate> {
 
 /** PATCH /config once when the DCS differs from the manifest; else the next pending restart. */
 async function configure(
-  ctx: Context,
+  ctx: StepContext,
   base: string,
   members: readonly ClusterMember[],
 ): Promise<{ acted: boolean; condition: ConditionUpdate }> {
@@ -258,7 +250,7 @@ async function configure(
  * from a settings diff, then corrects it from pg_settings a second later), so a reload-only change
  * would otherwise restart every member.
  */
-async function ownViews(ctx: Context, members: readonly ClusterMember[]): Promise<ClusterMember[]> {
+async function ownViews(ctx: StepContext, members: readonly ClusterMember[]): Promise<ClusterMember[]> {
   return Promise.all(
     members.map(async (m) => {
       const ip = ctx.live.pods.find((p) => p.metadata?.name === m.name)?.status?.podIP;
@@ -273,13 +265,13 @@ async function ownViews(ctx: Context, members: readonly ClusterMember[]): Promis
 const RELOAD_WINDOW_MS = 2500;
 
 /** Asks the member once more after the reload window: a restart is taken only for a pending restart that lasts. */
-async function stillPending(ctx: Context, podIP: string): Promise<boolean> {
+async function stillPending(ctx: StepContext, podIP: string): Promise<boolean> {
   await sleep(ctx.deps.reloadWindowMs ?? RELOAD_WINDOW_MS);
   const own = await ctx.deps.patroni.member(patroniUrl(podIP, ctx.deps.patroniPort)).catch(() => undefined);
   return own?.pending_restart === true;
 }
 
-async function streamingFrom(ctx: Context, base: string | undefined): Promise<ReadonlySet<string> | undefined> {
+async function streamingFrom(ctx: StepContext, base: string | undefined): Promise<ReadonlySet<string> | undefined> {
   if (base === undefined) return undefined;
   const status = await ctx.deps.patroni.member(base).catch(() => undefined);
   if (status === undefined) return undefined;
@@ -287,7 +279,7 @@ async function streamingFrom(ctx: Context, base: string | undefined): Promise<Re
 }
 
 async function rotate(
-  ctx: Context,
+  ctx: StepContext,
   base: string | undefined,
   members: readonly ClusterMember[] | undefined,
 ): Promise<{ outcome: AdvanceOutcome; condition: ConditionUpdate }> {
@@ -333,7 +325,7 @@ function subject(cluster: Cluster): string {
   return `${cluster.metadata?.namespace ?? ''}/${cluster.metadata?.name ?? ''}`;
 }
 
-async function execute(ctx: Context, plan: RotationStep, pods: readonly V1Pod[], before: ConditionUpdate): Promise<AdvanceOutcome> {
+async function execute(ctx: StepContext, plan: RotationStep, pods: readonly V1Pod[], before: ConditionUpdate): Promise<AdvanceOutcome> {
   const { cluster } = ctx.live;
   const namespace = cluster.metadata?.namespace ?? '';
   switch (plan.action) {

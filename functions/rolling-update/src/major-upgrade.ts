@@ -5,31 +5,21 @@
 // resume Patroni; annotate the postgresql with last-major-upgrade-success or -failure; Events and
 // CloudEvents. The upgrade runs in one invocation, as upstream's does; each wait is bounded by podTimeoutMs.
 import type { V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
-import type { EventRecord, Logger } from '@pgfn/fn-runtime';
+import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
+import type { EventRecord } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import { patroniUrl, type ClusterMember, type MemberStatus } from '@pgfn/patroni';
 import { takeBaseBackup } from './base-backup.js';
-import type { Cluster, LiveCluster } from './cluster.js';
+import type { Cluster } from './cluster.js';
 import type { ConditionUpdate } from './conditions.js';
 import type { RollingDeps } from './deps.js';
 import { mustAct } from './would-act.js';
 import { decideMajorUpgrade, UPGRADE_FAILURE_ANNOTATION, UPGRADE_SUCCESS_ANNOTATION, type UpgradeDecision } from './major-upgrade-plan.js';
+import type { ConditionStepContext } from './step-context.js';
 
 export const MAJOR_UPGRADE = 'MajorVersionUpgrade';
 const CRITICAL_OPERATION = 'critical-operation';
 const REASON = 'MajorVersionUpgrade';
-
-export interface UpgradeContext {
-  readonly deps: RollingDeps;
-  readonly config: OperatorConfig;
-  readonly live: LiveCluster;
-  readonly log: Logger;
-  /** False on the first look without the Lease (see would-act.ts). */
-  readonly act: boolean;
-  /** The condition as it is on the cluster now (Events only when it changes). */
-  readonly before: ConditionUpdate;
-}
 
 export interface UpgradeResult {
   readonly condition: ConditionUpdate | undefined;
@@ -54,7 +44,7 @@ function clusterRef(cluster: Cluster): { apiVersion: string; kind: string; names
   };
 }
 
-export async function majorUpgrade(ctx: UpgradeContext, base: string, members: readonly ClusterMember[]): Promise<UpgradeResult> {
+export async function majorUpgrade(ctx: ConditionStepContext, base: string, members: readonly ClusterMember[]): Promise<UpgradeResult> {
   const { deps, live } = ctx;
   const { cluster } = live;
   const primary = await deps.patroni.member(base).catch(() => undefined);
@@ -107,7 +97,7 @@ export async function majorUpgrade(ctx: UpgradeContext, base: string, members: r
  * member's last record. A replica must also stream from the primary (its pg_stat_replication).
  */
 async function ownStates(
-  ctx: UpgradeContext,
+  ctx: ConditionStepContext,
   members: readonly ClusterMember[],
   replication: MemberStatus['replication'],
 ): Promise<ClusterMember[]> {
@@ -123,7 +113,7 @@ async function ownStates(
   );
 }
 
-async function failed(ctx: UpgradeContext, reason: string): Promise<ConditionUpdate> {
+async function failed(ctx: ConditionStepContext, reason: string): Promise<ConditionUpdate> {
   const { deps, live } = ctx;
   const { cluster } = live;
   await deps.kube.patchMetadata(clusterRef(cluster), { annotations: { [UPGRADE_FAILURE_ANNOTATION]: stamp(deps.now()) } });
@@ -140,7 +130,7 @@ function subject(cluster: Cluster): string {
   return `${cluster.metadata?.namespace ?? ''}/${cluster.metadata?.name ?? ''}`;
 }
 
-async function label(ctx: UpgradeContext, pods: readonly V1Pod[], value: string | null): Promise<void> {
+async function label(ctx: ConditionStepContext, pods: readonly V1Pod[], value: string | null): Promise<void> {
   for (const pod of pods) {
     await ctx.deps.kube.patchMetadata(
       { apiVersion: 'v1', kind: 'Pod', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '' },
@@ -154,7 +144,7 @@ function asPostgres(script: string): string[] {
   return ['/bin/su', 'postgres', '-c', `set -o pipefail && ${script} 2>&1 | tee last_upgrade.log`];
 }
 
-async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { action: 'upgrade' }>): Promise<ConditionUpdate> {
+async function run(ctx: ConditionStepContext, decision: Extract<UpgradeDecision, { action: 'upgrade' }>): Promise<ConditionUpdate> {
   const { deps, live, log } = ctx;
   const { cluster, pods } = live;
   const exec: PodExec | undefined = deps.exec;
@@ -216,7 +206,7 @@ async function run(ctx: UpgradeContext, decision: Extract<UpgradeDecision, { act
  * stops the upgrade before anything changed. Returns the failure, or undefined to go on.
  */
 async function backupFirst(
-  ctx: UpgradeContext,
+  ctx: ConditionStepContext,
   o: { exec: PodExec; primary: string; from: number; to: number },
 ): Promise<string | undefined> {
   const { deps, live } = ctx;
@@ -242,7 +232,7 @@ async function backupFirst(
  * rough figures at once (Spilo's inplace_upgrade.py analyzes after the upgrade too). A failure is
  * reported, not undone: the upgrade itself succeeded.
  */
-async function analyze(ctx: UpgradeContext, o: { exec: PodExec; primary: string }): Promise<string> {
+async function analyze(ctx: ConditionStepContext, o: { exec: PodExec; primary: string }): Promise<string> {
   const namespace = ctx.live.cluster.metadata?.namespace ?? '';
   // Patroni reports the restarted primary running before Postgres has left recovery (a lone member has
   // no replica to wait for): ANALYZE needs it writable.
@@ -279,7 +269,7 @@ function restartCount(pod: V1Pod | undefined): number {
 }
 
 /** The pod's address once it runs, and only after its containers restarted more than `restartsAbove` times. */
-async function podIP(ctx: UpgradeContext, name: string, restartsAbove = -1): Promise<string | undefined> {
+async function podIP(ctx: ConditionStepContext, name: string, restartsAbove = -1): Promise<string | undefined> {
   const namespace = ctx.live.cluster.metadata?.namespace ?? '';
   const pod = await ctx.deps.kube.get<V1Pod>({ apiVersion: 'v1', kind: 'Pod', namespace, name });
   const running = pod?.metadata?.deletionTimestamp === undefined && pod?.status?.phase === 'Running';
@@ -287,7 +277,7 @@ async function podIP(ctx: UpgradeContext, name: string, restartsAbove = -1): Pro
 }
 
 /** Waits for the restarted primary's Patroni (never the old one), then lifts the pause inplace_upgrade.py set. */
-async function resume(ctx: UpgradeContext, primary: string, restartsBefore: number): Promise<boolean> {
+async function resume(ctx: ConditionStepContext, primary: string, restartsBefore: number): Promise<boolean> {
   const { deps } = ctx;
   return pollUntil(deps, async () => {
     const ip = await podIP(ctx, primary, restartsBefore);
@@ -297,7 +287,7 @@ async function resume(ctx: UpgradeContext, primary: string, restartsBefore: numb
   });
 }
 
-async function waitHealthy(ctx: UpgradeContext, want: { primary: string; to: number }): Promise<boolean> {
+async function waitHealthy(ctx: ConditionStepContext, want: { primary: string; to: number }): Promise<boolean> {
   const { deps, live } = ctx;
   return pollUntil(deps, async () => {
     const ip = await podIP(ctx, want.primary);

@@ -3,30 +3,18 @@
 // loses its claim too, so the StatefulSet recreates both on a node that stays and Patroni clones the
 // replica from the master; a network volume simply follows the pod. Status: the NodeMigration condition.
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import type { OperatorConfig } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
-import type { EventRecord, Logger } from '@pgfn/fn-runtime';
+import type { EventRecord } from '@pgfn/fn-runtime';
 import { patroniUrl, type ClusterMember } from '@pgfn/patroni';
-import type { LiveCluster } from './cluster.js';
 import type { ConditionUpdate } from './conditions.js';
-import type { RollingDeps } from './deps.js';
 import { nodeLeaving } from './node-leaving.js';
 import { planNodeMigration, type MigrationStep } from './node-migration-plan.js';
 import { mustAct } from './would-act.js';
+import type { ConditionStepContext } from './step-context.js';
 
 export const NODE_MIGRATION = 'NodeMigration';
 /** Set by the scheduler on a WaitForFirstConsumer claim: the node its volume was provisioned for. */
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
-
-export interface MigrationContext {
-  readonly deps: RollingDeps;
-  readonly config: OperatorConfig;
-  readonly live: LiveCluster;
-  readonly log: Logger;
-  readonly act: boolean;
-  /** The condition as it is on the cluster now (a Warning only when the problem changes). */
-  readonly before: ConditionUpdate;
-}
 
 const REASONS: Record<MigrationStep['action'], string> = {
   none: 'NoNodeLeaving',
@@ -47,7 +35,7 @@ function condition(step: MigrationStep): ConditionUpdate {
 }
 
 export function migrationPlan(
-  ctx: Pick<MigrationContext, 'config' | 'live'>,
+  ctx: Pick<ConditionStepContext, 'config' | 'live'>,
   members: readonly ClusterMember[] | undefined,
 ): MigrationStep {
   const roleLabel = podRoleLabelKey(ctx.config);
@@ -80,7 +68,7 @@ export function migrationPlan(
 
 /** One migration step; `acted` when it switched over or recreated a pod. */
 export async function migrateOffLeavingNodes(
-  ctx: MigrationContext,
+  ctx: ConditionStepContext,
   members: readonly ClusterMember[] | undefined,
 ): Promise<{ acted: boolean; condition: ConditionUpdate }> {
   const step = migrationPlan(ctx, members);

@@ -4,26 +4,14 @@
 // backup, and the next one (the pods' next events, or the periodic check) reads everything anew and
 // rotates. A failed backup stops the rollout with a Warning, the condition and
 // dev.pgfn.rollingupdate.failed, as a failed backup stops a major upgrade.
-import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig } from '@pgfn/api';
+import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
-import type { Logger } from '@pgfn/fn-runtime';
 import { takeBaseBackup } from './base-backup.js';
-import type { LiveCluster } from './cluster.js';
 import { ROLLING_UPDATE, type ConditionUpdate } from './conditions.js';
-import type { RollingDeps } from './deps.js';
 import { templateImage } from './pod-view.js';
 import { decideRolloutBackup, ROLLOUT_BACKUP_ANNOTATION, ROLLOUT_BACKUP_FAILURE_ANNOTATION } from './rollout-backup-plan.js';
 import { mustAct } from './would-act.js';
-
-export interface RolloutBackupContext {
-  readonly deps: RollingDeps;
-  readonly config: OperatorConfig;
-  readonly live: LiveCluster;
-  readonly log: Logger;
-  readonly act: boolean;
-  /** The RollingUpdate condition as it is on the cluster now. */
-  readonly before: ConditionUpdate;
-}
+import type { ConditionStepContext } from './step-context.js';
 
 export interface RolloutBackupHold {
   readonly outcome: 'acted' | 'waiting';
@@ -34,7 +22,7 @@ const BACKUP_FAILED = 'BackupBeforeRolloutFailed';
 
 /** Undefined: the rotation may go on. Otherwise it waits (a backup was taken or failed in this invocation, or one failed before). */
 export async function backupBeforeRollout(
-  ctx: RolloutBackupContext,
+  ctx: ConditionStepContext,
   pods: readonly { image: string | undefined }[],
 ): Promise<RolloutBackupHold | undefined> {
   const { deps, live } = ctx;
