@@ -87,13 +87,21 @@ function runLine(file: ConvergenceFile): string {
   );
 }
 
+/** A row's time to all Running as a multiple of the floor side's at the same cluster count ('—' without one). */
+function ratioToFloor(file: ConvergenceFile): (r: ConvergenceFile['results'][number]) => string {
+  return (r) => {
+    const floor = file.results.find((f) => f.side === 'floor' && f.clusters === r.clusters)?.convergenceSeconds;
+    return floor === undefined || r.convergenceSeconds === undefined ? '—' : `${fixed(r.convergenceSeconds / floor, 2)}×`;
+  };
+}
+
 /**
  * The README's block for the run with the Knative side (markers included): pgfn on the stand-in and on
  * Knative Eventing's own processes, those processes at idle and while converging.
  */
 export function knativeTable(file: ConvergenceFile): string {
   const rows = sortedRows(file).filter((r) => r.side.startsWith('pgfn') || r.side === 'floor');
-  const floorOf = (n: number): number | undefined => file.results.find((r) => r.side === 'floor' && r.clusters === n)?.convergenceSeconds;
+  const toFloor = ratioToFloor(file);
   const body = table(
     [
       'clusters',
@@ -108,7 +116,6 @@ export function knativeTable(file: ConvergenceFile): string {
       "converging: Knative's processes, CPU s / peak RSS",
     ],
     rows.map((r) => {
-      const floor = floorOf(r.clusters);
       return [
         r.clusters,
         sideLabel(r, file.zalandoVersion),
@@ -116,7 +123,7 @@ export function knativeTable(file: ConvergenceFile): string {
           ? `${fixed(r.convergenceSeconds)} s`
           : `not within \`--timeout-min\`; ${r.running ?? '?'}/${r.clusters} Running at the end, ` +
             `the last after ${fixed(r.perClusterSeconds.max)} s`,
-        floor === undefined || r.convergenceSeconds === undefined ? '—' : `${fixed(r.convergenceSeconds / floor, 2)}×`,
+        toFloor(r),
         perCluster(r.api.create, r.clusters),
         `${fixed(r.resources.wholeSideCpuSeconds)} / ${fixed(r.resources.operatorCpuSeconds)}`,
         `${fixed(r.resources.wholeSidePeakRssMiB, 0)} MiB`,
@@ -150,7 +157,7 @@ export function knativeTable(file: ConvergenceFile): string {
 /** The markdown block (markers included) for README.md. */
 export function convergenceTable(file: ConvergenceFile): string {
   const rows = sortedRows(file);
-  const floorOf = (n: number): number | undefined => file.results.find((r) => r.side === 'floor' && r.clusters === n)?.convergenceSeconds;
+  const toFloor = ratioToFloor(file);
   const body = table(
     [
       'clusters',
@@ -167,12 +174,11 @@ export function convergenceTable(file: ConvergenceFile): string {
       'apiserver CPU s',
     ],
     rows.map((r) => {
-      const floor = floorOf(r.clusters);
       return [
         r.clusters,
         sideLabel(r, file.zalandoVersion),
         r.converged ? `${fixed(r.convergenceSeconds)} s` : 'did not converge',
-        floor === undefined || r.convergenceSeconds === undefined ? '—' : `${fixed(r.convergenceSeconds / floor, 2)}×`,
+        toFloor(r),
         `${fixed(r.perClusterSeconds.median)} / ${fixed(r.perClusterSeconds.p99)} s`,
         perCluster(r.api.create, r.clusters),
         perCluster(r.api.resync, r.api.resyncClusters),
