@@ -26,6 +26,12 @@ export type SideRequest =
 export interface SideStats {
   readonly deliveries: number;
   readonly byTrigger: Record<string, number>;
+  /**
+   * Per Trigger, deliveries by what they carried (the watched kind for ApiServerSource events, else the
+   * event type) and by the function's answer (its Pgfn-Outcome: ok, ignored, …): how many it acted on.
+   */
+  readonly byTriggerEvent: Record<string, Record<string, number>>;
+  readonly byTriggerAnswer: Record<string, Record<string, number>>;
   readonly outcomes: Record<string, number>;
   /** Attempts beyond the first (redeliveries after a 5xx, timeout or refused connection). */
   readonly retries: number;
@@ -73,9 +79,19 @@ async function stats(): Promise<SideStats> {
     for (const r of records) out[key(r)] = (out[key(r)] ?? 0) + 1;
     return out;
   };
+  const countWithin = (key: (r: DeliveryRecord) => string): Record<string, Record<string, number>> => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of records) {
+      const inner = (out[r.trigger] ??= {});
+      inner[key(r)] = (inner[key(r)] ?? 0) + 1;
+    }
+    return out;
+  };
   return {
     deliveries: records.length,
     byTrigger: count((r) => r.trigger),
+    byTriggerEvent: countWithin((r) => r.kind ?? r.type),
+    byTriggerAnswer: countWithin((r) => r.answer ?? '(none)'),
     outcomes: count((r) => r.outcome),
     retries: records.reduce((n, r) => n + Math.max(0, r.attempts.length - 1), 0),
     idle: await brokerIdle(),
