@@ -43,6 +43,8 @@ export interface SideStats {
   readonly functionPids: Record<string, number[]>;
   readonly adapterPids: Record<string, number>;
   readonly skippedTriggers: readonly string[];
+  /** This process's own CPU seconds (broker, supervisor, pings): once ready (its start-up), and now. */
+  readonly runnerCpuSeconds: { readonly atReady: number; readonly now: number };
 }
 
 const config = JSON.parse(process.env['PGFN_BENCH_SIDE'] ?? '{}') as SideConfig;
@@ -105,6 +107,7 @@ async function stats(): Promise<SideStats> {
     ),
     adapterPids: Object.fromEntries(pipeline.adapters.map((a) => [a.name, a.pid ?? 0])),
     skippedTriggers: pipeline.broker.skipped,
+    runnerCpuSeconds: { atReady: cpuSecondsAtReady, now: cpuSeconds() },
   };
 }
 
@@ -138,4 +141,9 @@ process.on('message', (raw) => {
 process.on('disconnect', () => {
   void pipeline.stop().finally(() => process.exit(1));
 });
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const cpuSecondsAtReady = cpuSeconds();
 send({ ready: true });
