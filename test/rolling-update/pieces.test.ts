@@ -61,7 +61,9 @@ describe('clustersOf', () => {
 
 describe('podAwaitsRollingUpdate', () => {
   it("sees a rotation mark or a pending restart in Patroni's member annotation", () => {
-    expect(podAwaitsRollingUpdate({ metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': 'true' } } })).to.equal(true);
+    expect(podAwaitsRollingUpdate({ metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': 'true' } } })).to.equal(
+      true,
+    );
     expect(podAwaitsRollingUpdate({ metadata: { annotations: { status: '{"state":"running","pending_restart":true}' } } })).to.equal(true);
     expect(podAwaitsRollingUpdate({ metadata: { annotations: { status: '{"state":"running"}' } } })).to.equal(false);
   });
