@@ -95,7 +95,7 @@ export async function replacePoolerPods(
 export function rollingUpdateWork(pods: readonly V1Pod[], seen: PodsSeen): string[] {
   const reasons: string[] = [];
   if (seen.newlyMarked > 0) reasons.push('pods made from an outdated template');
-  if (seen.stale.length > seen.newlyMarked || pods.some((p) => isMarked(p))) reasons.push('pods marked for rotation');
+  if (pods.some((p) => isMarked(p))) reasons.push('pods marked for rotation');
   if (pods.some((p) => !isMarked(p) && podAwaitsRollingUpdate(p))) reasons.push('Patroni reports a pending restart');
   return reasons;
 }
