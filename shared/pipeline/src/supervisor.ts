@@ -133,7 +133,7 @@ export class FunctionSupervisor {
    * With no instance one is started at once (a cold start). With every instance at containerConcurrency the
    * request waits for a slot, and another instance starts only when none freed within scaleUpAfterMs: Knative
    * scales on concurrency averaged over its panic window, so a burst of short requests is queued by the
-   * activator rather than answered by a new pod (ADR 0120).
+   * activator rather than answered by a new pod (ADR 0121).
    */
   async acquire(fn: string): Promise<FunctionLease> {
     let atCapacitySince: number | undefined;
