@@ -82,6 +82,11 @@ export class PgfnSide {
     return (await this.request({ cmd: 'stats' }))['stats'] as SideStats;
   }
 
+  /** No delivery in flight in the broker (a cheap poll; stats() counts every delivery). */
+  async idle(): Promise<boolean> {
+    return (await this.request({ cmd: 'idle' }))['idle'] === true;
+  }
+
   /** Fires the resync PingSource and resolves when reconcile has answered it (on the Knative path: once fired, ms undefined). */
   async resync(): Promise<{ ms: number | undefined; record: unknown }> {
     const r = await this.request({ cmd: 'resync' });

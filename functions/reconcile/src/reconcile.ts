@@ -13,7 +13,7 @@ import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, ty
 import { metadataHash } from './metadata-hash.js';
 import { adoptPatroniObjects } from './patroni-objects.js';
 import { planChanges, type Judge, type Plan } from './plan.js';
-import { markPods, replacePoolerPods } from './pods.js';
+import { markPods, replacePoolerPods, rollingUpdateWork } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 import { SharedObjects } from './shared-objects.js';
@@ -208,8 +208,14 @@ async function syncCluster(
   });
   const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
   await replacePoolerPods(deps, { cluster, config, live, log }, built.poolerPodRotationReasons);
-  if (pending.newlyMarked > 0 || rollReasons.length > 0) {
-    await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: rollReasons });
+  const podWork = rollingUpdateWork(pods, pending);
+  if (podWork.length > 0 || rollReasons.length > 0) {
+    await deps.emit('dev.pgfn.rollingupdate.required', subject, {
+      namespace,
+      name,
+      pods: pending.stale,
+      reasons: [...new Set([...rollReasons, ...podWork])],
+    });
   }
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
@@ -283,15 +289,12 @@ async function observeCluster(deps: ReconcileDeps, { cluster, config, live, log 
     passwordReasons: [],
     log,
   });
-  if (pending.newlyMarked > 0) {
+  // Pod events reach rolling-update through this (ADR 0120): only when some pod has work for it.
+  const podWork = rollingUpdateWork(pods, pending);
+  if (podWork.length > 0) {
     const namespace = cluster.metadata?.namespace ?? '';
     const name = cluster.metadata?.name ?? '';
-    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, {
-      namespace,
-      name,
-      pods: pending.stale,
-      reasons: ['pods made from an outdated template'],
-    });
+    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, { namespace, name, pods: pending.stale, reasons: podWork });
   }
   const obs: Observation = {
     generation: cluster.metadata?.generation,
