@@ -50,9 +50,12 @@ export async function reconcileBatch(
 ): Promise<Map<string, Settled<ReconcileResult>>> {
   const results = new Map<string, Settled<ReconcileResult>>();
   const onlyObserve = [...entries.values()].every((m) => m === 'observe');
-  const { config, problems } = await deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0);
+  // Two independent reads, one round trip of a cold start's chain (ADR 0118).
+  const [{ config, problems }, { clusters, inNamespace }] = await Promise.all([
+    deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0),
+    readClusters(deps.kube, namespace, [...entries.keys()]),
+  ]);
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
-  const { clusters, inNamespace } = await readClusters(deps.kube, namespace, [...entries.keys()]);
   if (inNamespace !== undefined) deps.onNamespaceSize?.(namespace, inNamespace);
 
   const observed: Cluster[] = [];

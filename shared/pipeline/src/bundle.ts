@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { repoRoot } from '@pgfn/controlplane';
+import { writeCodeCache } from './code-cache.js';
+import { launcherSource } from './launcher.js';
 
 /** Optional native add-ons some dependencies try to load; absent at run time, never bundled. */
 const OPTIONAL_NATIVE = ['pg-native', 'bufferutil', 'utf-8-validate', 'cpu-features'];
@@ -33,28 +35,39 @@ export interface BundleResult {
 }
 
 /**
- * One function as an ES module for plain `node` (no tsx, no node_modules at run time): what the image
- * runs (Dockerfile) and what the cold-start measurement runs. CommonJS dependencies get a `require`
- * through createRequire. Beside it, `<fn>.lazy/<package>.cjs` holds each package of LAZY_PACKAGES the
- * function uses, so Node parses that code only when it is first used.
+ * One function for plain `node <outDir>/<fn>.mjs` (no tsx, no node_modules at run time): what the image
+ * runs (Dockerfile) and what the cold-start measurement runs. The launcher `<fn>.mjs` runs the CommonJS
+ * bundle `<fn>.cjs` with V8's code cache `<fn>.jsc`, made here by a training run (ADR 0117). Beside
+ * them, `<fn>.lazy/<package>.cjs` holds each package of LAZY_PACKAGES the function uses, so Node parses
+ * that code only when it is first used.
  */
 export async function bundleFunction(fn: string, outDir: string): Promise<BundleResult> {
   const entry = join(repoRoot, 'functions', fn, 'src/main.ts');
   if (!existsSync(entry)) throw new Error(`functions/${fn}/src/main.ts does not exist`);
-  return bundleEntry(entry, fn, outDir);
+  const result = await bundleEntry(entry, fn, outDir);
+  await writeCodeCache(result.file, join(outDir, `${fn}.jsc`));
+  return result;
 }
 
-/** bundleFunction for any entry module: `<outDir>/<name>.mjs` (and `<name>.lazy/`). */
+/**
+ * bundleFunction for any entry module: `<outDir>/<name>.mjs`, the launcher `node` runs, and what it
+ * runs, the CommonJS bundle `<name>.cjs` (and `<name>.lazy/`).
+ */
 export async function bundleEntry(entry: string, fn: string, outDir: string): Promise<BundleResult> {
   const file = join(outDir, `${fn}.mjs`);
+  const code = join(outDir, `${fn}.cjs`);
   const lazy = new Set<string>();
   const result = await build({
     ...COMMON,
     entryPoints: [entry],
-    outfile: file,
-    format: 'esm',
+    outfile: code,
+    format: 'cjs',
+    // import.meta as an ES module would see it (e.g. the builder's CRD path, resolved at import).
+    define: { 'import.meta': '__pgfnImportMeta' },
     banner: {
-      js: "import { createRequire as __pgfnCreateRequire } from 'node:module'; const require = __pgfnCreateRequire(import.meta.url);",
+      js:
+        '"use strict"; ' +
+        "const __pgfnImportMeta = { url: require('node:url').pathToFileURL(__filename).href, dirname: __dirname, filename: __filename };",
     },
     metafile: true,
     plugins: [sideEffectFree(SIDE_EFFECT_FREE), lazyPackages(LAZY_PACKAGES, `./${fn}.lazy`, lazy)],
@@ -68,7 +81,8 @@ export async function bundleEntry(entry: string, fn: string, outDir: string): Pr
       sourcemap: false,
     });
   }
-  return { fn, file, bytes: outputBytes(result.metafile, file) };
+  writeFileSync(file, launcherSource(fn));
+  return { fn, file, bytes: outputBytes(result.metafile, code) };
 }
 
 const COMMON = {
