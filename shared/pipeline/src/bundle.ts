@@ -44,45 +44,64 @@ export interface BundleResult {
 export async function bundleFunction(fn: string, outDir: string): Promise<BundleResult> {
   const entry = join(repoRoot, 'functions', fn, 'src/main.ts');
   if (!existsSync(entry)) throw new Error(`functions/${fn}/src/main.ts does not exist`);
-  const result = await bundleEntry(entry, fn, outDir);
-  await writeCodeCache(result.file, join(outDir, `${fn}.jsc`));
-  return result;
+  const file = join(outDir, `${fn}.mjs`);
+  const code = join(outDir, `${fn}.cjs`);
+  const bytes = await bundleTo({ entry, fn, outDir, outfile: code, format: 'cjs' });
+  writeFileSync(file, launcherSource(fn));
+  await writeCodeCache(file, join(outDir, `${fn}.jsc`));
+  return { fn, file, bytes };
 }
 
 /**
- * bundleFunction for any entry module: `<outDir>/<name>.mjs`, the launcher `node` runs, and what it
- * runs, the CommonJS bundle `<name>.cjs` (and `<name>.lazy/`).
+ * Any other entry module (the UI, a bench's process) as one ES module `<outDir>/<name>.mjs` (and
+ * `<name>.lazy/`), which may await at its top level; started once, it needs no code cache.
  */
 export async function bundleEntry(entry: string, fn: string, outDir: string): Promise<BundleResult> {
   const file = join(outDir, `${fn}.mjs`);
-  const code = join(outDir, `${fn}.cjs`);
-  const lazy = new Set<string>();
-  const result = await build({
-    ...COMMON,
-    entryPoints: [entry],
-    outfile: code,
+  return { fn, file, bytes: await bundleTo({ entry, fn, outDir, outfile: file, format: 'esm' }) };
+}
+
+const FORMATS = {
+  // CommonJS dependencies get a `require` through createRequire.
+  esm: {
+    format: 'esm',
+    banner: {
+      js: "import { createRequire as __pgfnCreateRequire } from 'node:module'; const require = __pgfnCreateRequire(import.meta.url);",
+    },
+  },
+  // import.meta as an ES module would see it (e.g. the builder's CRD path, resolved at import).
+  cjs: {
     format: 'cjs',
-    // import.meta as an ES module would see it (e.g. the builder's CRD path, resolved at import).
     define: { 'import.meta': '__pgfnImportMeta' },
     banner: {
       js:
         '"use strict"; ' +
         "const __pgfnImportMeta = { url: require('node:url').pathToFileURL(__filename).href, dirname: __dirname, filename: __filename };",
     },
+  },
+} as const;
+
+/** Bundles `entry` into `outfile` and its lazy packages into `<outDir>/<fn>.lazy/`; the bundle's size. */
+async function bundleTo(o: { entry: string; fn: string; outDir: string; outfile: string; format: keyof typeof FORMATS }): Promise<number> {
+  const lazy = new Set<string>();
+  const result = await build({
+    ...COMMON,
+    ...FORMATS[o.format],
+    entryPoints: [o.entry],
+    outfile: o.outfile,
     metafile: true,
-    plugins: [sideEffectFree(SIDE_EFFECT_FREE), lazyPackages(LAZY_PACKAGES, `./${fn}.lazy`, lazy)],
+    plugins: [sideEffectFree(SIDE_EFFECT_FREE), lazyPackages(LAZY_PACKAGES, `./${o.fn}.lazy`, lazy)],
   });
   for (const pkg of lazy) {
     await build({
       ...COMMON,
       stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: repoRoot, loader: 'js' },
-      outfile: join(outDir, `${fn}.lazy`, `${chunkName(pkg)}.cjs`),
+      outfile: join(o.outDir, `${o.fn}.lazy`, `${chunkName(pkg)}.cjs`),
       format: 'cjs',
       sourcemap: false,
     });
   }
-  writeFileSync(file, launcherSource(fn));
-  return { fn, file, bytes: outputBytes(result.metafile, code) };
+  return outputBytes(result.metafile, o.outfile);
 }
 
 const COMMON = {
