@@ -14,7 +14,7 @@ export function existingFunctions(): string[] {
     .sort();
 }
 
-/** Bundles each function once per bench run, as the image does (one .mjs run by plain node). */
+/** Bundles each function once per bench run, as the image does (the launcher .mjs run by plain node, ADR 0117). */
 export async function bundleAll(fns: readonly string[]): Promise<Record<string, string>> {
   const dir = join(cacheDir(), 'bench', 'bundles');
   mkdirSync(dir, { recursive: true });
