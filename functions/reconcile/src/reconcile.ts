@@ -217,7 +217,8 @@ async function syncCluster(
       namespace,
       name,
       pods: pending.stale,
-      reasons: [...new Set([...rollReasons, ...podWork])],
+      // why this sync asks for a rotation when it has a reason of its own, else what the pods show
+      reasons: rollReasons.length > 0 ? rollReasons : podWork,
     });
   }
   let roles: RoleSyncOutcome | undefined;
