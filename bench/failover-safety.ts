@@ -8,9 +8,11 @@
 // Usage: node --import tsx bench/failover-safety.ts [--faults 20] [--modes sync,async] [--kinds network-cut]
 //   [--result failover-safety]
 // `--kinds` limits the faults to some kinds (default all, in turn). Prints a markdown table; writes
-// bench/results/<result>.json. Needs root; hold /tmp/pgfn-realpg.lock.
+// bench/results/<result>.json after every fault (`complete: false` until the run ends, so an interrupted
+// run keeps its figures). Two faults in a row that cannot complete end that mode's run (the cluster is
+// not whole again; the rest would only time out). Needs root; hold /tmp/pgfn-realpg.lock.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '@pgfn/controlplane';
@@ -37,14 +39,23 @@ interface ModeResult {
   readonly outcomes: (FaultOutcome & { readonly n: number })[];
   /** Faults the run could not complete (a wait timed out): reported, never counted as safe. */
   readonly errors: { readonly n: number; readonly fault: string; readonly error: string }[];
+  /** Faults not run because the two before could not complete. */
+  notRun: number;
 }
 
-async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNodeAgent>>, mode: string): Promise<ModeResult> {
+interface ModeRun {
+  readonly kc: KubeConfig;
+  readonly agent: Awaited<ReturnType<typeof startNodeAgent>>;
+  readonly result: ModeResult;
+  /** Called after every fault (writes the result file so far). */
+  readonly saved: () => void;
+}
+
+async function runMode({ kc, agent, result, saved }: ModeRun): Promise<void> {
+  const { mode, outcomes, errors } = result;
   const core = kc.makeApiClient(CoreV1Api);
   const ns = `safety-${mode}-${Date.now() % 100000}`;
   await core.createNamespace({ body: { metadata: { name: ns } } });
-  const outcomes: ModeResult['outcomes'] = [];
-  const errors: ModeResult['errors'] = [];
   try {
     const cluster = await applySpiloCluster(kc, {
       namespace: ns,
@@ -67,18 +78,26 @@ async function runMode(kc: KubeConfig, agent: Awaited<ReturnType<typeof startNod
         console.error(`[${mode} ${n}/${faults}] ${fault}: ERROR ${(err as Error).message}`);
         return undefined;
       });
-      if (outcome === undefined) continue;
+      if (outcome === undefined) {
+        saved();
+        if (errors.some((e) => e.n === n - 1)) {
+          result.notRun = faults - n;
+          console.error(`[${mode}] two faults in a row did not complete: the remaining ${result.notRun} not run`);
+          break;
+        }
+        continue;
+      }
       console.error(
         `[${mode} ${n}/${faults}] ${fault}: ${outcome.oldMaster} → ${outcome.newMaster}, ${outcome.lost.length} of ` +
           `${outcome.acknowledged} acknowledged lost, gap ${outcome.writeGapMs} ms, whole after ${outcome.recoveryMs} ms`,
       );
       outcomes.push({ n, ...outcome });
+      saved();
     }
     await kc.makeApiClient(AppsV1Api).deleteNamespacedStatefulSet({ name: cluster.name, namespace: ns });
   } finally {
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   }
-  return { mode, outcomes, errors };
 }
 
 const notCompleted = (r: ModeResult, kind: string): number => r.errors.filter((e) => e.fault === kind).length;
@@ -95,9 +114,29 @@ async function main(): Promise<void> {
     logDir: join(root, 'logs'),
     ipRange: '127.0.91.0/24',
   });
-  const results: ModeResult[] = [];
+  const results: ModeResult[] = modes.map((mode) => ({ mode, outcomes: [], errors: [], notRun: 0 }));
+  const save = (complete: boolean): string =>
+    writeResult(resultName, {
+      ...started,
+      command: ['npm run bench:failover-safety', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      complete,
+      ...(complete ? { finished: new Date().toISOString() } : { lastSaved: new Date().toISOString() }),
+      loadAverageAtLastFault: loadavg().map((l) => Number(l.toFixed(2))),
+      patroni: TIMINGS,
+      faultsPerMode: faults,
+      kinds,
+      writerIntervalMs: 50,
+      results: results.map((r) => ({
+        mode: r.mode,
+        acknowledged: r.outcomes.reduce((s, o) => s + o.acknowledged, 0),
+        lost: r.outcomes.reduce((s, o) => s + o.lost.length, 0),
+        outcomes: r.outcomes.map((o) => ({ ...o, lost: o.lost.length, lostIds: o.lost.slice(0, 20) })),
+        errors: r.errors,
+        notRun: r.notRun,
+      })),
+    });
   try {
-    for (const mode of modes) results.push(await runMode(kc, agent, mode));
+    for (const result of results) await runMode({ kc, agent, result, saved: () => save(false) });
   } finally {
     await agent.stop();
     await cp.stop();
@@ -109,22 +148,7 @@ async function main(): Promise<void> {
       .map(({ kind, outcomes }) => safetyRow({ mode: r.mode, kind, outcomes, notCompleted: notCompleted(r, kind) })),
   );
   console.log(table(SAFETY_HEADER, rows));
-  const file = writeResult(resultName, {
-    ...started,
-    command: ['npm run bench:failover-safety', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-    finished: new Date().toISOString(),
-    patroni: TIMINGS,
-    faultsPerMode: faults,
-    kinds,
-    writerIntervalMs: 50,
-    results: results.map((r) => ({
-      mode: r.mode,
-      acknowledged: r.outcomes.reduce((s, o) => s + o.acknowledged, 0),
-      lost: r.outcomes.reduce((s, o) => s + o.lost.length, 0),
-      outcomes: r.outcomes.map((o) => ({ ...o, lost: o.lost.length, lostIds: o.lost.slice(0, 20) })),
-      errors: r.errors,
-    })),
-  });
+  const file = save(true);
   console.error(`wrote ${file}`);
   rmSync(root, { recursive: true, force: true });
 }

@@ -55,6 +55,8 @@ interface SafetyOutcome {
 
 export interface SafetyFile extends Machine {
   readonly command?: string;
+  /** False while the run is going (the file is written after every fault) or after it was interrupted. */
+  readonly complete?: boolean;
   readonly faultsPerMode: number;
   readonly results: readonly {
     readonly mode: string;
@@ -62,6 +64,8 @@ export interface SafetyFile extends Machine {
     readonly lost: number;
     readonly outcomes: readonly SafetyOutcome[];
     readonly errors: readonly { readonly fault: string }[];
+    /** Faults not run after two in a row could not complete. */
+    readonly notRun?: number;
   }[];
 }
 
@@ -164,7 +168,13 @@ export function safetyTable(files: readonly { readonly path: string; readonly fi
   const totals = new Map<string, { lost: number; acknowledged: number; faults: number }>();
   for (const { path, file } of files) {
     const command = file.command ?? `npm run bench:failover-safety -- --faults ${file.faultsPerMode}`;
-    sources.push(`- ${provenance(command, file)}: \`${path}\``);
+    const ran = file.results.reduce((n, r) => n + r.outcomes.length + r.errors.length, 0);
+    const notRun = file.results.reduce((n, r) => n + (r.notRun ?? 0), 0);
+    const short = [
+      ...(file.complete === false ? [`interrupted after ${ran} of ${file.faultsPerMode * file.results.length} faults`] : []),
+      ...(notRun > 0 ? [`${notRun} faults not run after two in a row could not complete`] : []),
+    ];
+    sources.push(`- ${provenance(command, file)}${short.length > 0 ? ` (${short.join('; ')})` : ''}: \`${path}\``);
     for (const r of file.results) {
       const total = totals.get(r.mode) ?? { lost: 0, acknowledged: 0, faults: 0 };
       totals.set(r.mode, {

@@ -76,19 +76,66 @@ export interface Whole {
   readonly replicas: MemberView[];
 }
 
-/** Waits for one ready master and every other member a ready replica. */
-export async function waitWhole(kc: KubeConfig, cluster: SpiloCluster, timeoutMs = 300_000): Promise<Whole> {
+/** One row of the master's pg_stat_replication: a standby (Spilo names it by its pod) and its walsender's state. */
+export interface StandbyState {
+  readonly name: string;
+  readonly state: string;
+}
+
+/**
+ * The cluster is whole when exactly one ready member is labelled master and every other member is a ready
+ * replica, and, when the master's standbys are given, each replica streams from that master. Labels and
+ * readiness alone are not enough: after a master restarts on a new timeline its replicas stay ready and
+ * labelled while they have not yet fetched that timeline; a fault then can make one of them promote onto a
+ * timeline with the same number as the lost one, which the old master cannot rejoin (ADR 0114).
+ */
+export function wholeCluster(o: {
+  members: readonly MemberView[];
+  instances: number;
+  standbys?: readonly StandbyState[];
+}): Whole | undefined {
+  const masters = o.members.filter((m) => m.role === 'master' && m.ready);
+  const replicas = o.members.filter((m) => m.role === 'replica' && m.ready);
+  const master = masters[0];
+  if (masters.length !== 1 || master === undefined || replicas.length !== o.instances - 1) return undefined;
+  const streaming = new Set(o.standbys?.filter((s) => s.state === 'streaming').map((s) => s.name));
+  if (o.standbys !== undefined && !replicas.every((r) => streaming.has(r.name))) return undefined;
+  return { master, replicas };
+}
+
+export interface WaitWholeOptions {
+  readonly timeoutMs?: number;
+  /** Also require every replica to stream from the master (asks the master's pg_stat_replication). */
+  readonly streaming?: boolean;
+}
+
+/** The master's walsenders, by the standby's application_name (its pod name under Spilo). */
+async function standbysOf(master: MemberView, password: string): Promise<StandbyState[]> {
+  const client = await connect(master.ip ?? '', password);
+  try {
+    const r = await client.query<{ name: string; state: string }>('SELECT application_name AS name, state FROM pg_stat_replication');
+    return r.rows;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Waits for one ready master and every other member a ready replica (and, with `streaming`, replicating from it). */
+export async function waitWhole(kc: KubeConfig, cluster: SpiloCluster, options: WaitWholeOptions = {}): Promise<Whole> {
   const instances = cluster.manifest.spec.numberOfInstances ?? 1;
   return until(
-    `${cluster.name}: one master and ${instances - 1} ready replicas`,
+    `${cluster.name}: one master and ${instances - 1} ready replicas${options.streaming === true ? ' streaming from it' : ''}`,
     async () => {
       const members = await clusterMembers(kc, cluster.namespace, cluster.name);
-      const masters = members.filter((m) => m.role === 'master' && m.ready);
-      const replicas = members.filter((m) => m.role === 'replica' && m.ready);
-      const master = masters[0];
-      return masters.length === 1 && master !== undefined && replicas.length === instances - 1 ? { master, replicas } : undefined;
+      const labelled = wholeCluster({ members, instances });
+      if (labelled === undefined || options.streaming !== true) return labelled;
+      const standbys = await standbysOf(labelled.master, cluster.password('postgres'));
+      const whole = wholeCluster({ members, instances, standbys });
+      // Thrown, not returned: `until` quotes the last error when it gives up (which replica was missing).
+      if (whole === undefined) throw new Error(`${labelled.master.name}'s standbys: ${JSON.stringify(standbys)}`);
+      return whole;
     },
-    timeoutMs,
+    options.timeoutMs ?? 300_000,
   );
 }
 
@@ -180,7 +227,7 @@ async function inject({ run, master }: Injection): Promise<void> {
 /** One fault with a writer running through it; resolves after the check. */
 export async function runFault(run: FaultRun): Promise<FaultOutcome> {
   const { kc, agent, cluster } = run;
-  const before = await waitWhole(kc, cluster);
+  const before = await waitWhole(kc, cluster, { streaming: true });
   const password = cluster.password('postgres');
   const writer = new LedgerWriter({
     resolver: agent.resolver,
@@ -202,7 +249,7 @@ export async function runFault(run: FaultRun): Promise<FaultOutcome> {
     const after = await until(
       'the cluster whole and writes on its master',
       async () => {
-        const whole = await waitWhole(kc, cluster);
+        const whole = await waitWhole(kc, cluster, { streaming: true });
         return writer.ackedBy(whole.master.ip ?? '', Math.max(broke, Date.now() - 1000)) ? whole : undefined;
       },
       600_000,
