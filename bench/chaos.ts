@@ -138,6 +138,7 @@ try {
   // The crash rounds run beside the event rounds (their own namespaces), so a run bounded by time has them.
   const crashRuns = async (): Promise<void> => {
     for (let round = 0; round < crashRounds; round++) {
+      if (deadline !== undefined && Date.now() > deadline) return;
       for (const scenario of CRASH_SCENARIOS) {
         const namespace = `crash-${firstSeed.toString(36)}-${round}-${scenario.id}`;
         await k8sNamespace(kc, namespace);
