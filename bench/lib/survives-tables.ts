@@ -22,7 +22,14 @@ interface Machine {
 export interface ChaosFile {
   readonly command?: string;
   readonly machine: Machine;
-  readonly args: { readonly sequences: number; readonly crashRounds?: number };
+  readonly args: { readonly sequences: number; readonly crashRounds?: number; readonly parallel?: number };
+  /** Written after every round (ADR 0111); absent in files of runs before it, which were written once, at the end. */
+  readonly run?: {
+    readonly finished: boolean;
+    readonly stoppedAtDeadline: boolean;
+    readonly sequencesRequested: number;
+    readonly sequencesCompleted: number;
+  };
   readonly events: {
     readonly rounds: number;
     readonly roundErrors: readonly unknown[];
@@ -80,6 +87,16 @@ function provenance(command: string, m: Machine): string {
   );
 }
 
+/** How many cluster sequences ran, of how many asked for when fewer (a run stopped at its deadline or cut short). */
+function sequencesRun(file: ChaosFile): string {
+  const done = file.events.sequences;
+  const asked = file.run?.sequencesRequested ?? file.args.sequences;
+  if (file.run === undefined || (file.run.finished && !file.run.stoppedAtDeadline && done >= asked))
+    return `${thousands(done)} cluster sequences`;
+  const why = !file.run.finished ? 'the run was cut short; figures as of its last round' : 'stopped at its `--until` deadline';
+  return `**${thousands(done)} of ${thousands(asked)}** cluster sequences (${why})`;
+}
+
 /** The bench:chaos block (markers included). */
 export function chaosTable(file: ChaosFile): string {
   const e = file.events;
@@ -94,8 +111,7 @@ export function chaosTable(file: ChaosFile): string {
     [
       'events dropped (15 %), duplicated (15 %), delivered late and out of order, stale snapshots repeated, bursts across 4 namespaces, ' +
         'pod events — concurrent with random spec edits; reconcile runs as its ServiceAccount',
-      `${e.rounds} rounds, ${thousands(e.sequences)} cluster sequences, ${thousands(e.edits)} edits, ` +
-        `${thousands(d['sent'] ?? 0)} deliveries (${kinds})`,
+      `${e.rounds} rounds, ${sequencesRun(file)}, ${thousands(e.edits)} edits, ` + `${thousands(d['sent'] ?? 0)} deliveries (${kinds})`,
       `${e.finalDivergences} clusters differ from a fresh reconcile of their final spec after one resync; ${e.earlyDivergences} of the ` +
         `${e.checkedEarly} that got an event after their last edit differ even without it; ${e.passwordChanges} passwords changed; ` +
         `${e.roundErrors.length} rounds failed`,
@@ -109,7 +125,8 @@ export function chaosTable(file: ChaosFile): string {
   return [
     CHAOS_START,
     '',
-    `${provenance(command, file.machine)}; rounds took ${fixed(e.roundMs.median / 1000, 0)} s median; \`bench/results/chaos.json\`:`,
+    `${provenance(command, file.machine)}; rounds took ${fixed(e.roundMs.median / 1000, 0)} s median` +
+      `${(file.args.parallel ?? 1) > 1 ? `, ${file.args.parallel} at a time` : ''}; \`bench/results/chaos.json\`:`,
     '',
     table(['fault (`bench:chaos`)', 'runs', 'outcome'], rows),
     '',

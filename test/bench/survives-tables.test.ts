@@ -26,6 +26,20 @@ describe('README: what pgfn survives', () => {
     expect(block(CHAOS_START, CHAOS_END)).to.equal(chaosTable(file));
   });
 
+  it('says how many of the requested sequences ran when a run stopped early or was cut short', () => {
+    const file = JSON.parse(readFileSync(join(repoRoot, 'bench/results/chaos.json'), 'utf8')) as ChaosFile;
+    const run = { sequencesRequested: 10_000, sequencesCompleted: file.events.sequences };
+    const n = file.events.sequences.toLocaleString('en-US');
+    expect(chaosTable({ ...file, run: { ...run, finished: true, stoppedAtDeadline: true } })).to.include(
+      `**${n} of 10,000** cluster sequences (stopped at its \`--until\` deadline)`,
+    );
+    expect(chaosTable({ ...file, run: { ...run, finished: false, stoppedAtDeadline: false } })).to.include(
+      `**${n} of 10,000** cluster sequences (the run was cut short`,
+    );
+    const whole = { sequencesRequested: file.events.sequences, sequencesCompleted: file.events.sequences };
+    expect(chaosTable({ ...file, run: { ...whole, finished: true, stoppedAtDeadline: false } })).to.include(` ${n} cluster sequences,`);
+  });
+
   it('holds the data-safety table every bench/results/failover-safety*.json gives, network cut included', () => {
     const files = safetyFiles(repoRoot);
     expect(files.map((f) => f.path)).to.include('bench/results/failover-safety.json');

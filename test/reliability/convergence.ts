@@ -36,8 +36,17 @@ export async function ownedObjects(kube: KubeClient, cluster: Cluster, config: O
  * A cluster that no longer exists has converged when nothing of it is left but its Secrets.
  */
 export async function divergences(kube: KubeClient, ref: { namespace: string; name: string }, config: OperatorConfig): Promise<string[]> {
+  return (await inspect(kube, ref, config)).divergences;
+}
+
+/** divergences() and passwords() from one read of the cluster and its objects (no password when the cluster is gone). */
+export async function inspect(
+  kube: KubeClient,
+  ref: { namespace: string; name: string },
+  config: OperatorConfig,
+): Promise<{ divergences: string[]; passwords: Map<string, string> }> {
   const cluster = await kube.get<Cluster>({ apiVersion: API_VERSION, kind: POSTGRESQL_KIND, ...ref });
-  if (cluster === undefined) return [];
+  if (cluster === undefined) return { divergences: [], passwords: new Map() };
   const reasons: string[] = [];
   const status = cluster.status;
   if (status?.observedGeneration !== cluster.metadata?.generation)
@@ -80,7 +89,7 @@ export async function divergences(kube: KubeClient, ref: { namespace: string; na
     const mayGo = o.kind !== 'Secret' || prunable.has(`Secret/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
     if (!wanted.has(key) && ours && mayGo) reasons.push(`${key}: orphan (no longer desired, still there)`);
   }
-  return reasons;
+  return { divergences: reasons, passwords: passwordsOf(live) };
 }
 
 /** Objects shared by every cluster of a namespace (the pod ServiceAccount, its RoleBinding) carry no cluster label. */
@@ -96,7 +105,10 @@ async function sharedObject(kube: KubeClient, want: KubernetesObject): Promise<K
 
 /** Every credential password of the cluster, by Secret name (to prove none changed). */
 export async function passwords(kube: KubeClient, cluster: Cluster, config: OperatorConfig): Promise<Map<string, string>> {
-  const live = await ownedObjects(kube, cluster, config);
+  return passwordsOf(await ownedObjects(kube, cluster, config));
+}
+
+function passwordsOf(live: Map<string, KubernetesObject>): Map<string, string> {
   return new Map(
     [...live.values()]
       .filter((o): o is V1Secret => o.kind === 'Secret')

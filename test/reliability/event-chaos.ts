@@ -10,9 +10,10 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { CloudEvent } from 'cloudevents';
 import { API_VERSION, DEFAULT_OPERATOR_CONFIG, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
+import { forEachLimited, mapLimited } from '@pgfn/fn-runtime';
 import { KubeClient, statusCode } from '@pgfn/kube';
 import { example, onKwok, pingEvent, podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
-import { divergences, passwords } from './convergence.js';
+import { inspect } from './convergence.js';
 import { seededRng, type Rng } from './seeded.js';
 import { randomEdit, randomInitialSpec, randomMetadataEdit } from './spec-edits.js';
 
@@ -47,7 +48,11 @@ export interface ChaosReport {
   readonly divergences: Readonly<Record<string, readonly string[]>>;
   readonly passwordChanges: readonly string[];
   readonly ms: number;
+  /** Where the round's wall time went, ms per phase (bench:chaos reports the medians). */
+  readonly phases: Readonly<Record<Phase, number>>;
 }
+
+type Phase = 'create' | 'operations' | 'drain' | 'early' | 'resync' | 'final';
 
 type DeliveryKind = 'sent' | 'dropped' | 'duplicated' | 'late' | 'stale' | 'pod' | 'burst';
 
@@ -78,6 +83,8 @@ interface State {
 const PG = { apiVersion: API_VERSION, kind: POSTGRESQL_KIND };
 const MAX_IN_FLIGHT = 24;
 const BROKER_RETRIES = 5;
+/** Read-only checks and setup/teardown writes at once: enough to hide the API server's latency, not to swamp it. */
+const CHECK_CONCURRENCY = 8;
 const key = (c: { namespace: string; name: string }): string => `${c.namespace}/${c.name}`;
 
 /** The namespaces of a round. */
@@ -88,23 +95,36 @@ export function chaosNamespaces(opts: Pick<ChaosOptions, 'prefix' | 'namespaces'
 /** Removes namespaces holding clusters: finalizers off (no reconcile is watching any more), then the namespaces. */
 export async function removeNamespaces(kc: KubeConfig, namespaces: readonly string[]): Promise<void> {
   const kube = new KubeClient(kc);
-  for (const namespace of namespaces) {
-    for (const c of await kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, namespace)) {
-      await kube.patchFinalizers({ ...PG, namespace, name: c.metadata?.name ?? '' }, [], undefined);
-    }
-    await kube.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
-  }
+  await Promise.all(
+    namespaces.map(async (namespace) => {
+      const clusters = await kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, namespace);
+      await forEachLimited(clusters, CHECK_CONCURRENCY, async (c) => {
+        await kube.patchFinalizers({ ...PG, namespace, name: c.metadata?.name ?? '' }, [], undefined);
+      });
+      await kube.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+    }),
+  );
 }
 
 /** One seeded chaos round; reports what it did and every divergence found (empty maps: converged). */
 export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
+  const phases: Record<Phase, number> = { create: 0, operations: 0, drain: 0, early: 0, resync: 0, final: 0 };
+  let mark = started;
+  const phase = (name: Phase): void => {
+    const now = Date.now();
+    phases[name] = now - mark;
+    mark = now;
+  };
   const config = opts.config ?? DEFAULT_OPERATOR_CONFIG;
   const rng = seededRng(opts.seed);
   const kube = new KubeClient(opts.kc);
   const namespaces = chaosNamespaces(opts);
-  for (const ns of namespaces)
-    await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pgfn.dev/test': 'true' } } });
+  await Promise.all(
+    namespaces.map((ns) =>
+      kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pgfn.dev/test': 'true' } } }),
+    ),
+  );
   const fn = await startReconcile(opts.functionKc ?? opts.kc, undefined, config);
   const s: State = {
     rng,
@@ -123,40 +143,46 @@ export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
     edits: 0,
   };
   try {
-    for (const namespace of namespaces) {
-      for (let i = 0; i < opts.clustersPerNamespace; i++) await createCluster(s, namespace, `acid-c${i}`);
-    }
+    await createClusters(
+      s,
+      namespaces.flatMap((namespace) => Array.from({ length: opts.clustersPerNamespace }, (_, i) => ({ namespace, name: `acid-c${i}` }))),
+    );
+    phase('create');
     for (let op = 0; op < opts.operations; op++) await step(s);
+    phase('operations');
     while (s.pending.length > 0) await deliverOne(s, false);
     await Promise.all(s.inFlight);
+    phase('drain');
 
+    // Every delivery has been answered: the checks only read, so clusters are checked side by side.
     const early: Record<string, string[]> = {};
     let checkedEarly = 0;
     const before = new Map<string, Map<string, string>>();
-    for (const c of s.clusters) {
-      const cluster = await kube.get<Cluster>({ ...PG, ...c });
-      if (cluster !== undefined) before.set(key(c), await passwords(kube, cluster, config));
-      if ((s.reached.get(key(c)) ?? -1) <= (s.lastEdit.get(key(c)) ?? 0)) continue;
+    await forEachLimited(s.clusters, CHECK_CONCURRENCY, async (c) => {
+      const found = await inspect(kube, c, config);
+      before.set(key(c), found.passwords);
+      if ((s.reached.get(key(c)) ?? -1) <= (s.lastEdit.get(key(c)) ?? 0)) return;
       checkedEarly++;
-      const found = await divergences(kube, c, config);
-      if (found.length > 0) early[key(c)] = found;
-    }
+      if (found.divergences.length > 0) early[key(c)] = found.divergences;
+    });
 
-    for (const namespace of namespaces) await resync(opts.functionKc ?? opts.kc, namespace, config);
+    phase('early');
+    // One resync per namespace, as each namespace's own reconcile gets it from its PingSource: they run at once.
+    await Promise.all(namespaces.map((namespace) => resync(opts.functionKc ?? opts.kc, namespace, config)));
+    phase('resync');
     const final: Record<string, string[]> = {};
     const passwordChanges: string[] = [];
-    for (const c of s.clusters) {
-      const found = await divergences(kube, c, config);
-      if (found.length > 0) final[key(c)] = found;
-      const cluster = await kube.get<Cluster>({ ...PG, ...c });
-      const after = cluster === undefined ? new Map<string, string>() : await passwords(kube, cluster, config);
+    await forEachLimited(s.clusters, CHECK_CONCURRENCY, async (c) => {
+      const found = await inspect(kube, c, config);
+      if (found.divergences.length > 0) final[key(c)] = found.divergences;
       for (const [secret, password] of before.get(key(c)) ?? []) {
         // A Secret the resync removed (the pooler's, once the pooler is off, as upstream) changed no password;
         // one still desired but missing is a divergence above.
-        const now = after.get(secret);
+        const now = found.passwords.get(secret);
         if (now !== undefined && now !== password) passwordChanges.push(`${c.namespace}/${secret}`);
       }
-    }
+    });
+    phase('final');
     return {
       seed: opts.seed,
       clusters: s.clusters.length,
@@ -169,6 +195,7 @@ export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
       divergences: final,
       passwordChanges,
       ms: Date.now() - started,
+      phases,
     };
   } finally {
     await Promise.allSettled(s.inFlight);
@@ -176,12 +203,22 @@ export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function createCluster(s: State, namespace: string, name: string): Promise<void> {
-  const base = onKwok(example('minimal.yaml', namespace, name));
-  const created = await s.kube.create<Cluster>({ ...base, spec: randomInitialSpec(base.spec, s.rng) });
-  if (created === undefined) throw new Error(`cluster ${namespace}/${name} exists already: use a fresh prefix`);
-  s.clusters.push({ namespace, name });
-  noteWrite(s, { namespace, name }, resourceEvent('add', created));
+/**
+ * Creates the clusters side by side; their specs are drawn, and their writes noted, in list order, so the
+ * seed fixes the schedule as if they had been created one by one.
+ */
+async function createClusters(s: State, refs: readonly { namespace: string; name: string }[]): Promise<void> {
+  const wanted = refs.map(({ namespace, name }) => {
+    const base = onKwok(example('minimal.yaml', namespace, name));
+    return { ...base, spec: randomInitialSpec(base.spec, s.rng) };
+  });
+  const created = await mapLimited(wanted, CHECK_CONCURRENCY, (c) => s.kube.create<Cluster>(c));
+  refs.forEach(({ namespace, name }, i) => {
+    const object = created[i];
+    if (object === undefined) throw new Error(`cluster ${namespace}/${name} exists already: use a fresh prefix`);
+    s.clusters.push({ namespace, name });
+    noteWrite(s, { namespace, name }, resourceEvent('add', object));
+  });
 }
 
 /** One scheduled operation: mostly edits and deliveries, sometimes bursts, stale repeats and pod events. */
