@@ -4,8 +4,10 @@
 // Knative may: dropped, duplicated, late (after newer ones), stale (an old snapshot again), in bursts
 // across namespaces, concurrently with further edits, with the Broker's redelivery of 5xx answers.
 // Two checks follow:
-//   early — a cluster that received any event (answered 2xx) sent after its last edit must already
-//           equal a fresh reconcile of its final spec, without a resync;
+//   early — a cluster that received (answered 2xx) the snapshot of its last edit, or a pod event sent
+//           after it, must already equal a fresh reconcile of its final spec, without a resync. An older
+//           snapshot arriving late does not count: reconcile may skip one that shows itself reconciled
+//           without reading (ADR 0009), and what it skips only the resync repairs (ADR 0111);
 //   final — after one resync per namespace, every cluster must, and no password may have changed.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { CloudEvent } from 'cloudevents';
@@ -59,6 +61,8 @@ type DeliveryKind = 'sent' | 'dropped' | 'duplicated' | 'late' | 'stale' | 'pod'
 interface Pending {
   readonly cluster: string;
   readonly event: CloudEvent<unknown>;
+  /** The clock when the write it tells of was made. */
+  readonly producedAt: number;
 }
 
 interface State {
@@ -67,11 +71,11 @@ interface State {
   readonly kube: KubeClient;
   readonly clusters: { namespace: string; name: string }[];
   readonly pending: Pending[];
-  readonly history: Map<string, CloudEvent<unknown>[]>;
+  readonly history: Map<string, Pending[]>;
   /** Logical clock: advanced by every finished edit and every delivery start. */
   clock: number;
   readonly lastEdit: Map<string, number>;
-  /** The latest clock at which a delivery that was answered 2xx started, per cluster. */
+  /** Per cluster, the newest state a delivery answered 2xx told of: the write's clock for a snapshot, the start for a pod event. */
   readonly reached: Map<string, number>;
   readonly inFlight: Set<Promise<void>>;
   readonly counts: Record<DeliveryKind, number>;
@@ -161,7 +165,7 @@ export async function runEventChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await forEachLimited(s.clusters, CHECK_CONCURRENCY, async (c) => {
       const found = await inspect(kube, c, config);
       before.set(key(c), found.passwords);
-      if ((s.reached.get(key(c)) ?? -1) <= (s.lastEdit.get(key(c)) ?? 0)) return;
+      if ((s.reached.get(key(c)) ?? -1) < (s.lastEdit.get(key(c)) ?? 0)) return;
       checkedEarly++;
       if (found.divergences.length > 0) early[key(c)] = found.divergences;
     });
@@ -231,7 +235,7 @@ async function step(s: State): Promise<void> {
   else {
     const c = s.rng.pick(s.clusters);
     s.counts.pod++;
-    await launch(s, key(c), podEvent(c.namespace, c.name));
+    await launch(s, { cluster: key(c), event: podEvent(c.namespace, c.name) });
   }
 }
 
@@ -258,10 +262,11 @@ async function editCluster(s: State): Promise<void> {
 }
 
 function noteWrite(s: State, c: { namespace: string; name: string }, event: CloudEvent<unknown>): void {
-  s.lastEdit.set(key(c), ++s.clock);
-  s.pending.push({ cluster: key(c), event });
+  const written: Pending = { cluster: key(c), event, producedAt: ++s.clock };
+  s.lastEdit.set(key(c), written.producedAt);
+  s.pending.push(written);
   const seen = s.history.get(key(c)) ?? [];
-  seen.push(event);
+  seen.push(written);
   s.history.set(key(c), seen);
 }
 
@@ -279,8 +284,8 @@ async function deliverOne(s: State, wait: boolean): Promise<void> {
   const twice = s.rng.chance(0.15);
   if (twice) s.counts.duplicated++;
   s.counts.sent++;
-  const first = await launch(s, p.cluster, p.event);
-  if (twice) await launch(s, p.cluster, p.event);
+  const first = await launch(s, p);
+  if (twice) await launch(s, p);
   if (wait) await first.done;
 }
 
@@ -293,7 +298,7 @@ async function burst(s: State): Promise<void> {
     const [p] = s.pending.splice(s.rng.int(s.pending.length), 1);
     if (p === undefined) continue;
     s.counts.sent++;
-    all.push((await launch(s, p.cluster, p.event)).done);
+    all.push((await launch(s, p)).done);
   }
   if (s.rng.chance(0.5)) await Promise.all(all);
 }
@@ -304,7 +309,7 @@ async function repeatStale(s: State): Promise<void> {
   const seen = s.history.get(key(c)) ?? [];
   if (seen.length === 0) return;
   s.counts.stale++;
-  await launch(s, key(c), s.rng.pick(seen));
+  await launch(s, s.rng.pick(seen));
 }
 
 /**
@@ -312,7 +317,10 @@ async function repeatStale(s: State): Promise<void> {
  * waiting for room when many are in flight). It counts for the early check only if answered 2xx.
  * Random choices are drawn here, before anything runs concurrently, so the seed fixes them.
  */
-async function launch(s: State, cluster: string, event: CloudEvent<unknown>): Promise<{ readonly done: Promise<void> }> {
+async function launch(
+  s: State,
+  { cluster, event, producedAt }: { readonly cluster: string; readonly event: CloudEvent<unknown>; readonly producedAt?: number },
+): Promise<{ readonly done: Promise<void> }> {
   while (s.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(s.inFlight);
   const mode = s.rng.chance(0.5) ? 'binary' : 'structured';
   const startedAt = ++s.clock;
@@ -323,7 +331,7 @@ async function launch(s: State, cluster: string, event: CloudEvent<unknown>): Pr
         () => 503, // connection refused or reset: the Broker retries those too
       );
       if (status < 300) {
-        s.reached.set(cluster, Math.max(s.reached.get(cluster) ?? -1, startedAt));
+        s.reached.set(cluster, Math.max(s.reached.get(cluster) ?? -1, producedAt ?? startedAt));
         return;
       }
       if (status < 500 || attempt >= BROKER_RETRIES) {
