@@ -76,7 +76,8 @@ export default class FileTimesReporter extends Spec {
     runner.on(EVENT_TEST_PASS, counted);
     runner.on(EVENT_TEST_FAIL, counted);
     runner.once(EVENT_RUN_END, () => {
-      if (runner.isParallelMode() || spans.size === 0) return;
+      const parallel = (runner as Mocha.Runner & { isParallelMode(): boolean }).isParallelMode();
+      if (parallel || spans.size === 0) return;
       const out = process.env['PGFN_FILE_TIMES'];
       if (out !== undefined && out !== '') writeFileSync(out, `${JSON.stringify(slowestFiles(spans, spans.size), null, 2)}\n`);
       console.log(['', ...fileTimesTable(slowestFiles(spans, SLOWEST)), ''].join('\n'));
