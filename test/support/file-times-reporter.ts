@@ -20,7 +20,7 @@ export interface FileTime {
   tests: number;
 }
 
-interface Span {
+export interface FileSpan {
   start: number;
   end: number;
   testsMs: number;
@@ -28,7 +28,7 @@ interface Span {
 }
 
 /** Rows for the slowest files first; hooks and start-up are total minus test bodies. */
-export function slowestFiles(spans: ReadonlyMap<string, Span>, limit: number): FileTime[] {
+export function slowestFiles(spans: ReadonlyMap<string, FileSpan>, limit: number): FileTime[] {
   return [...spans]
     .map(([file, s]) => ({ file, totalMs: s.end - s.start, testsMs: s.testsMs, tests: s.tests }))
     .sort((a, b) => b.totalMs - a.totalMs)
@@ -48,8 +48,8 @@ export function fileTimesTable(rows: readonly FileTime[]): string[] {
 export default class FileTimesReporter extends Spec {
   constructor(runner: Mocha.Runner, options?: Mocha.MochaOptions) {
     super(runner, options);
-    const spans = new Map<string, Span>();
-    const spanOf = (file: string | undefined): Span | undefined => {
+    const spans = new Map<string, FileSpan>();
+    const spanOf = (file: string | undefined): FileSpan | undefined => {
       if (file === undefined) return undefined;
       const key = relative(process.cwd(), file);
       let span = spans.get(key);
