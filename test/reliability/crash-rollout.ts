@@ -231,7 +231,8 @@ export async function driveRollout(run: RolloutCrashRun): Promise<RolloutCrashRe
       if (outcome === 'busy') {
         busy++;
         // Refused while the dead holder's Lease is valid: the redelivery comes once it has expired.
-        clock.skipTo(leaseExpiry(await readLease()));
+        // (Unread while the API server is away: then the next delivery simply tries again.)
+        clock.skipTo(leaseExpiry(await readLease().catch(() => undefined)));
       }
       unavailableAt.push(Date.now());
       await sleep(backoff);
