@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { ControlPlane, binaries, freePort, httpsGet, kubeApiserverFlags, kubeconfigYaml, repoRoot } from '@pgfn/controlplane';
+import { ControlPlane, binaries, clientCert, freePort, httpsGet, kubeApiserverFlags, kubeconfigYaml, repoRoot } from '@pgfn/controlplane';
 import { auditPolicy } from './audit.js';
 import { BenchProcess, waitUntil } from './proc.js';
-
-const run = promisify(execFile);
 
 /** Namespaces every run uses: the operators' configuration lives in the first, clusters in the second. */
 export const SYSTEM_NAMESPACE = 'bench-system';
@@ -114,42 +110,9 @@ export class BenchStack {
   /** A client certificate for `user` (system:masters) and a kubeconfig to the operator-facing apiserver. */
   async side(user: (typeof SIDE_USERS)[number]): Promise<Side> {
     const { pki, dir } = this.cp.state;
-    const base = join(dir, 'pki', user);
-    await run('openssl', [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${base}.key`,
-      '-out',
-      `${base}.csr`,
-      '-subj',
-      `/O=system:masters/CN=${user}`,
-    ]);
-    const ext = `${base}.ext`;
-    writeFileSync(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-    await run('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      `${base}.csr`,
-      '-CA',
-      pki.caCert,
-      '-CAkey',
-      pki.caKey,
-      '-CAcreateserial',
-      '-days',
-      '30',
-      '-out',
-      `${base}.crt`,
-      '-extfile',
-      ext,
-    ]);
+    const cert = await clientCert(join(dir, 'pki'), { name: user, user, groups: ['system:masters'] });
     const kubeconfig = join(dir, `${user}.kubeconfig`);
-    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, { cert: `${base}.crt`, key: `${base}.key` }, 'bench'), {
+    writeFileSync(kubeconfig, kubeconfigYaml(this.operatorServer, pki.caCert, cert, 'bench'), {
       mode: 0o600,
     });
     return { user, kubeconfig };

@@ -13,6 +13,7 @@ export { assertExclusive, EXCLUSIVE_LOCK_ENV, releaseExclusive, takeExclusive } 
 export { httpsGet } from './https-get.js';
 export type { AdminTls } from './https-get.js';
 export { kubeconfigYaml } from './kubeconfig.js';
+export { clientCert, selfSignedServerCert } from './pki.js';
 export type { KubeconfigAuth } from './kubeconfig.js';
 export { freePort, freePorts } from './ports.js';
 export { ManagedProcess, isAlive, tailFile } from './process.js';

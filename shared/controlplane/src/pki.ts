@@ -1,9 +1,14 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/** `openssl req` arguments for a new EC P-256 key (fast to generate), unencrypted. */
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 export interface Pki {
   readonly caCert: string;
@@ -23,8 +28,19 @@ export interface Pki {
  */
 export async function generatePki(dir: string): Promise<Pki> {
   const p = (name: string): string => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.crt'), '-days', '3650', '-subj', '/CN=pgfn-local-ca']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.crt'),
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=pgfn-local-ca',
+  ]);
   await writeFile(
     p('server.ext'),
     [
@@ -41,9 +57,9 @@ export async function generatePki(dir: string): Promise<Pki> {
       'keyUsage=digitalSignature,keyEncipherment',
     ].join('\n'),
   );
-  await signed({ p, name: 'server', subj: '/CN=kube-apiserver', ext: 'server.ext', ec });
+  await signed({ p, name: 'server', subj: '/CN=kube-apiserver', ext: 'server.ext' });
   await writeFile(p('client.ext'), 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n');
-  await signed({ p, name: 'admin', subj: '/O=system:masters/CN=pgfn-admin', ext: 'client.ext', ec });
+  await signed({ p, name: 'admin', subj: '/O=system:masters/CN=pgfn-admin', ext: 'client.ext' });
   // Service-account tokens are signed with RSA (the apiserver's default RS256 issuer).
   await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', p('sa.key')]);
   await run('openssl', ['pkey', '-in', p('sa.key'), '-pubout', '-out', p('sa.pub')]);
@@ -67,12 +83,10 @@ interface Signing {
   readonly subj: string;
   /** The extensions file (in the PKI folder). */
   readonly ext: string;
-  /** The `openssl req` arguments making the key. */
-  readonly ec: string[];
 }
 
-async function signed({ p, name, subj, ext, ec }: Signing): Promise<void> {
-  await run('openssl', ['req', ...ec, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subj]);
+async function signed({ p, name, subj, ext }: Signing): Promise<void> {
+  await run('openssl', ['req', ...EC_KEY, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', subj]);
   await run('openssl', [
     'x509',
     '-req',
@@ -92,16 +106,40 @@ async function signed({ p, name, subj, ext, ec }: Signing): Promise<void> {
   ]);
 }
 
-/** A client certificate signed by the cluster CA, for an identity of the caller's choosing. */
+/** A client certificate signed by the cluster CA (in `dir`, the PKI folder), for an identity of the caller's choosing. */
 export async function clientCert(
   dir: string,
-  name: string,
-  user: string,
-  groups: readonly string[],
+  opts: { readonly name: string; readonly user: string; readonly groups: readonly string[] },
 ): Promise<{ cert: string; key: string }> {
   const p = (n: string): string => join(dir, n);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const subj = [...groups.map((g) => `/O=${g}`), `/CN=${user}`].join('');
-  await signed({ p, name, subj, ext: 'client.ext', ec });
-  return { cert: p(`${name}.crt`), key: p(`${name}.key`) };
+  const subj = [...opts.groups.map((g) => `/O=${g}`), `/CN=${opts.user}`].join('');
+  await signed({ p, name: opts.name, subj, ext: 'client.ext' });
+  return { cert: p(`${opts.name}.crt`), key: p(`${opts.name}.key`) };
+}
+
+/** A self-signed serving certificate for a loopback server the API server calls (a webhook), PEM in memory. */
+export async function selfSignedServerCert(opts: { readonly cn: string; readonly days: number }): Promise<{ cert: Buffer; key: Buffer }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pgfn-cert-'));
+  try {
+    const [key, cert] = [join(dir, 'tls.key'), join(dir, 'tls.crt')];
+    const subj = `/CN=${opts.cn}`;
+    await run('openssl', [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      String(opts.days),
+      '-subj',
+      subj,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,21 +6,14 @@
 // message, as on a cluster, and Knative's controllers only ever see defaulted, valid Triggers.
 // The webhook configurations carry Knative's names and are removed on stop. A Trigger stored while no
 // webhook ran is checked once at start: one Knative refuses gets a Warning Event saying why.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { assertExclusive, binaries, kubectlRun } from '@pgfn/controlplane';
+import { assertExclusive, binaries, kubectlRun, selfSignedServerCert } from '@pgfn/controlplane';
 import { KubeClient } from '@pgfn/kube';
 import { admitObjects } from './knative-webhook.js';
 import type { Manifest } from './manifests.js';
-
-const run = promisify(execFile);
 
 /** Knative's own webhook configuration names (a refusal reads as on a cluster). */
 export const DEFAULTING_WEBHOOK = 'defaulting.webhook.eventing.knative.dev';
@@ -117,34 +110,7 @@ export class TriggerAdmission {
   static async start(opts: { readonly kubeconfig: string }): Promise<TriggerAdmission> {
     // Every Trigger written to the API server goes through it while it runs: no other test beside it.
     assertExclusive("Knative's Trigger webhooks");
-    const dir = mkdtempSync(join(tmpdir(), 'pgfn-knative-admission-'));
-    let cert: Buffer;
-    let key: Buffer;
-    try {
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'tls.key'),
-        '-out',
-        join(dir, 'tls.crt'),
-        '-days',
-        '30',
-        '-subj',
-        '/CN=pgfn-local-knative-webhook',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ]);
-      cert = readFileSync(join(dir, 'tls.crt'));
-      key = readFileSync(join(dir, 'tls.key'));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { cert, key } = await selfSignedServerCert({ cn: 'pgfn-local-knative-webhook', days: 30 });
     const answered: TriggerAdmission['answered'] = [];
     const server = createServer({ cert, key }, (req, res) => void handle(req, res, answered));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
