@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for every pgfn function. The build stage installs the workspace and bundles each function
-# (functions/<fn>/src/main.ts) with esbuild into <fn>.mjs plus <fn>.lazy/ (packages loaded only on first
-# use, ADR 0011); the runtime stage is Node and those bundles only — no node_modules, no TypeScript,
-# no shell needed at run time.
+# (functions/<fn>/src/main.ts) with esbuild into <fn>.cjs plus <fn>.lazy/ (packages loaded only on first
+# use, ADR 0011), the launcher <fn>.mjs and <fn>.jsc, V8's code cache made by a training run (ADR 0117:
+# both stages must use the same NODE_IMAGE for the cache to be accepted); the runtime stage is Node and
+# those files only — no node_modules, no TypeScript, no shell needed at run time.
 #
 #   docker build -t pgfn:0.1.0 .                                  # every function with a main.ts
 #   docker build --build-arg FUNCTIONS="reconcile" -t pgfn-reconcile .

@@ -296,7 +296,7 @@ async function runSide(side: SideName, n: number, bundles: Record<string, string
       const u = sampler.usageNow();
       return u.cpuSeconds - cpuOf(u, (name) => name === runner || name.startsWith('knative '));
     };
-    const idle = async (): Promise<boolean> => (pgfn === undefined ? true : (await pgfn.stats()).idle);
+    const idle = async (): Promise<boolean> => (pgfn === undefined ? true : pgfn.idle());
     const o1 = await quiet(stack, idle);
     const startup = readAudit(stack.auditLog, identity.user, o0, o1);
     const startupCpu = operatorCpu();

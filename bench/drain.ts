@@ -7,18 +7,18 @@
 //      from the drain to its end (every master moved with a switchover, the node empty).
 // Usage: npm run bench:drain -- [--clusters 10] [--out bench/results/drain.json]
 // Prints a markdown table; writes the raw figures as JSON. Needs root (the node agents).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { parse } from 'yaml';
-import { ControlPlane, repoRoot } from '@pgfn/controlplane';
+import { ControlPlane } from '@pgfn/controlplane';
 import { startLocalNodes, type LocalNodes } from '@pgfn/node-agent';
 import { clusterMembers, FailoverWriter } from '@pgfn/node-agent/testing';
 import { identityForFunction, identityForServiceAccount, startPipeline } from '@pgfn/pipeline';
 import pg from 'pg';
 import { sleep, until } from './lib/proc.js';
+import { prepareOperatorControlPlane } from './lib/operator-stack.js';
 
 const { values } = parseArgs({
   options: { clusters: { type: 'string', default: '10' }, out: { type: 'string', default: 'bench/results/drain.json' } },
@@ -186,28 +186,7 @@ async function main(): Promise<void> {
   let one: OneCluster | undefined;
   let many: ManyMasters | undefined;
   try {
-    for (const f of readdirSync(join(repoRoot, 'crds')).filter((x) => x.endsWith('.crd.yaml')))
-      await cp.kubectl(['apply', '--server-side', '--field-manager=pgfn', '-f', join(repoRoot, 'crds', f)]);
-    await cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
-    await cp.kubectl(['create', 'namespace', 'pgfn-system']).catch(() => '');
-    await cp.kubectl(['create', 'namespace', NS]);
-    const doc = parse(readFileSync(join(repoRoot, 'crds/examples/operatorconfiguration.yaml'), 'utf8')) as {
-      configuration: Record<string, unknown>;
-    };
-    const kubernetes = {
-      ...(doc.configuration['kubernetes'] as Record<string, unknown>),
-      node_readiness_label: { 'pgfn.dev/node-agent': 'true' },
-      enable_pod_antiaffinity: true,
-    };
-    const configuration = { ...doc.configuration, kubernetes };
-    await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
-      group: 'acid.zalan.do',
-      version: 'v1',
-      plural: 'operatorconfigurations',
-      namespace: 'pgfn-system',
-      body: { apiVersion: 'acid.zalan.do/v1', kind: 'OperatorConfiguration', metadata: { name: 'bench' }, configuration },
-    });
-    await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
+    await prepareOperatorControlPlane({ cp, kc, namespace: NS, kubernetes: { enable_pod_antiaffinity: true } });
     nodes = await startLocalNodes({
       count: 3,
       kubeconfig: cp.kubeconfig,

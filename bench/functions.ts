@@ -3,8 +3,8 @@
 //                          [--compare label=/path/fn.mjs,…]   (bundles built elsewhere, e.g. from an older
 //                                                             commit, measured in the same run and load)
 // Cold start and idle memory of every pgfn function (functions/*/src/main.ts), each start a new
-// process: bundled as the image runs it (one .mjs, plain node) and from source as `npm run fn` runs it
-// (node --import tsx). Measured:
+// process: bundled as the image runs it (plain node, the launcher .mjs with its bundle and code cache)
+// and from source as `npm run fn` runs it (node --import tsx). Measured:
 //   spawn → listening        first TCP connection accepted;
 //   spawn → first answer     the first CloudEvent answered: an ApiServerSource "add" of a postgresql;
 //                            `--event absent` (default): one that does not exist, so the function
@@ -17,7 +17,7 @@
 //                            unlike wall time, barely moved by other load on the machine;
 //   idle RSS                 resident memory 2 s after that answer (and the process's peak).
 // A bare Node HTTP server is the floor. Prints a markdown table; writes bench/results/functions.json.
-import { mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, freePort, repoRoot } from '@pgfn/controlplane';
@@ -189,6 +189,8 @@ interface Row {
   fn: string;
   variant: string;
   bundleKiB?: number;
+  /** V8's code cache beside the bundle, if any (ADR 0117). */
+  codeCacheKiB?: number;
   listeningMs: number;
   firstAnswerMs: { median: number; max: number };
   cpuToAnswerMs: number;
@@ -224,7 +226,7 @@ async function measure({ fn, variant, command, args, bundle }: Measured, base: P
   return {
     fn,
     variant,
-    ...(bundle === undefined ? {} : { bundleKiB: statSync(bundle).size / 1024 }),
+    ...(bundle === undefined ? {} : bundleSizes(bundle)),
     listeningMs: median(listens),
     firstAnswerMs: { median: median(answers), max: Math.max(...answers) },
     cpuToAnswerMs: median(starts.map((s) => s.cpuToAnswerMs)),
@@ -233,6 +235,16 @@ async function measure({ fn, variant, command, args, bundle }: Measured, base: P
     idleRssMiB: median(starts.map((s) => s.idleRssMiB)),
     peakRssMiB: median(starts.map((s) => s.peakRssMiB)),
     ...afterIdleOf(starts),
+  };
+}
+
+/** The code a launcher runs (`<fn>.cjs` beside `<fn>.mjs`, ADR 0117) and its code cache, else the file itself. */
+function bundleSizes(file: string): Pick<Row, 'bundleKiB' | 'codeCacheKiB'> {
+  const code = file.replace(/\.mjs$/, '.cjs');
+  const cache = file.replace(/\.mjs$/, '.jsc');
+  return {
+    bundleKiB: statSync(existsSync(code) ? code : file).size / 1024,
+    ...(existsSync(cache) ? { codeCacheKiB: statSync(cache).size / 1024 } : {}),
   };
 }
 
@@ -290,7 +302,9 @@ try {
       rows.map((r) => [
         r.fn,
         r.variant,
-        r.bundleKiB === undefined ? '—' : fixed(r.bundleKiB, 0),
+        r.bundleKiB === undefined
+          ? '—'
+          : fixed(r.bundleKiB, 0) + (r.codeCacheKiB === undefined ? '' : ` + ${fixed(r.codeCacheKiB, 0)} cache`),
         fixed(r.listeningMs, 0),
         `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
         `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,

@@ -6,19 +6,19 @@
 // (restarts) and work_mem (reload): time from the edit to the value live on every member.
 // Usage: npm run bench:rolling-update -- [--runs N] [--out bench/results/rolling-update.json]
 // Prints a markdown table; writes the raw figures as JSON. Needs root (the node agent).
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { parse } from 'yaml';
-import { ControlPlane, repoRoot } from '@pgfn/controlplane';
+import { ControlPlane } from '@pgfn/controlplane';
 import { startNodeAgent, type NodeAgent } from '@pgfn/node-agent';
 import { clusterMembers, FailoverWriter } from '@pgfn/node-agent/testing';
 import { identityForFunction, identityForServiceAccount, startPipeline } from '@pgfn/pipeline';
 import pg from 'pg';
 import { machine } from './lib/report.js';
 import { sleep, until } from './lib/proc.js';
+import { prepareOperatorControlPlane } from './lib/operator-stack.js';
 
 interface Figures {
   run: number;
@@ -175,27 +175,7 @@ async function main(): Promise<void> {
   let stopPipeline: (() => Promise<void>) | undefined;
   const figures: Figures[] = [];
   try {
-    for (const f of readdirSync(join(repoRoot, 'crds')).filter((x) => x.endsWith('.crd.yaml')))
-      await cp.kubectl(['apply', '--server-side', '--field-manager=pgfn', '-f', join(repoRoot, 'crds', f)]);
-    await cp.waitForCrds(['postgresqls.acid.zalan.do', 'operatorconfigurations.acid.zalan.do', 'postgresteams.acid.zalan.do']);
-    await cp.kubectl(['create', 'namespace', 'pgfn-system']).catch(() => '');
-    await cp.kubectl(['create', 'namespace', NS]);
-    const doc = parse(readFileSync(join(repoRoot, 'crds/examples/operatorconfiguration.yaml'), 'utf8')) as {
-      configuration: Record<string, unknown>;
-    };
-    const kubernetes = {
-      ...(doc.configuration['kubernetes'] as Record<string, unknown>),
-      node_readiness_label: { 'pgfn.dev/node-agent': 'true' },
-    };
-    const configuration = { ...doc.configuration, kubernetes };
-    await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
-      group: 'acid.zalan.do',
-      version: 'v1',
-      plural: 'operatorconfigurations',
-      namespace: 'pgfn-system',
-      body: { apiVersion: 'acid.zalan.do/v1', kind: 'OperatorConfiguration', metadata: { name: 'bench' }, configuration },
-    });
-    await cp.kubectl(['apply', '--server-side', '--field-manager=kubectl', '-f', join(repoRoot, 'knative/functions/postgres-pod.yaml')]);
+    await prepareOperatorControlPlane({ cp, kc, namespace: NS });
     agent = await startNodeAgent({
       kubeconfig: cp.kubeconfig,
       dataDir: join(root, 'data'),

@@ -1,5 +1,6 @@
 // node --import tsx hack/bundle-ui.ts <outDir>: the UI (shared/ui/src/main.ts) as <outDir>/ui.mjs, bundled
-// like the functions (the Dockerfile runs it after bundle-cli; knative/ui runs /app/dist/ui.mjs).
+// as one ES module, without the functions' launcher and code cache (the Dockerfile runs it after bundle-cli;
+// knative/ui runs /app/dist/ui.mjs).
 import { join } from 'node:path';
 import { repoRoot } from '@pgfn/controlplane';
 import { bundleEntry } from '@pgfn/pipeline';

@@ -21,11 +21,18 @@ export interface SideConfig {
 export type SideRequest =
   | { readonly cmd: 'resync'; readonly seq: number }
   | { readonly cmd: 'stats'; readonly seq: number }
+  | { readonly cmd: 'idle'; readonly seq: number }
   | { readonly cmd: 'stop'; readonly seq: number };
 
 export interface SideStats {
   readonly deliveries: number;
   readonly byTrigger: Record<string, number>;
+  /**
+   * Per Trigger, deliveries by what they carried (the watched kind for ApiServerSource events, else the
+   * event type) and by the function's answer (its Pgfn-Outcome: ok, ignored, …): how many it acted on.
+   */
+  readonly byTriggerEvent: Record<string, Record<string, number>>;
+  readonly byTriggerAnswer: Record<string, Record<string, number>>;
   readonly outcomes: Record<string, number>;
   /** Attempts beyond the first (redeliveries after a 5xx, timeout or refused connection). */
   readonly retries: number;
@@ -36,6 +43,8 @@ export interface SideStats {
   readonly functionPids: Record<string, number[]>;
   readonly adapterPids: Record<string, number>;
   readonly skippedTriggers: readonly string[];
+  /** This process's own CPU seconds (broker, supervisor, pings): once ready (its start-up), and now. */
+  readonly runnerCpuSeconds: { readonly atReady: number; readonly now: number };
 }
 
 const config = JSON.parse(process.env['PGFN_BENCH_SIDE'] ?? '{}') as SideConfig;
@@ -73,9 +82,19 @@ async function stats(): Promise<SideStats> {
     for (const r of records) out[key(r)] = (out[key(r)] ?? 0) + 1;
     return out;
   };
+  const countWithin = (key: (r: DeliveryRecord) => string): Record<string, Record<string, number>> => {
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of records) {
+      const inner = (out[r.trigger] ??= {});
+      inner[key(r)] = (inner[key(r)] ?? 0) + 1;
+    }
+    return out;
+  };
   return {
     deliveries: records.length,
     byTrigger: count((r) => r.trigger),
+    byTriggerEvent: countWithin((r) => r.kind ?? r.type),
+    byTriggerAnswer: countWithin((r) => r.answer ?? '(none)'),
     outcomes: count((r) => r.outcome),
     retries: records.reduce((n, r) => n + Math.max(0, r.attempts.length - 1), 0),
     idle: await brokerIdle(),
@@ -88,6 +107,7 @@ async function stats(): Promise<SideStats> {
     ),
     adapterPids: Object.fromEntries(pipeline.adapters.map((a) => [a.name, a.pid ?? 0])),
     skippedTriggers: pipeline.broker.skipped,
+    runnerCpuSeconds: { atReady: cpuSecondsAtReady, now: cpuSeconds() },
   };
 }
 
@@ -95,6 +115,9 @@ process.on('message', (raw) => {
   const req = raw as SideRequest;
   void (async (): Promise<void> => {
     if (req.cmd === 'stats') return send({ seq: req.seq, stats: await stats() });
+    // Polled every half second while the bench waits for quiet: nothing more than the answer, so the
+    // bench's own polling does not show up as the broker's CPU.
+    if (req.cmd === 'idle') return send({ seq: req.seq, idle: await brokerIdle() });
     // On the Knative path the ping goes to Knative's ingress and no delivery is recorded here: the bench
     // waits for the side to go quiet instead.
     if (req.cmd === 'resync' && pipeline.knative !== undefined) {
@@ -118,4 +141,9 @@ process.on('message', (raw) => {
 process.on('disconnect', () => {
   void pipeline.stop().finally(() => process.exit(1));
 });
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const cpuSecondsAtReady = cpuSeconds();
 send({ ready: true });

@@ -14,7 +14,7 @@ export function existingFunctions(): string[] {
     .sort();
 }
 
-/** Bundles each function once per bench run, as the image does (one .mjs run by plain node). */
+/** Bundles each function once per bench run, as the image does (the launcher .mjs run by plain node, ADR 0117). */
 export async function bundleAll(fns: readonly string[]): Promise<Record<string, string>> {
   const dir = join(cacheDir(), 'bench', 'bundles');
   mkdirSync(dir, { recursive: true });
@@ -80,6 +80,11 @@ export class PgfnSide {
 
   async stats(): Promise<SideStats> {
     return (await this.request({ cmd: 'stats' }))['stats'] as SideStats;
+  }
+
+  /** No delivery in flight in the broker (a cheap poll; stats() counts every delivery). */
+  async idle(): Promise<boolean> {
+    return (await this.request({ cmd: 'idle' }))['idle'] === true;
   }
 
   /** Fires the resync PingSource and resolves when reconcile has answered it (on the Knative path: once fired, ms undefined). */

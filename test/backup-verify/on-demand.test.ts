@@ -7,16 +7,13 @@ import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@
 import { openArchive, s3ObjectStore, type BackupArchive } from '@pgfn/backup-store';
 import type { S3Server } from '@pgfn/controlplane';
 import { KubeClient } from '@pgfn/kube';
-import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
-import { postgresPodClusterRole } from '@pgfn/node-agent/testing';
-import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually } from '../support/kube.js';
-import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
-import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
+import { eventually } from '../support/kube.js';
+import { waitForRoles } from '../node-agent/support.js';
+import { podEvent, resourceEvent, type RunningReconcile } from '../reconcile/support.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import { secretName } from '@pgfn/builder';
-import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from '../backups/support.js';
+import { LOGICAL_BUCKET, sql, WAL_BUCKET, startBackupStack, type BackupStack } from '../backups/support.js';
 import { DEFAULT_QUEUE_RULES } from '../../functions/backup-verify/src/restore-queue.js';
 import { restoreSlots } from '../../functions/backup-verify/src/restore-slots.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
@@ -29,9 +26,9 @@ const REQUESTED = 'dev.pgfn.backup.requested';
 
 describe('base backups on request (dev.pgfn.backup.requested → exec of Spilo’s backup script in the master)', function () {
   this.timeout(900_000);
+  let stack: BackupStack | undefined;
   let kc: k8s.KubeConfig;
   let ns: { name: string; cleanup: () => Promise<void> };
-  let t: TestAgent;
   let s3: S3Server;
   let reconcile: RunningReconcile;
   let verify: RunningVerify;
@@ -62,32 +59,13 @@ describe('base backups on request (dev.pgfn.backup.requested → exec of Spilo�
     subscriber.received.filter((e) => e.type === type && e.data['requestId'] === requestId).map((e) => e.data);
 
   before(async () => {
-    kc = adminConfig();
-    await ensureCrds(kc);
-    s3 = await startS3();
-    ns = await createNamespace(kc, 'backup-ondemand');
-    t = await startTestAgent('pgfn-agent-backup-ondemand');
-    const kube = new KubeClient(kc);
-    await kube.apply(postgresPodClusterRole());
     // Only the bootstrap backup comes by itself: the schedule (once a year) adds none during the test.
-    await kube.apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'pgfn-s3', namespace: ns.name },
-      stringData: s3PodEnvironment(s3, { BACKUP_SCHEDULE: '0 0 1 1 *', BACKUP_NUM_TO_RETAIN: '10' }),
-    } as never);
-    config = {
-      ...structuredClone(DEFAULT_OPERATOR_CONFIG),
-      nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
-      dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
-      walS3Bucket: WAL_BUCKET,
-      podEnvironmentSecret: 'pgfn-s3',
-      logicalBackupS3Bucket: LOGICAL_BUCKET,
-      logicalBackupS3Endpoint: s3.endpoint,
-      logicalBackupS3AccessKeyId: s3.accessKeyId,
-      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
-    };
-    reconcile = await startReconcile(kc, ns.name, config);
+    stack = await startBackupStack({
+      namespace: 'backup-ondemand',
+      agentNode: 'pgfn-agent-backup-ondemand',
+      spiloEnv: { BACKUP_SCHEDULE: '0 0 1 1 *', BACKUP_NUM_TO_RETAIN: '10' },
+    });
+    ({ kc, s3, ns, config, reconcile } = stack);
     const body: Cluster = {
       apiVersion: 'acid.zalan.do/v1',
       kind: 'postgresql',
@@ -142,10 +120,7 @@ describe('base backups on request (dev.pgfn.backup.requested → exec of Spilo�
   after(async () => {
     await verify?.stop();
     await subscriber?.stop();
-    await reconcile?.stop();
-    await t?.stop();
-    await ns?.cleanup();
-    await s3?.stop();
+    await stack?.stop();
   });
 
   it('takes a base backup in the master: BackupRequested=True, Event, metrics, backup.completed, then its verification', async () => {

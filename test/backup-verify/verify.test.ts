@@ -8,14 +8,10 @@ import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@
 import { openArchive, s3ObjectStore, type BackupArchive } from '@pgfn/backup-store';
 import { secretName } from '@pgfn/builder';
 import type { S3Server } from '@pgfn/controlplane';
-import { KubeClient } from '@pgfn/kube';
-import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
-import { postgresPodClusterRole } from '@pgfn/node-agent/testing';
-import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually } from '../support/kube.js';
-import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
-import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
-import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from '../backups/support.js';
+import { eventually } from '../support/kube.js';
+import { waitForRoles } from '../node-agent/support.js';
+import { podEvent, resourceEvent, type RunningReconcile } from '../reconcile/support.js';
+import { LOGICAL_BUCKET, sql, WAL_BUCKET, startBackupStack, type BackupStack } from '../backups/support.js';
 import { restoreJob } from '../../functions/backup-verify/src/restore-job.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
 
@@ -26,9 +22,9 @@ const NAME = 'acid-bv';
 
 describe('backup-verify against a real archive (reconcile → node agent → S3 → backup-verify)', function () {
   this.timeout(900_000);
+  let stack: BackupStack | undefined;
   let kc: k8s.KubeConfig;
   let ns: { name: string; cleanup: () => Promise<void> };
-  let t: TestAgent;
   let s3: S3Server;
   let reconcile: RunningReconcile;
   let verify: RunningVerify;
@@ -49,32 +45,13 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
   };
 
   before(async () => {
-    kc = adminConfig();
-    await ensureCrds(kc);
-    s3 = await startS3();
-    ns = await createNamespace(kc, 'backup-verify');
-    t = await startTestAgent('pgfn-agent-backup-verify');
-    const kube = new KubeClient(kc);
-    await kube.apply(postgresPodClusterRole());
     // The first base backup is taken at bootstrap; the schedule (once a year) adds none during the test.
-    await kube.apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'pgfn-s3', namespace: ns.name },
-      stringData: s3PodEnvironment(s3, { BACKUP_SCHEDULE: '0 0 1 1 *', BACKUP_NUM_TO_RETAIN: '2' }),
-    } as never);
-    config = {
-      ...structuredClone(DEFAULT_OPERATOR_CONFIG),
-      nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
-      dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
-      walS3Bucket: WAL_BUCKET,
-      podEnvironmentSecret: 'pgfn-s3',
-      logicalBackupS3Bucket: LOGICAL_BUCKET,
-      logicalBackupS3Endpoint: s3.endpoint,
-      logicalBackupS3AccessKeyId: s3.accessKeyId,
-      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
-    };
-    reconcile = await startReconcile(kc, ns.name, config);
+    stack = await startBackupStack({
+      namespace: 'backup-verify',
+      agentNode: 'pgfn-agent-backup-verify',
+      spiloEnv: { BACKUP_SCHEDULE: '0 0 1 1 *', BACKUP_NUM_TO_RETAIN: '2' },
+    });
+    ({ kc, s3, ns, config, reconcile } = stack);
     const body: Cluster = {
       apiVersion: 'acid.zalan.do/v1',
       kind: 'postgresql',
@@ -147,10 +124,7 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
   after(async () => {
     await verify?.stop();
     await subscriber?.stop();
-    await reconcile?.stop();
-    await t?.stop();
-    await ns?.cleanup();
-    await s3?.stop();
+    await stack?.stop();
   });
 
   it('healthy backups: BackupVerified=True with backup, age, size, point reached, logical dump; the CloudEvent is delivered', async () => {

@@ -12,23 +12,20 @@ import { openArchive, s3ObjectStore } from '@pgfn/backup-store';
 import { secretName } from '@pgfn/builder';
 import type { S3Server } from '@pgfn/controlplane';
 import { KubeClient } from '@pgfn/kube';
-import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
-import { postgresPodClusterRole } from '@pgfn/node-agent/testing';
 import { advance } from '../../functions/rolling-update/src/index.js';
-import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually } from '../support/kube.js';
-import { startTestAgent, waitForRoles, type TestAgent } from '../node-agent/support.js';
-import { podEvent, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
-import { LOGICAL_BUCKET, s3PodEnvironment, sql, startS3, WAL_BUCKET } from './support.js';
+import { eventually } from '../support/kube.js';
+import { waitForRoles } from '../node-agent/support.js';
+import { podEvent, resourceEvent, type RunningReconcile } from '../reconcile/support.js';
+import { LOGICAL_BUCKET, sql, WAL_BUCKET, startBackupStack, type BackupStack } from './support.js';
 
 type Cluster = Postgresql & k8s.KubernetesObject;
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
 
 describe('backups with the operator in the loop (reconcile → node agent → S3)', function () {
   this.timeout(900_000);
+  let stack: BackupStack | undefined;
   let kc: k8s.KubeConfig;
   let ns: { name: string; cleanup: () => Promise<void> };
-  let t: TestAgent;
   let s3: S3Server;
   let fn: RunningReconcile;
   let source: Cluster;
@@ -77,40 +74,18 @@ describe('backups with the operator in the loop (reconcile → node agent → S3
   };
 
   before(async () => {
-    kc = adminConfig();
-    await ensureCrds(kc);
-    s3 = await startS3();
-    ns = await createNamespace(kc, 'backups-op');
-    t = await startTestAgent('pgfn-agent-backups-op');
-    const kube = new KubeClient(kc);
-    await kube.apply(postgresPodClusterRole());
-    await kube.apply({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'pgfn-s3', namespace: ns.name },
-      stringData: s3PodEnvironment(s3, { BACKUP_SCHEDULE: '* * * * *', BACKUP_NUM_TO_RETAIN: '2' }),
-    } as never);
-    config = {
-      ...structuredClone(DEFAULT_OPERATOR_CONFIG),
-      nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
-      dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
-      walS3Bucket: WAL_BUCKET,
-      podEnvironmentSecret: 'pgfn-s3',
-      logicalBackupS3Bucket: LOGICAL_BUCKET,
-      logicalBackupS3Endpoint: s3.endpoint,
-      logicalBackupS3AccessKeyId: s3.accessKeyId,
-      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
-    };
-    fn = await startReconcile(kc, ns.name, config);
+    stack = await startBackupStack({
+      namespace: 'backups-op',
+      agentNode: 'pgfn-agent-backups-op',
+      spiloEnv: { BACKUP_SCHEDULE: '* * * * *', BACKUP_NUM_TO_RETAIN: '2' },
+    });
+    ({ kc, s3, ns, config, reconcile: fn } = stack);
     source = await create(manifest('acid-op', { enableLogicalBackup: true, logicalBackupSchedule: '* * * * *' }));
     sourceMaster = (await waitForRoles(kc, ns.name, 'acid-op', 0)).master.ip ?? '';
     await running('acid-op');
   });
   after(async () => {
-    await fn?.stop();
-    await t?.stop();
-    await ns?.cleanup();
-    await s3?.stop();
+    await stack?.stop();
   });
 
   it('clones a cluster to a timestamp from its archive: exactly the rows committed before it', async () => {

@@ -1,10 +1,17 @@
 // Shared pieces of the backup tests: a real S3 server (versitygw), the pod environment upstream users
 // give Spilo for an S3-compatible archive (pod_environment_secret), and the archive of a cluster read
 // through @pgfn/backup-store.
+import type * as k8s from '@kubernetes/client-node';
+import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig } from '@pgfn/api';
 import { openArchive, s3ObjectStore, type BackupArchive } from '@pgfn/backup-store';
 import { S3Server } from '@pgfn/controlplane';
-import type { SpiloCluster } from '@pgfn/node-agent/testing';
-import { connect } from '../node-agent/support.js';
+import { KubeClient } from '@pgfn/kube';
+import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
+import { postgresPodClusterRole, type SpiloCluster } from '@pgfn/node-agent/testing';
+import { ensureCrds } from '../crds/install.js';
+import { connect, startTestAgent, type TestAgent } from '../node-agent/support.js';
+import { startReconcile, type RunningReconcile } from '../reconcile/support.js';
+import { adminConfig, createNamespace } from '../support/kube.js';
 
 export const WAL_BUCKET = 'pgfn-wal';
 export const LOGICAL_BUCKET = 'pgfn-logical';
@@ -40,5 +47,67 @@ export async function sql<T extends Record<string, unknown>>(host: string, passw
     return (await client.query<T>(text)).rows;
   } finally {
     await client.end();
+  }
+}
+
+/** A namespace archiving into a real S3 server: node agent, reconcile, and the operator configuration upstream users write. */
+export interface BackupStack {
+  readonly kc: k8s.KubeConfig;
+  readonly s3: S3Server;
+  readonly ns: { readonly name: string; cleanup(): Promise<void> };
+  readonly agent: TestAgent;
+  readonly config: OperatorConfig;
+  readonly reconcile: RunningReconcile;
+  /** Stops what it started, last first; safe after a partial start. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts S3, a namespace with the `pod_environment_secret` upstream documents (plus `spiloEnv`, e.g. the
+ * backup schedule), a node agent and reconcile configured with WAL and logical-backup buckets.
+ */
+export async function startBackupStack(o: {
+  readonly namespace: string;
+  readonly agentNode: string;
+  readonly spiloEnv: Record<string, string>;
+}): Promise<BackupStack> {
+  const kc = adminConfig();
+  await ensureCrds(kc);
+  const started: { stop(): Promise<void> }[] = [];
+  const stop = async (): Promise<void> => {
+    for (const part of started.reverse()) await part.stop();
+  };
+  try {
+    const s3 = await startS3();
+    started.push(s3);
+    const ns = await createNamespace(kc, o.namespace);
+    started.push({ stop: () => ns.cleanup() });
+    const agent = await startTestAgent(o.agentNode);
+    started.push(agent);
+    const kube = new KubeClient(kc);
+    await kube.apply(postgresPodClusterRole());
+    await kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'pgfn-s3', namespace: ns.name },
+      stringData: s3PodEnvironment(s3, o.spiloEnv),
+    } as never);
+    const config: OperatorConfig = {
+      ...structuredClone(DEFAULT_OPERATOR_CONFIG),
+      nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
+      dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
+      walS3Bucket: WAL_BUCKET,
+      podEnvironmentSecret: 'pgfn-s3',
+      logicalBackupS3Bucket: LOGICAL_BUCKET,
+      logicalBackupS3Endpoint: s3.endpoint,
+      logicalBackupS3AccessKeyId: s3.accessKeyId,
+      logicalBackupS3SecretAccessKey: s3.secretAccessKey,
+    };
+    const reconcile = await startReconcile(kc, ns.name, config);
+    started.push(reconcile);
+    return { kc, s3, ns, agent, config, reconcile, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }

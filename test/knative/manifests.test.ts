@@ -247,7 +247,8 @@ describe('knative/ manifests', () => {
       ['a postgresql delete', resourceEvent('delete', 'postgresql'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
       ['a PostgresTeam update', resourceEvent('update', 'PostgresTeam'), ['pgfn-team-role-sync']],
       ['an OperatorConfiguration update', resourceEvent('update', 'OperatorConfiguration'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
-      ['a Spilo pod update', resourceEvent('update', 'Pod'), ['pgfn-reconcile', 'pgfn-rolling-update']],
+      // reconcile relays to rolling-update the pod changes it has work in (ADR 0120)
+      ['a Spilo pod update', resourceEvent('update', 'Pod'), ['pgfn-reconcile']],
       ['a Spilo StatefulSet update', resourceEvent('update', 'StatefulSet'), ['pgfn-reconcile', 'pgfn-rolling-update']],
       ['a Node update (cordon, taints, labels)', resourceEvent('update', 'Node'), ['pgfn-rolling-update']],
       [

@@ -123,6 +123,8 @@ describe('reconcile (real control plane, kwok pods)', function () {
       1000,
     );
     expect(fn.emitted.some((e) => e.type === 'dev.pgfn.cluster.ready' && e.subject === `${ns.name}/acid-one`)).to.equal(true);
+    // No pod has work for rolling-update: its pod changes are not relayed (ADR 0120).
+    expect(fn.emitted.map((e) => e.type)).to.not.include('dev.pgfn.rollingupdate.required');
   });
 
   it('writes nothing when the same event arrives again, and reads nothing for an echo of its own status write', async () => {
@@ -187,6 +189,13 @@ describe('reconcile (real control plane, kwok pods)', function () {
     const again = await core.readNamespacedPod({ namespace: ns.name, name: victim });
     expect(again.metadata?.annotations?.['zalando-postgres-operator-rolling-update-required']).to.equal('true');
     expect(fn.emitted.map((e) => e.type)).to.include('dev.pgfn.rollingupdate.required');
+
+    // A pod change while pods stay marked (nothing newly marked) is relayed to rolling-update (ADR 0120).
+    fn.emitted.length = 0;
+    expect((await fn.post(podEvent(ns.name, 'acid-one', victim))).status).to.equal(200);
+    const relayed = fn.emitted.find((e) => e.type === 'dev.pgfn.rollingupdate.required');
+    expect(relayed?.subject).to.equal(`${ns.name}/acid-one`);
+    expect((relayed?.data as { reasons?: string[] } | undefined)?.reasons).to.deep.equal(['pods marked for rotation']);
   });
 
   it('removes exactly the pooler objects when the pooler is switched off, and recreates them', async () => {

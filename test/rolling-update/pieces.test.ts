@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DEFAULT_OPERATOR_CONFIG } from '@pgfn/api';
 import { clustersOf } from '../../functions/rolling-update/src/targets.js';
-import { podHasWork } from '../../functions/rolling-update/src/pod-view.js';
+import { podAwaitsRollingUpdate } from '@pgfn/builder';
 
 describe('clustersOf', () => {
   const config = DEFAULT_OPERATOR_CONFIG;
@@ -59,10 +59,12 @@ describe('clustersOf', () => {
   });
 });
 
-describe('podHasWork', () => {
+describe('podAwaitsRollingUpdate', () => {
   it("sees a rotation mark or a pending restart in Patroni's member annotation", () => {
-    expect(podHasWork({ metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': 'true' } } })).to.equal(true);
-    expect(podHasWork({ metadata: { annotations: { status: '{"state":"running","pending_restart":true}' } } })).to.equal(true);
-    expect(podHasWork({ metadata: { annotations: { status: '{"state":"running"}' } } })).to.equal(false);
+    expect(podAwaitsRollingUpdate({ metadata: { annotations: { 'zalando-postgres-operator-rolling-update-required': 'true' } } })).to.equal(
+      true,
+    );
+    expect(podAwaitsRollingUpdate({ metadata: { annotations: { status: '{"state":"running","pending_restart":true}' } } })).to.equal(true);
+    expect(podAwaitsRollingUpdate({ metadata: { annotations: { status: '{"state":"running"}' } } })).to.equal(false);
   });
 });

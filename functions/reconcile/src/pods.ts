@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { WAL_ARCHIVE_FAILURE_ANNOTATION, type OperatorConfig } from '@pgfn/api';
+import { podAwaitsRollingUpdate } from '@pgfn/builder';
 import type { Logger } from '@pgfn/fn-runtime';
 import type { ObjectRef } from '@pgfn/kube';
 import { ROLLING_UPDATE_REQUIRED, type ReconcileDeps } from './deps.js';
@@ -83,6 +84,20 @@ export async function replacePoolerPods(
     reason: 'PoolerPodsReplaced',
     message: `${names.length} pooler pod(s) replaced${reasons.length > 0 ? `: ${reasons.join('; ')}` : ' (marked for replacement)'}`,
   });
+}
+
+/**
+ * Why rolling-update should look at the cluster now, judged from its pods as just read; empty when no
+ * pod has work for it. The shipped Triggers send pod events to reconcile alone, and this relays the few
+ * that matter (ADR 0120): a rollout in progress always has a marked pod, a restart Patroni asks for shows
+ * in its member annotation.
+ */
+export function rollingUpdateWork(pods: readonly V1Pod[], seen: PodsSeen): string[] {
+  const reasons: string[] = [];
+  if (seen.newlyMarked > 0) reasons.push('pods made from an outdated template');
+  if (pods.some((p) => isMarked(p))) reasons.push('pods marked for rotation');
+  if (pods.some((p) => !isMarked(p) && podAwaitsRollingUpdate(p))) reasons.push('Patroni reports a pending restart');
+  return reasons;
 }
 
 export function isMarked(pod: V1Pod): boolean {

@@ -13,7 +13,7 @@ import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, ty
 import { metadataHash } from './metadata-hash.js';
 import { adoptPatroniObjects } from './patroni-objects.js';
 import { planChanges, type Judge, type Plan } from './plan.js';
-import { markPods, replacePoolerPods } from './pods.js';
+import { markPods, replacePoolerPods, rollingUpdateWork } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
 import { SharedObjects } from './shared-objects.js';
@@ -50,9 +50,12 @@ export async function reconcileBatch(
 ): Promise<Map<string, Settled<ReconcileResult>>> {
   const results = new Map<string, Settled<ReconcileResult>>();
   const onlyObserve = [...entries.values()].every((m) => m === 'observe');
-  const { config, problems } = await deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0);
+  // Two independent reads, one round trip of a cold start's chain (ADR 0118).
+  const [{ config, problems }, { clusters, inNamespace }] = await Promise.all([
+    deps.loadConfig(onlyObserve ? OBSERVE_CONFIG_MAX_AGE_MS : 0),
+    readClusters(deps.kube, namespace, [...entries.keys()]),
+  ]);
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
-  const { clusters, inNamespace } = await readClusters(deps.kube, namespace, [...entries.keys()]);
   if (inNamespace !== undefined) deps.onNamespaceSize?.(namespace, inNamespace);
 
   const observed: Cluster[] = [];
@@ -208,8 +211,15 @@ async function syncCluster(
   });
   const rollReasons = [...plan.rollReasons, ...built.podRotationReasons];
   await replacePoolerPods(deps, { cluster, config, live, log }, built.poolerPodRotationReasons);
-  if (pending.newlyMarked > 0 || rollReasons.length > 0) {
-    await deps.emit('dev.pgfn.rollingupdate.required', subject, { namespace, name, pods: pending.stale, reasons: rollReasons });
+  const podWork = rollingUpdateWork(pods, pending);
+  if (podWork.length > 0 || rollReasons.length > 0) {
+    await deps.emit('dev.pgfn.rollingupdate.required', subject, {
+      namespace,
+      name,
+      pods: pending.stale,
+      // why this sync asks for a rotation when it has a reason of its own, else what the pods show
+      reasons: rollReasons.length > 0 ? rollReasons : podWork,
+    });
   }
   let roles: RoleSyncOutcome | undefined;
   if (deps.syncRoles !== undefined && config.enableDatabaseAccess) {
@@ -231,9 +241,12 @@ async function syncCluster(
     ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
     ...(streams === undefined ? {} : { streams: { state: streams.state, message: streams.message } }),
   };
-  const { status } = await updateStatus(deps, cluster, obs);
-  await recordWarnings(deps, cluster, warnings);
-  await recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined);
+  // The status and the Events are independent writes: one round trip, not three (ADR 0118).
+  const [{ status }] = await Promise.all([
+    updateStatus(deps, cluster, obs),
+    recordWarnings(deps, cluster, warnings),
+    recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined),
+  ]);
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
 }
@@ -283,15 +296,12 @@ async function observeCluster(deps: ReconcileDeps, { cluster, config, live, log 
     passwordReasons: [],
     log,
   });
-  if (pending.newlyMarked > 0) {
+  // Pod events reach rolling-update through this (ADR 0120): only when some pod has work for it.
+  const podWork = rollingUpdateWork(pods, pending);
+  if (podWork.length > 0) {
     const namespace = cluster.metadata?.namespace ?? '';
     const name = cluster.metadata?.name ?? '';
-    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, {
-      namespace,
-      name,
-      pods: pending.stale,
-      reasons: ['pods made from an outdated template'],
-    });
+    await deps.emit('dev.pgfn.rollingupdate.required', `${namespace}/${name}`, { namespace, name, pods: pending.stale, reasons: podWork });
   }
   const obs: Observation = {
     generation: cluster.metadata?.generation,

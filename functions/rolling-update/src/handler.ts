@@ -3,12 +3,11 @@
 import type { CloudEventV1 } from 'cloudevents';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
-import { clusterLabels } from '@pgfn/builder';
+import { clusterLabels, podAwaitsRollingUpdate } from '@pgfn/builder';
 import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
 import { readFleet, type LiveCluster } from './cluster.js';
 import { advance, CONFIG_MAX_AGE_MS, type AdvanceOutcome } from './advance.js';
 import type { RollingDeps } from './deps.js';
-import { podHasWork } from './pod-view.js';
 import { clustersOf, clustersOnNode, leavingNodeOf, type ClusterRef } from './targets.js';
 
 /** Clusters the periodic check looks at concurrently. */
@@ -27,6 +26,8 @@ async function allClusters(deps: RollingDeps, config: OperatorConfig): Promise<T
  * Pod events arrive every Patroni loop (its heartbeat annotation): one list of the cluster's pods
  * decides whether any has work, before the Lease and the full read. A rollout in progress always
  * has a marked pod; a finished step that unblocks the next shows up in the pod events that follow.
+ * The shipped Triggers send pod events to reconcile, which relays them only when a pod has work
+ * (ADR 0120); this serves a Trigger of one's own that sends them here.
  */
 async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorConfig): Promise<boolean> {
   if (ref.fromPod !== true) return true;
@@ -34,7 +35,7 @@ async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorCo
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   const pods = await deps.kube.list<V1Pod>('v1', 'Pod', ref.namespace, selector);
-  return pods.some(podHasWork);
+  return pods.some(podAwaitsRollingUpdate);
 }
 
 /** A node going away: the clusters with a Spilo pod on it, each then read afresh under its Lease. */

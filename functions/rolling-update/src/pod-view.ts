@@ -38,13 +38,3 @@ export function claimView(pvc: V1PersistentVolumeClaim): ClaimView {
     storageClass: pvc.spec?.storageClassName,
   };
 }
-
-/**
- * Whether a pod has work for rolling-update: marked for rotation, or Patroni reports a pending restart
- * (its member record in the `status` annotation). Pod events about pods without either are Patroni's
- * periodic heartbeats, unless another pod of the cluster has work.
- */
-export function podHasWork(pod: V1Pod): boolean {
-  const annotations = pod.metadata?.annotations ?? {};
-  return annotations[ROLLING_UPDATE_REQUIRED_ANNOTATION] === 'true' || /"pending_restart"\s*:\s*true/.test(annotations['status'] ?? '');
-}

@@ -38,6 +38,7 @@ export {
   type LabelledCluster,
   type PostgresRole,
 } from './labels.js';
+export { podAwaitsRollingUpdate } from './pod-work.js';
 export {
   LOGICAL_BACKUP_APPLICATION,
   LOGICAL_BACKUP_CONTAINER_NAME,

@@ -4,7 +4,9 @@
 // classes and serializers (ADR 0011).
 import http from 'node:http';
 import https from 'node:https';
+import type { SecureContext } from 'node:tls';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import { SecureContexts } from './secure-context.js';
 
 export interface RestRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -22,6 +24,7 @@ export class RestClient {
   // One pool for all requests: https.Agent keys sockets by the TLS options of each request, so a
   // refreshed token reuses the connection while changed certificates get a new one.
   private readonly agent: http.Agent;
+  private readonly contexts = new SecureContexts();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -59,7 +62,17 @@ export class RestClient {
       headers: resHeaders,
       text,
     } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
-      const r = send(url, { ...tlsOptions(opts), method: req.method, headers, agent }, (res) => {
+      const tls = tlsOptions(opts);
+      // The material stays in the options too: the agent pools connections by it.
+      const secureContext = url.protocol === 'https:' ? this.contexts.contextFor(tls) : undefined;
+      const options: https.RequestOptions & { secureContext?: SecureContext } = {
+        ...tls,
+        secureContext,
+        method: req.method,
+        headers,
+        agent,
+      };
+      const r = send(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));

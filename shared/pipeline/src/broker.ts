@@ -45,6 +45,10 @@ export interface DeliveryRecord {
   readonly subject?: string;
   readonly attempts: readonly Attempt[];
   readonly outcome: 'delivered' | 'failed' | 'dead-lettered' | 'dead-letter-failed';
+  /** What the function said it did with a delivered event (its Pgfn-Outcome header: ok, ignored, …), when it said. */
+  readonly answer?: string;
+  /** The event's `kind` extension (ApiServerSource events), for counting deliveries per watched kind. */
+  readonly kind?: string;
   /** Broker ingress until the final answer (ms). */
   readonly totalMs: number;
 }
@@ -256,8 +260,10 @@ export class LocalBroker {
       id: event.attributes['id'] ?? '',
       type: event.attributes['type'] ?? '',
       subject: event.attributes['subject'],
+      ...(event.attributes['kind'] === undefined ? {} : { kind: event.attributes['kind'] }),
       attempts,
       outcome,
+      ...(last.answer === undefined ? {} : { answer: last.answer }),
       totalMs: performance.now() - receivedAt,
     };
     remember(this.records, record);
@@ -295,6 +301,8 @@ interface SendResult {
   readonly body?: string;
   readonly retryAfter?: string;
   readonly reply?: WireEvent;
+  /** The subscriber's Pgfn-Outcome header. */
+  readonly answer?: string;
   readonly ms?: number;
 }
 
@@ -328,6 +336,7 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
       body: isSuccess(res.status) ? undefined : res.body.toString('utf8'),
       retryAfter: res.headers['retry-after'],
       ...(reply === undefined ? {} : { reply }),
+      ...(res.headers[ANSWER_HEADER] === undefined ? {} : { answer: res.headers[ANSWER_HEADER] }),
       ms: performance.now() - started,
     };
   } catch (err) {
@@ -348,6 +357,9 @@ async function attempt(dest: Destination, event: WireEvent, timeoutMs: number | 
     lease.release(responded);
   }
 }
+
+/** fn-runtime's OUTCOME_HEADER as node:http names it (lower case); read for the records only, never for routing. */
+const ANSWER_HEADER = 'pgfn-outcome';
 
 /** Knative's broker filter's error for an answer whose body is not a CloudEvent. */
 export const NOT_A_CLOUDEVENT =

@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { repoRoot } from '@pgfn/controlplane';
+import { writeCodeCache } from './code-cache.js';
+import { launcherSource } from './launcher.js';
 
 /** Optional native add-ons some dependencies try to load; absent at run time, never bundled. */
 const OPTIONAL_NATIVE = ['pg-native', 'bufferutil', 'utf-8-validate', 'cpu-features'];
@@ -33,42 +35,73 @@ export interface BundleResult {
 }
 
 /**
- * One function as an ES module for plain `node` (no tsx, no node_modules at run time): what the image
- * runs (Dockerfile) and what the cold-start measurement runs. CommonJS dependencies get a `require`
- * through createRequire. Beside it, `<fn>.lazy/<package>.cjs` holds each package of LAZY_PACKAGES the
- * function uses, so Node parses that code only when it is first used.
+ * One function for plain `node <outDir>/<fn>.mjs` (no tsx, no node_modules at run time): what the image
+ * runs (Dockerfile) and what the cold-start measurement runs. The launcher `<fn>.mjs` runs the CommonJS
+ * bundle `<fn>.cjs` with V8's code cache `<fn>.jsc`, made here by a training run (ADR 0117). Beside
+ * them, `<fn>.lazy/<package>.cjs` holds each package of LAZY_PACKAGES the function uses, so Node parses
+ * that code only when it is first used.
  */
 export async function bundleFunction(fn: string, outDir: string): Promise<BundleResult> {
   const entry = join(repoRoot, 'functions', fn, 'src/main.ts');
   if (!existsSync(entry)) throw new Error(`functions/${fn}/src/main.ts does not exist`);
-  return bundleEntry(entry, fn, outDir);
+  const file = join(outDir, `${fn}.mjs`);
+  const code = join(outDir, `${fn}.cjs`);
+  const bytes = await bundleTo({ entry, fn, outDir, outfile: code, format: 'cjs' });
+  writeFileSync(file, launcherSource(fn));
+  await writeCodeCache(file, join(outDir, `${fn}.jsc`));
+  return { fn, file, bytes };
 }
 
-/** bundleFunction for any entry module: `<outDir>/<name>.mjs` (and `<name>.lazy/`). */
+/**
+ * Any other entry module (the UI, a bench's process) as one ES module `<outDir>/<name>.mjs` (and
+ * `<name>.lazy/`), which may await at its top level; started once, it needs no code cache.
+ */
 export async function bundleEntry(entry: string, fn: string, outDir: string): Promise<BundleResult> {
   const file = join(outDir, `${fn}.mjs`);
-  const lazy = new Set<string>();
-  const result = await build({
-    ...COMMON,
-    entryPoints: [entry],
-    outfile: file,
+  return { fn, file, bytes: await bundleTo({ entry, fn, outDir, outfile: file, format: 'esm' }) };
+}
+
+const FORMATS = {
+  // CommonJS dependencies get a `require` through createRequire.
+  esm: {
     format: 'esm',
     banner: {
       js: "import { createRequire as __pgfnCreateRequire } from 'node:module'; const require = __pgfnCreateRequire(import.meta.url);",
     },
+  },
+  // import.meta as an ES module would see it (e.g. the builder's CRD path, resolved at import).
+  cjs: {
+    format: 'cjs',
+    define: { 'import.meta': '__pgfnImportMeta' },
+    banner: {
+      js:
+        '"use strict"; ' +
+        "const __pgfnImportMeta = { url: require('node:url').pathToFileURL(__filename).href, dirname: __dirname, filename: __filename };",
+    },
+  },
+} as const;
+
+/** Bundles `entry` into `outfile` and its lazy packages into `<outDir>/<fn>.lazy/`; the bundle's size. */
+async function bundleTo(o: { entry: string; fn: string; outDir: string; outfile: string; format: keyof typeof FORMATS }): Promise<number> {
+  const lazy = new Set<string>();
+  const result = await build({
+    ...COMMON,
+    ...FORMATS[o.format],
+    entryPoints: [o.entry],
+    outfile: o.outfile,
     metafile: true,
-    plugins: [sideEffectFree(SIDE_EFFECT_FREE), lazyPackages(LAZY_PACKAGES, `./${fn}.lazy`, lazy)],
+    plugins: [sideEffectFree(SIDE_EFFECT_FREE), lazyPackages(LAZY_PACKAGES, `./${o.fn}.lazy`, lazy)],
   });
   for (const pkg of lazy) {
     await build({
       ...COMMON,
       stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: repoRoot, loader: 'js' },
-      outfile: join(outDir, `${fn}.lazy`, `${chunkName(pkg)}.cjs`),
+      outfile: join(o.outDir, `${o.fn}.lazy`, `${chunkName(pkg)}.cjs`),
       format: 'cjs',
       sourcemap: false,
     });
   }
-  return { fn, file, bytes: outputBytes(result.metafile, file) };
+  return outputBytes(result.metafile, o.outfile);
 }
 
 const COMMON = {

@@ -24,7 +24,15 @@ export interface SupervisorOptions {
   readonly readyTimeoutMs?: number;
   /** Environment every function gets (KUBECONFIG, K_SINK, …), below its own env and PORT. */
   readonly env?: Readonly<Record<string, string>>;
+  /** How long requests wait for a busy instance's slot before another instance starts. Default SCALE_UP_AFTER_MS. */
+  readonly scaleUpAfterMs?: number;
 }
+
+/**
+ * Knative's autoscaler decides every 2 s (its tick) from concurrency averaged over the panic window (6 s by
+ * default): a queue shorter than a tick does not add a pod.
+ */
+export const SCALE_UP_AFTER_MS = 2000;
 
 export interface ColdStart {
   readonly fn: string;
@@ -120,8 +128,15 @@ export class FunctionSupervisor {
     await Promise.all(this.names.map((fn) => this.keepMinimum(fn)));
   }
 
-  /** A ready instance of `fn` with room for one more request (started or waited for), reserved until released. */
+  /**
+   * A ready instance of `fn` with room for one more request (started or waited for), reserved until released.
+   * With no instance one is started at once (a cold start). With every instance at containerConcurrency the
+   * request waits for a slot, and another instance starts only when none freed within scaleUpAfterMs: Knative
+   * scales on concurrency averaged over its panic window, so a burst of short requests is queued by the
+   * activator rather than answered by a new pod (ADR 0121).
+   */
   async acquire(fn: string): Promise<FunctionLease> {
+    let atCapacitySince: number | undefined;
     for (;;) {
       if (this.closed) throw new Error('the function supervisor is stopped');
       const scaling = this.scaling(fn);
@@ -132,14 +147,42 @@ export class FunctionSupervisor {
       if (free !== undefined) return this.lease(fn, free);
       const starting = live.some((i) => !i.isReady) || (this.pending.get(fn) ?? 0) > 0;
       if (!starting && (scaling.maxScale === 0 || live.length < scaling.maxScale)) {
-        await (
-          await this.spawn(fn)
-        ).ready;
+        atCapacitySince ??= performance.now();
+        const waitMs = live.length === 0 ? 0 : atCapacitySince + this.scaleUpAfterMs - performance.now();
+        if (waitMs <= 0) {
+          await (
+            await this.spawn(fn)
+          ).ready;
+          continue;
+        }
+        await this.waitForSlot(fn, waitMs);
         continue;
       }
       // At max-scale, or an instance is starting: wait until a slot frees or the start finishes.
-      await new Promise<void>((wake) => this.waitersOf(fn).push({ wake }));
+      await this.waitForSlot(fn);
     }
+  }
+
+  private get scaleUpAfterMs(): number {
+    return this.opts.scaleUpAfterMs ?? SCALE_UP_AFTER_MS;
+  }
+
+  /** Until a slot frees or a start finishes (wakeOne), or `limitMs` passed. */
+  private async waitForSlot(fn: string, limitMs?: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = limitMs === undefined ? undefined : setTimeout(() => done(true), limitMs);
+      const waiter: Waiter = { wake: () => done(false) };
+      const done = (timedOut: boolean): void => {
+        clearTimeout(timer);
+        if (timedOut) {
+          const list = this.waitersOf(fn);
+          const i = list.indexOf(waiter);
+          if (i >= 0) list.splice(i, 1);
+        }
+        resolve();
+      };
+      this.waitersOf(fn).push(waiter);
+    });
   }
 
   /** Requests of `fn` waiting for a free slot (all instances busy at max-scale). */
