@@ -154,14 +154,19 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     try {
       await sleep(2000);
       const crashedAt = Date.now();
-      // Held down longer than the leader lock's ttl, as a node failure would: a replica must take over.
-      expect(t.agent.crash(ns.name, before.master.name, { holdMs: 25_000 })).to.equal(1);
-      const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 1, timeoutMs: 120_000, not: before.master.name });
-      await eventually(
-        'writes acknowledged by the new master',
-        () => Promise.resolve(writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined),
-        60_000,
-      );
+      // Held down past the leader lock's ttl, as a node failure would, until a replica has taken over and
+      // acknowledges writes; then the node is back (released at once, not after a guessed time).
+      expect(t.agent.crash(ns.name, before.master.name, { holdMs: 300_000 })).to.equal(1);
+      try {
+        const after = await waitForRoles(kc, ns.name, cluster.name, { replicas: 1, timeoutMs: 120_000, not: before.master.name });
+        await eventually(
+          'writes acknowledged by the new master',
+          () => Promise.resolve(writer.acks.some((a) => a.at > crashedAt && a.server === after.master.ip) ? true : undefined),
+          60_000,
+        );
+      } finally {
+        t.agent.release(ns.name, before.master.name);
+      }
       const back = await waitForRoles(kc, ns.name, cluster.name, { replicas: 2, timeoutMs: 180_000 });
       const returned = back.replicas.find((r) => r.name === before.master.name);
       expect(returned?.uid, 'the same pod, restarted in place').to.equal(before.master.uid);

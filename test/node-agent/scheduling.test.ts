@@ -47,9 +47,12 @@ describe('node agent: upstream behaviours on several nodes (4 nodes, 2 zones)', 
   };
 
   it('topology spread over two zones: 6 pods, 3 in each', async () => {
+    // Pods created at once (upstream's pod_management_policy: parallel), not each after the last is Ready:
+    // the scheduler still places them one by one against the constraint.
     const cluster = await apply({
       name: 'acid-spread',
       instances: 6,
+      config: { podManagementPolicy: 'parallel' },
       extraSpec: {
         ...SHARED,
         topologySpreadConstraints: [

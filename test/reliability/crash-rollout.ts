@@ -8,6 +8,10 @@
 // condition False, and the Lease released or expired. The same driver serves the control-plane outage
 // mid-rollout (control-plane-outage-rollout.test.ts): `beforeWrite` may cut the API server off between
 // two writes, and an invocation that fails is answered 503 as the function's server answers it.
+// The instances share one injected clock (the function's `now`, which its Lease uses): a delivery
+// refused busy while a dead holder's Lease is valid moves that clock to the Lease's expiry instead of
+// waiting it out, so the redelivery after the Broker's backoff finds the Lease expired, as it would
+// have after the real wait. The refusal itself happens at the real time.
 import { randomUUID } from 'node:crypto';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type Condition } from '@pgfn/api';
@@ -55,6 +59,8 @@ export interface RolloutCrashReport {
   readonly unavailableAt: readonly number[];
   /** When each delivery was answered 200 (a step taken, waiting or up to date). */
   readonly answeredAt: readonly number[];
+  /** Lease time the injected clock skipped instead of waiting it out. */
+  readonly leaseSkippedMs: number;
   readonly ms: number;
   /** Every broken promise of the rollout; empty when it held. */
   readonly failures: readonly string[];
@@ -72,7 +78,8 @@ interface Tally {
 }
 
 /** One invocation's world: clients that die after `crashAfter` writes (never when undefined). */
-function instance(run: RolloutCrashRun, crashAfter: number | undefined, tally: Tally): Instance {
+function instance(run: RolloutCrashRun, crashAfter: number | undefined, world: { tally: Tally; clock: LeaseClock }): Instance {
+  const { tally, clock } = world;
   const self: Instance = { deps: undefined as unknown as RollingDeps, crashed: false, writes: 0 };
   const dieUnlessAllowed = (write: boolean): void => {
     if (self.crashed) throw new Error('this instance is dead');
@@ -108,7 +115,7 @@ function instance(run: RolloutCrashRun, crashAfter: number | undefined, tally: T
     }),
     restart: guarded(true, (base) => real.restart(base)),
   };
-  const now = (): Date => new Date();
+  const now = (): Date => clock.now();
   const config = run.cluster.config;
   Object.assign(self, {
     deps: {
@@ -127,9 +134,28 @@ function instance(run: RolloutCrashRun, crashAfter: number | undefined, tally: T
   return self;
 }
 
+/** Real time plus the Lease time skipped so far (only ever moves forward). */
+class LeaseClock {
+  skippedMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.skippedMs);
+  }
+  /** Moves past `expiresAt` when it is still ahead. */
+  skipTo(expiresAt: number): void {
+    const ahead = expiresAt - this.now().getTime();
+    if (ahead >= 0) this.skippedMs += ahead + 1;
+  }
+}
+
+/** When a Lease expires (renewed or acquired, plus its duration), as ClusterLease judges it. */
+function leaseExpiry(lease: LeaseView | undefined): number {
+  const renewed = Date.parse(lease?.spec?.renewTime ?? lease?.spec?.acquireTime ?? '');
+  return renewed + (lease?.spec?.leaseDurationSeconds ?? 0) * 1000;
+}
+
 type Pg = { metadata?: { generation?: number }; status?: { conditions?: Condition[] } };
 interface LeaseView {
-  spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
+  spec?: { holderIdentity?: string; renewTime?: string; acquireTime?: string; leaseDurationSeconds?: number };
 }
 
 /** Flags every pod of the cluster (as reconcile does after a template change) and drives the rollout to its end. */
@@ -147,6 +173,10 @@ export async function driveRollout(run: RolloutCrashRun): Promise<RolloutCrashRe
   const started = Date.now();
   const deadline = started + (run.timeoutMs ?? 600_000);
   const tally: Tally = { podDeletions: 0, switchovers: 0 };
+  const clock = new LeaseClock();
+  const leaseRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name: clusterLeaseName(name, 'rolling-update') };
+  const readLease = (): Promise<(LeaseView & { apiVersion: string; kind: string }) | undefined> =>
+    admin.get<LeaseView & { apiVersion: string; kind: string }>(leaseRef);
   const failures: string[] = [];
   let crashes = 0;
   let busy = 0;
@@ -180,7 +210,7 @@ export async function driveRollout(run: RolloutCrashRun): Promise<RolloutCrashRe
       failures.push(`the rollout did not complete within ${run.timeoutMs ?? 600_000} ms (last failure: ${lastError || 'none'})`);
       break;
     }
-    const inst = instance(run, armed ? run.crashAfter : undefined, tally);
+    const inst = instance(run, armed ? run.crashAfter : undefined, { tally, clock });
     let outcome: AdvanceOutcome | 'crashed' | 'error';
     try {
       outcome = await advance(inst.deps, { namespace, name }, { log });
@@ -198,7 +228,12 @@ export async function driveRollout(run: RolloutCrashRun): Promise<RolloutCrashRe
     }
     if (outcome === 'busy' || outcome === 'error') {
       // The handler answers 503 for a busy cluster too; the Broker redelivers with backoff.
-      if (outcome === 'busy') busy++;
+      if (outcome === 'busy') {
+        busy++;
+        // Refused while the dead holder's Lease is valid: the redelivery comes once it has expired.
+        // (Unread while the API server is away: then the next delivery simply tries again.)
+        clock.skipTo(leaseExpiry(await readLease().catch(() => undefined)));
+      }
       unavailableAt.push(Date.now());
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 4000);
@@ -218,15 +253,11 @@ export async function driveRollout(run: RolloutCrashRun): Promise<RolloutCrashRe
   }
   if (tally.podDeletions !== original.size)
     failures.push(`${tally.podDeletions} pod deletions reached the API server for ${original.size} pods`);
-  const lease = await admin.get<LeaseView & { apiVersion: string; kind: string }>({
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    namespace,
-    name: clusterLeaseName(name, 'rolling-update'),
-  });
+  const lease = await readLease();
   const holder = lease?.spec?.holderIdentity;
-  const expires = Date.parse(lease?.spec?.renewTime ?? '') + (lease?.spec?.leaseDurationSeconds ?? 0) * 1000;
-  if (holder !== undefined && holder !== '' && expires > Date.now()) failures.push(`the Lease is still held by ${holder}`);
+  // Expired by the functions' clock: what the next invocation would judge.
+  if (holder !== undefined && holder !== '' && leaseExpiry(lease) > clock.now().getTime())
+    failures.push(`the Lease is still held by ${holder}`);
   return {
     crashes,
     maxStepWrites,
@@ -236,6 +267,7 @@ export async function driveRollout(run: RolloutCrashRun): Promise<RolloutCrashRe
     busy,
     unavailableAt,
     answeredAt,
+    leaseSkippedMs: clock.skippedMs,
     ms: Date.now() - started,
     failures,
   };

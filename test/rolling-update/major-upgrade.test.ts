@@ -169,16 +169,24 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
 
   it('touches nothing when a replica is down: failure annotation and the reason', async () => {
     const { master, replicas } = await waitForRoles(kc, ns.name, NAME, 1);
+    const down = replicas[0]?.name ?? '';
     // The DCS keeps the crashed member's last record ("running"); its own API and pg_stat_replication tell.
-    t.agent.crash(ns.name, replicas[0]?.name ?? '', { holdMs: 30_000 });
-    expect(await step()).to.equal('acted');
-    const pg = await readPg();
-    expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-failure');
-    const c = await upgradeCondition();
-    expect(c?.reason).to.equal('Failed');
-    expect(c?.message).to.match(/^upgrade to PostgreSQL 16 not started: (member \S+ is \S+, not running|1 of 2 pods are Patroni members)$/);
-    expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.failed']);
-    expect(String((await sql(master.ip ?? '', "SELECT current_setting('server_version_num') AS v"))[0]?.['v'])).to.match(/^14/);
+    // Held down until the checks below are done, then let back at once (not after a guessed time).
+    t.agent.crash(ns.name, down, { holdMs: 300_000 });
+    try {
+      expect(await step()).to.equal('acted');
+      const pg = await readPg();
+      expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-failure');
+      const c = await upgradeCondition();
+      expect(c?.reason).to.equal('Failed');
+      expect(c?.message).to.match(
+        /^upgrade to PostgreSQL 16 not started: (member \S+ is \S+, not running|1 of 2 pods are Patroni members)$/,
+      );
+      expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.failed']);
+      expect(String((await sql(master.ip ?? '', "SELECT current_setting('server_version_num') AS v"))[0]?.['v'])).to.match(/^14/);
+    } finally {
+      t.agent.release(ns.name, down);
+    }
     // A recorded failure blocks retries until someone removes it.
     await new KubeClient(kc).patchMetadata(
       { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME },

@@ -81,6 +81,8 @@ export interface NodeAgent {
   readonly resolver: ServiceResolver;
   /** SIGKILL every sandbox of the pod, as a container runtime crash would. */
   crash(namespace: string, name: string, options?: CrashOptions): number;
+  /** Ends a crash's hold early (the node is back): the pod's held containers restart now; how many were held. */
+  release(namespace: string, name: string): number;
   /**
    * Host pid of the pod's first container's program (Patroni in a Spilo pod: the first process of its
    * PID namespace), undefined when it does not run. For fault injection: stop Patroni, kill Postgres.
@@ -428,6 +430,12 @@ class Agent implements NodeAgent {
     const worker = [...this.workers.values()].find((w) => w.key === `${namespace}/${name}` && !w.isTerminating);
     if (worker === undefined) throw new Error(`pod ${namespace}/${name} does not run on node ${this.nodeName}`);
     return worker.crash(options.holdMs ?? 0);
+  }
+
+  release(namespace: string, name: string): number {
+    const worker = [...this.workers.values()].find((w) => w.key === `${namespace}/${name}` && !w.isTerminating);
+    if (worker === undefined) throw new Error(`pod ${namespace}/${name} does not run on node ${this.nodeName}`);
+    return worker.release();
   }
 
   programPid(namespace: string, name: string): number | undefined {

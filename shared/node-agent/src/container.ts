@@ -277,6 +277,14 @@ export class ContainerWorker {
     return true;
   }
 
+  /** Ends a crash's hold (the node is back): the container restarts on the next sync. False when nothing was held. */
+  release(): boolean {
+    if (this.nextStartAt <= Date.now()) return false;
+    this.nextStartAt = Date.now();
+    this.deps.log(`container ${this.name} released: restarts now`);
+    return true;
+  }
+
   /** Host pid of the container's program (Patroni in a Spilo pod), undefined when it does not run. */
   get programPid(): number | undefined {
     return this.process?.initPid;

@@ -275,6 +275,11 @@ export class PodWorker {
     return crashed;
   }
 
+  /** Ends the hold of a `crash`: held containers restart now; how many were held. */
+  release(): number {
+    return this.containers.filter((c) => c.release()).length;
+  }
+
   /** Host pid of the first container's program, undefined when it does not run. */
   get programPid(): number | undefined {
     return this.containers[0]?.programPid;
