@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
 import type { Logger } from '@pgfn/fn-runtime';
 import { refOf, type KubeClient } from '@pgfn/kube';
@@ -126,9 +126,39 @@ async function createSecret(deps: ReconcileDeps, secret: KubernetesObject, ctx: 
   return drifted ? drift?.reasons : undefined;
 }
 
+/** How long a replace waits for the StatefulSet controller to finish adopting the pods. */
+const ADOPTION_WAIT_MS = 30_000;
+
+/**
+ * Waits until every pod the StatefulSet selects names the live StatefulSet as its controller. Deleting
+ * a StatefulSet (orphaning) while its controller is still adopting the pods a previous replace orphaned
+ * leaves them owned by a UID that no longer exists, and the garbage collector then deletes them: every
+ * pod of the cluster at once, without switchover (reproduced with three replaces in a row).
+ */
+async function untilPodsAdopted(kube: KubeClient, ref: ReturnType<typeof refOf>): Promise<void> {
+  const deadline = Date.now() + ADOPTION_WAIT_MS;
+  for (;;) {
+    // kube-kinds: apps/v1/StatefulSet
+    const live = await kube.get<V1StatefulSet>(ref);
+    const labels = live?.spec?.selector?.matchLabels ?? {};
+    if (live === undefined || Object.keys(labels).length === 0) return;
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    // kube-kinds: v1/Pod
+    const pods = await kube.list<V1Pod>('v1', 'Pod', ref.namespace, selector);
+    const adopted = (p: V1Pod): boolean =>
+      p.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === live.metadata?.uid) ?? false;
+    if (pods.every(adopted)) return;
+    if (Date.now() > deadline) throw new Error(`StatefulSet ${ref.name} has pods it has not adopted yet; not replacing it now (retrying)`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** A change Kubernetes cannot make in place: delete with orphan propagation (pods keep running), recreate. */
-async function replace(kube: KubeClient, object: KubernetesObject): Promise<KubernetesObject> {
+export async function replace(kube: KubeClient, object: KubernetesObject): Promise<KubernetesObject> {
   const ref = refOf(object);
+  if (object.kind === 'StatefulSet') await untilPodsAdopted(kube, ref);
   // kube-kinds: v1/Secret v1/Service v1/Endpoints policy/v1/PodDisruptionBudget apps/v1/StatefulSet apps/v1/Deployment batch/v1/CronJob
   await kube.delete(ref, 'Orphan');
   const deadline = Date.now() + 60_000;
