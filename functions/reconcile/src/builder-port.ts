@@ -13,6 +13,7 @@ import {
   compareStatefulSet,
   validateCluster,
 } from '@pgfn/builder';
+import { equalitySelector } from '@pgfn/kube';
 import type { BuilderPort } from './reconcile.js';
 
 /** The real resource builder behind reconcile's port. */
@@ -31,14 +32,8 @@ export const realBuilder: BuilderPort = {
   // Objects: the cluster-name label alone, since pooler objects carry another `application`.
   objectSelector: (cluster, config) => `${clusterNameLabelKey(config)}=${clusterName(cluster)}`,
   clusterLabel: (cluster, config) => [clusterNameLabelKey(config), clusterName(cluster)],
-  podSelector: (cluster, config) =>
-    Object.entries(clusterLabels(cluster, config))
-      .map(([k, v]) => `${k}=${v}`)
-      .join(','),
-  poolerPodSelector: (cluster, config) =>
-    Object.entries({ ...clusterLabels(cluster, config), [APPLICATION_LABEL]: POOLER_APPLICATION })
-      .map(([k, v]) => `${k}=${v}`)
-      .join(','),
+  podSelector: (cluster, config) => equalitySelector(clusterLabels(cluster, config)),
+  poolerPodSelector: (cluster, config) => equalitySelector({ ...clusterLabels(cluster, config), [APPLICATION_LABEL]: POOLER_APPLICATION }),
   prunableKeys: (cluster, config) => new Set(prunableObjectRefs(cluster, config).map(objectKey)),
   podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],
 };

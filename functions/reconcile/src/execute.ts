@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
 import type { Logger } from '@pgfn/fn-runtime';
-import { refOf, type KubeClient } from '@pgfn/kube';
+import { equalitySelector, refOf, type KubeClient } from '@pgfn/kube';
 import { appliedHashOf, withAppliedHash } from './applied-hash.js';
 import type { BuildSources } from './build-sources.js';
 import type { Built, ReconcileDeps } from './deps.js';
@@ -142,9 +142,7 @@ async function untilPodsAdopted(kube: KubeClient, ref: ReturnType<typeof refOf>)
     const live = await kube.get<V1StatefulSet>(ref);
     const labels = live?.spec?.selector?.matchLabels ?? {};
     if (live === undefined || Object.keys(labels).length === 0) return;
-    const selector = Object.entries(labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+    const selector = equalitySelector(labels);
     // kube-kinds: v1/Pod
     const pods = await kube.list<V1Pod>('v1', 'Pod', ref.namespace, selector);
     const adopted = (p: V1Pod): boolean =>

@@ -6,7 +6,7 @@ import type { KubernetesObject, V1Pod, V1Secret } from '@kubernetes/client-node'
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { STREAM_USER_NAME, clusterLabels, credentialSecretName, objectLabels, ownerReferences, readSecretData } from '@pgfn/builder';
 import { directReach, findMaster, masterFailure, type Reach } from '@pgfn/fn-runtime';
-import type { KubeClient } from '@pgfn/kube';
+import { equalitySelector, type KubeClient } from '@pgfn/kube';
 import { PatroniClient, patroniUrl } from '@pgfn/patroni';
 import { openClient, type ConnectionConfig, type SslMode } from '@pgfn/roles';
 import {
@@ -85,7 +85,7 @@ export async function syncStreams(deps: StreamsSyncDeps, { cluster, config, pods
     const [pg, patroniSlots, fes] = await Promise.all([
       readPublications(connection),
       client.config(patroni).then((c) => (c['slots'] ?? {}) as Record<string, unknown>),
-      deps.kube.list<FabricEventStream>(FES_API_VERSION, FES_KIND, namespace, selector(clusterLabels(cluster, config))),
+      deps.kube.list<FabricEventStream>(FES_API_VERSION, FES_KIND, namespace, equalitySelector(clusterLabels(cluster, config))),
     ]);
     const plan = planStreams(
       {
@@ -198,10 +198,4 @@ function ident(name: string): string {
 
 function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
-}
-
-function selector(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }

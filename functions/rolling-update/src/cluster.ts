@@ -2,7 +2,7 @@
 import type { KubernetesObject, V1Node, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1StorageClass } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { clusterLabels, statefulSetName } from '@pgfn/builder';
-import type { KubeClient } from '@pgfn/kube';
+import { equalitySelector, type KubeClient } from '@pgfn/kube';
 
 export type Cluster = Postgresql & KubernetesObject;
 
@@ -14,12 +14,6 @@ export interface LiveCluster {
   readonly expandable: ReadonlyMap<string, boolean>;
   /** Every Node (ADR 0076: is one the pods run on going away?). */
   readonly nodes: readonly V1Node[];
-}
-
-function selector(labels: Readonly<Record<string, string>>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }
 
 /** Which StorageClasses allow volume expansion, by name. */
@@ -42,7 +36,7 @@ export async function readCluster(
     name: statefulSetName(cluster),
   });
   if (statefulSet === undefined) return undefined;
-  const labels = selector(clusterLabels(cluster, config));
+  const labels = equalitySelector(clusterLabels(cluster, config));
   const [pods, claims, classes, nodes] = await Promise.all([
     kube.list<V1Pod>('v1', 'Pod', ref.namespace, labels),
     kube.list<V1PersistentVolumeClaim>('v1', 'PersistentVolumeClaim', ref.namespace, labels),
@@ -59,7 +53,7 @@ export async function readCluster(
  * deleted or without a StatefulSet are left out, as readCluster leaves them.
  */
 export async function readFleet(kube: KubeClient, namespace: string | undefined, config: OperatorConfig): Promise<LiveCluster[]> {
-  const base = selector(config.clusterLabels);
+  const base = equalitySelector(config.clusterLabels);
   const [clusters, sets, pods, claims, classes, nodes] = await Promise.all([
     kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, namespace),
     kube.list<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, base),

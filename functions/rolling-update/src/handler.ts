@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
 import { clusterLabels, podAwaitsRollingUpdate } from '@pgfn/builder';
 import { RetryableError, type HandlerContext, type Outcome } from '@pgfn/fn-runtime';
+import { equalitySelector } from '@pgfn/kube';
 import { readFleet, type LiveCluster } from './cluster.js';
 import { advance, CONFIG_MAX_AGE_MS, type AdvanceOutcome } from './advance.js';
 import type { RollingDeps } from './deps.js';
@@ -31,18 +32,14 @@ async function allClusters(deps: RollingDeps, config: OperatorConfig): Promise<T
  */
 async function worthALook(deps: RollingDeps, ref: ClusterRef, config: OperatorConfig): Promise<boolean> {
   if (ref.fromPod !== true) return true;
-  const selector = Object.entries(clusterLabels({ metadata: { name: ref.name } }, config))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+  const selector = equalitySelector(clusterLabels({ metadata: { name: ref.name } }, config));
   const pods = await deps.kube.list<V1Pod>('v1', 'Pod', ref.namespace, selector);
   return pods.some(podAwaitsRollingUpdate);
 }
 
 /** A node going away: the clusters with a Spilo pod on it, each then read afresh under its Lease. */
 async function clustersOnLeavingNode(deps: RollingDeps, node: string, config: OperatorConfig): Promise<ClusterRef[]> {
-  const selector = Object.entries(config.clusterLabels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+  const selector = equalitySelector(config.clusterLabels);
   const pods = await deps.kube.list<V1Pod>('v1', 'Pod', deps.watchedNamespace, selector);
   return clustersOnNode(pods, node, config);
 }

@@ -5,7 +5,7 @@
 import type { KubernetesObject, V1Endpoints, V1Pod } from '@kubernetes/client-node';
 import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { clusterLabels } from '@pgfn/builder';
-import type { KubeClient } from '@pgfn/kube';
+import { equalitySelector, type KubeClient } from '@pgfn/kube';
 import { isRetryable, pickMaster, type MasterAddress, type MasterResult } from '@pgfn/roles';
 
 export interface MasterLookup {
@@ -25,15 +25,9 @@ export async function findMaster(opts: MasterLookup): Promise<MasterResult> {
   const name = opts.cluster.metadata?.name ?? '';
   const [endpoints, pods] = await Promise.all([
     opts.kube.get<V1Endpoints>({ apiVersion: 'v1', kind: 'Endpoints', namespace, name }),
-    opts.pods ?? opts.kube.list<V1Pod>('v1', 'Pod', namespace, selector(clusterLabels(opts.cluster, opts.config))),
+    opts.pods ?? opts.kube.list<V1Pod>('v1', 'Pod', namespace, equalitySelector(clusterLabels(opts.cluster, opts.config))),
   ]);
   return pickMaster({ endpoints, pods, roleLabel: opts.config.podRoleLabel });
-}
-
-function selector(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }
 
 /** Where to connect for a master address: the address itself in a cluster; out of cluster (local stack, tests) a translation. */

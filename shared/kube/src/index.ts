@@ -3,6 +3,7 @@ export { KubeClient, refOf, statusCode } from './client.js';
 export type { KubeClientOptions, ObjectRef, RequestObserver } from './client.js';
 export { loadKubeConfig } from './config.js';
 export { SecureContexts } from './secure-context.js';
+export { equalitySelector } from './label-selector.js';
 export { isNamespaceTerminating } from './namespace-terminating.js';
 export { exitCodeOf, podExec } from './pod-exec.js';
 export type { ExecRequest, ExecResult, PodExec } from './pod-exec.js';

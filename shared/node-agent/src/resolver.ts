@@ -9,7 +9,7 @@
 // loopback, address) is therefore unsupported on the node agent; the operator default, ConfigMaps, is used.
 import { CoreV1Api, type KubeConfig, type V1Endpoints, type V1Pod, type V1Service, type V1ServicePort } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
-import { statusCode } from '@pgfn/kube';
+import { equalitySelector, statusCode } from '@pgfn/kube';
 
 export interface ServiceAddress {
   readonly ip: string;
@@ -116,7 +116,7 @@ export function createServiceResolver(kc: KubeConfig, clusterDomain = 'cluster.l
     }
     const selector = service.spec?.selector ?? {};
     if (Object.keys(selector).length > 0) {
-      const pods = await core.listNamespacedPod({ namespace: name.namespace, labelSelector: labelSelector(selector) });
+      const pods = await core.listNamespacedPod({ namespace: name.namespace, labelSelector: equalitySelector(selector) });
       return serviceBackends(service, pods.items);
     }
     try {
@@ -214,12 +214,6 @@ export function hostsFile(pod: {
 
 function matches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
-
-function labelSelector(selector: Readonly<Record<string, string>>): string {
-  return Object.entries(selector)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
 }
 
 function isReady(pod: V1Pod): boolean {
