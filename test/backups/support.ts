@@ -70,7 +70,8 @@ export async function runLogicalBackupNow(kc: k8s.KubeConfig, namespace: string,
     60_000,
     500,
   );
-  const template = cronJob.spec.jobTemplate;
+  const template = cronJob.spec?.jobTemplate;
+  if (template === undefined) throw new Error(`the CronJob ${name} has no job template`);
   await batch.createNamespacedJob({
     namespace,
     body: {
