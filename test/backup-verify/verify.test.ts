@@ -11,7 +11,7 @@ import type { S3Server } from '@pgfn/controlplane';
 import { eventually } from '../support/kube.js';
 import { waitForRoles } from '../node-agent/support.js';
 import { podEvent, resourceEvent, type RunningReconcile } from '../reconcile/support.js';
-import { LOGICAL_BUCKET, sql, WAL_BUCKET, startBackupStack, type BackupStack } from '../backups/support.js';
+import { LOGICAL_BUCKET, runLogicalBackupNow, sql, WAL_BUCKET, startBackupStack, type BackupStack } from '../backups/support.js';
 import { restoreJob } from '../../functions/backup-verify/src/restore-job.js';
 import { startSubscriber, startVerify, type RunningVerify } from './support.js';
 
@@ -62,9 +62,10 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
         postgresql: { version: '15' },
         volume: { size: '1Gi' },
         patroni: { ttl: 10, loop_wait: 2, retry_timeout: 4 },
-        // upstream's logical-backup CronJob, every other minute (the check allows one run in progress)
+        // upstream's logical-backup CronJob: its one dump, run at once from its template (ADR 0135), is what the
+        // verification restores; its schedule (once a year, as the base backups') adds none during the test
         enableLogicalBackup: true,
-        logicalBackupSchedule: '*/2 * * * *',
+        logicalBackupSchedule: '0 0 1 1 *',
       },
     };
     const created = (await kc
@@ -81,6 +82,8 @@ describe('backup-verify against a real archive (reconcile → node agent → S3 
       120_000,
       2000,
     );
+    // The first logical dump now, from the CronJob's template (ADR 0135), while the base backup and WAL come.
+    await runLogicalBackupNow(kc, ns.name, NAME);
     const secret = await kc
       .makeApiClient(k8s.CoreV1Api)
       .readNamespacedSecret({ namespace: ns.name, name: secretName('postgres', NAME, DEFAULT_OPERATOR_CONFIG) });

@@ -1,17 +1,19 @@
 // Shared pieces of the backup tests: a real S3 server (versitygw), the pod environment upstream users
 // give Spilo for an S3-compatible archive (pod_environment_secret), and the archive of a cluster read
 // through @pgfn/backup-store.
-import type * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig } from '@pgfn/api';
+import { logicalBackupJobName } from '@pgfn/builder';
 import { openArchive, s3ObjectStore, type BackupArchive } from '@pgfn/backup-store';
 import { S3Server } from '@pgfn/controlplane';
-import { KubeClient } from '@pgfn/kube';
+import { SPILO_BACKUP_COMMAND } from '@pgfn/fn-runtime';
+import { KubeClient, podExec } from '@pgfn/kube';
 import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
 import { postgresPodClusterRole, type SpiloCluster } from '@pgfn/node-agent/testing';
 import { ensureCrds } from '../crds/install.js';
 import { connect, startTestAgent, type TestAgent } from '../node-agent/support.js';
 import { startReconcile, type RunningReconcile } from '../reconcile/support.js';
-import { adminConfig, createNamespace } from '../support/kube.js';
+import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
 
 export const WAL_BUCKET = 'pgfn-wal';
 export const LOGICAL_BUCKET = 'pgfn-logical';
@@ -48,6 +50,50 @@ export async function sql<T extends Record<string, unknown>>(host: string, passw
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Runs a cluster's logical-backup CronJob now: a Job from the live CronJob's template (the one reconcile
+ * built), as `kubectl create job --from=cronjob/…` does (ADR 0135). test/backups/logical.test.ts proves
+ * the schedule itself; a file that only needs a dump in the bucket does not wait for the next scheduled run.
+ */
+export async function runLogicalBackupNow(kc: k8s.KubeConfig, namespace: string, cluster: string): Promise<void> {
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
+  const name = logicalBackupJobName({ metadata: { name: cluster } });
+  const cronJob = await eventually(
+    `the CronJob ${name}`,
+    () =>
+      batch.readNamespacedCronJob({ namespace, name }).catch((err: unknown) => {
+        if (statusOf(err) === 404) return undefined;
+        throw err;
+      }),
+    60_000,
+    500,
+  );
+  const template = cronJob.spec?.jobTemplate;
+  if (template === undefined) throw new Error(`the CronJob ${name} has no job template`);
+  await batch.createNamespacedJob({
+    namespace,
+    body: {
+      metadata: {
+        name: `${name}-now`,
+        labels: template.metadata?.labels,
+        annotations: { ...template.metadata?.annotations, 'cronjob.kubernetes.io/instantiate': 'manual' },
+      },
+      spec: template.spec,
+    },
+  });
+}
+
+/**
+ * Takes a base backup in the pod now, the command Spilo's cron runs (SPILO_BACKUP_COMMAND through
+ * pods/exec, as backup-verify's backups on request do; ADR 0135), instead of waiting up to a minute for
+ * BACKUP_SCHEDULE. Returns the script's exit code and output: a scheduled run at the same moment may make
+ * this one give way, so callers still wait for the backup they need to appear in the archive.
+ */
+export async function takeBaseBackupNow(kc: k8s.KubeConfig, namespace: string, pod: string): Promise<{ exitCode: number; tail: string }> {
+  const ran = await podExec(kc)({ namespace, pod, container: 'postgres', command: SPILO_BACKUP_COMMAND });
+  return { exitCode: ran.exitCode, tail: `${ran.stdout}${ran.stderr}`.trim().split('\n').slice(-3).join('\n') };
 }
 
 /** A namespace archiving into a real S3 server: node agent, reconcile, and the operator configuration upstream users write. */

@@ -147,13 +147,17 @@ async function unshelve(kc: k8s.KubeConfig, namespace: string): Promise<void> {
   }
 }
 
-/** Waits until every cluster has a settled status and the namespace's objects stopped changing. */
+/**
+ * Waits until every cluster has a settled status and the namespace's objects stopped changing; returns
+ * how long the statuses took (ms).
+ */
 async function settle(
   kc: k8s.KubeConfig,
   namespace: string,
   names: readonly string[],
   poke?: (name: string) => Promise<void>,
-): Promise<void> {
+): Promise<number> {
+  const began = Date.now();
   await eventually(
     `every cluster in ${namespace} settled`,
     async () => {
@@ -166,6 +170,7 @@ async function settle(
     600_000,
     3000,
   );
+  const statusesMs = Date.now() - began;
   let last = '';
   await eventually(
     `the objects in ${namespace} to stop changing`,
@@ -178,6 +183,7 @@ async function settle(
     120_000,
     5000,
   );
+  return statusesMs;
 }
 
 /**
@@ -235,7 +241,6 @@ describe(`pgfn against Zalando's operator ${ZALANDO_VERSION} (upstream as the or
     const binary = await ensureZalando();
     cases = examples(await zalandoModuleDir());
     const manifests = cases.map((c) => c.manifest);
-    let names: string[];
     await ensureCrds(kc);
     await clusterPrerequisites(kc);
     const system = await createNamespace(kc, 'diff-system');
@@ -251,9 +256,11 @@ describe(`pgfn against Zalando's operator ${ZALANDO_VERSION} (upstream as the or
       body: { metadata: { name: CONFIG_MAP }, data: { ...configData(upstreamNs.name), api_port: String(await freePort()) } },
     });
 
-    const helpers: Helpers[] = [];
-    try {
-      helpers.push(await startHelpers(kc, upstreamNs.name));
+    type Side = { readonly refused: Map<string, string>; readonly ms: number; readonly statusesMs: number };
+    // The two sides run side by side (ADR 0135): each in its own namespace with its own helpers, Zalando
+    // watching only its namespace and pgfn's reconcile only its own, so neither sees the other's objects.
+    const upstreamSide = async (): Promise<Side> => {
+      const began = Date.now();
       const zalando = await ZalandoOperator.start({
         binary,
         kubeconfig: testEnv().kubeconfig,
@@ -264,35 +271,52 @@ describe(`pgfn against Zalando's operator ${ZALANDO_VERSION} (upstream as the or
       // The control plane's watchdog ends it too if this run dies before stopping it.
       appendFileSync(join(testEnv().dir, 'pids'), `${zalando.pid}\n`);
       try {
-        refused = await createAll(kc, upstreamNs.name, manifests);
-        names = manifests.map((m) => m.metadata.name).filter((n) => !refused.has(n));
-        await settle(kc, upstreamNs.name, names);
+        const refusedHere = await createAll(kc, upstreamNs.name, manifests);
+        const names = manifests.map((m) => m.metadata.name).filter((n) => !refusedHere.has(n));
+        const statusesMs = await settle(kc, upstreamNs.name, names);
+        return { refused: refusedHere, ms: Date.now() - began, statusesMs };
       } finally {
         await zalando.stop();
       }
-
-      helpers.push(await startHelpers(kc, pgfnNs.name));
+    };
+    const pgfnSide = async (): Promise<Side> => {
+      const began = Date.now();
       const { config, errors } = fromConfigMap(configData(pgfnNs.name));
       expect(errors, 'the shared operator configuration parses for pgfn').to.deep.equal([]);
       const pgfn = await startReconcile(kc, pgfnNs.name, config);
       try {
-        const refusedToo = await createAll(kc, pgfnNs.name, manifests);
-        expect([...refusedToo], 'the same CRD refuses the same manifests').to.deep.equal([...refused]);
+        const refusedHere = await createAll(kc, pgfnNs.name, manifests);
+        const names = manifests.map((m) => m.metadata.name).filter((n) => !refusedHere.has(n));
         const custom = kc.makeApiClient(k8s.CustomObjectsApi);
         for (const name of names) {
           const live = (await custom.getNamespacedCustomObject({ ...PG, namespace: pgfnNs.name, name })) as Manifest;
           await pgfn.post(resourceEvent('add', live));
         }
         // Pod changes reach reconcile through the pgfn-spilo source in a cluster; here a full reconcile does.
-        await settle(kc, pgfnNs.name, names, async (name) => {
+        const statusesMs = await settle(kc, pgfnNs.name, names, async (name) => {
           await pgfn.post(requestEvent(pgfnNs.name, name));
         });
+        return { refused: refusedHere, ms: Date.now() - began, statusesMs };
       } finally {
         await pgfn.stop();
       }
+    };
+    // Both sides end (and stop what they started) before a failure of either is reported.
+    const helpers: Helpers[] = [];
+    let upstreamDone: PromiseSettledResult<Side>;
+    let pgfnDone: PromiseSettledResult<Side>;
+    try {
+      helpers.push(await startHelpers(kc, upstreamNs.name), await startHelpers(kc, pgfnNs.name));
+      [upstreamDone, pgfnDone] = await Promise.allSettled([upstreamSide(), pgfnSide()]);
     } finally {
       for (const h of helpers) await h.stop();
     }
+    if (upstreamDone.status === 'rejected') throw upstreamDone.reason;
+    if (pgfnDone.status === 'rejected') throw pgfnDone.reason;
+    refused = upstreamDone.value.refused;
+    expect([...pgfnDone.value.refused], 'the same CRD refuses the same manifests').to.deep.equal([...refused]);
+    const seconds = (side: Side): string => `${(side.ms / 1000).toFixed(1)} s (statuses after ${(side.statusesMs / 1000).toFixed(1)} s)`;
+    console.log(`      side by side: Zalando settled in ${seconds(upstreamDone.value)}, pgfn in ${seconds(pgfnDone.value)}`);
 
     const upstream = await listAll(kc, upstreamNs.name);
     const ours = await listAll(kc, pgfnNs.name);
