@@ -6,7 +6,7 @@ import type { Settled } from './batcher.js';
 import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { Built, ReconcileDeps, ReconcileResult } from './deps.js';
-import { reconciledAsIs, type Mode } from './events.js';
+import { CLUSTER_UPDATED, reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
 import { foreignSecretRefs, readForeignSecrets, withForeignSecrets } from './foreign-secrets.js';
 import { clustersWithClaims, isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
@@ -262,6 +262,11 @@ async function syncCluster(
     recordWarnings(deps, cluster, warnings),
     recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined),
   ]);
+  // A changed spec of a cluster that has run is applied: told once (team-role-sync's Trigger takes this, not
+  // every postgresql event, ADR 0132). A new cluster is told by cluster.ready; the periodic team sync repairs a loss.
+  const generation = cluster.metadata?.generation;
+  if (!creating && generation !== undefined && cluster.status?.observedGeneration !== generation)
+    await deps.emit(CLUSTER_UPDATED, subject, { namespace, name, generation });
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
 }
