@@ -106,7 +106,7 @@ describe('computeStatus', () => {
     expect(statusChanged(prev, next)).to.equal(false);
   });
 
-  it("states VolumesResized up to date on a new cluster whose claims come from the manifest, then keeps rolling-update's (ADR 0131)", () => {
+  it("states VolumesResized up to date on a new cluster with claims from the manifest, then keeps rolling-update's (ADR 0131)", () => {
     const creating = { ...base, creating: true, statefulSet: sts(2, 0), pods: pods(0, 0, 0, 0) };
     const fresh = computeStatus({ ...creating, volumesFromManifest: true }, undefined, t0);
     expect(fresh.conditions.find((c) => c.type === 'VolumesResized')).to.include({
