@@ -242,9 +242,10 @@ describe('knative/ manifests', () => {
     });
     const pings = Object.fromEntries(pingSourcesOf(manifests).map((p) => [p.metadata.name, pingEvent(p).attributes]));
     const cases: [string, Readonly<Record<string, string>>, string[]][] = [
-      ['a postgresql add', resourceEvent('add', 'postgresql'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
-      ['a postgresql update', resourceEvent('update', 'postgresql'), ['pgfn-reconcile', 'pgfn-rolling-update', 'pgfn-team-role-sync']],
-      ['a postgresql delete', resourceEvent('delete', 'postgresql'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
+      // team-role-sync hears of a changed spec from reconcile, not from every postgresql event (ADR 0132)
+      ['a postgresql add', resourceEvent('add', 'postgresql'), ['pgfn-reconcile']],
+      ['a postgresql update', resourceEvent('update', 'postgresql'), ['pgfn-reconcile', 'pgfn-rolling-update']],
+      ['a postgresql delete', resourceEvent('delete', 'postgresql'), ['pgfn-reconcile']],
       ['a PostgresTeam update', resourceEvent('update', 'PostgresTeam'), ['pgfn-team-role-sync']],
       ['an OperatorConfiguration update', resourceEvent('update', 'OperatorConfiguration'), ['pgfn-reconcile', 'pgfn-team-role-sync']],
       // reconcile relays to rolling-update the pod changes it has work in (ADR 0120)
@@ -263,6 +264,7 @@ describe('knative/ manifests', () => {
       ['dev.pgfn.rollingupdate.required', own('dev.pgfn.rollingupdate.required'), ['pgfn-rolling-update']],
       ['dev.pgfn.reconcile.requested', own('dev.pgfn.reconcile.requested'), ['pgfn-reconcile']],
       ['dev.pgfn.cluster.ready', own('dev.pgfn.cluster.ready'), ['pgfn-backup-verify', 'pgfn-team-role-sync']],
+      ['dev.pgfn.cluster.updated', own('dev.pgfn.cluster.updated'), ['pgfn-team-role-sync']],
       ['dev.pgfn.backup.completed', own('dev.pgfn.backup.completed'), ['pgfn-backup-verify']],
       ['dev.pgfn.backup.verify.requested', own('dev.pgfn.backup.verify.requested'), ['pgfn-backup-verify']],
       ['dev.pgfn.backup.requested', own('dev.pgfn.backup.requested'), ['pgfn-backup-verify']],

@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   LocalBroker,
@@ -278,6 +281,29 @@ describe('LocalBroker', function () {
     expect(JSON.parse(got?.body ?? '')).to.deep.equal({ namespace: 'ns', name: 'acid-a' });
   });
 
+  it('logs one JSON line per delivery as it happens, and still after stop() for a delivery in flight (ADR 0133)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgfn-broker-log-'));
+    const logFile = join(dir, 'broker.jsonl');
+    const lines = (): { trigger?: string; id?: string; outcome?: string }[] =>
+      readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { trigger?: string; id?: string; outcome?: string });
+    try {
+      const slow = sub.script('/slow', [{ status: 200, delayMs: 300 }]);
+      broker = await LocalBroker.start({ triggers: [trigger('pg', slow, [{ exact: { kind: 'postgresql' } }])], resolve: byUri, logFile });
+      await post(broker, binary(pgAdd, {}));
+      await broker.idle();
+      expect(lines().map((l) => [l.trigger, l.id, l.outcome])).to.deep.equal([['pg', 'e-1', 'delivered']]);
+      await post(broker, binary({ ...pgAdd, id: 'e-2' }, {}));
+      await broker.stop();
+      await broker.idle();
+      expect(lines().map((l) => l.id)).to.deep.equal(['e-1', 'e-2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('routes with the Triggers shipped in knative/ and their delivery specs', async () => {
     const shipped = triggersOf(loadKustomization());
     const resolve: ResolveDestination = (dest) => {
@@ -295,7 +321,8 @@ describe('LocalBroker', function () {
     await post(broker, binary(pgAdd, {}));
     await broker.idle();
     expect(sub.at('/pgfn-reconcile')).to.have.length(2);
-    expect(sub.at('/pgfn-team-role-sync')).to.have.length(1);
+    // team-role-sync hears of a changed spec from reconcile's dev.pgfn.cluster.updated (ADR 0132)
+    expect(sub.at('/pgfn-team-role-sync')).to.have.length(0);
     expect(sub.at('/pgfn-rolling-update')).to.have.length(0);
     // the shipped reconcile Trigger waits backoffDelay (0.5 s) before its first retry
     const reconcile = broker.deliveries().find((d) => d.trigger === 'pgfn-reconcile');

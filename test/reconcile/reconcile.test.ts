@@ -98,6 +98,8 @@ describe('reconcile (real control plane, kwok pods)', function () {
     const created = await read('acid-one');
     expect(created.status?.PostgresClusterStatus).to.equal('Creating');
     expect(created.status?.observedGeneration).to.equal(created.metadata?.generation);
+    // Its claims are made from the manifest: rolling-update's VolumesResized starts up to date (ADR 0131).
+    expect(created.status?.conditions?.find((c) => c.type === 'VolumesResized')).to.include({ status: 'True', reason: 'UpToDate' });
 
     await eventually(
       '2 Running kwok pods',
@@ -125,6 +127,10 @@ describe('reconcile (real control plane, kwok pods)', function () {
     expect(fn.emitted.some((e) => e.type === 'dev.pgfn.cluster.ready' && e.subject === `${ns.name}/acid-one`)).to.equal(true);
     // No pod has work for rolling-update: its pod changes are not relayed (ADR 0120).
     expect(fn.emitted.map((e) => e.type)).to.not.include('dev.pgfn.rollingupdate.required');
+    expect(
+      fn.emitted.map((e) => e.type),
+      'a new cluster is told by cluster.ready (ADR 0132)',
+    ).to.not.include('dev.pgfn.cluster.updated');
   });
 
   it('writes nothing when the same event arrives again, and reads nothing for an echo of its own status write', async () => {
@@ -141,8 +147,12 @@ describe('reconcile (real control plane, kwok pods)', function () {
   it('acts on the current object, not on a stale event, and repairs a lost update', async () => {
     const stale = await read('acid-one');
     await replaceSpec('acid-one', (spec) => ({ ...spec, numberOfInstances: 3 }));
+    fn.emitted.length = 0;
     // The event for the edit is "lost"; the cluster's original add event arrives late instead.
     expect((await fn.post(resourceEvent('add', { ...stale, status: undefined }))).status).to.equal(200);
+    // The changed spec of a running cluster is told once, for team-role-sync (ADR 0132).
+    const updated = fn.emitted.filter((e) => e.type === 'dev.pgfn.cluster.updated');
+    expect(updated.map((e) => e.subject)).to.deep.equal([`${ns.name}/acid-one`]);
     const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' });
     expect(sts.spec?.replicas).to.equal(3);
     // The third pod exists before the next test changes the template (else it may be made from either).

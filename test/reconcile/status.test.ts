@@ -106,6 +106,29 @@ describe('computeStatus', () => {
     expect(statusChanged(prev, next)).to.equal(false);
   });
 
+  it("states VolumesResized up to date on a new cluster with claims from the manifest, then keeps rolling-update's (ADR 0131)", () => {
+    const creating = { ...base, creating: true, statefulSet: sts(2, 0), pods: pods(0, 0, 0, 0) };
+    const fresh = computeStatus({ ...creating, volumesFromManifest: true }, undefined, t0);
+    expect(fresh.conditions.find((c) => c.type === 'VolumesResized')).to.include({
+      status: 'True',
+      reason: 'UpToDate',
+      observedGeneration: 3,
+    });
+    expect(cond(computeStatus(creating, undefined, t0), 'VolumesResized'), 'an older claim exists: left to rolling-update').to.equal(
+      undefined,
+    );
+    const refused = {
+      type: 'VolumesResized',
+      status: 'False' as const,
+      reason: 'ResizeRefused',
+      message: 'shrink',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    };
+    const prev = { ...fresh, conditions: [...fresh.conditions.filter((c) => c.type !== 'VolumesResized'), refused] };
+    const next = computeStatus({ ...creating, volumesFromManifest: true }, prev, t1);
+    expect(next.conditions.filter((c) => c.type === 'VolumesResized')).to.deep.equal([refused]);
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status, and moves it on a change', () => {
     const first = computeStatus({ ...base, statefulSet: sts(3, 1), pods: pods(3, 1, 1, 0) }, undefined, t0);
     const again = computeStatus({ ...base, statefulSet: sts(3, 1), pods: pods(3, 1, 1, 0) }, first, t1);

@@ -41,6 +41,7 @@ describe('clustersOf', () => {
         kind: 'postgresql',
         metadata: { name: 'acid-a', namespace: 'ns', generation },
         status: {
+          observedGeneration: generation,
           conditions: [
             { type: 'RollingUpdate', status: rolling, observedGeneration: generation },
             { type: 'PatroniConfigApplied', status: config, observedGeneration: generation },
@@ -56,6 +57,24 @@ describe('clustersOf', () => {
     expect(clustersOf(cluster('add', 3, 3), config), 'an add is always looked at').to.deep.equal(ref);
     expect(clustersOf(cluster('update', 3, 3, ['True', 'True']), config), 'a rollout in progress').to.deep.equal(ref);
     expect(clustersOf(cluster('update', 3, 3, ['False', 'False']), config), 'a patch Patroni has yet to apply').to.deep.equal(ref);
+  });
+  it('waits for reconcile to state a generation before looking (its status write is the next update event, ADR 0130)', () => {
+    const update = (generation: number, status: Record<string, unknown> | undefined) => ({
+      specversion: '1.0' as const,
+      id: '1',
+      source: 's',
+      type: 'dev.knative.apiserver.resource.update',
+      kind: 'postgresql',
+      data: { kind: 'postgresql', metadata: { name: 'acid-a', namespace: 'ns', generation }, ...(status === undefined ? {} : { status }) },
+    });
+    const ref = [{ namespace: 'ns', name: 'acid-a' }];
+    expect(clustersOf(update(1, undefined), config), 'the echo of the finalizer write on a new cluster').to.deep.equal([]);
+    expect(clustersOf(update(4, { observedGeneration: 3 }), config), 'an edit reconcile has not applied yet').to.deep.equal([]);
+    const rollout = { conditions: [{ type: 'RollingUpdate', status: 'True', observedGeneration: 3 }] };
+    expect(clustersOf(update(4, { observedGeneration: 3, ...rollout }), config), 'even during a rollout').to.deep.equal([]);
+    expect(clustersOf(update(4, { observedGeneration: 4 }), config), "reconcile's write of the edit").to.deep.equal(ref);
+    const seeded = { observedGeneration: 1, conditions: [{ type: 'VolumesResized', status: 'True', observedGeneration: 1 }] };
+    expect(clustersOf(update(1, seeded), config), 'a new cluster whose claims reconcile made from the manifest').to.deep.equal([]);
   });
 });
 

@@ -65,6 +65,16 @@ describe('team-role-sync: targetOf', () => {
       want: { scope: 'cluster', namespace: 'ns', name: 'acid-a' },
     },
     {
+      name: "reconcile's cluster.updated (a changed spec applied) syncs that cluster",
+      event: new CloudEvent({ type: 'dev.pgfn.cluster.updated', source: 'pgfn/reconcile', subject: 'ns/acid-a', data: {} }),
+      want: { scope: 'cluster', namespace: 'ns', name: 'acid-a' },
+    },
+    {
+      name: 'a cluster.updated without a <namespace>/<name> subject is ignored',
+      event: new CloudEvent({ type: 'dev.pgfn.cluster.updated', source: 'pgfn/reconcile', subject: 'acid-a', data: {} }),
+      want: { scope: 'ignore' },
+    },
+    {
       name: 'a Pod event is ignored',
       event: resourceEvent('update', { kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } }),
       want: { scope: 'ignore' },

@@ -1,6 +1,6 @@
 // One CloudEvent -> verification of the clusters it concerns (all of them on the hourly ping), at most
 // `policy.concurrency` at once, each under its cluster's Lease so two invocations never verify the
-// same cluster together. Events are hints: clusters are re-read, the configuration is read fresh.
+// same cluster together. Events are hints: clusters are re-read, the configuration is at most 10 s old.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -45,6 +45,12 @@ export interface HandlerDeps extends Pick<Kit, 'kube' | 'now' | 'recordEvent' | 
   /** The fleet's restore-test queue (ADR 0071); without it restore tests are limited per invocation only. */
   readonly slots?: RestoreSlots;
 }
+
+/**
+ * A configuration read this recently serves a cluster's check: a burst of new clusters (one cluster.ready
+ * each) or the hourly ping over a fleet would otherwise read and parse it once per cluster (ADR 0134).
+ */
+export const CONFIG_MAX_AGE_MS = 10_000;
 
 type ClusterOutcome = 'verified' | 'failed' | 'pending' | 'busy' | 'unconfigured' | 'gone';
 
@@ -98,7 +104,7 @@ async function verifyCluster(o: { deps: HandlerDeps; cluster: Cluster; holder: s
   const { deps, cluster, log } = o;
   const namespace = cluster.metadata.namespace ?? '';
   const name = cluster.metadata.name ?? '';
-  const { config } = await deps.loadConfig();
+  const { config } = await deps.loadConfig(CONFIG_MAX_AGE_MS);
   const located = archiveLocation(cluster, config);
   if ('unconfigured' in located) {
     log.debug({ namespace, name, why: located.unconfigured }, 'no archive to verify');

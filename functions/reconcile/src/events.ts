@@ -21,6 +21,8 @@ export type Target =
   | { readonly scope: 'ignore'; readonly reason: string };
 
 export const RECONCILE_REQUESTED = `${PGFN_PREFIX}reconcile.requested`;
+/** reconcile applied a new generation of a cluster that has run (ADR 0132). */
+export const CLUSTER_UPDATED = `${PGFN_PREFIX}cluster.updated`;
 
 /** Kinds of our children whose events name their cluster by the cluster-name label. */
 export const CHILD_KINDS: ReadonlySet<string> = new Set(['StatefulSet', 'Pod']);

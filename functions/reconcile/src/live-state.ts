@@ -95,6 +95,21 @@ export async function readLive(
 }
 
 /** `key=value` for one value, `key in (a,b)` for more. */
+/**
+ * Which of these clusters (cluster-label values) have a PersistentVolumeClaim already: a StatefulSet made
+ * now adopts such a claim at whatever size it has; the others get claims made from the manifest.
+ */
+export async function clustersWithClaims(
+  kube: KubeClient,
+  namespace: string,
+  clusters: { readonly labelKey: string; readonly values: readonly string[] },
+): Promise<ReadonlySet<string>> {
+  if (clusters.values.length === 0) return new Set();
+  // kube-kinds: v1/PersistentVolumeClaim
+  const claims = await kube.list('v1', 'PersistentVolumeClaim', namespace, labelSelector(clusters.labelKey, clusters.values));
+  return new Set(claims.map((c) => c.metadata?.labels?.[clusters.labelKey] ?? ''));
+}
+
 export function labelSelector(key: string, values: readonly string[]): string {
   return values.length === 1 ? `${key}=${values[0] as string}` : `${key} in (${[...new Set(values)].sort().join(',')})`;
 }

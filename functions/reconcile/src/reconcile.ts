@@ -6,10 +6,10 @@ import type { Settled } from './batcher.js';
 import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
 import type { Built, ReconcileDeps, ReconcileResult } from './deps.js';
-import { reconciledAsIs, type Mode } from './events.js';
+import { CLUSTER_UPDATED, reconciledAsIs, type Mode } from './events.js';
 import { buildDesired, execute, type Applied, type ExecutionContext } from './execute.js';
 import { foreignSecretRefs, readForeignSecrets, withForeignSecrets } from './foreign-secrets.js';
-import { isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
+import { clustersWithClaims, isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
 import { adoptPatroniObjects } from './patroni-objects.js';
 import { planChanges, type Judge, type Plan } from './plan.js';
@@ -99,6 +99,9 @@ export async function reconcileBatch(
     readForeignSecrets(deps.kube, { labelKey, clusters: valid.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
   ]);
   const live = withForeignSecrets(ownNamespace, foreign);
+  // Clusters whose StatefulSet this batch creates: without an older claim, their volumes are the manifest's.
+  const newborn = valid.map(value).filter((v) => !live.statefulSets.has(v));
+  const withClaims = await clustersWithClaims(deps.kube, namespace, { labelKey, values: newborn });
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
@@ -106,7 +109,12 @@ export async function reconcileBatch(
       syncCluster(
         deps,
         { cluster: c, config, live, log: log.child({ namespace, cluster: c.metadata?.name }) },
-        { sources, shared, warnings: warnings.get(c.metadata?.name ?? '') ?? [] },
+        {
+          sources,
+          shared,
+          warnings: warnings.get(c.metadata?.name ?? '') ?? [],
+          claimsFromManifest: newborn.includes(value(c)) && !withClaims.has(value(c)),
+        },
       ),
     ),
   );
@@ -153,7 +161,13 @@ interface ClusterWork {
 async function syncCluster(
   deps: ReconcileDeps,
   { cluster, config, live, log }: ClusterWork,
-  batch: { readonly sources: BuildSources | Error; readonly shared: SharedObjects; readonly warnings: readonly string[] },
+  batch: {
+    readonly sources: BuildSources | Error;
+    readonly shared: SharedObjects;
+    readonly warnings: readonly string[];
+    /** The StatefulSet is created now and no claim of the cluster exists: its claims are made from the manifest. */
+    readonly claimsFromManifest: boolean;
+  },
 ): Promise<ReconcileResult> {
   const { sources, shared, warnings } = batch;
   const namespace = cluster.metadata?.namespace ?? '';
@@ -238,6 +252,7 @@ async function syncCluster(
     statefulSet: applied.statefulSet ?? liveSts,
     pods: pending.summary,
     podsPendingRotation: pending.stale.length,
+    volumesFromManifest: batch.claimsFromManifest && applied.statefulSet !== undefined,
     ...(roles === undefined ? {} : { roles: { state: roles.state, message: roles.message } }),
     ...(streams === undefined ? {} : { streams: { state: streams.state, message: streams.message } }),
   };
@@ -247,6 +262,11 @@ async function syncCluster(
     recordWarnings(deps, cluster, warnings),
     recordSteps(deps, cluster, applied.steps, creating && liveSts === undefined),
   ]);
+  // A changed spec of a cluster that has run is applied: told once (team-role-sync's Trigger takes this, not
+  // every postgresql event, ADR 0132). A new cluster is told by cluster.ready; the periodic team sync repairs a loss.
+  const generation = cluster.metadata?.generation;
+  if (!creating && generation !== undefined && cluster.status?.observedGeneration !== generation)
+    await deps.emit(CLUSTER_UPDATED, subject, { namespace, name, generation });
   log.info({ writes: plan.steps.length, unchanged: plan.unchanged, status, steps: plan.steps.map(describeStep) }, 'reconciled');
   return { outcome: 'synced', writes: plan.steps.length, unchanged: plan.unchanged, status, podsPendingRotation: pending.stale.length };
 }

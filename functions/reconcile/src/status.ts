@@ -1,6 +1,6 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { Condition, PostgresStatus } from '@pgfn/api';
-import { transitionTime } from '@pgfn/fn-runtime';
+import { VOLUMES_RESIZED, VOLUMES_UP_TO_DATE, transitionTime } from '@pgfn/fn-runtime';
 
 /** The status reconcile computes: @pgfn/api's PostgresStatus with the status string and conditions always set. */
 export type ComputedStatus = PostgresStatus & { PostgresClusterStatus: string; conditions: Condition[] };
@@ -36,6 +36,11 @@ export interface Observation {
   readonly streams?: { readonly state: 'synced' | 'waiting' | 'failed'; readonly message: string };
   /** Pods marked for rotation and not yet rotated. */
   readonly podsPendingRotation: number;
+  /**
+   * This reconcile created the StatefulSet and no older claim exists: every claim gets the manifest's size,
+   * so the cluster starts with rolling-update's VolumesResized up to date (ADR 0131).
+   */
+  readonly volumesFromManifest?: boolean;
 }
 
 /**
@@ -87,6 +92,9 @@ export function computeStatus(obs: Observation, previous: PostgresStatus | undef
       obs.podsPendingRotation > 0 ? `${obs.podsPendingRotation} pods wait for rotation` : 'every pod runs the desired template',
     );
   }
+  // Stated once, on a new cluster; from then on the condition is rolling-update's and kept as it wrote it.
+  if (obs.volumesFromManifest === true && !(previous?.conditions ?? []).some((c) => c.type === VOLUMES_RESIZED))
+    add(VOLUMES_RESIZED, true, VOLUMES_UP_TO_DATE.reason, VOLUMES_UP_TO_DATE.message);
   if (obs.roles !== undefined) {
     const ok = obs.roles.state === 'synced' ? true : obs.roles.state === 'failed' ? false : undefined;
     const reason = obs.roles.state === 'synced' ? 'Synced' : obs.roles.state === 'failed' ? 'SyncFailed' : 'WaitingForMaster';

@@ -2,6 +2,7 @@
 // are pending; rolling-update says which is next and why it waits), PatroniConfigApplied and
 // VolumesResized. Pure: the write itself is guarded by resourceVersion elsewhere.
 import type { Condition } from '@pgfn/api';
+import { VOLUMES_RESIZED, VOLUMES_UP_TO_DATE } from '@pgfn/fn-runtime';
 import type { RestartStep } from './restart-plan.js';
 import type { RotationStep } from './rotation-plan.js';
 
@@ -9,7 +10,7 @@ export type ConditionUpdate = Pick<Condition, 'type' | 'status' | 'reason' | 'me
 
 export const ROLLING_UPDATE = 'RollingUpdate';
 export const PATRONI_CONFIG = 'PatroniConfigApplied';
-export const VOLUMES = 'VolumesResized';
+export const VOLUMES = VOLUMES_RESIZED;
 /** PatroniConfigApplied's reason while restarts wait and the primary goes first. */
 export const RESTART_PRIMARY_FIRST = 'RestartPendingPrimaryFirst';
 
@@ -64,5 +65,5 @@ export function configCondition(restart: RestartStep, primaryFirst: boolean): Co
 export function volumeCondition(problems: readonly string[], grown: readonly string[]): ConditionUpdate {
   if (problems.length > 0) return { type: VOLUMES, status: 'False', reason: 'ResizeRefused', message: problems.join('; ') };
   if (grown.length > 0) return { type: VOLUMES, status: 'True', reason: 'Resized', message: `grown: ${grown.join(', ')}` };
-  return { type: VOLUMES, status: 'True', reason: 'UpToDate', message: 'every volume has the size of the manifest' };
+  return VOLUMES_UP_TO_DATE;
 }

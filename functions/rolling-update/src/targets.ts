@@ -26,6 +26,7 @@ interface ObjectData {
     readonly labels?: Readonly<Record<string, string>>;
   };
   readonly status?: {
+    readonly observedGeneration?: number;
     readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly observedGeneration?: number }[];
   };
 }
@@ -46,6 +47,17 @@ function lookedAt(data: ObjectData): boolean {
   );
   if (unfinished) return false;
   return generation !== undefined && conditions.find((c) => c.type === VOLUMES)?.observedGeneration === generation;
+}
+
+/**
+ * reconcile has not yet stated this generation (its status records an older one, or none): rolling-update
+ * acts on what reconcile applied, and reconcile's status write for it is an update event of its own. So
+ * the echo of the finalizer write on a new cluster, and the user's edit itself, need no look; the one after
+ * reconcile's write does (ADR 0130). Should that write's event be lost, the periodic check looks.
+ */
+function reconcileBehind(data: ObjectData): boolean {
+  const generation = data.metadata?.generation;
+  return generation !== undefined && data.status?.observedGeneration !== generation;
 }
 
 /**
@@ -71,7 +83,7 @@ function namedClusters(event: CloudEventV1<unknown>, config: Pick<OperatorConfig
   const kind = typeof extension === 'string' ? extension : (data.kind ?? '');
   if (namespace === undefined) return [];
   if (kind === 'postgresql') {
-    if (data.metadata?.name === undefined || (event.type === UPDATE_TYPE && lookedAt(data))) return [];
+    if (data.metadata?.name === undefined || (event.type === UPDATE_TYPE && (reconcileBehind(data) || lookedAt(data)))) return [];
     return [{ namespace, name: data.metadata.name }];
   }
   const labels = data.metadata?.labels ?? {};

@@ -13,17 +13,20 @@ export type Target =
   | { readonly scope: 'ignore'; readonly reason: string };
 
 export const CLUSTER_READY = `${PGFN_PREFIX}cluster.ready`;
+/** reconcile applied a changed spec of a cluster that has run: the shipped Trigger sends this, not postgresql events (ADR 0132). */
+export const CLUSTER_UPDATED = `${PGFN_PREFIX}cluster.updated`;
 /** The condition this function owns on each cluster. */
 export const TEAM_ROLES_CONDITION = 'TeamRolesSynced';
 
 /** Decides which cluster(s) an event concerns; pure. */
 export function targetOf(event: CloudEventV1<unknown>): Target {
   if (event.type === PING_TYPE) return { scope: 'all', reason: 'periodic team sync' };
-  if (event.type === CLUSTER_READY) {
+  if (event.type === CLUSTER_READY || event.type === CLUSTER_UPDATED) {
+    const what = event.type === CLUSTER_READY ? 'the cluster became ready' : 'reconcile applied a changed spec';
     const ref = subjectRef(event.subject);
     return ref === undefined
-      ? { scope: 'ignore', reason: 'the cluster became ready, but the subject is not <namespace>/<name>' }
-      : { scope: 'cluster', ...ref, reason: 'the cluster became ready' };
+      ? { scope: 'ignore', reason: `${what}, but the subject is not <namespace>/<name>` }
+      : { scope: 'cluster', ...ref, reason: what };
   }
   // Resource mode only: the decisions below need the object, not a reference.
   const e = event.type.startsWith(APISERVER_RESOURCE_PREFIX) ? apiServerEvent(event) : undefined;

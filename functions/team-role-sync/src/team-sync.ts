@@ -63,7 +63,9 @@ export async function syncTeams(deps: TeamSyncDeps, target: Exclude<Target, { sc
   const { config, problems } = await deps.loadConfig(target.scope === 'cluster' ? CLUSTER_EVENT_CONFIG_MAX_AGE_MS : 0);
   if (problems.length > 0) log.warn({ problems }, 'operator configuration has bad values; using defaults for them');
   if (!config.enableTeamsApi && !config.enablePostgresTeamCrd) {
-    log.info('neither enable_teams_api nor enable_postgres_team_crd is set: no human roles are managed');
+    // Said at info for the periodic sync and configuration changes; for each cluster event it is noise.
+    const level = target.scope === 'cluster' ? 'debug' : 'info';
+    log[level]('neither enable_teams_api nor enable_postgres_team_crd is set: no human roles are managed');
     return { disabled: true, clusters: [], teamsFetched: 0, teamsFailed: [] };
   }
   const pgTeams = config.enablePostgresTeamCrd

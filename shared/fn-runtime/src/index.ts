@@ -38,3 +38,4 @@ export type { LeaseOptions, LeaseState } from './lease.js';
 export { cachedLoader, configSourceFromEnv, loadOperatorConfig } from './operator-config.js';
 export type { ConfigLoader, ConfigSource, LoadedConfig } from './operator-config.js';
 export { randomPassword } from './passwords.js';
+export { VOLUMES_RESIZED, VOLUMES_UP_TO_DATE } from './volume-condition.js';

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isRetryable, isSuccess, retryPolicy, waitBeforeRetry, type DestinationSpec, type RetryPolicy } from './delivery.js';
@@ -84,6 +84,8 @@ export class LocalBroker {
   private readonly records: DeliveryRecord[] = [];
   private readonly dead: WireEvent[] = [];
   private readonly ingressed: WireEvent[] = [];
+  /** The delivery log, kept open: one write per record instead of open, write and close. */
+  private logFd: number | undefined;
   /** Triggers left out because a destination could not be resolved, with the reason. */
   readonly skipped: string[] = [];
   url = '';
@@ -138,6 +140,8 @@ export class LocalBroker {
   /** Stops accepting events; deliveries in flight finish their current attempt and are not retried. */
   async stop(): Promise<void> {
     this.closed = true;
+    if (this.logFd !== undefined) closeSync(this.logFd);
+    this.logFd = undefined;
     await new Promise<void>((resolve) => {
       if (this.server === undefined) return resolve();
       this.server.close(() => resolve());
@@ -289,8 +293,12 @@ export class LocalBroker {
   }
 
   private log(entry: unknown): void {
-    if (this.opts.logFile !== undefined)
-      appendFileSync(this.opts.logFile, `${JSON.stringify({ at: new Date().toISOString(), ...(entry as object) })}\n`);
+    if (this.opts.logFile === undefined) return;
+    const line = `${JSON.stringify({ at: new Date().toISOString(), ...(entry as object) })}\n`;
+    // Deliveries in flight at stop() finish after the file is closed: those few lines append as before.
+    if (this.closed) return appendFileSync(this.opts.logFile, line);
+    this.logFd ??= openSync(this.opts.logFile, 'a');
+    writeSync(this.logFd, line);
   }
 }
 
