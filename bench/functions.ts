@@ -16,7 +16,9 @@
 //   CPU to first answer      user + system CPU the process used until that answer (10 ms ticks):
 //                            unlike wall time, barely moved by other load on the machine;
 //   idle RSS                 resident memory 2 s after that answer (and the process's peak).
-// A bare Node HTTP server is the floor. Prints a markdown table; writes bench/results/functions.json.
+// A bare Node HTTP server is the floor. The variants' starts are taken in turns (one of each, then the
+// next), so a machine whose load changes during the run weighs on all of them alike. Prints a markdown
+// table; writes bench/results/functions.json.
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,16 +214,37 @@ interface Measured {
   readonly bundle?: string;
 }
 
-async function measure({ fn, variant, command, args, bundle }: Measured, base: Pick<Launch, 'env' | 'logDir'>): Promise<Row> {
-  const launch: Launch = { name: `${fn} ${variant}`, command, args, ...base };
-  const starts: Start[] = [];
-  const listens: number[] = [];
-  // One unmeasured start warms the page cache, as on a node that has pulled the image.
-  await oneStart(launch, -1);
+/** One row's launch and the bundle it reports, before measuring. */
+interface Planned {
+  readonly measured: Measured;
+  readonly launch: Launch;
+  readonly starts: Start[];
+  readonly listens: number[];
+}
+
+/**
+ * Every variant's starts, taken in turns (start i of each variant, then start i + 1): on a loaded
+ * machine, load that rises or falls during the run then weighs on every variant alike.
+ */
+async function measureAll(all: readonly Measured[], base: Pick<Launch, 'env' | 'logDir'>): Promise<Row[]> {
+  const planned: Planned[] = all.map((m) => ({
+    measured: m,
+    launch: { name: `${m.fn} ${m.variant}`, command: m.command, args: m.args, ...base },
+    starts: [],
+    listens: [],
+  }));
+  // One unmeasured start each warms the page cache, as on a node that has pulled the image.
+  for (const p of planned) await oneStart(p.launch, -1);
   for (let i = 0; i < runs; i++) {
-    starts.push(await oneStart(launch, i));
-    listens.push(await listening(launch, i));
+    for (const p of planned) {
+      p.starts.push(await oneStart(p.launch, i));
+      p.listens.push(await listening(p.launch, i));
+    }
   }
+  return planned.map(({ measured, starts, listens }) => rowOf(measured, starts, listens));
+}
+
+function rowOf({ fn, variant, bundle }: Measured, starts: readonly Start[], listens: readonly number[]): Row {
   const answers = starts.map((s) => s.firstAnswerMs);
   return {
     fn,
@@ -274,18 +297,16 @@ try {
   const bundles = await bundleAll(fns);
   const base = { env, logDir };
   const node = process.execPath;
-  const rows: Row[] = [await measure({ fn: '(bare node:http server)', variant: 'floor', command: node, args: ['-e', BARE] }, base)];
+  const measured: Measured[] = [{ fn: '(bare node:http server)', variant: 'floor', command: node, args: ['-e', BARE] }];
   for (const fn of fns) {
     const bundle = bundles[fn];
-    if (variants.has('bundled'))
-      rows.push(await measure({ fn, variant: 'bundled (image)', command: node, args: [bundle ?? ''], bundle }, base));
-    if (variants.has('tsx')) {
-      const args = ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn];
-      rows.push(await measure({ fn, variant: 'tsx (npm run fn)', command: node, args }, base));
-    }
+    if (variants.has('bundled')) measured.push({ fn, variant: 'bundled (image)', command: node, args: [bundle ?? ''], bundle });
+    if (variants.has('tsx'))
+      measured.push({ fn, variant: 'tsx (npm run fn)', command: node, args: ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn] });
   }
   for (const [label, file] of compare)
-    rows.push(await measure({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file }, base));
+    measured.push({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file });
+  const rows = await measureAll(measured, base);
   console.log(
     table(
       [
