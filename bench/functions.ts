@@ -19,7 +19,7 @@
 // A bare Node HTTP server is the floor. The variants' starts are taken in turns (one of each, then the
 // next), so a machine whose load changes during the run weighs on all of them alike. Prints a markdown
 // table; writes bench/results/functions.json.
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, freePort, repoRoot } from '@pgfn/controlplane';
@@ -285,6 +285,8 @@ function afterIdleOf(starts: readonly Start[]): Pick<Row, 'afterIdle'> {
 }
 
 const info = machine();
+const startLoad = (info['loadAverageAtStart'] as number[]).join(' ');
+const about = `${String(info['pgfnCommit'])}, ${String(info['date'])}, ${String(info['cpus'])} cores`;
 const cp = await ControlPlane.start({ kwok: false });
 try {
   if (eventKind === 'existing') {
@@ -307,42 +309,41 @@ try {
   for (const [label, file] of compare)
     measured.push({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file });
   const rows = await measureAll(measured, base);
-  console.log(
-    table(
-      [
-        'function',
-        'variant',
-        'bundle (KiB)',
-        'spawn → listening (ms)',
-        'spawn → first answer, median / max (ms)',
-        'CPU to first answer, median / mean (ms)',
-        'idle RSS (MiB)',
-        'peak RSS (MiB)',
-        ...(eventKind === 'existing' ? [`after ${idleSeconds} s idle: answer / CPU (ms) / RSS (MiB)`] : []),
-      ],
-      rows.map((r) => [
-        r.fn,
-        r.variant,
-        r.bundleKiB === undefined
-          ? '—'
-          : fixed(r.bundleKiB, 0) + (r.codeCacheKiB === undefined ? '' : ` + ${fixed(r.codeCacheKiB, 0)} cache`),
-        fixed(r.listeningMs, 0),
-        `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
-        `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,
-        fixed(r.idleRssMiB, 0),
-        fixed(r.peakRssMiB, 0),
-        ...(r.afterIdle === undefined
-          ? []
-          : [`${fixed(r.afterIdle.answerMs, 0)} / ${fixed(r.afterIdle.cpuMs, 0)} / ${fixed(r.afterIdle.rssMiB, 0)}`]),
-      ]),
-    ),
+  const markdown = table(
+    [
+      'function',
+      'variant',
+      'bundle (KiB)',
+      'spawn → listening (ms)',
+      'spawn → first answer, median / max (ms)',
+      'CPU to first answer, median / mean (ms)',
+      'idle RSS (MiB)',
+      'peak RSS (MiB)',
+      ...(eventKind === 'existing' ? [`after ${idleSeconds} s idle: answer / CPU (ms) / RSS (MiB)`] : []),
+    ],
+    rows.map((r) => [
+      r.fn,
+      r.variant,
+      r.bundleKiB === undefined
+        ? '—'
+        : fixed(r.bundleKiB, 0) + (r.codeCacheKiB === undefined ? '' : ` + ${fixed(r.codeCacheKiB, 0)} cache`),
+      fixed(r.listeningMs, 0),
+      `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
+      `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,
+      fixed(r.idleRssMiB, 0),
+      fixed(r.peakRssMiB, 0),
+      ...(r.afterIdle === undefined
+        ? []
+        : [`${fixed(r.afterIdle.answerMs, 0)} / ${fixed(r.afterIdle.cpuMs, 0)} / ${fixed(r.afterIdle.rssMiB, 0)}`]),
+    ]),
   );
-  console.log(`\nmedians of ${runs} starts each; targets: first answer ≤ 200 ms, idle RSS ≤ 70 MiB (issue 8)`);
-  console.log(
-    `load average at end: ${loadavg()
+  const notes = [
+    `medians of ${runs} starts each, the variants' starts taken in turns; targets: first answer ≤ 200 ms, idle RSS ≤ 70 MiB (issue 8)`,
+    `load average at start: ${startLoad}, at end: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-  );
+  ];
+  console.log(`${markdown}\n\n${notes.join('\n')}`);
   const file = writeResult(arg('out', eventKind === 'absent' ? 'functions' : 'functions-existing'), {
     machine: info,
     loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
@@ -352,7 +353,12 @@ try {
     command: `npm run bench:functions -- ${process.argv.slice(2).join(' ')}`.trim(),
     rows,
   });
-  console.error(`wrote ${file}`);
+  const command = `npm run bench:functions -- ${process.argv.slice(2).join(' ')}`.trim();
+  writeFileSync(
+    file.replace(/\.json$/, '.md'),
+    `# bench:functions\n\n\`${command}\` at ${about}\n\n${markdown}\n\n${notes.join('  \n')}\n`,
+  );
+  console.error(`wrote ${file} and its .md`);
 } finally {
   await cp.stop();
 }
