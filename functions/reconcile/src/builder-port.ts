@@ -3,8 +3,6 @@ import {
   POD_TEMPLATE_HASH_ANNOTATION,
   POOLER_APPLICATION,
   buildCluster,
-  buildPodRoleBinding,
-  buildPodServiceAccount,
   podRotationReasons,
   objectKey,
   prunableObjectRefs,
@@ -41,7 +39,6 @@ export const realBuilder: BuilderPort = {
     Object.entries({ ...clusterLabels(cluster, config), [APPLICATION_LABEL]: POOLER_APPLICATION })
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
-  sharedObjects: (cluster, config) => [buildPodServiceAccount(cluster, config), buildPodRoleBinding(cluster, config)],
   prunableKeys: (cluster, config) => new Set(prunableObjectRefs(cluster, config).map(objectKey)),
   podTemplateHash: (obj) => obj?.metadata?.annotations?.[POD_TEMPLATE_HASH_ANNOTATION],
 };

@@ -27,11 +27,6 @@ export interface BuilderPort {
   podSelector(cluster: Postgresql, config: OperatorConfig): string;
   /** Label selector matching the cluster's pooler pods (every role). */
   poolerPodSelector(cluster: Postgresql, config: OperatorConfig): string;
-  /**
-   * The objects of the namespace a cluster's build includes and no label list shows (the pod
-   * ServiceAccount and RoleBinding), so a batch reads them with its lists; absent: read after the build.
-   */
-  sharedObjects?(cluster: Postgresql, config: OperatorConfig): readonly KubernetesObject[];
   /** Keys (`Kind/namespace/name`) of the objects upstream deletes when they stop being desired. */
   prunableKeys(cluster: Postgresql, config: OperatorConfig): ReadonlySet<string>;
   /** The pod-template hash stored on a StatefulSet's template or on a pod. */

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
 import { RetryableError, forEachLimited, type Logger } from '@pgfn/fn-runtime';
@@ -59,7 +59,7 @@ export async function reconcileBatch(
   if (inNamespace !== undefined) deps.onNamespaceSize?.(namespace, inNamespace);
 
   const observed: Cluster[] = [];
-  const validated: Cluster[] = [];
+  const valid: Cluster[] = [];
   const warnings = new Map<string, readonly string[]>();
   for (const [name, mode] of entries) {
     const cluster = clusters.get(name);
@@ -83,26 +83,23 @@ export async function reconcileBatch(
         name,
         problems.filter((e) => e.severity === 'warning').map((e) => e.text),
       );
-      validated.push(cluster);
+      const withFinalizer = await ensureFinalizer(deps.kube, cluster);
+      if (withFinalizer !== cluster) clog.info({ finalizer: FINALIZER }, 'added finalizer');
+      valid.push(withFinalizer);
       return undefined;
     });
   }
-  if (validated.length === 0 && observed.length === 0) return results;
+  if (valid.length === 0 && observed.length === 0) return results;
 
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
-  const shared = new SharedObjects(deps.kube);
-  // One round trip for everything read before the writes, the finalizers included (ADR 0126): the
-  // reads need no finalizer, and nothing is written before a cluster's finalizer is stored.
-  const [valid, ownNamespace, sources, foreign] = await Promise.all([
-    withFinalizers(deps, { clusters: validated, results, log }),
-    readLive(deps.kube, namespace, { labelKey, full: validated.map(value), observed: observed.map(value) }),
-    validated.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
-    readForeignSecrets(deps.kube, { labelKey, clusters: validated.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
-    // A failed read is the cluster's own failure when its sync asks for the object again (same promise).
-    shared.read(validated.flatMap((c) => sharedObjectsOf(deps, c, config))).catch(() => []),
+  const [ownNamespace, sources, foreign] = await Promise.all([
+    readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
+    valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
+    readForeignSecrets(deps.kube, { labelKey, clusters: valid.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
   ]);
   const live = withForeignSecrets(ownNamespace, foreign);
+  const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
     settle(results, c.metadata?.name ?? '', () =>
@@ -127,36 +124,6 @@ export async function reconcileBatch(
     for (const [name, outcome] of again) results.set(name, outcome);
   }
   return results;
-}
-
-/** The validated clusters with our finalizer stored (added where missing); a failed write is that cluster's outcome. */
-async function withFinalizers(
-  deps: ReconcileDeps,
-  batch: { readonly clusters: readonly Cluster[]; readonly results: Map<string, Settled<ReconcileResult>>; readonly log: Logger },
-): Promise<Cluster[]> {
-  const stored = await Promise.all(
-    batch.clusters.map(async (cluster) => {
-      const name = cluster.metadata?.name ?? '';
-      let withFinalizer: Cluster | undefined;
-      await settle(batch.results, name, async () => {
-        withFinalizer = await ensureFinalizer(deps.kube, cluster);
-        if (withFinalizer !== cluster)
-          batch.log.child({ namespace: cluster.metadata?.namespace, cluster: name }).info({ finalizer: FINALIZER }, 'added finalizer');
-        return undefined;
-      });
-      return withFinalizer;
-    }),
-  );
-  return stored.filter((c): c is Cluster => c !== undefined);
-}
-
-/** The namespace's shared objects a cluster's build will want (none if the configuration cannot make them: the build says why). */
-function sharedObjectsOf(deps: ReconcileDeps, cluster: Cluster, config: OperatorConfig): readonly KubernetesObject[] {
-  try {
-    return deps.builder.sharedObjects?.(cluster, config) ?? [];
-  } catch {
-    return [];
-  }
 }
 
 /**
