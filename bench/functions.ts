@@ -236,7 +236,8 @@ async function measureAll(all: readonly Measured[], base: Pick<Launch, 'env' | '
   // One unmeasured start each warms the page cache, as on a node that has pulled the image.
   for (const p of planned) await oneStart(p.launch, -1);
   for (let i = 0; i < runs; i++) {
-    for (const p of planned) {
+    // Every other turn in reverse order, so no variant always follows the same one.
+    for (const p of i % 2 === 0 ? planned : [...planned].reverse()) {
       p.starts.push(await oneStart(p.launch, i));
       p.listens.push(await listening(p.launch, i));
     }
