@@ -16,8 +16,10 @@
 //   CPU to first answer      user + system CPU the process used until that answer (10 ms ticks):
 //                            unlike wall time, barely moved by other load on the machine;
 //   idle RSS                 resident memory 2 s after that answer (and the process's peak).
-// A bare Node HTTP server is the floor. Prints a markdown table; writes bench/results/functions.json.
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+// A bare Node HTTP server is the floor. The variants' starts are taken in turns (one of each, then the
+// next), so a machine whose load changes during the run weighs on all of them alike. Prints a markdown
+// table; writes bench/results/functions.json.
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, freePort, repoRoot } from '@pgfn/controlplane';
@@ -212,16 +214,38 @@ interface Measured {
   readonly bundle?: string;
 }
 
-async function measure({ fn, variant, command, args, bundle }: Measured, base: Pick<Launch, 'env' | 'logDir'>): Promise<Row> {
-  const launch: Launch = { name: `${fn} ${variant}`, command, args, ...base };
-  const starts: Start[] = [];
-  const listens: number[] = [];
-  // One unmeasured start warms the page cache, as on a node that has pulled the image.
-  await oneStart(launch, -1);
+/** One row's launch and the bundle it reports, before measuring. */
+interface Planned {
+  readonly measured: Measured;
+  readonly launch: Launch;
+  readonly starts: Start[];
+  readonly listens: number[];
+}
+
+/**
+ * Every variant's starts, taken in turns (start i of each variant, then start i + 1): on a loaded
+ * machine, load that rises or falls during the run then weighs on every variant alike.
+ */
+async function measureAll(all: readonly Measured[], base: Pick<Launch, 'env' | 'logDir'>): Promise<Row[]> {
+  const planned: Planned[] = all.map((m) => ({
+    measured: m,
+    launch: { name: `${m.fn} ${m.variant}`, command: m.command, args: m.args, ...base },
+    starts: [],
+    listens: [],
+  }));
+  // One unmeasured start each warms the page cache, as on a node that has pulled the image.
+  for (const p of planned) await oneStart(p.launch, -1);
   for (let i = 0; i < runs; i++) {
-    starts.push(await oneStart(launch, i));
-    listens.push(await listening(launch, i));
+    // Every other turn in reverse order, so no variant always follows the same one.
+    for (const p of i % 2 === 0 ? planned : [...planned].reverse()) {
+      p.starts.push(await oneStart(p.launch, i));
+      p.listens.push(await listening(p.launch, i));
+    }
   }
+  return planned.map(({ measured, starts, listens }) => rowOf(measured, starts, listens));
+}
+
+function rowOf({ fn, variant, bundle }: Measured, starts: readonly Start[], listens: readonly number[]): Row {
   const answers = starts.map((s) => s.firstAnswerMs);
   return {
     fn,
@@ -262,6 +286,8 @@ function afterIdleOf(starts: readonly Start[]): Pick<Row, 'afterIdle'> {
 }
 
 const info = machine();
+const startLoad = (info['loadAverageAtStart'] as number[]).join(' ');
+const about = `${String(info['pgfnCommit'])}, ${String(info['date'])}, ${String(info['cpus'])} cores`;
 const cp = await ControlPlane.start({ kwok: false });
 try {
   if (eventKind === 'existing') {
@@ -274,54 +300,51 @@ try {
   const bundles = await bundleAll(fns);
   const base = { env, logDir };
   const node = process.execPath;
-  const rows: Row[] = [await measure({ fn: '(bare node:http server)', variant: 'floor', command: node, args: ['-e', BARE] }, base)];
+  const measured: Measured[] = [{ fn: '(bare node:http server)', variant: 'floor', command: node, args: ['-e', BARE] }];
   for (const fn of fns) {
     const bundle = bundles[fn];
-    if (variants.has('bundled'))
-      rows.push(await measure({ fn, variant: 'bundled (image)', command: node, args: [bundle ?? ''], bundle }, base));
-    if (variants.has('tsx')) {
-      const args = ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn];
-      rows.push(await measure({ fn, variant: 'tsx (npm run fn)', command: node, args }, base));
-    }
+    if (variants.has('bundled')) measured.push({ fn, variant: 'bundled (image)', command: node, args: [bundle ?? ''], bundle });
+    if (variants.has('tsx'))
+      measured.push({ fn, variant: 'tsx (npm run fn)', command: node, args: ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn] });
   }
   for (const [label, file] of compare)
-    rows.push(await measure({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file }, base));
-  console.log(
-    table(
-      [
-        'function',
-        'variant',
-        'bundle (KiB)',
-        'spawn → listening (ms)',
-        'spawn → first answer, median / max (ms)',
-        'CPU to first answer, median / mean (ms)',
-        'idle RSS (MiB)',
-        'peak RSS (MiB)',
-        ...(eventKind === 'existing' ? [`after ${idleSeconds} s idle: answer / CPU (ms) / RSS (MiB)`] : []),
-      ],
-      rows.map((r) => [
-        r.fn,
-        r.variant,
-        r.bundleKiB === undefined
-          ? '—'
-          : fixed(r.bundleKiB, 0) + (r.codeCacheKiB === undefined ? '' : ` + ${fixed(r.codeCacheKiB, 0)} cache`),
-        fixed(r.listeningMs, 0),
-        `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
-        `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,
-        fixed(r.idleRssMiB, 0),
-        fixed(r.peakRssMiB, 0),
-        ...(r.afterIdle === undefined
-          ? []
-          : [`${fixed(r.afterIdle.answerMs, 0)} / ${fixed(r.afterIdle.cpuMs, 0)} / ${fixed(r.afterIdle.rssMiB, 0)}`]),
-      ]),
-    ),
+    measured.push({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file });
+  const rows = await measureAll(measured, base);
+  const markdown = table(
+    [
+      'function',
+      'variant',
+      'bundle (KiB)',
+      'spawn → listening (ms)',
+      'spawn → first answer, median / max (ms)',
+      'CPU to first answer, median / mean (ms)',
+      'idle RSS (MiB)',
+      'peak RSS (MiB)',
+      ...(eventKind === 'existing' ? [`after ${idleSeconds} s idle: answer / CPU (ms) / RSS (MiB)`] : []),
+    ],
+    rows.map((r) => [
+      r.fn,
+      r.variant,
+      r.bundleKiB === undefined
+        ? '—'
+        : fixed(r.bundleKiB, 0) + (r.codeCacheKiB === undefined ? '' : ` + ${fixed(r.codeCacheKiB, 0)} cache`),
+      fixed(r.listeningMs, 0),
+      `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
+      `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,
+      fixed(r.idleRssMiB, 0),
+      fixed(r.peakRssMiB, 0),
+      ...(r.afterIdle === undefined
+        ? []
+        : [`${fixed(r.afterIdle.answerMs, 0)} / ${fixed(r.afterIdle.cpuMs, 0)} / ${fixed(r.afterIdle.rssMiB, 0)}`]),
+    ]),
   );
-  console.log(`\nmedians of ${runs} starts each; targets: first answer ≤ 200 ms, idle RSS ≤ 70 MiB (issue 8)`);
-  console.log(
-    `load average at end: ${loadavg()
+  const notes = [
+    `medians of ${runs} starts each, the variants' starts taken in turns; targets: first answer ≤ 200 ms, idle RSS ≤ 70 MiB (issue 8)`,
+    `load average at start: ${startLoad}, at end: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
-  );
+  ];
+  console.log(`${markdown}\n\n${notes.join('\n')}`);
   const file = writeResult(arg('out', eventKind === 'absent' ? 'functions' : 'functions-existing'), {
     machine: info,
     loadAverageAtEnd: loadavg().map((l) => Number(l.toFixed(2))),
@@ -331,7 +354,12 @@ try {
     command: `npm run bench:functions -- ${process.argv.slice(2).join(' ')}`.trim(),
     rows,
   });
-  console.error(`wrote ${file}`);
+  const command = `npm run bench:functions -- ${process.argv.slice(2).join(' ')}`.trim();
+  writeFileSync(
+    file.replace(/\.json$/, '.md'),
+    `# bench:functions\n\n\`${command}\` at ${about}\n\n${markdown}\n\n${notes.join('  \n')}\n`,
+  );
+  console.error(`wrote ${file} and its .md`);
 } finally {
   await cp.stop();
 }

@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { BODY_LIMIT_BYTES, answerEvent, readiness, type CloudEventAppOptions } from './receive.js';
 
@@ -78,19 +77,22 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(bytes);
 }
 
+const DECODERS = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
+/** A decompressor for a DECODERS encoding; zlib is loaded on first use, as few events come compressed (ADR 0126). */
+async function decoder(encoding: string): Promise<Readable & NodeJS.WritableStream> {
+  const zlib = await import('node:zlib');
+  if (encoding === 'br') return zlib.createBrotliDecompress();
+  return encoding === 'deflate' ? zlib.createInflate() : zlib.createGunzip();
+}
+
 /**
  * The request body, decompressed as express.raw would (gzip, deflate, br), or the status to answer
  * instead: 413 beyond BODY_LIMIT_BYTES, 415 for an encoding we cannot read.
  */
 async function readBody(req: IncomingMessage): Promise<Buffer | number> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  const decoders: Record<string, () => Readable & NodeJS.WritableStream> = {
-    gzip: createGunzip,
-    'x-gzip': createGunzip,
-    deflate: createInflate,
-    br: createBrotliDecompress,
-  };
-  if (encoding !== 'identity' && decoders[encoding] === undefined) {
+  if (encoding !== 'identity' && !DECODERS.has(encoding)) {
     req.resume();
     return 415;
   }
@@ -98,7 +100,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | number> {
     req.resume();
     return 413;
   }
-  const stream: Readable = encoding === 'identity' ? req : req.pipe(decoders[encoding]!());
+  const stream: Readable = encoding === 'identity' ? req : req.pipe(await decoder(encoding));
   // Past the limit, the rest is read and dropped (not destroyed) so the 413 reaches the client.
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
