@@ -2,14 +2,14 @@
 // applied with server-side apply and read back (defaults, canonical quantities, managedFields, status),
 // shows no drift; kubectl-style edits of each owned kind are found with the field that drifted, and the
 // repair (a merge patch for foreign list entries, then the same server-side apply) leaves no drift.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
 import { KubeClient, refOf } from '@pgfn/kube';
 import { buildCluster, compareLive, placeholderPasswords, type KubeObject } from '@pgfn/builder';
 import { expect } from 'chai';
 import { adminConfig, createNamespace } from '../support/kube.js';
 import { testEnv } from '../support/env.js';
-import { clusterExamples, exampleConfig, withNodePortsFrom } from './examples.js';
+import { clusterExamples, exampleConfig, freeNodePortsFrom, withNodePortsFrom } from './examples.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 
@@ -115,7 +115,7 @@ describe('compareLive against the real API server', function () {
     const complete = clusterExamples().get('complete');
     if (complete === undefined) throw new Error('crds/examples/complete.yaml is missing');
     // Node ports of this file's own: another file may create the example's at the same time.
-    const example = withNodePortsFrom(structuredClone(complete), NODE_PORTS_FROM);
+    const example = withNodePortsFrom(structuredClone(complete), await freeNodePortsFrom(kc.makeApiClient(CoreV1Api), NODE_PORTS_FROM));
     example.metadata = { ...example.metadata, namespace: ns.name };
     const config = { ...exampleConfig(), logicalBackupS3Bucket: 'pgfn-backups', kubernetesUseConfigmaps: false };
     const built = buildCluster({ cluster: example, config, existingSecrets: new Map(), newPassword: placeholderPasswords(), now: NOW });

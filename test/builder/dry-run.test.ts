@@ -7,7 +7,7 @@ import type { OperatorConfig, Postgresql } from '@pgfn/api';
 import { buildCluster, placeholderPasswords, type KubeObject } from '@pgfn/builder';
 import { expect } from 'chai';
 import { adminConfig, createNamespace, statusOf } from '../support/kube.js';
-import { clusterExamples, exampleConfig, withNodePortsFrom } from './examples.js';
+import { clusterExamples, exampleConfig, freeNodePortsFrom, withNodePortsFrom } from './examples.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 /** Namespaces the cross-namespace roles and prepared databases of the examples name. */
@@ -40,11 +40,12 @@ function everythingOn(base: OperatorConfig): OperatorConfig {
   };
 }
 
-/** Node ports of this file's own (test/builder/drift.test.ts creates the complete example's for real). */
+/** Node ports of this file's own (test/builder/drift.test.ts creates the complete example's for real), free ones from here on. */
 const NODE_PORTS_FROM = 31432;
 
-function objectsFor(example: Postgresql, namespace: string, config: OperatorConfig): KubeObject[] {
-  const cluster = withNodePortsFrom(structuredClone(example), NODE_PORTS_FROM);
+function objectsFor(example: Postgresql, opts: { namespace: string; config: OperatorConfig; nodePortsFrom: number }): KubeObject[] {
+  const { namespace, config } = opts;
+  const cluster = withNodePortsFrom(structuredClone(example), opts.nodePortsFrom);
   cluster.metadata = { ...cluster.metadata, namespace, uid: '5b2c3f9e-1d7a-4e0b-9c6f-000000000001' };
   const result = buildCluster({ cluster, config, existingSecrets: new Map(), newPassword: placeholderPasswords(), now: NOW });
   const errors = result.errors.filter((e) => e.severity === 'error');
@@ -58,11 +59,13 @@ describe('built objects against the real apiserver (server-side dry-run)', funct
   let api: k8s.KubernetesObjectApi;
   let core: k8s.CoreV1Api;
   let ns: { name: string; cleanup: () => Promise<void> };
+  let nodePortsFrom = NODE_PORTS_FROM;
 
   before(async () => {
     const kc = adminConfig();
     api = k8s.KubernetesObjectApi.makeApiClient(kc);
     core = kc.makeApiClient(k8s.CoreV1Api);
+    nodePortsFrom = await freeNodePortsFrom(core, NODE_PORTS_FROM);
     ns = await createNamespace(kc, 'builder-dry-run');
     for (const name of FOREIGN_NAMESPACES) {
       await core.createNamespace({ body: { metadata: { name, labels: { 'pgfn.dev/test': 'true' } } } }).catch((err: unknown) => {
@@ -82,7 +85,7 @@ describe('built objects against the real apiserver (server-side dry-run)', funct
   for (const [label, makeConfig] of configs) {
     for (const [name, example] of clusterExamples()) {
       it(`accepts every object of ${name} under ${label}`, async () => {
-        const objects = objectsFor(example, ns.name, makeConfig());
+        const objects = objectsFor(example, { namespace: ns.name, config: makeConfig(), nodePortsFrom });
         expect(objects.length).to.be.greaterThan(5);
         const failures: string[] = [];
         await Promise.all(
@@ -101,6 +104,23 @@ describe('built objects against the real apiserver (server-side dry-run)', funct
       });
     }
   }
+
+  it('asks for node ports no other Service holds', async () => {
+    const from = await freeNodePortsFrom(core, NODE_PORTS_FROM);
+    await core.createNamespacedService({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'holds-a-node-port' },
+        spec: { type: 'NodePort', selector: { app: 'none' }, ports: [{ port: 5432, nodePort: from + 1 }] },
+      },
+    });
+    try {
+      const next = await freeNodePortsFrom(core, from);
+      expect(next, 'the four ports from the held one on are skipped').to.be.greaterThan(from + 1);
+    } finally {
+      await core.deleteNamespacedService({ namespace: ns.name, name: 'holds-a-node-port' });
+    }
+  });
 
   it('really creates nothing', async () => {
     const secrets = await core.listNamespacedSecret({ namespace: ns.name });

@@ -1,6 +1,7 @@
 // The example manifests of crds/examples/ and the operator configuration they are meant for.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { fromOperatorConfiguration, type OperatorConfig, type OperatorConfiguration, type Postgresql } from '@pgfn/api';
 import { parse } from 'yaml';
 
@@ -33,9 +34,27 @@ export function clusterExamples(): Map<string, Postgresql> {
  */
 export function withNodePortsFrom(example: Postgresql, first: number): Postgresql {
   const spec = { ...example.spec };
-  const fields = ['masterNodePort', 'replicaNodePort', 'masterPoolerNodePort', 'replicaPoolerNodePort'] as const;
+  const fields = NODE_PORT_FIELDS;
   fields.forEach((field, i) => {
     if (spec[field] !== undefined) spec[field] = first + i;
   });
   return { ...example, spec };
+}
+
+const NODE_PORT_FIELDS = ['masterNodePort', 'replicaNodePort', 'masterPoolerNodePort', 'replicaPoolerNodePort'] as const;
+const LAST_NODE_PORT = 32767;
+
+/**
+ * The first of withNodePortsFrom's consecutive node ports, from `preferred` on, that no Service holds
+ * now: a load balancer of another test file gets node ports the API server picks at random, and keeps
+ * them until its namespace is gone (a CI run once found 31432 taken that way).
+ */
+export async function freeNodePortsFrom(core: CoreV1Api, preferred: number): Promise<number> {
+  const services = await core.listServiceForAllNamespaces();
+  const taken = new Set(services.items.flatMap((s) => (s.spec?.ports ?? []).map((p) => p.nodePort)));
+  const count = NODE_PORT_FIELDS.length;
+  for (let first = preferred; first + count - 1 <= LAST_NODE_PORT; first += count) {
+    if (Array.from({ length: count }, (_, i) => first + i).every((port) => !taken.has(port))) return first;
+  }
+  throw new Error(`no ${count} free node ports from ${preferred} to ${LAST_NODE_PORT}`);
 }
