@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, repoRoot } from '@pgfn/controlplane';
+import { repoRoot } from '@pgfn/controlplane';
 import { bundleEntry, bundleFunction } from '@pgfn/pipeline';
 import { CONFIG_MAP_REF } from './operator-config.js';
 import type { SideConfig, SideRequest, SideStats } from './pgfn-side-main.js';
@@ -14,10 +15,24 @@ export function existingFunctions(): string[] {
     .sort();
 }
 
+let runDir: string | undefined;
+
+/**
+ * This bench run's own bundle directory: a shared one let another run (another worktree's code)
+ * overwrite the bundles a running side was about to start a function instance from.
+ */
+function bundleDir(): string {
+  if (runDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'pgfn-bench-bundles-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    runDir = dir;
+  }
+  return runDir;
+}
+
 /** Bundles each function once per bench run, as the image does (the launcher .mjs run by plain node, ADR 0117). */
 export async function bundleAll(fns: readonly string[]): Promise<Record<string, string>> {
-  const dir = join(cacheDir(), 'bench', 'bundles');
-  mkdirSync(dir, { recursive: true });
+  const dir = bundleDir();
   const out: Record<string, string> = {};
   for (const fn of fns) out[fn] = (await bundleFunction(fn, dir)).file;
   return out;
@@ -55,7 +70,7 @@ export class PgfnSide {
       env: { OPERATOR_NAMESPACE: SYSTEM_NAMESPACE, CONFIG_MAP_NAME: CONFIG_MAP_REF, LOG_LEVEL: 'info' },
     };
     // Bundled like the functions: run from source, tsx's compiling would count as the broker's CPU.
-    const side = await bundleEntry(join(repoRoot, 'bench/lib/pgfn-side-main.ts'), 'pgfn-side', join(cacheDir(), 'bench', 'bundles'));
+    const side = await bundleEntry(join(repoRoot, 'bench/lib/pgfn-side-main.ts'), 'pgfn-side', bundleDir());
     const proc = new BenchProcess({
       name: 'pgfn-side',
       logFile: join(opts.logDir, 'side.log'),
