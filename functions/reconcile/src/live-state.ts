@@ -94,7 +94,6 @@ export async function readLive(
   return { owned, statefulSets, pods: groupBy(pods, (p) => p.metadata?.labels?.[labelKey]) };
 }
 
-/** `key=value` for one value, `key in (a,b)` for more. */
 /**
  * Which of these clusters (cluster-label values) have a PersistentVolumeClaim already: a StatefulSet made
  * now adopts such a claim at whatever size it has; the others get claims made from the manifest.
@@ -110,6 +109,7 @@ export async function clustersWithClaims(
   return new Set(claims.map((c) => c.metadata?.labels?.[clusters.labelKey] ?? ''));
 }
 
+/** `key=value` for one value, `key in (a,b)` for more. */
 export function labelSelector(key: string, values: readonly string[]): string {
   return values.length === 1 ? `${key}=${values[0] as string}` : `${key} in (${[...new Set(values)].sort().join(',')})`;
 }
