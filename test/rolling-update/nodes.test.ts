@@ -103,16 +103,27 @@ describe('rolling-update: masters move off nodes that go away (4 local nodes, re
     await writer.start();
     const started = Date.now();
     const switchovers = (await ourEvents('MasterMigration')).length;
+    // Rows acknowledged by the old master and by the new one: the writer really writes across the move.
+    await eventually('a row acknowledged by the old master', () => Promise.resolve(writer.acks.length > 0 ? true : undefined), 30_000, 100);
     await leave(node);
     try {
+      let after: Awaited<ReturnType<typeof waitForRoles>>;
       try {
         await eventually(`${what}: the cluster settled off ${node}`, () => settledOff(node, before.master.name), 600_000, 1000);
+        after = await waitForRoles(s.kc, s.namespace, NAME, 2);
+        // The pods can settle before the writer's next connection reaches the new master (the Service
+        // follows Patroni's leader, a reconnect may time out once): wait for its row rather than race it.
+        const newMaster = after.master.ip;
+        await eventually(
+          `a row acknowledged by the new master ${after.master.name} (${newMaster})`,
+          () => Promise.resolve(writer.acks.some((a) => a.server === newMaster) ? true : undefined),
+          60_000,
+          200,
+        );
       } finally {
         await writer.stop();
       }
-      const after = await waitForRoles(s.kc, s.namespace, NAME, 2);
       expect(await nodeOf(after.master.name)).to.not.equal(node);
-      // Rows acknowledged by the old master and by the new one: the writer really wrote across the move.
       expect(new Set(writer.acks.map((a) => a.server)).size, 'masters that acknowledged rows').to.be.greaterThan(1);
       expect((await ourEvents('MasterMigration')).length - switchovers, 'one switchover').to.equal(1);
       const client = await connect(after.master.ip ?? '', password);
