@@ -8,6 +8,7 @@
 #   docker build -t pgfn:0.1.0 .                                  # every function with a main.ts
 #   docker build --build-arg FUNCTIONS="reconcile" -t pgfn-reconcile .
 #   docker run -e PORT=8080 -e KUBECONFIG=/kube/config -v ~/.kube:/kube pgfn:0.1.0 /app/dist/reconcile.mjs
+#   (the ENTRYPOINT is `node --use-openssl-ca`, ADR 0143)
 #
 # Knative Services pick a function with `args: [/app/dist/<fn>.mjs]` (knative/functions/*.yaml).
 # The same bundling runs in the tests (shared/pipeline/src/bundle.ts, test/pipeline/cold-start.test.ts).
@@ -30,7 +31,15 @@ RUN node --import tsx shared/pipeline/src/bundle-cli.ts /out/dist ${FUNCTIONS} \
  && rm -f /out/dist/*.map
 
 FROM ${NODE_IMAGE}
-ENV NODE_ENV=production
+# Functions trust the system's certificate directory (OpenSSL looks a CA up by hash when a peer needs
+# it) instead of Node's bundled roots, whose parse costs ~20 ms of CPU at a cold start's first TLS
+# context (ADR 0143). The slim image has no ca-certificates; SSL_CERT_FILE stays unset (OpenSSL would
+# parse that whole file at the first context). FUNCTION_NODE_ARGS/FUNCTION_TRUST_ENV in
+# shared/pipeline/src/launcher.ts say the same for local runs and the bench.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production SSL_CERT_DIR=/etc/ssl/certs
 WORKDIR /app
 COPY --from=build /out/dist /app/dist
 # The node image's unprivileged user, by number: Kubernetes can only verify runAsNonRoot for a numeric
@@ -38,5 +47,5 @@ COPY --from=build /out/dist /app/dist
 USER 1000:1000
 # Knative sets PORT (8080 by default); shared/fn-runtime listens on it.
 EXPOSE 8080
-ENTRYPOINT ["node"]
+ENTRYPOINT ["node", "--use-openssl-ca"]
 CMD ["/app/dist/reconcile.mjs"]

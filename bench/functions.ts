@@ -1,9 +1,11 @@
 // npm run bench:functions [-- --runs 7] [--functions reconcile,team-role-sync] [--variants bundled,tsx]
 //                          [--event absent|existing] [--idle-s 30] [--out functions]
 //                          [--compare label=/path/fn.mjs,…]   (bundles built elsewhere, e.g. from an older
-//                                                             commit, measured in the same run and load)
+//                                                             commit, measured in the same run and load;
+//                                                             `label=--flag /path/fn.mjs` adds Node flags)
 // Cold start and idle memory of every pgfn function (functions/*/src/main.ts), each start a new
-// process: bundled as the image runs it (plain node, the launcher .mjs with its bundle and code cache)
+// process: bundled as the image runs it (node with FUNCTION_NODE_ARGS and FUNCTION_TRUST_ENV, ADR 0143;
+// the launcher .mjs with its bundle and code cache)
 // and from source as `npm run fn` runs it (node --import tsx). Measured:
 //   spawn → listening        first TCP connection accepted;
 //   spawn → first answer     the first CloudEvent answered: an ApiServerSource "add" of a postgresql;
@@ -23,6 +25,7 @@ import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, freePort, repoRoot } from '@pgfn/controlplane';
+import { FUNCTION_NODE_ARGS, FUNCTION_TRUST_ENV } from '@pgfn/pipeline';
 import { bundleAll, existingFunctions } from './lib/pgfn-side.js';
 import { BenchProcess, sleep } from './lib/proc.js';
 import { readProc } from './lib/procstat.js';
@@ -39,7 +42,11 @@ const EXISTING = 'an existing postgresql (2 instances, a user, a database)';
 const compare = arg('compare', '')
   .split(',')
   .filter((c) => c !== '')
-  .map((c) => c.split('=') as [string, string]);
+  .map((c) => {
+    const [label, value] = c.split('=') as [string, string];
+    const words = value.split(/\s+/).filter((w) => w !== '');
+    return { label, file: words.at(-1) ?? '', flags: words.slice(0, -1) };
+  });
 
 interface Start {
   firstAnswerMs: number;
@@ -296,19 +303,33 @@ try {
     await cp.kubectl(['create', 'namespace', NAMESPACE]);
   }
   const logDir = mkdtempSync(join(tmpdir(), 'pgfn-bench-fn-'));
-  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], KUBECONFIG: cp.kubeconfig, LOG_LEVEL: 'info' };
+  // Every variant gets the image's trust environment; only those started with FUNCTION_NODE_ARGS use it.
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    KUBECONFIG: cp.kubeconfig,
+    LOG_LEVEL: 'info',
+    ...FUNCTION_TRUST_ENV,
+  };
   const bundles = await bundleAll(fns);
   const base = { env, logDir };
   const node = process.execPath;
   const measured: Measured[] = [{ fn: '(bare node:http server)', variant: 'floor', command: node, args: ['-e', BARE] }];
   for (const fn of fns) {
     const bundle = bundles[fn];
-    if (variants.has('bundled')) measured.push({ fn, variant: 'bundled (image)', command: node, args: [bundle ?? ''], bundle });
+    if (variants.has('bundled'))
+      measured.push({ fn, variant: 'bundled (image)', command: node, args: [...FUNCTION_NODE_ARGS, bundle ?? ''], bundle });
     if (variants.has('tsx'))
       measured.push({ fn, variant: 'tsx (npm run fn)', command: node, args: ['--import', 'tsx', join(repoRoot, 'hack/run-fn.ts'), fn] });
   }
-  for (const [label, file] of compare)
-    measured.push({ fn: label, variant: 'bundled (compare)', command: node, args: [file], bundle: file });
+  for (const { label, file, flags } of compare)
+    measured.push({
+      fn: label,
+      variant: flags.length === 0 ? 'bundled (compare)' : `bundled (compare, ${flags.join(' ')})`,
+      command: node,
+      args: [...flags, file],
+      bundle: file,
+    });
   const rows = await measureAll(measured, base);
   const markdown = table(
     [

@@ -1,11 +1,11 @@
 // Cold starts of the real reconcile function through the local pipeline, running as its own
-// ServiceAccount: bundled the way the image bundles it (plain node, one .mjs), and as `npm run fn` runs
+// ServiceAccount: bundled and started the way the image does it (node --use-openssl-ca, one .mjs), and as `npm run fn` runs
 // it (node --import tsx). Each start is a new process that answers one event. How long a start takes
 // is a bench figure (bench/functions.ts), not asserted here.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { bundleFunction, startPipeline, type FunctionProcessSpec } from '@pgfn/pipeline';
+import { bundleFunction, FUNCTION_NODE_ARGS, FUNCTION_TRUST_ENV, startPipeline, type FunctionProcessSpec } from '@pgfn/pipeline';
 import { ensureCrds } from '../crds/install.js';
 import { testEnv } from '../support/env.js';
 import { identityForFunction } from '../support/fn-identity.js';
@@ -57,7 +57,8 @@ describe('reconcile cold start through the pipeline (as its own ServiceAccount)'
 
   it('bundled as in the image: spawn → first event answered', async () => {
     const { file } = await bundleFunction('reconcile', mkdtempSync(join(testEnv().dir, 'bundle-')));
-    const statuses = await coldStarts(kubeconfig, { command: process.execPath, args: [file] });
+    // as the image's ENTRYPOINT starts it: trusting the certificate directory, the kubeconfig's CA for the API server (ADR 0143)
+    const statuses = await coldStarts(kubeconfig, { command: process.execPath, args: [...FUNCTION_NODE_ARGS, file], env: FUNCTION_TRUST_ENV });
     // a request for a cluster that does not exist is answered 200 ("gone"), on the first attempt
     expect(statuses).to.deep.equal(Array(RUNS).fill(200));
   });
