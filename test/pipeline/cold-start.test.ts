@@ -58,7 +58,11 @@ describe('reconcile cold start through the pipeline (as its own ServiceAccount)'
   it('bundled as in the image: spawn → first event answered', async () => {
     const { file } = await bundleFunction('reconcile', mkdtempSync(join(testEnv().dir, 'bundle-')));
     // as the image's ENTRYPOINT starts it: trusting the certificate directory, the kubeconfig's CA for the API server (ADR 0143)
-    const statuses = await coldStarts(kubeconfig, { command: process.execPath, args: [...FUNCTION_NODE_ARGS, file], env: FUNCTION_TRUST_ENV });
+    const statuses = await coldStarts(kubeconfig, {
+      command: process.execPath,
+      args: [...FUNCTION_NODE_ARGS, file],
+      env: FUNCTION_TRUST_ENV,
+    });
     // a request for a cluster that does not exist is answered 200 ("gone"), on the first attempt
     expect(statuses).to.deep.equal(Array(RUNS).fill(200));
   });

@@ -81,7 +81,8 @@ describe('function processes trust the image certificate directory (ADR 0143)', 
     const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(runtime).to.include(`ENTRYPOINT ${JSON.stringify(['node', ...FUNCTION_NODE_ARGS])}`.replace(/","/g, '", "'));
-    for (const [key, value] of Object.entries(FUNCTION_TRUST_ENV)) expect(runtime).to.match(new RegExp(`\\nENV .*\\b${key}=${value}(\\s|$)`));
+    for (const [key, value] of Object.entries(FUNCTION_TRUST_ENV))
+      expect(runtime).to.match(new RegExp(`\\nENV .*\\b${key}=${value}(\\s|$)`));
     expect(runtime).to.include('ca-certificates');
     expect(dockerfile).to.not.include('SSL_CERT_FILE=');
   });

@@ -85,8 +85,10 @@ describe('reconcile (real control plane, kwok pods)', function () {
 
   it('creates every object of a new cluster from a binary-mode add event and reports Running once pods are up', async () => {
     const pg = await create(onKwok(example('minimal.yaml', ns.name, 'acid-one')));
+    fn.requests.reset();
     const res = await fn.post(resourceEvent('add', pg), 'binary');
     expect(res.status).to.equal(200);
+    expect(fn.requests.byKind.get('list PersistentVolumeClaim'), 'claims read once, with the other lists (ADR 0143)').to.equal(1);
     const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'acid-one' });
     expect(sts.spec?.replicas).to.equal(2);
     expect(sts.spec?.updateStrategy?.type).to.equal('OnDelete');
@@ -142,6 +144,24 @@ describe('reconcile (real control plane, kwok pods)', function () {
     expect((await fn.post(resourceEvent('add', { ...pg, status: undefined }))).status).to.equal(200);
     expect(fn.requests.counts.get('list') ?? 0, 'a full reconcile re-reads').to.be.greaterThan(0);
     expect(fn.requests.writes(), JSON.stringify([...fn.requests.counts])).to.equal(0);
+    expect(fn.requests.byKind.get('list PersistentVolumeClaim') ?? 0, 'synced, its StatefulSet exists: no claims to read').to.equal(0);
+  });
+
+  it('leaves VolumesResized to rolling-update when a new cluster finds an older claim of its name (read on its first event)', async () => {
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'pgdata-acid-claimed-0', labels: { application: 'spilo', 'cluster-name': 'acid-claimed' } },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '5Gi' } } },
+      },
+    });
+    const pg = await create(onKwok(example('minimal.yaml', ns.name, 'acid-claimed')));
+    fn.requests.reset();
+    expect((await fn.post(resourceEvent('add', pg))).status).to.equal(200);
+    expect(fn.requests.byKind.get('list PersistentVolumeClaim')).to.equal(1);
+    const created = await read('acid-claimed');
+    expect(created.status?.PostgresClusterStatus).to.equal('Creating');
+    expect(created.status?.conditions?.find((c) => c.type === 'VolumesResized')).to.equal(undefined);
   });
 
   it('acts on the current object, not on a stale event, and repairs a lost update', async () => {

@@ -15,6 +15,8 @@ import { syncStreams } from '../../functions/reconcile/src/streams-sync.js';
 /** Every request the function made, by verb, so tests can assert "no writes". */
 export interface RequestLog {
   readonly counts: Map<string, number>;
+  /** Requests by `<verb> <kind>`, e.g. `list PersistentVolumeClaim`. */
+  readonly byKind: Map<string, number>;
   writes(): number;
   reset(): void;
 }
@@ -47,15 +49,21 @@ export async function startReconcile(
   } = {},
 ): Promise<RunningReconcile> {
   const counts = new Map<string, number>();
+  const byKind = new Map<string, number>();
   const requests: RequestLog = {
     counts,
+    byKind,
     writes: () => [...counts].filter(([verb]) => WRITE_VERBS.has(verb)).reduce((n, [, c]) => n + c, 0),
-    reset: () => counts.clear(),
+    reset: () => {
+      counts.clear();
+      byKind.clear();
+    },
   };
   const emitted: RunningReconcile['emitted'] = [];
   const kube = new KubeClient(kc, (verb, kind) => {
     if (process.env['PGFN_TEST_TRACE'] === '1') process.stderr.write(`TRACE ${verb} ${kind}\n`);
     counts.set(verb, (counts.get(verb) ?? 0) + 1);
+    byKind.set(`${verb} ${kind}`, (byKind.get(`${verb} ${kind}`) ?? 0) + 1);
     options.observe?.(verb, kind);
   });
   const log =

@@ -93,15 +93,20 @@ export async function reconcileBatch(
 
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
-  const [ownNamespace, sources, foreign] = await Promise.all([
+  // Clusters never synced (a first event) will most likely have their StatefulSet created now: their
+  // claims are read with the other lists rather than in a round trip of their own after them (ADR 0143).
+  const unsynced = valid.filter((c) => !c.status?.conditions?.some((k) => k.type === 'Synced')).map(value);
+  const [ownNamespace, sources, foreign, unsyncedClaims] = await Promise.all([
     readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
     valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
     readForeignSecrets(deps.kube, { labelKey, clusters: valid.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
+    clustersWithClaims(deps.kube, namespace, { labelKey, values: unsynced }),
   ]);
   const live = withForeignSecrets(ownNamespace, foreign);
   // Clusters whose StatefulSet this batch creates: without an older claim, their volumes are the manifest's.
   const newborn = valid.map(value).filter((v) => !live.statefulSets.has(v));
-  const withClaims = await clustersWithClaims(deps.kube, namespace, { labelKey, values: newborn });
+  const unread = newborn.filter((v) => !unsynced.includes(v));
+  const withClaims = new Set([...unsyncedClaims, ...(await clustersWithClaims(deps.kube, namespace, { labelKey, values: unread }))]);
   const shared = new SharedObjects(deps.kube);
   const escalate: Cluster[] = [];
   await forEachLimited(valid, deps.clusterConcurrency ?? 8, (c) =>
