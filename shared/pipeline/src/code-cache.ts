@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@pgfn/controlplane';
-import { CODE_CACHE_OUT } from './launcher.js';
+import { CODE_CACHE_OUT, FUNCTION_NODE_ARGS } from './launcher.js';
 
 /** What the training run sends: an ApiServerSource "add" of a postgresql, the event a cold start is most often for. */
 const TRAINING_EVENT = {
@@ -53,7 +53,8 @@ export async function writeCodeCache(launcher: string, cacheFile: string): Promi
   rmSync(cacheFile, { force: true });
   const port = await freePort();
   const output: Buffer[] = [];
-  const child = spawn(process.execPath, [launcher], {
+  // With the flags the image starts functions with: V8 rejects a cache made under other V8 flags.
+  const child = spawn(process.execPath, [...FUNCTION_NODE_ARGS, launcher], {
     env: {
       PATH: process.env['PATH'],
       PORT: String(port),
