@@ -135,3 +135,42 @@ for (const [receiver, listen] of RECEIVERS)
       expect((await fetch(`${base}/healthz/`)).status).to.equal(200);
     });
   });
+
+describe('process metrics of a function (ADR 0143)', () => {
+  const servers: Server[] = [];
+  after(() => servers.forEach((s) => s.close()));
+
+  async function start(): Promise<{ base: string; registered: () => Promise<boolean> }> {
+    const metrics = createMetrics('test', true);
+    const server = createCloudEventServer({
+      fn: 'test',
+      handle: () => Promise.resolve('ok'),
+      log: createLogger('test', 'silent'),
+      metrics,
+    });
+    servers.push(server.listen(0, '127.0.0.1'));
+    await new Promise((r) => server.once('listening', r));
+    const registered = async (): Promise<boolean> =>
+      (await metrics.registry.getMetricsAsJSON()).some((m) => m.name === 'pgfn_process_cpu_seconds_total');
+    return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, registered };
+  }
+
+  it('are set up after the first answer, not before it', async () => {
+    const { base, registered } = await start();
+    expect(await registered(), 'not at start').to.equal(false);
+    const event = new CloudEvent({ type: 't', source: 's', data: {} });
+    const message = HTTP.binary(event);
+    const res = await fetch(base, { method: 'POST', headers: message.headers as Record<string, string>, body: message.body as string });
+    expect(res.status).to.equal(200);
+    const deadline = Date.now() + 10_000;
+    while (!(await registered()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await registered(), 'after the first answer').to.equal(true);
+  });
+
+  it('are in the first scrape when no event came before it', async () => {
+    const { base, registered } = await start();
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).to.include('pgfn_process_cpu_seconds_total');
+    expect(await registered()).to.equal(true);
+  });
+});

@@ -13,14 +13,25 @@ export interface FunctionMetrics {
   readonly coldStarts: Counter;
   /** Seconds from process start to listening, of this process. */
   readonly coldStartSeconds: Gauge;
+  /**
+   * Registers the process metrics (CPU, memory, event loop, GC) if asked for and not yet done: after a
+   * cold start's first answer or at the first scrape, whichever comes first, so that their set-up is
+   * not on the way to that answer (ADR 0143). They read process-wide figures when scraped.
+   */
+  readonly startProcessMetrics: () => void;
 }
 
 export function createMetrics(fn: string, withProcessMetrics = true): FunctionMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ fn });
-  if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'pgfn_' });
+  let processMetrics = withProcessMetrics;
   return {
     registry,
+    startProcessMetrics: () => {
+      if (!processMetrics) return;
+      processMetrics = false;
+      collectDefaultMetrics({ register: registry, prefix: 'pgfn_' });
+    },
     events: new Counter({
       name: 'pgfn_events_total',
       help: 'CloudEvents received, by type and outcome',

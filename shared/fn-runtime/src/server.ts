@@ -27,6 +27,7 @@ async function route(opts: CloudEventAppOptions, req: IncomingMessage, res: Serv
       return;
     }
     const answer = await answerEvent(opts, req.headers, body);
+    res.once('finish', () => setImmediate(opts.metrics.startProcessMetrics));
     // Knative's broker filter takes a non-empty answer that is not a CloudEvent as a failed delivery (502,
     // redelivered, then dead-lettered): a handled event is answered with no body, its outcome in a header.
     if (answer.status < 300) return sendEmpty(res, answer.status, outcomeOf(answer.json));
@@ -39,6 +40,7 @@ async function route(opts: CloudEventAppOptions, req: IncomingMessage, res: Serv
     return send(res, ok ? 200 : 503, TEXT, ok ? 'ok' : 'not ready');
   }
   if (method === 'GET' && path === '/metrics') {
+    opts.metrics.startProcessMetrics();
     const text = await opts.metrics.registry.metrics();
     return send(res, 200, opts.metrics.registry.contentType, text);
   }
