@@ -16,7 +16,7 @@ const variants = process.argv
   .slice(2)
   .filter((a) => a.includes('='))
   .map((a) => {
-    const [label, rest] = a.split('=') as [string, string];
+    const [label, rest] = [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)];
     const [file, ...flags] = rest.split(',');
     return { label, file: file ?? '', flags };
   });

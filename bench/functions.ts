@@ -43,7 +43,7 @@ const compare = arg('compare', '')
   .split(',')
   .filter((c) => c !== '')
   .map((c) => {
-    const [label, value] = c.split('=') as [string, string];
+    const [label, value] = [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)];
     const words = value.split(/\s+/).filter((w) => w !== '');
     return { label, file: words.at(-1) ?? '', flags: words.slice(0, -1) };
   });
