@@ -57,7 +57,7 @@ function manifest(name: string): string {
 }
 
 async function traceOne(v: (typeof variants)[number], i: number, cp: ControlPlane, dir: string): Promise<Mark[]> {
-  const name = `acid-${v.label}-${i}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  const name = `acid-t${variants.indexOf(v)}-${i + 1}`;
   await cp.kubectl(['apply', '-f', '-'], manifest(name));
   const port = await freePort();
   const traceFile = join(dir, `${name}.json`);
