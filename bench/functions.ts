@@ -30,7 +30,7 @@ import { FUNCTION_NODE_ARGS, FUNCTION_TRUST_ENV } from '@pgfn/pipeline';
 import { bundleAll, existingFunctions } from './lib/pgfn-side.js';
 import { BenchProcess, sleep } from './lib/proc.js';
 import { readProc } from './lib/procstat.js';
-import { arg, fixed, machine, median, table, writeResult } from './lib/report.js';
+import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
 
 const runs = Number(arg('runs', '7'));
 const fns = arg('functions', existingFunctions().join(',')).split(',');
@@ -203,7 +203,9 @@ interface Row {
   /** V8's code cache beside the bundle, if any (ADR 0117). */
   codeCacheKiB?: number;
   listeningMs: number;
-  firstAnswerMs: { median: number; max: number };
+  firstAnswerMs: { median: number; p90: number; max: number };
+  /** Each start's first answer and CPU to it (ms), in the order taken. */
+  starts: { firstAnswerMs: number; cpuToAnswerMs: number }[];
   cpuToAnswerMs: number;
   /** The mean resolves below the 10 ms clock tick each start is counted in. */
   cpuToAnswerMeanMs: number;
@@ -261,7 +263,8 @@ function rowOf({ fn, variant, bundle }: Measured, starts: readonly Start[], list
     variant,
     ...(bundle === undefined ? {} : bundleSizes(bundle)),
     listeningMs: median(listens),
-    firstAnswerMs: { median: median(answers), max: Math.max(...answers) },
+    firstAnswerMs: { median: median(answers), p90: quantile(answers, 0.9), max: Math.max(...answers) },
+    starts: starts.map((s) => ({ firstAnswerMs: Math.round(s.firstAnswerMs), cpuToAnswerMs: Math.round(s.cpuToAnswerMs) })),
     cpuToAnswerMs: median(starts.map((s) => s.cpuToAnswerMs)),
     cpuToAnswerMeanMs: starts.reduce((a, s) => a + s.cpuToAnswerMs, 0) / starts.length,
     statuses: starts.map((s) => s.status),
@@ -339,7 +342,7 @@ try {
       'variant',
       'bundle (KiB)',
       'spawn → listening (ms)',
-      'spawn → first answer, median / max (ms)',
+      'spawn → first answer, median / p90 / max (ms)',
       'CPU to first answer, median / mean (ms)',
       'idle RSS (MiB)',
       'peak RSS (MiB)',
@@ -352,7 +355,7 @@ try {
         ? '—'
         : fixed(r.bundleKiB, 0) + (r.codeCacheKiB === undefined ? '' : ` + ${fixed(r.codeCacheKiB, 0)} cache`),
       fixed(r.listeningMs, 0),
-      `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
+      `${fixed(r.firstAnswerMs.median, 0)} / ${fixed(r.firstAnswerMs.p90, 0)} / ${fixed(r.firstAnswerMs.max, 0)}`,
       `${fixed(r.cpuToAnswerMs, 0)} / ${fixed(r.cpuToAnswerMeanMs, 0)}`,
       fixed(r.idleRssMiB, 0),
       fixed(r.peakRssMiB, 0),
