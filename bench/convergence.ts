@@ -1,5 +1,6 @@
 // npm run bench:convergence [-- --n 1,100] [--sides floor,pgfn,zalando,zalando-unthrottled] [--timeout-min 30]
 //                           [--prof dir] [--no-resync] [--throttled-resync-max-n N] [--out convergence] [--idle-s 30]
+//                           [--keep-logs dir]
 //
 // pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0008):
 // N postgresql manifests are applied and the clock runs until every cluster has its objects and
@@ -86,6 +87,11 @@ const measureResync = !process.argv.includes('--no-resync');
 const throttledResyncMaxN = Number(arg('throttled-resync-max-n', 'Infinity'));
 /** `--out <name>`: bench/results/<name>.json, so runs of different sizes do not overwrite each other. */
 const outName = arg('out', 'convergence');
+/**
+ * `--keep-logs <dir>`: each side's control plane lives under <dir>/<side>-<n> and is kept after the run, so its
+ * audit log (operator-audit.jsonl) and the functions' logs can be read afterwards (which requests conflicted, and why).
+ */
+const keepLogs = process.argv.includes('--keep-logs') ? arg('keep-logs', '/tmp/pgfn-bench-logs') : undefined;
 
 for (const side of sides) {
   if (!isPgfn(side) && side !== 'floor' && zalandoQpsOf(side) === null)
@@ -221,7 +227,7 @@ function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<n
 
 async function runSide(side: SideName, n: number, bundles: Record<string, string>, zalandoBin: string): Promise<SideResult> {
   log(`${side}, ${n} clusters: starting a fresh control plane`);
-  const stack = await BenchStack.start({ clusters: n });
+  const stack = await BenchStack.start({ clusters: n, ...(keepLogs === undefined ? {} : { dir: join(keepLogs, `${side}-${n}`) }) });
   const notes: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
