@@ -645,24 +645,32 @@ if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
 const zalandoBin = sides.some((x) => zalandoQpsOf(x) !== null) ? await ensureZalando(zalandoVersion, log) : '';
 const bundles = sides.some(isPgfn) ? await bundleAll(fns) : {};
 const results: SideResult[] = [];
-for (const n of sizes) {
-  for (const side of sides) results.push(await runSide(side, n, bundles, zalandoBin));
-}
-const markdown = report(results);
-console.log(markdown);
 const command = `npm run bench:convergence -- ${process.argv.slice(2).join(' ')}`.trim();
-const file = writeResult(outName, {
-  command,
-  machine: info,
-  zalandoVersion,
-  zalandoClientLimit: `upstream default -kubeqps 10 -kubeburst 20; zalando-unthrottled: ${UNTHROTTLED_QPS}; zalando-qps<N>: N`,
-  functions: fns,
-  method: 'docs/adr/0008-benchmark-against-zalando.md',
-  results,
-});
-const heading = `\`${command}\` — ${String(info['date'])}, commit ${String(info['pgfnCommit'])}, ${String(info['cpus'])} cores`;
-const load = `load average at start ${(info['loadAverageAtStart'] as number[]).join(' ')}`;
-writeFileSync(file.replace(/\.json$/, '.md'), `# bench:convergence\n\n${heading}, ${load}\n\n${markdown}\n`);
-log(`wrote ${file} and its .md`);
+/** The JSON and markdown of the sides run so far: written after each side, so a long run cut short keeps what it measured. */
+function writeResults(final: boolean): string {
+  const markdown = report(results);
+  const file = writeResult(outName, {
+    command,
+    machine: info,
+    zalandoVersion,
+    zalandoClientLimit: `upstream default -kubeqps 10 -kubeburst 20; zalando-unthrottled: ${UNTHROTTLED_QPS}; zalando-qps<N>: N`,
+    functions: fns,
+    method: 'docs/adr/0008-benchmark-against-zalando.md',
+    ...(final ? {} : { partial: `${results.length} of ${sizes.length * sides.length} sides` }),
+    results,
+  });
+  const heading = `\`${command}\` — ${String(info['date'])}, commit ${String(info['pgfnCommit'])}, ${String(info['cpus'])} cores`;
+  const load = `load average at start ${(info['loadAverageAtStart'] as number[]).join(' ')}`;
+  writeFileSync(file.replace(/\.json$/, '.md'), `# bench:convergence\n\n${heading}, ${load}\n\n${markdown}\n`);
+  log(`wrote ${file} and its .md${final ? '' : ` (${results.length} side(s) so far)`}`);
+  return markdown;
+}
+for (const n of sizes) {
+  for (const side of sides) {
+    results.push(await runSide(side, n, bundles, zalandoBin));
+    if (results.length < sizes.length * sides.length) writeResults(false);
+  }
+}
+console.log(writeResults(true));
 // Keep-alive sockets and the sampler's timers of finished sides would otherwise hold the process open.
 process.exit(0);
