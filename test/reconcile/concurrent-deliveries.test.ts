@@ -41,7 +41,8 @@ describe('reconcile: concurrent deliveries about one cluster', function () {
     })) as Cluster;
     return { ...created, apiVersion: API_VERSION, kind: POSTGRESQL_KIND };
   };
-  const read = async (name: string): Promise<Cluster> => (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name })) as Cluster;
+  const read = async (name: string): Promise<Cluster> =>
+    (await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name })) as Cluster;
 
   describe('the finalizer, written from one stale read', () => {
     it('is added once when two writers race on the same resourceVersion, and both succeed', async () => {
