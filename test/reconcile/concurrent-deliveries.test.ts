@@ -120,5 +120,20 @@ describe('reconcile: concurrent deliveries about one cluster', function () {
       const after = (await core.listNamespacedSecret({ namespace: ns.name, labelSelector: 'cluster-name=acid-twice' })).items;
       expect(new Map(after.map((s) => [s.metadata?.name, s.data?.['password']]))).to.deep.equal(passwords);
     });
+
+    it('deletes a cluster from both at once: both deliveries succeed, the CR is released', async () => {
+      const cluster = await create('acid-gone');
+      expect((await a.post(requestEvent(ns.name, 'acid-gone'))).status).to.equal(200);
+      await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-gone' });
+      const deleting = await read('acid-gone');
+      expect(deleting.metadata?.deletionTimestamp).to.be.a('string');
+      const answers = await Promise.all([a.post(resourceEvent('delete', deleting)), b.post(resourceEvent('delete', deleting))]);
+      for (const r of answers) expect(r.status, await r.text()).to.be.within(200, 299);
+      const left = await custom.getNamespacedCustomObject({ ...PG, namespace: ns.name, name: cluster.metadata?.name ?? '' }).then(
+        () => true,
+        () => false,
+      );
+      expect(left, 'the CR is still there').to.equal(false);
+    });
   });
 });

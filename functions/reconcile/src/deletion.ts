@@ -112,7 +112,10 @@ export async function cleanUp(
   return deleted;
 }
 
-/** Removes our finalizer; a conflict re-reads and removes it from the fresh list (gone or already removed: done). */
+/**
+ * Removes our finalizer. Another delivery may have released the cluster first: the object gone (404) is
+ * done, and a conflict re-reads and removes it from the fresh list (already removed: done).
+ */
 async function releaseFinalizer(kube: KubeClient, cluster: Postgresql & KubernetesObject): Promise<void> {
   let current: (Postgresql & KubernetesObject) | undefined = cluster;
   for (let attempt = 1; current !== undefined && (current.metadata?.finalizers ?? []).includes(FINALIZER); attempt++) {
@@ -121,6 +124,7 @@ async function releaseFinalizer(kube: KubeClient, cluster: Postgresql & Kubernet
       await kube.patchFinalizers(pgRef(current), finalizers, current.metadata?.resourceVersion);
       return;
     } catch (err) {
+      if (statusCode(err) === 404) return;
       if (statusCode(err) !== 409 || attempt >= FINALIZER_ATTEMPTS) throw err;
     }
     // kube-kinds: acid.zalan.do/v1/postgresql
