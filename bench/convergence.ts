@@ -1,5 +1,6 @@
 // npm run bench:convergence [-- --n 1,100] [--sides floor,pgfn,zalando,zalando-unthrottled] [--timeout-min 30]
 //                           [--prof dir] [--no-resync] [--throttled-resync-max-n N] [--out convergence] [--idle-s 30]
+//                           [--keep-logs dir]
 //
 // pgfn versus Zalando's postgres-operator, side by side in one run on this machine (ADR 0008):
 // N postgresql manifests are applied and the clock runs until every cluster has its objects and
@@ -86,6 +87,11 @@ const measureResync = !process.argv.includes('--no-resync');
 const throttledResyncMaxN = Number(arg('throttled-resync-max-n', 'Infinity'));
 /** `--out <name>`: bench/results/<name>.json, so runs of different sizes do not overwrite each other. */
 const outName = arg('out', 'convergence');
+/**
+ * `--keep-logs <dir>`: each side's control plane lives under <dir>/<side>-<n> and is kept after the run, so its
+ * audit log (operator-audit.jsonl) and the functions' logs can be read afterwards (which requests conflicted, and why).
+ */
+const keepLogs = process.argv.includes('--keep-logs') ? arg('keep-logs', '/tmp/pgfn-bench-logs') : undefined;
 
 for (const side of sides) {
   if (!isPgfn(side) && side !== 'floor' && zalandoQpsOf(side) === null)
@@ -221,7 +227,7 @@ function componentName(rootPids: () => readonly number[], fnByPid: ReadonlyMap<n
 
 async function runSide(side: SideName, n: number, bundles: Record<string, string>, zalandoBin: string): Promise<SideResult> {
   log(`${side}, ${n} clusters: starting a fresh control plane`);
-  const stack = await BenchStack.start({ clusters: n });
+  const stack = await BenchStack.start({ clusters: n, ...(keepLogs === undefined ? {} : { dir: join(keepLogs, `${side}-${n}`) }) });
   const notes: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -639,24 +645,32 @@ if (profDir !== undefined) mkdirSync(profDir, { recursive: true });
 const zalandoBin = sides.some((x) => zalandoQpsOf(x) !== null) ? await ensureZalando(zalandoVersion, log) : '';
 const bundles = sides.some(isPgfn) ? await bundleAll(fns) : {};
 const results: SideResult[] = [];
-for (const n of sizes) {
-  for (const side of sides) results.push(await runSide(side, n, bundles, zalandoBin));
-}
-const markdown = report(results);
-console.log(markdown);
 const command = `npm run bench:convergence -- ${process.argv.slice(2).join(' ')}`.trim();
-const file = writeResult(outName, {
-  command,
-  machine: info,
-  zalandoVersion,
-  zalandoClientLimit: `upstream default -kubeqps 10 -kubeburst 20; zalando-unthrottled: ${UNTHROTTLED_QPS}; zalando-qps<N>: N`,
-  functions: fns,
-  method: 'docs/adr/0008-benchmark-against-zalando.md',
-  results,
-});
-const heading = `\`${command}\` — ${String(info['date'])}, commit ${String(info['pgfnCommit'])}, ${String(info['cpus'])} cores`;
-const load = `load average at start ${(info['loadAverageAtStart'] as number[]).join(' ')}`;
-writeFileSync(file.replace(/\.json$/, '.md'), `# bench:convergence\n\n${heading}, ${load}\n\n${markdown}\n`);
-log(`wrote ${file} and its .md`);
+/** The JSON and markdown of the sides run so far: written after each side, so a long run cut short keeps what it measured. */
+function writeResults(final: boolean): string {
+  const markdown = report(results);
+  const file = writeResult(outName, {
+    command,
+    machine: info,
+    zalandoVersion,
+    zalandoClientLimit: `upstream default -kubeqps 10 -kubeburst 20; zalando-unthrottled: ${UNTHROTTLED_QPS}; zalando-qps<N>: N`,
+    functions: fns,
+    method: 'docs/adr/0008-benchmark-against-zalando.md',
+    ...(final ? {} : { partial: `${results.length} of ${sizes.length * sides.length} sides` }),
+    results,
+  });
+  const heading = `\`${command}\` — ${String(info['date'])}, commit ${String(info['pgfnCommit'])}, ${String(info['cpus'])} cores`;
+  const load = `load average at start ${(info['loadAverageAtStart'] as number[]).join(' ')}`;
+  writeFileSync(file.replace(/\.json$/, '.md'), `# bench:convergence\n\n${heading}, ${load}\n\n${markdown}\n`);
+  log(`wrote ${file} and its .md${final ? '' : ` (${results.length} side(s) so far)`}`);
+  return markdown;
+}
+for (const n of sizes) {
+  for (const side of sides) {
+    results.push(await runSide(side, n, bundles, zalandoBin));
+    if (results.length < sizes.length * sides.length) writeResults(false);
+  }
+}
+console.log(writeResults(true));
 // Keep-alive sockets and the sampler's timers of finished sides would otherwise hold the process open.
 process.exit(0);

@@ -44,8 +44,9 @@ export class BenchStack {
     this.auditLog = parts.auditLog;
   }
 
-  static async start(opts: { clusters: number }): Promise<BenchStack> {
-    const cp = await ControlPlane.start();
+  /** `dir`: the control plane's directory, kept after the run (its audit log and logs); a temporary one otherwise. */
+  static async start(opts: { clusters: number; dir?: string }): Promise<BenchStack> {
+    const cp = await ControlPlane.start(opts.dir === undefined ? {} : { dir: opts.dir });
     let apiserver: BenchProcess | undefined;
     try {
       const port = await freePort();

@@ -1,6 +1,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND, type OperatorConfig, type Postgresql } from '@pgfn/api';
-import type { KubeClient, ObjectRef } from '@pgfn/kube';
+import { RetryableError } from '@pgfn/fn-runtime';
+import { statusCode, type KubeClient, type ObjectRef } from '@pgfn/kube';
+import { metadataHash } from './metadata-hash.js';
 
 /** Upstream's finalizer name, so clusters moved between operators keep working. */
 export const FINALIZER = 'postgres-operator.acid.zalan.do';
@@ -49,14 +51,36 @@ export function cleanupKinds(config: OperatorConfig): readonly [string, string][
   ];
 }
 
+/** Attempts at a finalizer write that meets a concurrent change (409) before giving up. */
+const FINALIZER_ATTEMPTS = 5;
+
 /**
- * Adds our finalizer with optimistic concurrency (a conflict fails the invocation; it is retried).
- * Returns the cluster as stored afterwards, so later writes are guarded by its new resourceVersion.
+ * Adds our finalizer with optimistic concurrency. A conflict (another delivery about this cluster, in
+ * this instance or another, wrote it first) re-reads the cluster: the finalizer already there is
+ * success, otherwise the write is tried again on the fresh resourceVersion. Returns the cluster as
+ * stored afterwards, so later writes are guarded by its new resourceVersion. Throws when the cluster
+ * changed under us in a way this reconcile did not validate (new generation or metadata, deletion).
  */
 export async function ensureFinalizer<T extends Postgresql & KubernetesObject>(kube: KubeClient, cluster: T): Promise<T> {
-  const finalizers = cluster.metadata?.finalizers ?? [];
-  if (finalizers.includes(FINALIZER)) return cluster;
-  return kube.patchFinalizers<T>(pgRef(cluster), [...finalizers, FINALIZER], cluster.metadata?.resourceVersion);
+  let current = cluster;
+  for (let attempt = 1; ; attempt++) {
+    const finalizers = current.metadata?.finalizers ?? [];
+    if (finalizers.includes(FINALIZER)) return current;
+    try {
+      return await kube.patchFinalizers<T>(pgRef(current), [...finalizers, FINALIZER], current.metadata?.resourceVersion);
+    } catch (err) {
+      if (statusCode(err) !== 409 || attempt >= FINALIZER_ATTEMPTS) throw err;
+    }
+    // kube-kinds: acid.zalan.do/v1/postgresql
+    const fresh = await kube.get<T>(pgRef(cluster));
+    if (fresh === undefined) throw new RetryableError(`cluster ${describe(cluster)} disappeared while its finalizer was added`);
+    const changed =
+      fresh.metadata?.deletionTimestamp !== undefined ||
+      fresh.metadata?.generation !== cluster.metadata?.generation ||
+      metadataHash(fresh.metadata) !== metadataHash(cluster.metadata);
+    if (changed) throw new RetryableError(`cluster ${describe(cluster)} changed while its finalizer was added; its own event follows`);
+    current = { ...fresh, apiVersion: API_VERSION, kind: POSTGRESQL_KIND };
+  }
 }
 
 /**
@@ -84,9 +108,32 @@ export async function cleanUp(
       deleted++;
     }
   }
-  const finalizers = (cluster.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
-  await kube.patchFinalizers(pgRef(cluster), finalizers, cluster.metadata?.resourceVersion);
+  await releaseFinalizer(kube, cluster);
   return deleted;
+}
+
+/**
+ * Removes our finalizer. Another delivery may have released the cluster first: the object gone (404) is
+ * done, and a conflict re-reads and removes it from the fresh list (already removed: done).
+ */
+async function releaseFinalizer(kube: KubeClient, cluster: Postgresql & KubernetesObject): Promise<void> {
+  let current: (Postgresql & KubernetesObject) | undefined = cluster;
+  for (let attempt = 1; current !== undefined && (current.metadata?.finalizers ?? []).includes(FINALIZER); attempt++) {
+    const finalizers = (current.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
+    try {
+      await kube.patchFinalizers(pgRef(current), finalizers, current.metadata?.resourceVersion);
+      return;
+    } catch (err) {
+      if (statusCode(err) === 404) return;
+      if (statusCode(err) !== 409 || attempt >= FINALIZER_ATTEMPTS) throw err;
+    }
+    // kube-kinds: acid.zalan.do/v1/postgresql
+    current = await kube.get<Postgresql & KubernetesObject>(pgRef(cluster));
+  }
+}
+
+function describe(cluster: KubernetesObject): string {
+  return `${cluster.metadata?.namespace ?? ''}/${cluster.metadata?.name ?? ''}`;
 }
 
 function pgRef(cluster: Postgresql & KubernetesObject): ObjectRef {

@@ -23,7 +23,7 @@ export function writeStatus(deps: ReconcileDeps, cluster: Cluster, obs: Observat
       return statusChanged(previous, next) ? next : undefined;
     },
     stillOurs: (fresh) => fresh.metadata?.generation === cluster.metadata?.generation,
-    attempts: 3,
+    attempts: 5,
   });
 }
 
