@@ -1,4 +1,4 @@
-import { SYSTEM_NAMESPACE } from './stack.js';
+import { SYSTEM_NAMESPACE } from './namespaces.js';
 
 /** Name of the flat operator ConfigMap both sides read (CONFIG_MAP_NAME=<namespace>/<name>). */
 export const CONFIG_MAP = 'postgres-operator';

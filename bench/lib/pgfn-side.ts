@@ -6,7 +6,7 @@ import { bundleEntry, bundleFunction } from '@pgfn/pipeline';
 import { CONFIG_MAP_REF } from './operator-config.js';
 import type { SideConfig, SideRequest, SideStats } from './pgfn-side-main.js';
 import { BenchProcess, startIpcChild, type IpcRequester } from './proc.js';
-import { SYSTEM_NAMESPACE } from './stack.js';
+import { SYSTEM_NAMESPACE } from './namespaces.js';
 
 /** Every function with a `functions/<name>/src/main.ts`. */
 export function existingFunctions(): string[] {

@@ -3,13 +3,9 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ControlPlane, binaries, clientCert, freePort, httpsGet, kubeApiserverFlags, kubeconfigYaml, repoRoot } from '@pgfn/controlplane';
 import { auditPolicy } from './audit.js';
+import { CLUSTER_NAMESPACE, PGFN_NAMESPACE, SYSTEM_NAMESPACE } from './namespaces.js';
 import { BenchProcess, waitUntil } from './proc.js';
 
-/** Namespaces every run uses: the operators' configuration lives in the first, clusters in the second. */
-export const SYSTEM_NAMESPACE = 'bench-system';
-export const CLUSTER_NAMESPACE = 'bench';
-/** The namespace of pgfn's Knative objects; its receive adapters expect it to exist. */
-export const PGFN_NAMESPACE = 'pgfn-system';
 /** The client-certificate users of the sides (pgfn, Zalando, the floor); the audit policy logs only these. */
 export const SIDE_USERS = ['pgfn-bench', 'zalando-bench', 'floor-bench'] as const;
 /** Pods per fake node (the control plane's own kwok node takes 1,000 too). */

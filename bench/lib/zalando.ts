@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { cacheDir } from '@pgfn/controlplane';
 import { CONFIG_MAP_REF } from './operator-config.js';
 import { BenchProcess, waitUntil } from './proc.js';
-import { SYSTEM_NAMESPACE } from './stack.js';
+import { SYSTEM_NAMESPACE } from './namespaces.js';
 
 const run = promisify(execFile);
 

@@ -30,7 +30,7 @@ export function clusterExamples(): Map<string, Postgresql> {
 /**
  * `example` with the node ports it fixes (complete.yaml: 30432–30435) moved to `first`, `first + 1`, …:
  * node ports are cluster-wide, and test files that create the same example's Services at the same time
- * (`npm run test:parallel`; a server-side dry run checks allocation too) must not ask for the same ones.
+ * (`npm test` runs two files at a time; a server-side dry run checks allocation too) must not ask for the same ones.
  */
 export function withNodePortsFrom(example: Postgresql, first: number): Postgresql {
   const spec = { ...example.spec };

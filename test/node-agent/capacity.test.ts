@@ -9,21 +9,25 @@ import { join } from 'node:path';
 import { DEFAULT_NODE_CAPACITY, startNodeAgent, type NodeAgent, type NodeCapacity } from '@pgfn/node-agent';
 import { testEnv } from '../support/env.js';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
+import { claimLoopbackRanges, type LoopbackClaim } from '../support/loopback-ranges.js';
 
 describe('node agent: advertised capacity (real control plane and scheduler)', function () {
   this.timeout(120_000);
   let core: k8s.CoreV1Api;
   let ns: { name: string; cleanup: () => Promise<void> };
   const agents: NodeAgent[] = [];
+  const loopbacks: LoopbackClaim[] = [];
   const root = mkdtempSync(join(tmpdir(), 'pgfn-agent-capacity-'));
 
   /** An agent on the shared control plane with a loopback /24 of its own. */
   const startAgent = async (nodeName: string, capacity?: NodeCapacity): Promise<void> => {
+    const loopback = claimLoopbackRanges();
+    loopbacks.push(loopback);
     agents.push(
       await startNodeAgent({
         kubeconfig: testEnv().kubeconfig,
         nodeName,
-        ipRange: `127.0.${100 + Math.floor(Math.random() * 100)}.0/24`,
+        ipRange: loopback.ranges[0] ?? '',
         dataDir: join(root, nodeName, 'data'),
         logDir: join(root, nodeName, 'logs'),
         ...(capacity === undefined ? {} : { capacity }),
@@ -38,6 +42,7 @@ describe('node agent: advertised capacity (real control plane and scheduler)', f
   });
   after(async () => {
     for (const a of agents) await a.stop();
+    for (const l of loopbacks) l.release();
     await ns?.cleanup();
     rmSync(root, { recursive: true, force: true });
   });

@@ -7,6 +7,7 @@ import { clusterMembers, type MemberView } from '@pgfn/node-agent/testing';
 import pg from 'pg';
 import { testEnv } from '../support/env.js';
 import { eventually } from '../support/kube.js';
+import { claimLoopbackRanges } from '../support/loopback-ranges.js';
 
 export interface TestAgent {
   readonly agent: NodeAgent;
@@ -20,23 +21,30 @@ export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<Test
   const root = mkdtempSync(join(tmpdir(), 'pgfn-agent-test-'));
   const dataDir = join(root, 'data');
   const logDir = join(root, 'logs');
-  // A loopback /24 of its own, so a local stack on 127.0.10.0/24 can run beside the tests.
-  const range = `127.0.${100 + Math.floor(Math.random() * 100)}.0/24`;
-  const agent = await startNodeAgent({
-    kubeconfig: testEnv().kubeconfig,
-    nodeName,
-    ipRange: range,
-    dataDir,
-    logDir,
-    probePeriodCapSeconds: 2,
-    stopGraceMs: 10_000,
-  });
+  // A loopback /24 no other agent on this machine has (a local stack keeps 127.0.10.0/24).
+  const loopback = claimLoopbackRanges();
+  let agent: NodeAgent;
+  try {
+    agent = await startNodeAgent({
+      kubeconfig: testEnv().kubeconfig,
+      nodeName,
+      ipRange: loopback.ranges[0] ?? '',
+      dataDir,
+      logDir,
+      probePeriodCapSeconds: 2,
+      stopGraceMs: 10_000,
+    });
+  } catch (err) {
+    loopback.release();
+    throw err;
+  }
   return {
     agent,
     dataDir,
     logDir,
     stop: async () => {
       await agent.stop();
+      loopback.release();
       if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });
     },
   };
@@ -128,22 +136,29 @@ export interface TestNodes {
 export async function startTestNodes(layout: { count: number; zones?: number; namePrefix?: string }): Promise<TestNodes> {
   const root = mkdtempSync(join(tmpdir(), 'pgfn-nodes-test-'));
   const dataDir = join(root, 'data');
-  // Loopback /24s of their own, so a local stack on 127.0.10.0/24 … can run beside the tests.
-  const firstOctet = 100 + Math.floor(Math.random() * (100 - layout.count));
-  const nodes = await startLocalNodes({
-    ...layout,
-    firstOctet,
-    kubeconfig: testEnv().kubeconfig,
-    dataDir,
-    logDir: join(root, 'logs'),
-    probePeriodCapSeconds: 2,
-    stopGraceMs: 10_000,
-  });
+  // Consecutive loopback /24s no other agent on this machine has (a local stack keeps 127.0.10.0/24 …).
+  const loopback = claimLoopbackRanges({ count: layout.count });
+  let nodes: LocalNodes;
+  try {
+    nodes = await startLocalNodes({
+      ...layout,
+      firstOctet: loopback.firstOctet,
+      kubeconfig: testEnv().kubeconfig,
+      dataDir,
+      logDir: join(root, 'logs'),
+      probePeriodCapSeconds: 2,
+      stopGraceMs: 10_000,
+    });
+  } catch (err) {
+    loopback.release();
+    throw err;
+  }
   return {
     nodes,
     dataDir,
     stop: async () => {
       await nodes.stop();
+      loopback.release();
       if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });
     },
   };

@@ -19,6 +19,7 @@ import { identityForFunction } from '@pgfn/pipeline';
 import pg from 'pg';
 import { ensureCrds } from '../crds/install.js';
 import { driveRollout } from './crash-rollout.js';
+import { claimLoopbackRanges, type LoopbackClaim } from '../support/loopback-ranges.js';
 
 const OUTAGE_MS = 30_000;
 /** The Broker's retry window: a delivery after the component is back must be answered 200 within it. */
@@ -30,6 +31,7 @@ describe('control-plane outage mid-rollout: 503, the rollout completes, nothing 
   let cp: ControlPlane;
   let kc: k8s.KubeConfig;
   let agent: NodeAgent;
+  let loopback: LoopbackClaim | undefined;
   let cluster: SpiloCluster;
 
   before(async () => {
@@ -38,11 +40,12 @@ describe('control-plane outage mid-rollout: 503, the rollout completes, nothing 
     kc = new k8s.KubeConfig();
     kc.loadFromFile(cp.kubeconfig);
     await ensureCrds(kc);
+    loopback = claimLoopbackRanges();
     agent = await startNodeAgent({
       kubeconfig: cp.kubeconfig,
       dataDir: join(root, 'data'),
       logDir: join(root, 'logs'),
-      ipRange: `127.0.${100 + Math.floor(Math.random() * 100)}.0/24`,
+      ipRange: loopback.ranges[0] ?? '',
       probePeriodCapSeconds: 2,
       stopGraceMs: 10_000,
     });
@@ -60,6 +63,7 @@ describe('control-plane outage mid-rollout: 503, the rollout completes, nothing 
   });
   after(async () => {
     await agent?.stop();
+    loopback?.release();
     await cp?.stop();
     if (root !== undefined) rmSync(root, { recursive: true, force: true });
   });

@@ -1,14 +1,17 @@
 // Mocha reporter: the spec reporter, then a table of the slowest test files by wall time, hooks
 // included (a file's before/after hooks start control planes, node agents, S3 servers, Knative...),
-// split into the time inside test bodies and the rest. Serial runs only: in a parallel run the
-// events replay from the workers, so the table is left out. PGFN_FILE_TIMES=<path> also writes
-// every file's figures as JSON.
+// split into the time inside test bodies and the rest. PGFN_FILE_TIMES=<path> also writes every file's
+// figures as JSON. In a serial run the reporter times files from mocha's events. In a parallel run
+// (ADR 0140) those events arrive only when a file has ended, replayed at once, so a file's wall time is
+// what its worker noted (test/support/file-spans.ts): from its start (after any wait for the heavy-file
+// lock) to its end, with another file running beside it; the test bodies' times still come from the events.
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import Mocha from 'mocha';
+import { FILE_SPANS_ENV, readFileSpans, type WorkerFileSpan } from './file-spans.js';
 
 const { Spec } = Mocha.reporters;
-const { EVENT_SUITE_BEGIN, EVENT_SUITE_END, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_RUN_END } = Mocha.Runner.constants;
+const { EVENT_RUN_BEGIN, EVENT_SUITE_BEGIN, EVENT_SUITE_END, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_RUN_END } = Mocha.Runner.constants;
 
 /** How many rows the table prints. */
 const SLOWEST = 25;
@@ -18,6 +21,9 @@ export interface FileTime {
   totalMs: number;
   testsMs: number;
   tests: number;
+  /** Parallel runs: whether the file held the heavy-file lock, and how long it waited for it first. */
+  heavy?: boolean;
+  waitedMs?: number;
 }
 
 export interface FileSpan {
@@ -25,12 +31,20 @@ export interface FileSpan {
   end: number;
   testsMs: number;
   tests: number;
+  heavy?: boolean;
+  waitedMs?: number;
 }
 
 /** Rows for the slowest files first; hooks and start-up are total minus test bodies. */
 export function slowestFiles(spans: ReadonlyMap<string, FileSpan>, limit: number): FileTime[] {
   return [...spans]
-    .map(([file, s]) => ({ file, totalMs: s.end - s.start, testsMs: s.testsMs, tests: s.tests }))
+    .map(([file, s]) => ({
+      file,
+      totalMs: s.end - s.start,
+      testsMs: s.testsMs,
+      tests: s.tests,
+      ...(s.heavy === undefined ? {} : { heavy: s.heavy, waitedMs: s.waitedMs ?? 0 }),
+    }))
     .sort((a, b) => b.totalMs - a.totalMs)
     .slice(0, limit);
 }
@@ -41,7 +55,39 @@ export function fileTimesTable(rows: readonly FileTime[]): string[] {
   return [
     `  slowest test files (wall time incl. hooks):`,
     `  ${'total s'.padStart(7)} ${'tests s'.padStart(7)} ${'hooks s'.padStart(7)} ${'tests'.padStart(5)}  file`,
-    ...rows.map((r) => `  ${sec(r.totalMs)} ${sec(r.testsMs)} ${sec(r.totalMs - r.testsMs)} ${String(r.tests).padStart(5)}  ${r.file}`),
+    ...rows.map(
+      (r) =>
+        `  ${sec(r.totalMs)} ${sec(r.testsMs)} ${sec(r.totalMs - r.testsMs)} ${String(r.tests).padStart(5)}  ${r.file}` +
+        (r.heavy === true ? '  (heavy)' : ''),
+    ),
+  ];
+}
+
+/** A parallel run's files: wall times from the workers' spans, test bodies from the replayed events. */
+export function parallelSpans(fromEvents: ReadonlyMap<string, FileSpan>, fromWorkers: readonly WorkerFileSpan[]): Map<string, FileSpan> {
+  return new Map(
+    fromWorkers.map((w) => {
+      const file = relative(process.cwd(), w.file);
+      const events = fromEvents.get(file);
+      return [
+        file,
+        { start: w.start, end: w.end, testsMs: events?.testsMs ?? 0, tests: events?.tests ?? 0, heavy: w.heavy, waitedMs: w.waitedMs },
+      ];
+    }),
+  );
+}
+
+/** What a parallel run's time went to: its wall time against the files' own times, summed by kind. */
+export function parallelSummary(wallMs: number, spans: ReadonlyMap<string, FileSpan>): string[] {
+  const sum = (heavy: boolean, pick: (s: FileSpan) => number): number =>
+    [...spans.values()].filter((s) => s.heavy === heavy).reduce((total, s) => total + pick(s), 0);
+  const count = (heavy: boolean): number => [...spans.values()].filter((s) => s.heavy === heavy).length;
+  const sec = (ms: number): string => (ms / 1000).toFixed(1);
+  return [
+    `  parallel run: ${sec(wallMs)} s wall time; the files' own wall times summed: ` +
+      `${count(true)} heavy ${sec(sum(true, (s) => s.end - s.start))} s (one at a time), ` +
+      `${count(false)} light ${sec(sum(false, (s) => s.end - s.start))} s (beside them); ` +
+      `heavy files waited ${sec(sum(true, (s) => s.waitedMs ?? 0))} s for the lock`,
   ];
 }
 
@@ -75,12 +121,19 @@ export default class FileTimesReporter extends Spec {
     };
     runner.on(EVENT_TEST_PASS, counted);
     runner.on(EVENT_TEST_FAIL, counted);
+    let runBegan = Date.now();
+    runner.once(EVENT_RUN_BEGIN, () => {
+      runBegan = Date.now();
+    });
     runner.once(EVENT_RUN_END, () => {
       const parallel = (runner as Mocha.Runner & { isParallelMode(): boolean }).isParallelMode();
-      if (parallel || spans.size === 0) return;
+      const spansDir = process.env[FILE_SPANS_ENV];
+      const files = parallel ? parallelSpans(spans, spansDir === undefined ? [] : readFileSpans(spansDir)) : spans;
+      if (files.size === 0) return;
       const out = process.env['PGFN_FILE_TIMES'];
-      if (out !== undefined && out !== '') writeFileSync(out, `${JSON.stringify(slowestFiles(spans, spans.size), null, 2)}\n`);
-      console.log(['', ...fileTimesTable(slowestFiles(spans, SLOWEST)), ''].join('\n'));
+      if (out !== undefined && out !== '') writeFileSync(out, `${JSON.stringify(slowestFiles(files, files.size), null, 2)}\n`);
+      const summary = parallel ? parallelSummary(Date.now() - runBegan, files) : [];
+      console.log(['', ...fileTimesTable(slowestFiles(files, SLOWEST)), ...summary, ''].join('\n'));
     });
   }
 }

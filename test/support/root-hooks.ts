@@ -10,12 +10,17 @@ import type { Context } from 'mocha';
 import { ControlPlane, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusive, takeExclusive } from '@pgfn/controlplane';
 import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
+import { FILE_SPANS_ENV, recordFileSpan } from './file-spans.js';
 import { isHeavyFile } from './heavy-files.js';
 
 let controlPlane: ControlPlane | undefined;
 let postgres: RunningPostgres | undefined;
 /** The heavy-file lock (ADR 0090): files that start real processes run one at a time. */
 let exclusiveDir: string | undefined;
+/** Where the workers note each file's wall time (ADR 0140; the reporter reads it). */
+let spansDir: string | undefined;
+/** The file this worker runs now: when it started, after how long a wait for the lock. */
+let current: { file: string; heavy: boolean; start: number; waitedMs: number } | undefined;
 
 export async function mochaGlobalSetup(this: Context): Promise<void> {
   // Postgres starts beside the control plane (also with PGFN_NO_CONTROL_PLANE=1); PGFN_NO_POSTGRES=1 skips it.
@@ -28,6 +33,8 @@ export async function mochaGlobalSetup(this: Context): Promise<void> {
   // Set after this process started its own parts: only the files (workers) take the lock.
   exclusiveDir = mkdtempSync(join(tmpdir(), 'pgfn-exclusive-'));
   process.env[EXCLUSIVE_LOCK_ENV] = exclusiveDir;
+  spansDir = mkdtempSync(join(tmpdir(), 'pgfn-file-spans-'));
+  process.env[FILE_SPANS_ENV] = spansDir;
 }
 
 async function startTestPostgres(): Promise<void> {
@@ -54,6 +61,7 @@ export async function mochaGlobalTeardown(): Promise<void> {
   await controlPlane?.stop();
   await postgres?.stop();
   if (exclusiveDir !== undefined) rmSync(exclusiveDir, { recursive: true, force: true });
+  if (spansDir !== undefined) rmSync(spansDir, { recursive: true, force: true });
 }
 
 export const mochaHooks = {
@@ -61,13 +69,20 @@ export const mochaHooks = {
   // once for the whole run otherwise. A heavy file waits for the lock here, with no time limit.
   async beforeAll(this: Context): Promise<void> {
     if (process.env[EXCLUSIVE_LOCK_ENV] === undefined) return;
-    const file = process.env['MOCHA_WORKER_ID'] === undefined ? undefined : this.test?.parent?.suites[0]?.file;
-    if (file !== undefined && !isHeavyFile(file)) return;
-    this.timeout(0);
-    await takeExclusive(file ?? 'a serial run');
+    const root = this.test?.parent;
+    const file = process.env['MOCHA_WORKER_ID'] === undefined ? undefined : (root?.suites[0]?.file ?? root?.tests[0]?.file);
+    const heavy = file === undefined || isHeavyFile(file);
+    const begun = Date.now();
+    if (heavy) {
+      this.timeout(0);
+      await takeExclusive(file ?? 'a serial run');
+    }
+    if (file !== undefined) current = { file, heavy, start: Date.now(), waitedMs: Date.now() - begun };
   },
   afterAll(): void {
     releaseExclusive();
+    if (current !== undefined) recordFileSpan({ ...current, end: Date.now(), pid: process.pid });
+    current = undefined;
   },
   afterEach(this: Context): void {
     if (this.currentTest?.state !== 'failed' || process.env[STATE_ENV] === undefined) return;

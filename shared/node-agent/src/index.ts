@@ -7,6 +7,7 @@ export type { BackoffSettings } from './container.js';
 export { ContainerConfigError, expand, resolveContainerEnv } from './env.js';
 export type { EnvSources, PodRuntimeFacts } from './env.js';
 export { IpPool } from './ip-pool.js';
+export { claimsOf, podFitsNode, type NodeView } from './node-fit.js';
 export { LOCAL_REGION, localNodeSpecs, REGION_LABEL, startLocalNodes, ZONE_LABEL, zoneName } from './local-nodes.js';
 export type { LocalNodeLayout, LocalNodes, LocalNodeSpec, LocalNodesOptions } from './local-nodes.js';
 export { AGENT_VERSION, DEFAULT_NODE_CAPACITY, NODE_AGENT_LABEL, nodeObject, type NodeCapacity } from './node.js';

@@ -1,7 +1,9 @@
 // A local-volume provisioner, because kube-controller-manager binds nothing without one. A Pending
 // claim gets a `local` PersistentVolume on this node, pre-bound to it (claimRef), whose directory is
 // <dataDir>/<namespace>/<claim>. Served claims: those without a storage class (bound at once, which
-// also pins their pods to this node through the PV's node affinity) and those of our StorageClass
+// also pins their pods to this node through the PV's node affinity, so only once a pod that uses the
+// claim exists and may run on this node: a claim of a pod meant for another node — a kwok pod beside a
+// test's agent — is left to that node's provisioner; ADR 0142) and those of our StorageClass
 // (WaitForFirstConsumer: once the scheduler selected this node). A released PV loses its directory
 // and is deleted, so data lives exactly as long as its claim.
 // It is also the class's volume resizer (the part an external-resizer sidecar plays for a CSI
@@ -19,11 +21,13 @@ import {
   type KubeConfig,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
+  type V1Pod,
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import { statusCode } from '@pgfn/kube';
 import { parseQuantity } from './quantity.js';
 import { startInformer, type Informer } from './informer.js';
+import { claimsOf, podFitsNode } from './node-fit.js';
 
 export const PROVISIONER_NAME = 'pgfn.dev/node-agent';
 const PROVISIONED_BY = 'pv.kubernetes.io/provisioned-by';
@@ -146,6 +150,8 @@ export class LocalProvisioner {
   private readonly storage: StorageV1Api;
   private claims: Informer<V1PersistentVolumeClaim> | undefined;
   private volumes: Informer<V1PersistentVolume> | undefined;
+  /** Pods not yet scheduled: the consumers a claim without a class waits for. */
+  private unscheduled: Informer<V1Pod> | undefined;
   private readonly busy = new Set<string>();
 
   constructor(
@@ -182,11 +188,35 @@ export class LocalProvisioner {
       onDelete: () => undefined,
       onError,
     });
-    await Promise.all([this.claims.synced, this.volumes.synced]);
+    this.unscheduled = startInformer<V1Pod>(
+      this.kc,
+      '/api/v1/pods',
+      () => this.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=' }),
+      { onChange: (p) => this.consumerChanged(p), onDelete: () => undefined, onError, fieldSelector: 'spec.nodeName=' },
+    );
+    await Promise.all([this.claims.synced, this.volumes.synced, this.unscheduled.synced]);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.claims?.stop(), this.volumes?.stop()]);
+    await Promise.all([this.claims?.stop(), this.volumes?.stop(), this.unscheduled?.stop()]);
+  }
+
+  /** A pod waiting to be scheduled: its claims may be ours to serve now. */
+  private consumerChanged(pod: V1Pod): void {
+    const namespace = pod.metadata?.namespace ?? '';
+    for (const name of claimsOf(pod)) {
+      const pvc = this.claims?.cache.get(name, namespace);
+      if (pvc !== undefined) void this.claim(pvc);
+    }
+  }
+
+  /** Whether a pod that uses the claim waits to be scheduled and may run on this node. */
+  private async consumerFitsHere(pvc: V1PersistentVolumeClaim): Promise<boolean> {
+    const namespace = pvc.metadata?.namespace ?? '';
+    const consumers = (this.unscheduled?.cache.list(namespace) ?? []).filter((p) => claimsOf(p).includes(pvc.metadata?.name ?? ''));
+    if (consumers.length === 0) return false;
+    const node = await this.core.readNode({ name: this.o.nodeName });
+    return consumers.some((p) => podFitsNode(p, { name: this.o.nodeName, labels: node.metadata?.labels ?? {} }));
   }
 
   /** Host directory of the PV bound to `claim`, or undefined while it is not bound to one of ours. */
@@ -209,6 +239,7 @@ export class LocalProvisioner {
     if (this.volumes?.cache.get(pv.metadata?.name ?? '') !== undefined) return;
     this.busy.add(key);
     try {
+      if ((pvc.spec?.storageClassName ?? '') === '' && !(await this.consumerFitsHere(pvc))) return;
       const dir = (pv.spec?.local?.path ?? pv.spec?.hostPath?.path) as string;
       // A new claim starts empty, even if an older claim of the same name left a directory behind.
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });

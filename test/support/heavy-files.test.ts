@@ -1,0 +1,40 @@
+import { resolve } from 'node:path';
+import { expect } from 'chai';
+import { codeNames, HEAVY, isHeavyFile } from './heavy-files.js';
+
+const heavyNames = (text: string): string[] => [...codeNames('x.ts', text).names].filter((n) => HEAVY.has(n)).sort();
+
+describe('heavy files (ADR 0090, 0140): what the code starts, not what the prose says', () => {
+  it('finds heavy parts named in code: a call, a class, Class.method, an options key given an object', () => {
+    expect(heavyNames('const agent = await startNodeAgent({ dir });')).to.deep.equal(['startNodeAgent']);
+    expect(heavyNames("import { Prometheus } from '@pgfn/observe';")).to.deep.equal(['Prometheus']);
+    expect(heavyNames('const cp = await ControlPlane.start({ dataDir });')).to.deep.equal(['ControlPlane.start']);
+    expect(heavyNames('start({ ...(k ? { knative: { kubeconfig } } : {}) });')).to.deep.equal(['knative: {']);
+  });
+
+  it('ignores the names in comments, strings and test titles', () => {
+    const prose = [
+      '// runs every query against a real Prometheus',
+      '/** startNodeAgent would be heavy; ControlPlane.start too */',
+      "it('serves Prometheus /metrics', () => { const s = 'launchBrowser'; const t = `S3Server ${1}`; });",
+      'const knative = true; const opts = { knative: false };',
+    ].join('\n');
+    expect(heavyNames(prose)).to.deep.equal([]);
+  });
+
+  it('follows local imports: a file is heavy when a module it imports starts a heavy part', () => {
+    const here = resolve(process.cwd(), 'test');
+    const { localImports } = codeNames(
+      'x.ts',
+      "import { a } from './a.js';\nimport type { B } from '../b.js';\nimport { c } from '@pgfn/c';",
+    );
+    expect(localImports).to.deep.equal(['./a.js', '../b.js']);
+    // bench/lib/operator-config.ts names the bench namespace without importing the stack that starts a control plane.
+    expect(isHeavyFile(resolve(here, 'api/defaults.test.ts'))).to.equal(false);
+    expect(isHeavyFile(resolve(here, 'differential/upstream.test.ts'))).to.equal(false);
+    expect(isHeavyFile(resolve(here, 'monitoring/rules.test.ts'))).to.equal(false);
+    expect(isHeavyFile(resolve(here, 'monitoring/prometheus.test.ts'))).to.equal(true);
+    expect(isHeavyFile(resolve(here, 'node-agent/cluster.test.ts'))).to.equal(true);
+    expect(isHeavyFile(resolve(process.cwd(), 'bench/convergence.ts'))).to.equal(true);
+  });
+});
