@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ControlPlane, freePort, repoRoot } from '@pgfn/controlplane';
 import { BenchProcess, sleep } from './lib/proc.js';
 import { arg, median } from './lib/report.js';
+import { sampleCluster } from './lib/sample-cluster.js';
 
 const runs = Number(arg('runs', '5'));
 const NAMESPACE = 'bench-trace';
@@ -40,25 +41,9 @@ const MILESTONES: [string, RegExp][] = [
   ['answered', /^server answered/],
 ];
 
-function manifest(name: string): string {
-  return JSON.stringify({
-    apiVersion: 'acid.zalan.do/v1',
-    kind: 'postgresql',
-    metadata: { name, namespace: NAMESPACE },
-    spec: {
-      teamId: 'acid',
-      numberOfInstances: 2,
-      volume: { size: '1Gi' },
-      postgresql: { version: '17' },
-      users: { zalando: ['superuser', 'createdb'] },
-      databases: { foo: 'zalando' },
-    },
-  });
-}
-
 async function traceOne(v: (typeof variants)[number], i: number, cp: ControlPlane, dir: string): Promise<Mark[]> {
   const name = `acid-t${variants.indexOf(v)}-${i + 1}`;
-  await cp.kubectl(['apply', '-f', '-'], manifest(name));
+  await cp.kubectl(['apply', '-f', '-'], JSON.stringify(sampleCluster(NAMESPACE, name)));
   const port = await freePort();
   const traceFile = join(dir, `${name}.json`);
   const proc = new BenchProcess({
@@ -77,7 +62,7 @@ async function traceOne(v: (typeof variants)[number], i: number, cp: ControlPlan
     },
     cwd: repoRoot,
   });
-  const body = manifest(name);
+  const body = JSON.stringify(sampleCluster(NAMESPACE, name));
   const headers = {
     'ce-specversion': '1.0',
     'ce-id': `trace-${i}`,

@@ -30,6 +30,7 @@ import { FUNCTION_NODE_ARGS, FUNCTION_TRUST_ENV } from '@pgfn/pipeline';
 import { bundleAll, existingFunctions } from './lib/pgfn-side.js';
 import { BenchProcess, sleep } from './lib/proc.js';
 import { readProc } from './lib/procstat.js';
+import { sampleCluster } from './lib/sample-cluster.js';
 import { arg, fixed, machine, median, quantile, table, writeResult } from './lib/report.js';
 
 const runs = Number(arg('runs', '7'));
@@ -71,23 +72,7 @@ function addEvent(namespace: string, name: string): { headers: Record<string, st
     'ce-apiversion': 'acid.zalan.do/v1',
     'content-type': 'application/json',
   };
-  return { headers, body: JSON.stringify(manifest(namespace, name)) };
-}
-
-function manifest(namespace: string, name: string): Record<string, unknown> {
-  return {
-    apiVersion: 'acid.zalan.do/v1',
-    kind: 'postgresql',
-    metadata: { name, namespace },
-    spec: {
-      teamId: 'acid',
-      numberOfInstances: 2,
-      volume: { size: '1Gi' },
-      postgresql: { version: '17' },
-      users: { zalando: ['superuser', 'createdb'] },
-      databases: { foo: 'zalando' },
-    },
-  };
+  return { headers, body: JSON.stringify(sampleCluster(namespace, name)) };
 }
 
 /** The cluster a start's event names: absent, or applied now so the function finds it. */
@@ -95,7 +80,7 @@ async function clusterFor(tag: string): Promise<{ headers: Record<string, string
   if (eventKind === 'absent') return addEvent('default', 'acid-absent');
   // A short name whatever the variant's label: a cluster name beyond 58 characters is refused as invalid.
   const name = `acid-${createHash('sha256').update(tag).digest('hex').slice(0, 12)}`;
-  await cp.kubectl(['apply', '-f', '-'], JSON.stringify(manifest(NAMESPACE, name)));
+  await cp.kubectl(['apply', '-f', '-'], JSON.stringify(sampleCluster(NAMESPACE, name)));
   return addEvent(NAMESPACE, name);
 }
 

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '@pgfn/controlplane';
 
 /** Ranges 127.0.100.0/24 … 127.0.199.0/24 (the local stack's 127.0.10.0/24 and benches' stay clear). */
 const FIRST = 100;
@@ -27,15 +28,6 @@ export interface ClaimOptions {
   readonly dir?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Takes one octet's claim for this process: true when taken (freshly, or over a dead owner's). */
 function claimOctet(dir: string, octet: number): boolean {
   const file = join(dir, String(octet));
@@ -48,7 +40,7 @@ function claimOctet(dir: string, octet: number): boolean {
     }
     const owner = Number.parseInt(readOwner(file), 10);
     // An owner still writing its pid reads as NaN: leave it be.
-    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) return false;
+    if (!Number.isInteger(owner) || owner <= 0 || processAlive(owner)) return false;
     rmSync(file, { force: true });
   }
   return false;

@@ -13,7 +13,8 @@ export const EXCLUSIVE_LOCK_ENV = 'PGFN_EXCLUSIVE_LOCK';
 
 let held = false;
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -38,7 +39,7 @@ export async function takeExclusive(what: string): Promise<void> {
     }
     // A holder that died (a crashed worker) leaves the directory behind: take it over.
     const owner = Number.parseInt(readOwner(lock), 10);
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(lock, { recursive: true, force: true });
+    if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(lock, { recursive: true, force: true });
     await sleep(250);
   }
 }
