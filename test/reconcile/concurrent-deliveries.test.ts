@@ -1,9 +1,9 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { API_VERSION, POSTGRESQL_KIND, type Postgresql } from '@pgfn/api';
+import { API_VERSION, POSTGRESQL_KIND, fromConfigMap, type Postgresql } from '@pgfn/api';
 import { RetryableError } from '@pgfn/fn-runtime';
 import { KubeClient } from '@pgfn/kube';
-import { FINALIZER, ensureFinalizer } from '../../functions/reconcile/src/deletion.js';
+import { FINALIZER, cleanUp, ensureFinalizer } from '../../functions/reconcile/src/deletion.js';
 import { ensureCrds } from '../crds/install.js';
 import { adminConfig, createNamespace } from '../support/kube.js';
 import { example, onKwok, requestEvent, resourceEvent, startReconcile, type RunningReconcile } from './support.js';
@@ -73,6 +73,22 @@ describe('reconcile: concurrent deliveries about one cluster', function () {
       );
       expect(failure).to.be.instanceOf(RetryableError);
       expect((await read('acid-fin-edit')).metadata?.finalizers ?? []).to.deep.equal([]);
+    });
+  });
+
+  describe('the finalizer, released from one stale read', () => {
+    it('stays on a new cluster made under the same name after another delivery released the old one', async () => {
+      const first = await ensureFinalizer(kube, await create('acid-fin-again'));
+      await custom.deleteNamespacedCustomObject({ ...PG, namespace: ns.name, name: 'acid-fin-again' });
+      const deleting = await read('acid-fin-again');
+      expect(deleting.metadata?.deletionTimestamp, 'held by the finalizer').to.not.equal(undefined);
+      // another delivery released it, and the user made the cluster again, which reconcile gave its finalizer
+      await cleanUp(kube, deleting, fromConfigMap({}).config, 'pgfn.dev/matches=nothing');
+      const again = await ensureFinalizer(kube, await create('acid-fin-again'));
+      expect(again.metadata?.uid).to.not.equal(first.metadata?.uid);
+      // the late delivery about the old cluster: its write meets the new object (409) and must leave it alone
+      await cleanUp(kube, deleting, fromConfigMap({}).config, 'pgfn.dev/matches=nothing');
+      expect((await read('acid-fin-again')).metadata?.finalizers).to.deep.equal([FINALIZER]);
     });
   });
 

@@ -75,6 +75,7 @@ export async function ensureFinalizer<T extends Postgresql & KubernetesObject>(k
     const fresh = await kube.get<T>(pgRef(cluster));
     if (fresh === undefined) throw new RetryableError(`cluster ${describe(cluster)} disappeared while its finalizer was added`);
     const changed =
+      fresh.metadata?.uid !== cluster.metadata?.uid ||
       fresh.metadata?.deletionTimestamp !== undefined ||
       fresh.metadata?.generation !== cluster.metadata?.generation ||
       metadataHash(fresh.metadata) !== metadataHash(cluster.metadata);
@@ -114,7 +115,8 @@ export async function cleanUp(
 
 /**
  * Removes our finalizer. Another delivery may have released the cluster first: the object gone (404) is
- * done, and a conflict re-reads and removes it from the fresh list (already removed: done).
+ * done, and a conflict re-reads and removes it from the fresh list (already removed, or a new cluster of
+ * the same name: done).
  */
 async function releaseFinalizer(kube: KubeClient, cluster: Postgresql & KubernetesObject): Promise<void> {
   let current: (Postgresql & KubernetesObject) | undefined = cluster;
@@ -129,6 +131,8 @@ async function releaseFinalizer(kube: KubeClient, cluster: Postgresql & Kubernet
     }
     // kube-kinds: acid.zalan.do/v1/postgresql
     current = await kube.get<Postgresql & KubernetesObject>(pgRef(cluster));
+    // A cluster made again under the same name is not the one cleaned up: its finalizer stays.
+    if (current?.metadata?.uid !== cluster.metadata?.uid) return;
   }
 }
 
