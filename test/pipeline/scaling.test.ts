@@ -39,7 +39,7 @@ describe('scalingOf: what a Knative Service asks of the supervisor', () => {
     return scalingOf(svc);
   };
   const cases: [string, Scaling][] = [
-    ['reconcile', { minScale: 0, maxScale: 4, containerConcurrency: 1000, idleMs: 60_000, timeoutMs: 300_000 }],
+    ['reconcile', { minScale: 0, maxScale: 1, containerConcurrency: 1000, idleMs: 60_000, timeoutMs: 300_000 }],
     ['rolling-update', { minScale: 0, maxScale: 2, containerConcurrency: 4, idleMs: 60_000, timeoutMs: 120_000 }],
     ['backup-verify', { minScale: 0, maxScale: 1, containerConcurrency: 2, idleMs: 60_000, timeoutMs: 600_000 }],
     ['team-role-sync', { minScale: 0, maxScale: 2, containerConcurrency: 4, idleMs: 60_000, timeoutMs: 300_000 }],
