@@ -124,7 +124,8 @@ describe('monitoring: a real Prometheus scrapes the functions, the fleet metrics
     await Promise.all(exporters.map((e) => e.stop()));
     await replica?.stop();
     await ui?.stop();
-    await new Promise((r) => hello?.server.close(r));
+    // A before hook that failed early started no hello function: nothing to close (and no close callback).
+    if (hello !== undefined) await new Promise((r) => hello?.server.close(r));
     await verify?.stop();
     await subscriber?.stop();
     await reconcile?.stop();

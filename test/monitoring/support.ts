@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { KubeClient } from '@pgfn/kube';
 import { createUiApp, readFleet, registerFleetMetrics, type WriteIdentityMode } from '@pgfn/ui';
-import { eventually } from '../support/kube.js';
+import { eventually, podsState } from '../support/kube.js';
 import { provisionVolumes } from '../support/volumes.js';
 import { example, labelLikePatroni, onKwok, podEvent, resourceEvent, type RunningReconcile } from '../reconcile/support.js';
 
@@ -42,7 +42,9 @@ export async function waitRunning(o: KwokClusterOptions): Promise<void> {
     async () => {
       await provisionVolumes(o.kc, o.namespace);
       const pods = (await core.listNamespacedPod({ namespace: o.namespace, labelSelector: `cluster-name=${o.name}` })).items;
-      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+      if (pods.length === 2 && pods.every((p) => p.status?.phase === 'Running')) return true;
+      // Not yet: the state becomes the timeout's message if it never comes.
+      throw new Error(await podsState(o.kc, o.namespace, `cluster-name=${o.name}`));
     },
     90_000,
     500,

@@ -58,8 +58,10 @@ class Subscriber {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    const server = this.server;
+    if (server === undefined) return; // never started: no close callback would come
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
   }
 }
 

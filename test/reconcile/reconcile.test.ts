@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { Postgresql } from '@pgfn/api';
 import { POD_TEMPLATE_HASH_ANNOTATION } from '@pgfn/builder';
 import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
+import { adminConfig, createNamespace, eventually, podsState, statusOf } from '../support/kube.js';
 import { provisionVolumes } from '../support/volumes.js';
 import {
   example,
@@ -108,7 +108,8 @@ describe('reconcile (real control plane, kwok pods)', function () {
       async () => {
         await provisionVolumes(kc, ns.name);
         const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items;
-        return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+        if (pods.length === 2 && pods.every((p) => p.status?.phase === 'Running')) return true;
+        throw new Error(await podsState(kc, ns.name, 'cluster-name=acid-one')); // the timeout's message says why
       },
       60_000,
     );

@@ -7,7 +7,7 @@ import { DEFAULT_OPERATOR_CONFIG } from '@pgfn/api';
 import { KubeClient } from '@pgfn/kube';
 import { readCluster, readFleet, type LiveCluster } from '../../functions/rolling-update/src/cluster.js';
 import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually } from '../support/kube.js';
+import { adminConfig, createNamespace, eventually, podsState } from '../support/kube.js';
 import { provisionVolumes } from '../support/volumes.js';
 import { example, labelLikePatroni, onKwok, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
 
@@ -62,7 +62,8 @@ describe('rolling-update: the periodic check reads the fleet at once', function 
       async () => {
         await provisionVolumes(kc, ns.name);
         const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'application=spilo' })).items;
-        return pods.length === 4 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
+        if (pods.length === 4 && pods.every((p) => p.status?.phase === 'Running')) return true;
+        throw new Error(await podsState(kc, ns.name, 'application=spilo')); // the timeout's message says why
       },
       180_000,
     );

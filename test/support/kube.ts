@@ -63,3 +63,26 @@ export function statusOf(err: unknown): number | undefined {
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : JSON.stringify(err);
 }
+
+/**
+ * Why pods are not Running, for a timeout message: each pod's phase, node and unmet conditions, and each
+ * claim's phase (a kwok pod waits on the scheduler, its claim, or kwok itself).
+ */
+export async function podsState(kc: k8s.KubeConfig, namespace: string, labelSelector: string): Promise<string> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [pods, claims] = await Promise.all([
+    core.listNamespacedPod({ namespace, labelSelector }),
+    core.listNamespacedPersistentVolumeClaim({ namespace }),
+  ]);
+  const pod = (p: k8s.V1Pod): string => {
+    const unmet = (p.status?.conditions ?? [])
+      .filter((c) => c.status !== 'True')
+      .map((c) => `${c.type}=${c.status}${c.reason === undefined ? '' : ` ${c.reason}`}${c.message === undefined ? '' : `: ${c.message}`}`);
+    const deleting = p.metadata?.deletionTimestamp === undefined ? '' : ' deleting';
+    const why = unmet.length > 0 ? ` [${unmet.join('; ')}]` : '';
+    return `${p.metadata?.name ?? '?'} ${p.status?.phase ?? '?'}${deleting} on ${p.spec?.nodeName ?? '(no node)'}${why}`;
+  };
+  const claim = (c: k8s.V1PersistentVolumeClaim): string =>
+    `${c.metadata?.name ?? '?'} ${c.status?.phase ?? '?'}${c.spec?.volumeName ? ` → ${c.spec.volumeName}` : ''}`;
+  return `pods: ${pods.items.map(pod).join(', ') || 'none'}; claims: ${claims.items.map(claim).join(', ') || 'none'}`;
+}

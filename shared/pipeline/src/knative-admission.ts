@@ -109,7 +109,7 @@ export class TriggerAdmission {
   /** Serves the webhooks on loopback and registers them with the API server (this admin kubeconfig). */
   static async start(opts: { readonly kubeconfig: string }): Promise<TriggerAdmission> {
     // Every Trigger written to the API server goes through it while it runs: no other test beside it.
-    assertExclusive("Knative's Trigger webhooks");
+    assertExclusive("Knative's Trigger webhooks", ['knative']);
     const { cert, key } = await selfSignedServerCert({ cn: 'pgfn-local-knative-webhook', days: 30 });
     const answered: TriggerAdmission['answered'] = [];
     const server = createServer({ cert, key }, (req, res) => void handle(req, res, answered));
@@ -185,8 +185,45 @@ export class TriggerAdmission {
       `mutatingwebhookconfiguration/${DEFAULTING_WEBHOOK}`,
       `validatingwebhookconfiguration/${VALIDATING_WEBHOOK}`,
     ]).catch(() => undefined);
+    // The API server drops a deleted configuration from its informer a moment later; until then it
+    // still calls here, and a closed server would fail every Trigger write with an EOF (failurePolicy
+    // Fail). So keep answering until a probe write no longer reaches us.
+    await this.untilNoLongerCalled();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Server-side dry runs of a probe Trigger until one is admitted without calling this server (at most `timeoutMs`). */
+  private async untilNoLongerCalled(timeoutMs = 10_000): Promise<void> {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(this.kubeconfig);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; Date.now() < deadline; i++) {
+      const name = `pgfn-admission-probe-${i}`;
+      const probe = {
+        apiVersion: 'eventing.knative.dev/v1',
+        kind: 'Trigger',
+        metadata: { name },
+        spec: { broker: 'probe', subscriber: { uri: 'http://probe' } },
+      };
+      const written = await custom
+        .createNamespacedCustomObject({
+          group: 'eventing.knative.dev',
+          version: 'v1',
+          namespace: 'default',
+          plural: 'triggers',
+          body: probe,
+          dryRun: 'All',
+        })
+        .then(
+          () => true,
+          () => false,
+        );
+      // A refused probe (no Trigger CRD, say) tells nothing: the API server cannot be calling us for it.
+      if (!written || !this.answered.some((a) => a.name === name)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 
