@@ -116,7 +116,10 @@ describe('rolling-update: masters move off nodes that go away (4 local nodes, re
         const newMaster = after.master.ip;
         await eventually(
           `a row acknowledged by the new master ${after.master.name} (${newMaster})`,
-          () => Promise.resolve(writer.acks.some((a) => a.server === newMaster) ? true : undefined),
+          () => {
+            if (writer.acks.some((a) => a.server === newMaster)) return Promise.resolve(true);
+            throw new Error(writer.describe()); // the timeout's message says what the writer met
+          },
           60_000,
           200,
         );

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { expect } from 'chai';
-import { codeNames, HEAVY, isHeavyFile } from './heavy-files.js';
+import { codeNames, fileLanes, HEAVY, isHeavyFile } from './heavy-files.js';
 
 const heavyNames = (text: string): string[] => [...codeNames('x.ts', text).names].filter((n) => HEAVY.has(n)).sort();
 
@@ -37,5 +37,16 @@ describe('heavy files (ADR 0090, 0140): what the code starts, not what the prose
     expect(isHeavyFile(resolve(here, 'monitoring/prometheus.test.ts'))).to.equal(true);
     expect(isHeavyFile(resolve(here, 'node-agent/cluster.test.ts'))).to.equal(true);
     expect(isHeavyFile(resolve(process.cwd(), 'bench/convergence.ts'))).to.equal(true);
+  });
+
+  it('gives each heavy file the lanes of the parts it starts (ADR 0144); a light file none', () => {
+    const lanes = (f: string): readonly string[] => fileLanes(resolve(process.cwd(), 'test', f));
+    expect(lanes('node-agent/cluster.test.ts')).to.deep.equal(['nodes']);
+    expect(lanes('e2e/user-trigger.test.ts')).to.deep.equal(['knative']);
+    expect(lanes('monitoring/prometheus.test.ts')).to.deep.equal(['misc']);
+    expect(lanes('controlplane/lifecycle.test.ts')).to.deep.equal(['knative', 'misc', 'nodes']);
+    // An S3 server alone takes no lane: a small process on a free port with a directory of its own.
+    expect(lanes('backup-verify/scale.test.ts')).to.deep.equal([]);
+    expect(lanes('api/defaults.test.ts')).to.deep.equal([]);
   });
 });

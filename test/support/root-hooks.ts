@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'mocha';
-import { ControlPlane, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusive, takeExclusive } from '@pgfn/controlplane';
+import { ControlPlane, EXCLUSIVE_LOCK_ENV, LANES, logTails, releaseExclusive, takeExclusive } from '@pgfn/controlplane';
 import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
 import { FILE_SPANS_ENV, recordFileSpan } from './file-spans.js';
-import { isHeavyFile } from './heavy-files.js';
+import { fileLanes } from './heavy-files.js';
 
 let controlPlane: ControlPlane | undefined;
 let postgres: RunningPostgres | undefined;
-/** The heavy-file lock (ADR 0090): files that start real processes run one at a time. */
+/** The heavy-file locks (ADR 0090, 0144): files that start real processes take turns by lane. */
 let exclusiveDir: string | undefined;
 /** Where the workers note each file's wall time (ADR 0140; the reporter reads it). */
 let spansDir: string | undefined;
@@ -66,16 +66,18 @@ export async function mochaGlobalTeardown(): Promise<void> {
 
 export const mochaHooks = {
   // beforeAll/afterAll run once per file in a parallel run (each file is its own root suite there),
-  // once for the whole run otherwise. A heavy file waits for the lock here, with no time limit.
+  // once for the whole run otherwise. A heavy file waits for its lanes here, with no time limit.
   async beforeAll(this: Context): Promise<void> {
     if (process.env[EXCLUSIVE_LOCK_ENV] === undefined) return;
     const root = this.test?.parent;
     const file = process.env['MOCHA_WORKER_ID'] === undefined ? undefined : (root?.suites[0]?.file ?? root?.tests[0]?.file);
-    const heavy = file === undefined || isHeavyFile(file);
+    // A serial run holds every lane throughout.
+    const lanes = file === undefined ? LANES : fileLanes(file);
+    const heavy = lanes.length > 0;
     const begun = Date.now();
     if (heavy) {
       this.timeout(0);
-      await takeExclusive(file ?? 'a serial run');
+      await takeExclusive(file ?? 'a serial run', lanes);
     }
     if (file !== undefined) current = { file, heavy, start: Date.now(), waitedMs: Date.now() - begun };
   },

@@ -7,7 +7,7 @@ import { assertExclusive } from '@pgfn/controlplane';
 const CANDIDATES = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'];
 
 export async function launchBrowser(): Promise<Browser> {
-  assertExclusive('a browser');
+  assertExclusive('a browser', ['misc']);
   const executablePath = process.env['PGFN_CHROMIUM'] ?? CANDIDATES.find((p) => existsSync(p));
   if (executablePath === undefined)
     throw new Error(`no Chromium at ${CANDIDATES.join(' or ')}: run npm run setup (chromium-headless-shell)`);

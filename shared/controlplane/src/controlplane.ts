@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpsGet } from './https-get.js';
-import { assertExclusive } from './exclusive.js';
+import { assertExclusive, LANES } from './exclusive.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { generatePki, type Pki } from './pki.js';
 import { freePorts } from './ports.js';
@@ -61,7 +61,7 @@ export class ControlPlane {
   ) {}
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-    assertExclusive('a control plane');
+    assertExclusive('a control plane', LANES);
     const bins = binaries();
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgfn-cp-'));
     const logDir = join(dir, 'logs');

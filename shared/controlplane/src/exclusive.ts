@@ -1,9 +1,9 @@
-// One heavy test file at a time (ADR 0090). The test run executes files in parallel workers; a file
-// that starts real processes (node agent with Patroni and PostgreSQL, Knative's processes, an S3
-// server, Prometheus, a browser, a private control plane) holds this lock from its start to its end
-// (the root hooks take it, with no time limit, for files test/support/heavy-files.ts names heavy), so
-// those files run one after another as they always did, while light files run beside them. Each heavy
-// part checks the lock is held (assertExclusive), so a file misnamed light fails at once, saying so.
+// Heavy test files take turns by lane (ADR 0090, 0144). The test run executes files in two parallel
+// workers; a file that starts real processes holds, from its start to its end, the lock of each lane its
+// parts need (the root hooks take them, with no time limit, for the lanes test/support/heavy-files.ts
+// finds), so two files that could disturb each other never overlap, while a file of another lane, or a
+// light one, runs beside. Each heavy part checks its lane is held (assertExclusive), so a file whose
+// parts were missed fails at once, saying so.
 // Outside a test run (PGFN_EXCLUSIVE_LOCK unset: the local stack, benches) it does nothing.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const EXCLUSIVE_LOCK_ENV = 'PGFN_EXCLUSIVE_LOCK';
 
-let held = false;
+/**
+ * What a heavy part can disturb, so what must not run twice at once:
+ * - `nodes`: node agents (cluster-wide Nodes and loopback addresses, Patroni's failover timing) and
+ *   what loads the CPU enough to upset that timing;
+ * - `knative`: Knative's processes (fixed ports, cluster-wide controllers, the Trigger webhooks);
+ * - `misc`: the other single-instance processes (Prometheus, a browser).
+ * A private control plane takes every lane: it loads both cores.
+ */
+export const LANES = ['knative', 'misc', 'nodes'] as const;
+export type Lane = (typeof LANES)[number];
+
+const held = new Set<Lane>();
 
 /** Whether a process with this pid exists (EPERM: it does, owned by another user). */
 export function processAlive(pid: number): boolean {
@@ -23,24 +34,31 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Waits until this process holds the lock (re-entrant: a file starting several heavy parts takes it once). */
-export async function takeExclusive(what: string): Promise<void> {
+const lockDir = (dir: string, lane: Lane): string => join(dir, `held-${lane}`);
+
+/**
+ * Waits until this process holds every lane in `lanes` (re-entrant). Lanes are taken in LANES' order,
+ * so two files waiting for overlapping sets cannot hold one each and wait for each other.
+ */
+export async function takeExclusive(what: string, lanes: readonly Lane[] = LANES): Promise<void> {
   const dir = process.env[EXCLUSIVE_LOCK_ENV];
-  if (dir === undefined || held) return;
-  const lock = join(dir, 'held');
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'owner'), `${process.pid} ${what}\n`);
-      held = true;
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  if (dir === undefined) return;
+  for (const lane of LANES.filter((l) => lanes.includes(l) && !held.has(l))) {
+    const lock = lockDir(dir, lane);
+    for (;;) {
+      try {
+        mkdirSync(lock);
+        writeFileSync(join(lock, 'owner'), `${process.pid} ${what}\n`);
+        held.add(lane);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      // A holder that died (a crashed worker) leaves the directory behind: take it over.
+      const owner = Number.parseInt(readOwner(lock), 10);
+      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(lock, { recursive: true, force: true });
+      await sleep(250);
     }
-    // A holder that died (a crashed worker) leaves the directory behind: take it over.
-    const owner = Number.parseInt(readOwner(lock), 10);
-    if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(lock, { recursive: true, force: true });
-    await sleep(250);
   }
 }
 
@@ -53,8 +71,8 @@ function readOwner(lock: string): string {
 }
 
 /** True when the lock's owner is this process's parent, grandparent…: a fixture a heavy file spawned. */
-function heldByAncestor(dir: string): boolean {
-  const owner = Number.parseInt(readOwner(join(dir, 'held')), 10);
+function heldByAncestor(lock: string): boolean {
+  const owner = Number.parseInt(readOwner(lock), 10);
   if (!Number.isInteger(owner) || owner <= 0) return false;
   for (let pid = process.ppid; pid > 1;) {
     if (pid === owner) return true;
@@ -69,20 +87,22 @@ function heldByAncestor(dir: string): boolean {
   return false;
 }
 
-/** In a test run, fails unless this process (or one it descends from) holds the lock: `what` would start beside another heavy file. */
-export function assertExclusive(what: string): void {
+/** In a test run, fails unless this process (or one it descends from) holds `lanes`: `what` could start beside a file it disturbs. */
+export function assertExclusive(what: string, lanes: readonly Lane[]): void {
   const dir = process.env[EXCLUSIVE_LOCK_ENV];
-  if (dir === undefined || held || heldByAncestor(dir)) return;
+  if (dir === undefined) return;
+  const missing = lanes.filter((lane) => !held.has(lane) && !heldByAncestor(lockDir(dir, lane)));
+  if (missing.length === 0) return;
   throw new Error(
-    `${what} is started by a test file not named heavy, so it could run beside another heavy file: ` +
-      'add what this file uses to HEAVY in test/support/heavy-files.ts (ADR 0090)',
+    `${what} is started by a test file that does not hold the ${missing.join(', ')} lane, so it could run beside a file ` +
+      'it disturbs: add what this file uses to HEAVY in test/support/heavy-files.ts (ADR 0090, 0144)',
   );
 }
 
-/** Gives the lock back (the end of a test file); a no-op when this process does not hold it. */
+/** Gives every held lane back (the end of a test file); a no-op when this process holds none. */
 export function releaseExclusive(): void {
   const dir = process.env[EXCLUSIVE_LOCK_ENV];
-  if (dir === undefined || !held) return;
-  held = false;
-  rmSync(join(dir, 'held'), { recursive: true, force: true });
+  if (dir === undefined) return;
+  for (const lane of held) rmSync(lockDir(dir, lane), { recursive: true, force: true });
+  held.clear();
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './ports.js';
-import { assertExclusive } from './exclusive.js';
 import { ManagedProcess, tailFile } from './process.js';
 import { cacheDir, readVersions } from './versions.js';
 
@@ -57,7 +56,6 @@ export class S3Server implements S3Endpoint {
   ) {}
 
   static async start(options: S3ServerOptions = {}): Promise<S3Server> {
-    assertExclusive('an S3 server');
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgfn-s3-'));
     const credentials = options.credentials ?? {
       accessKeyId: `pgfn${randomBytes(8).toString('hex')}`,

@@ -94,7 +94,7 @@ export interface NodeAgent {
 }
 
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
-  assertExclusive('a node agent');
+  assertExclusive('a node agent', ['nodes']);
   const agent = new Agent(options);
   try {
     await agent.start();

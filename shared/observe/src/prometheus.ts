@@ -41,7 +41,7 @@ export class Prometheus {
   ) {}
 
   static async start(opts: PrometheusOptions): Promise<Prometheus> {
-    assertExclusive('Prometheus');
+    assertExclusive('Prometheus', ['misc']);
     const targetsDir = join(opts.dir, 'targets');
     mkdirSync(join(opts.dir, 'data'), { recursive: true });
     mkdirSync(targetsDir, { recursive: true });

@@ -28,7 +28,7 @@ export class KnativeControllers {
   ) {}
 
   static async start(opts: KnativeControllersOptions): Promise<KnativeControllers> {
-    assertExclusive("Knative's controllers");
+    assertExclusive("Knative's controllers", ['knative']);
     const dir = knativeEventingDir();
     await installKnativeCrds(opts.kubeconfig);
     await applyObjects(opts.kubeconfig, [

@@ -34,7 +34,7 @@ export class KnativeDataPlane {
   ) {}
 
   static async start(opts: KnativeDataPlaneOptions): Promise<KnativeDataPlane> {
-    assertExclusive("Knative's data plane");
+    assertExclusive("Knative's data plane", ['knative']);
     const dir = knativeEventingDir();
     const [ingress, ingressTls, filter, filterTls, dispatcher, dispatcherTls] = await takePorts(6);
     const local = (port: number | undefined): ProxyTarget => ({ url: `http://127.0.0.1:${port ?? 0}` });

@@ -26,6 +26,8 @@ export interface Ack {
 export class FailoverWriter {
   readonly acks: Ack[] = [];
   errors = 0;
+  /** The newest failure and where it was headed (for a test's timeout message). */
+  lastError: { readonly at: number; readonly message: string; readonly target: string } | undefined;
   private client: pg.Client | undefined;
   private server = '';
   private running = false;
@@ -61,8 +63,9 @@ export class FailoverWriter {
         const client = this.client ?? (await this.connect());
         await client.query(`INSERT INTO ${this.table} (id) VALUES ($1)`, [id]);
         this.acks.push({ id, at: Date.now(), server: this.server });
-      } catch {
+      } catch (err) {
         this.errors++;
+        this.lastError = { at: Date.now(), message: (err as Error).message, target: this.server };
         const broken = this.client;
         this.client = undefined;
         void broken?.end().catch(() => undefined);
@@ -73,8 +76,16 @@ export class FailoverWriter {
 
   private async connect(): Promise<pg.Client> {
     const port = this.o.port ?? 5432;
-    const addresses = await this.o.resolver.resolveAddresses(this.o.host, port);
+    // An API call that never answers must not stop the writer for good: give up after 3 s and retry.
+    let timer: NodeJS.Timeout | undefined;
+    const addresses = await Promise.race([
+      this.o.resolver.resolveAddresses(this.o.host, port),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`resolving ${this.o.host} took over 3 s`)), 3000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     const target = addresses[0];
+    this.server = target?.ip ?? '';
     if (target === undefined) throw new Error(`${this.o.host} has no ready pod`);
     const client = new pg.Client({
       host: target.ip,
@@ -95,8 +106,17 @@ export class FailoverWriter {
       throw err;
     }
     this.client = client;
-    this.server = target.ip;
     return client;
+  }
+
+  /** What the writer did last, for a timeout message: acknowledgements by server, errors, the newest error. */
+  describe(): string {
+    const byServer = new Map<string, number>();
+    for (const a of this.acks) byServer.set(a.server, (byServer.get(a.server) ?? 0) + 1);
+    const acked = [...byServer].map(([server, n]) => `${n} by ${server}`).join(', ') || 'none';
+    const last = this.lastError;
+    const error = last === undefined ? '' : `; newest error ${Date.now() - last.at} ms ago (to ${last.target || '?'}): ${last.message}`;
+    return `acknowledged ${acked}; ${this.errors} errors${error}`;
   }
 
   /** The longest pause between two acknowledged writes, in ms (optionally only pauses ending after `since`). */
