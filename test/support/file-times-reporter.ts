@@ -3,8 +3,8 @@
 // split into the time inside test bodies and the rest. PGFN_FILE_TIMES=<path> also writes every file's
 // figures as JSON. In a serial run the reporter times files from mocha's events. In a parallel run
 // (ADR 0140) those events arrive only when a file has ended, replayed at once, so a file's wall time is
-// what its worker noted (test/support/file-spans.ts): from its start (after any wait for the heavy-file
-// lock) to its end, with another file running beside it; the test bodies' times still come from the events.
+// what its worker noted (test/support/file-spans.ts): from its start (after any wait for its lanes,
+// ADR 0144) to its end, with another file running beside it; the test bodies' times still come from the events.
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import Mocha from 'mocha';
@@ -21,8 +21,9 @@ export interface FileTime {
   totalMs: number;
   testsMs: number;
   tests: number;
-  /** Parallel runs: whether the file held the heavy-file lock, and how long it waited for it first. */
+  /** Parallel runs: whether the file was heavy, the lanes it held, and how long it waited for them first. */
   heavy?: boolean;
+  lanes?: readonly string[];
   waitedMs?: number;
 }
 
@@ -32,6 +33,7 @@ export interface FileSpan {
   testsMs: number;
   tests: number;
   heavy?: boolean;
+  lanes?: readonly string[];
   waitedMs?: number;
 }
 
@@ -44,6 +46,7 @@ export function slowestFiles(spans: ReadonlyMap<string, FileSpan>, limit: number
       testsMs: s.testsMs,
       tests: s.tests,
       ...(s.heavy === undefined ? {} : { heavy: s.heavy, waitedMs: s.waitedMs ?? 0 }),
+      ...(s.lanes === undefined || s.lanes.length === 0 ? {} : { lanes: s.lanes }),
     }))
     .sort((a, b) => b.totalMs - a.totalMs)
     .slice(0, limit);
@@ -58,7 +61,7 @@ export function fileTimesTable(rows: readonly FileTime[]): string[] {
     ...rows.map(
       (r) =>
         `  ${sec(r.totalMs)} ${sec(r.testsMs)} ${sec(r.totalMs - r.testsMs)} ${String(r.tests).padStart(5)}  ${r.file}` +
-        (r.heavy === true ? '  (heavy)' : ''),
+        (r.heavy === true ? `  (heavy${r.lanes === undefined ? '' : `: ${r.lanes.join(', ')}`})` : ''),
     ),
   ];
 }
@@ -71,7 +74,15 @@ export function parallelSpans(fromEvents: ReadonlyMap<string, FileSpan>, fromWor
       const events = fromEvents.get(file);
       return [
         file,
-        { start: w.start, end: w.end, testsMs: events?.testsMs ?? 0, tests: events?.tests ?? 0, heavy: w.heavy, waitedMs: w.waitedMs },
+        {
+          start: w.start,
+          end: w.end,
+          testsMs: events?.testsMs ?? 0,
+          tests: events?.tests ?? 0,
+          heavy: w.heavy,
+          waitedMs: w.waitedMs,
+          ...(w.lanes === undefined ? {} : { lanes: w.lanes }),
+        },
       ];
     }),
   );
@@ -83,11 +94,16 @@ export function parallelSummary(wallMs: number, spans: ReadonlyMap<string, FileS
     [...spans.values()].filter((s) => s.heavy === heavy).reduce((total, s) => total + pick(s), 0);
   const count = (heavy: boolean): number => [...spans.values()].filter((s) => s.heavy === heavy).length;
   const sec = (ms: number): string => (ms / 1000).toFixed(1);
+  // Files of one lane run one after another: the busiest lane's sum bounds the run from below.
+  const lanes = [...new Set([...spans.values()].flatMap((s) => s.lanes ?? []))].sort();
+  const laneSum = (lane: string): number =>
+    [...spans.values()].filter((s) => s.lanes?.includes(lane) === true).reduce((total, s) => total + s.end - s.start, 0);
+  const byLane = lanes.length === 0 ? '' : ` (by lane: ${lanes.map((l) => `${l} ${sec(laneSum(l))} s`).join(', ')})`;
   return [
     `  parallel run: ${sec(wallMs)} s wall time; the files' own wall times summed: ` +
-      `${count(true)} heavy ${sec(sum(true, (s) => s.end - s.start))} s (one at a time), ` +
+      `${count(true)} heavy ${sec(sum(true, (s) => s.end - s.start))} s${byLane}, ` +
       `${count(false)} light ${sec(sum(false, (s) => s.end - s.start))} s (beside them); ` +
-      `heavy files waited ${sec(sum(true, (s) => s.waitedMs ?? 0))} s for the lock`,
+      `heavy files waited ${sec(sum(true, (s) => s.waitedMs ?? 0))} s for their lanes`,
   ];
 }
 

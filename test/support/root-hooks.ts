@@ -20,7 +20,7 @@ let exclusiveDir: string | undefined;
 /** Where the workers note each file's wall time (ADR 0140; the reporter reads it). */
 let spansDir: string | undefined;
 /** The file this worker runs now: when it started, after how long a wait for the lock. */
-let current: { file: string; heavy: boolean; start: number; waitedMs: number } | undefined;
+let current: { file: string; heavy: boolean; lanes: readonly string[]; start: number; waitedMs: number } | undefined;
 
 export async function mochaGlobalSetup(this: Context): Promise<void> {
   // Postgres starts beside the control plane (also with PGFN_NO_CONTROL_PLANE=1); PGFN_NO_POSTGRES=1 skips it.
@@ -79,7 +79,7 @@ export const mochaHooks = {
       this.timeout(0);
       await takeExclusive(file ?? 'a serial run', lanes);
     }
-    if (file !== undefined) current = { file, heavy, start: Date.now(), waitedMs: Date.now() - begun };
+    if (file !== undefined) current = { file, heavy, lanes, start: Date.now(), waitedMs: Date.now() - begun };
   },
   afterAll(): void {
     releaseExclusive();
