@@ -8,7 +8,7 @@ import { openArchive, s3ObjectStore, type BackupArchive } from '@pgfn/backup-sto
 import { S3Server } from '@pgfn/controlplane';
 import { SPILO_BACKUP_COMMAND } from '@pgfn/fn-runtime';
 import { KubeClient, podExec } from '@pgfn/kube';
-import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
+import { agentNodeLabels } from '@pgfn/node-agent';
 import { postgresPodClusterRole, type SpiloCluster } from '@pgfn/node-agent/testing';
 import { ensureCrds } from '../crds/install.js';
 import { connect, startTestAgent, type TestAgent } from '../node-agent/support.js';
@@ -140,7 +140,7 @@ export async function startBackupStack(o: {
     } as never);
     const config: OperatorConfig = {
       ...structuredClone(DEFAULT_OPERATOR_CONFIG),
-      nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
+      nodeReadinessLabel: agentNodeLabels(),
       dockerImage: 'ghcr.io/zalando/spilo-15:3.0-p1',
       walS3Bucket: WAL_BUCKET,
       podEnvironmentSecret: 'pgfn-s3',

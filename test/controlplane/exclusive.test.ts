@@ -8,7 +8,7 @@ import { EXCLUSIVE_LOCK_ENV, repoRoot } from '@pgfn/controlplane';
 
 const FIXTURE = join(repoRoot, 'test/controlplane/fixtures/lane-holder.ts');
 
-describe('heavy-file lanes (ADR 0144): files of one lane take turns, files of different lanes do not wait', function () {
+describe('heavy-file lanes (ADR 0144, 0145): files of one lane take turns, files of different lanes do not wait', function () {
   this.timeout(60_000);
   let dir: string;
   const children: ChildProcess[] = [];
@@ -53,23 +53,44 @@ describe('heavy-file lanes (ADR 0144): files of one lane take turns, files of di
   });
 
   it('a file of another lane runs at once; one of the same lane waits until the first gives it back', async () => {
-    const nodes = holder('nodes');
-    await nodes.held;
+    const misc = holder('misc');
+    await misc.held;
     const knative = holder('knative');
     await knative.held;
-    const second = holder('nodes');
-    expect(await pending(second.held, 1500), 'a second nodes file waits').to.equal(true);
+    const second = holder('misc');
+    expect(await pending(second.held, 1500), 'a second misc file waits').to.equal(true);
     const released = Date.now();
-    await release(nodes.child);
+    await release(misc.child);
     expect(await second.held).to.be.at.least(released);
     await release(knative.child);
     await release(second.child);
   });
 
+  it('the nodes lane has two slots: two files share it, a third waits, and one needing it whole waits for both', async () => {
+    const first = holder('nodes');
+    const second = holder('nodes');
+    await Promise.all([first.held, second.held]);
+    const third = holder('nodes');
+    expect(await pending(third.held, 1500), 'a third nodes file waits').to.equal(true);
+    await release(first.child);
+    await third.held;
+    const whole = holder('nodes:all');
+    expect(await pending(whole.held, 1500), 'waits while any nodes file runs').to.equal(true);
+    await release(second.child);
+    expect(await pending(whole.held, 1000), 'still one nodes file').to.equal(true);
+    await release(third.child);
+    await whole.held;
+    const after = holder('nodes');
+    expect(await pending(after.held, 1500), 'no nodes file beside it').to.equal(true);
+    await release(whole.child);
+    await after.held;
+    await release(after.child);
+  });
+
   it('a file needing every lane (a private control plane) waits for each, and holds them all', async () => {
     const misc = holder('misc');
     await misc.held;
-    const all = holder('knative,misc,nodes');
+    const all = holder('knative:all,misc:all,nodes:all');
     expect(await pending(all.held, 1500), 'waits for the misc file').to.equal(true);
     await release(misc.child);
     await all.held;
@@ -81,11 +102,11 @@ describe('heavy-file lanes (ADR 0144): files of one lane take turns, files of di
   });
 
   it('a dead holder does not block: its lane is taken over', async () => {
-    const dead = holder('nodes');
+    const dead = holder('misc');
     await dead.held;
     dead.child.kill('SIGKILL');
     await new Promise((r) => dead.child.once('exit', r));
-    const next = holder('nodes');
+    const next = holder('misc');
     await next.held;
     await release(next.child);
   });
@@ -96,7 +117,11 @@ describe('heavy-file lanes (ADR 0144): files of one lane take turns, files of di
     const knative = holder('knative');
     await knative.held;
     expect(await asserted('nodes', env), 'another lane held by another process').to.match(/does not hold the nodes lane/);
+    const one = holder('nodes');
+    await one.held;
+    expect(await asserted('nodes:all', env), 'a slot held by another process').to.match(/does not hold the nodes:all lane/);
     await release(knative.child);
+    await release(one.child);
     const outside = { ...process.env };
     delete outside[EXCLUSIVE_LOCK_ENV];
     expect(await asserted('nodes', outside), 'outside a test run').to.equal('allowed');

@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import type { Postgresql } from '@pgfn/api';
 import { repoRoot } from '@pgfn/controlplane';
 import { startPipeline, type Pipeline } from '@pgfn/pipeline';
+import { agentNodeLabels } from '@pgfn/node-agent';
 import { ensureCrds } from '../crds/install.js';
 import { identityForFunction, identityForServiceAccount } from '../support/fn-identity.js';
 import { testEnv } from '../support/env.js';
@@ -76,7 +77,7 @@ async function applyOperatorConfiguration(
   };
   const name = 'pgfn-e2e-configuration';
   const configuration = deepMerge(doc.configuration, {
-    kubernetes: { node_readiness_label: { 'pgfn.dev/node-agent': 'true' } },
+    kubernetes: { node_readiness_label: agentNodeLabels() },
     ...extra,
   });
   const body = { apiVersion: 'acid.zalan.do/v1', kind: 'OperatorConfiguration', metadata: { name, namespace }, configuration };

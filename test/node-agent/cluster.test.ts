@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applySpiloCluster, clusterMembers, FailoverWriter, type SpiloCluster } from '@pgfn/node-agent/testing';
-import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
+import { agentNodeLabels, NODE_AGENT_LABEL } from '@pgfn/node-agent';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { connect, processesIn, sandboxNamespaces, sleep, startTestAgent, waitForRoles, type TestAgent } from './support.js';
 
@@ -78,6 +78,8 @@ describe('node agent: a 3-instance Spilo cluster with real Patroni and PostgreSQ
     }
     const node = await core.readNode({ name: t.agent.nodeName });
     expect(node.metadata?.labels?.[NODE_AGENT_LABEL]).to.equal('true');
+    // In a parallel run, also this worker's group, which its clusters select (ADR 0145).
+    expect(node.metadata?.labels).to.include(agentNodeLabels());
     expect(node.metadata?.annotations ?? {}).to.not.have.key('kwok.x-k8s.io/node');
   });
 

@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { applySpiloCluster } from '@pgfn/node-agent/testing';
-import { NODE_AGENT_LABEL } from '@pgfn/node-agent';
+import { agentNodeLabels } from '@pgfn/node-agent';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
 import { startTestAgent, type TestAgent } from './support.js';
 
@@ -44,7 +44,7 @@ describe('node agent: pod errors', function () {
       body: {
         metadata: { name: 'wants-thirteen' },
         spec: {
-          nodeSelector: { [NODE_AGENT_LABEL]: 'true' },
+          nodeSelector: agentNodeLabels(),
           containers: [
             {
               name: 'postgres',
@@ -85,7 +85,7 @@ describe('node agent: pod errors', function () {
       body: {
         metadata: { name: 'needs-secret' },
         spec: {
-          nodeSelector: { [NODE_AGENT_LABEL]: 'true' },
+          nodeSelector: agentNodeLabels(),
           containers: [
             {
               name: 'postgres',
@@ -105,7 +105,7 @@ describe('node agent: pod errors', function () {
       namespace: ns.name,
       body: {
         metadata: { name: 'sidecar-only' },
-        spec: { nodeSelector: { [NODE_AGENT_LABEL]: 'true' }, containers: [{ name: 'exporter', image: 'example.invalid/exporter:1' }] },
+        spec: { nodeSelector: agentNodeLabels(), containers: [{ name: 'exporter', image: 'example.invalid/exporter:1' }] },
       },
     });
     const pod = await eventually(

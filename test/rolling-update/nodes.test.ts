@@ -7,6 +7,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
+import { agentNodeLabels } from '@pgfn/node-agent';
 import { FailoverWriter } from '@pgfn/node-agent/testing';
 import { connect, waitForRoles } from '../node-agent/support.js';
 import { testEnv } from '../support/env.js';
@@ -31,7 +32,7 @@ describe('rolling-update: masters move off nodes that go away (4 local nodes, re
       configuration: {
         kubernetes: {
           enable_pod_antiaffinity: true,
-          node_readiness_label: { 'pgfn.dev/node-agent': 'true' },
+          node_readiness_label: agentNodeLabels(),
           toleration: { key: TOLERATED.key, operator: 'Exists', effect: 'NoExecute' },
         },
       },

@@ -34,7 +34,15 @@ describe('file-times reporter: a parallel run', () => {
   const fromWorkers: WorkerFileSpan[] = [
     { file: `${cwd}/test/a.test.ts`, start: 1_000, end: 4_000, waitedMs: 0, heavy: false, pid: 10 },
     { file: `${cwd}/test/b.test.ts`, start: 2_000, end: 14_500, waitedMs: 1_500, heavy: true, lanes: ['nodes'], pid: 11 },
-    { file: `${cwd}/test/d.test.ts`, start: 4_000, end: 6_000, waitedMs: 0, heavy: true, lanes: ['knative', 'misc', 'nodes'], pid: 10 },
+    {
+      file: `${cwd}/test/d.test.ts`,
+      start: 4_000,
+      end: 6_000,
+      waitedMs: 0,
+      heavy: true,
+      lanes: ['knative:all', 'misc:all', 'nodes:all'],
+      pid: 10,
+    },
     { file: `${cwd}/test/c.test.ts`, start: 4_000, end: 4_500, waitedMs: 0, heavy: false, pid: 10 },
   ];
 
@@ -42,7 +50,15 @@ describe('file-times reporter: a parallel run', () => {
     expect(slowestFiles(parallelSpans(fromEvents, fromWorkers), 4)).to.deep.equal([
       { file: 'test/b.test.ts', totalMs: 12_500, testsMs: 10_000, tests: 1, heavy: true, waitedMs: 1_500, lanes: ['nodes'] },
       { file: 'test/a.test.ts', totalMs: 3_000, testsMs: 1_000, tests: 3, heavy: false, waitedMs: 0 },
-      { file: 'test/d.test.ts', totalMs: 2_000, testsMs: 0, tests: 0, heavy: true, waitedMs: 0, lanes: ['knative', 'misc', 'nodes'] },
+      {
+        file: 'test/d.test.ts',
+        totalMs: 2_000,
+        testsMs: 0,
+        tests: 0,
+        heavy: true,
+        waitedMs: 0,
+        lanes: ['knative:all', 'misc:all', 'nodes:all'],
+      },
       { file: 'test/c.test.ts', totalMs: 500, testsMs: 0, tests: 0, heavy: false, waitedMs: 0 },
     ]);
   });

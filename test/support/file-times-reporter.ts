@@ -94,10 +94,11 @@ export function parallelSummary(wallMs: number, spans: ReadonlyMap<string, FileS
     [...spans.values()].filter((s) => s.heavy === heavy).reduce((total, s) => total + pick(s), 0);
   const count = (heavy: boolean): number => [...spans.values()].filter((s) => s.heavy === heavy).length;
   const sec = (ms: number): string => (ms / 1000).toFixed(1);
-  // Files of one lane run one after another: the busiest lane's sum bounds the run from below.
-  const lanes = [...new Set([...spans.values()].flatMap((s) => s.lanes ?? []))].sort();
+  // A lane's files share its slots (ADR 0144, 0145): its sum over its slots bounds the run from below.
+  const laneOf = (need: string): string => need.split(':')[0] ?? need;
+  const lanes = [...new Set([...spans.values()].flatMap((s) => (s.lanes ?? []).map(laneOf)))].sort();
   const laneSum = (lane: string): number =>
-    [...spans.values()].filter((s) => s.lanes?.includes(lane) === true).reduce((total, s) => total + s.end - s.start, 0);
+    [...spans.values()].filter((s) => s.lanes?.some((n) => laneOf(n) === lane) === true).reduce((total, s) => total + s.end - s.start, 0);
   const byLane = lanes.length === 0 ? '' : ` (by lane: ${lanes.map((l) => `${l} ${sec(laneSum(l))} s`).join(', ')})`;
   return [
     `  parallel run: ${sec(wallMs)} s wall time; the files' own wall times summed: ` +

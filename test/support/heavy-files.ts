@@ -7,22 +7,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import ts from 'typescript';
-import { LANES, type Lane } from '@pgfn/controlplane';
+import { EVERY_LANE, LANES, type LaneNeed } from '@pgfn/controlplane';
 
 /**
  * What starts a heavy part, as code names it (a function or class, `Class.method`, or an options key
  * given an object: `knative: {`), and the lanes it needs (shared/controlplane/src/exclusive.ts).
  */
-export const HEAVY: ReadonlyMap<string, readonly Lane[]> = new Map<string, readonly Lane[]>([
+export const HEAVY: ReadonlyMap<string, readonly LaneNeed[]> = new Map<string, readonly LaneNeed[]>([
   ['startNodeAgent', ['nodes']],
   ['startTestAgent', ['nodes']],
   ['startLocalNodes', ['nodes']],
   ['startTestNodes', ['nodes']],
   ['startStack', ['nodes']],
-  ['runFault', ['nodes']],
+  // Faults whose recovery is measured (ADR 0096): no other node-agent file beside them.
+  ['runFault', ['nodes:all']],
   // Zalando's operator with kwok pods for minutes: CPU-heavy enough to disturb the Patroni files'
   // failovers beside it, and it timed out beside them in the first parallel whole run (ADR 0140).
-  ['ZalandoOperator.start', ['nodes']],
+  ['ZalandoOperator.start', ['nodes:all']],
   ['KnativeControllers', ['knative']],
   ['KnativeDataPlane', ['knative']],
   ['startKnativePath', ['knative']],
@@ -31,7 +32,7 @@ export const HEAVY: ReadonlyMap<string, readonly Lane[]> = new Map<string, reado
   ['Prometheus', ['misc']],
   ['startExporter', ['misc']],
   ['launchBrowser', ['misc']],
-  ['ControlPlane.start', LANES],
+  ['ControlPlane.start', EVERY_LANE],
 ]);
 
 /** The names a module's code uses, in the forms HEAVY lists, and the local modules it imports. */
@@ -59,21 +60,32 @@ export function codeNames(fileName: string, text: string): { names: Set<string>;
   return { names, localImports };
 }
 
-const cache = new Map<string, readonly Lane[]>();
+const cache = new Map<string, readonly LaneNeed[]>();
 
-/** The lanes a file needs: those of the heavy parts it, or a local module it imports (transitively), starts. Empty: a light file. */
-export function fileLanes(file: string, seen: Set<string> = new Set()): readonly Lane[] {
+/** Per lane, the strongest need: every slot if any part wants every slot. */
+function merged(needs: Iterable<LaneNeed>): LaneNeed[] {
+  const all = [...needs];
+  return LANES.flatMap((lane): LaneNeed[] => {
+    if (all.includes(`${lane}:all`)) return [`${lane}:all`];
+    return all.includes(lane) ? [lane] : [];
+  });
+}
+
+/**
+ * What a file needs of the lanes: the needs of the heavy parts it, or a local module it imports
+ * (transitively), starts. Empty: a light file.
+ */
+export function fileLanes(file: string, seen: Set<string> = new Set()): readonly LaneNeed[] {
   const known = cache.get(file);
   if (known !== undefined) return known;
   if (seen.has(file) || !existsSync(file)) return [];
   seen.add(file);
   const { names, localImports } = codeNames(file, readFileSync(file, 'utf8'));
-  const lanes = new Set<Lane>([...HEAVY].filter(([name]) => names.has(name)).flatMap(([, l]) => l));
-  for (const spec of localImports)
-    for (const l of fileLanes(resolve(dirname(file), `${spec.slice(0, -'.js'.length)}.ts`), seen)) lanes.add(l);
-  const sorted = LANES.filter((l) => lanes.has(l));
-  cache.set(file, sorted);
-  return sorted;
+  const needs = [...HEAVY].filter(([name]) => names.has(name)).flatMap(([, n]) => n);
+  for (const spec of localImports) needs.push(...fileLanes(resolve(dirname(file), `${spec.slice(0, -'.js'.length)}.ts`), seen));
+  const result = merged(needs);
+  cache.set(file, result);
+  return result;
 }
 
 /** True when the file starts a heavy part (it needs at least one lane). */

@@ -7,11 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'mocha';
-import { ControlPlane, EXCLUSIVE_LOCK_ENV, LANES, logTails, releaseExclusive, takeExclusive } from '@pgfn/controlplane';
+import { ControlPlane, EVERY_LANE, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusive, takeExclusive } from '@pgfn/controlplane';
+import { AGENT_GROUP_ENV } from '@pgfn/node-agent';
 import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
 import { FILE_SPANS_ENV, recordFileSpan } from './file-spans.js';
 import { fileLanes } from './heavy-files.js';
+
+// A worker's node agents and the clusters it deploys carry its group: two files' pods never meet (ADR 0145).
+if (process.env['MOCHA_WORKER_ID'] !== undefined) process.env[AGENT_GROUP_ENV] = `worker-${process.pid}`;
 
 let controlPlane: ControlPlane | undefined;
 let postgres: RunningPostgres | undefined;
@@ -72,7 +76,7 @@ export const mochaHooks = {
     const root = this.test?.parent;
     const file = process.env['MOCHA_WORKER_ID'] === undefined ? undefined : (root?.suites[0]?.file ?? root?.tests[0]?.file);
     // A serial run holds every lane throughout.
-    const lanes = file === undefined ? LANES : fileLanes(file);
+    const lanes = file === undefined ? EVERY_LANE : fileLanes(file);
     const heavy = lanes.length > 0;
     const begun = Date.now();
     if (heavy) {

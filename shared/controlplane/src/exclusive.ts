@@ -12,17 +12,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const EXCLUSIVE_LOCK_ENV = 'PGFN_EXCLUSIVE_LOCK';
 
 /**
- * What a heavy part can disturb, so what must not run twice at once:
- * - `nodes`: node agents (cluster-wide Nodes and loopback addresses, Patroni's failover timing) and
- *   what loads the CPU enough to upset that timing;
+ * What a heavy part can disturb, so what must not run too often at once:
+ * - `nodes`: node agents with Patroni. Two slots: each test worker's agents and clusters carry its own
+ *   group (ADR 0145), so two such files can share a run; what would upset their failover timing (Zalando's
+ *   operator, the fault-injection runs whose recovery is measured) takes both;
  * - `knative`: Knative's processes (fixed ports, cluster-wide controllers, the Trigger webhooks);
  * - `misc`: the other single-instance processes (Prometheus, a browser).
- * A private control plane takes every lane: it loads both cores.
  */
 export const LANES = ['knative', 'misc', 'nodes'] as const;
 export type Lane = (typeof LANES)[number];
+const SLOTS: Readonly<Record<Lane, number>> = { knative: 1, misc: 1, nodes: 2 };
 
-const held = new Set<Lane>();
+/** A lane a part needs: one of its slots, or (`<lane>:all`) every slot, alone in it. */
+export type LaneNeed = Lane | `${Lane}:all`;
+
+/** Every slot of every lane: a private control plane, which loads both cores. */
+export const EVERY_LANE: readonly LaneNeed[] = LANES.map((l) => `${l}:all` as const);
+
+const laneOf = (need: LaneNeed): Lane => need.split(':')[0] as Lane;
+const wantsAll = (need: LaneNeed): boolean => need.endsWith(':all');
+
+/** Slot directory names held by this process. */
+const held = new Set<string>();
 
 /** Whether a process with this pid exists (EPERM: it does, owned by another user). */
 export function processAlive(pid: number): boolean {
@@ -34,30 +45,43 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-const lockDir = (dir: string, lane: Lane): string => join(dir, `held-${lane}`);
+const slotName = (lane: Lane, slot: number): string => `held-${lane}-${slot}`;
+const slotsOf = (lane: Lane): string[] => Array.from({ length: SLOTS[lane] }, (_, i) => slotName(lane, i));
+
+/** Takes the slot directory `name` if free (or left by a dead holder); true when this process now holds it. */
+function tryTake(dir: string, name: string, what: string): boolean {
+  if (held.has(name)) return true;
+  const lock = join(dir, name);
+  try {
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'owner'), `${process.pid} ${what}\n`);
+    held.add(name);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  // A holder that died (a crashed worker) leaves the directory behind: free it for the next try.
+  const owner = Number.parseInt(readOwner(lock), 10);
+  if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(lock, { recursive: true, force: true });
+  return false;
+}
 
 /**
- * Waits until this process holds every lane in `lanes` (re-entrant). Lanes are taken in LANES' order,
- * so two files waiting for overlapping sets cannot hold one each and wait for each other.
+ * Waits until this process holds what `needs` asks (re-entrant). Lanes are taken in LANES' order and a
+ * lane's slots in their order, so two files waiting for overlapping sets cannot hold one each and wait
+ * for each other.
  */
-export async function takeExclusive(what: string, lanes: readonly Lane[] = LANES): Promise<void> {
+export async function takeExclusive(what: string, needs: readonly LaneNeed[] = EVERY_LANE): Promise<void> {
   const dir = process.env[EXCLUSIVE_LOCK_ENV];
   if (dir === undefined) return;
-  for (const lane of LANES.filter((l) => lanes.includes(l) && !held.has(l))) {
-    const lock = lockDir(dir, lane);
-    for (;;) {
-      try {
-        mkdirSync(lock);
-        writeFileSync(join(lock, 'owner'), `${process.pid} ${what}\n`);
-        held.add(lane);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      // A holder that died (a crashed worker) leaves the directory behind: take it over.
-      const owner = Number.parseInt(readOwner(lock), 10);
-      if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) rmSync(lock, { recursive: true, force: true });
-      await sleep(250);
+  for (const lane of LANES) {
+    const mine = needs.filter((n) => laneOf(n) === lane);
+    if (mine.length === 0) continue;
+    const slots = slotsOf(lane);
+    if (mine.some(wantsAll)) {
+      for (const slot of slots) while (!tryTake(dir, slot, what)) await sleep(250);
+    } else {
+      while (!slots.some((slot) => held.has(slot)) && !slots.some((slot) => tryTake(dir, slot, what))) await sleep(250);
     }
   }
 }
@@ -87,11 +111,18 @@ function heldByAncestor(lock: string): boolean {
   return false;
 }
 
-/** In a test run, fails unless this process (or one it descends from) holds `lanes`: `what` could start beside a file it disturbs. */
-export function assertExclusive(what: string, lanes: readonly Lane[]): void {
+/**
+ * In a test run, fails unless this process (or one it descends from) holds what `needs` asks: `what`
+ * could otherwise start beside a file it disturbs.
+ */
+export function assertExclusive(what: string, needs: readonly LaneNeed[]): void {
   const dir = process.env[EXCLUSIVE_LOCK_ENV];
   if (dir === undefined) return;
-  const missing = lanes.filter((lane) => !held.has(lane) && !heldByAncestor(lockDir(dir, lane)));
+  const holds = (slot: string): boolean => held.has(slot) || heldByAncestor(join(dir, slot));
+  const missing = needs.filter((need) => {
+    const slots = slotsOf(laneOf(need));
+    return wantsAll(need) ? !slots.every(holds) : !slots.some(holds);
+  });
   if (missing.length === 0) return;
   throw new Error(
     `${what} is started by a test file that does not hold the ${missing.join(', ')} lane, so it could run beside a file ` +
@@ -99,10 +130,10 @@ export function assertExclusive(what: string, lanes: readonly Lane[]): void {
   );
 }
 
-/** Gives every held lane back (the end of a test file); a no-op when this process holds none. */
+/** Gives every held slot back (the end of a test file); a no-op when this process holds none. */
 export function releaseExclusive(): void {
   const dir = process.env[EXCLUSIVE_LOCK_ENV];
   if (dir === undefined) return;
-  for (const lane of held) rmSync(lockDir(dir, lane), { recursive: true, force: true });
+  for (const slot of held) rmSync(join(dir, slot), { recursive: true, force: true });
   held.clear();
 }

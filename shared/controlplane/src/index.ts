@@ -9,7 +9,17 @@ export {
   logTails,
 } from './controlplane.js';
 export type { ControlPlaneOptions, ControlPlaneState } from './controlplane.js';
-export { assertExclusive, EXCLUSIVE_LOCK_ENV, LANES, processAlive, releaseExclusive, takeExclusive, type Lane } from './exclusive.js';
+export {
+  assertExclusive,
+  EVERY_LANE,
+  EXCLUSIVE_LOCK_ENV,
+  LANES,
+  processAlive,
+  releaseExclusive,
+  takeExclusive,
+  type Lane,
+  type LaneNeed,
+} from './exclusive.js';
 export { httpsGet } from './https-get.js';
 export type { AdminTls } from './https-get.js';
 export { kubeconfigYaml } from './kubeconfig.js';

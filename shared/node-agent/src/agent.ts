@@ -22,7 +22,7 @@ import { startInformer, type Informer } from './informer.js';
 import { IpPool } from './ip-pool.js';
 import { KubeletExecServer } from './kubelet-exec.js';
 import { LogicalBackupRuntime } from './logical-backup/runtime.js';
-import { NodeHeartbeat, type NodeCapacity } from './node.js';
+import { agentGroupLabel, NodeHeartbeat, type NodeCapacity } from './node.js';
 import { PgBouncerRuntime } from './pgbouncer/runtime.js';
 import { PodWorker } from './pod-worker.js';
 import { LocalProvisioner } from './provisioner.js';
@@ -45,7 +45,7 @@ export interface NodeAgentOptions {
   /** Per-pod runtime files; default <dataDir>/.pgfn-agent. */
   readonly stateDir?: string;
   readonly imagePatterns?: ImagePatterns;
-  /** Extra node labels (the agent always sets pgfn.dev/node-agent=true). */
+  /** Extra node labels (the agent always sets pgfn.dev/node-agent=true, and its group's label when it has one). */
   readonly labels?: Readonly<Record<string, string>>;
   readonly taints?: readonly V1Taint[];
   /** CPU and memory the Node advertises (default DEFAULT_NODE_CAPACITY: generous, pods are not confined). */
@@ -142,7 +142,7 @@ class Agent implements NodeAgent {
       {
         name: this.nodeName,
         ip: this.nodeIP,
-        labels: o.labels ?? {},
+        labels: { ...agentGroupLabel(), ...(o.labels ?? {}) },
         taints: o.taints ?? [],
         maxPods: o.maxPods ?? 110,
         ...(o.capacity === undefined ? {} : { capacity: o.capacity }),

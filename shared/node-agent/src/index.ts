@@ -10,7 +10,17 @@ export { IpPool } from './ip-pool.js';
 export { claimsOf, podFitsNode, type NodeView } from './node-fit.js';
 export { LOCAL_REGION, localNodeSpecs, REGION_LABEL, startLocalNodes, ZONE_LABEL, zoneName } from './local-nodes.js';
 export type { LocalNodeLayout, LocalNodes, LocalNodeSpec, LocalNodesOptions } from './local-nodes.js';
-export { AGENT_VERSION, DEFAULT_NODE_CAPACITY, NODE_AGENT_LABEL, nodeObject, type NodeCapacity } from './node.js';
+export {
+  AGENT_GROUP_ENV,
+  AGENT_GROUP_LABEL,
+  AGENT_VERSION,
+  agentGroupLabel,
+  agentNodeLabels,
+  DEFAULT_NODE_CAPACITY,
+  NODE_AGENT_LABEL,
+  nodeObject,
+  type NodeCapacity,
+} from './node.js';
 export { pgbouncerFiles } from './pgbouncer/config.js';
 export { CRASH_ANNOTATION, CRASH_HOLD_ANNOTATION } from './pod-worker.js';
 export { buildPodStatus, podPhase } from './pod-status.js';

@@ -18,6 +18,25 @@ import { statusCode } from '@pgfn/kube';
 export const NODE_AGENT_LABEL = 'pgfn.dev/node-agent';
 export const AGENT_VERSION = 'v1.34.4-pgfn-node-agent';
 
+/**
+ * Agents started under a group (PGFN_AGENT_GROUP: a test worker's) label their Nodes with it, and what
+ * that worker deploys selects it (agentNodeLabels), so two test files' pods never land on each other's
+ * agents and the files can run side by side (ADR 0145). Unset (the local stack, benches): no group.
+ */
+export const AGENT_GROUP_LABEL = 'pgfn.dev/agent-group';
+export const AGENT_GROUP_ENV = 'PGFN_AGENT_GROUP';
+
+/** This process's group label, if it has a group. */
+export function agentGroupLabel(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const group = env[AGENT_GROUP_ENV];
+  return group === undefined || group === '' ? {} : { [AGENT_GROUP_LABEL]: group };
+}
+
+/** The labels that select this process's agents (for node_readiness_label or a nodeSelector). */
+export function agentNodeLabels(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return { [NODE_AGENT_LABEL]: 'true', ...agentGroupLabel(env) };
+}
+
 export interface NodeIdentity {
   readonly name: string;
   readonly ip: string;

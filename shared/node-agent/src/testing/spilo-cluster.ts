@@ -1,13 +1,14 @@
 // Test and benchmark fixture: a real Spilo cluster on the node agent, built by @pgfn/builder from a
 // `postgresql` manifest exactly as reconcile would build it (ServiceAccount + RoleBinding, Secrets,
 // Services, Endpoints, PDBs, StatefulSet), plus the upstream `postgres-pod` ClusterRole. Pods are
-// steered to the agent's node with the operator's own mechanism, node_readiness_label.
+// steered to the agent's node with the operator's own mechanism, node_readiness_label (this process's
+// agents only, ADR 0145).
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_OPERATOR_CONFIG, type OperatorConfig, type Postgresql } from '@pgfn/api';
 import { buildCluster, secretName, type KubeObject } from '@pgfn/builder';
 import { KubeClient } from '@pgfn/kube';
-import { NODE_AGENT_LABEL } from '../node.js';
+import { agentNodeLabels } from '../node.js';
 
 /** The upstream ClusterRole for Spilo pods (manifests/operator-service-account-rbac.yaml, postgres-pod). */
 export function postgresPodClusterRole(name = 'postgres-pod'): KubeObject {
@@ -104,7 +105,7 @@ export function spiloManifest(spec: SpiloClusterSpec): Postgresql {
 export function spiloConfig(spec: SpiloClusterSpec): OperatorConfig {
   return {
     ...structuredClone(DEFAULT_OPERATOR_CONFIG),
-    nodeReadinessLabel: { [NODE_AGENT_LABEL]: 'true' },
+    nodeReadinessLabel: agentNodeLabels(),
     enableReadinessProbe: spec.readinessProbe ?? true,
     podTerminateGracePeriod: spec.podTerminateGracePeriodSeconds ?? 300,
     // The local machine has no image registry; only the name's "spilo" matters to the agent.
