@@ -13,6 +13,7 @@ import {
   mapLimited,
   RetryableError,
   setCondition,
+  watches,
   type EventHandler,
   type Kit,
   type Logger,
@@ -68,6 +69,7 @@ export function createHandler(deps: HandlerDeps): EventHandler {
     }
     const target = targetOf(event);
     if (target.scope === 'ignore') return 'ignored';
+    if (target.scope === 'cluster' && !watches(deps.watchedNamespace, target.namespace)) return 'ignored';
     const clusters =
       target.scope === 'all'
         ? await deps.kube.list<Cluster>(API_VERSION, POSTGRESQL_KIND, deps.watchedNamespace)

@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
 import { clusterNameLabelKey } from '@pgfn/builder';
-import { RetryableError, apiServerEvent, type EventHandler, type Logger } from '@pgfn/fn-runtime';
+import { RetryableError, apiServerEvent, watches, type EventHandler, type Logger } from '@pgfn/fn-runtime';
 import { DEFAULT_WINDOWS, NamespaceBatcher, type BatchWindows } from './batcher.js';
 import { CHILD_KINDS, targetOf } from './events.js';
 import { OBSERVE_CONFIG_MAX_AGE_MS, reconcileBatch, type ReconcileDeps, type ReconcileResult } from './reconcile.js';
@@ -40,6 +40,10 @@ export function createHandler(deps: HandlerDeps): EventHandler {
       return 'ignored';
     }
     if (target.scope === 'cluster') {
+      if (!watches(deps.watchedNamespace, target.namespace)) {
+        log.debug({ namespace: target.namespace }, 'ignored: outside the watched namespace');
+        return 'ignored';
+      }
       await batcher.submit(target.namespace, target.name, target.mode);
       return 'ok';
     }

@@ -1,7 +1,7 @@
 // One CloudEvent -> the team sync it asks for. A cluster whose teams the Teams API could not answer
 // for, or whose statements failed, fails the invocation (HTTP 503) so the Broker redelivers it; a
 // cluster whose master cannot be reached yet is only "waiting" (the next ping retries it).
-import { RetryableError, type EventHandler } from '@pgfn/fn-runtime';
+import { RetryableError, watches, type EventHandler } from '@pgfn/fn-runtime';
 import { targetOf } from './events.js';
 import { syncTeams, type TeamSyncDeps } from './team-sync.js';
 
@@ -12,6 +12,10 @@ export function createHandler(deps: HandlerDeps): EventHandler {
     const target = targetOf(event);
     if (target.scope === 'ignore') {
       log.debug({ reason: target.reason }, 'ignored');
+      return 'ignored';
+    }
+    if (target.scope === 'cluster' && !watches(deps.watchedNamespace, target.namespace)) {
+      log.debug({ namespace: target.namespace }, 'ignored: outside the watched namespace');
       return 'ignored';
     }
     const summary = await syncTeams(deps, target, log);

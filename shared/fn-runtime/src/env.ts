@@ -43,3 +43,12 @@ export function positiveNumber(env: NodeJS.ProcessEnv, key: string): number | un
   const n = Number(env[key] ?? '');
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
+
+/**
+ * Whether a function watching `watchedNamespace` (undefined: every namespace) looks after objects in
+ * `namespace`. Upstream's watched_namespace scopes everything its operator does; here the events come
+ * from a source that may cover more (a cluster-wide ApiServerSource), so each function checks.
+ */
+export function watches(watchedNamespace: string | undefined, namespace: string): boolean {
+  return watchedNamespace === undefined || watchedNamespace === namespace;
+}

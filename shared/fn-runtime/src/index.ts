@@ -2,9 +2,9 @@
 // (docs/adding-a-function.md). Pure helpers and effectful ones alike; each module one concept.
 export { createKit, runFunction, startFunction } from './function.js';
 export type { Kit, StartOptions } from './function.js';
-export { functionEnv, positiveNumber } from './env.js';
+export { functionEnv, positiveNumber, watches } from './env.js';
 export type { FunctionEnv } from './env.js';
-export { createCloudEventServer } from './server.js';
+export { createCloudEventServer, OUTCOME_HEADER } from './server.js';
 export { answerEvent, parseCloudEvent } from './receive.js';
 export type { Answer, CloudEventAppOptions, EventHandler, HandlerContext, Outcome } from './receive.js';
 export {
