@@ -55,7 +55,11 @@ export async function waitRunning(o: KwokClusterOptions): Promise<void> {
     async () => {
       await o.reconcile.post(podEvent(o.namespace, o.name), 'structured');
       const c = (await custom.getNamespacedCustomObject({ ...PG, namespace: o.namespace, name: o.name })) as Postgresql;
-      return c.status?.PostgresClusterStatus === 'Running' ? true : undefined;
+      if (c.status?.PostgresClusterStatus === 'Running') return true;
+      // Not yet: the status and the pods become the timeout's message if it never comes.
+      const conditions = (c.status?.conditions ?? []).map((k) => `${k.type}=${k.status} ${k.reason ?? ''}`).join(', ');
+      const pods = await podsState(o.kc, o.namespace, `cluster-name=${o.name}`);
+      throw new Error(`status ${c.status?.PostgresClusterStatus ?? 'none'} (${conditions}); ${pods}`);
     },
     90_000,
     1000,

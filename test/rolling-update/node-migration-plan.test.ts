@@ -154,6 +154,12 @@ describe('planNodeMigration', () => {
     expect(planNodeMigration(single).reason).to.match(/no replica on another ready node/);
     expect(planNodeMigration(input({ members: undefined }))).to.include({ action: 'wait' });
   });
+  it('takes a replica the master reports streaming over one with a lower lag that is not; blocks while none streams', () => {
+    expect(planNodeMigration(input({ streaming: new Set(['c-1']) }))).to.deep.include({ action: 'switchover', to: 'c-1' });
+    const none = planNodeMigration(input({ streaming: new Set() }));
+    expect(none).to.include({ action: 'blocked' });
+    expect(none.reason).to.match(/no replica is streaming from the master yet/);
+  });
   it('in synchronous_mode only a synchronous standby may take over', () => {
     const members = [member('c-0', 'leader'), member('c-1', 'sync_standby', 9), member('c-2', 'replica', 0)];
     expect(planNodeMigration(input({ members, synchronousMode: true }))).to.deep.include({ action: 'switchover', to: 'c-1' });

@@ -132,6 +132,20 @@ describe('switchoverCandidate', () => {
     expect(switchoverCandidate({ members, synchronousMode: false, excluded: new Set(['b', 'c']) }).name).to.equal(undefined);
   });
 
+  it("takes only a replica the master reports streaming, when it reports: lag 0 in Patroni's members is not enough", () => {
+    // Patroni's lag compares positions published every loop_wait; a replica not connected yet can show 0.
+    const members = [member('a', 'leader'), member('b', 'replica', { lag: 0 }), member('c', 'replica', { lag: 5, state: 'streaming' })];
+    expect(switchoverCandidate({ members, synchronousMode: false, excluded: new Set(), streaming: new Set(['c']) })).to.deep.equal({
+      name: 'c',
+      reason: 'c is the streaming replica with the lowest lag (5)',
+    });
+    const none = switchoverCandidate({ members, synchronousMode: false, excluded: new Set(), streaming: new Set() });
+    expect(none.name).to.equal(undefined);
+    expect(none.reason).to.match(/no replica is streaming from the master yet \(b running, c streaming\): a switchover now could lose/);
+    // Unknown (the master's API did not answer): upstream's rule, the running replica with the lowest lag.
+    expect(switchoverCandidate({ members, synchronousMode: false, excluded: new Set() }).name).to.equal('b');
+  });
+
   it('ranks an unknown lag last', () => {
     const members = [member('a', 'leader'), member('b', 'replica', { lag: 'unknown' }), member('c', 'replica', { lag: 99 })];
     expect(switchoverCandidate({ members, synchronousMode: false, excluded: new Set() }).name).to.equal('c');

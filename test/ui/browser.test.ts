@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import type { Postgresql } from '@pgfn/api';
+import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { repoRoot } from '@pgfn/controlplane';
 import { loadKustomization } from '@pgfn/pipeline';
 import { ensureCrds } from '../crds/install.js';
@@ -47,7 +47,9 @@ describe('ui: in a real browser', function () {
     kc = adminConfig();
     await ensureCrds(kc);
     ns = await createNamespace(kc, 'ui');
-    reconcile = await startReconcile(kc, ns.name);
+    // A cluster made from the form has no node affinity of its own: the operator's node_readiness_label
+    // keeps its pods on kwok, never on a node agent of a file running beside this one.
+    reconcile = await startReconcile(kc, ns.name, { ...DEFAULT_OPERATOR_CONFIG, nodeReadinessLabel: { type: 'kwok' } });
     await runningKwokCluster({ kc, reconcile, namespace: ns.name, name: 'acid-listed' });
     const own = await identityForServiceAccount('pgfn-ui', 'pgfn-system', loadKustomization(join(repoRoot, 'knative/ui')));
     userToken = await userWhoMayWritePostgresqls(kc, ns.name);

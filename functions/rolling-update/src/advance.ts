@@ -106,7 +106,9 @@ async function step(ctx: StepContext): Promise<AdvanceOutcome> {
           () => undefined,
         );
   // A node going away comes first: its master must move before the node's pods are evicted (ADR 0076).
-  const migration = await migrateOffLeavingNodes({ ...ctx, before: previous(ctx, NODE_MIGRATION) }, members);
+  const migration = await migrateOffLeavingNodes({ ...ctx, before: previous(ctx, NODE_MIGRATION) }, members, () =>
+    streamingFrom(ctx, base),
+  );
   if (migration.condition.status === 'True' || previous(ctx, NODE_MIGRATION).status === 'True') conditions.push(migration.condition);
   if (migration.acted) return finish(ctx, conditions, 'acted');
   if (base !== undefined && members !== undefined) {

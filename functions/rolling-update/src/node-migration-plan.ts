@@ -21,6 +21,8 @@ export interface MigrationInput {
   readonly leaving: ReadonlyMap<string, string>;
   readonly members: readonly ClusterMember[] | undefined;
   readonly synchronousMode: boolean;
+  /** Members the master reports streaming; undefined when unknown (or not read: no switchover is due). */
+  readonly streaming?: ReadonlySet<string> | undefined;
 }
 
 export type MigrationStep =
@@ -45,7 +47,12 @@ export function planNodeMigration(input: MigrationInput): MigrationStep {
     const away = new Set(input.pods.filter((p) => !p.ready || p.deleting || input.leaving.has(where(p))).map((p) => p.name));
     const known = new Set(input.pods.map((p) => p.name));
     for (const m of input.members) if (!known.has(m.name)) away.add(m.name);
-    const candidate = switchoverCandidate({ members: input.members, synchronousMode: input.synchronousMode, excluded: away });
+    const candidate = switchoverCandidate({
+      members: input.members,
+      synchronousMode: input.synchronousMode,
+      excluded: away,
+      streaming: input.streaming,
+    });
     if (candidate.name === undefined)
       return {
         action: 'blocked',

@@ -37,6 +37,7 @@ function condition(step: MigrationStep): ConditionUpdate {
 export function migrationPlan(
   ctx: Pick<ConditionStepContext, 'config' | 'live'>,
   members: readonly ClusterMember[] | undefined,
+  streaming?: ReadonlySet<string>,
 ): MigrationStep {
   const roleLabel = podRoleLabelKey(ctx.config);
   const leaving = new Map<string, string>();
@@ -63,6 +64,7 @@ export function migrationPlan(
     leaving,
     members,
     synchronousMode: ctx.live.cluster.spec.patroni?.synchronous_mode === true,
+    streaming,
   });
 }
 
@@ -70,8 +72,11 @@ export function migrationPlan(
 export async function migrateOffLeavingNodes(
   ctx: ConditionStepContext,
   members: readonly ClusterMember[] | undefined,
+  /** The master's streaming replicas, read only when a switchover is due (one Patroni call fewer otherwise). */
+  streaming: () => Promise<ReadonlySet<string> | undefined>,
 ): Promise<{ acted: boolean; condition: ConditionUpdate }> {
-  const step = migrationPlan(ctx, members);
+  const first = migrationPlan(ctx, members);
+  const step = first.action === 'switchover' ? migrationPlan(ctx, members, await streaming()) : first;
   const next = condition(step);
   const { cluster } = ctx.live;
   const namespace = cluster.metadata?.namespace ?? '';

@@ -134,7 +134,12 @@ function planSwitchover(input: RotationInput, master: string, pending: readonly 
       pending,
       reason: `waiting for Patroni: its leader is ${leader?.name ?? 'none'}, the labelled master is ${master}`,
     };
-  const candidate = switchoverCandidate({ members: input.members, synchronousMode: input.synchronousMode, excluded: new Set(pending) });
+  const candidate = switchoverCandidate({
+    members: input.members,
+    synchronousMode: input.synchronousMode,
+    excluded: new Set(pending),
+    streaming: input.streaming,
+  });
   if (candidate.name === undefined) return { action: 'blocked', pending, reason: `cannot switch over from ${master}: ${candidate.reason}` };
   return {
     action: 'switchover',
