@@ -8,7 +8,7 @@ import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { KubeClient } from '@pgfn/kube';
 import { createUiApp, readFleet, registerFleetMetrics, type WriteIdentityMode } from '@pgfn/ui';
 import { eventually, podsState } from '../support/kube.js';
-import { provisionVolumes } from '../support/volumes.js';
+import { kwokPodsRunning } from '../support/volumes.js';
 import { example, labelLikePatroni, onKwok, podEvent, resourceEvent, type RunningReconcile } from '../reconcile/support.js';
 
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
@@ -35,20 +35,8 @@ export async function runningKwokCluster(o: KwokClusterOptions): Promise<Postgre
 
 /** Pods up (volumes bound by the test's provisioner), labelled as Patroni would, status Running. */
 export async function waitRunning(o: KwokClusterOptions): Promise<void> {
-  const core = o.kc.makeApiClient(k8s.CoreV1Api);
   const custom = o.kc.makeApiClient(k8s.CustomObjectsApi);
-  await eventually(
-    `${o.name}: 2 Running kwok pods`,
-    async () => {
-      await provisionVolumes(o.kc, o.namespace);
-      const pods = (await core.listNamespacedPod({ namespace: o.namespace, labelSelector: `cluster-name=${o.name}` })).items;
-      if (pods.length === 2 && pods.every((p) => p.status?.phase === 'Running')) return true;
-      // Not yet: the state becomes the timeout's message if it never comes.
-      throw new Error(await podsState(o.kc, o.namespace, `cluster-name=${o.name}`));
-    },
-    90_000,
-    500,
-  );
+  await eventually(`${o.name}: 2 Running kwok pods`, () => kwokPodsRunning(o.kc, o.namespace, `cluster-name=${o.name}`, 2), 90_000, 500);
   await labelLikePatroni(o.kc, o.namespace, o.name);
   await eventually(
     `${o.name}: status Running`,

@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import type { Postgresql } from '@pgfn/api';
 import { POD_TEMPLATE_HASH_ANNOTATION } from '@pgfn/builder';
 import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually, podsState, statusOf } from '../support/kube.js';
-import { provisionVolumes } from '../support/volumes.js';
+import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
+import { kwokPodsRunning } from '../support/volumes.js';
 import {
   example,
   labelLikePatroni,
@@ -103,16 +103,7 @@ describe('reconcile (real control plane, kwok pods)', function () {
     // Its claims are made from the manifest: rolling-update's VolumesResized starts up to date (ADR 0131).
     expect(created.status?.conditions?.find((c) => c.type === 'VolumesResized')).to.include({ status: 'True', reason: 'UpToDate' });
 
-    await eventually(
-      '2 Running kwok pods',
-      async () => {
-        await provisionVolumes(kc, ns.name);
-        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'cluster-name=acid-one' })).items;
-        if (pods.length === 2 && pods.every((p) => p.status?.phase === 'Running')) return true;
-        throw new Error(await podsState(kc, ns.name, 'cluster-name=acid-one')); // the timeout's message says why
-      },
-      60_000,
-    );
+    await eventually('2 Running kwok pods', () => kwokPodsRunning(kc, ns.name, 'cluster-name=acid-one', 2), 60_000);
     await labelLikePatroni(kc, ns.name, 'acid-one');
     // The CR's own update events are echoes of our writes now (ignored); pod changes move the status.
     expect((await fn.post(resourceEvent('update', created), 'structured')).status, 'ignored').to.equal(202);

@@ -7,8 +7,8 @@ import { DEFAULT_OPERATOR_CONFIG } from '@pgfn/api';
 import { KubeClient } from '@pgfn/kube';
 import { readCluster, readFleet, type LiveCluster } from '../../functions/rolling-update/src/cluster.js';
 import { ensureCrds } from '../crds/install.js';
-import { adminConfig, createNamespace, eventually, podsState } from '../support/kube.js';
-import { provisionVolumes } from '../support/volumes.js';
+import { adminConfig, createNamespace, eventually } from '../support/kube.js';
+import { kwokPodsRunning } from '../support/volumes.js';
 import { example, labelLikePatroni, onKwok, resourceEvent, startReconcile, type RunningReconcile } from '../reconcile/support.js';
 
 const PG = { group: 'acid.zalan.do', version: 'v1', plural: 'postgresqls' };
@@ -45,7 +45,6 @@ describe('rolling-update: the periodic check reads the fleet at once', function 
 
   it('sees every cluster as the per-cluster read does, and leaves out one without a StatefulSet', async () => {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    const core = kc.makeApiClient(k8s.CoreV1Api);
     // Names that share a prefix: grouping by prefix instead of by the cluster-name label would mix them.
     for (const name of ['acid-fleet', 'acid-fleet-two']) {
       const pg = (await custom.createNamespacedCustomObject({
@@ -57,16 +56,7 @@ describe('rolling-update: the periodic check reads the fleet at once', function 
     }
     // Applied, never reconciled: no StatefulSet, nothing to roll.
     await custom.createNamespacedCustomObject({ ...PG, namespace: ns.name, body: onKwok(example('minimal.yaml', ns.name, 'acid-bare')) });
-    await eventually(
-      '4 Running kwok pods with bound claims',
-      async () => {
-        await provisionVolumes(kc, ns.name);
-        const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'application=spilo' })).items;
-        if (pods.length === 4 && pods.every((p) => p.status?.phase === 'Running')) return true;
-        throw new Error(await podsState(kc, ns.name, 'application=spilo')); // the timeout's message says why
-      },
-      180_000,
-    );
+    await eventually('4 Running kwok pods with bound claims', () => kwokPodsRunning(kc, ns.name, 'application=spilo', 4), 180_000);
     for (const name of ['acid-fleet', 'acid-fleet-two']) await labelLikePatroni(kc, ns.name, name);
 
     const kube = new KubeClient(kc);

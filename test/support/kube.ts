@@ -68,12 +68,7 @@ export function errorText(err: unknown): string {
  * Why pods are not Running, for a timeout message: each pod's phase, node and unmet conditions, and each
  * claim's phase (a kwok pod waits on the scheduler, its claim, or kwok itself).
  */
-export async function podsState(kc: k8s.KubeConfig, namespace: string, labelSelector: string): Promise<string> {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const [pods, claims] = await Promise.all([
-    core.listNamespacedPod({ namespace, labelSelector }),
-    core.listNamespacedPersistentVolumeClaim({ namespace }),
-  ]);
+export function describePods(pods: readonly k8s.V1Pod[], claims: readonly k8s.V1PersistentVolumeClaim[]): string {
   const pod = (p: k8s.V1Pod): string => {
     const unmet = (p.status?.conditions ?? [])
       .filter((c) => c.status !== 'True')
@@ -84,5 +79,15 @@ export async function podsState(kc: k8s.KubeConfig, namespace: string, labelSele
   };
   const claim = (c: k8s.V1PersistentVolumeClaim): string =>
     `${c.metadata?.name ?? '?'} ${c.status?.phase ?? '?'}${c.spec?.volumeName ? ` → ${c.spec.volumeName}` : ''}`;
-  return `pods: ${pods.items.map(pod).join(', ') || 'none'}; claims: ${claims.items.map(claim).join(', ') || 'none'}`;
+  return `pods: ${pods.map(pod).join(', ') || 'none'}; claims: ${claims.map(claim).join(', ') || 'none'}`;
+}
+
+/** describePods of the pods `labelSelector` selects in `namespace`, read now. */
+export async function podsState(kc: k8s.KubeConfig, namespace: string, labelSelector: string): Promise<string> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const [pods, claims] = await Promise.all([
+    core.listNamespacedPod({ namespace, labelSelector }),
+    core.listNamespacedPersistentVolumeClaim({ namespace }),
+  ]);
+  return describePods(pods.items, claims.items);
 }

@@ -1,4 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
+import { describePods } from './kube.js';
 
 /**
  * Plays a volume provisioner for kwok pods: every unbound PVC in `namespace` gets a hostPath PV
@@ -34,4 +35,16 @@ export async function provisionVolumes(kc: k8s.KubeConfig, namespace: string): P
     );
   }
   return made;
+}
+
+/**
+ * One poll of a wait for `count` Running kwok pods: binds their claims (provisionVolumes), then true when
+ * all run; otherwise throws why not (describePods), which becomes the wait's timeout message.
+ */
+export async function kwokPodsRunning(kc: k8s.KubeConfig, namespace: string, labelSelector: string, count: number): Promise<true> {
+  await provisionVolumes(kc, namespace);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const pods = (await core.listNamespacedPod({ namespace, labelSelector })).items;
+  if (pods.length === count && pods.every((p) => p.status?.phase === 'Running')) return true;
+  throw new Error(describePods(pods, (await core.listNamespacedPersistentVolumeClaim({ namespace })).items));
 }
