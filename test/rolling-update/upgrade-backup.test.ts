@@ -2,6 +2,8 @@
 // real S3 server gets Spilo's backup script exec'd in its primary before inplace_upgrade.py; a backup
 // that fails (the S3 server down) stops the upgrade before anything changed. Run under
 // `flock /tmp/pgfn-realpg.lock`.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { API_VERSION, POSTGRESQL_KIND } from '@pgfn/api';
@@ -95,6 +97,48 @@ describe('rolling-update: a base backup before the major upgrade (15 → 16, arc
     await s3?.stop();
   });
 
+  /** The failure the step recorded: annotation, condition, one CloudEvent, still 15; then cleared for the next try. */
+  async function expectNotStarted(reason: RegExp): Promise<void> {
+    const pg = await readPg();
+    expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-failure');
+    const c = pg?.status?.conditions?.find((x) => x.type === 'MajorVersionUpgrade');
+    expect(c?.reason).to.equal('Failed');
+    expect(c?.message).to.match(new RegExp(`^upgrade from 15 to 16 not started: the base backup before it failed on ${NAME}-0: .+`));
+    expect(c?.message).to.match(reason);
+    expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.failed']);
+    expect(await version()).to.match(/^15/);
+    await new KubeClient(kc).patchMetadata(
+      { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME },
+      { annotations: { 'last-major-upgrade-failure': null } },
+    );
+    emitted.length = 0;
+  }
+
+  /**
+   * The pod's envdir as the node agent keeps it on the host. A file written there is what the
+   * pod_environment variable WALG_BACKUP_FROM_REPLICA would put there, without recreating the pod
+   * (inside the pod the directory is root's and exec runs as postgres).
+   */
+  function envDir(): string {
+    const pods = join(t.dataDir, '.pgfn-agent', 'pods');
+    const pod = readdirSync(pods).find((d) => d.startsWith(`${ns.name}_${NAME}-0_`));
+    if (pod === undefined) throw new Error(`no directory of ${NAME}-0 under ${pods}`);
+    return join(pods, pod, 'run-postgres', 'etc', 'wal-e.d', 'env');
+  }
+
+  it('a backup script that exits 0 without a backup (skipped: WALG_BACKUP_FROM_REPLICA) stops the upgrade', async () => {
+    const before = (await backups()).length;
+    const flag = join(envDir(), 'WALG_BACKUP_FROM_REPLICA');
+    writeFileSync(flag, 'true');
+    try {
+      expect(await step()).to.equal('acted');
+    } finally {
+      rmSync(flag);
+    }
+    await expectNotStarted(/exited 0 but took no backup \(no new backup history file in its pg_wal\): .*skipping$/);
+    expect((await backups()).length).to.equal(before);
+  });
+
   it('a base backup that fails stops the upgrade before it starts: failure annotation, the reason, still 15', async () => {
     const before = (await backups()).length;
     await s3.pause();
@@ -103,19 +147,8 @@ describe('rolling-update: a base backup before the major upgrade (15 → 16, arc
     } finally {
       await s3.resume();
     }
-    const pg = await readPg();
-    expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-failure');
-    const c = pg?.status?.conditions?.find((x) => x.type === 'MajorVersionUpgrade');
-    expect(c?.reason).to.equal('Failed');
-    expect(c?.message).to.match(new RegExp(`^upgrade from 15 to 16 not started: the base backup before it failed on ${NAME}-0: .+`));
-    expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.failed']);
-    expect(await version()).to.match(/^15/);
+    await expectNotStarted(/base backup failed$/);
     expect((await backups()).length).to.equal(before);
-    await new KubeClient(kc).patchMetadata(
-      { apiVersion: API_VERSION, kind: POSTGRESQL_KIND, namespace: ns.name, name: NAME },
-      { annotations: { 'last-major-upgrade-failure': null } },
-    );
-    emitted.length = 0;
   });
 
   it('takes a base backup first, announces it, then upgrades and analyzes', async () => {

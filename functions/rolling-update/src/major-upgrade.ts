@@ -10,6 +10,7 @@ import type { EventRecord } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import { patroniUrl, type ClusterMember, type MemberStatus } from '@pgfn/patroni';
 import { takeBaseBackup } from './base-backup.js';
+import { waitWritable } from './primary-state.js';
 import type { Cluster } from './cluster.js';
 import type { ConditionUpdate } from './conditions.js';
 import type { RollingDeps } from './deps.js';
@@ -236,11 +237,7 @@ async function analyze(ctx: ConditionStepContext, o: { exec: PodExec; primary: s
   const namespace = ctx.live.cluster.metadata?.namespace ?? '';
   // Patroni reports the restarted primary running before Postgres has left recovery (a lone member has
   // no replica to wait for): ANALYZE needs it writable.
-  const asPostgresSql = ['/bin/su', 'postgres', '-c', 'psql -X -h /run/postgresql -d postgres -tAc "SELECT pg_is_in_recovery()"'];
-  await pollUntil(ctx.deps, async () => {
-    const r = await o.exec({ namespace, pod: o.primary, container: 'postgres', command: asPostgresSql });
-    return r.exitCode === 0 && r.stdout.trim() === 'f';
-  });
+  await waitWritable(o.exec, { namespace, name: o.primary }, { timeoutMs: ctx.deps.podTimeoutMs });
   const started = Date.now();
   const command = ['/bin/su', 'postgres', '-c', 'vacuumdb -h /run/postgresql --all --analyze-in-stages'];
   const ran = await o
