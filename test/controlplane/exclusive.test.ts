@@ -87,7 +87,7 @@ describe('heavy-file lanes (ADR 0144, 0145): files of one lane take turns, files
     await release(after.child);
   });
 
-  it('a file needing every lane (a private control plane) waits for each, and holds them all', async () => {
+  it('a file needing every lane (a serial run) waits for each, and holds them all', async () => {
     const misc = holder('misc');
     await misc.held;
     const all = holder('knative:all,misc:all,nodes:all');

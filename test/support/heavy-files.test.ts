@@ -44,7 +44,10 @@ describe('heavy files (ADR 0090, 0140): what the code starts, not what the prose
     expect(lanes('node-agent/cluster.test.ts')).to.deep.equal(['nodes']);
     expect(lanes('e2e/user-trigger.test.ts')).to.deep.equal(['knative']);
     expect(lanes('monitoring/prometheus.test.ts')).to.deep.equal(['misc']);
-    expect(lanes('controlplane/lifecycle.test.ts')).to.deep.equal(['knative:all', 'misc:all', 'nodes:all']);
+    // A private control plane takes the misc lane; with a node agent of its own, a nodes slot too (ADR 0147).
+    expect(lanes('controlplane/lifecycle.test.ts')).to.deep.equal(['misc']);
+    expect(lanes('reliability/control-plane-outage.test.ts')).to.deep.equal(['misc']);
+    expect(lanes('reliability/control-plane-outage-rollout.test.ts')).to.deep.equal(['misc', 'nodes']);
     // Zalando's operator and the measured faults keep every other node-agent file away.
     expect(lanes('differential/upstream.test.ts')).to.deep.equal(['nodes:all']);
     expect(lanes('reliability/failover-safety.test.ts')).to.deep.equal(['nodes:all']);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import ts from 'typescript';
-import { EVERY_LANE, LANES, type LaneNeed } from '@pgfn/controlplane';
+import { LANES, PRIVATE_CONTROL_PLANE, type LaneNeed } from '@pgfn/controlplane';
 
 /**
  * What starts a heavy part, as code names it (a function or class, `Class.method`, or an options key
@@ -32,7 +32,7 @@ export const HEAVY: ReadonlyMap<string, readonly LaneNeed[]> = new Map<string, r
   ['Prometheus', ['misc']],
   ['startExporter', ['misc']],
   ['launchBrowser', ['misc']],
-  ['ControlPlane.start', EVERY_LANE],
+  ['ControlPlane.start', PRIVATE_CONTROL_PLANE],
 ]);
 
 /** The names a module's code uses, in the forms HEAVY lists, and the local modules it imports. */

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpsGet } from './https-get.js';
-import { assertExclusive, EVERY_LANE } from './exclusive.js';
+import { assertExclusive, PRIVATE_CONTROL_PLANE } from './exclusive.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { generatePki, type Pki } from './pki.js';
 import { freePorts } from './ports.js';
@@ -61,7 +61,7 @@ export class ControlPlane {
   ) {}
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-    assertExclusive('a control plane', EVERY_LANE);
+    assertExclusive('a control plane', PRIVATE_CONTROL_PLANE);
     const bins = binaries();
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pgfn-cp-'));
     const logDir = join(dir, 'logs');

@@ -17,7 +17,7 @@ export const EXCLUSIVE_LOCK_ENV = 'PGFN_EXCLUSIVE_LOCK';
  *   group (ADR 0145), so two such files can share a run; what would upset their failover timing (Zalando's
  *   operator, the fault-injection runs whose recovery is measured) takes both;
  * - `knative`: Knative's processes (fixed ports, cluster-wide controllers, the Trigger webhooks);
- * - `misc`: the other single-instance processes (Prometheus, a browser).
+ * - `misc`: the other single-instance processes (Prometheus, a browser) and a private control plane.
  */
 export const LANES = ['knative', 'misc', 'nodes'] as const;
 export type Lane = (typeof LANES)[number];
@@ -26,8 +26,15 @@ const SLOTS: Readonly<Record<Lane, number>> = { knative: 1, misc: 1, nodes: 2 };
 /** A lane a part needs: one of its slots, or (`<lane>:all`) every slot, alone in it. */
 export type LaneNeed = Lane | `${Lane}:all`;
 
-/** Every slot of every lane: a private control plane, which loads both cores. */
+/** Every slot of every lane: a serial run, or a file whose lanes are not known. */
 export const EVERY_LANE: readonly LaneNeed[] = LANES.map((l) => `${l}:all` as const);
+
+/**
+ * A private control plane (ADR 0147): the misc lane, so at most one runs at a time and never beside the
+ * other CPU-heavy single-instance tools. Node-agent and Knative files run beside it: its processes use
+ * free ports and a directory of their own, and only the file's own Nodes and pods live in it.
+ */
+export const PRIVATE_CONTROL_PLANE: readonly LaneNeed[] = ['misc'];
 
 const laneOf = (need: LaneNeed): Lane => need.split(':')[0] as Lane;
 const wantsAll = (need: LaneNeed): boolean => need.endsWith(':all');

@@ -12,6 +12,7 @@ export type { ControlPlaneOptions, ControlPlaneState } from './controlplane.js';
 export {
   assertExclusive,
   EVERY_LANE,
+  PRIVATE_CONTROL_PLANE,
   EXCLUSIVE_LOCK_ENV,
   LANES,
   processAlive,
