@@ -2,7 +2,7 @@
 // before the first rotation to a new Spilo image): Spilo's postgres_backup.sh exec'd in the primary,
 // the path of a requested backup (ADR 0070). A backup taken is announced as dev.pgfn.backup.completed,
 // which backup-verify's Trigger turns into a verification of it. Exit 0 is not taken as proof: Spilo's
-// script exits 0 when it skips; a new backup history file in the primary's pg_wal is (primary-state.ts).
+// script exits 0 when it skips; a new backup history file in the primary's pg_wal is (ADR 0148).
 import { SPILO_BACKUP_COMMAND, type Logger } from '@pgfn/fn-runtime';
 import type { PodExec } from '@pgfn/kube';
 import type { Cluster } from './cluster.js';
