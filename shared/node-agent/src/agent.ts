@@ -488,7 +488,11 @@ class Agent implements NodeAgent {
 
   private log(message: string): void {
     const line = `${new Date().toISOString()} ${message}`;
-    appendFileSync(join(this.o.logDir, 'agent.log'), `${line}\n`);
+    try {
+      appendFileSync(join(this.o.logDir, 'agent.log'), `${line}\n`);
+    } catch {
+      // The log directory removed under a stopping agent: a lost line, never a crashed process.
+    }
     this.o.log?.(line);
   }
 }

@@ -141,6 +141,9 @@ function goArch(): string {
 /** Creates (or takes over) the Node, then keeps its status and Lease fresh until stopped. */
 export class NodeHeartbeat {
   private timer: NodeJS.Timeout | undefined;
+  /** The beat under way, which stop() waits for: one ending after stop() must not register the Node again. */
+  private beating: Promise<void> | undefined;
+  private stopped = false;
   private readonly core: CoreV1Api;
   private readonly leases: CoordinationV1Api;
 
@@ -175,16 +178,18 @@ export class NodeHeartbeat {
       );
     }
     await this.beat();
-    this.timer = setInterval(
-      () => void this.beat().catch((err: unknown) => this.log(`node heartbeat failed: ${(err as Error).message}`)),
-      this.intervalMs,
-    );
+    this.timer = setInterval(() => {
+      if (this.beating !== undefined) return; // a slow API server: one beat at a time
+      this.beating = this.beat()
+        .catch((err: unknown) => this.log(`node heartbeat failed: ${(err as Error).message}`))
+        .finally(() => (this.beating = undefined));
+    }, this.intervalMs);
   }
 
   private async beat(): Promise<void> {
     const now = new Date();
     const current = await this.core.readNode({ name: this.id.name }).catch(async (err: unknown) => {
-      if (statusCode(err) !== 404) throw err;
+      if (statusCode(err) !== 404 || this.stopped) throw err;
       // Deleted under a running kubelet: it registers the node again (its pods were deleted with it).
       this.log(`node ${this.id.name} was deleted; registering it again`);
       return this.core.createNode({ body: nodeObject(this.id) });
@@ -223,7 +228,9 @@ export class NodeHeartbeat {
 
   /** Stops heartbeats; with `remove`, deletes the Node (its pods are then garbage-collected). */
   async stop(remove: boolean): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    await this.beating;
     if (!remove) return;
     await this.core.deleteNode({ name: this.id.name }).catch((err: unknown) => {
       if (statusCode(err) !== 404) this.log(`deleting node ${this.id.name}: ${(err as Error).message}`);
