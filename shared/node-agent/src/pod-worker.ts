@@ -292,7 +292,11 @@ export class PodWorker {
 
   log(message: string): void {
     const line = `${new Date().toISOString()} ${message}\n`;
-    appendFileSync(join(this.deps.logDir, 'events.log'), line);
+    try {
+      appendFileSync(join(this.deps.logDir, 'events.log'), line);
+    } catch {
+      // As the agent's own log: a directory removed under a stopping agent loses the line, nothing more.
+    }
     this.deps.log(`${this.key}: ${message}`);
   }
 }
