@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cacheDir } from '@pgfn/controlplane';
+import { assertExclusive, cacheDir, ZALANDO_OPERATOR } from '@pgfn/controlplane';
 import { CONFIG_MAP_REF } from './operator-config.js';
 import { BenchProcess, waitUntil } from './proc.js';
 import { SYSTEM_NAMESPACE } from './namespaces.js';
@@ -93,6 +93,7 @@ export class ZalandoOperator {
   private constructor(readonly proc: BenchProcess) {}
 
   static async start(opts: ZalandoOptions): Promise<ZalandoOperator> {
+    assertExclusive("Zalando's operator", ZALANDO_OPERATOR);
     const args = [
       '-outofcluster',
       `-kubeconfig=${opts.kubeconfig}`,

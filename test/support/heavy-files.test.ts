@@ -48,8 +48,8 @@ describe('heavy files (ADR 0090, 0140): what the code starts, not what the prose
     expect(lanes('controlplane/lifecycle.test.ts')).to.deep.equal(['misc']);
     expect(lanes('reliability/control-plane-outage.test.ts')).to.deep.equal(['misc']);
     expect(lanes('reliability/control-plane-outage-rollout.test.ts')).to.deep.equal(['misc', 'nodes']);
-    // Zalando's operator and the measured faults keep every other node-agent file away.
-    expect(lanes('differential/upstream.test.ts')).to.deep.equal(['nodes:all']);
+    // Zalando's operator takes the misc lane (ADR 0147); the measured faults keep every other node-agent file away.
+    expect(lanes('differential/upstream.test.ts')).to.deep.equal(['misc']);
     expect(lanes('reliability/failover-safety.test.ts')).to.deep.equal(['nodes:all']);
     // An S3 server alone takes no lane: a small process on a free port with a directory of its own.
     expect(lanes('backup-verify/scale.test.ts')).to.deep.equal([]);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import ts from 'typescript';
-import { LANES, PRIVATE_CONTROL_PLANE, type LaneNeed } from '@pgfn/controlplane';
+import { LANES, PRIVATE_CONTROL_PLANE, ZALANDO_OPERATOR, type LaneNeed } from '@pgfn/controlplane';
 
 /**
  * What starts a heavy part, as code names it (a function or class, `Class.method`, or an options key
@@ -21,9 +21,7 @@ export const HEAVY: ReadonlyMap<string, readonly LaneNeed[]> = new Map<string, r
   ['startStack', ['nodes']],
   // Faults whose recovery is measured (ADR 0096): no other node-agent file beside them.
   ['runFault', ['nodes:all']],
-  // Zalando's operator with kwok pods for minutes: CPU-heavy enough to disturb the Patroni files'
-  // failovers beside it, and it timed out beside them in the first parallel whole run (ADR 0140).
-  ['ZalandoOperator.start', ['nodes:all']],
+  ['ZalandoOperator.start', ZALANDO_OPERATOR],
   ['KnativeControllers', ['knative']],
   ['KnativeDataPlane', ['knative']],
   ['startKnativePath', ['knative']],

@@ -14,10 +14,11 @@ export const EXCLUSIVE_LOCK_ENV = 'PGFN_EXCLUSIVE_LOCK';
 /**
  * What a heavy part can disturb, so what must not run too often at once:
  * - `nodes`: node agents with Patroni. Two slots: each test worker's agents and clusters carry its own
- *   group (ADR 0145), so two such files can share a run; what would upset their failover timing (Zalando's
- *   operator, the fault-injection runs whose recovery is measured) takes both;
+ *   group (ADR 0145), so two such files can share a run; what would upset their failover timing (the
+ *   fault-injection runs whose recovery is measured) takes both;
  * - `knative`: Knative's processes (fixed ports, cluster-wide controllers, the Trigger webhooks);
- * - `misc`: the other single-instance processes (Prometheus, a browser) and a private control plane.
+ * - `misc`: the other single-instance processes (Prometheus, a browser, Zalando's operator) and a
+ *   private control plane.
  */
 export const LANES = ['knative', 'misc', 'nodes'] as const;
 export type Lane = (typeof LANES)[number];
@@ -35,6 +36,13 @@ export const EVERY_LANE: readonly LaneNeed[] = LANES.map((l) => `${l}:all` as co
  * free ports and a directory of their own, and only the file's own Nodes and pods live in it.
  */
 export const PRIVATE_CONTROL_PLANE: readonly LaneNeed[] = ['misc'];
+
+/**
+ * Zalando's operator in a test (ADR 0147): the misc lane, one at a time. It watches only its own
+ * namespace and its pods are kwok's; in the differential it used under a second of CPU in two minutes,
+ * so node-agent files run beside it.
+ */
+export const ZALANDO_OPERATOR: readonly LaneNeed[] = ['misc'];
 
 const laneOf = (need: LaneNeed): Lane => need.split(':')[0] as Lane;
 const wantsAll = (need: LaneNeed): boolean => need.endsWith(':all');

@@ -13,6 +13,7 @@ export {
   assertExclusive,
   EVERY_LANE,
   PRIVATE_CONTROL_PLANE,
+  ZALANDO_OPERATOR,
   EXCLUSIVE_LOCK_ENV,
   LANES,
   processAlive,
