@@ -136,7 +136,12 @@ export class ControlPlane {
       // restores (seen while benchmarks ran beside the tests).
       '--node-monitor-grace-period=50s',
     ]);
-    this.launch('kube-scheduler', this.bins.kubeScheduler, flags(ports['scheduler']));
+    this.launch('kube-scheduler', this.bins.kubeScheduler, [
+      ...flags(ports['scheduler']),
+      // ADR 0149: the scheduler can retry a pod on its claim's bind event before its own volume cache
+      // has the bind, and then waits for the next relevant event; with none, for this long (default 5 min).
+      '--pod-max-in-unschedulable-pods-duration=10s',
+    ]);
     // The service-account controller creating "default" in "default" proves kcm's controllers run.
     await this.waitFor(
       'kube-controller-manager (default ServiceAccount)',

@@ -50,6 +50,7 @@ export async function answerEvent(opts: CloudEventAppOptions, headers: IncomingH
   try {
     const outcome = await opts.handle(event, { log });
     opts.metrics.events.inc({ type: event.type, outcome });
+    log.debug({ outcome }, 'handled');
     return { status: outcome === 'ok' ? 200 : 202, json: { outcome } };
   } catch (err) {
     const terminal = isTerminal(err);
