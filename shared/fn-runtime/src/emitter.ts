@@ -4,45 +4,71 @@ import { CloudEvent, emitterFor, Mode, type Message } from 'cloudevents';
 
 export type Emit = (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
 
-/** How long the sink may take to accept an event: the Broker's ingress answers in milliseconds. */
+/** How long an emit waits for the sink's answer before it goes on (ADR 0150). */
 export const EMIT_TIMEOUT_MS = 10_000;
+
+export interface EmitterOptions {
+  readonly timeoutMs?: number;
+  /** Told of an event whose answer did not come in time (sent, outcome unknown). */
+  readonly onTimeout?: (what: { type: string; subject: string; timeoutMs: number }) => void;
+}
 
 /**
  * Sends our own CloudEvents (binary mode) to the sink a SinkBinding injects as K_SINK. Without a
- * sink the events are dropped on purpose. A sink that refuses (non-2xx), fails or does not answer
- * within `timeoutMs` fails the emit, so the delivery that caused it is retried: an emit that never
- * returned would hold its namespace's reconciles behind it (ADR 0150).
+ * sink the events are dropped on purpose. A sink that refuses the event (non-2xx) or cannot be
+ * reached fails the emit, so the delivery that caused it is retried. A sink that has the event but
+ * does not answer within `timeoutMs` is left to finish on its own: a Broker on a synchronous channel
+ * (Knative's InMemoryChannel) answers only once every subscriber has, and an emit waiting for that
+ * would hold its namespace's reconciles (ADR 0150).
  */
-export function createEmitter(sink: string | undefined, source: string, timeoutMs = EMIT_TIMEOUT_MS): Emit {
+export function createEmitter(sink: string | undefined, source: string, o: EmitterOptions = {}): Emit {
   if (sink === undefined || sink === '') return () => Promise.resolve();
-  const send = emitterFor(postTransport(sink, timeoutMs), { mode: Mode.BINARY });
+  const timeoutMs = o.timeoutMs ?? EMIT_TIMEOUT_MS;
+  const post = postTransport(sink, timeoutMs);
   return async (type, subject, data) => {
+    let answered = true;
+    const send = emitterFor(
+      async (message: Message) => {
+        answered = await post(message);
+      },
+      { mode: Mode.BINARY },
+    );
     await send(new CloudEvent({ type, source, subject, datacontenttype: 'application/json', data }));
+    if (!answered) o.onTimeout?.({ type, subject, timeoutMs });
   };
 }
 
-/** cloudevents' httpTransport with what it lacks: a deadline and the answer's status checked. */
-function postTransport(sink: string, timeoutMs: number): (message: Message) => Promise<void> {
+/**
+ * cloudevents' httpTransport with what it lacks: the answer's status checked, and a deadline. Resolves
+ * true on a 2xx, false when the request was sent whole and no answer came in time.
+ */
+function postTransport(sink: string, timeoutMs: number): (message: Message) => Promise<boolean> {
   const url = new URL(sink);
   const base = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
   if (base === undefined) throw new TypeError(`K_SINK ${sink}: unsupported protocol ${url.protocol}`);
   return (message) =>
-    new Promise<void>((resolve, reject) => {
-      const req = base.request(url, { method: 'POST', headers: message.headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+    new Promise<boolean>((resolve, reject) => {
+      let sent = false;
+      const req = base.request(url, { method: 'POST', headers: message.headers }, (res) => {
         res.resume();
         res.on('end', () => {
+          clearTimeout(timer);
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve();
+          if (status >= 200 && status < 300) resolve(true);
           else reject(new Error(`the event sink ${url.origin} answered ${status}`));
         });
       });
+      const timer = setTimeout(() => {
+        if (sent) resolve(false);
+        else reject(new Error(`the event sink ${url.origin} took no event within ${timeoutMs} ms`));
+        req.destroy();
+      }, timeoutMs);
       req.on('error', (err) => {
-        reject(
-          err.name === 'AbortError' || err.name === 'TimeoutError'
-            ? new Error(`the event sink ${url.origin} did not answer within ${timeoutMs} ms`)
-            : err,
-        );
+        clearTimeout(timer);
+        reject(err);
       });
-      req.end(message.body as string | Buffer);
+      req.end(message.body as string | Buffer, () => {
+        sent = true;
+      });
     });
 }

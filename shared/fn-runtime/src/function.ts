@@ -36,14 +36,17 @@ export function createKit(fn: string, env: NodeJS.ProcessEnv = process.env): Kit
   const metrics = createMetrics(fn);
   const kube = new KubeClient(loadKubeConfig(env), { observe: (verb, kind) => metrics.apiRequests.inc({ verb, kind }) });
   const now = (): Date => new Date();
+  const log = createLogger(fn, fnEnv.logLevel);
   return {
     fn,
     env: fnEnv,
-    log: createLogger(fn, fnEnv.logLevel),
+    log,
     metrics,
     kube,
     loadConfig: cachedLoader(() => loadOperatorConfig(kube, fnEnv.configSource)),
-    emit: createEmitter(fnEnv.sink, `pgfn/${fn}`),
+    emit: createEmitter(fnEnv.sink, `pgfn/${fn}`, {
+      onTimeout: (e) => log.warn(e, 'the event sink has the event but did not answer in time; going on'),
+    }),
     recordEvent: eventRecorder({ kube, component: `pgfn-${fn}`, now }),
     now,
     newPassword: () => randomPassword(),
