@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { KWOK_NODE_NAME } from '@pgfn/controlplane';
-import { adminConfig, createNamespace, eventually, statusOf } from '../support/kube.js';
+import { adminConfig, createNamespace, describePods, eventually, statusOf } from '../support/kube.js';
 
 const inKwokCidr = (ip: string | undefined): boolean => ip !== undefined && /^127\.0\.2\.\d+$/.test(ip);
 
@@ -23,7 +23,10 @@ describe('the test control plane: controllers, scheduler and kwok', () => {
   const runningPods = async (): Promise<k8s.V1Pod[] | undefined> => {
     const pods = (await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' })).items;
     const live = pods.filter((p) => p.metadata?.deletionTimestamp === undefined);
-    return live.length === 3 && live.every((p) => p.status?.phase === 'Running' && inKwokCidr(p.status.podIP)) ? live : undefined;
+    if (live.length === 3 && live.every((p) => p.status?.phase === 'Running' && inKwokCidr(p.status.podIP))) return live;
+    // Becomes the wait's timeout message: which of the controllers, the scheduler or kwok is behind.
+    const sts = await apps.readNamespacedStatefulSet({ namespace: ns.name, name: 'web' }).catch(() => undefined);
+    throw new Error(`StatefulSet status ${JSON.stringify(sts?.status ?? null)}; ${describePods(pods, [])}`);
   };
 
   it('turns a 3-replica StatefulSet into 3 Running pods on the kwok node, with pod IPs', async () => {
