@@ -1,6 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { KWOK_NODE_NAME } from '@pgfn/controlplane';
+import { KWOK_NODE_NAME, KWOK_NODE_SELECTOR } from '@pgfn/controlplane';
 import { adminConfig, createNamespace, describePods, eventually, statusOf } from '../support/kube.js';
 
 const inKwokCidr = (ip: string | undefined): boolean => ip !== undefined && /^127\.0\.2\.\d+$/.test(ip);
@@ -39,7 +39,10 @@ describe('the test control plane: controllers, scheduler and kwok', () => {
           serviceName: 'web',
           podManagementPolicy: 'Parallel',
           selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'example.invalid/none:1' }] } },
+          template: {
+            metadata: { labels: { app: 'web' } },
+            spec: { nodeSelector: { ...KWOK_NODE_SELECTOR }, containers: [{ name: 'c', image: 'example.invalid/none:1' }] },
+          },
         },
       },
     });

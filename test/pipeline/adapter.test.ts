@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import * as k8s from '@kubernetes/client-node';
+import { KWOK_NODE_SELECTOR } from '@pgfn/controlplane';
 import { startPipeline, type Pipeline, type TriggerManifest } from '@pgfn/pipeline';
 import { ensureCrds } from '../crds/install.js';
 import { testEnv } from '../support/env.js';
@@ -160,7 +161,7 @@ describe('the receive adapter through the local broker', function () {
     const core = adminConfig().makeApiClient(k8s.CoreV1Api);
     const pod = (name: string, labels: Record<string, string>): k8s.V1Pod => ({
       metadata: { name, labels },
-      spec: { containers: [{ name: 'postgres', image: 'spilo' }] },
+      spec: { nodeSelector: { ...KWOK_NODE_SELECTOR }, containers: [{ name: 'postgres', image: 'spilo' }] },
     });
     await core.createNamespacedPod({ namespace: ns.name, body: pod('acid-two-0', { application: 'spilo', 'cluster-name': 'acid-two' }) });
     await core.createNamespacedPod({ namespace: ns.name, body: pod('unrelated', { app: 'web' }) });

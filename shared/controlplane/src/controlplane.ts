@@ -20,6 +20,11 @@ export const KWOK_POD_CIDR = '127.0.2.0/24';
 /** Service IPs are only allocated, never routed to: nothing on this machine proxies them. */
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const KWOK_NODE_NAME = 'kwok-node-0';
+/**
+ * Selects kwok's node: a pod meant to run on nothing must say so, or the scheduler may prefer a node
+ * agent's emptier Node, where the pod stays Pending (nothing there runs its image).
+ */
+export const KWOK_NODE_SELECTOR: Readonly<Record<string, string>> = { type: 'kwok' };
 /** Users in the static token file. They belong to no privileged group: RBAC decides everything. */
 export const TOKEN_USERS = Array.from({ length: 10 }, (_, i) => `pgfn-tester-${i}`);
 

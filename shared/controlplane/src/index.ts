@@ -1,6 +1,7 @@
 export {
   ControlPlane,
   KWOK_NODE_NAME,
+  KWOK_NODE_SELECTOR,
   KWOK_POD_CIDR,
   SERVICE_CIDR,
   TOKEN_USERS,
