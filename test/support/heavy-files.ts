@@ -5,9 +5,9 @@
 // "Prometheus") do not count. A heavy part started by a file this misses fails at once
 // (assertExclusive), naming this file. Files of different lanes run side by side.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
-import { LANES, PRIVATE_CONTROL_PLANE, ZALANDO_OPERATOR, type LaneNeed } from '@pgfn/controlplane';
+import { EVERY_LANE, LANES, PRIVATE_CONTROL_PLANE, repoRoot, ZALANDO_OPERATOR, type LaneNeed } from '@pgfn/controlplane';
 
 /**
  * What starts a heavy part, as code names it (a function or class, `Class.method`, or an options key
@@ -31,6 +31,16 @@ export const HEAVY: ReadonlyMap<string, readonly LaneNeed[]> = new Map<string, r
   ['startExporter', ['misc']],
   ['launchBrowser', ['misc']],
   ['ControlPlane.start', PRIVATE_CONTROL_PLANE],
+]);
+
+/**
+ * Files that need more than their parts say, and why (paths from the repository root). The rollout
+ * outage file (a private control plane and a node agent on it) passed beside node-agent files, then
+ * in one clean run its cluster never became whole within 300 s beside the Knative e2e file; the cause
+ * is not known, so it keeps every lane, as before ADR 0147, until it is.
+ */
+export const FILE_LANES: ReadonlyMap<string, readonly LaneNeed[]> = new Map([
+  ['test/reliability/control-plane-outage-rollout.test.ts', EVERY_LANE],
 ]);
 
 /** The names a module's code uses, in the forms HEAVY lists, and the local modules it imports. */
@@ -80,6 +90,7 @@ export function fileLanes(file: string, seen: Set<string> = new Set()): readonly
   seen.add(file);
   const { names, localImports } = codeNames(file, readFileSync(file, 'utf8'));
   const needs = [...HEAVY].filter(([name]) => names.has(name)).flatMap(([, n]) => n);
+  needs.push(...(FILE_LANES.get(relative(repoRoot, file)) ?? []));
   for (const spec of localImports) needs.push(...fileLanes(resolve(dirname(file), `${spec.slice(0, -'.js'.length)}.ts`), seen));
   const result = merged(needs);
   cache.set(file, result);
