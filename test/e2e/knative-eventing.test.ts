@@ -59,11 +59,14 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
   });
   after(async () => {
-    // The API server is shared with the test files that follow: this file's Trigger goes again.
+    // The API server is shared with the test files that follow: this file's Triggers go again, with
+    // their Subscriptions, while Knative's controllers still run to take them off the channel (ADR 0151).
     await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
       'delete',
       '--ignore-not-found',
-      '--wait=false',
+      '--wait=true',
+      '--timeout=60s',
+      '--cascade=foreground',
       '-n',
       'pgfn-system',
       'trigger',

@@ -105,9 +105,12 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       );
     });
     after(async () => {
+      // With their Subscriptions, while Knative's controllers run (ADR 0151).
       await kubectl(
         'delete',
         '--ignore-not-found',
+        '--timeout=60s',
+        '--cascade=foreground',
         '-n',
         'pgfn-system',
         'trigger',

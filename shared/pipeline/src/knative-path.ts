@@ -68,9 +68,14 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     // holds a finalizer its reconciler removes (after unbinding its subjects): wait for that while it runs.
     const bindings = applied.filter((o) => o.kind === 'SinkBinding');
     await deleteObjects(opts.kubeconfig, bindings, true).catch(() => undefined);
+    // A Trigger's Subscription leaves the Broker's channel only through Knative's finalizer: gone with
+    // its dependents (foreground) while the controllers run, or the next file's channel keeps
+    // delivering to a Trigger that is gone (ADR 0151).
+    const triggers = applied.filter((o) => o.kind === 'Trigger');
+    await deleteObjects(opts.kubeconfig, triggers, true).catch(() => undefined);
     await deleteObjects(
       opts.kubeconfig,
-      applied.reverse().filter((o) => o.kind !== 'SinkBinding'),
+      applied.reverse().filter((o) => o.kind !== 'SinkBinding' && o.kind !== 'Trigger'),
       false,
     ).catch(() => undefined);
     await admission?.stop();
@@ -105,6 +110,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     // An ApiServerSource is Ready once its Deployment is Available, i.e. when kwok has run a pod that
     // stands for nothing: its adapter runs here, from the Deployment's env, whatever kwok does.
     for (const o of eventing) if (o.kind !== 'ApiServerSource') await waitReady(kc, o, controllers, dataPlane);
+    await waitNoStaleSubscribers(kc);
     // Every SinkBinding is Ready: its reconciler has patched its subjects.
     const plane = dataPlane;
     boundEnv = await sinkBoundEnv(kc, services, (url) => plane.loopbackUrl(url) ?? url);
@@ -190,10 +196,49 @@ async function deploymentEnv(kc: k8s.KubeConfig, source: ApiServerSourceManifest
   }
 }
 
+interface TriggerList {
+  readonly items: readonly { metadata: { name: string; namespace?: string; uid?: string } }[];
+}
+
+interface ChannelList {
+  readonly items: readonly { metadata: { name: string }; spec?: { subscribers?: readonly { subscriberUri?: string }[] } }[];
+}
+
+/**
+ * Waits until the Broker channels deliver to no Trigger that is gone. Knative removes a deleted
+ * Trigger's subscriber from the channel through a finalizer. A file that deleted a Trigger and stopped
+ * the controllers at once left its subscriber behind. Every event then waited for the 404s' retries
+ * (about 15 s) on the synchronous InMemoryChannel, and the next file's updates came minutes late
+ * (ADR 0151). Failing here says so.
+ */
+async function waitNoStaleSubscribers(kc: k8s.KubeConfig): Promise<void> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const deadline = Date.now() + STALE_SUBSCRIBER_WAIT_MS;
+  for (;;) {
+    const [channels, triggers] = await Promise.all([
+      custom.listClusterCustomObject({ group: 'messaging.knative.dev', version: 'v1', plural: 'inmemorychannels' }) as Promise<ChannelList>,
+      custom.listClusterCustomObject({ group: 'eventing.knative.dev', version: 'v1', plural: 'triggers' }) as Promise<TriggerList>,
+    ]);
+    const live = new Set(triggers.items.map((t) => `${t.metadata.namespace ?? ''}/${t.metadata.name}/${t.metadata.uid ?? ''}`));
+    const stale = channels.items.flatMap((c) =>
+      (c.spec?.subscribers ?? [])
+        .map((sub) => /\/triggers\/([^/]+\/[^/]+\/[^/]+)$/.exec(sub.subscriberUri ?? '')?.[1])
+        .filter((t): t is string => t !== undefined && !live.has(t))
+        .map((t) => `${c.metadata.name} → ${t}`),
+    );
+    if (stale.length === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`Knative's channels still deliver to Triggers that are gone (channel → namespace/trigger/uid): ${stale.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const STALE_SUBSCRIBER_WAIT_MS = 60_000;
+
 async function deleteObjects(kubeconfig: string, objects: readonly KubeObject[], wait: boolean): Promise<void> {
   if (objects.length === 0) return;
   const yaml = objects.map((o) => JSON.stringify(o)).join('\n---\n');
-  const waiting = wait ? ['--wait=true', '--timeout=60s'] : ['--wait=false'];
+  const waiting = wait ? ['--wait=true', '--timeout=60s', '--cascade=foreground'] : ['--wait=false'];
   await kubectlRun(binaries().kubectl, kubeconfig, ['delete', '--ignore-not-found', ...waiting, '-f', '-'], yaml);
 }
 
