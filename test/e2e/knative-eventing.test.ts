@@ -60,19 +60,21 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
   });
   after(async () => {
     // The API server is shared with the test files that follow: this file's Triggers go again, with
-    // their Subscriptions, while Knative's controllers still run to take them off the channel (ADR 0151).
-    await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
-      'delete',
-      '--ignore-not-found',
-      '--wait=true',
-      '--timeout=60s',
-      '--cascade=foreground',
-      '-n',
-      'pgfn-system',
-      'trigger',
-      'knative-path',
-      'knative-path-ping',
-    ]).catch(() => '');
+    // their Subscriptions, one at a time, while Knative's controllers still run to take them off the
+    // channel (ADR 0151).
+    for (const trigger of ['knative-path', 'knative-path-ping']) {
+      await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
+        'delete',
+        '--ignore-not-found',
+        '--wait=true',
+        '--timeout=60s',
+        '--cascade=foreground',
+        '-n',
+        'pgfn-system',
+        'trigger',
+        trigger,
+      ]).catch(() => '');
+    }
     await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
       'delete',
       '--ignore-not-found',

@@ -105,21 +105,26 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
       );
     });
     after(async () => {
-      // With their Subscriptions, while Knative's controllers run (ADR 0151).
+      // With their Subscriptions, one at a time, while Knative's controllers run (ADR 0151).
+      for (const trigger of [name, `${name}-witness`, `${name}-team`, 'refused-trigger'])
+        await kubectl(
+          'delete',
+          '--ignore-not-found',
+          '--timeout=60s',
+          '--cascade=foreground',
+          '-n',
+          'pgfn-system',
+          'trigger',
+          trigger,
+        ).catch(() => '');
       await kubectl(
         'delete',
         '--ignore-not-found',
         '--timeout=60s',
         '--cascade=foreground',
-        '-n',
-        'pgfn-system',
-        'trigger',
-        name,
-        `${name}-witness`,
-        `${name}-team`,
-        'refused-trigger',
+        '-f',
+        join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml'),
       ).catch(() => '');
-      await kubectl('delete', '--ignore-not-found', '-f', join(repoRoot, 'knative/examples/cluster-ready-notifier.yaml')).catch(() => '');
       await pipeline?.stop();
       witness?.close();
       display?.kill();

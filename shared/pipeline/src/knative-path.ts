@@ -69,10 +69,10 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     const bindings = applied.filter((o) => o.kind === 'SinkBinding');
     await deleteObjects(opts.kubeconfig, bindings, true).catch(() => undefined);
     // A Trigger's Subscription leaves the Broker's channel only through Knative's finalizer: gone with
-    // its dependents (foreground) while the controllers run, or the next file's channel keeps
-    // delivering to a Trigger that is gone (ADR 0151).
-    const triggers = applied.filter((o) => o.kind === 'Trigger');
-    await deleteObjects(opts.kubeconfig, triggers, true).catch(() => undefined);
+    // its dependents (foreground) while the controllers run, one at a time, since two Subscriptions
+    // leaving at once can write the channel's list back with the other still on it (ADR 0151).
+    for (const trigger of applied.filter((o) => o.kind === 'Trigger'))
+      await deleteObjects(opts.kubeconfig, [trigger], true).catch(() => undefined);
     await deleteObjects(
       opts.kubeconfig,
       applied.reverse().filter((o) => o.kind !== 'SinkBinding' && o.kind !== 'Trigger'),
