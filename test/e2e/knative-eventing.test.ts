@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { binaries, kubectlRun } from '@pgfn/controlplane';
 import { expect } from 'chai';
 import {
+  deleteTriggers,
   KnativeControllers,
   KnativeDataPlane,
   applyObjects,
@@ -62,19 +63,10 @@ describe("Knative Eventing's own controllers reconcile knative/", function () {
     // The API server is shared with the test files that follow: this file's Triggers go again, with
     // their Subscriptions, one at a time, while Knative's controllers still run to take them off the
     // channel (ADR 0151).
-    for (const trigger of ['knative-path', 'knative-path-ping']) {
-      await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
-        'delete',
-        '--ignore-not-found',
-        '--wait=true',
-        '--timeout=60s',
-        '--cascade=foreground',
-        '-n',
-        'pgfn-system',
-        'trigger',
-        trigger,
-      ]).catch(() => '');
-    }
+    await deleteTriggers(
+      testEnv().kubeconfig,
+      ['knative-path', 'knative-path-ping'].map((name) => ({ namespace: 'pgfn-system', name })),
+    );
     await kubectlRun(binaries().kubectl, testEnv().kubeconfig, [
       'delete',
       '--ignore-not-found',

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { binaries, freePort, kubectlRun, repoRoot } from '@pgfn/controlplane';
-import { startPipeline, userServiceFunction, type Pipeline } from '@pgfn/pipeline';
+import { deleteTriggers, startPipeline, userServiceFunction, type Pipeline } from '@pgfn/pipeline';
 import { ensureCrds } from '../crds/install.js';
 import { identityForFunction, identityForServiceAccount } from '../support/fn-identity.js';
 import { testEnv } from '../support/env.js';
@@ -106,17 +106,10 @@ for (const path of ['stand-in broker', "Knative's own broker"] as const) {
     });
     after(async () => {
       // With their Subscriptions, one at a time, while Knative's controllers run (ADR 0151).
-      for (const trigger of [name, `${name}-witness`, `${name}-team`, 'refused-trigger'])
-        await kubectl(
-          'delete',
-          '--ignore-not-found',
-          '--timeout=60s',
-          '--cascade=foreground',
-          '-n',
-          'pgfn-system',
-          'trigger',
-          trigger,
-        ).catch(() => '');
+      await deleteTriggers(
+        testEnv().kubeconfig,
+        [name, `${name}-witness`, `${name}-team`, 'refused-trigger'].map((n) => ({ namespace: 'pgfn-system', name: n })),
+      );
       await kubectl(
         'delete',
         '--ignore-not-found',

@@ -46,7 +46,7 @@ export type { KubeObject } from './knative-objects.js';
 export { publishServices, sameServingStatus, serviceAddress, serviceOfHost, servingStatus } from './serving-stand-in.js';
 export type { ServingStatus } from './serving-stand-in.js';
 export { HostProxy } from './host-proxy.js';
-export { startKnativePath } from './knative-path.js';
+export { deleteTriggers, startKnativePath } from './knative-path.js';
 export type { KnativePath, KnativePathOptions } from './knative-path.js';
 export type { HostRoute, ProxyTarget } from './host-proxy.js';
 export type { TriggerChange, TriggerWatchOptions } from './trigger-watch.js';

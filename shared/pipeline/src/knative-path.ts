@@ -71,8 +71,11 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     // A Trigger's Subscription leaves the Broker's channel only through Knative's finalizer: gone with
     // its dependents (foreground) while the controllers run, one at a time, since two Subscriptions
     // leaving at once can write the channel's list back with the other still on it (ADR 0151).
-    for (const trigger of applied.filter((o) => o.kind === 'Trigger'))
-      await deleteObjects(opts.kubeconfig, [trigger], true).catch(() => undefined);
+    const triggers = applied.filter((o) => o.kind === 'Trigger');
+    await deleteTriggers(
+      opts.kubeconfig,
+      triggers.map((t) => ({ namespace: t.metadata.namespace ?? 'default', name: t.metadata.name })),
+    );
     await deleteObjects(
       opts.kubeconfig,
       applied.reverse().filter((o) => o.kind !== 'SinkBinding' && o.kind !== 'Trigger'),
@@ -234,6 +237,27 @@ async function waitNoStaleSubscribers(kc: k8s.KubeConfig): Promise<void> {
 }
 
 const STALE_SUBSCRIBER_WAIT_MS = 60_000;
+
+/**
+ * Deletes Triggers one at a time, each after its Subscription (foreground, waited up to 60 s): call
+ * it while Knative's controllers run, whose finalizer takes the subscriber off the channel (ADR 0151).
+ * Best effort: a Trigger that cannot be deleted is left for the start-up check to report.
+ */
+export async function deleteTriggers(kubeconfig: string, triggers: readonly { namespace: string; name: string }[]): Promise<void> {
+  for (const t of triggers) {
+    await kubectlRun(binaries().kubectl, kubeconfig, [
+      'delete',
+      '--ignore-not-found',
+      '--wait=true',
+      '--timeout=60s',
+      '--cascade=foreground',
+      '-n',
+      t.namespace,
+      'trigger',
+      t.name,
+    ]).catch(() => '');
+  }
+}
 
 async function deleteObjects(kubeconfig: string, objects: readonly KubeObject[], wait: boolean): Promise<void> {
   if (objects.length === 0) return;
