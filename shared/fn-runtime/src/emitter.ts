@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { CloudEvent, emitterFor, Mode, type Message } from 'cloudevents';
+import { CloudEvent, HTTP, type Message } from 'cloudevents';
 
 export type Emit = (type: string, subject: string, data: Record<string, unknown>) => Promise<void>;
 
@@ -26,14 +26,7 @@ export function createEmitter(sink: string | undefined, source: string, o: Emitt
   const timeoutMs = o.timeoutMs ?? EMIT_TIMEOUT_MS;
   const post = postTransport(sink, timeoutMs);
   return async (type, subject, data) => {
-    let answered = true;
-    const send = emitterFor(
-      async (message: Message) => {
-        answered = await post(message);
-      },
-      { mode: Mode.BINARY },
-    );
-    await send(new CloudEvent({ type, source, subject, datacontenttype: 'application/json', data }));
+    const answered = await post(HTTP.binary(new CloudEvent({ type, source, subject, datacontenttype: 'application/json', data })));
     if (!answered) o.onTimeout?.({ type, subject, timeoutMs });
   };
 }

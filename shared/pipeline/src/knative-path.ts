@@ -262,7 +262,7 @@ export async function deleteTriggers(kubeconfig: string, triggers: readonly { na
 async function deleteObjects(kubeconfig: string, objects: readonly KubeObject[], wait: boolean): Promise<void> {
   if (objects.length === 0) return;
   const yaml = objects.map((o) => JSON.stringify(o)).join('\n---\n');
-  const waiting = wait ? ['--wait=true', '--timeout=60s', '--cascade=foreground'] : ['--wait=false'];
+  const waiting = wait ? ['--wait=true', '--timeout=60s'] : ['--wait=false'];
   await kubectlRun(binaries().kubectl, kubeconfig, ['delete', '--ignore-not-found', ...waiting, '-f', '-'], yaml);
 }
 
