@@ -5,7 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { clusterMembers } from '@pgfn/node-agent/testing';
-import { connect, processesIn, sandboxNamespaces, waitForRoles } from '../node-agent/support.js';
+import { connect, processesLeftIn, sandboxesOf, waitForRoles } from '../node-agent/support.js';
 import { eventually } from '../support/kube.js';
 import { filesBelow, passwordHits } from '../support/log-search.js';
 import { manifest, PG, startStack, type Stack } from './stack.js';
@@ -180,8 +180,8 @@ describe('end to end on real Patroni: the operator in the loop', function () {
   });
 
   it('leaves nothing behind when the cluster is deleted, processes included', async () => {
-    const namespaces = sandboxNamespaces(s.agent.agent.processGroups());
-    expect(namespaces.length, 'sandboxes running before the delete').to.be.greaterThan(0);
+    const sandboxes = sandboxesOf(s.agent.agent.processGroups());
+    expect(sandboxes.length, 'sandboxes running before the delete').to.be.greaterThan(0);
     await s.custom.deleteNamespacedCustomObject({ ...PG, namespace: s.namespace, name: NAME });
     await eventually(
       'the CR and every object of the cluster gone',
@@ -203,7 +203,7 @@ describe('end to end on real Patroni: the operator in the loop', function () {
     );
     const leftover = await eventually(
       'every sandbox process gone',
-      () => Promise.resolve(processesIn(namespaces).length === 0 ? [] : undefined),
+      () => Promise.resolve(processesLeftIn(sandboxes).length === 0 ? [] : undefined),
       60_000,
       500,
     );

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { applySpiloCluster, clusterMembers, FailoverWriter, type SpiloCluster } from '@pgfn/node-agent/testing';
 import { agentNodeLabels, NODE_AGENT_LABEL } from '@pgfn/node-agent';
 import { adminConfig, createNamespace, eventually } from '../support/kube.js';
-import { connect, processesIn, sandboxNamespaces, sleep, startTestAgent, waitForRoles, type TestAgent } from './support.js';
+import { connect, processesLeftIn, sandboxesOf, sleep, startTestAgent, waitForRoles, type TestAgent } from './support.js';
 
 // Tuned Patroni timings keep failovers short (DESIGN.md §3): ttl 10, loop_wait 2, retry_timeout 4.
 const TUNED = { ttl: 10, loop_wait: 2, retry_timeout: 4 };
@@ -250,12 +250,12 @@ describe('node agent: a 3-instance synchronous_mode Spilo cluster with real Patr
   it('leaves no postgres, patroni or pgbouncer process behind when the agent stops', async () => {
     cluster = await applySpiloCluster(kc, { namespace: ns.name, name: 'acid-again', instances: 2, patroni: TUNED });
     await waitForRoles(kc, ns.name, cluster.name, 1);
-    const namespaces = sandboxNamespaces(t.agent.processGroups());
-    expect(namespaces).to.have.length(2);
-    expect(processesIn(namespaces).join('\n'))
+    const sandboxes = sandboxesOf(t.agent.processGroups());
+    expect(sandboxes).to.have.length(2);
+    expect(processesLeftIn(sandboxes).join('\n'))
       .to.match(/patroni/)
       .and.to.match(/postgres/);
     await t.stop();
-    expect(processesIn(namespaces)).to.deep.equal([]);
+    expect(processesLeftIn(sandboxes)).to.deep.equal([]);
   });
 });

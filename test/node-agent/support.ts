@@ -95,13 +95,36 @@ export async function waitForRoles(kc: KubeConfig, namespace: string, cluster: s
   );
 }
 
-/** PID-namespace identities of the sandboxes behind the agent's process groups. */
-export function sandboxNamespaces(groups: readonly number[]): string[] {
-  const out: string[] = [];
+/**
+ * A sandbox's PID namespace and the process that is its init. The kernel reuses a destroyed namespace's
+ * identity (its nsfs inode) for the next one made, which may be another worker's sandbox (ADR 0145), so
+ * the namespace alone cannot tell whether a sandbox is gone; its init, by pid and start time, can.
+ */
+export interface Sandbox {
+  readonly namespace: string;
+  readonly initPid: number;
+  readonly initStart: string;
+}
+
+/** Start time of a process (field 22 of /proc/<pid>/stat, clock ticks since boot); undefined once it is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) in parentheses: state is field 3, start time 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The sandboxes behind the agent's process groups. */
+export function sandboxesOf(groups: readonly number[]): Sandbox[] {
+  const out: Sandbox[] = [];
   for (const pgid of groups) {
     try {
-      const init = readFileSync(`/proc/${pgid}/task/${pgid}/children`, 'utf8').trim().split(/\s+/)[0];
-      if (init !== undefined && init !== '') out.push(readlinkSync(`/proc/${init}/ns/pid`));
+      const init = Number(readFileSync(`/proc/${pgid}/task/${pgid}/children`, 'utf8').trim().split(/\s+/)[0]);
+      const initStart = startTime(init);
+      if (init > 0 && initStart !== undefined) out.push({ namespace: readlinkSync(`/proc/${init}/ns/pid`), initPid: init, initStart });
     } catch {
       // Already gone.
     }
@@ -109,8 +132,23 @@ export function sandboxNamespaces(groups: readonly number[]): string[] {
   return out;
 }
 
-/** Processes (pid and command) still living in any of the given PID namespaces. */
-export function processesIn(namespaces: readonly string[]): string[] {
+/** PID-namespace identities of the sandboxes behind the agent's process groups. */
+export function sandboxNamespaces(groups: readonly number[]): string[] {
+  return sandboxesOf(groups).map((s) => s.namespace);
+}
+
+/**
+ * Processes (pid and command) still living in the given sandboxes. A sandbox whose init is gone has
+ * nothing left (the kernel kills a PID namespace's processes with its init), whatever now carries its
+ * namespace's identity.
+ */
+export function processesLeftIn(sandboxes: readonly Sandbox[]): string[] {
+  const alive = sandboxes.filter((s) => startTime(s.initPid) === s.initStart);
+  return processesIn(alive.map((s) => s.namespace));
+}
+
+/** Processes (pid and command) living in any of the given PID namespaces now. */
+function processesIn(namespaces: readonly string[]): string[] {
   const wanted = new Set(namespaces);
   const out: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
