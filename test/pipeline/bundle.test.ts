@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { freePort, repoRoot } from '@pgfn/controlplane';
-import { bundleEntry, bundleFunction, CJS_WRAPPER } from '@pgfn/pipeline';
+import { bundleEntry, bundleFunction, CJS_WRAPPER, CODE_CACHE_OUT, launcherSource, REHEARSAL_EXPORT } from '@pgfn/pipeline';
 
 describe('bundleFunction', function () {
   this.timeout(120_000);
@@ -56,6 +56,20 @@ describe('bundleFunction', function () {
     // Without its cache (another Node version would reject it alike) the launcher compiles the bundle and serves.
     rmSync(join(dir, 'hello-cluster.jsc'));
     expect(await healthzOf(file)).to.equal('ok');
+  });
+
+  it("has a training run call the bundle's rehearse export, and nothing else call it (ADR 0152)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgfn-rehearsal-'));
+    const probe = `exports.${REHEARSAL_EXPORT} = () => require('node:fs').writeFileSync(process.env.MARK, 'rehearsed');`;
+    writeFileSync(join(dir, 'probe.cjs'), probe);
+    writeFileSync(join(dir, 'probe.mjs'), launcherSource('probe'));
+    const start = (env: Record<string, string>, mark: string): boolean => {
+      execFileSync(process.execPath, [join(dir, 'probe.mjs')], { env: { PATH: process.env['PATH'], MARK: join(dir, mark), ...env } });
+      return existsSync(join(dir, mark));
+    };
+    expect(start({}, 'served'), 'a function started as the image starts it').to.equal(false);
+    expect(start({ [CODE_CACHE_OUT]: join(dir, 'probe.jsc') }, 'trained'), 'a training run').to.equal(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('gives stand-ins that load late and behave like the packages (calls, new, instanceof, properties)', async () => {

@@ -5,6 +5,9 @@ import { createHandler } from './handler.js';
 import { syncRoles } from './role-sync.js';
 import { syncStreams } from './streams-sync.js';
 
+// The code-cache training run calls it (ADR 0152).
+export { rehearse } from './rehearsal.js';
+
 runFunction('reconcile', (kit) =>
   createHandler({
     ...kit,

@@ -2,7 +2,8 @@
 // starts the function, lets it answer one event and writes the code of every function V8 compiled on
 // the way. The API server it is given does not exist (nothing here can reach a cluster, nothing is
 // written anywhere), so the event's answer is a failure: what gets compiled is everything up to the
-// first request to the API server — loading the bundle, listening, receiving and decoding the event.
+// first request to the API server — loading the bundle, listening, receiving and decoding the event —
+// plus what the function's `rehearse()` export runs of the pure work past it (ADR 0152).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -52,7 +52,7 @@ export type { HostRoute, ProxyTarget } from './host-proxy.js';
 export type { TriggerChange, TriggerWatchOptions } from './trigger-watch.js';
 export { bundleEntry, bundleFunction } from './bundle.js';
 export type { BundleResult } from './bundle.js';
-export { CJS_WRAPPER, FUNCTION_NODE_ARGS, FUNCTION_TRUST_ENV } from './launcher.js';
+export { CJS_WRAPPER, CODE_CACHE_OUT, FUNCTION_NODE_ARGS, FUNCTION_TRUST_ENV, launcherSource, REHEARSAL_EXPORT } from './launcher.js';
 export type { Pipeline, PipelineOptions } from './pipeline.js';
 export { adapterConfigFor, guessResource, selectorString } from './source-config.js';
 export type { AdapterConfig } from './source-config.js';

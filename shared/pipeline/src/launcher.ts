@@ -16,8 +16,18 @@ export const FUNCTION_NODE_ARGS: readonly string[] = ['--use-openssl-ca'];
 /** The environment that goes with FUNCTION_NODE_ARGS: no SSL_CERT_FILE, which OpenSSL would parse whole at the first context. */
 export const FUNCTION_TRUST_ENV: Readonly<Record<string, string>> = { SSL_CERT_DIR: '/etc/ssl/certs' };
 
-/** Set to a file path: on SIGTERM the process writes the code cache of what it has compiled so far there. */
+/**
+ * Set to a file path: the process is a training run (ADR 0117). It calls the bundle's exported
+ * `rehearse()`, if any, and on SIGTERM writes the code cache of what it has compiled so far there.
+ */
 export const CODE_CACHE_OUT = 'PGFN_CODE_CACHE_OUT';
+
+/**
+ * What a function's main module may export for the training run: pure work its first event does past
+ * the first API request (which the training run cannot answer), so that its code is in the cache too
+ * (ADR 0152). It must touch neither the network nor the disk.
+ */
+export const REHEARSAL_EXPORT = 'rehearse';
 
 /** What wraps the bundle's source, as Node wraps a CommonJS module (the code cache is of the wrapped text). */
 export const CJS_WRAPPER = ['(function (exports, require, module, __filename, __dirname) {', '\n})'] as const;
@@ -48,6 +58,7 @@ export function launcherSource(name: string): string {
     '}',
     'const module = { exports: {} };',
     'script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));',
+    `if (out && typeof module.exports.${REHEARSAL_EXPORT} === 'function') module.exports.${REHEARSAL_EXPORT}();`,
     '',
   ].join('\n');
 }
