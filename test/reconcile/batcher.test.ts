@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { NamespaceBatcher, type Settled } from '../../functions/reconcile/src/batcher.js';
+import { DEFAULT_WINDOWS, NamespaceBatcher, type Settled } from '../../functions/reconcile/src/batcher.js';
 import type { Mode } from '../../functions/reconcile/src/events.js';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,6 +28,23 @@ describe('NamespaceBatcher', () => {
     expect(r.batches[0]?.entries.map(([n]) => n)).to.have.members(['a', 'b', 'c', 'd']);
     expect(answers).to.deep.equal(['ns/a:full', 'ns/b:full', 'ns/c:full', 'ns/d:full']);
     expect(b.busy).to.equal(0);
+  });
+
+  it('with the default windows starts the first full event into an idle namespace at once, and gathers a burst behind it', async () => {
+    let release = (): void => undefined;
+    const r = recorder(() => new Promise<void>((resolve) => (release = resolve)));
+    const b = new NamespaceBatcher(r.run, DEFAULT_WINDOWS);
+    const first = b.submit('ns', 'a', 'full');
+    // A timer set after the batcher's fires after it: the first run has begun, alone.
+    await tick(5);
+    expect(r.batches.map((x) => x.entries.map(([n]) => n))).to.deep.equal([['a']]);
+    const burst = ['b', 'c', 'd'].map((n) => b.submit('ns', n, 'full'));
+    release();
+    await first;
+    await tick(5);
+    release();
+    await Promise.all(burst);
+    expect(r.batches.map((x) => x.entries.map(([n]) => n))).to.deep.equal([['a'], ['b', 'c', 'd']]);
   });
 
   it('does the full reconcile when a cluster is named for both a status refresh and a full reconcile', async () => {

@@ -2,7 +2,11 @@ import { MODE_RANK, type Mode } from './events.js';
 
 /** How long work for a namespace may wait to gather company, by the most demanding mode queued. */
 export interface BatchWindows {
-  /** A spec change, a resync, a deleted StatefulSet: users wait on these. */
+  /**
+   * A spec change, a resync, a deleted StatefulSet: users wait on these. Only the first event into an
+   * idle namespace waits this long (events named while a batch runs wait for its end anyway), so 0 by
+   * default: the first event starts at once, a burst gathers behind it (ADR 0009, amended).
+   */
   readonly fullMs: number;
   /** Pod and StatefulSet progress: only the status moves, a second's delay costs nothing. */
   readonly observeMs: number;
@@ -14,7 +18,7 @@ export interface BatchWindows {
   readonly observeMaxMs?: number;
 }
 
-export const DEFAULT_WINDOWS: BatchWindows = { fullMs: 10, observeMs: 1000, observeMsPerCluster: 3, observeMaxMs: 5000 };
+export const DEFAULT_WINDOWS: BatchWindows = { fullMs: 0, observeMs: 1000, observeMsPerCluster: 3, observeMaxMs: 5000 };
 
 export type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error };
 export type BatchRunner<R> = (namespace: string, entries: ReadonlyMap<string, Mode>) => Promise<ReadonlyMap<string, Settled<R>>>;
