@@ -4,7 +4,8 @@
 import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { realBuilder } from './builder-port.js';
 
-const REHEARSAL_CLUSTER: Postgresql = {
+/** A typical first cluster: two instances, one user, one database (the cold-start benches add the same). */
+export const REHEARSAL_CLUSTER: Postgresql = {
   apiVersion: 'acid.zalan.do/v1',
   kind: 'postgresql',
   metadata: { name: 'acid-training', namespace: 'default', uid: '00000000-0000-4000-8000-000000000000' },
