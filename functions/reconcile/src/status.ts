@@ -1,6 +1,6 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { Condition, PostgresStatus } from '@pgfn/api';
-import { VOLUMES_RESIZED, VOLUMES_UP_TO_DATE, transitionTime } from '@pgfn/fn-runtime';
+import { VOLUMES_RESIZED, VOLUMES_UP_TO_DATE, byCodeUnit, transitionTime } from '@pgfn/fn-runtime';
 
 /** The status reconcile computes: @pgfn/api's PostgresStatus with the status string and conditions always set. */
 export type ComputedStatus = PostgresStatus & { PostgresClusterStatus: string; conditions: Condition[] };
@@ -202,7 +202,7 @@ function normalise(s: PostgresStatus | undefined): unknown {
     g: s?.observedGeneration,
     m: s?.observedMetadataHash,
     c: [...(s?.conditions ?? [])]
-      .sort((a, b) => a.type.localeCompare(b.type))
+      .sort((a, b) => byCodeUnit(a.type, b.type))
       .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration, c.lastTransitionTime]),
   };
 }

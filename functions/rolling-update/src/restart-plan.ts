@@ -3,6 +3,7 @@
 // the primary first only when the change asked for it (see patroni-config-diff.ts). A restart waits
 // until every member runs, so two members are never down at once.
 import type { ClusterMember } from '@pgfn/patroni';
+import { byCodeUnit } from '@pgfn/fn-runtime';
 
 const LEADER_ROLES = new Set(['leader', 'master', 'primary', 'standby_leader']);
 const RUNNING_STATES = new Set(['running', 'streaming']);
@@ -26,7 +27,7 @@ export function planRestart(input: RestartInput): RestartStep {
     return { action: 'wait', reason: `waiting for ${down.name} (${down.state || 'no state'}) before restarting`, pending: names };
   const isLeader = (m: ClusterMember): boolean => LEADER_ROLES.has(m.role);
   const ordered = [...pending].sort(
-    (a, b) => Number(isLeader(a) !== input.primaryFirst) - Number(isLeader(b) !== input.primaryFirst) || a.name.localeCompare(b.name),
+    (a, b) => Number(isLeader(a) !== input.primaryFirst) - Number(isLeader(b) !== input.primaryFirst) || byCodeUnit(a.name, b.name),
   );
   const next = ordered[0] as ClusterMember;
   return { action: 'restart', member: next.name, role: isLeader(next) ? 'primary' : 'replica', pending: names };

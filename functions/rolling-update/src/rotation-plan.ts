@@ -7,6 +7,7 @@
 // never deleted while another member could take over.
 import type { ClusterMember } from '@pgfn/patroni';
 import { switchoverCandidate } from './switchover-candidate.js';
+import { byCodeUnit } from '@pgfn/fn-runtime';
 
 export interface PodView {
   readonly name: string;
@@ -71,7 +72,7 @@ export function unhealthyReason(pod: PodView, streaming: ReadonlySet<string> | u
 }
 
 export function planRotation(input: RotationInput): RotationStep {
-  const pods = [...input.pods].sort((a, b) => a.name.localeCompare(b.name));
+  const pods = [...input.pods].sort((a, b) => byCodeUnit(a.name, b.name));
   const pending = pods.filter((p) => needsRotation(p, input)).map((p) => p.name);
   if (pending.length === 0) return { action: 'none', pending, reason: 'every pod runs the desired template' };
   const isPending = new Set(pending);

@@ -7,6 +7,7 @@
 // maximum_lag_on_failover of the leader's last published position, and a clean demote only sends the
 // last WAL to connected standbys, so a switchover to one that is not streaming can lose the last commits.
 import type { ClusterMember } from '@pgfn/patroni';
+import { byCodeUnit } from '@pgfn/fn-runtime';
 
 const CANDIDATE_STATES = new Set(['running', 'streaming', 'in archive recovery']);
 const LEADER_ROLES = new Set(['leader', 'standby_leader', 'master', 'primary']);
@@ -27,7 +28,7 @@ function lagOf(member: ClusterMember): number {
 }
 
 function byLag(a: ClusterMember, b: ClusterMember): number {
-  return lagOf(a) - lagOf(b) || a.name.localeCompare(b.name);
+  return lagOf(a) - lagOf(b) || byCodeUnit(a.name, b.name);
 }
 
 export function switchoverCandidate(input: CandidateInput): CandidateResult {

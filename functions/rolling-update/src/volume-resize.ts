@@ -5,6 +5,7 @@
 // decision is made and reported, never executed (ADR 0026).
 import type { Volume } from '@pgfn/api';
 import { compareQuantities, isQuantity } from '@pgfn/builder';
+import { byCodeUnit } from '@pgfn/fn-runtime';
 
 export interface ClaimView {
   readonly name: string;
@@ -35,7 +36,7 @@ export function planVolumeResize(input: ResizeInput): ResizePlan {
   const grow: { claim: string; from: string; size: string }[] = [];
   const problems: string[] = [];
   const smaller: ClaimView[] = [];
-  for (const claim of [...input.claims].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const claim of [...input.claims].sort((a, b) => byCodeUnit(a.name, b.name))) {
     const requested = claim.requested ?? '0';
     const cmp = isQuantity(requested) ? compareQuantities(requested, size) : -1;
     if (cmp > 0)

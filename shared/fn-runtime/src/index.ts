@@ -32,6 +32,7 @@ export { directReach, findMaster, masterFailure } from './master.js';
 export { SPILO_BACKUP_COMMAND } from './spilo-backup.js';
 export type { MasterLookup, Reach } from './master.js';
 export { forEachLimited, mapLimited } from './limit.js';
+export { byCodeUnit } from './order.js';
 export { ClusterLease, clusterLeaseName } from './lease.js';
 export { isNamespaceTerminating } from '@pgfn/kube';
 export type { LeaseOptions, LeaseState } from './lease.js';
