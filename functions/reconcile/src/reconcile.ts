@@ -1,7 +1,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { OperatorConfig } from '@pgfn/api';
 import { podRoleLabelKey } from '@pgfn/builder';
-import { RetryableError, forEachLimited, type Logger } from '@pgfn/fn-runtime';
+import { RetryableError, forEachLimited, mapLimited, type Logger } from '@pgfn/fn-runtime';
 import type { Settled } from './batcher.js';
 import { readBuildSources, type BuildSources } from './build-sources.js';
 import { FINALIZER, cleanUp, deletionRefusals, ensureFinalizer } from './deletion.js';
@@ -59,7 +59,7 @@ export async function reconcileBatch(
   if (inNamespace !== undefined) deps.onNamespaceSize?.(namespace, inNamespace);
 
   const observed: Cluster[] = [];
-  const valid: Cluster[] = [];
+  const validated: Cluster[] = [];
   const warnings = new Map<string, readonly string[]>();
   for (const [name, mode] of entries) {
     const cluster = clusters.get(name);
@@ -83,23 +83,24 @@ export async function reconcileBatch(
         name,
         problems.filter((e) => e.severity === 'warning').map((e) => e.text),
       );
-      const withFinalizer = await ensureFinalizer(deps.kube, cluster);
-      if (withFinalizer !== cluster) clog.info({ finalizer: FINALIZER }, 'added finalizer');
-      valid.push(withFinalizer);
+      validated.push(cluster);
       return undefined;
     });
   }
-  if (valid.length === 0 && observed.length === 0) return results;
+  if (validated.length === 0 && observed.length === 0) return results;
 
   const labelKey = deps.builder.clusterLabel(clusters.values().next().value as Cluster, config)[0];
   const value = (c: Cluster): string => deps.builder.clusterLabel(c, config)[1];
   // Clusters never synced (a first event) will most likely have their StatefulSet created now: their
   // claims are read with the other lists rather than in a round trip of their own after them (ADR 0143).
-  const unsynced = valid.filter((c) => !c.status?.conditions?.some((k) => k.type === 'Synced')).map(value);
-  const [ownNamespace, sources, foreign, unsyncedClaims] = await Promise.all([
-    readLive(deps.kube, namespace, { labelKey, full: valid.map(value), observed: observed.map(value) }),
-    valid.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
-    readForeignSecrets(deps.kube, { labelKey, clusters: valid.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
+  const unsynced = validated.filter((c) => !c.status?.conditions?.some((k) => k.type === 'Synced')).map(value);
+  // The finalizers are written alongside the lists, one round trip instead of two (ADR 0154): neither
+  // needs the other, and every write of the clusters' objects comes after both.
+  const [valid, ownNamespace, sources, foreign, unsyncedClaims] = await Promise.all([
+    withFinalizers(deps, validated, results, log),
+    readLive(deps.kube, namespace, { labelKey, full: validated.map(value), observed: observed.map(value) }),
+    validated.length === 0 ? {} : readBuildSources(deps.kube, namespace, config).catch((err: unknown) => err as Error),
+    readForeignSecrets(deps.kube, { labelKey, clusters: validated.map((c) => ({ label: value(c), refs: foreignSecretRefs(c, config) })) }),
     clustersWithClaims(deps.kube, namespace, { labelKey, values: unsynced }),
   ]);
   const live = withForeignSecrets(ownNamespace, foreign);
@@ -407,6 +408,32 @@ async function deleteCluster(deps: ReconcileDeps, cluster: Cluster, config: Oper
   await deps.emit('dev.pgfn.cluster.deleted', `${namespace}/${name}`, { namespace, name, objects });
   log.info({ objects }, 'cluster deleted');
   return { outcome: 'deleted', objects };
+}
+
+/**
+ * Our finalizer on each validated cluster, as many at once as clusters are synced. Returns the clusters
+ * as stored afterwards (their later writes are guarded by the new resourceVersion); a cluster whose
+ * finalizer write failed has that failure as its outcome and is left out.
+ */
+async function withFinalizers(
+  deps: ReconcileDeps,
+  clusters: readonly Cluster[],
+  results: Map<string, Settled<ReconcileResult>>,
+  log: Logger,
+): Promise<Cluster[]> {
+  const written = await mapLimited(clusters, deps.clusterConcurrency ?? 8, async (cluster) => {
+    const name = cluster.metadata?.name ?? '';
+    try {
+      const withFinalizer = await ensureFinalizer(deps.kube, cluster);
+      if (withFinalizer !== cluster)
+        log.info({ namespace: cluster.metadata?.namespace, cluster: name, finalizer: FINALIZER }, 'added finalizer');
+      return withFinalizer;
+    } catch (err) {
+      results.set(name, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
+      return undefined;
+    }
+  });
+  return written.filter((c): c is Cluster => c !== undefined);
 }
 
 async function settle(
