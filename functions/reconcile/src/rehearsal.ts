@@ -1,8 +1,13 @@
 // The code-cache training run's rehearsal (ADR 0152): the training run cannot answer its event past the
-// first API request, so the builder, which a cold start's first event runs next, is run here on a
-// cluster like the one the training event names, and its compiled code goes into the image's cache.
+// first API request, so what a cold start's first event runs next (the builder, the plan, the first
+// status) is run here on a cluster like the one the training event names, and its compiled code goes
+// into the image's cache.
 import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { realBuilder } from './builder-port.js';
+import { metadataHash } from './metadata-hash.js';
+import { planChanges } from './plan.js';
+import { describeStep } from './records.js';
+import { computeStatus, statusChanged } from './status.js';
 
 /** A typical first cluster: two instances, one user, one database (the cold-start benches add the same). */
 export const REHEARSAL_CLUSTER: Postgresql = {
@@ -19,16 +24,24 @@ export const REHEARSAL_CLUSTER: Postgresql = {
   },
 };
 
-/** Validates and builds the rehearsal cluster; pure, its result is dropped. Returns how many objects it built. */
+/**
+ * What a first event does for a new cluster between its API requests: validate and build the rehearsal
+ * cluster, plan against nothing live, describe the steps, compute the first status and compare it with
+ * none. Pure; the results are dropped. Returns how many steps the plan has.
+ */
 export function rehearse(): number {
   const config = DEFAULT_OPERATOR_CONFIG;
-  realBuilder.validate(REHEARSAL_CLUSTER, config);
-  const built = realBuilder.build({
-    cluster: REHEARSAL_CLUSTER,
-    config,
-    existingSecrets: new Map(),
-    newPassword: () => 'rehearsal',
-    now: new Date(0),
-  });
-  return built.objects.length;
+  const cluster = REHEARSAL_CLUSTER;
+  realBuilder.validate(cluster, config);
+  const built = realBuilder.build({ cluster, config, existingSecrets: new Map(), newPassword: () => 'rehearsal', now: new Date(0) });
+  const prunable = realBuilder.prunableKeys(cluster, config);
+  const plan = planChanges(built.objects, [], { compareStatefulSet: realBuilder.compareStatefulSet }, (o) => prunable.has(o.kind ?? ''));
+  plan.steps.forEach(describeStep);
+  const status = computeStatus(
+    { generation: 1, metadataHash: metadataHash(cluster.metadata), invalid: [], creating: true, podsPendingRotation: 0 },
+    undefined,
+    new Date(0),
+  );
+  statusChanged(undefined, status);
+  return plan.steps.length;
 }
