@@ -78,7 +78,7 @@ export async function startKnativePath(opts: KnativePathOptions): Promise<Knativ
     );
     await deleteObjects(
       opts.kubeconfig,
-      applied.reverse().filter((o) => o.kind !== 'SinkBinding' && o.kind !== 'Trigger'),
+      [...applied].reverse().filter((o) => o.kind !== 'SinkBinding' && o.kind !== 'Trigger'),
       false,
     ).catch(() => undefined);
     await admission?.stop();
