@@ -47,6 +47,14 @@ export interface Plan {
 const key = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /**
+ * Which live objects a plan may delete when no longer desired: anything but a Secret, and a Secret only
+ * when its `Kind/namespace/name` key is among `prunableKeys` (the builder's, for this cluster).
+ */
+export function mayPruneBy(prunableKeys: ReadonlySet<string>): (o: KubernetesObject) => boolean {
+  return (o) => o.kind !== 'Secret' || prunableKeys.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
+}
+
+/**
  * Pure: what to write so the live objects match the desired ones. An object whose stored applied-hash
  * equals the desired one's is left alone unless `compareLive` finds that someone changed what we
  * applied (drift: a port edited, a label removed, the pod template's env changed); then it is

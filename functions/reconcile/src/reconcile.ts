@@ -12,7 +12,7 @@ import { foreignSecretRefs, readForeignSecrets, withForeignSecrets } from './for
 import { clustersWithClaims, isListedKind, matchesSelector, readClusters, readLive, type Cluster, type LiveState } from './live-state.js';
 import { metadataHash } from './metadata-hash.js';
 import { adoptPatroniObjects } from './patroni-objects.js';
-import { planChanges, type Judge, type Plan } from './plan.js';
+import { mayPruneBy, planChanges, type Judge, type Plan } from './plan.js';
 import { markPods, replacePoolerPods, rollingUpdateWork } from './pods.js';
 import { describeStep, recordEvent, recordSteps, writeStatus } from './records.js';
 import type { RoleSyncOutcome } from './role-sync.js';
@@ -197,7 +197,7 @@ async function syncCluster(
       built.objects,
       [...owned, ...unlisted],
       { compareStatefulSet: deps.builder.compareStatefulSet, compareLive: judgeDrift(deps, config) },
-      (o) => o.kind !== 'Secret' || prunable.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`),
+      mayPruneBy(prunable),
     );
     applied = await execute(deps, plan, ctx, log);
   } catch (err) {
@@ -423,15 +423,13 @@ async function withFinalizers(
 ): Promise<Cluster[]> {
   const written = await mapLimited(clusters, deps.clusterConcurrency ?? 8, async (cluster) => {
     const name = cluster.metadata?.name ?? '';
-    try {
-      const withFinalizer = await ensureFinalizer(deps.kube, cluster);
-      if (withFinalizer !== cluster)
-        log.info({ namespace: cluster.metadata?.namespace, cluster: name, finalizer: FINALIZER }, 'added finalizer');
-      return withFinalizer;
-    } catch (err) {
-      results.set(name, { ok: false, error: err instanceof Error ? err : new Error(String(err)) });
+    let stored: Cluster | undefined;
+    await settle(results, name, async () => {
+      stored = await ensureFinalizer(deps.kube, cluster);
+      if (stored !== cluster) log.info({ namespace: cluster.metadata?.namespace, cluster: name, finalizer: FINALIZER }, 'added finalizer');
       return undefined;
-    }
+    });
+    return stored;
   });
   return written.filter((c): c is Cluster => c !== undefined);
 }

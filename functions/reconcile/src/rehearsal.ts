@@ -5,7 +5,7 @@
 import { DEFAULT_OPERATOR_CONFIG, type Postgresql } from '@pgfn/api';
 import { realBuilder } from './builder-port.js';
 import { metadataHash } from './metadata-hash.js';
-import { planChanges } from './plan.js';
+import { mayPruneBy, planChanges } from './plan.js';
 import { describeStep } from './records.js';
 import { computeStatus, statusChanged } from './status.js';
 
@@ -34,8 +34,8 @@ export function rehearse(): number {
   const cluster = REHEARSAL_CLUSTER;
   realBuilder.validate(cluster, config);
   const built = realBuilder.build({ cluster, config, existingSecrets: new Map(), newPassword: () => 'rehearsal', now: new Date(0) });
-  const prunable = realBuilder.prunableKeys(cluster, config);
-  const plan = planChanges(built.objects, [], { compareStatefulSet: realBuilder.compareStatefulSet }, (o) => prunable.has(o.kind ?? ''));
+  const mayPrune = mayPruneBy(realBuilder.prunableKeys(cluster, config));
+  const plan = planChanges(built.objects, [], { compareStatefulSet: realBuilder.compareStatefulSet }, mayPrune);
   plan.steps.forEach(describeStep);
   const status = computeStatus(
     { generation: 1, metadataHash: metadataHash(cluster.metadata), invalid: [], creating: true, podsPendingRotation: 0 },
