@@ -7,6 +7,7 @@ import { clusterMembers, type MemberView } from '@pgfn/node-agent/testing';
 import pg from 'pg';
 import { testEnv } from '../support/env.js';
 import { eventually } from '../support/kube.js';
+import { keepLogsOnFailure } from '../support/failure-logs.js';
 import { claimLoopbackRanges } from '../support/loopback-ranges.js';
 
 export interface TestAgent {
@@ -38,11 +39,13 @@ export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<Test
     loopback.release();
     throw err;
   }
+  const forgetLogs = keepLogsOnFailure(`node agent ${nodeName}`, logDir);
   return {
     agent,
     dataDir,
     logDir,
     stop: async () => {
+      forgetLogs();
       await agent.stop();
       loopback.release();
       if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });
@@ -176,6 +179,7 @@ export async function startTestNodes(layout: { count: number; zones?: number; na
   const dataDir = join(root, 'data');
   // Consecutive loopback /24s no other agent on this machine has (a local stack keeps 127.0.10.0/24 …).
   const loopback = claimLoopbackRanges({ count: layout.count });
+  const logDir = join(root, 'logs');
   let nodes: LocalNodes;
   try {
     nodes = await startLocalNodes({
@@ -183,7 +187,7 @@ export async function startTestNodes(layout: { count: number; zones?: number; na
       firstOctet: loopback.firstOctet,
       kubeconfig: testEnv().kubeconfig,
       dataDir,
-      logDir: join(root, 'logs'),
+      logDir,
       probePeriodCapSeconds: 2,
       stopGraceMs: 10_000,
     });
@@ -191,10 +195,12 @@ export async function startTestNodes(layout: { count: number; zones?: number; na
     loopback.release();
     throw err;
   }
+  const forgetLogs = keepLogsOnFailure('node agents', logDir);
   return {
     nodes,
     dataDir,
     stop: async () => {
+      forgetLogs();
       await nodes.stop();
       loopback.release();
       if (process.env['PGFN_KEEP_AGENT_DIRS'] !== '1') rmSync(root, { recursive: true, force: true });

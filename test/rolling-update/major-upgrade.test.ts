@@ -203,7 +203,9 @@ describe('rolling-update: major version upgrade on real Patroni (14 → 16)', fu
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     expect(outcome).to.equal('acted');
     const pg = await readPg();
-    expect(pg?.metadata?.annotations ?? {}).to.have.key('last-major-upgrade-success');
+    // On a failure the condition says which step did not finish (the agents' logs follow the failure).
+    const said = JSON.stringify(await upgradeCondition());
+    expect(pg?.metadata?.annotations ?? {}, said).to.have.key('last-major-upgrade-success');
     expect(emitted.map((e) => e.type)).to.deep.equal(['dev.pgfn.upgrade.completed']);
     const { master, replicas } = await waitForRoles(kc, ns.name, NAME, { replicas: 1, timeoutMs: 240_000 });
     for (const m of [master, ...replicas]) {

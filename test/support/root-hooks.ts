@@ -1,6 +1,7 @@
 // Mocha root hook plugin: one real control plane per test run, started in the main mocha process
 // (global fixtures run there even in --parallel mode) and shared by every file through env vars.
-// Tests isolate themselves by namespace. A failing test prints the tail of every component's log.
+// Tests isolate themselves by namespace. A failing test prints the tail of every component's log and
+// of the node agents' logs its file registered (failure-logs.ts).
 // Beside it, one PostgreSQL 15 per run (@pgfn/testpg), handed to workers through TEST_POSTGRES_ENV;
 // tests isolate by their own databases and a unique role-name prefix.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { ControlPlane, EVERY_LANE, EXCLUSIVE_LOCK_ENV, logTails, releaseExclusiv
 import { AGENT_GROUP_ENV } from '@pgfn/node-agent';
 import { postgresAvailable, startPostgres, TEST_POSTGRES_ENV, testPostgresEnvValue, type RunningPostgres } from '@pgfn/testpg';
 import { STATE_ENV, testEnv } from './env.js';
+import { failureLogTails } from './failure-logs.js';
 import { FILE_SPANS_ENV, recordFileSpan } from './file-spans.js';
 import { fileLanes } from './heavy-files.js';
 
@@ -91,8 +93,13 @@ export const mochaHooks = {
     current = undefined;
   },
   afterEach(this: Context): void {
-    if (this.currentTest?.state !== 'failed' || process.env[STATE_ENV] === undefined) return;
-    const env = testEnv();
-    console.error(`\n  control-plane logs for "${this.currentTest.fullTitle()}":\n${logTails(env.logDir, env.components, 15)}\n`);
+    if (this.currentTest?.state !== 'failed') return;
+    const title = this.currentTest.fullTitle();
+    if (process.env[STATE_ENV] !== undefined) {
+      const env = testEnv();
+      console.error(`\n  control-plane logs for "${title}":\n${logTails(env.logDir, env.components, 15)}\n`);
+    }
+    const agents = failureLogTails(40);
+    if (agents !== '') console.error(`\n  node-agent logs for "${title}":\n${agents}\n`);
   },
 };
