@@ -23,8 +23,8 @@ describe('bundleFunction', function () {
     [
       'reconcile',
       {
-        lazy: ['pg', 'node-fetch', 'socks-proxy-agent', 'hpagent'],
-        absent: ['ObjectSerializer', 'KubernetesObjectApi', 'node_modules/tr46/'],
+        lazy: ['pg', 'yaml', 'node-fetch', 'socks-proxy-agent', 'hpagent'],
+        absent: ['ObjectSerializer', 'KubernetesObjectApi', 'node_modules/tr46/', 'node_modules/yaml/'],
       },
     ],
   ];
@@ -77,7 +77,7 @@ describe('bundleFunction', function () {
     const seen = JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8' })) as Record<string, unknown>;
     expect(seen).to.deep.equal({
       beforeUse: [],
-      afterUse: ['node-fetch.cjs', 'pg.cjs', 'socks-proxy-agent.cjs'],
+      afterUse: ['node-fetch.cjs', 'pg.cjs', 'socks-proxy-agent.cjs', 'yaml.cjs'],
       clientIsClient: true,
       clientHasQuery: true,
       typesParser: 'function',
@@ -86,6 +86,8 @@ describe('bundleFunction', function () {
       fetchIsFunction: true,
       agentProtocols: ['socks', 'socks4', 'socks4a', 'socks5', 'socks5h'],
       agentInstance: true,
+      yamlParsed: { a: 1, b: ['x', 'y'] },
+      yamlDocuments: [true, true],
     });
   });
 });

@@ -20,13 +20,14 @@ const OPTIONAL_NATIVE = ['pg-native', 'bufferutil', 'utf-8-validate', 'cpu-featu
 const SIDE_EFFECT_FREE = /[\\/](node_modules[\\/]@kubernetes[\\/]client-node|shared[\\/](fn-runtime|kube|api|builder|roles)[\\/]src)[\\/]/;
 
 /**
- * CommonJS packages a cold start does not need: pg (only when a function talks to a database), and
- * what client-node's KubeConfig imports for proxies and its own fetch (KubeClient uses neither unless
- * the kubeconfig names a proxy). Each is replaced by a stand-in module whose exports load the package
+ * CommonJS packages a cold start does not need: pg (only when a function talks to a database), yaml
+ * (only for YAML an operator configuration embeds: infrastructure roles, a pod service account
+ * definition), and what client-node's KubeConfig imports for proxies and its own fetch (KubeClient
+ * uses neither unless the kubeconfig names a proxy). Each is replaced by a stand-in module whose exports load the package
  * on first use. Only the default export and exports that are functions or classes can stand in; an
  * import of anything else fails the build rather than misbehave.
  */
-const LAZY_PACKAGES = ['pg', 'node-fetch', 'socks-proxy-agent', 'hpagent'];
+const LAZY_PACKAGES = ['pg', 'yaml', 'node-fetch', 'socks-proxy-agent', 'hpagent'];
 
 export interface BundleResult {
   readonly fn: string;
