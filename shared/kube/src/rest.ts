@@ -1,12 +1,11 @@
 // The HTTP transport under KubeClient: client-node's KubeConfig decides how to reach and authenticate
 // to the API server (TLS files, tokens, exec/OIDC plugins, proxies); the request itself is Node's
-// HTTP/2 on one connection (ADR 0157), or http(s) with one keep-alive pool for a plain-HTTP server or
-// a proxy, so a cold function loads none of client-node's generated API classes and serializers (ADR 0011).
+// http(s) with one keep-alive pool, so a cold function loads none of client-node's generated API
+// classes and serializers (ADR 0011).
 import http from 'node:http';
 import https from 'node:https';
 import type { SecureContext } from 'node:tls';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
-import { H2Sessions } from './h2.js';
 import { SecureContexts } from './secure-context.js';
 
 export interface RestRequest {
@@ -26,8 +25,6 @@ export class RestClient {
   // refreshed token reuses the connection while changed certificates get a new one.
   private readonly agent: http.Agent;
   private readonly contexts = new SecureContexts();
-  /** HTTP/2 sessions for an https server reached without a proxy. */
-  private readonly h2: H2Sessions | undefined;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -37,8 +34,6 @@ export class RestClient {
     if (server === undefined || server === '') throw new Error('the kubeconfig names no API server (no current cluster)');
     this.server = new URL(server);
     this.agent = this.server.protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
-    const direct = this.server.protocol === 'https:' && kc.getCurrentCluster()?.proxyUrl === undefined;
-    this.h2 = direct && process.env['PGFN_KUBE_HTTP1'] !== '1' ? new H2Sessions(this.server.origin) : undefined;
   }
 
   /** The current context's namespace, else `default` (what kubectl and client-node assume). */
@@ -57,49 +52,24 @@ export class RestClient {
       headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = payload.length;
     }
+    // client-node builds a proxy agent only when the cluster names a proxy; keep that one then.
+    const agent = this.kc.getCurrentCluster()?.proxyUrl === undefined ? this.agent : opts.agent;
     const url = new URL(this.server.pathname.replace(/\/$/, '') + req.path, this.server);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const send = url.protocol === 'http:' ? http.request : https.request;
     const {
       status,
       headers: resHeaders,
       text,
-    } = await (this.h2 === undefined
-      ? this.http1(url, { method: req.method, headers, payload, opts })
-      : this.h2.request(
-          {
-            method: req.method,
-            path: url.pathname + url.search,
-            headers: withBasicAuth(headers, opts.auth),
-            body: payload,
-            timeoutMs: this.timeoutMs,
-          },
-          {
-            secureContext: this.contexts.contextFor(tlsOptions(opts)),
-            servername: opts.servername,
-            rejectUnauthorized: opts.rejectUnauthorized,
-          },
-        ));
-    if (status < 200 || status > 299)
-      throw new ApiException(status, 'Unsuccessful HTTP Request', text, resHeaders as Record<string, string>);
-    return text === '' ? undefined : JSON.parse(text);
-  }
-
-  /** One request over HTTP/1.1: a plain-HTTP server, or a proxy (client-node's agent for it). */
-  private http1(
-    url: URL,
-    o: { method: string; headers: http.OutgoingHttpHeaders; payload: Buffer | undefined; opts: https.RequestOptions },
-  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-    const send = url.protocol === 'http:' ? http.request : https.request;
-    const agent = this.kc.getCurrentCluster()?.proxyUrl === undefined ? this.agent : o.opts.agent;
-    return new Promise((resolve, reject) => {
-      const tls = tlsOptions(o.opts);
+    } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
+      const tls = tlsOptions(opts);
       // The material stays in the options too: the agent pools connections by it.
       const secureContext = url.protocol === 'https:' ? this.contexts.contextFor(tls) : undefined;
       const options: https.RequestOptions & { secureContext?: SecureContext } = {
         ...tls,
         secureContext,
-        method: o.method,
-        headers: o.headers,
+        method: req.method,
+        headers,
         agent,
       };
       const r = send(url, options, (res) => {
@@ -114,8 +84,11 @@ export class RestClient {
       }, this.timeoutMs);
       r.on('close', () => clearTimeout(timer));
       r.on('error', reject);
-      r.end(o.payload);
+      r.end(payload);
     });
+    if (status < 200 || status > 299)
+      throw new ApiException(status, 'Unsuccessful HTTP Request', text, resHeaders as Record<string, string>);
+    return text === '' ? undefined : JSON.parse(text);
   }
 }
 
@@ -126,10 +99,4 @@ function tlsOptions(o: https.RequestOptions): https.RequestOptions {
     if (o[key] !== undefined) (out as Record<string, unknown>)[key] = o[key];
   }
   return out;
-}
-
-/** A kubeconfig's username and password (client-node sets `auth`) as the header HTTP/2 needs. */
-function withBasicAuth(headers: http.OutgoingHttpHeaders, auth: string | null | undefined): http.OutgoingHttpHeaders {
-  if (auth === undefined || auth === null || auth === '') return headers;
-  return { ...headers, Authorization: `Basic ${Buffer.from(auth).toString('base64')}` };
 }
