@@ -70,6 +70,7 @@ const fns = arg('functions', existingFunctions().join(',')).split(',');
 /**
  * `--prof <dir>`: V8 tick logs of the function processes (summarise with `node --prof-process <log>`),
  * to see where their CPU goes. Written as they run, so they survive the processes being stopped.
+ * The broker stand-in's own: `PGFN_SIDE_CPU_PROFILE=<file>` (bench/lib/pgfn-side-main.ts).
  */
 const profDir = process.argv.includes('--prof') ? arg('prof', '/tmp/pgfn-bench-prof') : undefined;
 const BROKER = 'local broker (stand-in)';

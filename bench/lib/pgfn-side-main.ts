@@ -3,6 +3,8 @@
 // processes (bundled as the image runs them). Driven over IPC by bench/lib/pgfn-side.ts. With `knative`,
 // the same pipeline `npm run local -- --knative` runs: Knative Eventing's own controllers and data plane
 // in place of the broker stand-in (their processes are children of this one, so the bench samples them).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { startPipeline, type DeliveryRecord, type FunctionProcessSpec } from '@pgfn/pipeline';
 
 export interface SideConfig {
@@ -48,6 +50,24 @@ export interface SideStats {
 }
 
 const config = JSON.parse(process.env['PGFN_BENCH_SIDE'] ?? '{}') as SideConfig;
+
+// PGFN_SIDE_CPU_PROFILE=<file>: a V8 CPU profile of this process (broker, supervisor, pings), written at
+// each stats request, i.e. after the run's convergence. The bench stops this process by a signal
+// once done, so node's own --cpu-prof, which writes at a normal exit, may never write.
+const profileFile = process.env['PGFN_SIDE_CPU_PROFILE'];
+const profiler = profileFile === undefined ? undefined : new Session();
+if (profiler !== undefined) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+  await profiler.post('Profiler.start');
+}
+async function writeProfile(): Promise<void> {
+  if (profiler === undefined || profileFile === undefined) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(profileFile, JSON.stringify(profile));
+  await profiler.post('Profiler.start');
+}
 const send = (msg: unknown): void => {
   process.send?.(msg);
 };
@@ -114,7 +134,10 @@ async function stats(): Promise<SideStats> {
 process.on('message', (raw) => {
   const req = raw as SideRequest;
   void (async (): Promise<void> => {
-    if (req.cmd === 'stats') return send({ seq: req.seq, stats: await stats() });
+    if (req.cmd === 'stats') {
+      await writeProfile();
+      return send({ seq: req.seq, stats: await stats() });
+    }
     // Polled every half second while the bench waits for quiet: nothing more than the answer, so the
     // bench's own polling does not show up as the broker's CPU.
     if (req.cmd === 'idle') return send({ seq: req.seq, idle: await brokerIdle() });
