@@ -4,6 +4,8 @@
 // (the most and longest) alternating with the other heavy ones, so that while one worker runs a heavy file
 // the other works through light files or a heavy file of another lane instead of waiting for a lane's lock
 // (shared/controlplane/src/exclusive.ts, ADR 0090, 0144), which the root hooks take for heavy files.
+// The `nodes` lane's files go largest first (ADR 0159): the size of a file tracks how long it runs, and a
+// run that ends on its longest file leaves the other worker idle for most of it.
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileLanes } from '../test/support/heavy-files.js';
@@ -35,7 +37,8 @@ function spread(many: string[], few: string[]): string[] {
 }
 
 const files = testFiles(join(ROOT, 'test'));
-const nodesLane = files.filter((f) => fileLanes(f).some((need) => need.startsWith('nodes')));
+const bytes = (f: string): number => statSync(f).size;
+const nodesLane = files.filter((f) => fileLanes(f).some((need) => need.startsWith('nodes'))).sort((a, b) => bytes(b) - bytes(a));
 const otherHeavy = files.filter((f) => fileLanes(f).length > 0 && !nodesLane.includes(f));
 const heavy = spread(nodesLane, otherHeavy);
 const light = files.filter((f) => fileLanes(f).length === 0);
