@@ -39,7 +39,7 @@ export async function startTestAgent(nodeName = 'pgfn-agent-test'): Promise<Test
     loopback.release();
     throw err;
   }
-  const forgetLogs = keepLogsOnFailure(`node agent ${nodeName}`, logDir);
+  const forgetLogs = keepLogsOnFailure(`node agent ${nodeName}`, logDir, () => agent.processGroups());
   return {
     agent,
     dataDir,
@@ -195,7 +195,7 @@ export async function startTestNodes(layout: { count: number; zones?: number; na
     loopback.release();
     throw err;
   }
-  const forgetLogs = keepLogsOnFailure('node agents', logDir);
+  const forgetLogs = keepLogsOnFailure('node agents', logDir, () => nodes.agents.flatMap((a) => a.processGroups()));
   return {
     nodes,
     dataDir,

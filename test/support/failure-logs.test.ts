@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { failureLogTails, keepLogsOnFailure } from './failure-logs.js';
+import { failureLogTails, keepLogsOnFailure, processTable } from './failure-logs.js';
 
 describe('failure logs: what a failing test prints of the node agents', () => {
   let dir: string;
@@ -25,5 +26,37 @@ describe('failure logs: what a failing test prints of the node agents', () => {
     expect(out).to.not.include('not a log');
     forget();
     expect(failureLogTails(3)).to.equal('');
+  });
+
+  it('lists the processes of the given groups, and the threads of a Python process with their kernel waits', async () => {
+    // A Python process of its own group, as Patroni runs in a pod's sandbox.
+    const child = spawn(
+      'python3',
+      ['-c', 'import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)'],
+      {
+        detached: true,
+        stdio: 'ignore',
+      },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const pid = String(child.pid);
+      const table = processTable([child.pid ?? 0]);
+      expect(table).to.match(new RegExp(`^\\s*${pid}\\s+${pid}\\s+S\\S*\\s+\\S+\\s+[\\d:]+\\s+\\S*python3 -c import threading`, 'm'));
+      expect(table).to.include(`threads of ${pid}:`);
+      // the main thread and the sleeping one, each with its state
+      expect(
+        table
+          .split('threads of')[1]
+          ?.split('\n')
+          .filter((l) => /^\s*\d+\s+S\S*\s+\S+\s+python3$/.test(l)),
+      ).to.have.length(2);
+      expect(processTable([])).to.equal('(no running process group)');
+      const forget = keepLogsOnFailure('node agent n1', dir, () => [child.pid ?? 0]);
+      expect(failureLogTails(3)).to.include(`----- node agent n1: processes -----\n  PID  PGID`);
+      forget();
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
