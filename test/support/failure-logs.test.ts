@@ -29,9 +29,10 @@ describe('failure logs: what a failing test prints of the node agents', () => {
   });
 
   it('lists the processes of the given groups, and the threads of a Python process with their kernel waits', async () => {
-    // A Python process of its own group, as Patroni runs in a pod's sandbox.
+    // A Python process of its own group, as Patroni runs in a pod's sandbox (Debian's python3, as
+    // Patroni's: a pyenv shim on PATH would run short-lived helpers in the group first).
     const child = spawn(
-      'python3',
+      '/usr/bin/python3',
       ['-c', 'import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)'],
       {
         detached: true,
@@ -39,17 +40,22 @@ describe('failure logs: what a failing test prints of the node agents', () => {
       },
     );
     try {
-      await new Promise((r) => setTimeout(r, 300));
       const pid = String(child.pid);
-      const table = processTable([child.pid ?? 0]);
-      expect(table).to.match(new RegExp(`^\\s*${pid}\\s+${pid}\\s+S\\S*\\s+\\S+\\s+[\\d:]+\\s+\\S*python3 -c import threading`, 'm'));
+      // Under load the interpreter may take a while to start its second thread.
+      let table = '';
+      for (let waited = 0; waited < 10_000; waited += 100) {
+        table = processTable([child.pid ?? 0]);
+        if ((table.match(/python3$/gm) ?? []).length >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(table).to.match(new RegExp(`^\\s*${pid}\\s+${pid}\\s+\\S+\\s+\\S+\\s+[\\d:]+\\s+/usr/bin/python3 -c import threading`, 'm'));
       expect(table).to.include(`threads of ${pid}:`);
       // the main thread and the sleeping one, each with its state
       expect(
         table
           .split('threads of')[1]
           ?.split('\n')
-          .filter((l) => /^\s*\d+\s+S\S*\s+\S+\s+python3$/.test(l)),
+          .filter((l) => /^\s*\d+\s+\S+\s+\S+\s+python3$/.test(l)),
       ).to.have.length(2);
       expect(processTable([])).to.equal('(no running process group)');
       const forget = keepLogsOnFailure('node agent n1', dir, () => [child.pid ?? 0]);

@@ -27,9 +27,9 @@ export function processTable(groups: readonly number[]): string {
     .split('\n')
     .filter((line) => wanted.has(line.trim().split(/\s+/)[1] ?? ''));
   const python = rows.filter((r) => /python/.test(r)).map((r) => r.trim().split(/\s+/)[0] ?? '');
-  const threads = python.map(
-    (pid) => `threads of ${pid}:\n${execFileSync('ps', ['-L', '-o', 'tid,stat,wchan:24,comm', '-p', pid], { encoding: 'utf8' }).trimEnd()}`,
-  );
+  // A process may end between the two listings: ps then finds nothing and exits 1.
+  const threadsOf = (pid: string): string => execFileSync('ps', ['-L', '-o', 'tid,stat,wchan:24,comm', '-p', pid], { encoding: 'utf8' });
+  const threads = python.map((pid) => `threads of ${pid}:\n${describe(() => threadsOf(pid).trimEnd())}`);
   return ['  PID  PGID STAT WCHAN                    ELAPSED COMMAND', ...rows, ...threads].join('\n');
 }
 
