@@ -3,8 +3,9 @@
 // and the state of its pods' processes (a Patroni that stopped logging: hung, and where).
 // CI keeps only the test command's output, so what a failure needs to be understood has to be printed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { tailFile } from '@pgfn/controlplane';
 
 const dirs = new Map<number, { label: string; dir: string; processGroups?: () => readonly number[] }>();
 let nextId = 0;
@@ -42,7 +43,7 @@ export function failureLogTails(lines: number, maxFiles = 40): string {
       .map((file) => ({ file, mtime: statSync(file).mtimeMs }))
       .sort((a, b) => a.mtime - b.mtime)
       .slice(-maxFiles);
-    for (const { file } of files) parts.push(`----- ${label}: ${relative(dir, file)}, last ${lines} lines -----\n${tail(file, lines)}`);
+    for (const { file } of files) parts.push(`----- ${label}: ${relative(dir, file)}, last ${lines} lines -----\n${tailFile(file, lines)}`);
   }
   return parts.join('\n');
 }
@@ -54,10 +55,6 @@ function logFiles(dir: string, depth: number): string[] {
     if (e.isDirectory()) return depth > 1 ? logFiles(path, depth - 1) : [];
     return e.isFile() && e.name.endsWith('.log') ? [path] : [];
   });
-}
-
-function tail(file: string, lines: number): string {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
 function describe(what: () => string): string {

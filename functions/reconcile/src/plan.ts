@@ -51,7 +51,7 @@ const key = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.namespace 
  * when its `Kind/namespace/name` key is among `prunableKeys` (the builder's, for this cluster).
  */
 export function mayPruneBy(prunableKeys: ReadonlySet<string>): (o: KubernetesObject) => boolean {
-  return (o) => o.kind !== 'Secret' || prunableKeys.has(`${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
+  return (o) => o.kind !== 'Secret' || prunableKeys.has(key(o));
 }
 
 /**
